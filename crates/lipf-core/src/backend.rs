@@ -1,0 +1,63 @@
+//! The backend interface: what the driver (outputs, progress, checkpoints) needs from a solver.
+//! The CPU backend ([`crate::cpu_backend::CpuBackend`]) is the reference; a GPU backend keeps the
+//! fields on the device and implements the same trait.
+
+use crate::observables::Scalars;
+use crate::state::State;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Set from another thread (Ctrl-C) to stop a run between two steps.
+#[derive(Clone, Default)]
+pub struct StopFlag(Arc<AtomicBool>);
+
+impl StopFlag {
+    pub fn new() -> StopFlag {
+        StopFlag::default()
+    }
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    pub fn is_stopped(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdvanceOutcome {
+    /// The requested time was reached exactly.
+    Reached,
+    /// The stop flag was raised; the state is consistent (between two steps).
+    Stopped,
+}
+
+/// A field or step that left the admissible range: the run stops with this message.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SimulationError {
+    #[error("field `{field}` = {value} at cell (i = {i}, j = {j}) at step {step} (t = {time_s:.6} s): {reason}")]
+    OutOfRange {
+        field: &'static str,
+        value: f64,
+        i: usize,
+        j: usize,
+        step: u64,
+        time_s: f64,
+        reason: &'static str,
+    },
+    #[error("{0}")]
+    Solver(String),
+}
+
+pub trait Backend {
+    /// Short name for reports: "cpu", or "gpu" with the adapter.
+    fn name(&self) -> String;
+    /// Advances until `until_s` (hit exactly) or until `stop` is raised.
+    fn advance(&mut self, until_s: f64, stop: &StopFlag)
+        -> Result<AdvanceOutcome, SimulationError>;
+    /// Scalar observables of the current state (cheap; no field transfer).
+    fn scalars(&mut self) -> Scalars;
+    /// The full state on the host (a GPU backend downloads it).
+    fn state(&mut self) -> &State;
+    /// Replaces the current state (resume from a checkpoint).
+    fn set_state(&mut self, state: State) -> Result<(), SimulationError>;
+}

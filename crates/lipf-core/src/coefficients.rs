@@ -1,0 +1,221 @@
+//! Model coefficients in SI, derived once from the configuration's physical parameters
+//! (MODEL.md §4). The derivation is printed at start by [`Coefficients::describe`].
+
+use crate::config::{Config, ControlMode, OverpotentialForm};
+use crate::grid::Grid;
+use crate::units::{um_to_m, FARADAY_C_MOL, GAS_CONSTANT_J_MOL_K};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Coefficients {
+    pub grid: Grid,
+    /// nF/RT, 1/V.
+    pub f_over_rt_per_v: f64,
+    /// n·F, C/mol.
+    pub nf_c_mol: f64,
+    /// Interface half-width ℓ, m.
+    pub ell_m: f64,
+    /// Double-well height W1 = 6γ/ℓ, J/m³.
+    pub w1_j_m3: f64,
+    /// Gradient coefficient κ0 = 3γℓ, J/m.
+    pub kappa0_j_m: f64,
+    /// Cross term A, J/m³.
+    pub a_cross_j_m3: f64,
+    /// Allen–Cahn mobility Lσ, m³/(J s).
+    pub l_sigma_m3_js: f64,
+    /// Reaction rate constant Lη = i0/(3ℓ nF c_s), 1/s.
+    pub l_eta_per_s: f64,
+    pub anisotropy_strength: f64,
+    pub anisotropy_mode: u32,
+    pub anisotropy_angle_rad: f64,
+    pub alpha: f64,
+    pub beta: f64,
+    /// Li site density c_s, mol/m³.
+    pub cs_mol_m3: f64,
+    /// Mobile Li⁺ concentration c0, mol/m³.
+    pub c0_mol_m3: f64,
+    /// LLZO conductivity σ_p, S/m.
+    pub sigma_p_s_m: f64,
+    /// Metal conductivity used by the single-potential form (σ_e capped), S/m.
+    pub sigma_e_s_m: f64,
+    /// Conductivity floor of pores (and of the metal in the consistent form), S/m.
+    pub sigma_floor_s_m: f64,
+    /// Li⁺ diffusivity in LLZO, m²/s.
+    pub d_p_m2_s: f64,
+    /// Li⁺ diffusivity in the electrode, m²/s.
+    pub d_e_m2_s: f64,
+    pub e0_v: f64,
+    pub exchange_current_density_a_m2: f64,
+    pub overpotential: OverpotentialForm,
+    pub control: ControlMode,
+    /// Target plating current per unit depth (galvanostatic), A/m (current density × width).
+    pub target_current_a_m: f64,
+    /// Collector potential under potentiostatic control, V.
+    pub cell_voltage_v: f64,
+}
+
+impl Coefficients {
+    pub fn from_config(c: &Config) -> Coefficients {
+        let dx_m = um_to_m(c.domain.grid_spacing_um);
+        let grid = Grid::new(c.nx(), c.ny(), dx_m);
+        let m = &c.material;
+        let md = &c.model;
+        let nf = m.charge_number * FARADAY_C_MOL;
+        let f_over_rt = nf / (GAS_CONSTANT_J_MOL_K * m.temperature_k);
+        let ell = md
+            .interface_half_width_um
+            .map(um_to_m)
+            .unwrap_or(2.0 * dx_m);
+        let gamma = m.surface_energy_j_m2;
+        let w1 = 6.0 * gamma / ell;
+        let kappa0 = 3.0 * gamma * ell;
+        let l_sigma = md.allen_cahn_rate_per_s / w1;
+        let cs = m.li_site_density_mol_m3;
+        let l_eta = m.exchange_current_density_a_m2 / (3.0 * ell * nf * cs);
+        let sigma_p = m.llzo_conductivity_s_m;
+        let c0 = m.li_ion_concentration_mol_m3;
+        // Nernst–Einstein: σ = n²F²c0 D/(RT)  ⇒  D = σ RT/(n²F²c0) = σ/(nF c0 · nF/RT).
+        let d_p = m
+            .llzo_diffusivity_m2_s
+            .unwrap_or(sigma_p / (nf * c0 * f_over_rt));
+        Coefficients {
+            grid,
+            f_over_rt_per_v: f_over_rt,
+            nf_c_mol: nf,
+            ell_m: ell,
+            w1_j_m3: w1,
+            kappa0_j_m: kappa0,
+            a_cross_j_m3: md.cross_term_over_w1 * w1,
+            l_sigma_m3_js: l_sigma,
+            l_eta_per_s: l_eta,
+            anisotropy_strength: md.anisotropy_strength,
+            anisotropy_mode: md.anisotropy_mode,
+            anisotropy_angle_rad: md.anisotropy_angle_deg.to_radians(),
+            alpha: m.transfer_coefficient_anodic,
+            beta: m.transfer_coefficient_cathodic,
+            cs_mol_m3: cs,
+            c0_mol_m3: c0,
+            sigma_p_s_m: sigma_p,
+            sigma_e_s_m: m
+                .li_conductivity_s_m
+                .min(md.metal_conductivity_cap * sigma_p),
+            sigma_floor_s_m: md.pore_conductivity_floor * sigma_p,
+            d_p_m2_s: d_p,
+            d_e_m2_s: m.electrode_diffusivity_m2_s,
+            e0_v: m.equilibrium_potential_v,
+            exchange_current_density_a_m2: m.exchange_current_density_a_m2,
+            overpotential: md.overpotential,
+            control: c.control.mode,
+            target_current_a_m: c.control.current_density_a_m2 * grid.width_m(),
+            cell_voltage_v: c.control.cell_voltage_v,
+        }
+    }
+
+    /// Largest Li⁺ diffusivity anywhere, m²/s.
+    pub fn d_max_m2_s(&self) -> f64 {
+        self.d_p_m2_s.max(self.d_e_m2_s)
+    }
+
+    /// Effective gradient stiffness of the anisotropic operator, κ0(1 + δ(ω²−1)) (the
+    /// Kobayashi operator's largest stiffness in the direction normal to the interface).
+    pub fn kappa_stiff_j_m(&self) -> f64 {
+        let w = self.anisotropy_mode as f64;
+        self.kappa0_j_m * (1.0 + self.anisotropy_strength * (w * w - 1.0).max(0.0))
+    }
+
+    /// Explicit stability limit of the Allen–Cahn update, s.
+    pub fn dt_allen_cahn_s(&self) -> f64 {
+        let dx2 = self.grid.dx_m * self.grid.dx_m;
+        let diffusive = dx2 / (4.0 * self.l_sigma_m3_js * self.kappa_stiff_j_m());
+        // Local (double well + cross term) stiffness: f'' ≤ 2W1 + 2A.
+        let local = 2.0 / (self.l_sigma_m3_js * (2.0 * self.w1_j_m3 + 2.0 * self.a_cross_j_m3));
+        // Both act together: 1/dt ≤ 1/dt_diff + 1/dt_local.
+        1.0 / (1.0 / diffusive + 1.0 / local)
+    }
+
+    /// Explicit stability limit of the Nernst–Planck diffusion, s.
+    pub fn dt_diffusion_s(&self) -> f64 {
+        let dx2 = self.grid.dx_m * self.grid.dx_m;
+        dx2 / (4.0 * self.d_max_m2_s())
+    }
+
+    /// Human-readable derivation of every coefficient, printed at start and by `lipf check`.
+    pub fn describe(&self) -> String {
+        let g = &self.grid;
+        let mut s = String::new();
+        let mut line = |name: &str, value: f64, unit: &str, how: &str| {
+            s.push_str(&format!("  {name:<28} {value:>12.5e} {unit:<12} {how}\n"));
+        };
+        line(
+            "grid spacing Δx",
+            g.dx_m,
+            "m",
+            &format!("{} × {} cells", g.nx, g.ny),
+        );
+        line("nF/RT", self.f_over_rt_per_v, "1/V", "");
+        line(
+            "interface half-width ℓ",
+            self.ell_m,
+            "m",
+            "configured, or 2Δx",
+        );
+        line("double well W1", self.w1_j_m3, "J/m³", "6γ/ℓ");
+        line("gradient coefficient κ0", self.kappa0_j_m, "J/m", "3γℓ");
+        line(
+            "cross term A",
+            self.a_cross_j_m3,
+            "J/m³",
+            "cross_term_over_w1 · W1",
+        );
+        line(
+            "Allen–Cahn mobility Lσ",
+            self.l_sigma_m3_js,
+            "m³/(J s)",
+            "allen_cahn_rate / W1",
+        );
+        line(
+            "reaction constant Lη",
+            self.l_eta_per_s,
+            "1/s",
+            "i0 / (3ℓ nF c_s)",
+        );
+        line("LLZO conductivity σ_p", self.sigma_p_s_m, "S/m", "");
+        line(
+            "LLZO diffusivity D_p",
+            self.d_p_m2_s,
+            "m²/s",
+            "configured, or Nernst–Einstein σ_p RT/(n²F²c0)",
+        );
+        line("electrode diffusivity D_e", self.d_e_m2_s, "m²/s", "");
+        line(
+            "metal conductivity (used)",
+            self.sigma_e_s_m,
+            "S/m",
+            "min(σ_e, cap·σ_p); single-potential form only",
+        );
+        line(
+            "pore conductivity floor",
+            self.sigma_floor_s_m,
+            "S/m",
+            "floor · σ_p",
+        );
+        line(
+            "exchange current i0",
+            self.exchange_current_density_a_m2,
+            "A/m²",
+            "",
+        );
+        line(
+            "dt limit Allen–Cahn",
+            self.dt_allen_cahn_s(),
+            "s",
+            "explicit, incl. anisotropy and double well",
+        );
+        line(
+            "dt limit diffusion",
+            self.dt_diffusion_s(),
+            "s",
+            "Δx²/(4 D_max)",
+        );
+        s
+    }
+}

@@ -1,0 +1,680 @@
+//! The run configuration: JSON with physical units in every field name.
+//!
+//! Every field has a default (the paper's 1.5 µm channel case at 0.25 µm spacing), unknown
+//! fields are rejected with their path, and [`Config::validate`] rejects impossible values with
+//! the allowed range. `docs/configuration.md` documents every field; keep the two in step.
+
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// What can go wrong with a configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("configuration error at `{path}`: {message}")]
+    Parse { path: String, message: String },
+    #[error("invalid value for `{path}` = {value}: {allowed}")]
+    Invalid {
+        path: String,
+        value: String,
+        allowed: String,
+    },
+}
+
+/// The whole configuration of one run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Name of the run; the default output folder is `runs/<name>`.
+    pub name: String,
+    pub domain: Domain,
+    pub geometry: Geometry,
+    pub material: Material,
+    pub model: Model,
+    pub control: Control,
+    pub time: Time,
+    pub noise: Noise,
+    pub output: Output,
+    pub solver: Solver,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Domain {
+    /// Width of the simulated section (periodic direction), µm.
+    pub width_um: f64,
+    /// Height from the current collector to the top (counter-electrode side) boundary, µm.
+    pub height_um: f64,
+    /// Grid spacing, µm (square cells).
+    pub grid_spacing_um: f64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum GeometryKind {
+    /// Li foil, straight channel array in LLZO, Li impregnated into the channels, dense cap.
+    Channels,
+    /// Flat Li layer under dense LLZO (the scaffold is absent): the flat-cell check.
+    Flat,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Geometry {
+    pub kind: GeometryKind,
+    /// Thickness of the dense Li foil at the bottom, µm.
+    pub li_foil_thickness_um: f64,
+    /// Channel (pore) width, µm.
+    pub pore_size_um: f64,
+    /// Target porosity of the channel array, (0, 1). The real value is reported.
+    pub porosity: f64,
+    /// Li pre-impregnated into the channels above the foil, µm.
+    pub impregnation_depth_um: f64,
+    /// Dense LLZO cap at the top, µm.
+    pub dense_cap_thickness_um: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Material {
+    pub temperature_k: f64,
+    /// Charge number n of the Li⁺ ion.
+    pub charge_number: f64,
+    /// Li site density of the metal c_s, mol/m³.
+    pub li_site_density_mol_m3: f64,
+    /// Mobile Li⁺ concentration in LLZO c0, mol/m³.
+    pub li_ion_concentration_mol_m3: f64,
+    /// LLZO ionic conductivity σ_p, S/m.
+    pub llzo_conductivity_s_m: f64,
+    /// Li⁺ diffusivity in LLZO D_p, m²/s; null derives it from σ_p by Nernst–Einstein.
+    pub llzo_diffusivity_m2_s: Option<f64>,
+    /// Li metal electronic conductivity σ_e, S/m.
+    pub li_conductivity_s_m: f64,
+    /// Li⁺ diffusivity in the electrode D_e, m²/s.
+    pub electrode_diffusivity_m2_s: f64,
+    /// Exchange current density i0 of Li/LLZO, A/m².
+    pub exchange_current_density_a_m2: f64,
+    /// Anodic transfer coefficient α.
+    pub transfer_coefficient_anodic: f64,
+    /// Cathodic transfer coefficient β.
+    pub transfer_coefficient_cathodic: f64,
+    /// Li surface energy γ, J/m².
+    pub surface_energy_j_m2: f64,
+    /// Equilibrium potential E⁰ of Li/Li⁺ against the reference, V.
+    pub equilibrium_potential_v: f64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OverpotentialForm {
+    /// Metal equipotential at the collector potential, ionic potential solved with the ionic
+    /// conductivity only, η = φ_s − φ_l − E⁰ (MODEL.md §3, physically consistent; default).
+    Consistent,
+    /// The source paper's single potential with σ_eff = σ_e h(ξ) + σ_p h(ϕ), η = φ − E⁰.
+    SinglePotential,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Model {
+    /// Interface half-width ℓ, µm; null means 2 grid spacings.
+    pub interface_half_width_um: Option<f64>,
+    /// Allen–Cahn relaxation rate Lσ·W1, 1/s.
+    pub allen_cahn_rate_per_s: f64,
+    /// Anisotropy strength δ of κ1(θ) = κ0[1 + δ cos(ω(θ − θ0))].
+    pub anisotropy_strength: f64,
+    /// Anisotropy mode ω (integer fold).
+    pub anisotropy_mode: u32,
+    /// Anisotropy orientation θ0, degrees.
+    pub anisotropy_angle_deg: f64,
+    /// Cross term A of the free energy, in units of W1.
+    pub cross_term_over_w1: f64,
+    /// Which overpotential enters Butler–Volmer.
+    pub overpotential: OverpotentialForm,
+    /// Conductivity (and diffusivity) floor of pores relative to σ_p (D_p).
+    pub pore_conductivity_floor: f64,
+    /// Cap of the metal conductivity relative to σ_p (single-potential form only).
+    pub metal_conductivity_cap: f64,
+    /// Initial c̃ = c/c0 in the pores (closed reservoirs; see docs/models/phase-field.md).
+    pub pore_initial_concentration: f64,
+    /// Allen–Cahn relaxation of the initial profiles before t = 0 (no reaction), s.
+    pub equilibration_time_s: f64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ControlMode {
+    Galvanostatic,
+    Potentiostatic,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Control {
+    pub mode: ControlMode,
+    /// Applied plating current density (galvanostatic), A/m²; positive plates Li.
+    pub current_density_a_m2: f64,
+    /// Collector potential against the counter electrode (potentiostatic), V; negative plates.
+    pub cell_voltage_v: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Time {
+    /// Simulated time, s.
+    pub end_time_s: f64,
+    /// Fraction of the explicit stability limit used as the time step, (0, 1].
+    pub stability_safety: f64,
+    /// Largest change of ξ allowed in one step in any cell.
+    pub max_xi_change_per_step: f64,
+    /// Optional upper bound on the step, s.
+    pub max_dt_s: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Noise {
+    /// Amplitude of the initial uniform noise on ξ in interface cells (0 = none).
+    pub amplitude: f64,
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Output {
+    /// Interval between field snapshots (HDF5, PNG), s.
+    pub snapshot_interval_s: f64,
+    /// Interval between time-series samples, s.
+    pub timeseries_interval_s: f64,
+    /// Wall-clock interval between checkpoints, minutes (also written at every snapshot).
+    pub checkpoint_interval_min: f64,
+    /// Write PNG images of every snapshot.
+    pub images: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Solver {
+    /// Potential solve: residual (sum of |current imbalance|) relative to the applied current.
+    pub relative_tolerance: f64,
+    /// Largest number of preconditioned CG iterations per solve.
+    pub max_iterations: usize,
+    /// Gauss–Seidel sweeps before and after each coarse correction.
+    pub smoothing_sweeps: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            name: "pore-1.5um".into(),
+            domain: Domain::default(),
+            geometry: Geometry::default(),
+            material: Material::default(),
+            model: Model::default(),
+            control: Control::default(),
+            time: Time::default(),
+            noise: Noise::default(),
+            output: Output::default(),
+            solver: Solver::default(),
+        }
+    }
+}
+
+impl Default for Domain {
+    fn default() -> Self {
+        Domain {
+            width_um: 50.0,
+            height_um: 50.0,
+            grid_spacing_um: 0.25,
+        }
+    }
+}
+
+impl Default for Geometry {
+    fn default() -> Self {
+        Geometry {
+            kind: GeometryKind::Channels,
+            li_foil_thickness_um: 2.0,
+            pore_size_um: 1.5,
+            porosity: 0.5,
+            impregnation_depth_um: 5.0,
+            dense_cap_thickness_um: 5.0,
+        }
+    }
+}
+
+impl Default for Material {
+    fn default() -> Self {
+        Material {
+            temperature_k: 298.15,
+            charge_number: 1.0,
+            li_site_density_mol_m3: 7.69e4,
+            li_ion_concentration_mol_m3: 5.3e3,
+            llzo_conductivity_s_m: 0.032,
+            llzo_diffusivity_m2_s: None,
+            li_conductivity_s_m: 1.1e7,
+            electrode_diffusivity_m2_s: 7.5e-13,
+            exchange_current_density_a_m2: 10.4,
+            transfer_coefficient_anodic: 0.5,
+            transfer_coefficient_cathodic: 0.5,
+            surface_energy_j_m2: 0.5,
+            equilibrium_potential_v: 0.0,
+        }
+    }
+}
+
+impl Default for Model {
+    fn default() -> Self {
+        Model {
+            interface_half_width_um: None,
+            allen_cahn_rate_per_s: 15.0,
+            anisotropy_strength: 0.04,
+            anisotropy_mode: 4,
+            anisotropy_angle_deg: 0.0,
+            cross_term_over_w1: 1.0,
+            overpotential: OverpotentialForm::Consistent,
+            pore_conductivity_floor: 1e-6,
+            metal_conductivity_cap: 1e4,
+            pore_initial_concentration: 1.0,
+            equilibration_time_s: 0.5,
+        }
+    }
+}
+
+impl Default for Control {
+    fn default() -> Self {
+        Control {
+            mode: ControlMode::Galvanostatic,
+            current_density_a_m2: 2.0,
+            cell_voltage_v: -0.01,
+        }
+    }
+}
+
+impl Default for Time {
+    fn default() -> Self {
+        Time {
+            end_time_s: 1000.0,
+            stability_safety: 0.9,
+            max_xi_change_per_step: 0.02,
+            max_dt_s: None,
+        }
+    }
+}
+
+impl Default for Noise {
+    fn default() -> Self {
+        Noise {
+            amplitude: 0.0,
+            seed: 1,
+        }
+    }
+}
+
+impl Default for Output {
+    fn default() -> Self {
+        Output {
+            snapshot_interval_s: 100.0,
+            timeseries_interval_s: 1.0,
+            checkpoint_interval_min: 10.0,
+            images: true,
+        }
+    }
+}
+
+impl Default for Solver {
+    fn default() -> Self {
+        Solver {
+            relative_tolerance: 1e-5,
+            max_iterations: 200,
+            smoothing_sweeps: 2,
+        }
+    }
+}
+
+impl Config {
+    /// Parses JSON text; unknown fields and type errors name the path of the offending field.
+    pub fn from_json_str(text: &str) -> Result<Config, ConfigError> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            ConfigError::Parse {
+                path: if path.is_empty() { ".".into() } else { path },
+                message: e.into_inner().to_string(),
+            }
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads and validates a configuration file. A config without a `name` is named after the file.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let has_name = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v.get("name").cloned())
+            .is_some();
+        let mut config = Config::from_json_str(&text)?;
+        if !has_name {
+            if let Some(stem) = path.file_stem() {
+                config.name = stem.to_string_lossy().into_owned();
+            }
+        }
+        Ok(config)
+    }
+
+    pub fn to_json_pretty(&self) -> String {
+        serde_json::to_string_pretty(self).expect("configuration serialises")
+    }
+
+    pub fn nx(&self) -> usize {
+        (self.domain.width_um / self.domain.grid_spacing_um).round() as usize
+    }
+
+    pub fn ny(&self) -> usize {
+        (self.domain.height_um / self.domain.grid_spacing_um).round() as usize
+    }
+
+    /// Rejects impossible values with the field's path, its value and the allowed range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let d = &self.domain;
+        positive("domain.grid_spacing_um", d.grid_spacing_um)?;
+        positive("domain.width_um", d.width_um)?;
+        positive("domain.height_um", d.height_um)?;
+        for (path, len) in [
+            ("domain.width_um", d.width_um),
+            ("domain.height_um", d.height_um),
+        ] {
+            let cells = len / d.grid_spacing_um;
+            if (cells - cells.round()).abs() > 1e-6 * cells.max(1.0) {
+                return Err(invalid(
+                    path,
+                    len,
+                    format!(
+                        "must be an integer multiple of domain.grid_spacing_um = {} µm",
+                        d.grid_spacing_um
+                    ),
+                ));
+            }
+            if cells.round() < 1.0 || cells.round() > 65536.0 {
+                return Err(invalid(
+                    path,
+                    len,
+                    format!(
+                        "must hold between 1 and 65536 cells of {} µm",
+                        d.grid_spacing_um
+                    ),
+                ));
+            }
+        }
+        if self.ny() < 4 {
+            return Err(invalid(
+                "domain.height_um",
+                d.height_um,
+                format!("must hold at least 4 cells of {} µm", d.grid_spacing_um),
+            ));
+        }
+
+        let g = &self.geometry;
+        non_negative("geometry.li_foil_thickness_um", g.li_foil_thickness_um)?;
+        non_negative("geometry.dense_cap_thickness_um", g.dense_cap_thickness_um)?;
+        non_negative("geometry.impregnation_depth_um", g.impregnation_depth_um)?;
+        let stack = g.li_foil_thickness_um + g.dense_cap_thickness_um;
+        if stack >= d.height_um {
+            return Err(invalid(
+                "geometry.li_foil_thickness_um",
+                g.li_foil_thickness_um,
+                format!(
+                    "foil ({} µm) + dense cap ({} µm) must be thinner than domain.height_um = {} µm",
+                    g.li_foil_thickness_um, g.dense_cap_thickness_um, d.height_um
+                ),
+            ));
+        }
+        if g.kind == GeometryKind::Channels {
+            if !(g.porosity > 0.0 && g.porosity < 1.0) {
+                return Err(invalid(
+                    "geometry.porosity",
+                    g.porosity,
+                    "allowed range is (0, 1)",
+                ));
+            }
+            positive("geometry.pore_size_um", g.pore_size_um)?;
+            if g.pore_size_um < 2.0 * d.grid_spacing_um {
+                return Err(invalid(
+                    "geometry.pore_size_um",
+                    g.pore_size_um,
+                    format!(
+                        "must span at least 2 grid cells (≥ {} µm at domain.grid_spacing_um = {})",
+                        2.0 * d.grid_spacing_um,
+                        d.grid_spacing_um
+                    ),
+                ));
+            }
+            let period = g.pore_size_um / g.porosity;
+            if period > d.width_um + 1e-9 {
+                return Err(invalid(
+                    "geometry.pore_size_um",
+                    g.pore_size_um,
+                    format!(
+                        "one channel period (pore / porosity = {period:.3} µm) must fit in domain.width_um = {} µm",
+                        d.width_um
+                    ),
+                ));
+            }
+            let scaffold = d.height_um - stack;
+            if g.impregnation_depth_um > scaffold {
+                return Err(invalid(
+                    "geometry.impregnation_depth_um",
+                    g.impregnation_depth_um,
+                    format!("must not exceed the scaffold height {scaffold} µm"),
+                ));
+            }
+        }
+
+        let m = &self.material;
+        positive("material.temperature_k", m.temperature_k)?;
+        positive("material.charge_number", m.charge_number)?;
+        positive("material.li_site_density_mol_m3", m.li_site_density_mol_m3)?;
+        positive(
+            "material.li_ion_concentration_mol_m3",
+            m.li_ion_concentration_mol_m3,
+        )?;
+        positive("material.llzo_conductivity_s_m", m.llzo_conductivity_s_m)?;
+        if let Some(dp) = m.llzo_diffusivity_m2_s {
+            positive("material.llzo_diffusivity_m2_s", dp)?;
+        }
+        positive("material.li_conductivity_s_m", m.li_conductivity_s_m)?;
+        non_negative(
+            "material.electrode_diffusivity_m2_s",
+            m.electrode_diffusivity_m2_s,
+        )?;
+        positive(
+            "material.exchange_current_density_a_m2",
+            m.exchange_current_density_a_m2,
+        )?;
+        unit_interval(
+            "material.transfer_coefficient_anodic",
+            m.transfer_coefficient_anodic,
+        )?;
+        unit_interval(
+            "material.transfer_coefficient_cathodic",
+            m.transfer_coefficient_cathodic,
+        )?;
+        positive("material.surface_energy_j_m2", m.surface_energy_j_m2)?;
+        finite(
+            "material.equilibrium_potential_v",
+            m.equilibrium_potential_v,
+        )?;
+
+        let md = &self.model;
+        if let Some(l) = md.interface_half_width_um {
+            positive("model.interface_half_width_um", l)?;
+            if l < 0.99 * d.grid_spacing_um {
+                return Err(invalid(
+                    "model.interface_half_width_um",
+                    l,
+                    format!(
+                        "must be at least one grid spacing ({} µm) so the interface is resolved",
+                        d.grid_spacing_um
+                    ),
+                ));
+            }
+        }
+        positive("model.allen_cahn_rate_per_s", md.allen_cahn_rate_per_s)?;
+        if md.anisotropy_mode > 12 {
+            return Err(invalid(
+                "model.anisotropy_mode",
+                md.anisotropy_mode,
+                "allowed range is 0..=12",
+            ));
+        }
+        let w = md.anisotropy_mode as f64;
+        let limit = if w > 1.0 { 1.0 / (w * w - 1.0) } else { 1.0 };
+        if !(md.anisotropy_strength >= 0.0 && md.anisotropy_strength < limit) {
+            return Err(invalid(
+                "model.anisotropy_strength",
+                md.anisotropy_strength,
+                format!("allowed range is [0, 1/(ω²−1)) = [0, {limit:.4}) for ω = {w}"),
+            ));
+        }
+        finite("model.anisotropy_angle_deg", md.anisotropy_angle_deg)?;
+        non_negative("model.cross_term_over_w1", md.cross_term_over_w1)?;
+        if !(md.pore_conductivity_floor > 0.0 && md.pore_conductivity_floor <= 1e-2) {
+            return Err(invalid(
+                "model.pore_conductivity_floor",
+                md.pore_conductivity_floor,
+                "allowed range is (0, 1e-2] (relative to σ_p)",
+            ));
+        }
+        if md.metal_conductivity_cap < 10.0 {
+            return Err(invalid(
+                "model.metal_conductivity_cap",
+                md.metal_conductivity_cap,
+                "must be at least 10 (relative to σ_p)",
+            ));
+        }
+        if !(md.pore_initial_concentration >= 0.0 && md.pore_initial_concentration.is_finite()) {
+            return Err(invalid(
+                "model.pore_initial_concentration",
+                md.pore_initial_concentration,
+                "must be ≥ 0",
+            ));
+        }
+        non_negative("model.equilibration_time_s", md.equilibration_time_s)?;
+
+        let c = &self.control;
+        finite("control.current_density_a_m2", c.current_density_a_m2)?;
+        finite("control.cell_voltage_v", c.cell_voltage_v)?;
+        if c.mode == ControlMode::Galvanostatic && c.current_density_a_m2 == 0.0 {
+            return Err(invalid(
+                "control.current_density_a_m2",
+                c.current_density_a_m2,
+                "must be non-zero under galvanostatic control",
+            ));
+        }
+        if c.cell_voltage_v.abs() > 1.0 {
+            return Err(invalid(
+                "control.cell_voltage_v",
+                c.cell_voltage_v,
+                "allowed range is [-1, 1] V",
+            ));
+        }
+
+        let t = &self.time;
+        positive("time.end_time_s", t.end_time_s)?;
+        if !(t.stability_safety > 0.0 && t.stability_safety <= 1.0) {
+            return Err(invalid(
+                "time.stability_safety",
+                t.stability_safety,
+                "allowed range is (0, 1]",
+            ));
+        }
+        if !(t.max_xi_change_per_step > 0.0 && t.max_xi_change_per_step <= 0.5) {
+            return Err(invalid(
+                "time.max_xi_change_per_step",
+                t.max_xi_change_per_step,
+                "allowed range is (0, 0.5]",
+            ));
+        }
+        if let Some(dt) = t.max_dt_s {
+            positive("time.max_dt_s", dt)?;
+        }
+        if !(self.noise.amplitude >= 0.0 && self.noise.amplitude <= 0.5) {
+            return Err(invalid(
+                "noise.amplitude",
+                self.noise.amplitude,
+                "allowed range is [0, 0.5]",
+            ));
+        }
+        let o = &self.output;
+        positive("output.snapshot_interval_s", o.snapshot_interval_s)?;
+        positive("output.timeseries_interval_s", o.timeseries_interval_s)?;
+        positive("output.checkpoint_interval_min", o.checkpoint_interval_min)?;
+        let s = &self.solver;
+        if !(s.relative_tolerance > 0.0 && s.relative_tolerance < 1e-2) {
+            return Err(invalid(
+                "solver.relative_tolerance",
+                s.relative_tolerance,
+                "allowed range is (0, 1e-2)",
+            ));
+        }
+        if s.max_iterations == 0 {
+            return Err(invalid("solver.max_iterations", 0, "must be at least 1"));
+        }
+        if s.smoothing_sweeps == 0 || s.smoothing_sweeps > 8 {
+            return Err(invalid(
+                "solver.smoothing_sweeps",
+                s.smoothing_sweeps,
+                "allowed range is 1..=8",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn invalid(path: &str, value: impl std::fmt::Display, allowed: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        path: path.into(),
+        value: value.to_string(),
+        allowed: allowed.into(),
+    }
+}
+
+fn finite(path: &str, v: f64) -> Result<(), ConfigError> {
+    if v.is_finite() {
+        Ok(())
+    } else {
+        Err(invalid(path, v, "must be a finite number"))
+    }
+}
+
+fn positive(path: &str, v: f64) -> Result<(), ConfigError> {
+    if v > 0.0 && v.is_finite() {
+        Ok(())
+    } else {
+        Err(invalid(path, v, "must be > 0"))
+    }
+}
+
+fn non_negative(path: &str, v: f64) -> Result<(), ConfigError> {
+    if v >= 0.0 && v.is_finite() {
+        Ok(())
+    } else {
+        Err(invalid(path, v, "must be ≥ 0"))
+    }
+}
+
+fn unit_interval(path: &str, v: f64) -> Result<(), ConfigError> {
+    if v > 0.0 && v < 1.0 {
+        Ok(())
+    } else {
+        Err(invalid(path, v, "allowed range is (0, 1)"))
+    }
+}

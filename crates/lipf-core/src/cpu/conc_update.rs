@@ -1,0 +1,75 @@
+//! Explicit Nernst–Planck update of c̃ = c/c0 (MODEL.md §3):
+//!   ∂c̃/∂t = ∇·[D ∇c̃ + D c̃ f ∇φ] − (c_s/c0) r,  D from [`cell_diffusivity`] (pores: 0).
+//! Face diffusivities are harmonic means (no flux into vacuum); c̃ on a face is the mean of its
+//! two cells. Top boundary: c̃ = 1 and φ = 0 at distance Δx/2; bottom: no flux.
+//! Twin: `shaders/conc_update.wgsl`.
+
+use super::interp::h;
+use super::par::for_rows;
+use crate::coefficients::Coefficients;
+use crate::config::OverpotentialForm;
+
+/// Cell diffusivity, m²/s. In the consistent form the ionic potential is defined by the ionic
+/// conductor alone (σ_p h(ϕ)), so Li⁺ moves through LLZO only (D_p h(ϕ)): inside the metal the
+/// ionic potential is an auxiliary field that must not drive migration. The single-potential
+/// form keeps the seed's D_e h(ξ) + D_p h(ϕ).
+#[inline(always)]
+pub fn cell_diffusivity(c: &Coefficients, xi: f64, phi: f64) -> f64 {
+    match c.overpotential {
+        OverpotentialForm::Consistent => c.d_p_m2_s * h(phi),
+        OverpotentialForm::SinglePotential => c.d_e_m2_s * h(xi) + c.d_p_m2_s * h(phi),
+    }
+}
+
+#[inline(always)]
+fn harmonic(a: f64, b: f64) -> f64 {
+    if a + b > 0.0 {
+        2.0 * a * b / (a + b)
+    } else {
+        0.0
+    }
+}
+
+/// Writes c̃ at the new time into `conc_new`. `diffusivity` holds D per cell.
+#[allow(clippy::too_many_arguments)]
+pub fn conc_update(
+    c: &Coefficients,
+    dt_s: f64,
+    diffusivity: &[f64],
+    conc: &[f64],
+    potential: &[f64],
+    rate: &[f64],
+    conc_new: &mut [f64],
+) {
+    let (nx, ny) = (c.grid.nx, c.grid.ny);
+    let inv_dx2 = 1.0 / (c.grid.dx_m * c.grid.dx_m);
+    let f = c.f_over_rt_per_v;
+    let sink = c.cs_mol_m3 / c.c0_mol_m3;
+    // Flux into cell k from neighbour n through a face of diffusivity d (per Δx² · unit area).
+    let face = |k: usize, n: usize, d: f64| -> f64 {
+        d * ((conc[n] - conc[k]) + 0.5 * (conc[n] + conc[k]) * f * (potential[n] - potential[k]))
+    };
+    for_rows(conc_new, nx, |j, row| {
+        for i in 0..nx {
+            let k = j * nx + i;
+            let e = j * nx + (i + 1) % nx;
+            let w = j * nx + (i + nx - 1) % nx;
+            let dk = diffusivity[k];
+            let mut flux = 0.0;
+            if nx > 1 {
+                flux += face(k, e, harmonic(dk, diffusivity[e]));
+                flux += face(k, w, harmonic(dk, diffusivity[w]));
+            }
+            if j + 1 < ny {
+                flux += face(k, k + nx, harmonic(dk, diffusivity[k + nx]));
+            } else {
+                // Dirichlet c̃ = 1, φ = 0 on the top boundary, half a cell away.
+                flux += 2.0 * dk * ((1.0 - conc[k]) + f * (0.0 - potential[k]));
+            }
+            if j > 0 {
+                flux += face(k, k - nx, harmonic(dk, diffusivity[k - nx]));
+            }
+            row[i] = conc[k] + dt_s * (flux * inv_dx2 - sink * rate[k]);
+        }
+    });
+}

@@ -1,0 +1,33 @@
+//! Interpolation function h(x) = x³(6x² − 15x + 10) and its derivative h'(x) = 30x²(1 − x)².
+//! Twin: `shaders/common.wgsl` (fn h, fn dh).
+
+/// h(x), with x clamped to [0, 1] so that overshoots never give h outside [0, 1].
+#[inline(always)]
+pub fn h(x: f64) -> f64 {
+    let x = x.clamp(0.0, 1.0);
+    x * x * x * (x * (6.0 * x - 15.0) + 10.0)
+}
+
+/// h'(x) = 30x²(1 − x)², zero outside [0, 1].
+#[inline(always)]
+pub fn dh(x: f64) -> f64 {
+    let x = x.clamp(0.0, 1.0);
+    let y = x * (1.0 - x);
+    30.0 * y * y
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn h_is_smooth_step_with_derivative_dh() {
+        assert_eq!(h(0.0), 0.0);
+        assert_eq!(h(1.0), 1.0);
+        assert!((h(0.5) - 0.5).abs() < 1e-15);
+        for k in 1..100 {
+            let x = k as f64 / 100.0;
+            let fd = (h(x + 1e-6) - h(x - 1e-6)) / 2e-6;
+            assert!((fd - dh(x)).abs() < 1e-6, "x = {x}");
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! CPU reference kernels. Each file `x.rs` that exports a function `x` is one kernel with a WGSL
+//! twin `shaders/x.wgsl` that performs the same update; the others are shared helpers.
+//! Kernels are plain loops over rows (parallel over rows with rayon, deterministic).
+//!
+//! | kernel | update |
+//! |---|---|
+//! | `xi_rate` | Allen–Cahn rate and linearised Butler–Volmer (a, g) |
+//! | `potential_assemble` | 5-point operator and right-hand sides of current continuity |
+//! | `mg_smooth`, `mg_residual`, `mg_restrict`, `mg_prolong`, `mg_coarsen` | multigrid |
+//! | `reaction_rate` | final ξ rate r and overpotential η |
+//! | `xi_update` | ξ ← ξ + Δt r |
+//! | `conc_update` | Nernst–Planck step of c̃ |
+
+pub mod conc_update;
+pub mod interp;
+pub mod mg_coarsen;
+pub mod mg_prolong;
+pub mod mg_residual;
+pub mod mg_restrict;
+pub mod mg_smooth;
+pub mod operator;
+pub mod par;
+pub mod potential_assemble;
+pub mod reaction_rate;
+pub mod xi_rate;
+pub mod xi_update;

@@ -1,0 +1,91 @@
+//! Assembly of the potential problem (current continuity, MODEL.md §3) as a 5-point operator
+//! and two right-hand sides, φ = φ0 + V φ1 with V the collector potential.
+//! Twin: `shaders/potential_assemble.wgsl`.
+//!
+//! Per unit depth and in flux form (A/m), every cell balances
+//!   Σ_faces σ_f (φ_c − φ_nb) = −nF c_s r_c Δx²,   r = a − g η,
+//! with harmonic-mean face conductivities and φ = 0 on the top boundary (distance Δx/2).
+//!
+//! Consistent form: σ = σ_p h(ϕ) + σ_floor, η = V − φ − E⁰, so r = (a + g E⁰) − g V + g φ and
+//! the reaction enters implicitly (linearised Butler–Volmer, which keeps the coupling stable):
+//!   S = nF c_s g Δx²,  b0 = −nF c_s (a + g E⁰) Δx²,  b1 = S;  bottom: no flux (metal side).
+//! Single-potential form: σ = σ_e h(ξ) + σ_p h(ϕ) + σ_floor, η = φ − E⁰ taken from the previous
+//! potential (explicit): S = 0, b0 = −nF c_s r Δx², bottom φ = V (b1 = bottom conductance).
+
+use super::interp::h;
+use super::operator::Operator;
+use crate::coefficients::Coefficients;
+use crate::config::OverpotentialForm;
+
+/// Cell conductivity, S/m.
+#[inline(always)]
+pub fn cell_conductivity(c: &Coefficients, xi: f64, phi: f64) -> f64 {
+    match c.overpotential {
+        OverpotentialForm::Consistent => c.sigma_p_s_m * h(phi) + c.sigma_floor_s_m,
+        OverpotentialForm::SinglePotential => {
+            c.sigma_e_s_m * h(xi) + c.sigma_p_s_m * h(phi) + c.sigma_floor_s_m
+        }
+    }
+}
+
+#[inline(always)]
+fn harmonic(a: f64, b: f64) -> f64 {
+    2.0 * a * b / (a + b)
+}
+
+/// Fills `op`, `b0` and `b1`. `eta_star` is the overpotential the rate was linearised at.
+#[allow(clippy::too_many_arguments)]
+pub fn potential_assemble(
+    c: &Coefficients,
+    xi: &[f64],
+    phi: &[f64],
+    a: &[f64],
+    g: &[f64],
+    eta_star: &[f64],
+    op: &mut Operator,
+    b0: &mut [f64],
+    b1: &mut [f64],
+) {
+    let (nx, ny) = (c.grid.nx, c.grid.ny);
+    let dx2 = c.grid.dx_m * c.grid.dx_m;
+    let q = c.nf_c_mol * c.cs_mol_m3 * dx2;
+    let sigma: Vec<f64> = xi
+        .iter()
+        .zip(phi)
+        .map(|(&x, &p)| cell_conductivity(c, x, p))
+        .collect();
+    let consistent = c.overpotential == OverpotentialForm::Consistent;
+    for j in 0..ny {
+        for i in 0..nx {
+            let k = j * nx + i;
+            let e = j * nx + (i + 1) % nx;
+            op.tx[k] = if nx > 1 {
+                harmonic(sigma[k], sigma[e])
+            } else {
+                0.0
+            };
+            op.ty[k] = if j + 1 < ny {
+                harmonic(sigma[k], sigma[k + nx])
+            } else {
+                2.0 * sigma[k]
+            };
+            if consistent {
+                // r = a − g (V − φ − E⁰) = (a + g E⁰) − g V + g φ
+                op.s[k] = q * g[k];
+                b0[k] = -q * (a[k] + g[k] * c.e0_v);
+                b1[k] = op.s[k];
+            } else {
+                op.s[k] = 0.0;
+                b0[k] = -q * (a[k] - g[k] * eta_star[k]);
+                b1[k] = 0.0;
+            }
+        }
+    }
+    for i in 0..nx {
+        op.tbot[i] = if consistent { 0.0 } else { 2.0 * sigma[i] };
+        if !consistent {
+            b1[i] += op.tbot[i];
+        }
+    }
+    op.update_diagonal();
+}

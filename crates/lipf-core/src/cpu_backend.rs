@@ -1,0 +1,450 @@
+//! The CPU backend: the reference time stepper. One step (docs/models/phase-field.md §4):
+//!
+//! 1. `xi_rate`: Allen–Cahn rate and Butler–Volmer linearised at the last overpotential η*.
+//! 2. `potential_assemble`: current continuity with that rate as its source.
+//! 3. Multigrid-preconditioned CG, warm-started: φ0 (V = 0) and φ1 (unit collector potential).
+//!    Galvanostatic: V = (I_target − I0)/I1 makes the top-boundary current exactly the target.
+//! 4. `reaction_rate`: r and η from φ = φ0 + V φ1.
+//! 5. Δt from the explicit stability limits and the largest allowed change of ξ.
+//! 6. `conc_update` (Nernst–Planck) and `xi_update` (ξ += Δt r).
+//!
+//! The charge of a step is i·Δt with i the top-boundary current of the potential whose source
+//! was r, so nF Δ(c_s∫ξ) = ∫ i dt holds to the solver tolerance.
+
+use crate::backend::{AdvanceOutcome, Backend, SimulationError, StopFlag};
+use crate::coefficients::Coefficients;
+use crate::config::{Config, ControlMode};
+use crate::cpu::conc_update::{cell_diffusivity, conc_update};
+use crate::cpu::operator::Operator;
+use crate::cpu::par::max_rows;
+use crate::cpu::potential_assemble::potential_assemble;
+use crate::cpu::reaction_rate::reaction_rate;
+use crate::cpu::xi_rate::{xi_rate, XiRateParams};
+use crate::cpu::xi_update::xi_update;
+use crate::geometry::{self, GeometryInfo};
+use crate::observables::{self, Scalars};
+use crate::solver::Multigrid;
+use crate::state::State;
+use rand::{Rng, SeedableRng};
+
+/// Admissible ranges; leaving them stops the run.
+const XI_MIN: f64 = -0.1;
+const XI_MAX: f64 = 1.1;
+const CONC_MIN: f64 = -0.01;
+/// Newton iterations on the overpotential before the first step.
+const NEWTON_MAX_ITERATIONS: usize = 30;
+const NEWTON_TOLERANCE_V: f64 = 1e-5;
+/// The range check runs every this many steps (and at the end of every advance).
+const CHECK_EVERY: u64 = 16;
+
+pub struct CpuBackend {
+    pub coeffs: Coefficients,
+    config: Config,
+    state: State,
+    geometry: GeometryInfo,
+    mg: Multigrid,
+    op: Operator,
+    diffusivity: Vec<f64>,
+    // Work arrays.
+    a: Vec<f64>,
+    g: Vec<f64>,
+    b0: Vec<f64>,
+    b1: Vec<f64>,
+    rate: Vec<f64>,
+    eta_new: Vec<f64>,
+    conc_new: Vec<f64>,
+    dt_stable_s: f64,
+}
+
+impl CpuBackend {
+    /// Builds the initial state from the configuration: geometry, optional noise, and the
+    /// reaction-free Allen–Cahn relaxation of the initial profiles (before t = 0).
+    pub fn new(config: &Config) -> Result<CpuBackend, SimulationError> {
+        let coeffs = Coefficients::from_config(config);
+        let grid = coeffs.grid;
+        let init = geometry::build(config, &grid, coeffs.ell_m);
+        let n = grid.cells();
+        let state = State {
+            grid,
+            xi: init.xi,
+            phi: init.phi,
+            conc: init.conc,
+            potential: vec![0.0; n],
+            eta: vec![0.0; n],
+            potential0: vec![0.0; n],
+            potential1: vec![0.0; n],
+            v_collector: match config.control.mode {
+                ControlMode::Galvanostatic => 0.0,
+                ControlMode::Potentiostatic => config.control.cell_voltage_v,
+            },
+            time_s: 0.0,
+            step: 0,
+            current_density_a_m2: 0.0,
+            charge_c_m2: 0.0,
+            li_amount0_mol_m2: 0.0,
+            solver_iterations: 0,
+            solver_iterations_total: 0,
+        };
+        let mut b = CpuBackend::with_state(config, state, init.info);
+        b.equilibrate(config.model.equilibration_time_s)?;
+        if config.noise.amplitude > 0.0 {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(config.noise.seed);
+            for x in b.state.xi.iter_mut() {
+                let u: f64 = rng.gen_range(-1.0..1.0);
+                *x = (*x + config.noise.amplitude * u * 4.0 * *x * (1.0 - *x)).clamp(0.0, 1.0);
+            }
+        }
+        b.state.li_amount0_mol_m2 = observables::li_amount_mol_m2(&b.coeffs, &b.state);
+        Ok(b)
+    }
+
+    /// A backend around an existing state (resume, tests). No equilibration.
+    pub fn with_state(config: &Config, state: State, geometry: GeometryInfo) -> CpuBackend {
+        let coeffs = Coefficients::from_config(config);
+        let grid = coeffs.grid;
+        assert_eq!(grid.nx, state.grid.nx);
+        assert_eq!(grid.ny, state.grid.ny);
+        let n = grid.cells();
+        let diffusivity = state
+            .xi
+            .iter()
+            .zip(&state.phi)
+            .map(|(&x, &p)| cell_diffusivity(&coeffs, x, p))
+            .collect();
+        let dt_stable_s =
+            config.time.stability_safety * coeffs.dt_allen_cahn_s().min(coeffs.dt_diffusion_s());
+        CpuBackend {
+            mg: Multigrid::new(grid.nx, grid.ny, config.solver.smoothing_sweeps),
+            op: Operator::zeros(grid.nx, grid.ny),
+            diffusivity,
+            a: vec![0.0; n],
+            g: vec![0.0; n],
+            b0: vec![0.0; n],
+            b1: vec![0.0; n],
+            rate: vec![0.0; n],
+            eta_new: vec![0.0; n],
+            conc_new: vec![0.0; n],
+            dt_stable_s,
+            coeffs,
+            config: config.clone(),
+            state,
+            geometry,
+        }
+    }
+
+    pub fn geometry(&self) -> &GeometryInfo {
+        &self.geometry
+    }
+
+    /// The time step the explicit stability limits allow, s.
+    pub fn dt_stable_s(&self) -> f64 {
+        self.dt_stable_s
+    }
+
+    /// Reaction-free Allen–Cahn relaxation for `duration_s` (time is not advanced).
+    pub fn equilibrate(&mut self, duration_s: f64) -> Result<(), SimulationError> {
+        let p = XiRateParams::new(&self.coeffs, false);
+        let dt = self.config.time.stability_safety * self.coeffs.dt_allen_cahn_s();
+        let steps = (duration_s / dt).ceil() as u64;
+        for _ in 0..steps {
+            let s = &self.state;
+            xi_rate(&p, &s.xi, &s.phi, &s.conc, &s.eta, &mut self.a, &mut self.g);
+            xi_update(s.grid.nx, dt, &self.a, &mut self.state.xi);
+        }
+        self.check_ranges()?;
+        self.refresh_diffusivity();
+        Ok(())
+    }
+
+    fn refresh_diffusivity(&mut self) {
+        let c = &self.coeffs;
+        for ((d, &x), &p) in self
+            .diffusivity
+            .iter_mut()
+            .zip(&self.state.xi)
+            .zip(&self.state.phi)
+        {
+            *d = cell_diffusivity(c, x, p);
+        }
+    }
+
+    /// The current scale the solver tolerance refers to, A/m per unit depth.
+    fn current_scale_a_m(&self) -> f64 {
+        let w = self.coeffs.grid.width_m();
+        self.coeffs
+            .target_current_a_m
+            .abs()
+            .max(1e-3 * self.coeffs.exchange_current_density_a_m2 * w)
+    }
+
+    /// One time step that does not go beyond `t_max_s`.
+    pub fn step(&mut self, t_max_s: f64) -> Result<(), SimulationError> {
+        if self.state.step == 0 {
+            self.converge_initial_overpotential()?;
+        }
+        let iterations = self.solve_potential()?;
+        self.advance_fields(t_max_s, iterations)
+    }
+
+    /// Newton iterations on the overpotential before the first step: the linearisation point
+    /// of step 0 is then the consistent overpotential rather than η = 0.
+    fn converge_initial_overpotential(&mut self) -> Result<(), SimulationError> {
+        for _ in 0..NEWTON_MAX_ITERATIONS {
+            self.solve_potential()?;
+            let change = self
+                .eta_new
+                .iter()
+                .zip(&self.state.eta)
+                .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+            std::mem::swap(&mut self.state.eta, &mut self.eta_new);
+            if change < NEWTON_TOLERANCE_V {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Steps 1–4 of the module documentation: rate, potential, final rate and overpotential
+    /// (into `self.rate`, `self.eta_new`). Returns the solver iterations.
+    fn solve_potential(&mut self) -> Result<u64, SimulationError> {
+        let c = &self.coeffs;
+        let p = XiRateParams::new(c, true);
+        {
+            let s = &self.state;
+            xi_rate(&p, &s.xi, &s.phi, &s.conc, &s.eta, &mut self.a, &mut self.g);
+            potential_assemble(
+                c,
+                &s.xi,
+                &s.phi,
+                &self.a,
+                &self.g,
+                &s.eta,
+                &mut self.op,
+                &mut self.b0,
+                &mut self.b1,
+            );
+        }
+        self.mg.setup(&self.op).map_err(SimulationError::Solver)?;
+        if std::env::var("LIPF_DEBUG").is_ok() {
+            let mx = |v: &[f64]| v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+            let sm = |v: &[f64]| v.iter().map(|x| x.abs()).sum::<f64>();
+            eprintln!("step {} |b0|1 {:e} max|a| {:e} max g {:e} max|eta| {:e} max s {:e} V {:e} max|phi| {:e}",
+                self.state.step, sm(&self.b0), mx(&self.a), mx(&self.g), mx(&self.state.eta), mx(&self.op.s), self.state.v_collector, mx(&self.state.potential));
+        }
+        let tol = self.config.solver.relative_tolerance * self.current_scale_a_m();
+        let max_it = self.config.solver.max_iterations;
+        let s = &mut self.state;
+        let mut iterations = 0u64;
+        match c.control {
+            ControlMode::Galvanostatic => {
+                let st0 = self.mg.solve(&self.b0, &mut s.potential0, tol, max_it);
+                // φ1 enters scaled by V: its tolerance is relative to the expected |V|.
+                let v_scale = s.v_collector.abs().max(1e-3);
+                let st1 = self
+                    .mg
+                    .solve(&self.b1, &mut s.potential1, tol / v_scale, max_it);
+                iterations += (st0.iterations + st1.iterations) as u64;
+                if !st0.converged || !st1.converged {
+                    return Err(SimulationError::Solver(format!(
+                        "potential solve did not converge at step {} (t = {:.6} s): {:?} / {:?}",
+                        s.step, s.time_s, st0, st1
+                    )));
+                }
+                let i0 = -self.op.top_outflow(&s.potential0);
+                let i1 = -self.op.top_outflow(&s.potential1);
+                if i1.abs() < 1e-300 || !i1.is_finite() {
+                    return Err(SimulationError::Solver(
+                        "galvanostatic control impossible: the current does not depend on the \
+                         collector potential (no electrochemically active interface)"
+                            .into(),
+                    ));
+                }
+                s.v_collector = (c.target_current_a_m - i0) / i1;
+                let v = s.v_collector;
+                for k in 0..s.potential.len() {
+                    s.potential[k] = s.potential0[k] + v * s.potential1[k];
+                }
+            }
+            ControlMode::Potentiostatic => {
+                let v = s.v_collector;
+                for k in 0..self.b0.len() {
+                    self.b0[k] += v * self.b1[k];
+                }
+                let st = self.mg.solve(&self.b0, &mut s.potential, tol, max_it);
+                iterations += st.iterations as u64;
+                if !st.converged {
+                    return Err(SimulationError::Solver(format!(
+                        "potential solve did not converge at step {} (t = {:.6} s): {:?}",
+                        s.step, s.time_s, st
+                    )));
+                }
+            }
+        }
+        reaction_rate(
+            c,
+            &self.a,
+            &self.g,
+            &s.eta,
+            &s.potential,
+            s.v_collector,
+            &mut self.rate,
+            &mut self.eta_new,
+        );
+        Ok(iterations)
+    }
+
+    /// Steps 5–6: choose Δt and update c̃ and ξ with the rate of [`Self::solve_potential`].
+    fn advance_fields(&mut self, t_max_s: f64, iterations: u64) -> Result<(), SimulationError> {
+        let c = &self.coeffs;
+        let (nx, ny, cells) = (c.grid.nx, c.grid.ny, c.grid.cells());
+        let s = &mut self.state;
+        let rate = &self.rate;
+        let max_rate = max_rows(ny, cells, |j| {
+            rate[j * nx..(j + 1) * nx]
+                .iter()
+                .fold(0.0f64, |m, r| m.max(r.abs()))
+        });
+        // Migration: the drift velocity D f |∇φ| must not cross half a cell per step.
+        let (pot, dif, f) = (&s.potential, &self.diffusivity, c.f_over_rt_per_v);
+        let max_drift_per_dx = max_rows(ny, cells, |j| {
+            let mut m = 0.0f64;
+            for i in 0..nx {
+                let k = j * nx + i;
+                let e = j * nx + (i + 1) % nx;
+                let mut d = (pot[e] - pot[k]).abs();
+                if j + 1 < ny {
+                    d = d.max((pot[k + nx] - pot[k]).abs());
+                }
+                m = m.max(dif[k].max(dif[e]) * f * d);
+            }
+            m
+        }) / (c.grid.dx_m * c.grid.dx_m);
+        let mut dt = self.dt_stable_s;
+        if max_rate > 0.0 {
+            dt = dt.min(self.config.time.max_xi_change_per_step / max_rate);
+        }
+        if max_drift_per_dx > 0.0 {
+            dt = dt.min(0.5 / max_drift_per_dx);
+        }
+        if let Some(m) = self.config.time.max_dt_s {
+            dt = dt.min(m);
+        }
+        let remaining = t_max_s - s.time_s;
+        // Land exactly on t_max when the remaining interval is within a step (or nearly so).
+        let land = remaining <= dt * (1.0 + 1e-9);
+        if land {
+            dt = remaining;
+        }
+
+        conc_update(
+            c,
+            dt,
+            &self.diffusivity,
+            &s.conc,
+            &s.potential,
+            &self.rate,
+            &mut self.conc_new,
+        );
+        std::mem::swap(&mut s.conc, &mut self.conc_new);
+        xi_update(nx, dt, &self.rate, &mut s.xi);
+        std::mem::swap(&mut s.eta, &mut self.eta_new);
+
+        let current_a_m = -self.op.top_outflow(&s.potential);
+        s.current_density_a_m2 = current_a_m / c.grid.width_m();
+        s.charge_c_m2 += s.current_density_a_m2 * dt;
+        s.time_s = if land { t_max_s } else { s.time_s + dt };
+        s.step += 1;
+        s.solver_iterations = iterations;
+        s.solver_iterations_total += iterations;
+        let check = s.step % CHECK_EVERY == 0;
+        self.refresh_diffusivity();
+        if check {
+            self.check_ranges()?;
+        }
+        Ok(())
+    }
+
+    /// Stops the run on NaN/Inf or a field outside its admissible range, naming field and cell.
+    pub fn check_ranges(&self) -> Result<(), SimulationError> {
+        let s = &self.state;
+        let g = s.grid;
+        let fields: [(&'static str, &Vec<f64>, f64, f64); 3] = [
+            ("xi", &s.xi, XI_MIN, XI_MAX),
+            ("c", &s.conc, CONC_MIN, f64::INFINITY),
+            ("potential", &s.potential, f64::NEG_INFINITY, f64::INFINITY),
+        ];
+        for (name, f, lo, hi) in fields {
+            if let Some((k, &v)) = f
+                .iter()
+                .enumerate()
+                .find(|(_, v)| !(v.is_finite() && **v >= lo && **v <= hi))
+            {
+                return Err(SimulationError::OutOfRange {
+                    field: name,
+                    value: v,
+                    i: k % g.nx,
+                    j: k / g.nx,
+                    step: s.step,
+                    time_s: s.time_s,
+                    reason: if v.is_finite() {
+                        "outside the admissible range"
+                    } else {
+                        "not a finite number"
+                    },
+                });
+            }
+        }
+        if !s.v_collector.is_finite() {
+            return Err(SimulationError::OutOfRange {
+                field: "cell_voltage",
+                value: s.v_collector,
+                i: 0,
+                j: 0,
+                step: s.step,
+                time_s: s.time_s,
+                reason: "not a finite number",
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Backend for CpuBackend {
+    fn name(&self) -> String {
+        format!("cpu ({} threads)", rayon::current_num_threads())
+    }
+
+    fn advance(
+        &mut self,
+        until_s: f64,
+        stop: &StopFlag,
+    ) -> Result<AdvanceOutcome, SimulationError> {
+        while self.state.time_s < until_s {
+            if stop.is_stopped() {
+                self.check_ranges()?;
+                return Ok(AdvanceOutcome::Stopped);
+            }
+            self.step(until_s)?;
+        }
+        self.check_ranges()?;
+        Ok(AdvanceOutcome::Reached)
+    }
+
+    fn scalars(&mut self) -> Scalars {
+        observables::scalars(&self.coeffs, &self.state)
+    }
+
+    fn state(&mut self) -> &State {
+        &self.state
+    }
+
+    fn set_state(&mut self, state: State) -> Result<(), SimulationError> {
+        assert_eq!(
+            state.grid, self.state.grid,
+            "checkpoint grid differs from the configuration"
+        );
+        self.state = state;
+        self.refresh_diffusivity();
+        self.check_ranges()
+    }
+}

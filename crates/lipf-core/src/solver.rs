@@ -1,0 +1,358 @@
+//! The potential solver on the CPU: conjugate gradients preconditioned by one multigrid V-cycle.
+//!
+//! Multigrid: piecewise-constant 2×2 aggregation with Galerkin coarse operators
+//! ([`crate::cpu::mg_coarsen`]), symmetric red–black Gauss–Seidel smoothing
+//! ([`crate::cpu::mg_smooth`]) and a dense Cholesky solve on the coarsest level. Galerkin
+//! aggregation keeps the conductivity contrast of every level exact, so the preconditioner stays
+//! effective with LLZO walls between floored pores; CG removes the modest convergence loss of
+//! constant prolongation. The V-cycle is symmetric, so it is a valid CG preconditioner.
+//!
+//! Convergence is measured as Σ|b − A x| in the units of the equations (A/m per unit depth): the
+//! signed sum of the residual is exactly the mismatch between the boundary current and the
+//! integrated reaction source, so the tolerance bounds the Faraday error directly.
+
+use crate::cpu::mg_coarsen::mg_coarsen;
+use crate::cpu::mg_prolong::mg_prolong;
+use crate::cpu::mg_residual::{mg_apply, mg_residual};
+use crate::cpu::mg_restrict::{coarse_len, mg_restrict};
+use crate::cpu::mg_smooth::mg_smooth;
+use crate::cpu::operator::Operator;
+use crate::cpu::par::sum_rows;
+
+/// Over-correction of the coarse-grid correction. With 2×2 piecewise-constant aggregation the
+/// Galerkin coarse operator of a 2D diffusion problem is twice as stiff as a rediscretisation,
+/// so the plain correction is about half as large as it should be (Braess 1995, Notay 2010).
+/// A constant factor keeps the V-cycle symmetric.
+const COARSE_CORRECTION_SCALE: f64 = 1.8;
+
+/// Levels are coarsened until a level has at most this many cells.
+const COARSEST_MAX_CELLS: usize = 64;
+
+struct Level {
+    op: Operator,
+    b: Vec<f64>,
+    x: Vec<f64>,
+    r: Vec<f64>,
+}
+
+/// Dense Cholesky factor of the coarsest operator.
+struct DenseCholesky {
+    n: usize,
+    l: Vec<f64>,
+}
+
+impl DenseCholesky {
+    fn factor(op: &Operator) -> Result<DenseCholesky, String> {
+        let n = op.cells();
+        let (nx, ny) = (op.nx, op.ny);
+        let mut a = vec![0.0; n * n];
+        for j in 0..ny {
+            for i in 0..nx {
+                let k = j * nx + i;
+                a[k * n + k] += op.diag[k];
+                if nx > 1 {
+                    let e = j * nx + (i + 1) % nx;
+                    a[k * n + e] -= op.tx[k];
+                    a[e * n + k] -= op.tx[k];
+                }
+                if j + 1 < ny {
+                    let u = k + nx;
+                    a[k * n + u] -= op.ty[k];
+                    a[u * n + k] -= op.ty[k];
+                }
+            }
+        }
+        let mut l = vec![0.0; n * n];
+        for c in 0..n {
+            let mut d = a[c * n + c];
+            for k in 0..c {
+                d -= l[c * n + k] * l[c * n + k];
+            }
+            if d <= 0.0 || !d.is_finite() {
+                return Err(format!(
+                    "coarsest potential operator is not positive definite (pivot {d:e} at {c}); \
+                     the potential problem needs a Dirichlet boundary or a positive diagonal"
+                ));
+            }
+            let d = d.sqrt();
+            l[c * n + c] = d;
+            for r in (c + 1)..n {
+                let mut v = a[r * n + c];
+                for k in 0..c {
+                    v -= l[r * n + k] * l[c * n + k];
+                }
+                l[r * n + c] = v / d;
+            }
+        }
+        Ok(DenseCholesky { n, l })
+    }
+
+    fn solve(&self, b: &[f64], x: &mut [f64]) {
+        let (n, l) = (self.n, &self.l);
+        for r in 0..n {
+            let mut v = b[r];
+            for k in 0..r {
+                v -= l[r * n + k] * x[k];
+            }
+            x[r] = v / l[r * n + r];
+        }
+        for r in (0..n).rev() {
+            let mut v = x[r];
+            for k in (r + 1)..n {
+                v -= l[k * n + r] * x[k];
+            }
+            x[r] = v / l[r * n + r];
+        }
+    }
+}
+
+/// Statistics of one solve.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SolveStats {
+    pub iterations: usize,
+    /// Σ|b − A x| at exit, in the units of b.
+    pub residual_l1: f64,
+    pub converged: bool,
+}
+
+/// A multigrid hierarchy for one grid size; rebuilt in place whenever the operator changes.
+pub struct Multigrid {
+    levels: Vec<Level>,
+    coarse: Option<DenseCholesky>,
+    sweeps: usize,
+    // CG work vectors on the finest level.
+    r: Vec<f64>,
+    z: Vec<f64>,
+    p: Vec<f64>,
+    q: Vec<f64>,
+}
+
+impl Multigrid {
+    pub fn new(nx: usize, ny: usize, sweeps: usize) -> Multigrid {
+        let mut levels = Vec::new();
+        let (mut cx, mut cy) = (nx, ny);
+        loop {
+            let n = cx * cy;
+            levels.push(Level {
+                op: Operator::zeros(cx, cy),
+                b: vec![0.0; n],
+                x: vec![0.0; n],
+                r: vec![0.0; n],
+            });
+            if n <= COARSEST_MAX_CELLS || (cx == 1 && cy == 1) {
+                break;
+            }
+            cx = coarse_len(cx);
+            cy = coarse_len(cy);
+        }
+        let n = nx * ny;
+        Multigrid {
+            levels,
+            coarse: None,
+            sweeps,
+            r: vec![0.0; n],
+            z: vec![0.0; n],
+            p: vec![0.0; n],
+            q: vec![0.0; n],
+        }
+    }
+
+    pub fn levels(&self) -> usize {
+        self.levels.len()
+    }
+
+    /// Builds the coarse operators from the finest one (Galerkin) and factors the coarsest.
+    pub fn setup(&mut self, fine: &Operator) -> Result<(), String> {
+        self.levels[0].op.clone_from(fine);
+        for l in 1..self.levels.len() {
+            let (f, c) = self.levels.split_at_mut(l);
+            mg_coarsen(&f[l - 1].op, &mut c[0].op);
+        }
+        self.coarse = Some(DenseCholesky::factor(&self.levels.last().unwrap().op)?);
+        Ok(())
+    }
+
+    /// x = M⁻¹ b: one V-cycle from a zero initial guess, starting on level `l`.
+    fn vcycle(&mut self, l: usize) {
+        let last = self.levels.len() - 1;
+        if l == last {
+            let lev = &mut self.levels[l];
+            self.coarse
+                .as_ref()
+                .expect("setup() before solve")
+                .solve(&lev.b, &mut lev.x);
+            return;
+        }
+        {
+            let lev = &mut self.levels[l];
+            lev.x.iter_mut().for_each(|v| *v = 0.0);
+            for _ in 0..self.sweeps {
+                mg_smooth(&lev.op, &lev.b, &mut lev.x, 0);
+                mg_smooth(&lev.op, &lev.b, &mut lev.x, 1);
+            }
+            mg_residual(&lev.op, &lev.b, &lev.x, &mut lev.r);
+        }
+        {
+            let (f, c) = self.levels.split_at_mut(l + 1);
+            mg_restrict(&f[l].r, f[l].op.nx, f[l].op.ny, &mut c[0].b);
+        }
+        self.vcycle(l + 1);
+        let (f, c) = self.levels.split_at_mut(l + 1);
+        let lev = &mut f[l];
+        mg_prolong(&c[0].x, COARSE_CORRECTION_SCALE, lev.op.nx, &mut lev.x);
+        for _ in 0..self.sweeps {
+            mg_smooth(&lev.op, &lev.b, &mut lev.x, 1);
+            mg_smooth(&lev.op, &lev.b, &mut lev.x, 0);
+        }
+    }
+
+    fn precondition(&mut self) {
+        self.levels[0].b.copy_from_slice(&self.r);
+        self.vcycle(0);
+        self.z.copy_from_slice(&self.levels[0].x);
+    }
+
+    /// Solves A x = b (A given to [`Multigrid::setup`]) by preconditioned CG from the initial
+    /// guess in `x`, until Σ|b − A x| ≤ `tol_l1`.
+    pub fn solve(
+        &mut self,
+        b: &[f64],
+        x: &mut [f64],
+        tol_l1: f64,
+        max_iterations: usize,
+    ) -> SolveStats {
+        let (nx, ny) = (self.levels[0].op.nx, self.levels[0].op.ny);
+        let n = nx * ny;
+        mg_residual(&self.levels[0].op, b, x, &mut self.r);
+        let mut res = l1(&self.r, nx, ny);
+        if res <= tol_l1 {
+            return SolveStats {
+                iterations: 0,
+                residual_l1: res,
+                converged: true,
+            };
+        }
+        self.precondition();
+        self.p.copy_from_slice(&self.z);
+        let mut rz = dot(&self.r, &self.z, nx, ny);
+        for it in 1..=max_iterations {
+            mg_apply(&self.levels[0].op, &self.p, &mut self.q);
+            let pq = dot(&self.p, &self.q, nx, ny);
+            if pq <= 0.0 || !pq.is_finite() {
+                return SolveStats {
+                    iterations: it,
+                    residual_l1: res,
+                    converged: false,
+                };
+            }
+            let alpha = rz / pq;
+            for k in 0..n {
+                x[k] += alpha * self.p[k];
+                self.r[k] -= alpha * self.q[k];
+            }
+            res = l1(&self.r, nx, ny);
+            if res <= tol_l1 {
+                // Recompute the true residual: the recurrence drifts in long solves.
+                mg_residual(&self.levels[0].op, b, x, &mut self.r);
+                res = l1(&self.r, nx, ny);
+                if res <= tol_l1 {
+                    return SolveStats {
+                        iterations: it,
+                        residual_l1: res,
+                        converged: true,
+                    };
+                }
+            }
+            self.precondition();
+            let rz_new = dot(&self.r, &self.z, nx, ny);
+            let beta = rz_new / rz;
+            rz = rz_new;
+            for k in 0..n {
+                self.p[k] = self.z[k] + beta * self.p[k];
+            }
+        }
+        SolveStats {
+            iterations: max_iterations,
+            residual_l1: res,
+            converged: false,
+        }
+    }
+}
+
+fn dot(a: &[f64], b: &[f64], nx: usize, ny: usize) -> f64 {
+    sum_rows(ny, nx * ny, |j| {
+        let r = j * nx..(j + 1) * nx;
+        a[r.clone()].iter().zip(&b[r]).map(|(x, y)| x * y).sum()
+    })
+}
+
+fn l1(a: &[f64], nx: usize, ny: usize) -> f64 {
+    sum_rows(ny, nx * ny, |j| {
+        a[j * nx..(j + 1) * nx].iter().map(|v| v.abs()).sum()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A high-contrast operator: conductance 1 in "LLZO" columns, 1e-6 in "pores".
+    fn contrast_operator(nx: usize, ny: usize) -> Operator {
+        let mut op = Operator::zeros(nx, ny);
+        let sigma = |i: usize, j: usize| {
+            if (i / 3) % 2 == 0 || j > ny * 3 / 4 {
+                1.0
+            } else {
+                1e-6
+            }
+        };
+        for j in 0..ny {
+            for i in 0..nx {
+                let k = j * nx + i;
+                let (a, e) = (sigma(i, j), sigma((i + 1) % nx, j));
+                op.tx[k] = 2.0 * a * e / (a + e);
+                op.ty[k] = if j + 1 < ny {
+                    let u = sigma(i, j + 1);
+                    2.0 * a * u / (a + u)
+                } else {
+                    2.0 * a
+                };
+            }
+        }
+        op.update_diagonal();
+        op
+    }
+
+    #[test]
+    fn pcg_multigrid_solves_high_contrast_problem_across_odd_sizes() {
+        for &(nx, ny) in &[(67, 45), (64, 64), (1, 50), (30, 7)] {
+            let op = contrast_operator(nx, ny);
+            let mut mg = Multigrid::new(nx, ny, 2);
+            mg.setup(&op).unwrap();
+            let b: Vec<f64> = (0..nx * ny)
+                .map(|k| ((k * 7919) % 13) as f64 - 6.0)
+                .collect();
+            let mut x = vec![0.0; nx * ny];
+            let tol = 1e-10 * b.iter().map(|v| v.abs()).sum::<f64>();
+            let st = mg.solve(&b, &mut x, tol, 200);
+            assert!(st.converged, "{nx}x{ny}: {st:?}");
+            eprintln!("{nx}x{ny}: {st:?}");
+            assert!(st.iterations < 60, "{nx}x{ny}: too many iterations {st:?}");
+            let mut r = vec![0.0; nx * ny];
+            mg_residual(&op, &b, &x, &mut r);
+            assert!(r.iter().map(|v| v.abs()).sum::<f64>() <= tol * 1.0001);
+        }
+    }
+
+    #[test]
+    fn dense_cholesky_matches_operator() {
+        let op = contrast_operator(5, 6);
+        let ch = DenseCholesky::factor(&op).unwrap();
+        let b: Vec<f64> = (0..30).map(|k| k as f64).collect();
+        let mut x = vec![0.0; 30];
+        ch.solve(&b, &mut x);
+        let mut r = vec![0.0; 30];
+        mg_residual(&op, &b, &x, &mut r);
+        assert!(r.iter().all(|v| v.abs() < 1e-6), "{r:?}");
+    }
+}

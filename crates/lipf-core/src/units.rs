@@ -1,0 +1,22 @@
+//! Physical constants and unit conversions. Every conversion between the configuration's units
+//! (µm, mA/cm², ...) and SI happens here, so that the rest of the code works in SI only.
+
+/// Faraday constant, C/mol.
+pub const FARADAY_C_MOL: f64 = 96_485.33;
+/// Molar gas constant, J/(mol K).
+pub const GAS_CONSTANT_J_MOL_K: f64 = 8.314_463;
+/// Metres per micrometre.
+pub const M_PER_UM: f64 = 1e-6;
+
+pub fn um_to_m(x_um: f64) -> f64 {
+    x_um * M_PER_UM
+}
+
+pub fn m_to_um(x_m: f64) -> f64 {
+    x_m / M_PER_UM
+}
+
+/// A/m² to mA/cm² (1 mA/cm² = 10 A/m²).
+pub fn a_m2_to_ma_cm2(i_a_m2: f64) -> f64 {
+    i_a_m2 / 10.0
+}
