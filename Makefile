@@ -1,0 +1,68 @@
+# lipf: build, run and test.
+#
+#   make run                          build and run the default case (paper, 1.5 µm channels)
+#   make run CONFIG=configs/smoke.json
+#   make test                         build and run the test suite
+#
+# `deps` installs the system packages the build needs (Debian/Ubuntu) and does nothing when they
+# are already there.
+
+CARGO  ?= cargo
+CONFIG ?=
+LIPF   := ./target/release/lipf
+
+# Debian/Ubuntu packages: HDF5 headers and library (fields.h5), pkg-config (to find HDF5),
+# the Vulkan loader and Mesa's Vulkan drivers (lavapipe, a CPU Vulkan device for the GPU backend
+# and its tests on machines without a GPU).
+DEB_PACKAGES := libhdf5-dev pkg-config mesa-vulkan-drivers libvulkan1
+
+.PHONY: all deps build run test bench fmt clippy clean
+
+all: build
+
+deps:
+	@command -v $(CARGO) >/dev/null 2>&1 || { \
+	  echo "error: '$(CARGO)' not found. Install the Rust toolchain (https://rustup.rs), then run make again." >&2; \
+	  exit 1; }
+	@if ! command -v dpkg >/dev/null 2>&1; then \
+	  echo "deps: not a Debian/Ubuntu system; make sure these (or their equivalents) are installed: $(DEB_PACKAGES)"; \
+	  exit 0; \
+	fi; \
+	missing=""; \
+	for p in $(DEB_PACKAGES); do \
+	  dpkg -s $$p 2>/dev/null | grep -q '^Status: install ok installed' || missing="$$missing $$p"; \
+	done; \
+	command -v cc >/dev/null 2>&1 || missing="$$missing gcc libc6-dev"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	echo "deps: installing$$missing"; \
+	if [ "$$(id -u)" -eq 0 ]; then SUDO=""; \
+	elif command -v sudo >/dev/null 2>&1; then SUDO="sudo"; \
+	else echo "error: not root and sudo not found; install as root:$$missing" >&2; exit 1; fi; \
+	$$SUDO apt-get update && \
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing
+
+build: deps
+	$(CARGO) build --release --workspace
+
+run: build
+	$(LIPF) run $(CONFIG)
+	@if [ -n "$(CONFIG)" ]; then \
+	  name=$$(sed -n 's/^[[:space:]]*"name"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$(CONFIG)" | head -n 1); \
+	  [ -n "$$name" ] || name=$$(basename "$(CONFIG)" .json); \
+	else name=pore-1.5um; fi; \
+	echo "output: runs/$$name/"
+
+test: deps
+	RUST_BACKTRACE=1 $(CARGO) test --release --workspace
+
+bench: deps
+	$(CARGO) bench -p lipf-benches
+
+fmt:
+	$(CARGO) fmt --all
+
+clippy: deps
+	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
+
+clean:
+	$(CARGO) clean

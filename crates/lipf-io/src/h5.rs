@@ -1,0 +1,661 @@
+//! HDF5 output: the run's field file (`fields.h5`) and checkpoints.
+//!
+//! All 2-D datasets have shape `(ny, nx)`, row-major, **row 0 = bottom** (y = 0, the current
+//! collector), exactly the order of `lipf_core::State` fields; each carries the attribute
+//! `row0 = "bottom (y = 0, current collector)"`. Strings are variable-length UTF-8 (h5py reads
+//! them as `str`).
+//!
+//! # `fields.h5` ([`FieldsFile`])
+//!
+//! ```text
+//! /                       attrs: format = "lipf-fields", format_version (u32), lipf_version,
+//!                                config_json (the run's configuration), units (JSON object
+//!                                name → unit), row0
+//! /grid                   attrs: nx, ny (u64), dx_um (f64), width_um, height_um (f64)
+//! /static                 attrs: geometry_json (what the scaffold builder made)
+//! /static/phi             (ny, nx) f32   LLZO order parameter ϕ (constant in time)
+//! /snapshots/NNNNNN       attrs: time_s (f64), step (u64); NNNNNN = 000000, 000001, …
+//! /snapshots/NNNNNN/xi        (ny, nx) f32  Li order parameter ξ        attrs: time_s, step, row0
+//! /snapshots/NNNNNN/c         (ny, nx) f32  c/c0                        attrs: time_s, step, row0
+//! /snapshots/NNNNNN/potential (ny, nx) f32  electric potential, V      attrs: time_s, step, row0
+//! /timeseries/{time_s, current_density_a_m2, cell_voltage_v, li_amount_mol_m2, charge_c_m2,
+//!              li_in_llzo_mol_m2}  1-D f64;  /timeseries/{step, solver_iterations}  1-D u64
+//!                         each with attr units
+//! ```
+//!
+//! Snapshot fields are compressed (shuffle + deflate) when the HDF5 library has zlib.
+//! `fields.xdmf` ([`crate::xdmf`]) describes the same layout for ParaView.
+//!
+//! The file is built in a private working copy `.fields.h5.work` next to `fields.h5` and
+//! [`FieldsFile::publish`] copies it atomically onto `fields.h5`, so readers (and a crash) only
+//! ever see a complete file. On resume the published file is the reference: it is copied back
+//! into the working copy and trimmed to the checkpoint time. Publish before writing the
+//! checkpoint, so that the published file always holds every snapshot up to the checkpoint.
+//!
+//! # Checkpoints ([`write_checkpoint`], [`read_checkpoint`])
+//!
+//! Every field and scalar of `lipf_core::State` at full precision, so that a restored run
+//! continues bitwise identically:
+//!
+//! ```text
+//! /   attrs: format = "lipf-checkpoint", format_version (u32), lipf_version, config_json, row0,
+//!            nx, ny (u64), dx_m (f64), v_collector, time_s, current_density_a_m2, charge_c_m2,
+//!            li_amount0_mol_m2 (f64), step, solver_iterations, solver_iterations_total (u64)
+//! /xi /phi /conc /potential /eta /potential0 /potential1   (ny, nx) f64
+//! ```
+//!
+//! It is written to `<name>.tmp` and renamed over `<name>`.
+
+use crate::atomic;
+use crate::xdmf::snapshot_group_name;
+use anyhow::{anyhow, bail, ensure, Context, Result};
+use hdf5::types::VarLenUnicode;
+use hdf5::{Dataset, File, Group, H5Type, Location, SimpleExtents};
+use lipf_core::observables::Scalars;
+use lipf_core::{Grid, State};
+use ndarray::ArrayView2;
+use std::path::{Path, PathBuf};
+
+/// Value of the `row0` attribute.
+pub const ROW0: &str = "bottom (y = 0, current collector)";
+const FIELDS_FORMAT: &str = "lipf-fields";
+const CHECKPOINT_FORMAT: &str = "lipf-checkpoint";
+const FORMAT_VERSION: u32 = 1;
+
+/// Units of every quantity in `fields.h5` (root attribute `units`).
+const UNITS: &[(&str, &str)] = &[
+    ("xi", "1"),
+    ("phi", "1"),
+    ("c", "c/c0 (1)"),
+    ("potential", "V"),
+    ("time_s", "s"),
+    ("step", "1"),
+    ("dx_um", "µm"),
+    ("width_um", "µm"),
+    ("height_um", "µm"),
+    ("current_density_a_m2", "A/m^2"),
+    ("cell_voltage_v", "V"),
+    ("li_amount_mol_m2", "mol/m^2"),
+    ("charge_c_m2", "C/m^2"),
+    ("li_in_llzo_mol_m2", "mol/m^2"),
+    ("solver_iterations", "1"),
+];
+
+fn unit_of(name: &str) -> &'static str {
+    UNITS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or("", |(_, u)| u)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attribute and dataset helpers.
+
+fn has_attr(loc: &Location, name: &str) -> Result<bool> {
+    Ok(loc.attr_names()?.iter().any(|n| n == name))
+}
+
+/// Writes (or replaces) a scalar attribute.
+fn set_attr<T: H5Type>(loc: &Location, name: &str, value: T) -> Result<()> {
+    if has_attr(loc, name)? {
+        loc.delete_attr(name)?;
+    }
+    loc.new_attr::<T>()
+        .create(name)
+        .and_then(|a| a.write_scalar(&value))
+        .with_context(|| format!("cannot write attribute {name}"))
+}
+
+/// Writes (or replaces) a variable-length UTF-8 string attribute.
+fn set_attr_str(loc: &Location, name: &str, value: &str) -> Result<()> {
+    let v: VarLenUnicode = value
+        .parse()
+        .map_err(|e| anyhow!("attribute {name} cannot be stored: {e}"))?;
+    set_attr(loc, name, v)
+}
+
+fn attr<T: H5Type>(loc: &Location, name: &str) -> Result<T> {
+    loc.attr(name)
+        .and_then(|a| a.read_scalar::<T>())
+        .with_context(|| format!("cannot read attribute {name} of {}", loc.name()))
+}
+
+fn attr_str(loc: &Location, name: &str) -> Result<String> {
+    Ok(attr::<VarLenUnicode>(loc, name)?.as_str().to_owned())
+}
+
+fn check_len(grid: &Grid, name: &str, len: usize) -> Result<()> {
+    ensure!(
+        len == grid.cells(),
+        "field {name} has {len} values but the {}×{} grid has {}",
+        grid.nx,
+        grid.ny,
+        grid.cells()
+    );
+    Ok(())
+}
+
+/// Creates a (ny, nx) dataset with `row0`; f32 fields are compressed when zlib is available.
+fn write_field<T: H5Type>(
+    group: &Group,
+    name: &str,
+    grid: &Grid,
+    data: &[T],
+    compress: bool,
+) -> Result<Dataset> {
+    check_len(grid, name, data.len())?;
+    let view = ArrayView2::from_shape((grid.ny, grid.nx), data)?;
+    let mut builder = group.new_dataset_builder();
+    if compress && hdf5::filters::deflate_available() {
+        builder = builder.chunk((grid.ny, grid.nx)).shuffle().deflate(4);
+    }
+    let ds = builder
+        .with_data(view)
+        .create(name)
+        .with_context(|| format!("cannot write dataset {name}"))?;
+    set_attr_str(&ds, "row0", ROW0)?;
+    Ok(ds)
+}
+
+fn to_f32(v: &[f64]) -> Vec<f32> {
+    v.iter().map(|&x| x as f32).collect()
+}
+
+/// Reads a dataset of `grid.cells()` values (any shape) as a flat vector, bottom row first.
+fn read_flat<T: H5Type>(group: &Group, name: &str, grid: &Grid) -> Result<Vec<T>> {
+    let v = group
+        .dataset(name)
+        .and_then(|d| d.read_raw::<T>())
+        .with_context(|| format!("cannot read dataset {name}"))?;
+    check_len(grid, name, v.len())?;
+    Ok(v)
+}
+
+/// The working copy next to the public `fields.h5`: `<dir>/.<name>.work`.
+pub fn work_path(public: &Path) -> Result<PathBuf> {
+    let name = public
+        .file_name()
+        .ok_or_else(|| anyhow!("{} has no file name", public.display()))?;
+    let mut work = std::ffi::OsString::from(".");
+    work.push(name);
+    work.push(".work");
+    Ok(public.with_file_name(work))
+}
+
+// ---------------------------------------------------------------------------------------------
+// fields.h5
+
+/// The run's field file: static fields, snapshots and time series (layout in the module docs).
+pub struct FieldsFile {
+    /// Open handle of the working copy (`None` only transiently inside `publish`).
+    file: Option<File>,
+    public: PathBuf,
+    work: PathBuf,
+    grid: Grid,
+    snapshots: Vec<(u64, f64)>,
+}
+
+impl FieldsFile {
+    /// Creates a new field file for a run whose public name is `path` (normally
+    /// `<run>/fields.h5`); an existing working copy is overwritten. Writes the root attributes
+    /// (`config_json`, `lipf_version`, `units`), `/grid`, `/static/phi` from `state` and
+    /// `/static` attribute `geometry_json`. Nothing is visible at `path` until [`publish`].
+    ///
+    /// [`publish`]: FieldsFile::publish
+    pub fn create(
+        path: &Path,
+        config_json: &str,
+        state: &State,
+        geometry_json: &str,
+    ) -> Result<FieldsFile> {
+        let work = work_path(path)?;
+        let grid = state.grid;
+        let file =
+            File::create(&work).with_context(|| format!("cannot create {}", work.display()))?;
+        set_attr_str(&file, "format", FIELDS_FORMAT)?;
+        set_attr(&file, "format_version", FORMAT_VERSION)?;
+        set_attr_str(&file, "lipf_version", lipf_core::VERSION)?;
+        set_attr_str(&file, "config_json", config_json)?;
+        let units: serde_json::Map<String, serde_json::Value> = UNITS
+            .iter()
+            .map(|(n, u)| (n.to_string(), serde_json::Value::from(*u)))
+            .collect();
+        set_attr_str(&file, "units", &serde_json::Value::Object(units).to_string())?;
+        set_attr_str(&file, "row0", ROW0)?;
+
+        let g = file.create_group("grid")?;
+        set_attr(&g, "nx", grid.nx as u64)?;
+        set_attr(&g, "ny", grid.ny as u64)?;
+        set_attr(&g, "dx_um", grid.dx_m * 1e6)?;
+        set_attr(&g, "width_um", grid.width_m() * 1e6)?;
+        set_attr(&g, "height_um", grid.height_m() * 1e6)?;
+        set_attr_str(&g, "row0", ROW0)?;
+
+        let s = file.create_group("static")?;
+        set_attr_str(&s, "geometry_json", geometry_json)?;
+        write_field(&s, "phi", &grid, &to_f32(&state.phi), true)?;
+        file.create_group("snapshots")?;
+        file.flush()?;
+        Ok(FieldsFile {
+            file: Some(file),
+            public: path.to_path_buf(),
+            work,
+            grid,
+            snapshots: Vec::new(),
+        })
+    }
+
+    /// Continues the field file published at `path`: copies it into the working copy, removes
+    /// the snapshots with `time_s > t_keep_s` (and the time-series samples after `t_keep_s`)
+    /// and returns the file with the kept `(step, time_s)` in order. Kept snapshots are
+    /// renumbered 000000, 000001, … if a gap was left.
+    pub fn open_resume(path: &Path, t_keep_s: f64) -> Result<(FieldsFile, Vec<(u64, f64)>)> {
+        ensure!(
+            path.is_file(),
+            "cannot resume: {} does not exist",
+            path.display()
+        );
+        let work = work_path(path)?;
+        std::fs::copy(path, &work)
+            .with_context(|| format!("cannot copy {} to {}", path.display(), work.display()))?;
+        let file = File::open_rw(&work).with_context(|| format!("cannot open {}", work.display()))?;
+        let format = attr_str(&file, "format").unwrap_or_default();
+        ensure!(
+            format == FIELDS_FORMAT,
+            "{} is not a lipf field file (format = {format:?})",
+            path.display()
+        );
+        let g = file.group("grid")?;
+        let nx = attr::<u64>(&g, "nx")? as usize;
+        let ny = attr::<u64>(&g, "ny")? as usize;
+        let dx_um = attr::<f64>(&g, "dx_um")?;
+        ensure!(
+            nx >= 1 && ny >= 1 && dx_um > 0.0,
+            "invalid grid {nx}×{ny}, dx = {dx_um} µm"
+        );
+        let grid = Grid::new(nx, ny, dx_um * 1e-6);
+
+        let snaps = file.group("snapshots")?;
+        let mut kept: Vec<(usize, String, u64, f64)> = Vec::new();
+        for name in snaps.member_names()? {
+            let index: usize = name
+                .parse()
+                .map_err(|_| anyhow!("unexpected member /snapshots/{name}"))?;
+            let grp = snaps.group(&name)?;
+            let time_s = attr::<f64>(&grp, "time_s")?;
+            let step = attr::<u64>(&grp, "step")?;
+            drop(grp);
+            if time_s > t_keep_s {
+                snaps.unlink(&name)?;
+            } else {
+                kept.push((index, name, step, time_s));
+            }
+        }
+        kept.sort_by_key(|k| k.0);
+        for (new_index, (_, name, _, _)) in kept.iter().enumerate() {
+            let new_name = snapshot_group_name(new_index);
+            if *name != new_name {
+                snaps.relink(name, &new_name)?;
+            }
+        }
+        drop(snaps);
+        let snapshots: Vec<(u64, f64)> = kept.iter().map(|k| (k.2, k.3)).collect();
+
+        let mut ff = FieldsFile {
+            file: Some(file),
+            public: path.to_path_buf(),
+            work,
+            grid,
+            snapshots: snapshots.clone(),
+        };
+        let rows: Vec<Scalars> = ff
+            .read_timeseries()?
+            .into_iter()
+            .filter(|r| r.time_s <= t_keep_s)
+            .collect();
+        ff.write_timeseries(&rows)?;
+        Ok((ff, snapshots))
+    }
+
+    fn file(&self) -> Result<&File> {
+        self.file
+            .as_ref()
+            .ok_or_else(|| anyhow!("{} is not open", self.work.display()))
+    }
+
+    /// The grid of the file.
+    pub fn grid(&self) -> Grid {
+        self.grid
+    }
+
+    /// The public path (`fields.h5`).
+    pub fn path(&self) -> &Path {
+        &self.public
+    }
+
+    /// Appends the next snapshot `/snapshots/NNNNNN` with ξ, c and the potential of `state`.
+    pub fn append_snapshot(&mut self, state: &State) -> Result<()> {
+        let g = state.grid;
+        ensure!(
+            (g.nx, g.ny) == (self.grid.nx, self.grid.ny),
+            "state grid {}×{} differs from the file's {}×{}",
+            g.nx,
+            g.ny,
+            self.grid.nx,
+            self.grid.ny
+        );
+        let name = snapshot_group_name(self.snapshots.len());
+        let file = self.file()?;
+        let group = file
+            .group("snapshots")?
+            .create_group(&name)
+            .with_context(|| format!("cannot create /snapshots/{name}"))?;
+        set_attr(&group, "time_s", state.time_s)?;
+        set_attr(&group, "step", state.step)?;
+        for (field, data) in [
+            ("xi", &state.xi),
+            ("c", &state.conc),
+            ("potential", &state.potential),
+        ] {
+            let ds = write_field(&group, field, &self.grid, &to_f32(data), true)?;
+            set_attr(&ds, "time_s", state.time_s)?;
+            set_attr(&ds, "step", state.step)?;
+            set_attr_str(&ds, "units", unit_of(field))?;
+        }
+        file.flush()?;
+        self.snapshots.push((state.step, state.time_s));
+        Ok(())
+    }
+
+    /// (Re)writes `/timeseries` from `rows`. The datasets are resizable, so rewriting does not
+    /// leave dead space in the file.
+    pub fn write_timeseries(&mut self, rows: &[Scalars]) -> Result<()> {
+        let file = self.file()?;
+        let group = if file.link_exists("timeseries") {
+            file.group("timeseries")?
+        } else {
+            file.create_group("timeseries")?
+        };
+        let col = |f: fn(&Scalars) -> f64| rows.iter().map(f).collect::<Vec<f64>>();
+        let float_columns: [(&str, Vec<f64>); 6] = [
+            ("time_s", col(|r| r.time_s)),
+            ("current_density_a_m2", col(|r| r.current_density_a_m2)),
+            ("cell_voltage_v", col(|r| r.cell_voltage_v)),
+            ("li_amount_mol_m2", col(|r| r.li_amount_mol_m2)),
+            ("charge_c_m2", col(|r| r.charge_c_m2)),
+            ("li_in_llzo_mol_m2", col(|r| r.li_in_llzo_mol_m2)),
+        ];
+        for (name, values) in &float_columns {
+            write_column(&group, name, values)?;
+        }
+        write_column(
+            &group,
+            "step",
+            &rows.iter().map(|r| r.step).collect::<Vec<u64>>(),
+        )?;
+        write_column(
+            &group,
+            "solver_iterations",
+            &rows.iter().map(|r| r.solver_iterations).collect::<Vec<u64>>(),
+        )?;
+        file.flush()?;
+        Ok(())
+    }
+
+    /// Reads `/timeseries` back (empty if it was never written).
+    pub fn read_timeseries(&self) -> Result<Vec<Scalars>> {
+        let file = self.file()?;
+        if !file.link_exists("timeseries") {
+            return Ok(Vec::new());
+        }
+        let g = file.group("timeseries")?;
+        let f = |name: &str| -> Result<Vec<f64>> {
+            g.dataset(name)
+                .and_then(|d| d.read_raw::<f64>())
+                .with_context(|| format!("cannot read /timeseries/{name}"))
+        };
+        let u = |name: &str| -> Result<Vec<u64>> {
+            g.dataset(name)
+                .and_then(|d| d.read_raw::<u64>())
+                .with_context(|| format!("cannot read /timeseries/{name}"))
+        };
+        let time = f("time_s")?;
+        let n = time.len();
+        let (cd, v, li, q, llzo) = (
+            f("current_density_a_m2")?,
+            f("cell_voltage_v")?,
+            f("li_amount_mol_m2")?,
+            f("charge_c_m2")?,
+            f("li_in_llzo_mol_m2")?,
+        );
+        let step = u("step")?;
+        let iters = if g.link_exists("solver_iterations") {
+            u("solver_iterations")?
+        } else {
+            vec![0; n]
+        };
+        for (name, len) in [
+            ("current_density_a_m2", cd.len()),
+            ("cell_voltage_v", v.len()),
+            ("li_amount_mol_m2", li.len()),
+            ("charge_c_m2", q.len()),
+            ("li_in_llzo_mol_m2", llzo.len()),
+            ("step", step.len()),
+            ("solver_iterations", iters.len()),
+        ] {
+            ensure!(len == n, "/timeseries/{name} has {len} rows, time_s {n}");
+        }
+        Ok((0..n)
+            .map(|k| Scalars {
+                time_s: time[k],
+                step: step[k],
+                current_density_a_m2: cd[k],
+                cell_voltage_v: v[k],
+                li_amount_mol_m2: li[k],
+                charge_c_m2: q[k],
+                li_in_llzo_mol_m2: llzo[k],
+                solver_iterations: iters[k],
+            })
+            .collect())
+    }
+
+    /// `(step, time_s)` of the snapshots in the file, in order.
+    pub fn snapshots(&self) -> Vec<(u64, f64)> {
+        self.snapshots.clone()
+    }
+
+    /// Makes the current content visible at the public path: flushes and closes the working
+    /// copy, copies it atomically onto `fields.h5` and reopens it.
+    pub fn publish(&mut self) -> Result<()> {
+        let file = self
+            .file
+            .take()
+            .ok_or_else(|| anyhow!("{} is not open", self.work.display()))?;
+        file.flush()?;
+        file.close()
+            .with_context(|| format!("cannot close {}", self.work.display()))?;
+        let copied = atomic::copy_atomic(&self.work, &self.public);
+        self.file = Some(
+            File::open_rw(&self.work)
+                .with_context(|| format!("cannot reopen {}", self.work.display()))?,
+        );
+        copied
+    }
+
+    /// Publishes a last time and removes the working copy (end of a run).
+    pub fn finish(mut self) -> Result<()> {
+        self.publish()?;
+        if let Some(file) = self.file.take() {
+            file.close()?;
+        }
+        std::fs::remove_file(&self.work)
+            .with_context(|| format!("cannot remove {}", self.work.display()))
+    }
+}
+
+/// Writes a 1-D column into a resizable dataset, creating it if needed.
+fn write_column<T: H5Type>(group: &Group, name: &str, values: &[T]) -> Result<()> {
+    let ds = if group.link_exists(name) {
+        let ds = group.dataset(name)?;
+        if ds.is_resizable() {
+            ds.resize(values.len())?;
+            ds
+        } else {
+            drop(ds);
+            group.unlink(name)?;
+            create_column::<T>(group, name, values.len())?
+        }
+    } else {
+        create_column::<T>(group, name, values.len())?
+    };
+    if !values.is_empty() {
+        ds.write_raw(values)
+            .with_context(|| format!("cannot write /timeseries/{name}"))?;
+    }
+    Ok(())
+}
+
+fn create_column<T: H5Type>(group: &Group, name: &str, len: usize) -> Result<Dataset> {
+    let ds = group
+        .new_dataset::<T>()
+        .chunk(1024)
+        .shape(SimpleExtents::resizable([len]))
+        .create(name)
+        .with_context(|| format!("cannot create /timeseries/{name}"))?;
+    set_attr_str(&ds, "units", unit_of(name))?;
+    Ok(ds)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checkpoints
+
+/// Writes the full `state` and `config_json` to `path` (atomically; see the module docs).
+pub fn write_checkpoint(path: &Path, state: &State, config_json: &str) -> Result<()> {
+    let tmp = atomic::tmp_path(path)?;
+    let written = write_checkpoint_to(&tmp, state, config_json);
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e.context(format!("cannot write checkpoint {}", path.display())));
+    }
+    atomic::commit(&tmp, path)
+}
+
+fn write_checkpoint_to(path: &Path, state: &State, config_json: &str) -> Result<()> {
+    // Destructured without `..`: a new State field fails to compile here until it is stored.
+    let State {
+        grid,
+        xi,
+        phi,
+        conc,
+        potential,
+        eta,
+        potential0,
+        potential1,
+        v_collector,
+        time_s,
+        step,
+        current_density_a_m2,
+        charge_c_m2,
+        li_amount0_mol_m2,
+        solver_iterations,
+        solver_iterations_total,
+    } = state;
+    let file = File::create(path)?;
+    set_attr_str(&file, "format", CHECKPOINT_FORMAT)?;
+    set_attr(&file, "format_version", FORMAT_VERSION)?;
+    set_attr_str(&file, "lipf_version", lipf_core::VERSION)?;
+    set_attr_str(&file, "config_json", config_json)?;
+    set_attr_str(&file, "row0", ROW0)?;
+    set_attr(&file, "nx", grid.nx as u64)?;
+    set_attr(&file, "ny", grid.ny as u64)?;
+    set_attr(&file, "dx_m", grid.dx_m)?;
+    for (name, v) in [
+        ("v_collector", *v_collector),
+        ("time_s", *time_s),
+        ("current_density_a_m2", *current_density_a_m2),
+        ("charge_c_m2", *charge_c_m2),
+        ("li_amount0_mol_m2", *li_amount0_mol_m2),
+    ] {
+        set_attr(&file, name, v)?;
+    }
+    for (name, v) in [
+        ("step", *step),
+        ("solver_iterations", *solver_iterations),
+        ("solver_iterations_total", *solver_iterations_total),
+    ] {
+        set_attr(&file, name, v)?;
+    }
+    for (name, data) in [
+        ("xi", xi),
+        ("phi", phi),
+        ("conc", conc),
+        ("potential", potential),
+        ("eta", eta),
+        ("potential0", potential0),
+        ("potential1", potential1),
+    ] {
+        write_field(&file, name, grid, data, false)?;
+    }
+    file.flush()?;
+    file.close()?;
+    Ok(())
+}
+
+/// Reads a checkpoint written by [`write_checkpoint`]: the state and the configuration JSON.
+pub fn read_checkpoint(path: &Path) -> Result<(State, String)> {
+    let read = || -> Result<(State, String)> {
+        let file = File::open(path)?;
+        let format = attr_str(&file, "format").unwrap_or_default();
+        ensure!(
+            format == CHECKPOINT_FORMAT,
+            "not a lipf checkpoint (format = {format:?})"
+        );
+        let version = attr::<u32>(&file, "format_version")?;
+        if version > FORMAT_VERSION {
+            bail!("checkpoint format version {version} is newer than this lipf ({FORMAT_VERSION})");
+        }
+        let nx = attr::<u64>(&file, "nx")? as usize;
+        let ny = attr::<u64>(&file, "ny")? as usize;
+        let dx_m = attr::<f64>(&file, "dx_m")?;
+        ensure!(
+            nx >= 1 && ny >= 1 && dx_m > 0.0,
+            "invalid grid {nx}×{ny}, dx = {dx_m} m"
+        );
+        let grid = Grid { nx, ny, dx_m };
+        let field = |name: &str| read_flat::<f64>(&file, name, &grid);
+        let state = State {
+            grid,
+            xi: field("xi")?,
+            phi: field("phi")?,
+            conc: field("conc")?,
+            potential: field("potential")?,
+            eta: field("eta")?,
+            potential0: field("potential0")?,
+            potential1: field("potential1")?,
+            v_collector: attr(&file, "v_collector")?,
+            time_s: attr(&file, "time_s")?,
+            step: attr(&file, "step")?,
+            current_density_a_m2: attr(&file, "current_density_a_m2")?,
+            charge_c_m2: attr(&file, "charge_c_m2")?,
+            li_amount0_mol_m2: attr(&file, "li_amount0_mol_m2")?,
+            solver_iterations: attr(&file, "solver_iterations")?,
+            solver_iterations_total: attr(&file, "solver_iterations_total")?,
+        };
+        Ok((state, attr_str(&file, "config_json")?))
+    };
+    read().with_context(|| format!("cannot read checkpoint {}", path.display()))
+}
+
+/// Reads a 2-D dataset (e.g. `/snapshots/000001/xi`) as f32: `(ny, nx, data)` with data
+/// row-major, bottom row first.
+pub fn read_dataset_f32(path: &Path, name: &str) -> Result<(usize, usize, Vec<f32>)> {
+    let read = || -> Result<(usize, usize, Vec<f32>)> {
+        let file = File::open(path)?;
+        let ds = file.dataset(name)?;
+        let shape = ds.shape();
+        ensure!(shape.len() == 2, "{name} has shape {shape:?}, not 2-D");
+        let data = ds.read_raw::<f32>()?;
+        Ok((shape[0], shape[1], data))
+    };
+    read().with_context(|| format!("cannot read {name} from {}", path.display()))
+}

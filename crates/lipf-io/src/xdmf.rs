@@ -1,0 +1,138 @@
+//! `fields.xdmf`: an XDMF 3 file that lets ParaView (or VisIt) open the snapshots of `fields.h5`
+//! as a time series without converting anything.
+//!
+//! Content: one temporal collection with one uniform grid per snapshot. Each grid is a
+//! `3DCoRectMesh` of `1 × (ny+1) × (nx+1)` points — a single layer in z, i.e. a flat 2-D image in
+//! the x–y plane — with origin (0, 0, 0) and spacing dx in µm. (XDMF lists dimensions, origin and
+//! spacing slowest first: z, y, x. A `2DCoRectMesh` would be read by ParaView's XDMF 3 reader
+//! into the y–z plane, hence the single z layer.) The fields are cell-centred attributes: cell
+//! (i, j) covers [i·dx, (i+1)·dx] × [j·dx, (j+1)·dx], so x = 0..width, y = 0..height with y = 0
+//! the current collector. Attributes per grid:
+//!
+//! | name        | HDF5 dataset                        | unit |
+//! |-------------|-------------------------------------|------|
+//! | `xi`        | `/snapshots/NNNNNN/xi`              | 1    |
+//! | `c`         | `/snapshots/NNNNNN/c`               | c/c0 |
+//! | `potential` | `/snapshots/NNNNNN/potential`       | V    |
+//! | `phi`       | `/static/phi` (the same every time) | 1    |
+//!
+//! `NNNNNN` is the zero-padded snapshot index (0, 1, 2, …), `Time` is the simulated time in s.
+//! The HDF5 file name is written relative, so the `.xdmf` must sit next to the `.h5`.
+
+use lipf_core::Grid;
+use std::fmt::Write;
+
+/// Name of snapshot `index` inside `/snapshots`.
+pub fn snapshot_group_name(index: usize) -> String {
+    format!("{index:06}")
+}
+
+/// The XDMF text for `snapshots` (`(step, time_s)`, in file order) of the fields file
+/// `h5_file_name` (a path relative to the `.xdmf` file, normally `fields.h5`).
+pub fn xdmf(grid: &Grid, h5_file_name: &str, snapshots: &[(u64, f64)]) -> String {
+    let (nx, ny) = (grid.nx, grid.ny);
+    let dx_um = grid.dx_m * 1e6;
+    let h5 = xml_escape(h5_file_name);
+    let mut s = String::new();
+    // Writing to a String cannot fail.
+    let _ = writeln!(s, r#"<?xml version="1.0" encoding="utf-8"?>"#);
+    let _ = writeln!(s, r#"<!DOCTYPE Xdmf SYSTEM "Xdmf.dtd" []>"#);
+    let _ = writeln!(
+        s,
+        r#"<Xdmf xmlns:xi="http://www.w3.org/2001/XInclude" Version="3.0">"#
+    );
+    let _ = writeln!(s, r#"  <Domain>"#);
+    let _ = writeln!(
+        s,
+        r#"    <Grid Name="lipf" GridType="Collection" CollectionType="Temporal">"#
+    );
+    for (index, &(step, time_s)) in snapshots.iter().enumerate() {
+        let group = format!("/snapshots/{}", snapshot_group_name(index));
+        let _ = writeln!(
+            s,
+            r#"      <Grid Name="snapshot {index:06} (step {step})" GridType="Uniform">"#
+        );
+        let _ = writeln!(s, r#"        <Time Value="{}"/>"#, xml_num(time_s));
+        let _ = writeln!(
+            s,
+            r#"        <Topology TopologyType="3DCoRectMesh" Dimensions="1 {} {}"/>"#,
+            ny + 1,
+            nx + 1
+        );
+        let _ = writeln!(s, r#"        <Geometry GeometryType="ORIGIN_DXDYDZ">"#);
+        let _ = writeln!(
+            s,
+            r#"          <DataItem Name="Origin" Dimensions="3" NumberType="Float" Precision="8" Format="XML">0 0 0</DataItem>"#
+        );
+        let _ = writeln!(
+            s,
+            r#"          <DataItem Name="Spacing" Dimensions="3" NumberType="Float" Precision="8" Format="XML">{0} {0} {0}</DataItem>"#,
+            xml_num(dx_um)
+        );
+        let _ = writeln!(s, r#"        </Geometry>"#);
+        for (name, path) in [
+            ("xi", format!("{group}/xi")),
+            ("c", format!("{group}/c")),
+            ("potential", format!("{group}/potential")),
+            ("phi", "/static/phi".to_string()),
+        ] {
+            let _ = writeln!(
+                s,
+                r#"        <Attribute Name="{name}" AttributeType="Scalar" Center="Cell">"#
+            );
+            let _ = writeln!(
+                s,
+                r#"          <DataItem Dimensions="{ny} {nx}" NumberType="Float" Precision="4" Format="HDF">{h5}:{path}</DataItem>"#
+            );
+            let _ = writeln!(s, r#"        </Attribute>"#);
+        }
+        let _ = writeln!(s, r#"      </Grid>"#);
+    }
+    let _ = writeln!(s, r#"    </Grid>"#);
+    let _ = writeln!(s, r#"  </Domain>"#);
+    let _ = writeln!(s, r#"</Xdmf>"#);
+    s
+}
+
+/// Round-trip decimal for XML attributes (no `inf`/`NaN`, which no XDMF reader parses).
+fn xml_num(v: f64) -> String {
+    if v.is_finite() {
+        crate::csv::num(v)
+    } else {
+        "0".into()
+    }
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_grid_per_snapshot_with_cell_attributes() {
+        let grid = Grid::new(67, 45, 0.25e-6);
+        let text = xdmf(&grid, "fields.h5", &[(0, 0.0), (10, 1.5), (20, 3.0)]);
+        assert_eq!(text.matches(r#"GridType="Uniform""#).count(), 3);
+        assert_eq!(text.matches("<Time ").count(), 3);
+        assert!(text.contains(r#"<Time Value="1.5"/>"#));
+        assert!(text.contains(r#"Dimensions="1 46 68""#));
+        assert_eq!(text.matches(r#"Dimensions="45 67""#).count(), 12);
+        assert!(text.contains("fields.h5:/snapshots/000002/potential"));
+        assert!(text.contains("fields.h5:/static/phi"));
+        assert!(text.contains(">0.25 0.25 0.25<"));
+        assert!(!text.contains("000003"));
+    }
+
+    #[test]
+    fn empty_collection_is_still_well_formed() {
+        let text = xdmf(&Grid::new(1, 20, 1e-6), "a&b.h5", &[]);
+        assert_eq!(text.matches("<Grid ").count(), 1);
+        assert!(text.trim_end().ends_with("</Xdmf>"));
+    }
+}

@@ -1,0 +1,6 @@
+//! lipf: the driver around a backend. It owns the run directory, the output schedule, progress,
+//! checkpoints and resume; the physics lives in `lipf-core`, the file formats in `lipf-io`.
+
+pub mod run;
+
+pub use run::{run, RunOptions, RunSummary};

@@ -1,0 +1,355 @@
+//! One simulation run: configuration → backend → outputs in the run directory.
+//!
+//! Schedule: time-series samples every `output.timeseries_interval_s`, snapshots (HDF5, PNG,
+//! XDMF, CSV, checkpoint) every `output.snapshot_interval_s`, a checkpoint every
+//! `output.checkpoint_interval_min` of wall time, and a final snapshot at `time.end_time_s`.
+//! Event times are integer multiples of their interval, so a resumed run lands on the same
+//! times as an uninterrupted one and, on the CPU backend, ends bitwise equal to it.
+//!
+//! Every file is published atomically (written beside, then renamed). When a field leaves its
+//! range the run stops with the message, the outputs up to the last good snapshot stay, and the
+//! last checkpoint stays valid.
+
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use lipf_core::observables::{self, Scalars};
+use lipf_core::{AdvanceOutcome, Backend, Config, CpuBackend, State, StopFlag};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// What to run and where.
+pub struct RunOptions {
+    pub config: Config,
+    pub out_dir: PathBuf,
+    pub resume: Option<PathBuf>,
+    pub quiet: bool,
+    pub stop: StopFlag,
+    /// Raise the stop flag after this many steps (tests of interruption and resume).
+    pub stop_after_steps: Option<u64>,
+}
+
+/// The run's `summary.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    pub name: String,
+    pub lipf_version: String,
+    pub backend: String,
+    pub completed: bool,
+    pub steps: u64,
+    pub final_time_s: f64,
+    pub wall_time_s: f64,
+    pub cells: usize,
+    pub cell_updates_per_second: f64,
+    pub mean_solver_iterations_per_step: f64,
+    /// |nF Δ(li_amount) − charge| / |charge| since t = 0.
+    pub faraday_balance_error: f64,
+    pub final_cell_voltage_v: f64,
+    pub final_current_density_a_m2: f64,
+    pub deposited_li_mol_m2: f64,
+    /// Li inside the scaffold relative to the deposited Li.
+    pub li_in_llzo_fraction: f64,
+    pub geometry: lipf_core::geometry::GeometryInfo,
+    pub outputs: Vec<String>,
+}
+
+/// Index of the first event strictly after time t for a schedule k·interval.
+fn next_event_index(t: f64, interval: f64) -> u64 {
+    (t / interval * (1.0 + 1e-12) + 1e-9).floor() as u64 + 1
+}
+
+struct Outputs {
+    dir: PathBuf,
+    config_json: String,
+    #[cfg(feature = "hdf5")]
+    fields: Option<lipf_io::h5::FieldsFile>,
+    snapshots: Vec<(u64, f64)>,
+    rows: Vec<Scalars>,
+    images: bool,
+}
+
+impl Outputs {
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    #[allow(unused_variables)]
+    fn open(dir: &Path, config: &Config, state: &State, geometry_json: &str, resume_time: Option<f64>) -> Result<Outputs> {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create run directory {}", dir.display()))?;
+        let config_json = config.to_json_pretty();
+        let mut out = Outputs {
+            dir: dir.to_path_buf(),
+            config_json,
+            #[cfg(feature = "hdf5")]
+            fields: None,
+            snapshots: Vec::new(),
+            rows: Vec::new(),
+            images: config.output.images,
+        };
+        #[cfg(feature = "hdf5")]
+        {
+            let p = out.path("fields.h5");
+            match resume_time {
+                Some(t) if p.exists() => {
+                    let (f, kept) = lipf_io::h5::FieldsFile::open_resume(&p, t)?;
+                    out.fields = Some(f);
+                    out.snapshots = kept;
+                }
+                _ => {
+                    out.fields = Some(lipf_io::h5::FieldsFile::create(&p, &out.config_json, state, geometry_json)?);
+                }
+            }
+        }
+        if let Some(t) = resume_time {
+            out.rows = read_timeseries_csv(&out.path("timeseries.csv"), t).unwrap_or_default();
+        }
+        Ok(out)
+    }
+
+    fn snapshot(&mut self, state: &State) -> Result<()> {
+        #[cfg(feature = "hdf5")]
+        if let Some(f) = self.fields.as_mut() {
+            f.append_snapshot(state)?;
+        }
+        self.snapshots.push((state.step, state.time_s));
+        if self.images {
+            let stem = format!("snapshot_{:06}", self.snapshots.len() - 1);
+            lipf_io::images::write_snapshot_images(&self.path("images"), &stem, state)?;
+        }
+        Ok(())
+    }
+
+    /// Publishes time series, XDMF and fields.h5; writes the checkpoint when asked.
+    fn publish(&mut self, state: &State, checkpoint: bool) -> Result<()> {
+        lipf_io::atomic::write_atomic(&self.path("timeseries.csv"), lipf_io::csv::timeseries_csv(&self.rows).as_bytes())?;
+        #[cfg(feature = "hdf5")]
+        {
+            if let Some(f) = self.fields.as_mut() {
+                f.write_timeseries(&self.rows)?;
+                f.publish()?;
+            }
+            let xdmf = lipf_io::xdmf::xdmf(&state.grid, "fields.h5", &self.snapshots);
+            lipf_io::atomic::write_atomic(&self.path("fields.xdmf"), xdmf.as_bytes())?;
+            if checkpoint {
+                lipf_io::h5::write_checkpoint(&self.path("checkpoint.h5"), state, &self.config_json)?;
+            }
+        }
+        #[cfg(not(feature = "hdf5"))]
+        let _ = (state, checkpoint);
+        Ok(())
+    }
+}
+
+/// Reads the rows of a time-series CSV written by this program with time ≤ t_max (resume).
+fn read_timeseries_csv(path: &Path, t_max: f64) -> Result<Vec<Scalars>> {
+    let text = std::fs::read_to_string(path)?;
+    let mut rows = Vec::new();
+    for line in text.lines().skip(1) {
+        let v: Vec<&str> = line.split(',').collect();
+        if v.len() < 8 {
+            continue;
+        }
+        let f = |i: usize| v[i].trim().parse::<f64>().unwrap_or(f64::NAN);
+        let row = Scalars {
+            time_s: f(0),
+            step: v[1].trim().parse().unwrap_or(0),
+            current_density_a_m2: f(2),
+            cell_voltage_v: f(3),
+            li_amount_mol_m2: f(4),
+            charge_c_m2: f(5),
+            li_in_llzo_mol_m2: f(6),
+            solver_iterations: v[7].trim().parse().unwrap_or(0),
+        };
+        if row.time_s <= t_max * (1.0 + 1e-12) {
+            rows.push(row);
+        }
+    }
+    Ok(rows)
+}
+
+fn progress_bar(quiet: bool, end_time_s: f64) -> ProgressBar {
+    let pb = ProgressBar::new((end_time_s * 1000.0).round() as u64);
+    if quiet {
+        pb.set_draw_target(ProgressDrawTarget::hidden());
+    } else {
+        pb.set_style(
+            ProgressStyle::with_template("{bar:32.cyan/blue} {msg}  [{elapsed_precise} < {eta_precise}]")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+    }
+    pb
+}
+
+/// Runs a simulation to its end time (or until stopped). See the module documentation.
+pub fn run(opts: RunOptions) -> Result<RunSummary> {
+    let config = &opts.config;
+    let say = |s: &str| {
+        if !opts.quiet {
+            eprintln!("{s}");
+        }
+    };
+    let geometry = lipf_core::geometry::build(config, &lipf_core::Coefficients::from_config(config).grid, lipf_core::Coefficients::from_config(config).ell_m).info;
+    let mut backend: Box<dyn Backend> = match &opts.resume {
+        None => Box::new(CpuBackend::new(config).map_err(|e| anyhow::anyhow!("initialisation failed: {e}"))?),
+        Some(path) => {
+            #[cfg(feature = "hdf5")]
+            {
+                let (state, _) = lipf_io::h5::read_checkpoint(path)
+                    .with_context(|| format!("cannot read checkpoint {}", path.display()))?;
+                Box::new(CpuBackend::with_state(config, state, geometry.clone()))
+            }
+            #[cfg(not(feature = "hdf5"))]
+            bail!("resuming from {} needs lipf built with the `hdf5` feature", path.display());
+        }
+    };
+    let coeffs = lipf_core::Coefficients::from_config(config);
+    say(&format!("lipf {} — run `{}` on backend {}", lipf_core::VERSION, config.name, backend.name()));
+    say(&format!("derived model coefficients:\n{}", coeffs.describe()));
+    say(&format!(
+        "geometry: {} channel(s) of {:.3} µm, period {:.3} µm, porosity {:.4} (measured {:.4})",
+        geometry.channels, geometry.pore_size_um, geometry.channel_period_um, geometry.porosity_geometric, geometry.porosity_measured
+    ));
+    let geometry_json = serde_json::to_string(&geometry)?;
+    let resume_time = opts.resume.as_ref().map(|_| backend.state().time_s);
+    let state0 = backend.state().clone();
+    let mut out = Outputs::open(&opts.out_dir, config, &state0, &geometry_json, resume_time)?;
+    if resume_time.is_none() {
+        out.rows.push(backend.scalars());
+        out.snapshot(&state0)?;
+        out.publish(&state0, true)?;
+    } else {
+        say(&format!("resumed at t = {} s, step {}", state0.time_s, state0.step));
+    }
+
+    let end = config.time.end_time_s;
+    let (ts_dt, snap_dt) = (config.output.timeseries_interval_s, config.output.snapshot_interval_s);
+    let mut ts_k = next_event_index(state0.time_s, ts_dt);
+    let mut snap_k = next_event_index(state0.time_s, snap_dt);
+    let pb = progress_bar(opts.quiet, end);
+    let start = Instant::now();
+    let (step0, iters0) = (state0.step, state0.solver_iterations_total);
+    let mut last_checkpoint = Instant::now();
+    let ckpt_every = std::time::Duration::from_secs_f64(config.output.checkpoint_interval_min * 60.0);
+    let mut completed = false;
+    let mut failure: Option<String> = None;
+    loop {
+        let t = backend.state().time_s;
+        if t >= end {
+            completed = true;
+            break;
+        }
+        let t_ts = (ts_k as f64 * ts_dt).min(end);
+        let t_snap = (snap_k as f64 * snap_dt).min(end);
+        let target = t_ts.min(t_snap);
+        let outcome = match backend.advance(target, &opts.stop) {
+            Ok(o) => o,
+            Err(e) => {
+                failure = Some(e.to_string());
+                break;
+            }
+        };
+        let s = backend.scalars();
+        let steps_done = s.step - step0;
+        pb.set_position((s.time_s * 1000.0).round() as u64);
+        pb.set_message(format!(
+            "t = {:.2}/{} s  {:.0} steps/s  V = {:.4} V  i = {:.3} A/m²",
+            s.time_s,
+            end,
+            steps_done as f64 / start.elapsed().as_secs_f64().max(1e-9),
+            s.cell_voltage_v,
+            s.current_density_a_m2
+        ));
+        if outcome == AdvanceOutcome::Stopped {
+            break;
+        }
+        let is_ts = (s.time_s - t_ts).abs() <= 1e-12 * end.max(1.0);
+        let is_snap = (s.time_s - t_snap).abs() <= 1e-12 * end.max(1.0);
+        if is_ts {
+            out.rows.push(s);
+            ts_k += 1;
+        }
+        if is_snap || s.time_s >= end {
+            if !is_ts {
+                out.rows.push(s);
+            }
+            let st = backend.state().clone();
+            out.snapshot(&st)?;
+            out.publish(&st, true)?;
+            last_checkpoint = Instant::now();
+            snap_k += 1;
+        } else if last_checkpoint.elapsed() >= ckpt_every {
+            let st = backend.state().clone();
+            out.publish(&st, true)?;
+            last_checkpoint = Instant::now();
+        }
+        if let Some(n) = opts.stop_after_steps {
+            if s.step >= n {
+                opts.stop.stop();
+            }
+        }
+    }
+    pb.finish_and_clear();
+    let wall = start.elapsed().as_secs_f64();
+    let state = backend.state().clone();
+    if failure.is_none() && !completed {
+        // Interrupted: checkpoint exactly here so that resume continues from this step.
+        out.publish(&state, true)?;
+        say(&format!(
+            "interrupted at t = {:.4} s (step {}); checkpoint written: resume with\n  lipf run --resume {}",
+            state.time_s,
+            state.step,
+            out.path("checkpoint.h5").display()
+        ));
+    } else if failure.is_some() {
+        // Keep the last good checkpoint; publish what was recorded up to the failure.
+        out.publish(&state, false)?;
+    }
+    let steps = state.step - step0;
+    let deposited = observables::li_amount_mol_m2(&coeffs, &state) - state.li_amount0_mol_m2;
+    let summary = RunSummary {
+        name: config.name.clone(),
+        lipf_version: lipf_core::VERSION.into(),
+        backend: backend.name(),
+        completed,
+        steps,
+        final_time_s: state.time_s,
+        wall_time_s: wall,
+        cells: state.cells(),
+        cell_updates_per_second: state.cells() as f64 * steps as f64 / wall.max(1e-9),
+        mean_solver_iterations_per_step: (state.solver_iterations_total - iters0) as f64 / (steps.max(1)) as f64,
+        faraday_balance_error: observables::faraday_error(&coeffs, &state),
+        final_cell_voltage_v: state.v_collector,
+        final_current_density_a_m2: state.current_density_a_m2,
+        deposited_li_mol_m2: deposited,
+        li_in_llzo_fraction: if deposited.abs() > 0.0 {
+            observables::li_in_llzo_mol_m2(&coeffs, &state) / deposited.abs()
+        } else {
+            0.0
+        },
+        geometry,
+        outputs: ["fields.h5", "fields.xdmf", "timeseries.csv", "checkpoint.h5", "images/", "summary.json"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    };
+    lipf_io::atomic::write_atomic(&out.path("summary.json"), serde_json::to_string_pretty(&summary)?.as_bytes())?;
+    if let Some(msg) = failure {
+        bail!(
+            "simulation stopped: {msg}\nThe outputs up to the last snapshot are in {}; the last good checkpoint is {}",
+            out.dir.display(),
+            out.path("checkpoint.h5").display()
+        );
+    }
+    say(&format!(
+        "{} {} steps in {:.1} s ({:.3e} cell updates/s); Faraday balance error {:.2e}; final cell voltage {:.5} V\noutput: {}",
+        if completed { "done:" } else { "stopped:" },
+        steps,
+        wall,
+        summary.cell_updates_per_second,
+        summary.faraday_balance_error,
+        summary.final_cell_voltage_v,
+        out.dir.display()
+    ));
+    Ok(summary)
+}

@@ -1,0 +1,203 @@
+//! MODEL.md §7 checks 1–4 on the CPU reference kernels: the ξ equation against closed forms.
+
+use lipf_core::cpu::xi_rate::{xi_rate, XiRateParams};
+use lipf_core::cpu::xi_update::xi_update;
+
+/// Kernel parameters for a bare Allen–Cahn problem (no anisotropy, no cross term, no reaction).
+fn bare_params(nx: usize, ny: usize, dx: f64, w1: f64, l_sigma: f64, kappa: f64) -> XiRateParams {
+    XiRateParams {
+        nx,
+        ny,
+        inv_dx_m: 1.0 / dx,
+        l_sigma,
+        w1,
+        a_cross: 0.0,
+        kappa0: kappa,
+        delta: 0.0,
+        omega: 4,
+        theta0: 0.0,
+        l_eta: 0.0,
+        f: 38.92,
+        alpha: 0.5,
+        beta: 0.5,
+        reaction_on: false,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Check 1: PFHub benchmark 7 (manufactured solution).
+
+const KAPPA: f64 = 4e-4;
+const A1: f64 = 0.0075;
+const B1: f64 = 8.0 * std::f64::consts::PI;
+const A2: f64 = 0.03;
+const B2: f64 = 22.0 * std::f64::consts::PI;
+const C2: f64 = 0.0625 * std::f64::consts::PI;
+
+/// Exact solution and its source term S = ∂ξ/∂t + f'(ξ) − κ∇²ξ (W = L = 1).
+fn bm7_exact(x: f64, y: f64, t: f64) -> (f64, f64) {
+    let s2k = (2.0 * KAPPA).sqrt();
+    let arg2 = B2 * x + C2 * t;
+    let a = 0.25 + A1 * t * (B1 * x).sin() + A2 * arg2.sin();
+    let a_t = A1 * (B1 * x).sin() + A2 * C2 * arg2.cos();
+    let a_x = A1 * t * B1 * (B1 * x).cos() + A2 * B2 * arg2.cos();
+    let a_xx = -A1 * t * B1 * B1 * (B1 * x).sin() - A2 * B2 * B2 * arg2.sin();
+    let u = (y - a) / s2k;
+    let th = u.tanh();
+    let xi = 0.5 * (1.0 - th);
+    let xi_u = -0.5 * (1.0 - th * th);
+    let xi_uu = th * (1.0 - th * th);
+    let xi_t = xi_u * (-a_t / s2k);
+    let lap = xi_uu * (a_x * a_x + 1.0) / (2.0 * KAPPA) + xi_u * (-a_xx / s2k);
+    let df = 2.0 * xi * (1.0 - xi) * (1.0 - 2.0 * xi);
+    (xi, xi_t + df - KAPPA * lap)
+}
+
+/// Runs benchmark 7 on an nx × nx/2 grid of [0,1]×[0,0.5] to t = 8; returns the L2 error.
+fn bm7_l2_error(nx: usize) -> f64 {
+    let ny = nx / 2;
+    let h = 1.0 / nx as f64;
+    let p = bare_params(nx, ny, h, 1.0, 1.0, KAPPA);
+    let t_end = 8.0;
+    // Forward Euler at 1/4 of the diffusive limit, so that the spatial error dominates.
+    let steps = (t_end / (h * h / (4.0 * KAPPA) / 4.0)).ceil() as usize;
+    let dt = t_end / steps as f64;
+    let n = nx * ny;
+    let coord = |k: usize| (((k % nx) as f64 + 0.5) * h, ((k / nx) as f64 + 0.5) * h);
+    let mut xi: Vec<f64> = (0..n).map(|k| bm7_exact(coord(k).0, coord(k).1, 0.0).0).collect();
+    let zeros = vec![0.0; n];
+    let (mut a, mut g) = (vec![0.0; n], vec![0.0; n]);
+    for s in 0..steps {
+        let t = s as f64 * dt;
+        xi_rate(&p, &xi, &zeros, &zeros, &zeros, &mut a, &mut g);
+        for (k, r) in a.iter_mut().enumerate() {
+            let (x, y) = coord(k);
+            *r += bm7_exact(x, y, t).1;
+        }
+        xi_update(nx, dt, &a, &mut xi);
+    }
+    let err2: f64 = (0..n)
+        .map(|k| {
+            let (x, y) = coord(k);
+            (xi[k] - bm7_exact(x, y, t_end).0).powi(2)
+        })
+        .sum();
+    (err2 * h * h).sqrt()
+}
+
+#[test]
+fn pfhub_benchmark7_converges_at_second_order_and_matches_published_errors() {
+    let hs = [100usize, 196, 384];
+    let errs: Vec<f64> = hs.iter().map(|&n| bm7_l2_error(n)).collect();
+    eprintln!("PFHub BM7 L2 errors: {:?} for nx = {:?}", errs, hs);
+    let order = |i: usize| (errs[i] / errs[i + 1]).ln() / (hs[i + 1] as f64 / hs[i] as f64).ln();
+    for i in 0..2 {
+        assert!(order(i) >= 1.8, "observed order {} between nx = {} and {}", order(i), hs[i], hs[i + 1]);
+    }
+    // Published (forward Euler, 5-point Laplacian): 7.81e-3 at h = 1e-2, 1.53e-3 at 5.13e-3.
+    let published_h1 = 7.81e-3;
+    let published_h2 = 1.53e-3 * (1.0 / 196.0 / 5.13e-3f64).powi(2); // rescaled to h = 1/196
+    assert!(errs[0] < 2.0 * published_h1 && errs[0] > published_h1 / 2.0, "h = 1e-2: {}", errs[0]);
+    assert!(errs[1] < 2.0 * published_h2 && errs[1] > published_h2 / 2.0, "h = 1/196: {}", errs[1]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Check 2: a flat interface relaxes to ½[1 − tanh(y/ℓ)].
+
+#[test]
+fn flat_interface_relaxes_to_equilibrium_tanh_profile() {
+    let (ny, dx) = (160usize, 0.25e-6);
+    let gamma = 0.5;
+    let ell = 2.0 * dx;
+    let (w1, kappa) = (6.0 * gamma / ell, 3.0 * gamma * ell);
+    let p = bare_params(1, ny, dx, w1, 15.0 / w1, kappa);
+    let y0 = 80.0 * dx;
+    // Start from a sharp step at y0.
+    let mut xi: Vec<f64> = (0..ny).map(|j| if ((j as f64 + 0.5) * dx) < y0 { 1.0 } else { 0.0 }).collect();
+    let zeros = vec![0.0; ny];
+    let (mut a, mut g) = (vec![0.0; ny], vec![0.0; ny]);
+    let dt = 0.2 * dx * dx / (4.0 * p.l_sigma * kappa);
+    for _ in 0..((3.0 / dt) as usize) {
+        xi_rate(&p, &xi, &zeros, &zeros, &zeros, &mut a, &mut g);
+        xi_update(1, dt, &a, &mut xi);
+    }
+    let worst = (0..ny)
+        .map(|j| {
+            let y = (j as f64 + 0.5) * dx;
+            (xi[j] - 0.5 * (1.0 - ((y - y0) / ell).tanh())).abs()
+        })
+        .fold(0.0f64, f64::max);
+    // Discretisation error of a profile resolved by 2 cells per ℓ.
+    assert!(worst < 0.01, "largest deviation from the tanh profile {worst}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks 3 and 4: a flat front under uniform η and c̃.
+
+/// Front velocity (m/s) of a planar Li front at uniform overpotential and concentration.
+///
+/// ℓ = 0.5 µm on a 0.125 µm grid (ℓ = 4Δx). At ℓ = 2Δx the discrete front is pinned by the
+/// lattice and moves 15 % slower (0.6 % at 4Δx, 0.2 % at 8Δx): docs/models/phase-field.md §6.
+fn planar_front_velocity(eta_v: f64, conc: f64) -> (f64, f64) {
+    planar_front_velocity_at(eta_v, conc, 0.125)
+}
+
+fn planar_front_velocity_at(eta_v: f64, conc: f64, dx_um: f64) -> (f64, f64) {
+    let mut cfg = lipf_core::Config::default();
+    cfg.domain.grid_spacing_um = dx_um;
+    cfg.model.interface_half_width_um = Some(0.5);
+    cfg.domain.width_um = dx_um;
+    cfg.domain.height_um = 40.0;
+    cfg.model.cross_term_over_w1 = 0.0;
+    cfg.model.anisotropy_strength = 0.0;
+    let c = lipf_core::Coefficients::from_config(&cfg);
+    let (ny, dx, ell) = (c.grid.ny, c.grid.dx_m, c.ell_m);
+    let p = XiRateParams::new(&c, true);
+    let y0 = 20e-6;
+    let mut xi: Vec<f64> = (0..ny).map(|j| 0.5 * (1.0 - (((j as f64 + 0.5) * dx - y0) / ell).tanh())).collect();
+    let phi = vec![0.0; ny];
+    let cv = vec![conc; ny];
+    let eta = vec![eta_v; ny];
+    let (mut a, mut g) = (vec![0.0; ny], vec![0.0; ny]);
+    let dt = 0.5 * c.dt_allen_cahn_s();
+    let mut run = |xi: &mut Vec<f64>, seconds: f64| {
+        for _ in 0..((seconds / dt) as usize) {
+            xi_rate(&p, xi, &phi, &cv, &eta, &mut a, &mut g);
+            // Uniform η equals the linearisation point, so the rate is a − g η = r_ac + G(η).
+            for k in 0..ny {
+                a[k] -= g[k] * eta[k];
+            }
+            xi_update(1, dt, &a, xi);
+        }
+        (seconds / dt) as usize as f64 * dt
+    };
+    run(&mut xi, 2.0); // let the profile settle
+    let before: f64 = xi.iter().sum::<f64>() * dx;
+    let t = run(&mut xi, 20.0);
+    let after: f64 = xi.iter().sum::<f64>() * dx;
+    let f = c.f_over_rt_per_v;
+    let b = ((1.0 - c.alpha) * f * eta_v).exp() - conc * (-c.beta * f * eta_v).exp();
+    ((after - before) / t, -3.0 * ell * c.l_eta_per_s * b)
+}
+
+#[test]
+fn planar_front_moves_at_3_ell_l_eta_b_at_three_overpotentials() {
+    for eta in [-0.005, -0.01, -0.02] {
+        let (v, expected) = planar_front_velocity(eta, 1.0);
+        let rel = (v - expected).abs() / expected.abs();
+        eprintln!("η = {eta} V: v = {v:.5e} m/s, 3ℓLη|B| = {expected:.5e} m/s, rel. error {rel:.2e}");
+        assert!(rel < 0.02, "η = {eta}: v = {v:e}, expected {expected:e} ({rel:.3})");
+    }
+}
+
+#[test]
+fn flat_front_is_stationary_at_the_nernst_overpotential() {
+    let conc: f64 = 0.5;
+    let f = lipf_core::units::FARADAY_C_MOL / (lipf_core::units::GAS_CONSTANT_J_MOL_K * 298.15);
+    let nernst = conc.ln() / f;
+    let (v_nernst, _) = planar_front_velocity(nernst, conc);
+    let (v_off, _) = planar_front_velocity(nernst - 0.005, conc);
+    eprintln!("Nernst η = {nernst:.5} V: v = {v_nernst:e}; 5 mV below: v = {v_off:e}");
+    assert!(v_off.abs() > 0.0);
+    assert!(v_nernst.abs() < 1e-3 * v_off.abs(), "front moves at the Nernst potential: {v_nernst:e} vs {v_off:e}");
+}
