@@ -64,7 +64,9 @@ fn bm7_l2_error(nx: usize) -> f64 {
     let dt = t_end / steps as f64;
     let n = nx * ny;
     let coord = |k: usize| (((k % nx) as f64 + 0.5) * h, ((k / nx) as f64 + 0.5) * h);
-    let mut xi: Vec<f64> = (0..n).map(|k| bm7_exact(coord(k).0, coord(k).1, 0.0).0).collect();
+    let mut xi: Vec<f64> = (0..n)
+        .map(|k| bm7_exact(coord(k).0, coord(k).1, 0.0).0)
+        .collect();
     let zeros = vec![0.0; n];
     let (mut a, mut g) = (vec![0.0; n], vec![0.0; n]);
     for s in 0..steps {
@@ -92,13 +94,27 @@ fn pfhub_benchmark7_converges_at_second_order_and_matches_published_errors() {
     eprintln!("PFHub BM7 L2 errors: {:?} for nx = {:?}", errs, hs);
     let order = |i: usize| (errs[i] / errs[i + 1]).ln() / (hs[i + 1] as f64 / hs[i] as f64).ln();
     for i in 0..2 {
-        assert!(order(i) >= 1.8, "observed order {} between nx = {} and {}", order(i), hs[i], hs[i + 1]);
+        assert!(
+            order(i) >= 1.8,
+            "observed order {} between nx = {} and {}",
+            order(i),
+            hs[i],
+            hs[i + 1]
+        );
     }
     // Published (forward Euler, 5-point Laplacian): 7.81e-3 at h = 1e-2, 1.53e-3 at 5.13e-3.
     let published_h1 = 7.81e-3;
     let published_h2 = 1.53e-3 * (1.0 / 196.0 / 5.13e-3f64).powi(2); // rescaled to h = 1/196
-    assert!(errs[0] < 2.0 * published_h1 && errs[0] > published_h1 / 2.0, "h = 1e-2: {}", errs[0]);
-    assert!(errs[1] < 2.0 * published_h2 && errs[1] > published_h2 / 2.0, "h = 1/196: {}", errs[1]);
+    assert!(
+        errs[0] < 2.0 * published_h1 && errs[0] > published_h1 / 2.0,
+        "h = 1e-2: {}",
+        errs[0]
+    );
+    assert!(
+        errs[1] < 2.0 * published_h2 && errs[1] > published_h2 / 2.0,
+        "h = 1/196: {}",
+        errs[1]
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -113,7 +129,15 @@ fn flat_interface_relaxes_to_equilibrium_tanh_profile() {
     let p = bare_params(1, ny, dx, w1, 15.0 / w1, kappa);
     let y0 = 80.0 * dx;
     // Start from a sharp step at y0.
-    let mut xi: Vec<f64> = (0..ny).map(|j| if ((j as f64 + 0.5) * dx) < y0 { 1.0 } else { 0.0 }).collect();
+    let mut xi: Vec<f64> = (0..ny)
+        .map(|j| {
+            if ((j as f64 + 0.5) * dx) < y0 {
+                1.0
+            } else {
+                0.0
+            }
+        })
+        .collect();
     let zeros = vec![0.0; ny];
     let (mut a, mut g) = (vec![0.0; ny], vec![0.0; ny]);
     let dt = 0.2 * dx * dx / (4.0 * p.l_sigma * kappa);
@@ -128,7 +152,10 @@ fn flat_interface_relaxes_to_equilibrium_tanh_profile() {
         })
         .fold(0.0f64, f64::max);
     // Discretisation error of a profile resolved by 2 cells per ℓ.
-    assert!(worst < 0.01, "largest deviation from the tanh profile {worst}");
+    assert!(
+        worst < 0.01,
+        "largest deviation from the tanh profile {worst}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -154,7 +181,9 @@ fn planar_front_velocity_at(eta_v: f64, conc: f64, dx_um: f64) -> (f64, f64) {
     let (ny, dx, ell) = (c.grid.ny, c.grid.dx_m, c.ell_m);
     let p = XiRateParams::new(&c, true);
     let y0 = 20e-6;
-    let mut xi: Vec<f64> = (0..ny).map(|j| 0.5 * (1.0 - (((j as f64 + 0.5) * dx - y0) / ell).tanh())).collect();
+    let mut xi: Vec<f64> = (0..ny)
+        .map(|j| 0.5 * (1.0 - (((j as f64 + 0.5) * dx - y0) / ell).tanh()))
+        .collect();
     let phi = vec![0.0; ny];
     let cv = vec![conc; ny];
     let eta = vec![eta_v; ny];
@@ -185,8 +214,13 @@ fn planar_front_moves_at_3_ell_l_eta_b_at_three_overpotentials() {
     for eta in [-0.005, -0.01, -0.02] {
         let (v, expected) = planar_front_velocity(eta, 1.0);
         let rel = (v - expected).abs() / expected.abs();
-        eprintln!("η = {eta} V: v = {v:.5e} m/s, 3ℓLη|B| = {expected:.5e} m/s, rel. error {rel:.2e}");
-        assert!(rel < 0.02, "η = {eta}: v = {v:e}, expected {expected:e} ({rel:.3})");
+        eprintln!(
+            "η = {eta} V: v = {v:.5e} m/s, 3ℓLη|B| = {expected:.5e} m/s, rel. error {rel:.2e}"
+        );
+        assert!(
+            rel < 0.02,
+            "η = {eta}: v = {v:e}, expected {expected:e} ({rel:.3})"
+        );
     }
 }
 
@@ -199,5 +233,8 @@ fn flat_front_is_stationary_at_the_nernst_overpotential() {
     let (v_off, _) = planar_front_velocity(nernst - 0.005, conc);
     eprintln!("Nernst η = {nernst:.5} V: v = {v_nernst:e}; 5 mV below: v = {v_off:e}");
     assert!(v_off.abs() > 0.0);
-    assert!(v_nernst.abs() < 1e-3 * v_off.abs(), "front moves at the Nernst potential: {v_nernst:e} vs {v_off:e}");
+    assert!(
+        v_nernst.abs() < 1e-3 * v_off.abs(),
+        "front moves at the Nernst potential: {v_nernst:e} vs {v_off:e}"
+    );
 }

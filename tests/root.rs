@@ -1,3 +1,6 @@
 //! lipf's integration tests: one binary, one module per subject.
 
+mod cell_checks;
+mod config_errors;
 mod model_checks;
+mod resume;

@@ -278,7 +278,7 @@ impl Default for Model {
             cross_term_over_w1: 1.0,
             overpotential: OverpotentialForm::Consistent,
             pore_conductivity_floor: 1e-6,
-            metal_conductivity_cap: 1e4,
+            metal_conductivity_cap: 1e6,
             pore_initial_concentration: 1.0,
             equilibration_time_s: 0.5,
         }

@@ -225,12 +225,6 @@ impl CpuBackend {
             );
         }
         self.mg.setup(&self.op).map_err(SimulationError::Solver)?;
-        if std::env::var("LIPF_DEBUG").is_ok() {
-            let mx = |v: &[f64]| v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-            let sm = |v: &[f64]| v.iter().map(|x| x.abs()).sum::<f64>();
-            eprintln!("step {} |b0|1 {:e} max|a| {:e} max g {:e} max|eta| {:e} max s {:e} V {:e} max|phi| {:e}",
-                self.state.step, sm(&self.b0), mx(&self.a), mx(&self.g), mx(&self.state.eta), mx(&self.op.s), self.state.v_collector, mx(&self.state.potential));
-        }
         let tol = self.config.solver.relative_tolerance * self.current_scale_a_m();
         let max_it = self.config.solver.max_iterations;
         let s = &mut self.state;

@@ -42,7 +42,8 @@ pub fn copy_atomic(src: &Path, dst: &Path) -> Result<()> {
     })();
     if let Err(e) = copied {
         let _ = fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("cannot copy {} to {}", src.display(), tmp.display()));
+        return Err(e)
+            .with_context(|| format!("cannot copy {} to {}", src.display(), tmp.display()));
     }
     commit(&tmp, dst)
 }

@@ -66,7 +66,17 @@ mod tests {
 
     #[test]
     fn numbers_round_trip_and_stay_short() {
-        for v in [0.0, 1.0, -2.5, 1e-20, 3.3e-5, 123456.789, 1e300, -7.5e-310, 0.1 + 0.2] {
+        for v in [
+            0.0,
+            1.0,
+            -2.5,
+            1e-20,
+            3.3e-5,
+            123456.789,
+            1e300,
+            -7.5e-310,
+            0.1 + 0.2,
+        ] {
             let s = num(v);
             assert_eq!(s.parse::<f64>().unwrap().to_bits(), v.to_bits(), "{s}");
         }

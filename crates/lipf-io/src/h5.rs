@@ -220,15 +220,20 @@ impl FieldsFile {
             .iter()
             .map(|(n, u)| (n.to_string(), serde_json::Value::from(*u)))
             .collect();
-        set_attr_str(&file, "units", &serde_json::Value::Object(units).to_string())?;
+        set_attr_str(
+            &file,
+            "units",
+            &serde_json::Value::Object(units).to_string(),
+        )?;
         set_attr_str(&file, "row0", ROW0)?;
 
         let g = file.create_group("grid")?;
         set_attr(&g, "nx", grid.nx as u64)?;
         set_attr(&g, "ny", grid.ny as u64)?;
-        set_attr(&g, "dx_um", grid.dx_m * 1e6)?;
-        set_attr(&g, "width_um", grid.width_m() * 1e6)?;
-        set_attr(&g, "height_um", grid.height_m() * 1e6)?;
+        let dx_um = grid.dx_m * 1e6;
+        set_attr(&g, "dx_um", dx_um)?;
+        set_attr(&g, "width_um", grid.nx as f64 * dx_um)?;
+        set_attr(&g, "height_um", grid.ny as f64 * dx_um)?;
         set_attr_str(&g, "row0", ROW0)?;
 
         let s = file.create_group("static")?;
@@ -258,7 +263,8 @@ impl FieldsFile {
         let work = work_path(path)?;
         std::fs::copy(path, &work)
             .with_context(|| format!("cannot copy {} to {}", path.display(), work.display()))?;
-        let file = File::open_rw(&work).with_context(|| format!("cannot open {}", work.display()))?;
+        let file =
+            File::open_rw(&work).with_context(|| format!("cannot open {}", work.display()))?;
         let format = attr_str(&file, "format").unwrap_or_default();
         ensure!(
             format == FIELDS_FORMAT,
@@ -396,7 +402,10 @@ impl FieldsFile {
         write_column(
             &group,
             "solver_iterations",
-            &rows.iter().map(|r| r.solver_iterations).collect::<Vec<u64>>(),
+            &rows
+                .iter()
+                .map(|r| r.solver_iterations)
+                .collect::<Vec<u64>>(),
         )?;
         file.flush()?;
         Ok(())

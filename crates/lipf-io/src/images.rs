@@ -44,9 +44,9 @@ fn ensure_font() -> Result<()> {
     }
 }
 
-type Rgb = [u8; 3];
+/// An sRGB colour.
+pub type Rgb = [u8; 3];
 
-const WHITE_RGB: Rgb = [255, 255, 255];
 const FRAME_RGB: Rgb = [60, 60, 60];
 const NAN_RGB: Rgb = [128, 128, 128];
 /// Phase colours: Li metal, LLZO, pore.
@@ -163,7 +163,7 @@ const TOP: usize = 44;
 const BOTTOM: usize = 34;
 const GAP: usize = 18;
 const BAR_W: usize = 22;
-const RIGHT_PANEL: usize = 120;
+const RIGHT_PANEL: usize = 140;
 const MIN_W: usize = 440;
 const MIN_PANEL_H: usize = 180;
 const TITLE_PX: f64 = 19.0;
@@ -334,18 +334,26 @@ fn colour_map_png(state: &State, field: &[f64], what: &str) -> Result<Vec<u8>> {
     let mut tick = |c: &mut Canvas, v: f64, label: String| {
         let y = y_of(v).round() as usize;
         c.fill_rect(bx + BAR_W, y, 5, 1, FRAME_RGB);
-        texts.push((label, ((bx + BAR_W + 9) as i32, y as i32), LABEL_PX, label_pos));
+        texts.push((
+            label,
+            ((bx + BAR_W + 9) as i32, y as i32),
+            LABEL_PX,
+            label_pos,
+        ));
     };
     if span > 0.0 {
-        tick(&mut c, hi, fmt_sig(hi, 4));
-        tick(&mut c, lo, fmt_sig(lo, 4));
+        // Minimum and maximum with 4 significant digits of the larger magnitude, round ticks
+        // in between where they do not collide with them.
+        let big = lo.abs().max(hi.abs());
+        tick(&mut c, hi, fmt_scaled(hi, big, 4));
+        tick(&mut c, lo, fmt_scaled(lo, big, 4));
         let (ticks, step) = nice_ticks(lo, hi, 5);
         let sig = sig_for_step(lo, hi, step);
         let min_gap = 18.0;
         for v in ticks {
             let y = y_of(v);
             if (y - y_of(hi)).abs() >= min_gap && (y - y_of(lo)).abs() >= min_gap {
-                tick(&mut c, v, fmt_sig(v, sig));
+                tick(&mut c, v, fmt_scaled(v, big, sig));
             }
         }
     } else {
@@ -374,7 +382,7 @@ fn finite_range(v: &[f64]) -> (f64, f64) {
 /// their spacing.
 fn nice_ticks(lo: f64, hi: f64, n: usize) -> (Vec<f64>, f64) {
     let raw = (hi - lo) / n.max(2) as f64;
-    if !(raw > 0.0) || !raw.is_finite() {
+    if raw.is_nan() || raw <= 0.0 || raw.is_infinite() {
         return (vec![], 0.0);
     }
     let mag = 10f64.powf(raw.log10().floor());
@@ -406,7 +414,7 @@ fn nice_ticks(lo: f64, hi: f64, n: usize) -> (Vec<f64>, f64) {
 /// Significant digits that resolve `step` for values up to max(|lo|, |hi|).
 fn sig_for_step(lo: f64, hi: f64, step: f64) -> usize {
     let big = lo.abs().max(hi.abs());
-    if !(step > 0.0) || !(big > 0.0) {
+    if step.is_nan() || step <= 0.0 || big.is_nan() || big <= 0.0 {
         return 3;
     }
     let d = big.log10().floor() - step.log10().floor() + 1.0;
@@ -441,6 +449,25 @@ pub(crate) fn fmt_sig(v: f64, sig: usize) -> String {
     }
 }
 
+/// `v` with as many decimals as `sig` significant digits of `big` need (so that labels of one
+/// scale share their decimals); [`fmt_sig`] when `big` is outside 1e-3 ≤ big < 1e5.
+fn fmt_scaled(v: f64, big: f64, sig: usize) -> String {
+    if !(big.is_finite() && big > 0.0 && v.is_finite()) {
+        return fmt_sig(v, sig);
+    }
+    let e = big.log10().floor() as i32;
+    if !(-3..5).contains(&e) {
+        return fmt_sig(v, sig);
+    }
+    let decimals = (sig.max(1) as i32 - 1 - e).max(0) as usize;
+    let s = trim_zeros(format!("{v:.decimals$}"));
+    if s == "-0" {
+        "0".into()
+    } else {
+        s
+    }
+}
+
 fn trim_zeros(s: String) -> String {
     if s.contains('.') {
         s.trim_end_matches('0').trim_end_matches('.').to_string()
@@ -450,7 +477,7 @@ fn trim_zeros(s: String) -> String {
 }
 
 /// Writes `<stem>_phases.png`, `<stem>_potential.png` and `<stem>_conc.png` of `state` into
-/// `dir` (which must exist) and returns their paths.
+/// `dir` (created if missing) and returns their paths.
 pub fn write_snapshot_images(dir: &Path, stem: &str, state: &State) -> Result<Vec<PathBuf>> {
     let n = state.cells();
     for (name, len) in [
@@ -477,6 +504,7 @@ pub fn write_snapshot_images(dir: &Path, stem: &str, state: &State) -> Result<Ve
             colour_map_png(state, &state.conc, "Li⁺ concentration c/c0 (1)")?,
         ),
     ];
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut paths = Vec::with_capacity(images.len());
     for (kind, bytes) in images {
         let path = dir.join(format!("{stem}_{kind}.png"));
@@ -556,18 +584,15 @@ pub fn line_plot_png(
             .y_label_formatter(&y_fmt)
             .label_style((FONT, 14))
             .axis_desc_style((FONT, 16))
-            .light_line_style(RGBColor(240, 240, 240))
-            .bold_line_style(RGBColor(215, 215, 215))
+            .light_line_style(WHITE)
+            .bold_line_style(RGBColor(220, 220, 220))
             .draw()
             .map_err(|e| err(&e))?;
         for (k, (name, pts)) in series.iter().enumerate() {
             let [r, g, b] = SERIES_RGB[k % SERIES_RGB.len()];
             let style = RGBColor(r, g, b).stroke_width(2);
             chart
-                .draw_series(LineSeries::new(
-                    pts.iter().filter(finite).copied(),
-                    style,
-                ))
+                .draw_series(LineSeries::new(pts.iter().filter(finite).copied(), style))
                 .map_err(|e| err(&e))?
                 .label(*name)
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
@@ -621,6 +646,69 @@ mod tests {
         assert_eq!(fmt_sig(1.5e-6, 3), "1.5e-6");
         assert_eq!(fmt_sig(2.5e7, 3), "2.5e7");
         assert_eq!(fmt_sig(-1e-12, 3), "-1e-12");
+        assert_eq!(fmt_scaled(1e-4, 0.01234, 4), "0.0001");
+        assert_eq!(fmt_scaled(-0.01234, 0.01234, 4), "-0.01234");
+        assert_eq!(fmt_scaled(-1e-9, 0.5, 3), "0");
+        assert_eq!(fmt_scaled(3e-9, 4e-9, 2), "3e-9");
+    }
+
+    fn pixel(png_bytes: &[u8], x: usize, y: usize) -> Rgb {
+        let decoder = png::Decoder::new(png_bytes);
+        let mut reader = decoder.read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        let k = 3 * (y * info.width as usize + x);
+        [buf[k], buf[k + 1], buf[k + 2]]
+    }
+
+    #[test]
+    fn top_of_picture_is_top_of_domain() {
+        // Li in the bottom row, LLZO in the top row, pore in between; potential = row index.
+        let (nx, ny) = (4, 3);
+        let n = nx * ny;
+        let row = |k: usize| (k / nx) as f64;
+        let state = State {
+            grid: lipf_core::Grid::new(nx, ny, 1e-6),
+            xi: (0..n)
+                .map(|k| if row(k) == 0.0 { 1.0 } else { 0.0 })
+                .collect(),
+            phi: (0..n)
+                .map(|k| if row(k) == 2.0 { 1.0 } else { 0.0 })
+                .collect(),
+            conc: vec![1.0; n],
+            potential: (0..n).map(row).collect(),
+            eta: vec![0.0; n],
+            potential0: vec![0.0; n],
+            potential1: vec![0.0; n],
+            v_collector: 0.0,
+            time_s: 1.0,
+            step: 1,
+            current_density_a_m2: 0.0,
+            charge_c_m2: 0.0,
+            li_amount0_mol_m2: 0.0,
+            solver_iterations: 0,
+            solver_iterations_total: 0,
+        };
+        let l = Layout::new(nx, ny);
+        let x = l.map_x + l.s / 2;
+        let (top, mid, bottom) = (
+            l.map_y + l.s / 2,
+            l.map_y + l.map_h / 2,
+            l.map_y + l.map_h - l.s / 2,
+        );
+        let png = phases_png(&state).unwrap();
+        assert_eq!(pixel(&png, x, top), LLZO_RGB);
+        assert_eq!(pixel(&png, x, mid), PORE_RGB);
+        assert_eq!(pixel(&png, x, bottom), LI_RGB);
+        let png = colour_map_png(&state, &state.potential, "Potential (V)").unwrap();
+        assert_eq!(pixel(&png, x, top), viridis(1.0));
+        assert_eq!(pixel(&png, x, bottom), viridis(0.0));
+        // The colour bar runs from the maximum at the top to the minimum at the bottom.
+        assert_eq!(pixel(&png, l.panel_x + 5, l.map_y), viridis(1.0));
+        assert_eq!(
+            pixel(&png, l.panel_x + 5, l.map_y + l.panel_h - 1),
+            viridis(0.0)
+        );
     }
 
     #[test]

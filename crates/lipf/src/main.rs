@@ -84,7 +84,13 @@ fn main() {
 fn real_main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { config, out, backend, resume, quiet } => {
+        Command::Run {
+            config,
+            out,
+            backend,
+            resume,
+            quiet,
+        } => {
             let BackendChoice::Cpu = backend;
             let config = match (&resume, &config) {
                 (Some(ckpt), cfg_path) => {
@@ -103,7 +109,10 @@ fn real_main() -> Result<()> {
             };
             let out_dir = match (&out, &resume) {
                 (Some(o), _) => o.clone(),
-                (None, Some(ckpt)) => ckpt.parent().map(|p| p.to_path_buf()).unwrap_or_else(|| PathBuf::from(".")),
+                (None, Some(ckpt)) => ckpt
+                    .parent()
+                    .map(|p| p.to_path_buf())
+                    .unwrap_or_else(|| PathBuf::from(".")),
                 (None, None) => PathBuf::from("runs").join(&config.name),
             };
             let stop = StopFlag::new();
@@ -112,7 +121,14 @@ fn real_main() -> Result<()> {
                 eprintln!("\ninterrupt: finishing the current step and writing a checkpoint…");
                 s2.stop();
             });
-            lipf::run(lipf::RunOptions { config, out_dir, resume, quiet, stop, stop_after_steps: None })?;
+            lipf::run(lipf::RunOptions {
+                config,
+                out_dir,
+                resume,
+                quiet,
+                stop,
+                stop_after_steps: None,
+            })?;
             Ok(())
         }
         Command::Check { config } => {
@@ -125,13 +141,17 @@ fn real_main() -> Result<()> {
 
 #[cfg(feature = "hdf5")]
 fn checkpoint_config(path: &std::path::Path) -> Result<String> {
-    let (_, json) = lipf_io::h5::read_checkpoint(path).with_context(|| format!("cannot read checkpoint {}", path.display()))?;
+    let (_, json) = lipf_io::h5::read_checkpoint(path)
+        .with_context(|| format!("cannot read checkpoint {}", path.display()))?;
     Ok(json)
 }
 
 #[cfg(not(feature = "hdf5"))]
 fn checkpoint_config(path: &std::path::Path) -> Result<String> {
-    bail!("resuming from {} needs lipf built with the `hdf5` feature", path.display())
+    bail!(
+        "resuming from {} needs lipf built with the `hdf5` feature",
+        path.display()
+    )
 }
 
 fn check(config: &Config) {
@@ -140,7 +160,11 @@ fn check(config: &Config) {
     println!("configuration `{}` is valid.", config.name);
     println!(
         "grid: {} × {} cells of {} µm ({} × {} µm)",
-        c.grid.nx, c.grid.ny, config.domain.grid_spacing_um, config.domain.width_um, config.domain.height_um
+        c.grid.nx,
+        c.grid.ny,
+        config.domain.grid_spacing_um,
+        config.domain.width_um,
+        config.domain.height_um
     );
     println!(
         "geometry: {} — {} channel(s) of {:.3} µm, period {:.3} µm, porosity {:.4} (measured on the grid {:.4}); scaffold {:.2}–{:.2} µm, Li up to {:.2} µm",
@@ -153,13 +177,18 @@ fn check(config: &Config) {
     // Fields and work arrays of the CPU backend, f64, plus the multigrid hierarchy (~1/3 more).
     let bytes = c.grid.cells() as f64 * 8.0 * 24.0 * 1.34;
     println!("time step (stability limit × safety): {dt:.4e} s; steps to {} s: about {steps:.0} (more if the ξ-change limit binds)", config.time.end_time_s);
-    println!("memory (CPU backend): about {:.1} MiB", bytes / (1024.0 * 1024.0));
+    println!(
+        "memory (CPU backend): about {:.1} MiB",
+        bytes / (1024.0 * 1024.0)
+    );
     println!(
         "control: {:?}, {}",
         config.control.mode,
         match config.control.mode {
-            lipf_core::config::ControlMode::Galvanostatic => format!("{} A/m²", config.control.current_density_a_m2),
-            lipf_core::config::ControlMode::Potentiostatic => format!("{} V", config.control.cell_voltage_v),
+            lipf_core::config::ControlMode::Galvanostatic =>
+                format!("{} A/m²", config.control.current_density_a_m2),
+            lipf_core::config::ControlMode::Potentiostatic =>
+                format!("{} V", config.control.cell_voltage_v),
         }
     );
 }

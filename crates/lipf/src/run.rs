@@ -74,8 +74,15 @@ impl Outputs {
     }
 
     #[allow(unused_variables)]
-    fn open(dir: &Path, config: &Config, state: &State, geometry_json: &str, resume_time: Option<f64>) -> Result<Outputs> {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create run directory {}", dir.display()))?;
+    fn open(
+        dir: &Path,
+        config: &Config,
+        state: &State,
+        geometry_json: &str,
+        resume_time: Option<f64>,
+    ) -> Result<Outputs> {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create run directory {}", dir.display()))?;
         let config_json = config.to_json_pretty();
         let mut out = Outputs {
             dir: dir.to_path_buf(),
@@ -96,7 +103,12 @@ impl Outputs {
                     out.snapshots = kept;
                 }
                 _ => {
-                    out.fields = Some(lipf_io::h5::FieldsFile::create(&p, &out.config_json, state, geometry_json)?);
+                    out.fields = Some(lipf_io::h5::FieldsFile::create(
+                        &p,
+                        &out.config_json,
+                        state,
+                        geometry_json,
+                    )?);
                 }
             }
         }
@@ -121,7 +133,10 @@ impl Outputs {
 
     /// Publishes time series, XDMF and fields.h5; writes the checkpoint when asked.
     fn publish(&mut self, state: &State, checkpoint: bool) -> Result<()> {
-        lipf_io::atomic::write_atomic(&self.path("timeseries.csv"), lipf_io::csv::timeseries_csv(&self.rows).as_bytes())?;
+        lipf_io::atomic::write_atomic(
+            &self.path("timeseries.csv"),
+            lipf_io::csv::timeseries_csv(&self.rows).as_bytes(),
+        )?;
         #[cfg(feature = "hdf5")]
         {
             if let Some(f) = self.fields.as_mut() {
@@ -131,7 +146,11 @@ impl Outputs {
             let xdmf = lipf_io::xdmf::xdmf(&state.grid, "fields.h5", &self.snapshots);
             lipf_io::atomic::write_atomic(&self.path("fields.xdmf"), xdmf.as_bytes())?;
             if checkpoint {
-                lipf_io::h5::write_checkpoint(&self.path("checkpoint.h5"), state, &self.config_json)?;
+                lipf_io::h5::write_checkpoint(
+                    &self.path("checkpoint.h5"),
+                    state,
+                    &self.config_json,
+                )?;
             }
         }
         #[cfg(not(feature = "hdf5"))]
@@ -173,9 +192,11 @@ fn progress_bar(quiet: bool, end_time_s: f64) -> ProgressBar {
         pb.set_draw_target(ProgressDrawTarget::hidden());
     } else {
         pb.set_style(
-            ProgressStyle::with_template("{bar:32.cyan/blue} {msg}  [{elapsed_precise} < {eta_precise}]")
-                .expect("valid template")
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{bar:32.cyan/blue} {msg}  [{elapsed_precise} < {eta_precise}]",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
         );
     }
     pb
@@ -189,9 +210,16 @@ pub fn run(opts: RunOptions) -> Result<RunSummary> {
             eprintln!("{s}");
         }
     };
-    let geometry = lipf_core::geometry::build(config, &lipf_core::Coefficients::from_config(config).grid, lipf_core::Coefficients::from_config(config).ell_m).info;
+    let geometry = lipf_core::geometry::build(
+        config,
+        &lipf_core::Coefficients::from_config(config).grid,
+        lipf_core::Coefficients::from_config(config).ell_m,
+    )
+    .info;
     let mut backend: Box<dyn Backend> = match &opts.resume {
-        None => Box::new(CpuBackend::new(config).map_err(|e| anyhow::anyhow!("initialisation failed: {e}"))?),
+        None => Box::new(
+            CpuBackend::new(config).map_err(|e| anyhow::anyhow!("initialisation failed: {e}"))?,
+        ),
         Some(path) => {
             #[cfg(feature = "hdf5")]
             {
@@ -200,15 +228,30 @@ pub fn run(opts: RunOptions) -> Result<RunSummary> {
                 Box::new(CpuBackend::with_state(config, state, geometry.clone()))
             }
             #[cfg(not(feature = "hdf5"))]
-            bail!("resuming from {} needs lipf built with the `hdf5` feature", path.display());
+            bail!(
+                "resuming from {} needs lipf built with the `hdf5` feature",
+                path.display()
+            );
         }
     };
     let coeffs = lipf_core::Coefficients::from_config(config);
-    say(&format!("lipf {} — run `{}` on backend {}", lipf_core::VERSION, config.name, backend.name()));
-    say(&format!("derived model coefficients:\n{}", coeffs.describe()));
+    say(&format!(
+        "lipf {} — run `{}` on backend {}",
+        lipf_core::VERSION,
+        config.name,
+        backend.name()
+    ));
+    say(&format!(
+        "derived model coefficients:\n{}",
+        coeffs.describe()
+    ));
     say(&format!(
         "geometry: {} channel(s) of {:.3} µm, period {:.3} µm, porosity {:.4} (measured {:.4})",
-        geometry.channels, geometry.pore_size_um, geometry.channel_period_um, geometry.porosity_geometric, geometry.porosity_measured
+        geometry.channels,
+        geometry.pore_size_um,
+        geometry.channel_period_um,
+        geometry.porosity_geometric,
+        geometry.porosity_measured
     ));
     let geometry_json = serde_json::to_string(&geometry)?;
     let resume_time = opts.resume.as_ref().map(|_| backend.state().time_s);
@@ -219,18 +262,25 @@ pub fn run(opts: RunOptions) -> Result<RunSummary> {
         out.snapshot(&state0)?;
         out.publish(&state0, true)?;
     } else {
-        say(&format!("resumed at t = {} s, step {}", state0.time_s, state0.step));
+        say(&format!(
+            "resumed at t = {} s, step {}",
+            state0.time_s, state0.step
+        ));
     }
 
     let end = config.time.end_time_s;
-    let (ts_dt, snap_dt) = (config.output.timeseries_interval_s, config.output.snapshot_interval_s);
+    let (ts_dt, snap_dt) = (
+        config.output.timeseries_interval_s,
+        config.output.snapshot_interval_s,
+    );
     let mut ts_k = next_event_index(state0.time_s, ts_dt);
     let mut snap_k = next_event_index(state0.time_s, snap_dt);
     let pb = progress_bar(opts.quiet, end);
     let start = Instant::now();
     let (step0, iters0) = (state0.step, state0.solver_iterations_total);
     let mut last_checkpoint = Instant::now();
-    let ckpt_every = std::time::Duration::from_secs_f64(config.output.checkpoint_interval_min * 60.0);
+    let ckpt_every =
+        std::time::Duration::from_secs_f64(config.output.checkpoint_interval_min * 60.0);
     let mut completed = false;
     let mut failure: Option<String> = None;
     loop {
@@ -317,7 +367,8 @@ pub fn run(opts: RunOptions) -> Result<RunSummary> {
         wall_time_s: wall,
         cells: state.cells(),
         cell_updates_per_second: state.cells() as f64 * steps as f64 / wall.max(1e-9),
-        mean_solver_iterations_per_step: (state.solver_iterations_total - iters0) as f64 / (steps.max(1)) as f64,
+        mean_solver_iterations_per_step: (state.solver_iterations_total - iters0) as f64
+            / (steps.max(1)) as f64,
         faraday_balance_error: observables::faraday_error(&coeffs, &state),
         final_cell_voltage_v: state.v_collector,
         final_current_density_a_m2: state.current_density_a_m2,
@@ -328,12 +379,22 @@ pub fn run(opts: RunOptions) -> Result<RunSummary> {
             0.0
         },
         geometry,
-        outputs: ["fields.h5", "fields.xdmf", "timeseries.csv", "checkpoint.h5", "images/", "summary.json"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
+        outputs: [
+            "fields.h5",
+            "fields.xdmf",
+            "timeseries.csv",
+            "checkpoint.h5",
+            "images/",
+            "summary.json",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
     };
-    lipf_io::atomic::write_atomic(&out.path("summary.json"), serde_json::to_string_pretty(&summary)?.as_bytes())?;
+    lipf_io::atomic::write_atomic(
+        &out.path("summary.json"),
+        serde_json::to_string_pretty(&summary)?.as_bytes(),
+    )?;
     if let Some(msg) = failure {
         bail!(
             "simulation stopped: {msg}\nThe outputs up to the last snapshot are in {}; the last good checkpoint is {}",

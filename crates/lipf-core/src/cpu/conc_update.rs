@@ -9,14 +9,14 @@ use super::par::for_rows;
 use crate::coefficients::Coefficients;
 use crate::config::OverpotentialForm;
 
-/// Cell diffusivity, m²/s. In the consistent form the ionic potential is defined by the ionic
-/// conductor alone (σ_p h(ϕ)), so Li⁺ moves through LLZO only (D_p h(ϕ)): inside the metal the
-/// ionic potential is an auxiliary field that must not drive migration. The single-potential
-/// form keeps the seed's D_e h(ξ) + D_p h(ϕ).
+/// Cell diffusivity, m²/s. In the consistent form D follows the ionic conductivity of
+/// `potential_assemble` (D_p min(1, h(ϕ) + h(ξ)), Nernst–Einstein with the same interpolation),
+/// so c̃ = 1 stays a steady state of the migration and sink terms. The single-potential form
+/// keeps the seed's D_e h(ξ) + D_p h(ϕ).
 #[inline(always)]
 pub fn cell_diffusivity(c: &Coefficients, xi: f64, phi: f64) -> f64 {
     match c.overpotential {
-        OverpotentialForm::Consistent => c.d_p_m2_s * h(phi),
+        OverpotentialForm::Consistent => c.d_p_m2_s * (h(phi) + h(xi)).min(1.0),
         OverpotentialForm::SinglePotential => c.d_e_m2_s * h(xi) + c.d_p_m2_s * h(phi),
     }
 }

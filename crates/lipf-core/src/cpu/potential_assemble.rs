@@ -6,7 +6,10 @@
 //!   Σ_faces σ_f (φ_c − φ_nb) = −nF c_s r_c Δx²,   r = a − g η,
 //! with harmonic-mean face conductivities and φ = 0 on the top boundary (distance Δx/2).
 //!
-//! Consistent form: σ = σ_p h(ϕ) + σ_floor, η = V − φ − E⁰, so r = (a + g E⁰) − g V + g φ and
+//! Consistent form: σ = σ_p min(1, h(ϕ) + h(ξ)) + σ_floor. The ionic potential inside the
+//! equipotential metal is an auxiliary field (no ionic current flows there away from the
+//! reaction zone); giving the metal side σ_p keeps the diffuse reaction zone from being starved
+//! by an artificial insulating layer. Pores keep the floor. η = V − φ − E⁰, so r = (a + g E⁰) − g V + g φ and
 //! the reaction enters implicitly (linearised Butler–Volmer, which keeps the coupling stable):
 //!   S = nF c_s g Δx²,  b0 = −nF c_s (a + g E⁰) Δx²,  b1 = S;  bottom: no flux (metal side).
 //! Single-potential form: σ = σ_e h(ξ) + σ_p h(ϕ) + σ_floor, η = φ − E⁰ taken from the previous
@@ -21,7 +24,9 @@ use crate::config::OverpotentialForm;
 #[inline(always)]
 pub fn cell_conductivity(c: &Coefficients, xi: f64, phi: f64) -> f64 {
     match c.overpotential {
-        OverpotentialForm::Consistent => c.sigma_p_s_m * h(phi) + c.sigma_floor_s_m,
+        OverpotentialForm::Consistent => {
+            c.sigma_p_s_m * (h(phi) + h(xi)).min(1.0) + c.sigma_floor_s_m
+        }
         OverpotentialForm::SinglePotential => {
             c.sigma_e_s_m * h(xi) + c.sigma_p_s_m * h(phi) + c.sigma_floor_s_m
         }

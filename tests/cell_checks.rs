@@ -1,0 +1,129 @@
+//! MODEL.md §7 checks 5–7 and the §6 hazards on whole runs of the CPU backend.
+
+use lipf_core::observables::{faraday_error, li_amount_mol_m2, li_in_llzo_mol_m2};
+use lipf_core::{Backend, Config, CpuBackend, StopFlag};
+use std::path::PathBuf;
+
+pub fn config_path(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("configs")
+        .join(rel)
+}
+
+pub fn smoke() -> Config {
+    Config::from_file(&config_path("smoke.json")).expect("configs/smoke.json is valid")
+}
+
+fn run_to(config: &Config, t: f64) -> CpuBackend {
+    let mut b = CpuBackend::new(config).expect("initial state");
+    b.advance(t, &StopFlag::new()).expect("run succeeds");
+    b
+}
+
+#[test]
+fn faraday_balance_holds_within_half_percent_on_smoke_case() {
+    let cfg = smoke();
+    let mut b = run_to(&cfg, cfg.time.end_time_s);
+    let c = b.coeffs.clone();
+    let err = faraday_error(&c, b.state());
+    let q = b.state().charge_c_m2;
+    eprintln!("charge {q} C/m², Faraday error {err:e}");
+    assert!(q > 0.9 * 2.0 * cfg.time.end_time_s, "charge {q}");
+    assert!(err < 5e-3, "Faraday balance error {err}");
+}
+
+#[test]
+fn galvanostatic_current_stays_within_one_percent_of_target() {
+    let cfg = smoke();
+    let mut b = CpuBackend::new(&cfg).unwrap();
+    let stop = StopFlag::new();
+    let target = cfg.control.current_density_a_m2;
+    let mut t = 0.0;
+    while t < cfg.time.end_time_s {
+        t += 0.1;
+        b.advance(t, &stop).unwrap();
+        let i = b.state().current_density_a_m2;
+        assert!((i - target).abs() < 0.01 * target, "t = {t}: i = {i} A/m²");
+    }
+}
+
+#[test]
+fn li_stays_out_of_the_llzo_scaffold() {
+    let cfg = smoke();
+    let mut b = run_to(&cfg, cfg.time.end_time_s);
+    let c = b.coeffs.clone();
+    let s = b.state();
+    let deposited = li_amount_mol_m2(&c, s) - s.li_amount0_mol_m2;
+    let inside = li_in_llzo_mol_m2(&c, s);
+    eprintln!("deposited {deposited:e} mol/m², inside LLZO {inside:e} mol/m²");
+    assert!(deposited > 0.0);
+    assert!(
+        inside < 1e-3 * deposited,
+        "Li in LLZO {inside:e} vs deposited {deposited:e}"
+    );
+}
+
+/// Cell voltage and Li amount after a short smoke run with a modified configuration.
+fn smoke_response(modify: impl Fn(&mut Config)) -> (f64, f64) {
+    let mut cfg = smoke();
+    cfg.time.end_time_s = 1.0;
+    modify(&mut cfg);
+    let mut b = run_to(&cfg, 1.0);
+    let c = b.coeffs.clone();
+    let s = b.state();
+    (s.v_collector, li_amount_mol_m2(&c, s) - s.li_amount0_mol_m2)
+}
+
+#[test]
+fn results_move_less_than_one_percent_when_pore_floor_changes_tenfold() {
+    let base = smoke_response(|_| {});
+    let f = smoke().model.pore_conductivity_floor;
+    for factor in [0.1, 10.0] {
+        let r = smoke_response(|c| c.model.pore_conductivity_floor = f * factor);
+        let dv = ((r.0 - base.0) / base.0).abs();
+        let dli = ((r.1 - base.1) / base.1).abs();
+        eprintln!("floor × {factor}: ΔV/V = {dv:e}, Δli/li = {dli:e}");
+        assert!(dv < 0.01 && dli < 0.01, "floor × {factor}: {dv} {dli}");
+    }
+}
+
+/// Known failure: in the single-potential form the cell voltage still moves 10 % when the cap
+/// drops from 1e6 to 1e5 σ_p (38 % from 1e4 to 1e3); the Li amount moves < 1e-4.
+#[test]
+#[ignore = "known gap: single-potential voltage not yet insensitive to the metal cap (docs/models/phase-field.md §6)"]
+fn single_potential_results_move_less_than_one_percent_when_metal_cap_changes_tenfold() {
+    use lipf_core::config::OverpotentialForm::SinglePotential;
+    let base = smoke_response(|c| c.model.overpotential = SinglePotential);
+    let cap = smoke().model.metal_conductivity_cap;
+    for factor in [0.1, 10.0] {
+        let r = smoke_response(|c| {
+            c.model.overpotential = SinglePotential;
+            c.model.metal_conductivity_cap = cap * factor;
+        });
+        let dv = ((r.0 - base.0) / base.0).abs();
+        let dli = ((r.1 - base.1) / base.1).abs();
+        eprintln!("cap × {factor}: ΔV/V = {dv:e}, Δli/li = {dli:e}");
+        assert!(dv < 0.01 && dli < 0.01, "cap × {factor}: {dv} {dli}");
+    }
+}
+
+/// MODEL.md §7 check 7. Known failure: the consistent form with the cross term gives ≈ 0.29 V
+/// instead of 7.6 mV (the A ξ²ϕ² repulsion must be overcome at every Li/LLZO contact), and
+/// 9.3 mV with A = 0 at ℓ = 4Δx. See docs/models/phase-field.md §6.
+#[test]
+#[ignore = "known model gap: flat-cell voltage not yet within 2 % (docs/models/phase-field.md §6)"]
+fn flat_cell_voltage_is_charge_transfer_plus_ohmic_drop() {
+    let cfg = Config::from_file(&config_path("flat-cell.json")).unwrap();
+    let mut b = run_to(&cfg, 10.0);
+    let c = b.coeffs.clone();
+    let i = cfg.control.current_density_a_m2;
+    let l = (cfg.domain.height_um - cfg.geometry.li_foil_thickness_um) * 1e-6;
+    let eta_ct = 2.0 / c.f_over_rt_per_v * (i / (2.0 * c.exchange_current_density_a_m2)).asinh();
+    let expected = eta_ct + i * l / c.sigma_p_s_m;
+    let v = b.state().v_collector.abs();
+    assert!(
+        (v - expected).abs() < 0.02 * expected,
+        "|V| = {v} V, expected {expected} V"
+    );
+}

@@ -1,0 +1,81 @@
+//! Bad configurations are rejected with the path of the field, its value and the allowed range.
+
+use lipf_core::{Config, ConfigError};
+
+fn err(json: &str) -> String {
+    match Config::from_json_str(json) {
+        Ok(_) => panic!("accepted: {json}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn unknown_field_is_rejected_with_its_path() {
+    let e = err(r#"{"geometry": {"pore_size_mm": 1.0}}"#);
+    assert!(e.contains("geometry") && e.contains("pore_size_mm"), "{e}");
+}
+
+#[test]
+fn porosity_outside_unit_interval_names_value_and_range() {
+    let e = err(r#"{"geometry": {"porosity": 1.5}}"#);
+    assert!(
+        e.contains("geometry.porosity") && e.contains("1.5") && e.contains("(0, 1)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn negative_conductivity_is_rejected() {
+    let e = err(r#"{"material": {"llzo_conductivity_s_m": -0.03}}"#);
+    assert!(
+        e.contains("material.llzo_conductivity_s_m") && e.contains("-0.03") && e.contains("> 0"),
+        "{e}"
+    );
+}
+
+#[test]
+fn grid_that_cannot_hold_the_geometry_is_rejected() {
+    let e = err(
+        r#"{"domain": {"height_um": 10.0}, "geometry": {"li_foil_thickness_um": 6.0, "dense_cap_thickness_um": 5.0}}"#,
+    );
+    assert!(
+        e.contains("li_foil_thickness_um") && e.contains("thinner"),
+        "{e}"
+    );
+    let e = err(r#"{"domain": {"width_um": 50.1}}"#);
+    assert!(
+        e.contains("domain.width_um") && e.contains("integer multiple"),
+        "{e}"
+    );
+    let e = err(r#"{"geometry": {"pore_size_um": 0.3}}"#);
+    assert!(
+        e.contains("geometry.pore_size_um") && e.contains("2 grid cells"),
+        "{e}"
+    );
+}
+
+#[test]
+fn wrong_type_names_the_field() {
+    let e = err(r#"{"control": {"current_density_a_m2": "two"}}"#);
+    assert!(e.contains("control.current_density_a_m2"), "{e}");
+}
+
+#[test]
+fn shipped_configurations_are_valid_and_default_is_the_paper_case() {
+    for rel in [
+        "smoke.json",
+        "flat-cell.json",
+        "paper/pore-5um.json",
+        "paper/pore-1.5um.json",
+        "paper/pore-0.6um.json",
+    ] {
+        let c = Config::from_file(&super::cell_checks::config_path(rel))
+            .unwrap_or_else(|e| panic!("{rel}: {e}"));
+        c.validate().unwrap();
+    }
+    let d = Config::default();
+    assert_eq!((d.nx(), d.ny()), (200, 200));
+    assert_eq!(d.geometry.pore_size_um, 1.5);
+    assert!(matches!(Config::from_json_str("{}"), Ok(c) if c == d));
+    let _: Option<ConfigError> = None;
+}
