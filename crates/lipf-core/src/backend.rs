@@ -60,4 +60,8 @@ pub trait Backend {
     fn state(&mut self) -> &State;
     /// Replaces the current state (resume from a checkpoint).
     fn set_state(&mut self, state: State) -> Result<(), SimulationError>;
+    /// Wall time split (potential solve, rest) of the steps taken so far, when measured.
+    fn timings(&self) -> Option<crate::cpu_backend::StepTimings> {
+        None
+    }
 }

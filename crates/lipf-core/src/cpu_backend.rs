@@ -31,6 +31,15 @@ use rand::{Rng, SeedableRng};
 const XI_MIN: f64 = -0.1;
 const XI_MAX: f64 = 1.1;
 const CONC_MIN: f64 = -0.01;
+/// Wall-clock split of a backend's steps, s.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct StepTimings {
+    /// Assembly, multigrid set-up and both potential solves.
+    pub potential_s: f64,
+    /// Everything else: ξ rate, step size, Nernst–Planck and ξ updates, range checks.
+    pub other_s: f64,
+}
+
 /// Newton iterations on the overpotential before the first step.
 const NEWTON_MAX_ITERATIONS: usize = 30;
 const NEWTON_TOLERANCE_V: f64 = 1e-5;
@@ -54,6 +63,8 @@ pub struct CpuBackend {
     eta_new: Vec<f64>,
     conc_new: Vec<f64>,
     dt_stable_s: f64,
+    /// Wall time spent in the potential solve and in everything else (not part of the state).
+    timings: StepTimings,
 }
 
 impl CpuBackend {
@@ -125,6 +136,7 @@ impl CpuBackend {
             eta_new: vec![0.0; n],
             conc_new: vec![0.0; n],
             dt_stable_s,
+            timings: StepTimings::default(),
             coeffs,
             config: config.clone(),
             state,
@@ -182,8 +194,23 @@ impl CpuBackend {
         if self.state.step == 0 {
             self.converge_initial_overpotential()?;
         }
-        let iterations = self.solve_potential()?;
-        self.advance_fields(t_max_s, iterations)
+        let t0 = std::time::Instant::now();
+        let a = XiRateParams::new(&self.coeffs, true);
+        let s = &self.state;
+        xi_rate(&a, &s.xi, &s.phi, &s.conc, &s.eta, &mut self.a, &mut self.g);
+        let t1 = std::time::Instant::now();
+        let iterations = self.solve_potential_from_rate()?;
+        let t2 = std::time::Instant::now();
+        let r = self.advance_fields(t_max_s, iterations);
+        let t3 = std::time::Instant::now();
+        self.timings.potential_s += (t2 - t1).as_secs_f64();
+        self.timings.other_s += (t1 - t0).as_secs_f64() + (t3 - t2).as_secs_f64();
+        r
+    }
+
+    /// Wall time split of the steps taken so far by this backend object.
+    pub fn timings(&self) -> StepTimings {
+        self.timings
     }
 
     /// Newton iterations on the overpotential before the first step: the linearisation point
@@ -207,11 +234,17 @@ impl CpuBackend {
     /// Steps 1–4 of the module documentation: rate, potential, final rate and overpotential
     /// (into `self.rate`, `self.eta_new`). Returns the solver iterations.
     fn solve_potential(&mut self) -> Result<u64, SimulationError> {
+        let p = XiRateParams::new(&self.coeffs, true);
+        let s = &self.state;
+        xi_rate(&p, &s.xi, &s.phi, &s.conc, &s.eta, &mut self.a, &mut self.g);
+        self.solve_potential_from_rate()
+    }
+
+    /// Steps 2–4 with `a`, `g` already computed.
+    fn solve_potential_from_rate(&mut self) -> Result<u64, SimulationError> {
         let c = &self.coeffs;
-        let p = XiRateParams::new(c, true);
         {
             let s = &self.state;
-            xi_rate(&p, &s.xi, &s.phi, &s.conc, &s.eta, &mut self.a, &mut self.g);
             potential_assemble(
                 c,
                 &s.xi,
@@ -430,6 +463,10 @@ impl Backend for CpuBackend {
 
     fn state(&mut self) -> &State {
         &self.state
+    }
+
+    fn timings(&self) -> Option<StepTimings> {
+        Some(self.timings)
     }
 
     fn set_state(&mut self, state: State) -> Result<(), SimulationError> {

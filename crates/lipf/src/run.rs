@@ -42,6 +42,9 @@ pub struct RunSummary {
     pub cells: usize,
     pub cell_updates_per_second: f64,
     pub mean_solver_iterations_per_step: f64,
+    /// Wall time per step in the potential solve and in the rest, ms.
+    pub potential_solve_ms_per_step: Option<f64>,
+    pub other_ms_per_step: Option<f64>,
     /// |nF Δ(li_amount) − charge| / |charge| since t = 0.
     pub faraday_balance_error: f64,
     pub final_cell_voltage_v: f64,
@@ -369,6 +372,12 @@ pub fn run(opts: RunOptions) -> Result<RunSummary> {
         cell_updates_per_second: state.cells() as f64 * steps as f64 / wall.max(1e-9),
         mean_solver_iterations_per_step: (state.solver_iterations_total - iters0) as f64
             / (steps.max(1)) as f64,
+        potential_solve_ms_per_step: backend
+            .timings()
+            .map(|t| 1e3 * t.potential_s / steps.max(1) as f64),
+        other_ms_per_step: backend
+            .timings()
+            .map(|t| 1e3 * t.other_s / steps.max(1) as f64),
         faraday_balance_error: observables::faraday_error(&coeffs, &state),
         final_cell_voltage_v: state.v_collector,
         final_current_density_a_m2: state.current_density_a_m2,
