@@ -213,12 +213,8 @@ pub fn run(opts: RunOptions) -> Result<RunSummary> {
             eprintln!("{s}");
         }
     };
-    let geometry = lipf_core::geometry::build(
-        config,
-        &lipf_core::Coefficients::from_config(config).grid,
-        lipf_core::Coefficients::from_config(config).ell_m,
-    )
-    .info;
+    let coeffs = lipf_core::Coefficients::from_config(config);
+    let geometry = lipf_core::geometry::build(config, &coeffs.grid, coeffs.ell_m).info;
     let mut backend: Box<dyn Backend> = match &opts.resume {
         None => Box::new(
             CpuBackend::new(config).map_err(|e| anyhow::anyhow!("initialisation failed: {e}"))?,
