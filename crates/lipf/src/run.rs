@@ -233,7 +233,6 @@ pub fn run(opts: RunOptions) -> Result<RunSummary> {
             );
         }
     };
-    let coeffs = lipf_core::Coefficients::from_config(config);
     say(&format!(
         "lipf {} — run `{}` on backend {}",
         lipf_core::VERSION,
