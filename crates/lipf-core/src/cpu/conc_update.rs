@@ -4,7 +4,7 @@
 //! two cells. Top boundary: c̃ = 1 and φ = 0 at distance Δx/2; bottom: no flux.
 //! Twin: `shaders/conc_update.wgsl`.
 
-use super::interp::h;
+use super::interp::{h, harmonic_mean};
 use super::par::for_rows;
 use crate::coefficients::Coefficients;
 use crate::config::OverpotentialForm;
@@ -18,15 +18,6 @@ pub fn cell_diffusivity(c: &Coefficients, xi: f64, phi: f64) -> f64 {
     match c.overpotential {
         OverpotentialForm::Consistent => c.d_p_m2_s * (h(phi) + h(xi)).min(1.0),
         OverpotentialForm::SinglePotential => c.d_e_m2_s * h(xi) + c.d_p_m2_s * h(phi),
-    }
-}
-
-#[inline(always)]
-fn harmonic(a: f64, b: f64) -> f64 {
-    if a + b > 0.0 {
-        2.0 * a * b / (a + b)
-    } else {
-        0.0
     }
 }
 
@@ -57,17 +48,17 @@ pub fn conc_update(
             let dk = diffusivity[k];
             let mut flux = 0.0;
             if nx > 1 {
-                flux += face(k, e, harmonic(dk, diffusivity[e]));
-                flux += face(k, w, harmonic(dk, diffusivity[w]));
+                flux += face(k, e, harmonic_mean(dk, diffusivity[e]));
+                flux += face(k, w, harmonic_mean(dk, diffusivity[w]));
             }
             if j + 1 < ny {
-                flux += face(k, k + nx, harmonic(dk, diffusivity[k + nx]));
+                flux += face(k, k + nx, harmonic_mean(dk, diffusivity[k + nx]));
             } else {
                 // Dirichlet c̃ = 1, φ = 0 on the top boundary, half a cell away.
                 flux += 2.0 * dk * ((1.0 - conc[k]) + f * (0.0 - potential[k]));
             }
             if j > 0 {
-                flux += face(k, k - nx, harmonic(dk, diffusivity[k - nx]));
+                flux += face(k, k - nx, harmonic_mean(dk, diffusivity[k - nx]));
             }
             row[i] = conc[k] + dt_s * (flux * inv_dx2 - sink * rate[k]);
         }

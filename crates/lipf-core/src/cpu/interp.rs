@@ -16,6 +16,17 @@ pub fn dh(x: f64) -> f64 {
     30.0 * y * y
 }
 
+/// Harmonic mean 2ab/(a + b) of two non-negative face neighbours (0 when both are 0): the
+/// series conductance (or diffusivity) of a face between two cells.
+#[inline(always)]
+pub fn harmonic_mean(a: f64, b: f64) -> f64 {
+    if a + b > 0.0 {
+        2.0 * a * b / (a + b)
+    } else {
+        0.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,7 @@
 //! Single-potential form: σ = σ_e h(ξ) + σ_p h(ϕ) + σ_floor, η = φ − E⁰ taken from the previous
 //! potential (explicit): S = 0, b0 = −nF c_s r Δx², bottom φ = V (b1 = bottom conductance).
 
-use super::interp::h;
+use super::interp::{h, harmonic_mean};
 use super::operator::Operator;
 use crate::coefficients::Coefficients;
 use crate::config::OverpotentialForm;
@@ -31,11 +31,6 @@ pub fn cell_conductivity(c: &Coefficients, xi: f64, phi: f64) -> f64 {
             c.sigma_e_s_m * h(xi) + c.sigma_p_s_m * h(phi) + c.sigma_floor_s_m
         }
     }
-}
-
-#[inline(always)]
-fn harmonic(a: f64, b: f64) -> f64 {
-    2.0 * a * b / (a + b)
 }
 
 /// Fills `op`, `b0` and `b1`. `eta_star` is the overpotential the rate was linearised at.
@@ -65,12 +60,12 @@ pub fn potential_assemble(
             let k = j * nx + i;
             let e = j * nx + (i + 1) % nx;
             op.tx[k] = if nx > 1 {
-                harmonic(sigma[k], sigma[e])
+                harmonic_mean(sigma[k], sigma[e])
             } else {
                 0.0
             };
             op.ty[k] = if j + 1 < ny {
-                harmonic(sigma[k], sigma[k + nx])
+                harmonic_mean(sigma[k], sigma[k + nx])
             } else {
                 2.0 * sigma[k]
             };
