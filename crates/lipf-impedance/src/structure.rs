@@ -1,0 +1,234 @@
+//! Voxel microstructures: which phase every voxel is in, where grain boundaries lie, and how the
+//! working electrode touches the bottom face.
+//!
+//! Voxels are stored x fastest, then y, then z: index = (k·ny + j)·nx + i. The working electrode
+//! (WE) is the plane below layer k = 0, the counter electrode (CE) the plane above layer
+//! k = nz − 1; the four lateral faces are insulating. A 2-D section (a phase-field snapshot) is a
+//! structure one voxel thick: its rows become the z layers (row 0, the current collector, is next
+//! to the WE) and ny = 1.
+
+use crate::params::{MaterialsSi, ModelStructure};
+use serde::Serialize;
+
+/// What a voxel is made of, electrically.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhaseKind {
+    /// Empty space: a plate capacitor (permittivity only).
+    Pore,
+    /// Ion-conducting solid electrolyte: R ∥ C per half voxel; charge transfer towards metal.
+    Electrolyte,
+    /// Electrode metal (Li): resistance-free (equipotential) or ohmic.
+    Metal,
+}
+
+/// One entry of a structure's phase table.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Phase {
+    pub kind: PhaseKind,
+    /// Conductivity, S/m (metal: `f64::INFINITY` = resistance-free; pore: ignored).
+    pub sigma_s_m: f64,
+    /// Permittivity, F/m (metal: ignored).
+    pub eps_f_m: f64,
+}
+
+/// Standard phase codes of voxel files and snapshots.
+pub const CODE_PORE: u8 = 0;
+pub const CODE_ELECTROLYTE: u8 = 1;
+pub const CODE_METAL: u8 = 2;
+
+/// A voxel microstructure.
+#[derive(Debug, Clone)]
+pub struct Structure {
+    pub nx: usize,
+    pub ny: usize,
+    pub nz: usize,
+    /// Voxel edge, m.
+    pub voxel_m: f64,
+    /// Phase table; `voxels` holds indices into it.
+    pub phases: Vec<Phase>,
+    pub voxels: Vec<u8>,
+    /// Optional grain id per voxel: a bond between two electrolyte voxels of different grains
+    /// carries one grain-boundary layer.
+    pub grains: Option<Vec<u32>>,
+    /// Number of planar grain-boundary layers on the interface between layers k and k + 1
+    /// (length nz − 1).
+    pub gb_layers_z: Vec<u32>,
+    /// Per bottom face (i, j): a sub-voxel pore gap separates the WE from the voxel (the gap is
+    /// a capacitor C̃_pore·A instead of a contact). Length nx·ny.
+    pub we_gap: Vec<bool>,
+}
+
+/// Counts of voxels per phase kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct PhaseCounts {
+    pub pore: usize,
+    pub electrolyte: usize,
+    pub metal: usize,
+}
+
+impl Structure {
+    /// The standard phase table (codes 0 pore, 1 electrolyte, 2 metal) for `m`.
+    pub fn standard_phases(m: &MaterialsSi) -> Vec<Phase> {
+        vec![
+            Phase {
+                kind: PhaseKind::Pore,
+                sigma_s_m: 0.0,
+                eps_f_m: m.eps_pore,
+            },
+            Phase {
+                kind: PhaseKind::Electrolyte,
+                sigma_s_m: m.sigma_bulk,
+                eps_f_m: m.eps_bulk,
+            },
+            Phase {
+                kind: PhaseKind::Metal,
+                sigma_s_m: m.sigma_metal.unwrap_or(f64::INFINITY),
+                eps_f_m: 0.0,
+            },
+        ]
+    }
+
+    /// A structure of standard phase codes without grain boundaries or pore gaps.
+    pub fn from_codes(
+        nx: usize,
+        ny: usize,
+        nz: usize,
+        voxel_m: f64,
+        codes: Vec<u8>,
+        m: &MaterialsSi,
+    ) -> Result<Structure, String> {
+        if nx == 0 || ny == 0 || nz == 0 {
+            return Err(format!("empty structure {nx} × {ny} × {nz}"));
+        }
+        if codes.len() != nx * ny * nz {
+            return Err(format!(
+                "{} voxel codes for a {nx} × {ny} × {nz} structure",
+                codes.len()
+            ));
+        }
+        if let Some(bad) = codes.iter().find(|&&c| c > CODE_METAL) {
+            return Err(format!(
+                "voxel code {bad} is not one of 0 (pore), 1 (electrolyte), 2 (metal)"
+            ));
+        }
+        if !(voxel_m.is_finite() && voxel_m > 0.0) {
+            return Err(format!("voxel size {voxel_m} m must be > 0"));
+        }
+        Ok(Structure {
+            nx,
+            ny,
+            nz,
+            voxel_m,
+            phases: Structure::standard_phases(m),
+            voxels: codes,
+            grains: None,
+            gb_layers_z: vec![0; nz.saturating_sub(1)],
+            we_gap: vec![false; nx * ny],
+        })
+    }
+
+    /// A dense electrolyte block between the two electrodes (ideal contacts unless the
+    /// materials say otherwise).
+    pub fn dense(nx: usize, ny: usize, nz: usize, voxel_m: f64, m: &MaterialsSi) -> Structure {
+        Structure::from_codes(nx, ny, nz, voxel_m, vec![CODE_ELECTROLYTE; nx * ny * nz], m)
+            .expect("valid dense structure")
+    }
+
+    /// A 2-D phase-field section, (ny, nx) row-major with row 0 at the current collector: Li
+    /// where ξ > ½, otherwise LLZO where ϕ > ½, otherwise pore. One voxel thick.
+    pub fn from_phase_field(
+        nx: usize,
+        ny: usize,
+        dx_m: f64,
+        xi: &[f32],
+        phi: &[f32],
+        m: &MaterialsSi,
+    ) -> Result<Structure, String> {
+        if xi.len() != nx * ny || phi.len() != nx * ny {
+            return Err(format!(
+                "fields of {} and {} values for a {ny} × {nx} section",
+                xi.len(),
+                phi.len()
+            ));
+        }
+        let codes = xi
+            .iter()
+            .zip(phi)
+            .map(|(&x, &p)| {
+                if x > 0.5 {
+                    CODE_METAL
+                } else if p > 0.5 {
+                    CODE_ELECTROLYTE
+                } else {
+                    CODE_PORE
+                }
+            })
+            .collect();
+        Structure::from_codes(nx, 1, ny, dx_m, codes, m)
+    }
+
+    /// The seed's model structure. The contact is the centred square of side
+    /// round(√A_contact · n) voxels (the fraction as built is [`Structure::contact_fraction`]);
+    /// grain boundary p = 1 … N − 1 of the stack sits at z = p·L_z/N and is placed on the voxel
+    /// interface nearest to it (several may share one interface; their thicknesses add).
+    pub fn model_structure(s: &ModelStructure, m: &MaterialsSi) -> Structure {
+        let n = s.voxels;
+        let mut st = Structure::dense(n, n, n, s.edge_um * 1e-6 / n as f64, m);
+        let side = ((s.contact_area_fraction.sqrt() * n as f64).round() as usize).clamp(1, n);
+        let off = (n - side) / 2;
+        for j in 0..n {
+            for i in 0..n {
+                let inside = (off..off + side).contains(&i) && (off..off + side).contains(&j);
+                st.we_gap[j * n + i] = !inside;
+            }
+        }
+        if n >= 2 {
+            for p in 1..s.grain_layers.max(1) {
+                let z = p as f64 * n as f64 / s.grain_layers as f64;
+                let k = (z.round() as usize).clamp(1, n - 1);
+                st.gb_layers_z[k - 1] += 1;
+            }
+        }
+        st
+    }
+
+    pub fn len(&self) -> usize {
+        self.nx * self.ny * self.nz
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn idx(&self, i: usize, j: usize, k: usize) -> usize {
+        (k * self.ny + j) * self.nx + i
+    }
+
+    pub fn phase_of(&self, v: usize) -> Phase {
+        self.phases[self.voxels[v] as usize]
+    }
+
+    pub fn counts(&self) -> PhaseCounts {
+        let mut c = PhaseCounts::default();
+        for v in 0..self.len() {
+            match self.phase_of(v).kind {
+                PhaseKind::Pore => c.pore += 1,
+                PhaseKind::Electrolyte => c.electrolyte += 1,
+                PhaseKind::Metal => c.metal += 1,
+            }
+        }
+        c
+    }
+
+    /// Fraction of the bottom face in contact with the WE (not behind a pore gap).
+    pub fn contact_fraction(&self) -> f64 {
+        let n = self.we_gap.iter().filter(|&&g| !g).count();
+        n as f64 / self.we_gap.len() as f64
+    }
+
+    /// Total number of grain-boundary layers crossed going from the WE to the CE.
+    pub fn gb_layers_total(&self) -> u32 {
+        self.gb_layers_z.iter().sum()
+    }
+}
