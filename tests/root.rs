@@ -2,5 +2,6 @@
 
 mod cell_checks;
 mod config_errors;
+mod geometry_checks;
 mod model_checks;
 mod resume;

@@ -60,6 +60,11 @@ pub enum GeometryKind {
     Channels,
     /// Flat Li layer under dense LLZO (the scaffold is absent): the flat-cell check.
     Flat,
+    /// Random porous scaffold: pores are the union of overlapping disks of diameter
+    /// `pore_size_um` in the LLZO matrix, added (seeded) until the porosity reaches `porosity`.
+    RandomPores,
+    /// Scaffold read from a segmented PNG (`image_path`), stretched over the scaffold region.
+    Image,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -76,6 +81,13 @@ pub struct Geometry {
     pub impregnation_depth_um: f64,
     /// Dense LLZO cap at the top, µm.
     pub dense_cap_thickness_um: f64,
+    /// Seed of the random scaffold (`random_pores`); the same seed builds the same scaffold.
+    pub seed: u64,
+    /// Segmented scaffold image (`image`): a PNG whose pixels cover the scaffold region.
+    /// Relative paths are resolved against the current directory.
+    pub image_path: Option<String>,
+    /// `image`: pores are the dark pixels (grey value < 128) when true, the light ones when false.
+    pub image_pores_are_dark: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -243,6 +255,9 @@ impl Default for Geometry {
             porosity: 0.5,
             impregnation_depth_um: 5.0,
             dense_cap_thickness_um: 5.0,
+            seed: 1,
+            image_path: None,
+            image_pores_are_dark: true,
         }
     }
 }
@@ -437,6 +452,7 @@ impl Config {
                 ),
             ));
         }
+        validate_scaffold_kind(g, d)?;
         if g.kind == GeometryKind::Channels {
             if !(g.porosity > 0.0 && g.porosity < 1.0) {
                 return Err(invalid(
@@ -637,6 +653,68 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// The rules of the `random_pores` and `image` scaffolds (channels and flat are checked inline).
+fn validate_scaffold_kind(g: &Geometry, d: &Domain) -> Result<(), ConfigError> {
+    let scaffold = d.height_um - g.li_foil_thickness_um - g.dense_cap_thickness_um;
+    match g.kind {
+        GeometryKind::Channels | GeometryKind::Flat => {}
+        GeometryKind::RandomPores => {
+            if !(g.porosity > 0.0 && g.porosity <= 0.95) {
+                return Err(invalid(
+                    "geometry.porosity",
+                    g.porosity,
+                    "allowed range is (0, 0.95] for random_pores",
+                ));
+            }
+            positive("geometry.pore_size_um", g.pore_size_um)?;
+            if g.pore_size_um < 2.0 * d.grid_spacing_um {
+                return Err(invalid(
+                    "geometry.pore_size_um",
+                    g.pore_size_um,
+                    format!(
+                        "must span at least 2 grid cells (≥ {} µm at domain.grid_spacing_um = {})",
+                        2.0 * d.grid_spacing_um,
+                        d.grid_spacing_um
+                    ),
+                ));
+            }
+            if g.pore_size_um > scaffold.min(d.width_um) {
+                return Err(invalid(
+                    "geometry.pore_size_um",
+                    g.pore_size_um,
+                    format!(
+                        "a pore must fit in the scaffold region ({} × {scaffold} µm)",
+                        d.width_um
+                    ),
+                ));
+            }
+        }
+        GeometryKind::Image => {
+            let Some(path) = &g.image_path else {
+                return Err(invalid(
+                    "geometry.image_path",
+                    "null",
+                    "must name a PNG file when geometry.kind = \"image\"",
+                ));
+            };
+            if let Err(e) = crate::geometry::image::read_mask(
+                std::path::Path::new(path),
+                g.image_pores_are_dark,
+            ) {
+                return Err(invalid("geometry.image_path", path, e.to_string()));
+            }
+        }
+    }
+    if g.kind != GeometryKind::Flat && g.impregnation_depth_um > scaffold {
+        return Err(invalid(
+            "geometry.impregnation_depth_um",
+            g.impregnation_depth_um,
+            format!("must not exceed the scaffold height {scaffold} µm"),
+        ));
+    }
+    Ok(())
 }
 
 fn invalid(path: &str, value: impl std::fmt::Display, allowed: impl Into<String>) -> ConfigError {

@@ -13,6 +13,7 @@ pub mod cpu;
 pub mod cpu_backend;
 pub mod geometry;
 pub mod grid;
+pub mod metrics;
 pub mod observables;
 pub mod solver;
 pub mod state;

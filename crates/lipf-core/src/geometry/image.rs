@@ -1,0 +1,129 @@
+//! Segmented scaffold images (PNG, 2D): one pixel per scaffold voxel of a section, pores and
+//! LLZO told apart by their grey value (threshold 128). Any PNG colour type and bit depth is
+//! accepted; colour is reduced to luma (Rec. 601). Row 0 of a [`Mask`] is the top of the image.
+
+use std::path::Path;
+
+/// A binary image: `width × height`, row-major from the top row; true = pore.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mask {
+    pub width: usize,
+    pub height: usize,
+    pub pore: Vec<bool>,
+}
+
+impl Mask {
+    /// Pixel (column x, row y from the top).
+    pub fn at(&self, x: usize, y: usize) -> bool {
+        self.pore[y * self.width + x]
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a readable PNG: {message}")]
+    Decode { path: String, message: String },
+    #[error("{path} is empty (0 pixels)")]
+    Empty { path: String },
+}
+
+/// Reads a segmented PNG; `pores_are_dark` selects which side of the threshold is pore.
+pub fn read_mask(path: &Path, pores_are_dark: bool) -> Result<Mask, ImageError> {
+    let bytes = std::fs::read(path).map_err(|source| ImageError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    decode_mask(&bytes, pores_are_dark).map_err(|e| match e {
+        ImageError::Decode { message, .. } => ImageError::Decode {
+            path: path.display().to_string(),
+            message,
+        },
+        ImageError::Empty { .. } => ImageError::Empty {
+            path: path.display().to_string(),
+        },
+        other => other,
+    })
+}
+
+/// Decodes PNG bytes into a mask.
+pub fn decode_mask(bytes: &[u8], pores_are_dark: bool) -> Result<Mask, ImageError> {
+    let err = |e: png::DecodingError| ImageError::Decode {
+        path: String::new(),
+        message: e.to_string(),
+    };
+    let mut decoder = png::Decoder::new(bytes);
+    decoder.set_transformations(png::Transformations::normalize_to_color8());
+    let mut reader = decoder.read_info().map_err(err)?;
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).map_err(err)?;
+    let (w, h) = (info.width as usize, info.height as usize);
+    if w == 0 || h == 0 {
+        return Err(ImageError::Empty {
+            path: String::new(),
+        });
+    }
+    let channels = match info.color_type {
+        png::ColorType::Grayscale => 1,
+        png::ColorType::GrayscaleAlpha => 2,
+        png::ColorType::Rgb => 3,
+        png::ColorType::Rgba => 4,
+        png::ColorType::Indexed => 3, // expanded to RGB by the transformation
+    };
+    let mut pore = Vec::with_capacity(w * h);
+    for y in 0..h {
+        let row = &buf[y * info.line_size..y * info.line_size + w * channels];
+        for x in 0..w {
+            let p = &row[x * channels..(x + 1) * channels];
+            let luma = if channels >= 3 {
+                0.299 * p[0] as f64 + 0.587 * p[1] as f64 + 0.114 * p[2] as f64
+            } else {
+                p[0] as f64
+            };
+            let dark = luma < 128.0;
+            pore.push(dark == pores_are_dark);
+        }
+    }
+    Ok(Mask {
+        width: w,
+        height: h,
+        pore,
+    })
+}
+
+/// Encodes a mask as an 8-bit grey PNG: pores black (0), LLZO white (255), top row first.
+pub fn encode_mask_png(mask: &Mask) -> Vec<u8> {
+    let data: Vec<u8> = mask.pore.iter().map(|&p| if p { 0 } else { 255 }).collect();
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, mask.width as u32, mask.height as u32);
+        enc.set_color(png::ColorType::Grayscale);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut w = enc.write_header().expect("PNG header into memory");
+        w.write_image_data(&data).expect("PNG data into memory");
+        w.finish().expect("PNG end into memory");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mask_png_round_trips() {
+        let mask = Mask {
+            width: 7,
+            height: 5,
+            pore: (0..35).map(|k| (k * 13) % 5 < 2).collect(),
+        };
+        let png = encode_mask_png(&mask);
+        assert_eq!(decode_mask(&png, true).unwrap(), mask);
+        let inverted = decode_mask(&png, false).unwrap();
+        assert!(inverted.pore.iter().zip(&mask.pore).all(|(a, b)| a != b));
+    }
+}

@@ -1,0 +1,264 @@
+//! Scaffold generators and microstructure metrics against closed forms (MODEL.md §7.8).
+
+use lipf_core::config::GeometryKind;
+use lipf_core::geometry::{self, image, GeometryInfo};
+use lipf_core::metrics::{self, conductivity, surface, thickness};
+use lipf_core::{Coefficients, Config, Grid};
+
+fn channels(pore_um: f64) -> Config {
+    let mut c = Config::default();
+    c.geometry.pore_size_um = pore_um;
+    c
+}
+
+fn built(c: &Config) -> (Coefficients, geometry::InitialFields) {
+    let k = Coefficients::from_config(c);
+    let f = geometry::build(c, &k.grid, k.ell_m);
+    (k, f)
+}
+
+fn measured(c: &Config) -> (GeometryInfo, metrics::ScaffoldMetrics) {
+    let (k, f) = built(c);
+    let m = metrics::measure(
+        &f.phi,
+        &k.grid,
+        &f.info,
+        k.ell_m,
+        c.material.llzo_conductivity_s_m,
+        &[5.0, 10.0],
+    )
+    .unwrap();
+    (f.info, m)
+}
+
+#[test]
+fn channel_porosity_matches_pore_over_period() {
+    for pore in [5.0, 1.5, 0.6] {
+        let (info, m) = measured(&channels(pore));
+        let expected = info.pore_size_um / info.channel_period_um;
+        assert!(
+            (m.porosity - expected).abs() < 2e-3,
+            "{pore} µm: measured {} vs pore/period {expected}",
+            m.porosity
+        );
+    }
+}
+
+#[test]
+fn specific_surface_of_slits_is_two_phi_over_delta() {
+    for pore in [5.0, 1.5] {
+        let (info, m) = measured(&channels(pore));
+        let phi = info.pore_size_um / info.channel_period_um;
+        let slit = 2.0 * phi / info.pore_size_um;
+        let s = &m.specific_surface;
+        // The walls are vertical: marching squares measures their length exactly.
+        assert!(
+            (s.measured_per_um - slit).abs() < 1e-9 * slit,
+            "{pore} µm: measured {} vs 2φ/δ {slit}",
+            s.measured_per_um
+        );
+        let analytic = s.analytic_slit_per_um.unwrap();
+        assert!((analytic - slit).abs() < 0.01 * slit);
+        assert!((s.analytic_cylinder_per_um.unwrap() - 2.0 * analytic).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn current_reduction_reproduces_seed_figure_1d() {
+    // 50 % porosity, 5 µm cylinders, 10 µm impregnation: S = 0.4 µm⁻¹, J_local = J/4 (−75 %).
+    let mut c = channels(5.0);
+    c.domain.width_um = 40.0; // 4 whole periods of 10 µm: φ = 0.5 exactly
+    let (_, m) = measured(&c);
+    let p = m
+        .current_reduction
+        .iter()
+        .find(|p| p.depth_um == 10.0)
+        .unwrap();
+    let phi = m.porosity;
+    assert!((phi - 0.5).abs() < 2e-3);
+    assert!((p.cylinder.unwrap() - 1.0 / (10.0 * 4.0 * phi / 5.0)).abs() < 1e-12);
+    assert!((p.cylinder.unwrap() - 0.25).abs() < 0.002);
+    // Slits have half the surface of cylinders: twice the local current density.
+    assert!((p.measured - 0.5).abs() < 0.003, "{}", p.measured);
+}
+
+#[test]
+fn effective_conductivity_along_channels_is_solid_fraction() {
+    for pore in [5.0, 1.5, 0.6] {
+        let (info, m) = measured(&channels(pore));
+        let c = &m.conductivity;
+        let exact = (1.0 - m.porosity) + conductivity::FLOOR;
+        assert!(
+            (c.relative - exact).abs() < 1e-8,
+            "{pore} µm: σ_eff/σ_p = {} vs 1 − f = {exact}",
+            c.relative
+        );
+        assert!((c.tortuosity_factor - 1.0).abs() < 1e-7);
+        let geometric = 1.0 - info.pore_size_um / info.channel_period_um;
+        assert!((c.relative - geometric).abs() < 2e-3);
+        assert!((c.bruggeman_relative - (1.0 - m.porosity).powf(1.5)).abs() < 1e-12);
+        // Straight channels conduct better than Bruggeman predicts.
+        assert!(c.relative > c.bruggeman_relative);
+    }
+}
+
+/// ½[1 − tanh((r − R)/ℓ)] of a disk of radius `r_cells` centred off the grid points.
+fn disk_profile(n: usize, r_cells: f64, ell_cells: f64) -> Vec<f64> {
+    let c = 0.5 * n as f64 + 0.3;
+    (0..n * n)
+        .map(|k| {
+            let (x, y) = ((k % n) as f64 + 0.5 - c, (k / n) as f64 + 0.5 - c - 0.17);
+            let r = (x * x + y * y).sqrt();
+            0.5 * (1.0 - ((r - r_cells) / ell_cells).tanh())
+        })
+        .collect()
+}
+
+#[test]
+fn marching_squares_perimeter_of_circle_within_one_percent() {
+    for r in [6.0, 20.0, 45.0] {
+        let n = (2.0 * r) as usize + 20;
+        let grid = Grid::new(n, n, 1.0);
+        let f = disk_profile(n, r, 2.0);
+        let len = surface::total_length(&surface::iso_segments(&f, &grid, 0.5));
+        let exact = 2.0 * std::f64::consts::PI * r;
+        assert!(
+            (len - exact).abs() < 0.01 * exact,
+            "R = {r}: {len} vs {exact}"
+        );
+        // Face counting, which this replaces, overestimates by about 4/π.
+        let inside = |k: usize| f[k] >= 0.5;
+        let faces = (0..n * n)
+            .filter(|&k| k % n + 1 < n && inside(k) != inside(k + 1))
+            .count()
+            + (0..n * (n - 1))
+                .filter(|&k| inside(k) != inside(k + n))
+                .count();
+        assert!(faces as f64 > 1.15 * exact, "R = {r}: {faces} faces");
+    }
+}
+
+#[test]
+fn local_thickness_of_a_disk_is_its_diameter() {
+    let n = 60;
+    let d_cells = 40.0;
+    let prof = disk_profile(n, 0.5 * d_cells, 2.0);
+    let pore: Vec<bool> = prof.iter().map(|&p| p >= 0.5).collect();
+    let lt = thickness::local_thickness_cells(&pore, n, n);
+    let cells = pore.iter().filter(|&&p| p).count();
+    assert!(cells > 1000);
+    for (k, &p) in pore.iter().enumerate() {
+        if p {
+            assert!(
+                (lt[k] - d_cells).abs() <= 1.0,
+                "cell {k}: local thickness {} vs diameter {d_cells}",
+                lt[k]
+            );
+        } else {
+            assert_eq!(lt[k], 0.0);
+        }
+    }
+    let psd = thickness::distribution(&lt, &pore, 0.1);
+    assert!((psd.median_um - 4.0).abs() <= 0.1);
+    assert!((psd.area_fraction.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("lipf-geo-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn image_import_round_trips_the_scaffold_mask() {
+    let mut c = Config::default();
+    c.domain.width_um = 12.0;
+    c.domain.height_um = 14.0;
+    c.geometry.kind = GeometryKind::Image;
+    c.geometry.li_foil_thickness_um = 2.0;
+    c.geometry.dense_cap_thickness_um = 2.0;
+    c.geometry.impregnation_depth_um = 3.0;
+    let grid = Grid::new(c.nx(), c.ny(), 0.25e-6);
+    let (j0, j1) = geometry::scaffold_rows(&c, &grid);
+    let (w, h) = (grid.nx, j1 - j0);
+    assert_eq!((w, h), (48, 40));
+    // Vertical pores of several widths plus a blob, touching the foil.
+    let pore: Vec<bool> = (0..w * h)
+        .map(|k| {
+            let (x, y) = (k % w, k / w);
+            (x % 12) < 1 + x / 12 || ((x as f64 - 18.0).powi(2) + (y as f64 - 33.0).powi(2)) < 6.0
+        })
+        .collect();
+    let mask = image::Mask {
+        width: w,
+        height: h,
+        pore: pore.clone(),
+    };
+    let dir = temp_dir("image");
+    let path = dir.join("scaffold.png");
+    std::fs::write(&path, image::encode_mask_png(&mask)).unwrap();
+    c.geometry.image_path = Some(path.display().to_string());
+    c.validate().unwrap();
+    let (k, f) = built(&c);
+    for j in j0..j1 {
+        for i in 0..w {
+            // Image row 0 is the top of the scaffold region.
+            let expected = mask.at(i, h - 1 - (j - j0));
+            let got = f.phi[k.grid.idx(i, j)] < 0.5;
+            assert_eq!(got, expected, "cell ({i}, {j})");
+        }
+    }
+    // Foil below, cap above; pores reached from the foil are filled up to the impregnation depth.
+    assert!(f.xi[k.grid.idx(3, 0)] > 0.99);
+    assert!(f.phi[k.grid.idx(3, k.grid.ny - 1)] > 0.99);
+    let li_top_row = (5.0 / 0.25) as usize;
+    assert!(
+        f.xi[k.grid.idx(37, li_top_row - 3)] > 0.5,
+        "channel at x = 36–39 impregnated"
+    );
+    assert!(
+        f.xi[k.grid.idx(37, li_top_row + 3)] < 0.5,
+        "above the impregnation depth"
+    );
+    // The isolated blob below the impregnation depth is not reached.
+    assert!(mask.at(18, 33) && j0 + (h - 1 - 33) < li_top_row);
+    assert!(f.xi[k.grid.idx(18, j0 + (h - 1 - 33))] < 0.5);
+    assert!(f.xi[k.grid.idx(37, j0 + (h - 1 - 33))] > 0.5);
+    // Round trip through the file written by the metrics' own encoder.
+    let again = image::read_mask(&path, true).unwrap();
+    assert_eq!(again, mask);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn random_scaffold_hits_porosity_and_repeats_with_seed() {
+    let mut c = Config::default();
+    c.geometry.kind = GeometryKind::RandomPores;
+    c.geometry.pore_size_um = 2.0;
+    c.geometry.porosity = 0.5;
+    c.geometry.seed = 11;
+    c.validate().unwrap();
+    let (_, a) = built(&c);
+    let (_, b) = built(&c);
+    c.geometry.seed = 12;
+    let (_, other) = built(&c);
+    assert!(a.phi == b.phi && a.xi == b.xi, "same seed, same scaffold");
+    assert!(a.phi != other.phi, "another seed, another scaffold");
+    // Cells: the target is reached and overshot by less than one disk.
+    let region_area = 50.0 * 43.0;
+    let disk = std::f64::consts::PI * 1.0;
+    let f = a.info.porosity_geometric;
+    assert!(f >= 0.5 && f < 0.5 + disk / region_area + 1e-9, "{f}");
+    assert!(a.info.disks > 100);
+    // Smooth profile: within 0.02 of the target.
+    let (info, m) = {
+        c.geometry.seed = 11;
+        measured(&c)
+    };
+    assert!((m.porosity - 0.5).abs() < 0.02, "{}", m.porosity);
+    assert!((info.porosity_measured - 0.5).abs() < 0.02);
+    // A random matrix is more tortuous than straight channels.
+    assert!(m.conductivity.tortuosity_factor > 1.05);
+    assert!((m.pore_size_distribution.mean_um - 2.0).abs() < 1.0);
+}
