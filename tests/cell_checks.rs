@@ -108,11 +108,9 @@ fn single_potential_results_move_less_than_one_percent_when_metal_cap_changes_te
     }
 }
 
-/// MODEL.md §7 check 7. Known failure: the consistent form with the cross term gives ≈ 0.29 V
-/// instead of 7.6 mV (the A ξ²ϕ² repulsion must be overcome at every Li/LLZO contact), and
-/// 9.3 mV with A = 0 at ℓ = 4Δx. See docs/models/phase-field.md §6.
+/// MODEL.md §7 check 7 with the default model (consistent overpotential, ℓ = 2Δx): a 6 µm Li
+/// layer under 43 µm of dense LLZO at 2 A/m².
 #[test]
-#[ignore = "known model gap: flat-cell voltage not yet within 2 % (docs/models/phase-field.md §6)"]
 fn flat_cell_voltage_is_charge_transfer_plus_ohmic_drop() {
     let cfg = Config::from_file(&config_path("flat-cell.json")).unwrap();
     let mut b = run_to(&cfg, 10.0);

@@ -12,6 +12,7 @@ fn bare_params(nx: usize, ny: usize, dx: f64, w1: f64, l_sigma: f64, kappa: f64)
         l_sigma,
         w1,
         a_cross: 0.0,
+        b_obstacle: 0.0,
         kappa0: kappa,
         delta: 0.0,
         omega: 4,
@@ -21,6 +22,7 @@ fn bare_params(nx: usize, ny: usize, dx: f64, w1: f64, l_sigma: f64, kappa: f64)
         alpha: 0.5,
         beta: 0.5,
         reaction_on: false,
+        sharp_a: 0.0,
     }
 }
 
@@ -163,10 +165,9 @@ fn flat_interface_relaxes_to_equilibrium_tanh_profile() {
 
 /// Front velocity (m/s) of a planar Li front at uniform overpotential and concentration.
 ///
-/// ℓ = 0.5 µm on a 0.125 µm grid (ℓ = 4Δx). At ℓ = 2Δx the discrete front is pinned by the
-/// lattice and moves 15 % slower (0.6 % at 4Δx, 0.2 % at 8Δx): docs/models/phase-field.md §6.
+/// ℓ = 0.5 µm on the default 0.25 µm grid (ℓ = 2Δx), default model otherwise.
 fn planar_front_velocity(eta_v: f64, conc: f64) -> (f64, f64) {
-    planar_front_velocity_at(eta_v, conc, 0.125)
+    planar_front_velocity_at(eta_v, conc, 0.25)
 }
 
 fn planar_front_velocity_at(eta_v: f64, conc: f64, dx_um: f64) -> (f64, f64) {
@@ -188,7 +189,7 @@ fn planar_front_velocity_at(eta_v: f64, conc: f64, dx_um: f64) -> (f64, f64) {
     let cv = vec![conc; ny];
     let eta = vec![eta_v; ny];
     let (mut a, mut g) = (vec![0.0; ny], vec![0.0; ny]);
-    let dt = 0.5 * c.dt_allen_cahn_s();
+    let dt = (0.5 * c.dt_allen_cahn_s()).min(0.01);
     let mut run = |xi: &mut Vec<f64>, seconds: f64| {
         for _ in 0..((seconds / dt) as usize) {
             xi_rate(&p, xi, &phi, &cv, &eta, &mut a, &mut g);

@@ -14,12 +14,16 @@ pub struct Coefficients {
     pub nf_c_mol: f64,
     /// Interface half-width ℓ, m.
     pub ell_m: f64,
+    /// Translation-invariant double well (config `model.double_well = "sharp"`).
+    pub sharp_double_well: bool,
     /// Double-well height W1 = 6γ/ℓ, J/m³.
     pub w1_j_m3: f64,
     /// Gradient coefficient κ0 = 3γℓ, J/m.
     pub kappa0_j_m: f64,
     /// Cross term A, J/m³.
     pub a_cross_j_m3: f64,
+    /// Scaffold obstacle B, J/m³ (config `model.scaffold_obstacle_over_w1` × W1).
+    pub b_obstacle_j_m3: f64,
     /// Allen–Cahn mobility Lσ, m³/(J s).
     pub l_sigma_m3_js: f64,
     /// Reaction rate constant Lη = i0/(3ℓ nF c_s), 1/s.
@@ -82,9 +86,11 @@ impl Coefficients {
             f_over_rt_per_v: f_over_rt,
             nf_c_mol: nf,
             ell_m: ell,
+            sharp_double_well: md.double_well == crate::config::DoubleWell::Sharp,
             w1_j_m3: w1,
             kappa0_j_m: kappa0,
             a_cross_j_m3: md.cross_term_over_w1 * w1,
+            b_obstacle_j_m3: md.scaffold_obstacle_over_w1 * w1,
             l_sigma_m3_js: l_sigma,
             l_eta_per_s: l_eta,
             anisotropy_strength: md.anisotropy_strength,
@@ -126,10 +132,29 @@ impl Coefficients {
     pub fn dt_allen_cahn_s(&self) -> f64 {
         let dx2 = self.grid.dx_m * self.grid.dx_m;
         let diffusive = dx2 / (4.0 * self.l_sigma_m3_js * self.kappa_stiff_j_m());
-        // Local (double well + cross term) stiffness: f'' ≤ 2W1 + 2A.
-        let local = 2.0 / (self.l_sigma_m3_js * (2.0 * self.w1_j_m3 + 2.0 * self.a_cross_j_m3));
+        // Local stiffness: f'' ≤ 2W1·s + 2A + 2B, s = max |d/dξ| of the double well's slope
+        // over 2W1 (1 for the polynomial, slightly above 1 for the sharp form).
+        let s = self.double_well_stiffness();
+        let local = 2.0
+            / (self.l_sigma_m3_js
+                * (2.0 * self.w1_j_m3 * s + 2.0 * self.a_cross_j_m3 + 2.0 * self.b_obstacle_j_m3));
         // Both act together: 1/dt ≤ 1/dt_diff + 1/dt_local.
         1.0 / (1.0 / diffusive + 1.0 / local)
+    }
+
+    /// max over ξ ∈ [0, 1] of |d²f/dξ²| of the Li double well in units of 2W1.
+    pub fn double_well_stiffness(&self) -> f64 {
+        if !self.sharp_double_well {
+            return 1.0;
+        }
+        let a = 2.0 * self.grid.dx_m / self.ell_m;
+        let lam = |p: f64| crate::cpu::xi_rate::sharp_lambda(p, a) / (a * a);
+        (1..1000)
+            .map(|k| {
+                let p = k as f64 * 1e-3;
+                ((lam(p + 1e-6) - lam(p - 1e-6)) / 2e-6).abs()
+            })
+            .fold(1.0, f64::max)
     }
 
     /// Explicit stability limit of the Nernst–Planck diffusion, s.

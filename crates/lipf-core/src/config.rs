@@ -130,6 +130,17 @@ pub enum OverpotentialForm {
     SinglePotential,
 }
 
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DoubleWell {
+    /// ∂f/∂ξ written so that the discrete tanh front is an equilibrium at every offset from the
+    /// grid: flat fronts move without lattice pinning even at ℓ = 2Δx (default; see
+    /// docs/models/phase-field.md).
+    Sharp,
+    /// The textbook polynomial 2W1 ξ(1−ξ)(1−2ξ) (PFHub benchmarks use this).
+    Polynomial,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Model {
@@ -145,6 +156,12 @@ pub struct Model {
     pub anisotropy_angle_deg: f64,
     /// Cross term A of the free energy, in units of W1.
     pub cross_term_over_w1: f64,
+    /// Discretisation of the Li double well's slope.
+    pub double_well: DoubleWell,
+    /// Strength B of the one-sided scaffold obstacle B (ξ − 0.45)₊² clamp(2ϕ − 1, 0, 1), in units
+    /// of W1. It acts only inside the scaffold and only on ξ above 0.45, so it keeps Li out of
+    /// the LLZO without touching the Li/LLZO contact (docs/models/phase-field.md).
+    pub scaffold_obstacle_over_w1: f64,
     /// Which overpotential enters Butler–Volmer.
     pub overpotential: OverpotentialForm,
     /// Conductivity (and diffusivity) floor of pores relative to σ_p (D_p).
@@ -286,11 +303,13 @@ impl Default for Model {
     fn default() -> Self {
         Model {
             interface_half_width_um: None,
-            allen_cahn_rate_per_s: 15.0,
+            allen_cahn_rate_per_s: 1e-3,
             anisotropy_strength: 0.04,
             anisotropy_mode: 4,
             anisotropy_angle_deg: 0.0,
-            cross_term_over_w1: 1.0,
+            cross_term_over_w1: 0.0,
+            double_well: DoubleWell::Sharp,
+            scaffold_obstacle_over_w1: 10.0,
             overpotential: OverpotentialForm::Consistent,
             pore_conductivity_floor: 1e-6,
             metal_conductivity_cap: 1e6,
@@ -562,6 +581,7 @@ impl Config {
         }
         finite("model.anisotropy_angle_deg", md.anisotropy_angle_deg)?;
         non_negative("model.cross_term_over_w1", md.cross_term_over_w1)?;
+        non_negative("model.scaffold_obstacle_over_w1", md.scaffold_obstacle_over_w1)?;
         if !(md.pore_conductivity_floor > 0.0 && md.pore_conductivity_floor <= 1e-2) {
             return Err(invalid(
                 "model.pore_conductivity_floor",

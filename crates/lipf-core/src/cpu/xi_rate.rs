@@ -2,18 +2,20 @@
 //! in the overpotential (MODEL.md §3, eq. for ∂ξ/∂t). Twin: `shaders/xi_rate.wgsl`.
 //!
 //! For every cell:
-//!   r_ac = −Lσ [2W1 ξ(1−ξ)(1−2ξ) + 2A ξ ϕ² − (∂x Jx + ∂y Jy)]
+//!   r_ac = −Lσ [f'_W(ξ) + 2A ξ ϕ² + 2B (ξ−ξc)₊ w(ϕ) − (∂x Jx + ∂y Jy)]   (obstacle: `obstacle_slope`)
+//!   f'_W = 2W1 ξ(1−ξ)(1−2ξ) (polynomial) or (2W1/a²) Λ_a(ξ) (sharp, see [`sharp_lambda`])
 //!   J    = (κ1 ξx − ½κ1' ξy,  κ1 ξy + ½κ1' ξx),  κ1(θ) = κ0[1 + δ cos ω(θ − θ0)]
-//!   G(η) = −Lη h'(ξ) [exp((1−α) f η) − c̃ exp(−β f η)],  f = nF/RT
+//!   G(η) = −Lη s(ξ) [exp((1−α) f η) − c̃ exp(−β f η)],  f = nF/RT,  s = 6ξ(1−ξ)
+//!   (s replaces the seed's h'(ξ); see `interp::reaction_shape`)
 //! and around the previous overpotential η*, G(η) ≈ G(η*) − g (η − η*) with
-//!   g = Lη h'(ξ) f [(1−α) exp((1−α) f η*) + β c̃ exp(−β f η*)] ≥ 0.
+//!   g = Lη s(ξ) f [(1−α) exp((1−α) f η*) + β c̃ exp(−β f η*)] ≥ 0.
 //! Outputs: a = r_ac + G(η*) + g η* and g, so that the rate is r = a − g η.
 //!
 //! J lives on cell faces: on an east face ξx is the two-point difference and ξy the mean of the
 //! two cells' central differences (and symmetrically on north faces). With δ = 0 the gradient
 //! term is exactly the 5-point Laplacian κ0 ∇²ξ. ξ has no flux through the bottom and top.
 
-use super::interp::dh;
+use super::interp::reaction_shape;
 use super::par::for_rows2;
 use crate::coefficients::Coefficients;
 
@@ -32,6 +34,7 @@ pub struct XiRateParams {
     pub l_sigma: f64,
     pub w1: f64,
     pub a_cross: f64,
+    pub b_obstacle: f64,
     pub kappa0: f64,
     pub delta: f64,
     pub omega: u32,
@@ -42,6 +45,9 @@ pub struct XiRateParams {
     pub beta: f64,
     /// 0 disables the reaction (equilibration, PFHub benchmark).
     pub reaction_on: bool,
+    /// Lattice parameter a = 2Δx/ℓ of the translation-invariant ("sharp") double well; 0 selects
+    /// the polynomial form 2W1 ξ(1−ξ)(1−2ξ).
+    pub sharp_a: f64,
 }
 
 impl XiRateParams {
@@ -53,6 +59,7 @@ impl XiRateParams {
             l_sigma: c.l_sigma_m3_js,
             w1: c.w1_j_m3,
             a_cross: c.a_cross_j_m3,
+            b_obstacle: c.b_obstacle_j_m3,
             kappa0: c.kappa0_j_m,
             delta: c.anisotropy_strength,
             omega: c.anisotropy_mode,
@@ -62,8 +69,47 @@ impl XiRateParams {
             alpha: c.alpha,
             beta: c.beta,
             reaction_on,
+            sharp_a: if c.sharp_double_well { 2.0 * c.grid.dx_m / c.ell_m } else { 0.0 },
         }
     }
+}
+
+/// ξ above which the scaffold obstacle acts (inside the scaffold, ϕ > ½). Below ½ so that a cell
+/// of the scaffold never becomes majority Li; above the 0.38 that a Li/LLZO contact cell holds at
+/// ℓ = 2Δx, so that a flat contact can take up ~0.3 cell (70 nm) of plating before it locks.
+pub const OBSTACLE_XI_THRESHOLD: f64 = 0.45;
+
+/// ∂/∂ξ of the scaffold obstacle B (ξ − ξc)₊² w(ϕ), w = clamp(2ϕ − 1, 0, 1): zero outside the
+/// scaffold and below ξc ([`OBSTACLE_XI_THRESHOLD`]).
+#[inline(always)]
+pub fn obstacle_slope(b: f64, xi: f64, phi: f64) -> f64 {
+    let w = (2.0 * phi - 1.0).clamp(0.0, 1.0);
+    2.0 * b * (xi - OBSTACLE_XI_THRESHOLD).max(0.0) * w
+}
+
+/// Discrete Laplacian (times Δx²) of the logistic profile p_k = 1/(1 + e^{(x_k − x0)/ℓ'}) with
+/// lattice parameter a = Δx/ℓ', written as a function of the local value p alone:
+///   Λ_a(p) = p/(p + (1−p)e^a) + p/(p + (1−p)e^{−a}) − 2p.
+/// Λ_a(p) = a² p(1−p)(1−2p) + O(a⁴). Using κ0 Λ_a(ξ)/Δx² for ∂f/∂ξ makes the discrete tanh an
+/// exact equilibrium at every offset from the lattice (no Peierls pinning of flat fronts).
+#[inline(always)]
+pub fn sharp_lambda(p: f64, a: f64) -> f64 {
+    let q = 1.0 - p;
+    let (ea, eb) = (a.exp(), (-a).exp());
+    p / (p + q * ea) + p / (p + q * eb) - 2.0 * p
+}
+
+/// ∂/∂ξ of the Li double well, W1 ξ²(1−ξ)², in the chosen discretisation (module docs).
+#[inline(always)]
+pub fn double_well_slope(p: &XiRateParams, x: f64) -> f64 {
+    let poly = |x: f64| 2.0 * p.w1 * x * (1.0 - x) * (1.0 - 2.0 * x);
+    if p.sharp_a == 0.0 {
+        return poly(x);
+    }
+    // Outside [0, 1] the polynomial's excess is added so that overshoots are pulled back.
+    let xc = x.clamp(0.0, 1.0);
+    // κ0/Δx² = 2W1/a², since 2W1 = 4κ0/ℓ² and a = 2Δx/ℓ.
+    2.0 * p.w1 / (p.sharp_a * p.sharp_a) * sharp_lambda(xc, p.sharp_a) + poly(x) - poly(xc)
 }
 
 /// Anisotropic flux component pair (Jx, Jy) for a face gradient (gx, gy).
@@ -145,11 +191,13 @@ pub fn xi_rate(
             let div = (jx_east(i, j) - jx_east(west(i), j) + jy_north(i, j)
                 - if j > 0 { jy_north(i, j - 1) } else { 0.0 })
                 * inv_dx;
-            let df0 = 2.0 * p.w1 * x * (1.0 - x) * (1.0 - 2.0 * x) + 2.0 * p.a_cross * x * ph * ph;
+            let df0 = double_well_slope(p, x)
+                + 2.0 * p.a_cross * x * ph * ph
+                + obstacle_slope(p.b_obstacle, x, ph);
             let r_ac = -p.l_sigma * (df0 - div);
             let (mut a, mut g) = (r_ac, 0.0);
             if p.reaction_on {
-                let w = p.l_eta * dh(x);
+                let w = p.l_eta * reaction_shape(x);
                 if w > 0.0 {
                     let eta = eta_star[k];
                     let (b, db) = butler_volmer(p, eta, conc[k]);
