@@ -65,6 +65,16 @@ enum Command {
         /// Configuration file (JSON). Default: the compiled-in default case.
         config: Option<PathBuf>,
     },
+    /// Build the scaffold of a configuration and measure it: porosity, specific surface area
+    /// (analytic and marching squares), pore-size distribution, J_local/J_applied against the
+    /// impregnation depth, effective ionic conductivity and tortuosity (docs/geometry.md).
+    Geometry {
+        /// Configuration file (JSON). Default: the compiled-in default case.
+        config: Option<PathBuf>,
+        /// Output directory (default: runs/<config name>/scaffold).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 fn load_config(path: &Option<PathBuf>) -> Result<Config> {
@@ -134,6 +144,13 @@ fn real_main() -> Result<()> {
         Command::Check { config } => {
             let config = load_config(&config)?;
             check(&config);
+            Ok(())
+        }
+        Command::Geometry { config, out } => {
+            let config = load_config(&config)?;
+            let out =
+                out.unwrap_or_else(|| PathBuf::from("runs").join(&config.name).join("scaffold"));
+            lipf::cmd_geometry::geometry_command(&config, &out, false)?;
             Ok(())
         }
     }

@@ -287,7 +287,12 @@ fn build_from_mask(config: &Config, grid: &Grid, ell_m: f64) -> InitialFields {
         scaffold_bottom_um: bottom * 1e6,
         scaffold_top_um: top * 1e6,
         li_top_um: li_top.min(top) * 1e6,
-        porosity_target: g.porosity,
+        // An image has no target: its own pore fraction is reported.
+        porosity_target: if g.kind == GeometryKind::Image {
+            region_porosity
+        } else {
+            g.porosity
+        },
         disks,
         image_path: g.image_path.clone(),
     };

@@ -1,0 +1,191 @@
+//! Pictures of scaffolds and Li morphologies for `lipf geometry` and the study report: phase
+//! maps (Li, LLZO, pore) laid out in labelled panels. Text uses the DejaVu Sans font embedded in
+//! the binary, as lipf-io's pictures do, so the output does not depend on installed fonts.
+
+use anyhow::{anyhow, Context, Result};
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use std::sync::OnceLock;
+
+const FONT: &str = "sans-serif";
+static FONT_BYTES: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+
+/// Phase colours (the same as lipf-io's snapshot maps): Li metal, LLZO, pore.
+pub const LI_RGB: [u8; 3] = [0x6f, 0xa8, 0xdc];
+pub const LLZO_RGB: [u8; 3] = [0xc8, 0xb4, 0x8c];
+pub const PORE_RGB: [u8; 3] = [0x1a, 0x1a, 0x1a];
+const FRAME_RGB: [u8; 3] = [60, 60, 60];
+
+fn ensure_font() -> Result<()> {
+    static OK: OnceLock<bool> = OnceLock::new();
+    if *OK
+        .get_or_init(|| plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES).is_ok())
+    {
+        Ok(())
+    } else {
+        Err(anyhow!("the embedded DejaVu Sans font could not be loaded"))
+    }
+}
+
+/// A phase map: Li where ξ > ½, else LLZO where ϕ > ½, else pore; row 0 at the bottom.
+pub struct PhaseMap<'a> {
+    pub nx: usize,
+    pub ny: usize,
+    pub xi: &'a [f64],
+    pub phi: &'a [f64],
+    /// Title above the map.
+    pub title: String,
+}
+
+/// An RGB canvas with texts to draw on top.
+pub struct Canvas {
+    pub w: usize,
+    pub h: usize,
+    buf: Vec<u8>,
+    texts: Vec<(String, (i32, i32), f64, Pos)>,
+}
+
+impl Canvas {
+    pub fn new(w: usize, h: usize) -> Canvas {
+        Canvas {
+            w,
+            h,
+            buf: vec![255; w * h * 3],
+            texts: Vec::new(),
+        }
+    }
+
+    pub fn fill(&mut self, x0: usize, y0: usize, w: usize, h: usize, c: [u8; 3]) {
+        for y in y0.min(self.h)..(y0 + h).min(self.h) {
+            for x in x0.min(self.w)..(x0 + w).min(self.w) {
+                let k = 3 * (y * self.w + x);
+                self.buf[k..k + 3].copy_from_slice(&c);
+            }
+        }
+    }
+
+    pub fn text(&mut self, s: impl Into<String>, x: usize, y: usize, size: f64, centred: bool) {
+        let pos = if centred {
+            Pos::new(HPos::Center, VPos::Center)
+        } else {
+            Pos::new(HPos::Left, VPos::Center)
+        };
+        self.texts.push((s.into(), (x as i32, y as i32), size, pos));
+    }
+
+    /// Draws a phase map with its top-left corner at (x0, y0), `s` pixels per cell (or, if
+    /// `s` = 0, one pixel per `stride` cells), a frame and the title above.
+    pub fn phase_map(&mut self, m: &PhaseMap, x0: usize, y0: usize, px_per_cell: f64) {
+        let (w, h) = (
+            (m.nx as f64 * px_per_cell).round() as usize,
+            (m.ny as f64 * px_per_cell).round() as usize,
+        );
+        for py in 0..h {
+            let j = m.ny
+                - 1
+                - ((py as f64 + 0.5) / px_per_cell)
+                    .floor()
+                    .min((m.ny - 1) as f64) as usize;
+            for px in 0..w {
+                let i = ((px as f64 + 0.5) / px_per_cell)
+                    .floor()
+                    .min((m.nx - 1) as f64) as usize;
+                let k = j * m.nx + i;
+                let c = if m.xi[k] > 0.5 {
+                    LI_RGB
+                } else if m.phi[k] > 0.5 {
+                    LLZO_RGB
+                } else {
+                    PORE_RGB
+                };
+                self.fill(x0 + px, y0 + py, 1, 1, c);
+            }
+        }
+        let (l, t) = (x0.saturating_sub(1), y0.saturating_sub(1));
+        self.fill(l, t, w + 2, 1, FRAME_RGB);
+        self.fill(l, y0 + h, w + 2, 1, FRAME_RGB);
+        self.fill(l, t, 1, h + 2, FRAME_RGB);
+        self.fill(x0 + w, t, 1, h + 2, FRAME_RGB);
+        self.text(
+            m.title.clone(),
+            x0 + w / 2,
+            y0.saturating_sub(12),
+            15.0,
+            true,
+        );
+    }
+
+    /// The legend of the three phase colours, starting at (x, y), one row of swatches.
+    pub fn legend(&mut self, x: usize, y: usize) {
+        for (n, (c, label)) in [
+            (LI_RGB, "Li (ξ > ½)"),
+            (LLZO_RGB, "LLZO (ϕ > ½)"),
+            (PORE_RGB, "pore"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let xx = x + 150 * n;
+            self.fill(xx, y, 16, 16, c);
+            self.text(label, xx + 22, y + 8, 14.0, false);
+        }
+    }
+
+    pub fn png(mut self) -> Result<Vec<u8>> {
+        ensure_font()?;
+        {
+            let root = BitMapBackend::with_buffer(&mut self.buf, (self.w as u32, self.h as u32))
+                .into_drawing_area();
+            for (s, at, size, pos) in &self.texts {
+                let style = (FONT, *size).into_font().color(&BLACK).pos(*pos);
+                root.draw_text(s, &style, *at)
+                    .map_err(|e| anyhow!("cannot draw text: {e}"))?;
+            }
+            root.present()
+                .map_err(|e| anyhow!("cannot draw text: {e}"))?;
+        }
+        let mut out = Vec::new();
+        {
+            let mut enc = png::Encoder::new(&mut out, self.w as u32, self.h as u32);
+            enc.set_color(png::ColorType::Rgb);
+            enc.set_depth(png::BitDepth::Eight);
+            let mut wr = enc.write_header().context("PNG header")?;
+            wr.write_image_data(&self.buf).context("PNG data")?;
+            wr.finish().context("PNG end")?;
+        }
+        Ok(out)
+    }
+}
+
+/// Pixels per cell so that the larger side of an `nx × ny` map is about `target` pixels.
+pub fn scale_for(nx: usize, ny: usize, target: f64) -> f64 {
+    (target / nx.max(ny).max(1) as f64).clamp(0.25, 16.0)
+}
+
+/// A grid of phase maps: one row per entry of `rows` (a label and its maps), written as PNG.
+pub fn panel_png(title: &str, rows: &[(String, Vec<PhaseMap>)], map_px: f64) -> Result<Vec<u8>> {
+    let (mut cols, mut mw, mut mh) = (1usize, 1usize, 1usize);
+    for (_, maps) in rows {
+        cols = cols.max(maps.len());
+        for m in maps {
+            let s = scale_for(m.nx, m.ny, map_px);
+            mw = mw.max((m.nx as f64 * s).round() as usize);
+            mh = mh.max((m.ny as f64 * s).round() as usize);
+        }
+    }
+    let (left, top, gap_x, gap_y) = (120usize, 80usize, 30usize, 50usize);
+    let w = left + cols * (mw + gap_x) + 10;
+    let h = top + rows.len() * (mh + gap_y) + 40;
+    let mut c = Canvas::new(w.max(480), h);
+    c.text(title, 16, 22, 19.0, false);
+    c.legend(16, 44);
+    for (r, (label, maps)) in rows.iter().enumerate() {
+        let y0 = top + r * (mh + gap_y) + 20;
+        c.text(label.clone(), 10, y0 + mh / 2, 16.0, false);
+        for (k, m) in maps.iter().enumerate() {
+            let s = scale_for(m.nx, m.ny, map_px);
+            c.phase_map(m, left + k * (mw + gap_x), y0, s);
+        }
+    }
+    c.png()
+}
