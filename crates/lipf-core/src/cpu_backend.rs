@@ -156,8 +156,9 @@ impl CpuBackend {
     /// Reaction-free Allen–Cahn relaxation for `duration_s` (time is not advanced).
     pub fn equilibrate(&mut self, duration_s: f64) -> Result<(), SimulationError> {
         let p = XiRateParams::new(&self.coeffs, false);
-        let dt = self.config.time.stability_safety * self.coeffs.dt_allen_cahn_s();
-        let steps = (duration_s / dt).ceil() as u64;
+        let dt_max = self.config.time.stability_safety * self.coeffs.dt_allen_cahn_s();
+        let steps = (duration_s / dt_max).ceil() as u64;
+        let dt = if steps > 0 { duration_s / steps as f64 } else { 0.0 };
         for _ in 0..steps {
             let s = &self.state;
             xi_rate(&p, &s.xi, &s.phi, &s.conc, &s.eta, &mut self.a, &mut self.g);
