@@ -11,6 +11,11 @@
 //! * [`drt`] — distribution of relaxation times (Tikhonov + non-negativity, GCV).
 //! * [`io`] — CSV spectra, output tables, HDF5 and plots.
 
+pub mod circuit;
+pub mod drt;
+pub mod fit;
+pub mod kk;
+pub mod linalg;
 pub mod network;
 pub mod params;
 pub mod solver;
