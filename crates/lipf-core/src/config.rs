@@ -158,7 +158,7 @@ pub struct Model {
     pub cross_term_over_w1: f64,
     /// Discretisation of the Li double well's slope.
     pub double_well: DoubleWell,
-    /// Strength B of the one-sided scaffold obstacle B (ξ − 0.45)₊² clamp(2ϕ − 1, 0, 1), in units
+    /// Strength B of the one-sided scaffold obstacle B (ξ − 0.45)₊² in cells with ϕ > ½, in units
     /// of W1. It acts only inside the scaffold and only on ξ above 0.45, so it keeps Li out of
     /// the LLZO without touching the Li/LLZO contact (docs/models/phase-field.md).
     pub scaffold_obstacle_over_w1: f64,

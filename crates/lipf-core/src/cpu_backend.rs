@@ -62,7 +62,10 @@ pub struct CpuBackend {
     rate: Vec<f64>,
     eta_new: Vec<f64>,
     conc_new: Vec<f64>,
+    /// Largest ξ step (explicit Allen–Cahn limit × safety), s.
     dt_stable_s: f64,
+    /// Largest Nernst–Planck sub-step (explicit diffusion limit × safety), s.
+    dt_np_s: f64,
     /// Wall time spent in the potential solve and in everything else (not part of the state).
     timings: StepTimings,
 }
@@ -122,8 +125,8 @@ impl CpuBackend {
             .zip(&state.phi)
             .map(|(&x, &p)| cell_diffusivity(&coeffs, x, p))
             .collect();
-        let dt_stable_s =
-            config.time.stability_safety * coeffs.dt_allen_cahn_s().min(coeffs.dt_diffusion_s());
+        let dt_stable_s = config.time.stability_safety * coeffs.dt_allen_cahn_s();
+        let dt_np_s = config.time.stability_safety * coeffs.dt_diffusion_s();
         CpuBackend {
             mg: Multigrid::new(grid.nx, grid.ny, config.solver.smoothing_sweeps),
             op: Operator::zeros(grid.nx, grid.ny),
@@ -136,6 +139,7 @@ impl CpuBackend {
             eta_new: vec![0.0; n],
             conc_new: vec![0.0; n],
             dt_stable_s,
+            dt_np_s,
             timings: StepTimings::default(),
             coeffs,
             config: config.clone(),
@@ -148,9 +152,14 @@ impl CpuBackend {
         &self.geometry
     }
 
-    /// The time step the explicit stability limits allow, s.
+    /// The ξ (and potential) step the explicit Allen–Cahn limit allows, s.
     pub fn dt_stable_s(&self) -> f64 {
         self.dt_stable_s
+    }
+
+    /// The Nernst–Planck sub-step the explicit diffusion limit allows, s.
+    pub fn dt_np_s(&self) -> f64 {
+        self.dt_np_s
     }
 
     /// Reaction-free Allen–Cahn relaxation for `duration_s` (time is not advanced).
@@ -351,8 +360,10 @@ impl CpuBackend {
         if max_rate > 0.0 {
             dt = dt.min(self.config.time.max_xi_change_per_step / max_rate);
         }
+        // c̃ is sub-stepped within the step (below), so diffusion and drift do not limit dt.
+        let mut dt_np = self.dt_np_s;
         if max_drift_per_dx > 0.0 {
-            dt = dt.min(0.5 / max_drift_per_dx);
+            dt_np = dt_np.min(0.5 / max_drift_per_dx);
         }
         if let Some(m) = self.config.time.max_dt_s {
             dt = dt.min(m);
@@ -364,16 +375,22 @@ impl CpuBackend {
             dt = remaining;
         }
 
-        conc_update(
-            c,
-            dt,
-            &self.diffusivity,
-            &s.conc,
-            &s.potential,
-            &self.rate,
-            &mut self.conc_new,
-        );
-        std::mem::swap(&mut s.conc, &mut self.conc_new);
+        // Nernst–Planck sub-steps with the potential, D and the ξ rate of this step (the potential
+        // is quasi-static: it changes on the plating time scale, c̃ relaxes on the diffusion one).
+        let substeps = ((dt / dt_np) * (1.0 - 1e-12)).ceil().max(1.0) as usize;
+        let dt_sub = dt / substeps as f64;
+        for _ in 0..substeps {
+            conc_update(
+                c,
+                dt_sub,
+                &self.diffusivity,
+                &s.conc,
+                &s.potential,
+                &self.rate,
+                &mut self.conc_new,
+            );
+            std::mem::swap(&mut s.conc, &mut self.conc_new);
+        }
         xi_update(nx, dt, &self.rate, &mut s.xi);
         std::mem::swap(&mut s.eta, &mut self.eta_new);
 

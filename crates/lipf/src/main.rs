@@ -188,12 +188,16 @@ fn check(config: &Config) {
         g.kind, g.channels, g.pore_size_um, g.channel_period_um, g.porosity_geometric, g.porosity_measured, g.scaffold_bottom_um, g.scaffold_top_um, g.li_top_um
     );
     println!("derived model coefficients:\n{}", c.describe());
-    let dt = config.time.stability_safety * c.dt_allen_cahn_s().min(c.dt_diffusion_s());
+    let dt = config.time.stability_safety * c.dt_allen_cahn_s();
     let dt = config.time.max_dt_s.map_or(dt, |m| dt.min(m));
+    // Steps also end on every time-series and snapshot time.
+    let dt = dt.min(config.output.timeseries_interval_s);
+    let dt_np = config.time.stability_safety * c.dt_diffusion_s();
     let steps = (config.time.end_time_s / dt).ceil();
     // Fields and work arrays of the CPU backend, f64, plus the multigrid hierarchy (~1/3 more).
     let bytes = c.grid.cells() as f64 * 8.0 * 24.0 * 1.34;
-    println!("time step (stability limit × safety): {dt:.4e} s; steps to {} s: about {steps:.0} (more if the ξ-change limit binds)", config.time.end_time_s);
+    println!("time step (Allen–Cahn stability limit × safety, at most the time-series interval): {dt:.4e} s; steps to {} s: about {steps:.0} (more if the ξ-change limit binds)", config.time.end_time_s);
+    println!("Nernst–Planck sub-step (diffusion limit × safety): {dt_np:.4e} s, about {:.0} per step", (dt / dt_np).ceil());
     println!(
         "memory (CPU backend): about {:.1} MiB",
         bytes / (1024.0 * 1024.0)

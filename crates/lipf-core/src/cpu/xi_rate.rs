@@ -2,7 +2,7 @@
 //! in the overpotential (MODEL.md §3, eq. for ∂ξ/∂t). Twin: `shaders/xi_rate.wgsl`.
 //!
 //! For every cell:
-//!   r_ac = −Lσ [f'_W(ξ) + 2A ξ ϕ² + 2B (ξ−ξc)₊ w(ϕ) − (∂x Jx + ∂y Jy)]   (obstacle: `obstacle_slope`)
+//!   r_ac = −Lσ [f'_W(ξ) + 2A ξ ϕ² + 2B (ξ−ξc)₊ [ϕ>½] − (∂x Jx + ∂y Jy)]   (obstacle: `obstacle_slope`)
 //!   f'_W = 2W1 ξ(1−ξ)(1−2ξ) (polynomial) or (2W1/a²) Λ_a(ξ) (sharp, see [`sharp_lambda`])
 //!   J    = (κ1 ξx − ½κ1' ξy,  κ1 ξy + ½κ1' ξx),  κ1(θ) = κ0[1 + δ cos ω(θ − θ0)]
 //!   G(η) = −Lη s(ξ) [exp((1−α) f η) − c̃ exp(−β f η)],  f = nF/RT,  s = 6ξ(1−ξ)
@@ -79,12 +79,15 @@ impl XiRateParams {
 /// ℓ = 2Δx, so that a flat contact can take up ~0.3 cell (70 nm) of plating before it locks.
 pub const OBSTACLE_XI_THRESHOLD: f64 = 0.45;
 
-/// ∂/∂ξ of the scaffold obstacle B (ξ − ξc)₊² w(ϕ), w = clamp(2ϕ − 1, 0, 1): zero outside the
-/// scaffold and below ξc ([`OBSTACLE_XI_THRESHOLD`]).
+/// ∂/∂ξ of the scaffold obstacle B (ξ − ξc)₊² [ϕ > ½]: zero outside the scaffold and below ξc
+/// ([`OBSTACLE_XI_THRESHOLD`]). ϕ is static, so the step in ϕ is only a fixed spatial mask.
 #[inline(always)]
 pub fn obstacle_slope(b: f64, xi: f64, phi: f64) -> f64 {
-    let w = (2.0 * phi - 1.0).clamp(0.0, 1.0);
-    2.0 * b * (xi - OBSTACLE_XI_THRESHOLD).max(0.0) * w
+    if phi > 0.5 {
+        2.0 * b * (xi - OBSTACLE_XI_THRESHOLD).max(0.0)
+    } else {
+        0.0
+    }
 }
 
 /// Discrete Laplacian (times Δx²) of the logistic profile p_k = 1/(1 + e^{(x_k − x0)/ℓ'}) with
