@@ -6,7 +6,8 @@
 //!    Galvanostatic: V = (I_target − I0)/I1 makes the top-boundary current exactly the target.
 //! 4. `reaction_rate`: r and η from φ = φ0 + V φ1.
 //! 5. Δt from the explicit stability limits and the largest allowed change of ξ.
-//! 6. `conc_update` (Nernst–Planck) and `xi_update` (ξ += Δt r).
+//! 6. `np_coefficients` once, then `np_substep` (Nernst–Planck, sub-stepped at its own
+//!    stability limit within the step), and `xi_update` (ξ += Δt r).
 //!
 //! The charge of a step is i·Δt with i the top-boundary current of the potential whose source
 //! was r, so nF Δ(c_s∫ξ) = ∫ i dt holds to the solver tolerance.
@@ -14,7 +15,9 @@
 use crate::backend::{AdvanceOutcome, Backend, SimulationError, StopFlag};
 use crate::coefficients::Coefficients;
 use crate::config::{Config, ControlMode};
-use crate::cpu::conc_update::{cell_diffusivity, conc_update};
+use crate::cpu::conc_update::cell_diffusivity;
+use crate::cpu::np_coefficients::{np_coefficients, NP_COEFFS};
+use crate::cpu::np_substep::np_substep;
 use crate::cpu::operator::Operator;
 use crate::cpu::par::max_rows;
 use crate::cpu::potential_assemble::potential_assemble;
@@ -66,6 +69,8 @@ pub struct CpuBackend {
     dt_stable_s: f64,
     /// Largest Nernst–Planck sub-step (explicit diffusion limit × safety), s.
     dt_np_s: f64,
+    /// Nernst–Planck stencil of the current step (`np_coefficients`).
+    np_stencil: Vec<f64>,
     /// Wall time spent in the potential solve and in everything else (not part of the state).
     timings: StepTimings,
 }
@@ -138,6 +143,7 @@ impl CpuBackend {
             rate: vec![0.0; n],
             eta_new: vec![0.0; n],
             conc_new: vec![0.0; n],
+            np_stencil: vec![0.0; n * NP_COEFFS],
             dt_stable_s,
             dt_np_s,
             timings: StepTimings::default(),
@@ -167,7 +173,11 @@ impl CpuBackend {
         let p = XiRateParams::new(&self.coeffs, false);
         let dt_max = self.config.time.stability_safety * self.coeffs.dt_allen_cahn_s();
         let steps = (duration_s / dt_max).ceil() as u64;
-        let dt = if steps > 0 { duration_s / steps as f64 } else { 0.0 };
+        let dt = if steps > 0 {
+            duration_s / steps as f64
+        } else {
+            0.0
+        };
         for _ in 0..steps {
             let s = &self.state;
             xi_rate(&p, &s.xi, &s.phi, &s.conc, &s.eta, &mut self.a, &mut self.g);
@@ -379,14 +389,20 @@ impl CpuBackend {
         // is quasi-static: it changes on the plating time scale, c̃ relaxes on the diffusion one).
         let substeps = ((dt / dt_np) * (1.0 - 1e-12)).ceil().max(1.0) as usize;
         let dt_sub = dt / substeps as f64;
+        np_coefficients(
+            c,
+            &self.diffusivity,
+            &s.potential,
+            &self.rate,
+            &mut self.np_stencil,
+        );
         for _ in 0..substeps {
-            conc_update(
-                c,
+            np_substep(
+                nx,
+                ny,
                 dt_sub,
-                &self.diffusivity,
+                &self.np_stencil,
                 &s.conc,
-                &s.potential,
-                &self.rate,
                 &mut self.conc_new,
             );
             std::mem::swap(&mut s.conc, &mut self.conc_new);

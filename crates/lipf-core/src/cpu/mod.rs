@@ -9,7 +9,9 @@
 //! | `mg_smooth`, `mg_residual`, `mg_restrict`, `mg_prolong`, `mg_coarsen` | multigrid |
 //! | `reaction_rate` | final ξ rate r and overpotential η |
 //! | `xi_update` | ξ ← ξ + Δt r |
-//! | `conc_update` | Nernst–Planck step of c̃ |
+//! | `conc_update` | Nernst–Planck step of c̃ (reference form, one step) |
+//! | `np_coefficients` | the same step's stencil, computed once per step |
+//! | `np_substep` | one Nernst–Planck sub-step with that stencil (what the backend runs) |
 
 pub mod conc_update;
 pub mod interp;
@@ -18,6 +20,8 @@ pub mod mg_prolong;
 pub mod mg_residual;
 pub mod mg_restrict;
 pub mod mg_smooth;
+pub mod np_coefficients;
+pub mod np_substep;
 pub mod operator;
 pub mod par;
 pub mod potential_assemble;
