@@ -12,8 +12,10 @@
 //! * [`io`] — CSV spectra, output tables, HDF5 and plots.
 
 pub mod circuit;
+pub mod config;
 pub mod drt;
 pub mod fit;
+pub mod io;
 pub mod kk;
 pub mod linalg;
 pub mod network;

@@ -5,6 +5,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use lipf_core::{Coefficients, Config, StopFlag};
 use std::path::PathBuf;
 
+mod cmd_impedance;
+
 #[derive(Parser)]
 #[command(
     name = "lipf",
@@ -65,6 +67,8 @@ enum Command {
         /// Configuration file (JSON). Default: the compiled-in default case.
         config: Option<PathBuf>,
     },
+    // Help text: on `ImpedanceArgs` (cmd_impedance.rs).
+    Impedance(cmd_impedance::ImpedanceArgs),
     /// Build the scaffold of a configuration and measure it: porosity, specific surface area
     /// (analytic and marching squares), pore-size distribution, J_local/J_applied against the
     /// impregnation depth, effective ionic conductivity and tortuosity (docs/geometry.md).
@@ -141,6 +145,7 @@ fn real_main() -> Result<()> {
             })?;
             Ok(())
         }
+        Command::Impedance(args) => cmd_impedance::run(args),
         Command::Check { config } => {
             let config = load_config(&config)?;
             check(&config);

@@ -1,0 +1,400 @@
+//! `lipf impedance`: virtual impedance spectroscopy of a voxel microstructure, or analysis of
+//! a measured spectrum (docs/models/impedance.md).
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use lipf_impedance::circuit::{one_d_physical_model, SeriesCircuit};
+use lipf_impedance::config::ImpedanceConfig;
+use lipf_impedance::drt::{drt, DrtOptions};
+use lipf_impedance::fit::fit_rc;
+use lipf_impedance::io::{fit_table, impedance_csv, read_spectrum_csv_file, write_plots, Analysis};
+use lipf_impedance::kk::lin_kk;
+use lipf_impedance::solver::FrequencySolver;
+use lipf_impedance::{sweep, DirectLu, Krylov, KrylovMethod, Network, Spectrum, Structure};
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum SolverChoice {
+    /// Sparse LU (faer): the reference; memory and time grow fast with size (fine to ~20³).
+    Direct,
+    /// COCG with a Jacobi preconditioner, warm-started along the sweep (default).
+    Cocg,
+    /// COCR with a Jacobi preconditioner, warm-started along the sweep.
+    Cocr,
+}
+
+#[derive(Args)]
+#[command(
+    about = "Impedance spectrum of a microstructure (3-D RC network), or analysis of a measured one: 1-D physical model, R + n RC fit, Kramers–Kronig test, DRT",
+    long_about = "Virtual impedance spectroscopy of a voxel microstructure.\n\n\
+The structure is turned into a 3-D RC network (every voxel a node; half-voxel R ∥ C elements; grain \
+boundaries, charge transfer R_pol ∥ C_DL on electrode/electrolyte faces, pores as capacitors; \
+exact rules in docs/models/impedance.md). The working electrode (WE, 1 V) is the bottom plane \
+(z = 0, or row 0 of a 2-D section), the counter electrode (CE, 0 V) the top plane; lateral faces \
+are insulating. At every frequency the complex symmetric system is solved and Z = V/I_WE.\n\n\
+Input, one of:\n  \
+(default)            the seed's model structure: electrolyte cube, one square contact of area \
+fraction A_contact at the WE, a pore gap elsewhere, ideal CE, grain boundaries every L_z/N; \
+parameters from --config and the flags below\n  \
+--voxel-file F.h5    a 3-D (nz, ny, nx) or 2-D (ny, nx) u8 dataset /voxels (0 pore, 1 electrolyte, \
+2 metal) with attribute voxel_size_um\n  \
+--fields F.h5        a phase-field snapshot of `lipf run` (Li where ξ > 0.5, LLZO where ϕ > 0.5, \
+pore elsewhere; one voxel thick)\n  \
+--csv F.csv          a measured spectrum: columns f (Hz), Re Z (Ω), Im Z (Ω); analysed only\n\n\
+Analyses: the 1-D physical model (model structure only), an R0 + n RC fit (Levenberg–Marquardt), \
+the linear Kramers–Kronig test (Schönleber et al. 2014) and the distribution of relaxation times \
+(Tikhonov + non-negativity, λ by GCV).\n\n\
+Outputs in --out (default runs/impedance-<name>/): impedance.csv, impedance.h5, nyquist.png, \
+bode_magnitude.png, bode_phase.png, drt.png, kk_residuals.png, fit.md, summary.json.\n\n\
+Example: lipf impedance --contact-area-fraction 0.1 --voxels 20"
+)]
+pub struct ImpedanceArgs {
+    /// JSON configuration (structure, materials, sweep, analysis; see configs/impedance/).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Voxel file (HDF5, dataset /voxels) instead of the model structure.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["fields", "csv"])]
+    voxel_file: Option<PathBuf>,
+    /// Override the voxel size of --voxel-file, µm.
+    #[arg(long)]
+    voxel_size_um: Option<f64>,
+    /// Phase-field output (fields.h5) of `lipf run` instead of the model structure.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["voxel_file", "csv"])]
+    fields: Option<PathBuf>,
+    /// Snapshot of --fields: its number (e.g. 3) or `last`.
+    #[arg(long, default_value = "last")]
+    snapshot: String,
+    /// Analyse a measured spectrum (CSV: f_hz, re_ohm, im_ohm) instead of computing one.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["voxel_file", "fields"])]
+    csv: Option<PathBuf>,
+    /// Model structure: contact area fraction A_contact/A_SE, (0, 1].
+    #[arg(long)]
+    contact_area_fraction: Option<f64>,
+    /// Model structure: voxels per cube edge.
+    #[arg(long)]
+    voxels: Option<usize>,
+    /// Model structure: cube edge, µm.
+    #[arg(long)]
+    edge_um: Option<f64>,
+    /// Lowest frequency, Hz (default 0.1).
+    #[arg(long)]
+    f_min_hz: Option<f64>,
+    /// Highest frequency, Hz (default 1e7).
+    #[arg(long)]
+    f_max_hz: Option<f64>,
+    /// Frequencies per decade (default 10).
+    #[arg(long)]
+    points_per_decade: Option<usize>,
+    /// Linear solver.
+    #[arg(long, value_enum, default_value = "cocg")]
+    solver: SolverChoice,
+    /// Relative residual tolerance of COCG/COCR.
+    #[arg(long, default_value_t = 1e-10)]
+    tol: f64,
+    /// RC elements of the fit (0: no fit; default 4, the seed's fit model).
+    #[arg(long)]
+    fit_elements: Option<usize>,
+    /// RC elements of the KK test (default: automatic by the μ criterion).
+    #[arg(long)]
+    kk_elements: Option<usize>,
+    /// DRT regularisation parameter λ (default: generalised cross-validation).
+    #[arg(long)]
+    drt_lambda: Option<f64>,
+    /// Output directory (default runs/impedance-<name>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// No progress messages.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn resolve_config(a: &ImpedanceArgs) -> Result<ImpedanceConfig> {
+    let mut c = match &a.config {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read {}", p.display()))?;
+            ImpedanceConfig::from_json_str(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?
+        }
+        None => ImpedanceConfig::default(),
+    };
+    if let Some(v) = a.contact_area_fraction {
+        c.structure.contact_area_fraction = v;
+    }
+    if let Some(v) = a.voxels {
+        c.structure.voxels = v;
+    }
+    if let Some(v) = a.edge_um {
+        c.structure.edge_um = v;
+    }
+    if let Some(v) = a.f_min_hz {
+        c.sweep.f_min_hz = v;
+    }
+    if let Some(v) = a.f_max_hz {
+        c.sweep.f_max_hz = v;
+    }
+    if let Some(v) = a.points_per_decade {
+        c.sweep.points_per_decade = v;
+    }
+    if let Some(v) = a.fit_elements {
+        c.analysis.fit_elements = v;
+    }
+    if a.kk_elements.is_some() {
+        c.analysis.kk_elements = a.kk_elements;
+    }
+    if a.drt_lambda.is_some() {
+        c.analysis.drt_lambda = a.drt_lambda;
+    }
+    c.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(c)
+}
+
+#[cfg(feature = "hdf5")]
+fn structure_from_fields(
+    path: &Path,
+    snapshot: &str,
+    c: &ImpedanceConfig,
+) -> Result<(Structure, String)> {
+    let file = hdf5::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let names = file.group("snapshots")?.member_names()?;
+    let name = if snapshot == "last" {
+        names
+            .iter()
+            .max()
+            .cloned()
+            .context("no snapshots in the file")?
+    } else {
+        let k: u64 = snapshot
+            .parse()
+            .with_context(|| format!("--snapshot {snapshot}: a number or `last`"))?;
+        format!("{k:06}")
+    };
+    let dx_um: f64 = file.group("grid")?.attr("dx_um")?.read_scalar()?;
+    drop(file);
+    let (ny, nx, xi) = lipf_io::h5::read_dataset_f32(path, &format!("/snapshots/{name}/xi"))?;
+    let (ny2, nx2, phi) = lipf_io::h5::read_dataset_f32(path, "/static/phi")?;
+    if (ny, nx) != (ny2, nx2) {
+        bail!("xi is {ny} × {nx} but phi is {ny2} × {nx2}");
+    }
+    let s = Structure::from_phase_field(nx, ny, dx_um * 1e-6, &xi, &phi, &c.materials.si())
+        .map_err(|e| anyhow::anyhow!(e))?;
+    Ok((s, format!("snapshot {name} of {}", path.display())))
+}
+
+#[cfg(not(feature = "hdf5"))]
+fn structure_from_fields(path: &Path, _: &str, _: &ImpedanceConfig) -> Result<(Structure, String)> {
+    bail!(
+        "reading {} needs lipf built with the `hdf5` feature",
+        path.display()
+    )
+}
+
+#[cfg(feature = "hdf5")]
+fn structure_from_voxel_file(
+    path: &Path,
+    size_um: Option<f64>,
+    c: &ImpedanceConfig,
+) -> Result<(Structure, String)> {
+    let (nx, ny, nz, file_um, codes) = lipf_impedance::io::read_voxel_file(path)?;
+    let d = size_um.unwrap_or(file_um) * 1e-6;
+    let s = Structure::from_codes(nx, ny, nz, d, codes, &c.materials.si())
+        .map_err(|e| anyhow::anyhow!(e))?;
+    Ok((s, format!("voxel file {}", path.display())))
+}
+
+#[cfg(not(feature = "hdf5"))]
+fn structure_from_voxel_file(
+    path: &Path,
+    _: Option<f64>,
+    _: &ImpedanceConfig,
+) -> Result<(Structure, String)> {
+    bail!(
+        "reading {} needs lipf built with the `hdf5` feature",
+        path.display()
+    )
+}
+
+pub fn run(a: ImpedanceArgs) -> Result<()> {
+    let c = resolve_config(&a)?;
+    let say = |s: String| {
+        if !a.quiet {
+            eprintln!("{s}");
+        }
+    };
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("runs").join(format!("impedance-{}", c.name)));
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let msi = c.materials.si();
+    let mut summary = serde_json::json!({ "config": &c });
+
+    let (spectrum, model_1d, title): (Spectrum, Option<SeriesCircuit>, String) = if let Some(csv) =
+        &a.csv
+    {
+        let s = read_spectrum_csv_file(csv)?;
+        say(format!(
+            "read {} frequencies from {}",
+            s.len(),
+            csv.display()
+        ));
+        summary["input"] = serde_json::json!({ "csv": csv.display().to_string() });
+        (
+            s,
+            None,
+            format!(
+                "{}",
+                csv.file_name()
+                    .map_or("spectrum".into(), |n| n.to_string_lossy().to_string())
+            ),
+        )
+    } else {
+        let (structure, what, is_model) = if let Some(p) = &a.fields {
+            let (s, w) = structure_from_fields(p, &a.snapshot, &c)?;
+            (s, w, false)
+        } else if let Some(p) = &a.voxel_file {
+            let (s, w) = structure_from_voxel_file(p, a.voxel_size_um, &c)?;
+            (s, w, false)
+        } else {
+            let s = Structure::model_structure(&c.structure, &msi);
+            let w = format!(
+                "model structure: {} µm cube, {}³ voxels, contact {:.1} % (asked {:.1} %), {} grain-boundary layers",
+                c.structure.edge_um,
+                c.structure.voxels,
+                100.0 * s.contact_fraction(),
+                100.0 * c.structure.contact_area_fraction,
+                s.gb_layers_total()
+            );
+            (s, w, true)
+        };
+        let counts = structure.counts();
+        say(format!(
+            "{what}\n  {} × {} × {} voxels of {:.4} µm: {} electrolyte, {} pore, {} metal",
+            structure.nx,
+            structure.ny,
+            structure.nz,
+            structure.voxel_m * 1e6,
+            counts.electrolyte,
+            counts.pore,
+            counts.metal
+        ));
+        let net = Network::build(&structure, &msi)?;
+        say(format!(
+            "  network: {} unknowns, {} bonds ({} to the WE, {} to the CE), {} matrix nonzeros",
+            net.n,
+            net.info.bonds,
+            net.info.bonds_to_we,
+            net.info.bonds_to_ce,
+            net.info.matrix_nonzeros
+        ));
+        let f = c.sweep.frequencies_hz();
+        let mut solver: Box<dyn FrequencySolver> = match a.solver {
+            SolverChoice::Direct => Box::new(DirectLu::new()),
+            SolverChoice::Cocg | SolverChoice::Cocr => {
+                let mut k = Krylov::new(if a.solver == SolverChoice::Cocg {
+                    KrylovMethod::Cocg
+                } else {
+                    KrylovMethod::Cocr
+                });
+                k.tol = a.tol;
+                Box::new(k)
+            }
+        };
+        say(format!(
+            "  solving {} frequencies, {} to {} Hz, with {}",
+            f.len(),
+            c.sweep.f_max_hz,
+            c.sweep.f_min_hz,
+            solver.name()
+        ));
+        let quiet = a.quiet;
+        let nf = f.len();
+        let (spec, report) = sweep(&net, &f, solver.as_mut(), |k, fk, st| {
+            if !quiet {
+                eprint!(
+                    "\r  {:3}/{nf}  {fk:10.3e} Hz  {:6} iterations  residual {:.1e}   ",
+                    k + 1,
+                    st.iterations,
+                    st.relative_residual
+                );
+            }
+        })?;
+        say(format!("\n  done in {:.2} s", report.seconds_total));
+        summary["input"] = serde_json::json!({ "description": what, "phase_counts": counts });
+        summary["network"] = serde_json::to_value(&net.info)?;
+        summary["solver"] = serde_json::to_value(&report)?;
+        let pm = is_model.then(|| one_d_physical_model(&structure, &msi));
+        (spec, pm, c.name.clone())
+    };
+
+    let kk = lin_kk(&spectrum, c.analysis.kk_elements);
+    say(format!(
+        "Lin-KK: M = {}, μ = {:.3}, max residual {:.3e} % of |Z|",
+        kk.m,
+        kk.mu,
+        100.0 * kk.max_abs_residual
+    ));
+    let d = drt(
+        &spectrum,
+        DrtOptions {
+            lambda: c.analysis.drt_lambda,
+            fwhm_factor: c.analysis.drt_fwhm_factor,
+        },
+    );
+    say(format!(
+        "DRT: λ = {:.2e}{}, peaks at τ = {}",
+        d.lambda,
+        if d.lambda_from_gcv { " (GCV)" } else { "" },
+        d.peaks
+            .iter()
+            .map(|p| format!("{:.3e} s", p.tau_s))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    let fit = (c.analysis.fit_elements > 0).then(|| {
+        let guesses: Vec<(f64, f64)> = d.peaks.iter().map(|p| (p.tau_s, p.r_ohm)).collect();
+        fit_rc(&spectrum, c.analysis.fit_elements, &guesses)
+    });
+    if let Some(fit) = &fit {
+        say(format!(
+            "fit R0 + {} RC: rms relative residual {:.3e}",
+            c.analysis.fit_elements, fit.rms_relative
+        ));
+    }
+    let analysis = Analysis {
+        spectrum: &spectrum,
+        model_1d: model_1d.as_ref(),
+        fit: fit.as_ref(),
+        kk: Some(&kk),
+        drt: Some(&d),
+    };
+    lipf_io::atomic::write_atomic(
+        &out.join("impedance.csv"),
+        impedance_csv(&analysis).as_bytes(),
+    )?;
+    if let Some(fit) = &fit {
+        lipf_io::atomic::write_atomic(
+            &out.join("fit.md"),
+            fit_table(fit, model_1d.as_ref()).as_bytes(),
+        )?;
+    }
+    #[cfg(feature = "hdf5")]
+    lipf_impedance::io::write_h5(
+        &out.join("impedance.h5"),
+        &analysis,
+        &serde_json::to_string(&c)?,
+    )?;
+    write_plots(&out, &analysis, &title)?;
+    summary["kk"] =
+        serde_json::json!({ "m": kk.m, "mu": kk.mu, "max_abs_residual": kk.max_abs_residual });
+    summary["drt"] = serde_json::json!({ "lambda": d.lambda, "lambda_from_gcv": d.lambda_from_gcv, "peaks": d.peaks });
+    summary["fit"] = serde_json::to_value(&fit)?;
+    summary["model_1d"] = serde_json::to_value(&model_1d)?;
+    summary["lipf_version"] = serde_json::json!(env!("CARGO_PKG_VERSION"));
+    lipf_io::atomic::write_atomic(
+        &out.join("summary.json"),
+        serde_json::to_string_pretty(&summary)?.as_bytes(),
+    )?;
+    say(format!("outputs in {}", out.display()));
+    Ok(())
+}
