@@ -443,3 +443,47 @@ pub fn read_voxel_file(path: &Path) -> Result<(usize, usize, usize, f64, Vec<u8>
     };
     read().with_context(|| format!("cannot read voxel file {}", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_with_header_comments_and_minus_im_column_is_read() {
+        let text = "# measured\nfreq;Z';-Z''\n1e3;10.5;2.0\n1e2;12\n10;1;1\n5;1;1\n";
+        assert!(
+            read_spectrum_csv(text).is_err(),
+            "a two-column row is an error"
+        );
+        let text = "# measured\nfreq\tZ'\t-Z''\n1e3\t10.5\t2.0\n1e2\t12.0\t3.5\n10\t15\t1\n";
+        let s = read_spectrum_csv(text).unwrap();
+        assert_eq!(s.f_hz, vec![1e3, 1e2, 10.0]);
+        assert_eq!(s.z[1], C64::new(12.0, -3.5));
+        let text = "f_hz,z_re_ohm,z_im_ohm\n1,2,-3\n2,2,-1\n3,2,-0.5\n";
+        let s = read_spectrum_csv(text).unwrap();
+        assert_eq!(s.z[0], C64::new(2.0, -3.0));
+    }
+
+    #[test]
+    fn impedance_csv_round_trips_through_the_reader() {
+        let s = Spectrum::new(
+            vec![1e4, 1e2, 1.0],
+            vec![
+                C64::new(1.0, -0.5),
+                C64::new(2.0, -1.0),
+                C64::new(3.0, -0.1),
+            ],
+        );
+        let text = impedance_csv(&Analysis {
+            spectrum: &s,
+            model_1d: None,
+            fit: None,
+            kk: None,
+            drt: None,
+        });
+        let back = read_spectrum_csv(&text).unwrap();
+        for (a, b) in back.z.iter().zip(&s.z) {
+            assert!((a - b).norm() < 1e-9);
+        }
+    }
+}
