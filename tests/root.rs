@@ -2,6 +2,7 @@
 
 mod cell_checks;
 mod config_errors;
+mod gpu_checks;
 mod geometry_checks;
 mod model_checks;
 mod resume;

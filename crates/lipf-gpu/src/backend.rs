@@ -1,0 +1,1014 @@
+//! The GPU backend: the time step of `lipf_core::cpu_backend` with every field on the device.
+//!
+//! One step, recorded in the order of the CPU backend (kernel ↔ twin):
+//!
+//! 1. `time_step::step_begin`: does this recorded step run? (see "Batches" below)
+//! 2. `xi_rate`, `potential_assemble`, `mg_coarsen` on every level.
+//! 3. Two preconditioned CG solves (φ0 with V = 0, φ1 for a unit collector potential), each
+//!    CG scalar computed on the device by `reduce` + `cg_control`, the V-cycle built from
+//!    `mg_smooth`, `mg_residual`, `mg_restrict`, `mg_prolong`. Galvanostatic:
+//!    `collector::collector_potential` sets V = (I_target − I0)/I1 on the device and
+//!    `combine_potential` forms φ = φ0 + V φ1. Potentiostatic: one solve with b0 + V b1.
+//! 4. `reaction_rate`, `collector::top_current` (the step's current for the charge).
+//! 5. `time_step::dt_partials` + `time_step`: Δt from the same limits as the CPU (stability,
+//!    max |r|, migration drift, max_dt), landing exactly on the target time; the step's Δt, I,
+//!    V and iterations go to a step log.
+//! 6. `conc_update`, `xi_update`, and `copy` for the swaps of c̃ and η.
+//!
+//! Batches: `advance` records up to [`MAX_BATCH_STEPS`] steps in one submission (its estimate
+//! of the steps left, from the last Δt) and reads back only the control record, the step log
+//! and the range-check status. Steps past the target time, and CG iterations past
+//! convergence, are recorded but dispatched with zero workgroups: every dispatch of a step or
+//! of a CG iteration is indirect, and the control kernels write the workgroup counts. The host
+//! adds up time and charge in f64 from the step log.
+//!
+//! The number of CG iterations recorded per solve is adaptive (twice the most the last batch
+//! needed). A solve that does not converge within them raises a flag; the batch is then undone
+//! from a copy of the fields taken at its start and recorded again with twice as many
+//! iterations, up to `solver.max_iterations`, after which the run stops with a solver error.
+//!
+//! Precision: fields are f32. The CG stopping test is the CPU's (Σ|b − A x| below the tolerance)
+//! but never below the f32 round-off of the residual (`cg_control.wgsl`); the multigrid
+//! hierarchy coarsens to a single cell (solved exactly) where the CPU stops at 64 cells and
+//! factors them, so iteration counts differ from the CPU's.
+
+use crate::device::{AdapterRequest, GpuContext};
+use crate::kernels::{
+    download, download_f32, grid_groups, reduce_groups, storage_bytes, storage_f32, uniform,
+    upload_f64, Bind, Kernel, Modules, FIELD_USAGE, MAX_PARTIALS,
+};
+use crate::params::*;
+use crate::GpuError;
+use lipf_core::backend::{AdvanceOutcome, Backend, SimulationError, StopFlag};
+use lipf_core::config::{Config, ControlMode, OverpotentialForm};
+use lipf_core::cpu::xi_rate as cpu_xi_rate;
+use lipf_core::geometry::GeometryInfo;
+use lipf_core::observables::Scalars;
+use lipf_core::{Coefficients, CpuBackend, State};
+use Bind::{Read as R, ReadWrite as W, Uniform as U};
+
+/// Most steps recorded in one submission (the step log's length).
+pub const MAX_BATCH_STEPS: usize = 64;
+/// Twin of `COARSE_CORRECTION_SCALE` in crates/lipf-core/src/solver.rs.
+const COARSE_CORRECTION_SCALE: f32 = 1.8;
+/// Relative slack of the landing test (the CPU uses 1e-9 in f64).
+const LAND_TOLERANCE: f32 = 1e-5;
+/// Newton iterations on the overpotential before the first step (as the CPU backend).
+const NEWTON_MAX_ITERATIONS: usize = 30;
+const NEWTON_TOLERANCE_V: f64 = 1e-5;
+/// CG iterations recorded per solve before anything is known.
+const INITIAL_CG_ITERATIONS: usize = 12;
+
+/// Where a dispatch takes its workgroup counts from.
+#[derive(Clone, Copy)]
+enum Gate {
+    /// The step part of the indirect table, dispatch shape `s`.
+    Step(usize),
+    /// The CG part of the indirect table, dispatch shape `s`.
+    Cg(usize),
+    /// Always, with these counts.
+    Direct([u32; 3]),
+}
+
+struct Pipelines {
+    xi_rate: Kernel,
+    assemble: Kernel,
+    coarsen: Kernel,
+    smooth: Kernel,
+    residual: Kernel,
+    apply: Kernel,
+    restrict: Kernel,
+    prolong: Kernel,
+    dot: Kernel,
+    l1: Kernel,
+    resnorm: Kernel,
+    cg_begin: Kernel,
+    cg_rz0: Kernel,
+    cg_alpha: Kernel,
+    cg_check: Kernel,
+    cg_beta: Kernel,
+    cg_end: Kernel,
+    cg_xr: Kernel,
+    cg_p: Kernel,
+    collector: Kernel,
+    combine: Kernel,
+    add_rhs: Kernel,
+    top_current: Kernel,
+    reaction: Kernel,
+    step_begin: Kernel,
+    dt_partials: Kernel,
+    time_step: Kernel,
+    conc: Kernel,
+    xi_update: Kernel,
+    copy: Kernel,
+    zero: Kernel,
+    observables: Kernel,
+    range: Kernel,
+}
+
+impl Pipelines {
+    fn new(ctx: &GpuContext) -> Result<Pipelines, GpuError> {
+        let mut m = Modules::default();
+        let mut k = |s: &'static str, e: &str, b: &[(u32, Bind)]| Kernel::new(ctx, &mut m, s, e, b);
+        let ctl = [(0, U), (1, W), (2, R), (3, R), (4, W)];
+        Ok(Pipelines {
+            xi_rate: k("xi_rate", "xi_rate", &[(0, U), (1, R), (2, R), (3, R), (4, R), (5, W), (6, W)])?,
+            assemble: k(
+                "potential_assemble",
+                "potential_assemble",
+                &[(0, U), (1, R), (2, R), (3, R), (4, R), (5, R), (6, W), (7, W), (8, W)],
+            )?,
+            coarsen: k("mg_coarsen", "mg_coarsen", &[(0, U), (1, R), (2, W)])?,
+            smooth: k("mg_smooth", "mg_smooth", &[(0, U), (1, R), (2, R), (3, W)])?,
+            residual: k("mg_residual", "mg_residual", &[(0, U), (1, R), (2, R), (3, R), (4, W)])?,
+            apply: k("mg_residual", "mg_apply", &[(0, U), (1, R), (3, R), (4, W)])?,
+            restrict: k("mg_restrict", "mg_restrict", &[(0, U), (1, R), (2, W)])?,
+            prolong: k("mg_prolong", "mg_prolong", &[(0, U), (1, R), (2, W)])?,
+            dot: k("reduce", "dot_partials", &[(0, U), (1, R), (2, R), (3, W)])?,
+            l1: k("reduce", "l1_partials", &[(0, U), (1, R), (3, W)])?,
+            resnorm: k(
+                "reduce",
+                "residual_norm_partials",
+                &[(0, U), (1, R), (2, R), (3, W), (4, R), (5, R)],
+            )?,
+            cg_begin: k("cg_control", "cg_begin", &ctl)?,
+            cg_rz0: k("cg_control", "cg_rz0", &ctl)?,
+            cg_alpha: k("cg_control", "cg_alpha", &ctl)?,
+            cg_check: k("cg_control", "cg_check", &ctl)?,
+            cg_beta: k("cg_control", "cg_beta", &ctl)?,
+            cg_end: k("cg_control", "cg_end", &[(1, W)])?,
+            cg_xr: k("cg_vectors", "cg_update_xr", &[(0, U), (1, R), (2, R), (3, R), (4, W), (5, W)])?,
+            cg_p: k("cg_vectors", "cg_update_p", &[(0, U), (1, R), (3, R), (6, W)])?,
+            collector: k("collector", "collector_potential", &[(0, U), (1, R), (2, R), (3, R), (4, W)])?,
+            combine: k("collector", "combine_potential", &[(0, U), (2, R), (3, R), (4, W), (5, W)])?,
+            add_rhs: k("collector", "add_scaled_rhs", &[(0, U), (4, W), (6, W), (7, R)])?,
+            top_current: k("collector", "top_current", &[(0, U), (1, R), (4, W), (5, W)])?,
+            reaction: k(
+                "reaction_rate",
+                "reaction_rate",
+                &[(0, U), (1, R), (2, R), (3, R), (4, R), (5, R), (6, W), (7, W)],
+            )?,
+            step_begin: k("time_step", "step_begin", &[(0, U), (1, W), (2, R), (3, W)])?,
+            dt_partials: k(
+                "time_step",
+                "dt_partials",
+                &[(0, U), (4, R), (5, R), (6, R), (7, R), (8, W)],
+            )?,
+            time_step: k("time_step", "time_step", &[(0, U), (1, W), (8, W), (9, W)])?,
+            conc: k(
+                "conc_update",
+                "conc_update",
+                &[(0, U), (1, R), (2, R), (3, R), (4, R), (5, R), (6, R), (7, W)],
+            )?,
+            xi_update: k("xi_update", "xi_update", &[(0, U), (1, R), (2, R), (3, W)])?,
+            copy: k("copy", "copy", &[(0, U), (1, R), (2, W)])?,
+            zero: k("copy", "fill_zero", &[(0, U), (2, W)])?,
+            observables: k("observables", "xi_integral_partials", &[(0, U), (1, R), (2, R), (3, W)])?,
+            range: k("range_check", "range_check", &[(0, U), (1, R), (2, R), (3, R), (4, W)])?,
+        })
+    }
+}
+
+/// Device buffers.
+struct Buffers {
+    xi: wgpu::Buffer,
+    phi: wgpu::Buffer,
+    conc: wgpu::Buffer,
+    conc_new: wgpu::Buffer,
+    potential: wgpu::Buffer,
+    eta: wgpu::Buffer,
+    eta_new: wgpu::Buffer,
+    pot0: wgpu::Buffer,
+    pot1: wgpu::Buffer,
+    a: wgpu::Buffer,
+    g: wgpu::Buffer,
+    rate: wgpu::Buffer,
+    b0: wgpu::Buffer,
+    b1: wgpu::Buffer,
+    p: wgpu::Buffer,
+    q: wgpu::Buffer,
+    control: wgpu::Buffer,
+    partials: wgpu::Buffer,
+    obs_partials: wgpu::Buffer,
+    steps: wgpu::Buffer,
+    args: wgpu::Buffer,
+    status: wgpu::Buffer,
+    /// Per level: operator, right-hand side, iterate, residual. Level 0's right-hand side is
+    /// the CG residual r and its iterate the preconditioned residual z.
+    op: Vec<wgpu::Buffer>,
+    lb: Vec<wgpu::Buffer>,
+    lx: Vec<wgpu::Buffer>,
+    lr: Vec<wgpu::Buffer>,
+    /// Copies of the evolving fields at the start of a batch (undo on a failed solve).
+    backup: Vec<(wgpu::Buffer, wgpu::Buffer)>,
+}
+
+/// Bind groups of one CG solve target (right-hand side b, solution x).
+struct SolveGroups {
+    residual: wgpu::BindGroup,
+    resnorm: wgpu::BindGroup,
+    xr: wgpu::BindGroup,
+    control: wgpu::BindGroup,
+}
+
+struct Groups {
+    xi_rate: wgpu::BindGroup,
+    assemble: wgpu::BindGroup,
+    coarsen: Vec<Option<wgpu::BindGroup>>,
+    smooth: Vec<[wgpu::BindGroup; 2]>,
+    residual: Vec<wgpu::BindGroup>,
+    restrict: Vec<Option<wgpu::BindGroup>>,
+    prolong: Vec<Option<wgpu::BindGroup>>,
+    zero: Vec<wgpu::BindGroup>,
+    solves: Vec<SolveGroups>,
+    apply: wgpu::BindGroup,
+    dot_pq: wgpu::BindGroup,
+    dot_rz: wgpu::BindGroup,
+    l1_r: wgpu::BindGroup,
+    copy_zp: wgpu::BindGroup,
+    cg_p: wgpu::BindGroup,
+    cg_end: wgpu::BindGroup,
+    collector: wgpu::BindGroup,
+    combine: wgpu::BindGroup,
+    add_rhs: wgpu::BindGroup,
+    top_current: wgpu::BindGroup,
+    reaction: wgpu::BindGroup,
+    step_begin: wgpu::BindGroup,
+    dt_partials: wgpu::BindGroup,
+    time_step: wgpu::BindGroup,
+    conc: wgpu::BindGroup,
+    xi_update: wgpu::BindGroup,
+    copy_conc: wgpu::BindGroup,
+    copy_eta: wgpu::BindGroup,
+    observables: wgpu::BindGroup,
+    range: wgpu::BindGroup,
+}
+
+pub struct GpuBackend {
+    ctx: GpuContext,
+    config: Config,
+    pub coeffs: Coefficients,
+    geometry: GeometryInfo,
+    /// Scalars are always current; fields only when `fields_on_host`.
+    host: State,
+    fields_on_host: bool,
+    /// Level sizes, finest first, down to one cell.
+    dims: Vec<(usize, usize)>,
+    /// Number of dispatch shapes (levels + the reduction shape).
+    shapes: usize,
+    k: Pipelines,
+    b: Buffers,
+    g: Groups,
+    cg_iterations: usize,
+    dt_estimate_s: f64,
+    dt_stable_s: f64,
+    /// Σξ (cells) of the host state minus Σξ of its f32 copy on the device.
+    xi_rounding_cells: f64,
+}
+
+/// Level sizes of the multigrid hierarchy: halve (rounding up) down to a single cell.
+fn level_dims(nx: usize, ny: usize) -> Vec<(usize, usize)> {
+    let mut v = vec![(nx, ny)];
+    let (mut cx, mut cy) = (nx, ny);
+    while cx > 1 || cy > 1 {
+        cx = cx.div_ceil(2);
+        cy = cy.div_ceil(2);
+        v.push((cx, cy));
+    }
+    v
+}
+
+impl GpuBackend {
+    /// The initial state of the CPU backend (geometry, noise, equilibration), moved to the
+    /// device.
+    pub fn new(config: &Config, req: &AdapterRequest) -> Result<GpuBackend, BackendInitError> {
+        let ctx = GpuContext::new(req)?;
+        let cpu = CpuBackend::new(config).map_err(BackendInitError::Simulation)?;
+        let geometry = cpu.geometry().clone();
+        let mut cpu = cpu;
+        let state = Backend::state(&mut cpu).clone();
+        Ok(GpuBackend::with_state(ctx, config, state, geometry)?)
+    }
+
+    /// A backend on `ctx` around an existing state (resume, tests).
+    pub fn with_state(
+        ctx: GpuContext,
+        config: &Config,
+        state: State,
+        geometry: GeometryInfo,
+    ) -> Result<GpuBackend, GpuError> {
+        let coeffs = Coefficients::from_config(config);
+        let (nx, ny) = (coeffs.grid.nx, coeffs.grid.ny);
+        assert_eq!((nx, ny), (state.grid.nx, state.grid.ny));
+        let n = nx * ny;
+        ctx.check_storage_buffer("the potential operator", 4 * (4 * n + nx) as u64)?;
+        let [gx, gy, _] = grid_groups(nx, ny);
+        ctx.check_workgroups("a field kernel (grid width / 16)", gx)?;
+        ctx.check_workgroups("a field kernel (grid height / 16)", gy)?;
+        let dims = level_dims(nx, ny);
+        let levels = dims.len();
+        let shapes = levels + 1;
+        let k = Pipelines::new(&ctx)?;
+
+        let f = |label: &str| storage_f32(&ctx, label, n);
+        let indirect = FIELD_USAGE | wgpu::BufferUsages::INDIRECT;
+        let mut op = Vec::new();
+        let (mut lb, mut lx, mut lr) = (Vec::new(), Vec::new(), Vec::new());
+        let (r, z) = (f("r"), f("z"));
+        for (l, &(cx, cy)) in dims.iter().enumerate() {
+            let cn = cx * cy;
+            op.push(storage_f32(&ctx, &format!("op{l}"), 4 * cn + cx));
+            lb.push(if l == 0 { r.clone() } else { storage_f32(&ctx, &format!("b{l}"), cn) });
+            lx.push(if l == 0 { z.clone() } else { storage_f32(&ctx, &format!("x{l}"), cn) });
+            lr.push(storage_f32(&ctx, &format!("r{l}"), cn));
+        }
+        let b = Buffers {
+            xi: f("xi"),
+            phi: f("phi"),
+            conc: f("conc"),
+            conc_new: f("conc_new"),
+            potential: f("potential"),
+            eta: f("eta"),
+            eta_new: f("eta_new"),
+            pot0: f("potential0"),
+            pot1: f("potential1"),
+            a: f("a"),
+            g: f("g"),
+            rate: f("rate"),
+            b0: f("b0"),
+            b1: f("b1"),
+            p: f("p"),
+            q: f("q"),
+            control: storage_bytes(&ctx, "control", std::mem::size_of::<Control>() as u64, FIELD_USAGE),
+            partials: storage_bytes(&ctx, "partials", 8 * MAX_PARTIALS as u64, FIELD_USAGE),
+            obs_partials: storage_bytes(&ctx, "observable partials", 16 * MAX_PARTIALS as u64, FIELD_USAGE),
+            steps: storage_bytes(
+                &ctx,
+                "step log",
+                (std::mem::size_of::<StepLog>() * MAX_BATCH_STEPS) as u64,
+                FIELD_USAGE,
+            ),
+            args: storage_bytes(&ctx, "indirect args", 4 * 6 * shapes as u64, indirect),
+            status: storage_bytes(&ctx, "range status", 16, FIELD_USAGE),
+            op,
+            lb,
+            lx,
+            lr,
+            backup: Vec::new(),
+        };
+        let mut b = b;
+        for (src, label) in [
+            (&b.xi, "xi"),
+            (&b.conc, "conc"),
+            (&b.eta, "eta"),
+            (&b.pot0, "potential0"),
+            (&b.pot1, "potential1"),
+            (&b.potential, "potential"),
+        ] {
+            let copy = storage_f32(&ctx, &format!("backup {label}"), n);
+            b.backup.push((src.clone(), copy));
+        }
+
+        // Dispatch shapes: one grid per level, then the reductions over the finest level.
+        let mut shape_table: Vec<u32> = Vec::new();
+        for &(cx, cy) in &dims {
+            shape_table.extend_from_slice(&grid_groups(cx, cy));
+        }
+        shape_table.extend_from_slice(&[reduce_groups(n), 1, 1]);
+        let shapes_buf = storage_bytes(&ctx, "dispatch shapes", 4 * shape_table.len() as u64, FIELD_USAGE);
+        ctx.queue.write_buffer(&shapes_buf, 0, bytemuck::cast_slice(&shape_table));
+
+        // Uniforms.
+        let xi_p = uniform(&ctx, "xi_rate", &XiRateParams::from_cpu(&cpu_xi_rate::XiRateParams::new(&coeffs, true)));
+        let asm_p = uniform(&ctx, "assemble", &AssembleParams::new(&coeffs));
+        let react_p = uniform(&ctx, "reaction", &ReactionParams::new(&coeffs));
+        let conc_p = uniform(&ctx, "conc", &ConcParams::new(&coeffs));
+        let coll_p = uniform(&ctx, "collector", &CollectorParams::new(&coeffs));
+        let red_p = uniform(&ctx, "reduce", &ReduceParams::new(n));
+        let grid_p: Vec<wgpu::Buffer> = dims
+            .iter()
+            .map(|&(cx, cy)| uniform(&ctx, "grid", &GridParams::new(cx, cy)))
+            .collect();
+        let mg_p: Vec<[wgpu::Buffer; 2]> = dims
+            .iter()
+            .map(|&(cx, cy)| [0, 1].map(|c| uniform(&ctx, "mg", &MgParams::new(cx, cy, c))))
+            .collect();
+        let tr_p: Vec<Option<wgpu::Buffer>> = (0..levels)
+            .map(|l| {
+                (l + 1 < levels).then(|| {
+                    let (fx, fy) = dims[l];
+                    uniform(&ctx, "transfer", &TransferParams::new(fx, fy, COARSE_CORRECTION_SCALE))
+                })
+            })
+            .collect();
+        let tol = config.solver.relative_tolerance * current_scale_a_m(&coeffs);
+        let solve_p: Vec<wgpu::Buffer> = (0..2u32)
+            .map(|s| {
+                uniform(
+                    &ctx,
+                    "solve",
+                    &SolveParams {
+                        tol: tol as f32,
+                        solve: s,
+                        partials: reduce_groups(n),
+                        shapes: shapes as u32,
+                    },
+                )
+            })
+            .collect();
+        let dt_stable_s =
+            config.time.stability_safety * coeffs.dt_allen_cahn_s().min(coeffs.dt_diffusion_s());
+        let step_p = uniform(
+            &ctx,
+            "step",
+            &StepParams {
+                nx: nx as u32,
+                ny: ny as u32,
+                n: n as u32,
+                groups: reduce_groups(n),
+                consistent: (coeffs.overpotential == OverpotentialForm::Consistent) as u32,
+                shapes: shapes as u32,
+                max_steps: MAX_BATCH_STEPS as u32,
+                _pad0: 0,
+                dt_stable: dt_stable_s as f32,
+                max_xi_change: config.time.max_xi_change_per_step as f32,
+                max_dt: config.time.max_dt_s.map_or(f32::MAX, |m| m as f32),
+                inv_dx2: (1.0 / (coeffs.grid.dx_m * coeffs.grid.dx_m)) as f32,
+                f: coeffs.f_over_rt_per_v as f32,
+                d_p: coeffs.d_p_m2_s as f32,
+                d_e: coeffs.d_e_m2_s as f32,
+                land_tolerance: LAND_TOLERANCE,
+            },
+        );
+
+        // Bind groups.
+        let c = &ctx;
+        let g0 = &grid_p[0];
+        let targets: Vec<(&wgpu::Buffer, &wgpu::Buffer)> = match coeffs.control {
+            ControlMode::Galvanostatic => vec![(&b.b0, &b.pot0), (&b.b1, &b.pot1)],
+            ControlMode::Potentiostatic => vec![(&b.b0, &b.potential)],
+        };
+        let solves = targets
+            .iter()
+            .enumerate()
+            .map(|(s, (rhs, x))| SolveGroups {
+                residual: k.residual.bind(c, &[&mg_p[0][0], &b.op[0], rhs, x, &b.lb[0]]),
+                resnorm: k.resnorm.bind(c, &[&red_p, &b.lb[0], rhs, &b.partials, x, &b.op[0]]),
+                xr: k.cg_xr.bind(c, &[g0, &b.control, &b.p, &b.q, x, &b.lb[0]]),
+                control: k.cg_begin.bind(c, &[&solve_p[s], &b.control, &b.partials, &shapes_buf, &b.args]),
+            })
+            .collect();
+        let g = Groups {
+            xi_rate: k.xi_rate.bind(c, &[&xi_p, &b.xi, &b.phi, &b.conc, &b.eta, &b.a, &b.g]),
+            assemble: k.assemble.bind(
+                c,
+                &[&asm_p, &b.xi, &b.phi, &b.a, &b.g, &b.eta, &b.op[0], &b.b0, &b.b1],
+            ),
+            coarsen: (0..levels)
+                .map(|l| (l > 0).then(|| k.coarsen.bind(c, &[tr_p[l - 1].as_ref().unwrap(), &b.op[l - 1], &b.op[l]])))
+                .collect(),
+            smooth: (0..levels)
+                .map(|l| [0, 1].map(|col| k.smooth.bind(c, &[&mg_p[l][col], &b.op[l], &b.lb[l], &b.lx[l]])))
+                .collect(),
+            residual: (0..levels)
+                .map(|l| k.residual.bind(c, &[&mg_p[l][0], &b.op[l], &b.lb[l], &b.lx[l], &b.lr[l]]))
+                .collect(),
+            restrict: (0..levels)
+                .map(|l| (l + 1 < levels).then(|| k.restrict.bind(c, &[tr_p[l].as_ref().unwrap(), &b.lr[l], &b.lb[l + 1]])))
+                .collect(),
+            prolong: (0..levels)
+                .map(|l| (l + 1 < levels).then(|| k.prolong.bind(c, &[tr_p[l].as_ref().unwrap(), &b.lx[l + 1], &b.lx[l]])))
+                .collect(),
+            zero: (0..levels).map(|l| k.zero.bind(c, &[&grid_p[l], &b.lx[l]])).collect(),
+            solves,
+            apply: k.apply.bind(c, &[&mg_p[0][0], &b.op[0], &b.p, &b.q]),
+            dot_pq: k.dot.bind(c, &[&red_p, &b.p, &b.q, &b.partials]),
+            dot_rz: k.dot.bind(c, &[&red_p, &b.lb[0], &b.lx[0], &b.partials]),
+            l1_r: k.l1.bind(c, &[&red_p, &b.lb[0], &b.partials]),
+            copy_zp: k.copy.bind(c, &[g0, &b.lx[0], &b.p]),
+            cg_p: k.cg_p.bind(c, &[g0, &b.control, &b.lx[0], &b.p]),
+            cg_end: k.cg_end.bind(c, &[&b.control]),
+            collector: k.collector.bind(c, &[&coll_p, &b.op[0], &b.pot0, &b.pot1, &b.control]),
+            combine: k.combine.bind(c, &[&coll_p, &b.pot0, &b.pot1, &b.control, &b.potential]),
+            add_rhs: k.add_rhs.bind(c, &[&coll_p, &b.control, &b.b0, &b.b1]),
+            top_current: k.top_current.bind(c, &[&coll_p, &b.op[0], &b.control, &b.potential]),
+            reaction: k.reaction.bind(
+                c,
+                &[&react_p, &b.a, &b.g, &b.eta, &b.potential, &b.control, &b.rate, &b.eta_new],
+            ),
+            step_begin: k.step_begin.bind(c, &[&step_p, &b.control, &shapes_buf, &b.args]),
+            dt_partials: k.dt_partials.bind(c, &[&step_p, &b.rate, &b.potential, &b.xi, &b.phi, &b.partials]),
+            time_step: k.time_step.bind(c, &[&step_p, &b.control, &b.partials, &b.steps]),
+            conc: k.conc.bind(
+                c,
+                &[&conc_p, &b.xi, &b.phi, &b.conc, &b.potential, &b.rate, &b.control, &b.conc_new],
+            ),
+            xi_update: k.xi_update.bind(c, &[g0, &b.rate, &b.control, &b.xi]),
+            copy_conc: k.copy.bind(c, &[g0, &b.conc_new, &b.conc]),
+            copy_eta: k.copy.bind(c, &[g0, &b.eta_new, &b.eta]),
+            observables: k.observables.bind(c, &[&red_p, &b.xi, &b.phi, &b.obs_partials]),
+            range: k.range.bind(c, &[g0, &b.xi, &b.conc, &b.potential, &b.status]),
+        };
+        let mut backend = GpuBackend {
+            cg_iterations: INITIAL_CG_ITERATIONS.min(config.solver.max_iterations.max(1)),
+            dt_estimate_s: dt_stable_s,
+            dt_stable_s,
+            ctx,
+            config: config.clone(),
+            coeffs,
+            geometry,
+            host: state.clone(),
+            fields_on_host: true,
+            dims,
+            shapes,
+            k,
+            b,
+            g,
+            xi_rounding_cells: 0.0,
+        };
+        backend.upload(state);
+        Ok(backend)
+    }
+
+    pub fn geometry(&self) -> &GeometryInfo {
+        &self.geometry
+    }
+
+    pub fn context(&self) -> &GpuContext {
+        &self.ctx
+    }
+
+    /// CG iterations recorded per solve in the next batch.
+    pub fn recorded_cg_iterations(&self) -> usize {
+        self.cg_iterations
+    }
+
+    fn upload(&mut self, state: State) {
+        let c = &self.ctx;
+        upload_f64(c, &self.b.xi, &state.xi);
+        upload_f64(c, &self.b.phi, &state.phi);
+        upload_f64(c, &self.b.conc, &state.conc);
+        upload_f64(c, &self.b.potential, &state.potential);
+        upload_f64(c, &self.b.eta, &state.eta);
+        upload_f64(c, &self.b.pot0, &state.potential0);
+        upload_f64(c, &self.b.pot1, &state.potential1);
+        self.xi_rounding_cells = state.xi.iter().sum::<f64>()
+            - state.xi.iter().map(|&x| x as f32 as f64).sum::<f64>();
+        self.host = state;
+        self.fields_on_host = true;
+    }
+
+    fn write_control(&self, remaining_s: f64) {
+        let c = Control {
+            remaining: remaining_s as f32,
+            v_collector: self.host.v_collector as f32,
+            ..Default::default()
+        };
+        self.ctx.queue.write_buffer(&self.b.control, 0, bytemuck::bytes_of(&c));
+    }
+
+    fn dispatch(&self, pass: &mut wgpu::ComputePass, k: &Kernel, bg: &wgpu::BindGroup, gate: Gate) {
+        pass.set_pipeline(&k.pipeline);
+        pass.set_bind_group(0, bg, &[]);
+        match gate {
+            Gate::Direct([x, y, z]) => pass.dispatch_workgroups(x, y, z),
+            Gate::Step(s) => pass.dispatch_workgroups_indirect(&self.b.args, 12 * s as u64),
+            Gate::Cg(s) => pass.dispatch_workgroups_indirect(&self.b.args, 12 * (self.shapes + s) as u64),
+        }
+    }
+
+    /// The reduction shape's index.
+    fn red(&self) -> usize {
+        self.shapes - 1
+    }
+
+    /// z = M⁻¹ r: one V-cycle from a zero initial guess (solver.rs, Multigrid::vcycle).
+    fn record_vcycle(&self, pass: &mut wgpu::ComputePass) {
+        let (k, g) = (&self.k, &self.g);
+        let last = self.dims.len() - 1;
+        let sweeps = self.config.solver.smoothing_sweeps;
+        for l in 0..last {
+            self.dispatch(pass, &k.zero, &g.zero[l], Gate::Cg(l));
+            for _ in 0..sweeps {
+                self.dispatch(pass, &k.smooth, &g.smooth[l][0], Gate::Cg(l));
+                self.dispatch(pass, &k.smooth, &g.smooth[l][1], Gate::Cg(l));
+            }
+            self.dispatch(pass, &k.residual, &g.residual[l], Gate::Cg(l));
+            self.dispatch(pass, &k.restrict, g.restrict[l].as_ref().unwrap(), Gate::Cg(l + 1));
+        }
+        // The coarsest level is one cell: one relaxation from zero solves it exactly.
+        self.dispatch(pass, &k.zero, &g.zero[last], Gate::Cg(last));
+        self.dispatch(pass, &k.smooth, &g.smooth[last][0], Gate::Cg(last));
+        for l in (0..last).rev() {
+            self.dispatch(pass, &k.prolong, g.prolong[l].as_ref().unwrap(), Gate::Cg(l));
+            for _ in 0..sweeps {
+                self.dispatch(pass, &k.smooth, &g.smooth[l][1], Gate::Cg(l));
+                self.dispatch(pass, &k.smooth, &g.smooth[l][0], Gate::Cg(l));
+            }
+        }
+    }
+
+    /// Preconditioned CG on target `s` (solver.rs, Multigrid::solve), warm-started.
+    fn record_solve(&self, pass: &mut wgpu::ComputePass, s: usize) {
+        let (k, g) = (&self.k, &self.g);
+        let sg = &g.solves[s];
+        let one = Gate::Direct([1, 1, 1]);
+        let red = self.red();
+        self.dispatch(pass, &k.residual, &sg.residual, Gate::Step(0));
+        self.dispatch(pass, &k.resnorm, &sg.resnorm, Gate::Step(red));
+        self.dispatch(pass, &k.cg_begin, &sg.control, one);
+        self.record_vcycle(pass);
+        self.dispatch(pass, &k.dot, &g.dot_rz, Gate::Cg(red));
+        self.dispatch(pass, &k.cg_rz0, &sg.control, one);
+        self.dispatch(pass, &k.copy, &g.copy_zp, Gate::Cg(0));
+        for _ in 0..self.cg_iterations {
+            self.dispatch(pass, &k.apply, &g.apply, Gate::Cg(0));
+            self.dispatch(pass, &k.dot, &g.dot_pq, Gate::Cg(red));
+            self.dispatch(pass, &k.cg_alpha, &sg.control, one);
+            self.dispatch(pass, &k.cg_xr, &sg.xr, Gate::Cg(0));
+            self.dispatch(pass, &k.l1, &g.l1_r, Gate::Cg(red));
+            self.dispatch(pass, &k.cg_check, &sg.control, one);
+            self.record_vcycle(pass);
+            self.dispatch(pass, &k.dot, &g.dot_rz, Gate::Cg(red));
+            self.dispatch(pass, &k.cg_beta, &sg.control, one);
+            self.dispatch(pass, &k.cg_p, &g.cg_p, Gate::Cg(0));
+        }
+        self.dispatch(pass, &k.cg_end, &g.cg_end, one);
+    }
+
+    /// Rate, potential (both solves and the control), final rate and overpotential
+    /// (CpuBackend::solve_potential).
+    fn record_potential(&self, pass: &mut wgpu::ComputePass) {
+        let (k, g) = (&self.k, &self.g);
+        let one = Gate::Direct([1, 1, 1]);
+        self.dispatch(pass, &k.xi_rate, &g.xi_rate, Gate::Step(0));
+        self.dispatch(pass, &k.assemble, &g.assemble, Gate::Step(0));
+        for l in 1..self.dims.len() {
+            self.dispatch(pass, &k.coarsen, g.coarsen[l].as_ref().unwrap(), Gate::Step(l));
+        }
+        match self.coeffs.control {
+            ControlMode::Galvanostatic => {
+                self.record_solve(pass, 0);
+                self.record_solve(pass, 1);
+                self.dispatch(pass, &k.collector, &g.collector, one);
+                self.dispatch(pass, &k.combine, &g.combine, Gate::Step(0));
+            }
+            ControlMode::Potentiostatic => {
+                self.dispatch(pass, &k.add_rhs, &g.add_rhs, Gate::Step(0));
+                self.record_solve(pass, 0);
+            }
+        }
+        self.dispatch(pass, &k.reaction, &g.reaction, Gate::Step(0));
+        self.dispatch(pass, &k.top_current, &g.top_current, one);
+    }
+
+    fn record_step(&self, pass: &mut wgpu::ComputePass) {
+        let (k, g) = (&self.k, &self.g);
+        let one = Gate::Direct([1, 1, 1]);
+        self.dispatch(pass, &k.step_begin, &g.step_begin, one);
+        self.record_potential(pass);
+        self.dispatch(pass, &k.dt_partials, &g.dt_partials, Gate::Step(self.red()));
+        self.dispatch(pass, &k.time_step, &g.time_step, Gate::Direct([1, 1, 1]));
+        self.dispatch(pass, &k.conc, &g.conc, Gate::Step(0));
+        self.dispatch(pass, &k.xi_update, &g.xi_update, Gate::Step(0));
+        self.dispatch(pass, &k.copy, &g.copy_conc, Gate::Step(0));
+        self.dispatch(pass, &k.copy, &g.copy_eta, Gate::Step(0));
+    }
+
+    fn read_control_and_log(&self, with_status: bool) -> (Control, Vec<StepLog>, [u32; 4]) {
+        let log_bytes = (std::mem::size_of::<StepLog>() * MAX_BATCH_STEPS) as u64;
+        let mut src = vec![
+            (&self.b.control, std::mem::size_of::<Control>() as u64),
+            (&self.b.steps, log_bytes),
+        ];
+        if with_status {
+            src.push((&self.b.status, 16));
+        }
+        let out = download(&self.ctx, &src);
+        let control: Control = *bytemuck::from_bytes(&out[0]);
+        let log: Vec<StepLog> = bytemuck::cast_slice::<u8, StepLog>(&out[1])
+            [..(control.step_count as usize).min(MAX_BATCH_STEPS)]
+            .to_vec();
+        let mut status = [u32::MAX; 4];
+        if with_status {
+            status.copy_from_slice(bytemuck::cast_slice(&out[2]));
+        }
+        (control, log, status)
+    }
+
+    /// The device-side control record as the last submission left it (diagnostics).
+    pub fn device_control(&self) -> Control {
+        self.read_control_and_log(false).0
+    }
+
+    fn reset_status(&self) {
+        self.ctx
+            .queue
+            .write_buffer(&self.b.status, 0, bytemuck::cast_slice(&[u32::MAX; 4]));
+    }
+
+    fn record_range_check(&self, pass: &mut wgpu::ComputePass) {
+        let (nx, ny) = self.dims[0];
+        self.dispatch(pass, &self.k.range, &self.g.range, Gate::Direct(grid_groups(nx, ny)));
+    }
+
+    /// Turns a range-check status into the CPU backend's error (downloading the offending field).
+    fn range_error(&self, status: [u32; 4]) -> Result<(), SimulationError> {
+        let names: [(&'static str, &wgpu::Buffer); 3] = [
+            ("xi", &self.b.xi),
+            ("c", &self.b.conc),
+            ("potential", &self.b.potential),
+        ];
+        for (f, (name, buf)) in names.iter().enumerate() {
+            let k = status[f];
+            if k == u32::MAX {
+                continue;
+            }
+            let n = self.host.grid.cells();
+            let v = download_f32(&self.ctx, &[(buf, n)]).remove(0)[k as usize];
+            let nx = self.host.grid.nx;
+            return Err(SimulationError::OutOfRange {
+                field: name,
+                value: v,
+                i: k as usize % nx,
+                j: k as usize / nx,
+                step: self.host.step,
+                time_s: self.host.time_s,
+                reason: if v.is_finite() {
+                    "outside the admissible range"
+                } else {
+                    "not a finite number"
+                },
+            });
+        }
+        if !self.host.v_collector.is_finite() {
+            return Err(SimulationError::OutOfRange {
+                field: "cell_voltage",
+                value: self.host.v_collector,
+                i: 0,
+                j: 0,
+                step: self.host.step,
+                time_s: self.host.time_s,
+                reason: "not a finite number",
+            });
+        }
+        Ok(())
+    }
+
+    /// Stops the run on NaN/Inf or a field outside its admissible range (CpuBackend::check_ranges).
+    pub fn check_ranges(&self) -> Result<(), SimulationError> {
+        self.reset_status();
+        let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+        {
+            let mut pass = enc.begin_compute_pass(&Default::default());
+            self.record_range_check(&mut pass);
+        }
+        self.ctx.queue.submit(Some(enc.finish()));
+        let (_, _, status) = self.read_control_and_log(true);
+        self.range_error(status)
+    }
+
+    fn solver_failure(&self, c: &Control) -> SimulationError {
+        if c.flags & 1 != 0 {
+            return SimulationError::Solver(
+                "galvanostatic control impossible: the current does not depend on the \
+                 collector potential (no electrochemically active interface)"
+                    .into(),
+            );
+        }
+        SimulationError::Solver(format!(
+            "potential solve did not converge on the GPU at step {} (t = {:.6} s) within {} \
+             iterations (residual {:e}, tolerance {:e}{})",
+            self.host.step,
+            self.host.time_s,
+            self.cg_iterations,
+            c.res,
+            c.tol,
+            if c.flags & 2 != 0 { ", CG breakdown" } else { "" }
+        ))
+    }
+
+    /// Newton iterations on the overpotential before the first step
+    /// (CpuBackend::converge_initial_overpotential).
+    fn converge_initial_overpotential(&mut self) -> Result<(), SimulationError> {
+        let n = self.host.grid.cells();
+        let mut it = 0;
+        while it < NEWTON_MAX_ITERATIONS {
+            self.write_control(1.0);
+            let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+            {
+                let mut pass = enc.begin_compute_pass(&Default::default());
+                self.dispatch(&mut pass, &self.k.step_begin, &self.g.step_begin, Gate::Direct([1, 1, 1]));
+                self.record_potential(&mut pass);
+            }
+            self.ctx.queue.submit(Some(enc.finish()));
+            let (c, _, _) = self.read_control_and_log(false);
+            if c.not_converged != 0 || c.flags != 0 {
+                if c.flags & 1 == 0 && self.cg_iterations < self.config.solver.max_iterations {
+                    self.cg_iterations = (2 * self.cg_iterations).min(self.config.solver.max_iterations);
+                    continue;
+                }
+                return Err(self.solver_failure(&c));
+            }
+            self.host.v_collector = c.v_collector as f64;
+            let mut f = download_f32(&self.ctx, &[(&self.b.eta_new, n), (&self.b.eta, n)]);
+            let old = f.pop().unwrap();
+            let new = f.pop().unwrap();
+            let change = new
+                .iter()
+                .zip(&old)
+                .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+            let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+            enc.copy_buffer_to_buffer(&self.b.eta_new, 0, &self.b.eta, 0, 4 * n as u64);
+            self.ctx.queue.submit(Some(enc.finish()));
+            self.fields_on_host = false;
+            it += 1;
+            if change < NEWTON_TOLERANCE_V {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records and runs one batch of steps towards `until_s`; undoes and repeats it with more CG
+    /// iterations when a solve did not converge.
+    fn batch(&mut self, until_s: f64) -> Result<(), SimulationError> {
+        let remaining = until_s - self.host.time_s;
+        let steps = ((remaining / self.dt_estimate_s) * 1.02).ceil().clamp(1.0, MAX_BATCH_STEPS as f64) as usize;
+        loop {
+            self.write_control(remaining);
+            self.reset_status();
+            let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+            for (src, copy) in &self.b.backup {
+                enc.copy_buffer_to_buffer(src, 0, copy, 0, None);
+            }
+            {
+                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("lipf steps"),
+                    timestamp_writes: None,
+                });
+                for _ in 0..steps {
+                    self.record_step(&mut pass);
+                }
+                self.record_range_check(&mut pass);
+            }
+            self.ctx.queue.submit(Some(enc.finish()));
+            let (c, log, status) = self.read_control_and_log(true);
+            self.fields_on_host = false;
+            if c.not_converged != 0 || c.flags != 0 {
+                let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+                for (src, copy) in &self.b.backup {
+                    enc.copy_buffer_to_buffer(copy, 0, src, 0, None);
+                }
+                self.ctx.queue.submit(Some(enc.finish()));
+                if c.flags & 1 == 0 && self.cg_iterations < self.config.solver.max_iterations {
+                    self.cg_iterations = (2 * self.cg_iterations).min(self.config.solver.max_iterations);
+                    continue;
+                }
+                return Err(self.solver_failure(&c));
+            }
+            let width = self.coeffs.grid.width_m();
+            let s = &mut self.host;
+            let mut most = 0u32;
+            for e in &log {
+                let dt = e.dt as f64;
+                s.current_density_a_m2 = e.current_a_m as f64 / width;
+                s.charge_c_m2 += s.current_density_a_m2 * dt;
+                s.time_s += dt;
+                s.step += 1;
+                s.solver_iterations = e.iterations as u64;
+                s.solver_iterations_total += e.iterations as u64;
+                s.v_collector = e.v_collector as f64;
+                most = most.max(e.max_solve_iterations);
+            }
+            if c.remaining == 0.0 && !log.is_empty() {
+                s.time_s = until_s;
+            }
+            if let Some(e) = log.iter().rev().nth(1).or(log.last()) {
+                self.dt_estimate_s = (e.dt as f64).max(1e-6 * self.dt_stable_s);
+            }
+            self.cg_iterations = (2 * most as usize + 2).clamp(4, self.config.solver.max_iterations.max(4));
+            return self.range_error(status);
+        }
+    }
+
+    fn download_fields(&mut self) {
+        if self.fields_on_host {
+            return;
+        }
+        let n = self.host.grid.cells();
+        let b = &self.b;
+        let mut f = download_f32(
+            &self.ctx,
+            &[
+                (&b.xi, n),
+                (&b.conc, n),
+                (&b.potential, n),
+                (&b.eta, n),
+                (&b.pot0, n),
+                (&b.pot1, n),
+            ],
+        )
+        .into_iter();
+        let s = &mut self.host;
+        s.xi = f.next().unwrap();
+        s.conc = f.next().unwrap();
+        s.potential = f.next().unwrap();
+        s.eta = f.next().unwrap();
+        s.potential0 = f.next().unwrap();
+        s.potential1 = f.next().unwrap();
+        self.fields_on_host = true;
+    }
+
+    /// (Σξ, Σξ[ξ > ½, ϕ > ½]) over the cells, reduced on the device (compensated f32
+    /// partials, added in f64 here).
+    fn xi_sums(&self) -> (f64, f64) {
+        let n = self.host.grid.cells();
+        let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+        {
+            let mut pass = enc.begin_compute_pass(&Default::default());
+            self.dispatch(
+                &mut pass,
+                &self.k.observables,
+                &self.g.observables,
+                Gate::Direct([reduce_groups(n), 1, 1]),
+            );
+        }
+        self.ctx.queue.submit(Some(enc.finish()));
+        let groups = reduce_groups(n) as usize;
+        let out = download(&self.ctx, &[(&self.b.obs_partials, 16 * groups as u64)]);
+        let v: &[f32] = bytemuck::cast_slice(&out[0]);
+        let (mut xi, mut inside) = (0.0f64, 0.0f64);
+        for p in v.chunks(4) {
+            xi += p[0] as f64 + p[1] as f64;
+            inside += p[2] as f64 + p[3] as f64;
+        }
+        (xi + self.xi_rounding_cells, inside)
+    }
+}
+
+/// The current scale the solver tolerance refers to, A/m per unit depth (as the CPU backend).
+fn current_scale_a_m(c: &Coefficients) -> f64 {
+    let w = c.grid.width_m();
+    c.target_current_a_m
+        .abs()
+        .max(1e-3 * c.exchange_current_density_a_m2 * w)
+}
+
+/// Why a GPU backend could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendInitError {
+    #[error(transparent)]
+    Gpu(#[from] GpuError),
+    #[error("initialisation failed: {0}")]
+    Simulation(SimulationError),
+}
+
+impl Backend for GpuBackend {
+    fn name(&self) -> String {
+        format!("gpu: {}", self.ctx.adapter.label())
+    }
+
+    fn advance(&mut self, until_s: f64, stop: &StopFlag) -> Result<AdvanceOutcome, SimulationError> {
+        while self.host.time_s < until_s {
+            if stop.is_stopped() {
+                self.check_ranges()?;
+                return Ok(AdvanceOutcome::Stopped);
+            }
+            if self.host.step == 0 {
+                self.converge_initial_overpotential()?;
+            }
+            self.batch(until_s)?;
+        }
+        self.check_ranges()?;
+        Ok(AdvanceOutcome::Reached)
+    }
+
+    fn scalars(&mut self) -> Scalars {
+        let (xi, inside) = self.xi_sums();
+        let g = self.host.grid;
+        let per_width = g.dx_m * g.dx_m / g.width_m();
+        let s = &self.host;
+        Scalars {
+            time_s: s.time_s,
+            step: s.step,
+            current_density_a_m2: s.current_density_a_m2,
+            cell_voltage_v: s.v_collector,
+            li_amount_mol_m2: self.coeffs.cs_mol_m3 * xi * per_width,
+            charge_c_m2: s.charge_c_m2,
+            li_in_llzo_mol_m2: self.coeffs.cs_mol_m3 * inside * per_width,
+            solver_iterations: s.solver_iterations,
+        }
+    }
+
+    fn state(&mut self) -> &State {
+        self.download_fields();
+        &self.host
+    }
+
+    fn set_state(&mut self, state: State) -> Result<(), SimulationError> {
+        assert_eq!(state.grid, self.host.grid, "checkpoint grid differs from the configuration");
+        self.upload(state);
+        self.check_ranges()
+    }
+}

@@ -1,0 +1,249 @@
+//! Pipelines, bind groups and buffers: the small vocabulary the backend is written in.
+//!
+//! A kernel is one entry point of one registry shader with the list of its bindings, each a
+//! [`Bind`] kind; nobody writes a `BindGroupLayoutEntry` by hand. Every pipeline is labelled with
+//! `shader::entry`.
+
+use crate::device::GpuContext;
+use crate::shaders::shader;
+use crate::GpuError;
+use std::collections::HashMap;
+use wgpu::util::DeviceExt;
+
+/// How a kernel binds one buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Bind {
+    Uniform,
+    Read,
+    ReadWrite,
+}
+
+/// One compute pipeline and the layout of its only bind group.
+pub struct Kernel {
+    pub label: String,
+    pub pipeline: wgpu::ComputePipeline,
+    layout: wgpu::BindGroupLayout,
+    bindings: Vec<(u32, Bind)>,
+}
+
+/// Shader modules, compiled once each, and bind-group layouts, one per binding list (kernels
+/// with the same binding list share bind groups).
+#[derive(Default)]
+pub struct Modules {
+    modules: HashMap<&'static str, wgpu::ShaderModule>,
+    layouts: HashMap<Vec<(u32, Bind)>, wgpu::BindGroupLayout>,
+}
+
+impl Modules {
+    fn get(&mut self, ctx: &GpuContext, name: &'static str) -> &wgpu::ShaderModule {
+        self.modules.entry(name).or_insert_with(|| {
+            ctx.device
+                .create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some(name),
+                    source: wgpu::ShaderSource::Wgsl(shader(name).source.into()),
+                })
+        })
+    }
+}
+
+impl Kernel {
+    /// The pipeline of `shader::entry` with the given bindings (group 0).
+    pub fn new(
+        ctx: &GpuContext,
+        modules: &mut Modules,
+        shader_name: &'static str,
+        entry: &str,
+        bindings: &[(u32, Bind)],
+    ) -> Result<Kernel, GpuError> {
+        let label = format!("{shader_name}::{entry}");
+        let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let entries: Vec<wgpu::BindGroupLayoutEntry> = bindings
+            .iter()
+            .map(|&(binding, kind)| wgpu::BindGroupLayoutEntry {
+                binding,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::Buffer {
+                    ty: match kind {
+                        Bind::Uniform => wgpu::BufferBindingType::Uniform,
+                        Bind::Read => wgpu::BufferBindingType::Storage { read_only: true },
+                        Bind::ReadWrite => wgpu::BufferBindingType::Storage { read_only: false },
+                    },
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
+                },
+                count: None,
+            })
+            .collect();
+        let layout = modules
+            .layouts
+            .entry(bindings.to_vec())
+            .or_insert_with(|| {
+                ctx.device
+                    .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                        label: Some(&label),
+                        entries: &entries,
+                    })
+            })
+            .clone();
+        let pipeline_layout = ctx
+            .device
+            .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                label: Some(&label),
+                bind_group_layouts: &[Some(&layout)],
+                immediate_size: 0,
+            });
+        let module = modules.get(ctx, shader_name);
+        let pipeline = ctx
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(&label),
+                layout: Some(&pipeline_layout),
+                module,
+                entry_point: Some(entry),
+                compilation_options: Default::default(),
+                cache: None,
+            });
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(GpuError::Pipeline {
+                kernel: label,
+                message: e.to_string(),
+            });
+        }
+        Ok(Kernel {
+            label,
+            pipeline,
+            layout,
+            bindings: bindings.to_vec(),
+        })
+    }
+
+    /// A bind group with `buffers` in the order of the kernel's bindings.
+    pub fn bind(&self, ctx: &GpuContext, buffers: &[&wgpu::Buffer]) -> wgpu::BindGroup {
+        assert_eq!(
+            buffers.len(),
+            self.bindings.len(),
+            "{}: {} buffers for {} bindings",
+            self.label,
+            buffers.len(),
+            self.bindings.len()
+        );
+        let entries: Vec<wgpu::BindGroupEntry> = self
+            .bindings
+            .iter()
+            .zip(buffers)
+            .map(|(&(binding, _), b)| wgpu::BindGroupEntry {
+                binding,
+                resource: b.as_entire_binding(),
+            })
+            .collect();
+        ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(&self.label),
+            layout: &self.layout,
+            entries: &entries,
+        })
+    }
+}
+
+/// Usage of every field buffer: bound as storage, copied in and out.
+pub const FIELD_USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
+    .union(wgpu::BufferUsages::COPY_SRC)
+    .union(wgpu::BufferUsages::COPY_DST);
+
+/// A zeroed storage buffer of `len` f32 (at least one element: empty bindings are invalid).
+pub fn storage_f32(ctx: &GpuContext, label: &str, len: usize) -> wgpu::Buffer {
+    storage_bytes(ctx, label, 4 * len.max(1) as u64, FIELD_USAGE)
+}
+
+pub fn storage_bytes(
+    ctx: &GpuContext,
+    label: &str,
+    bytes: u64,
+    usage: wgpu::BufferUsages,
+) -> wgpu::Buffer {
+    ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: bytes.max(16).div_ceil(4) * 4,
+        usage,
+        mapped_at_creation: false,
+    })
+}
+
+/// A uniform buffer holding `value`.
+pub fn uniform<T: bytemuck::Pod>(ctx: &GpuContext, label: &str, value: &T) -> wgpu::Buffer {
+    ctx.device
+        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents: bytemuck::bytes_of(value),
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+        })
+}
+
+/// Uploads f64 values as f32.
+pub fn upload_f64(ctx: &GpuContext, buffer: &wgpu::Buffer, values: &[f64]) {
+    let v: Vec<f32> = values.iter().map(|&x| x as f32).collect();
+    ctx.queue.write_buffer(buffer, 0, bytemuck::cast_slice(&v));
+}
+
+/// Copies `bytes` from the start of each source into a mappable buffer and returns them,
+/// in order. One submission, one wait.
+pub fn download(ctx: &GpuContext, sources: &[(&wgpu::Buffer, u64)]) -> Vec<Vec<u8>> {
+    let total: u64 = sources.iter().map(|(_, b)| b.div_ceil(256) * 256).sum();
+    let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("readback"),
+        size: total.max(256),
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let mut enc = ctx
+        .device
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("readback") });
+    let mut offsets = Vec::new();
+    let mut off = 0u64;
+    for (buf, bytes) in sources {
+        enc.copy_buffer_to_buffer(buf, 0, &staging, off, *bytes);
+        offsets.push((off, *bytes));
+        off += bytes.div_ceil(256) * 256;
+    }
+    ctx.queue.submit(Some(enc.finish()));
+    let slice = staging.slice(..);
+    slice.map_async(wgpu::MapMode::Read, |r| {
+        r.expect("mapping the readback buffer");
+    });
+    ctx.wait();
+    let out = {
+        let view = slice.get_mapped_range().expect("mapped readback");
+        offsets
+            .iter()
+            .map(|&(o, b)| view[o as usize..(o + b) as usize].to_vec())
+            .collect()
+    };
+    staging.unmap();
+    out
+}
+
+/// Downloads f32 fields and widens them to f64.
+pub fn download_f32(ctx: &GpuContext, sources: &[(&wgpu::Buffer, usize)]) -> Vec<Vec<f64>> {
+    let req: Vec<(&wgpu::Buffer, u64)> = sources.iter().map(|(b, n)| (*b, 4 * *n as u64)).collect();
+    download(ctx, &req)
+        .into_iter()
+        .map(|bytes| {
+            bytemuck::cast_slice::<u8, f32>(&bytes)
+                .iter()
+                .map(|&x| x as f64)
+                .collect()
+        })
+        .collect()
+}
+
+/// Workgroups of 16×16 covering an nx × ny grid.
+pub fn grid_groups(nx: usize, ny: usize) -> [u32; 3] {
+    [nx.div_ceil(16) as u32, ny.div_ceil(16) as u32, 1]
+}
+
+/// Workgroups of the grid-stride reductions over n cells (at most [`MAX_PARTIALS`]).
+pub fn reduce_groups(n: usize) -> u32 {
+    n.div_ceil(256).clamp(1, MAX_PARTIALS) as u32
+}
+
+/// Largest number of per-workgroup partials of one reduction.
+pub const MAX_PARTIALS: usize = 1024;

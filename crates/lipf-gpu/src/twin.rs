@@ -1,0 +1,377 @@
+//! One kernel at a time on host data: the GPU side of the kernel-vs-CPU-twin tests and of the
+//! kernel benchmarks. Inputs are f64 slices (rounded to f32 on upload), outputs f64.
+
+use crate::device::GpuContext;
+use crate::kernels::{
+    download_f32, grid_groups, storage_f32, uniform, upload_f64, Bind, Kernel, Modules,
+};
+use crate::params::*;
+use crate::GpuError;
+use lipf_core::cpu::operator::Operator;
+use lipf_core::cpu::xi_rate as cpu_xi_rate;
+use lipf_core::Coefficients;
+use Bind::{Read as R, ReadWrite as W, Uniform as U};
+
+/// Runs kernels one by one with fresh buffers.
+pub struct TwinRunner<'a> {
+    pub ctx: &'a GpuContext,
+    modules: Modules,
+}
+
+/// An f32 buffer with the values of `v`.
+fn field(ctx: &GpuContext, label: &str, v: &[f64]) -> wgpu::Buffer {
+    let b = storage_f32(ctx, label, v.len());
+    upload_f64(ctx, &b, v);
+    b
+}
+
+/// The operator packed as the shaders read it: [tx | ty | s | diag | tbot].
+pub fn pack_operator(op: &Operator) -> Vec<f64> {
+    let mut v = Vec::with_capacity(4 * op.cells() + op.nx);
+    for part in [&op.tx, &op.ty, &op.s, &op.diag, &op.tbot] {
+        v.extend_from_slice(part);
+    }
+    v
+}
+
+pub fn unpack_operator(nx: usize, ny: usize, v: &[f64]) -> Operator {
+    let n = nx * ny;
+    Operator {
+        nx,
+        ny,
+        tx: v[0..n].to_vec(),
+        ty: v[n..2 * n].to_vec(),
+        s: v[2 * n..3 * n].to_vec(),
+        diag: v[3 * n..4 * n].to_vec(),
+        tbot: v[4 * n..4 * n + nx].to_vec(),
+    }
+}
+
+impl<'a> TwinRunner<'a> {
+    pub fn new(ctx: &'a GpuContext) -> TwinRunner<'a> {
+        TwinRunner {
+            ctx,
+            modules: Modules::default(),
+        }
+    }
+
+    /// Dispatches `shader::entry` once over `groups` and downloads the listed outputs.
+    fn run(
+        &mut self,
+        shader: &'static str,
+        entry: &str,
+        bindings: &[(u32, Bind)],
+        buffers: &[&wgpu::Buffer],
+        groups: [u32; 3],
+        outputs: &[(&wgpu::Buffer, usize)],
+    ) -> Result<Vec<Vec<f64>>, GpuError> {
+        let k = Kernel::new(self.ctx, &mut self.modules, shader, entry, bindings)?;
+        let bg = k.bind(self.ctx, buffers);
+        let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+        {
+            let mut pass = enc.begin_compute_pass(&Default::default());
+            pass.set_pipeline(&k.pipeline);
+            pass.set_bind_group(0, &bg, &[]);
+            pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+        }
+        self.ctx.queue.submit(Some(enc.finish()));
+        Ok(download_f32(self.ctx, outputs))
+    }
+
+    fn control(&self, dt: f64, v_collector: f64) -> wgpu::Buffer {
+        let c = Control {
+            dt: dt as f32,
+            v_collector: v_collector as f32,
+            ..Default::default()
+        };
+        let b = crate::kernels::storage_bytes(
+            self.ctx,
+            "control",
+            std::mem::size_of::<Control>() as u64,
+            crate::kernels::FIELD_USAGE,
+        );
+        self.ctx.queue.write_buffer(&b, 0, bytemuck::bytes_of(&c));
+        b
+    }
+
+    /// (a, g) of `shaders/xi_rate.wgsl`.
+    pub fn xi_rate(
+        &mut self,
+        p: &cpu_xi_rate::XiRateParams,
+        xi: &[f64],
+        phi: &[f64],
+        conc: &[f64],
+        eta: &[f64],
+    ) -> Result<(Vec<f64>, Vec<f64>), GpuError> {
+        let ctx = self.ctx;
+        let n = p.nx * p.ny;
+        let pu = uniform(ctx, "xi_rate", &XiRateParams::from_cpu(p));
+        let (bx, bp, bc, be) = (
+            field(ctx, "xi", xi),
+            field(ctx, "phi", phi),
+            field(ctx, "conc", conc),
+            field(ctx, "eta", eta),
+        );
+        let (ba, bg) = (storage_f32(ctx, "a", n), storage_f32(ctx, "g", n));
+        let mut out = self.run(
+            "xi_rate",
+            "xi_rate",
+            &[(0, U), (1, R), (2, R), (3, R), (4, R), (5, W), (6, W)],
+            &[&pu, &bx, &bp, &bc, &be, &ba, &bg],
+            grid_groups(p.nx, p.ny),
+            &[(&ba, n), (&bg, n)],
+        )?;
+        let g = out.pop().unwrap();
+        Ok((out.pop().unwrap(), g))
+    }
+
+    /// (operator, b0, b1) of `shaders/potential_assemble.wgsl`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn potential_assemble(
+        &mut self,
+        c: &Coefficients,
+        xi: &[f64],
+        phi: &[f64],
+        a: &[f64],
+        g: &[f64],
+        eta: &[f64],
+    ) -> Result<(Operator, Vec<f64>, Vec<f64>), GpuError> {
+        let ctx = self.ctx;
+        let (nx, ny) = (c.grid.nx, c.grid.ny);
+        let n = nx * ny;
+        let pu = uniform(ctx, "assemble", &AssembleParams::new(c));
+        let bufs = [xi, phi, a, g, eta].map(|v| field(ctx, "in", v));
+        let op = storage_f32(ctx, "op", 4 * n + nx);
+        let (b0, b1) = (storage_f32(ctx, "b0", n), storage_f32(ctx, "b1", n));
+        let mut out = self.run(
+            "potential_assemble",
+            "potential_assemble",
+            &[(0, U), (1, R), (2, R), (3, R), (4, R), (5, R), (6, W), (7, W), (8, W)],
+            &[&pu, &bufs[0], &bufs[1], &bufs[2], &bufs[3], &bufs[4], &op, &b0, &b1],
+            grid_groups(nx, ny),
+            &[(&op, 4 * n + nx), (&b0, n), (&b1, n)],
+        )?;
+        let r1 = out.pop().unwrap();
+        let r0 = out.pop().unwrap();
+        Ok((unpack_operator(nx, ny, &out[0]), r0, r1))
+    }
+
+    /// x after one colour sweep of `shaders/mg_smooth.wgsl`.
+    pub fn mg_smooth(
+        &mut self,
+        op: &Operator,
+        b: &[f64],
+        x: &[f64],
+        colour: u32,
+    ) -> Result<Vec<f64>, GpuError> {
+        let ctx = self.ctx;
+        let n = op.cells();
+        let pu = uniform(ctx, "mg", &MgParams::new(op.nx, op.ny, colour));
+        let (bo, bb, bx) = (
+            field(ctx, "op", &pack_operator(op)),
+            field(ctx, "b", b),
+            field(ctx, "x", x),
+        );
+        Ok(self
+            .run(
+                "mg_smooth",
+                "mg_smooth",
+                &[(0, U), (1, R), (2, R), (3, W)],
+                &[&pu, &bo, &bb, &bx],
+                grid_groups(op.nx, op.ny),
+                &[(&bx, n)],
+            )?
+            .remove(0))
+    }
+
+    /// r = b − A x of `shaders/mg_residual.wgsl`.
+    pub fn mg_residual(&mut self, op: &Operator, b: &[f64], x: &[f64]) -> Result<Vec<f64>, GpuError> {
+        let ctx = self.ctx;
+        let n = op.cells();
+        let pu = uniform(ctx, "mg", &MgParams::new(op.nx, op.ny, 0));
+        let (bo, bb, bx) = (
+            field(ctx, "op", &pack_operator(op)),
+            field(ctx, "b", b),
+            field(ctx, "x", x),
+        );
+        let r = storage_f32(ctx, "r", n);
+        Ok(self
+            .run(
+                "mg_residual",
+                "mg_residual",
+                &[(0, U), (1, R), (2, R), (3, R), (4, W)],
+                &[&pu, &bo, &bb, &bx, &r],
+                grid_groups(op.nx, op.ny),
+                &[(&r, n)],
+            )?
+            .remove(0))
+    }
+
+    /// y = A x of `shaders/mg_residual.wgsl` (entry mg_apply).
+    pub fn mg_apply(&mut self, op: &Operator, x: &[f64]) -> Result<Vec<f64>, GpuError> {
+        let ctx = self.ctx;
+        let n = op.cells();
+        let pu = uniform(ctx, "mg", &MgParams::new(op.nx, op.ny, 0));
+        let (bo, bx) = (field(ctx, "op", &pack_operator(op)), field(ctx, "x", x));
+        let y = storage_f32(ctx, "y", n);
+        Ok(self
+            .run(
+                "mg_residual",
+                "mg_apply",
+                &[(0, U), (1, R), (3, R), (4, W)],
+                &[&pu, &bo, &bx, &y],
+                grid_groups(op.nx, op.ny),
+                &[(&y, n)],
+            )?
+            .remove(0))
+    }
+
+    /// The 2×2 aggregate sums of `shaders/mg_restrict.wgsl`.
+    pub fn mg_restrict(&mut self, fine: &[f64], nxf: usize, nyf: usize) -> Result<Vec<f64>, GpuError> {
+        let ctx = self.ctx;
+        let t = TransferParams::new(nxf, nyf, 1.0);
+        let nc = (t.nxc * t.nyc) as usize;
+        let pu = uniform(ctx, "transfer", &t);
+        let bf = field(ctx, "fine", fine);
+        let bc = storage_f32(ctx, "coarse", nc);
+        Ok(self
+            .run(
+                "mg_restrict",
+                "mg_restrict",
+                &[(0, U), (1, R), (2, W)],
+                &[&pu, &bf, &bc],
+                grid_groups(t.nxc as usize, t.nyc as usize),
+                &[(&bc, nc)],
+            )?
+            .remove(0))
+    }
+
+    /// fine + scale · P coarse of `shaders/mg_prolong.wgsl`.
+    pub fn mg_prolong(
+        &mut self,
+        coarse: &[f64],
+        scale: f64,
+        nxf: usize,
+        nyf: usize,
+        fine: &[f64],
+    ) -> Result<Vec<f64>, GpuError> {
+        let ctx = self.ctx;
+        let t = TransferParams::new(nxf, nyf, scale as f32);
+        let pu = uniform(ctx, "transfer", &t);
+        let (bc, bf) = (field(ctx, "coarse", coarse), field(ctx, "fine", fine));
+        Ok(self
+            .run(
+                "mg_prolong",
+                "mg_prolong",
+                &[(0, U), (1, R), (2, W)],
+                &[&pu, &bc, &bf],
+                grid_groups(nxf, nyf),
+                &[(&bf, nxf * nyf)],
+            )?
+            .remove(0))
+    }
+
+    /// The Galerkin coarse operator of `shaders/mg_coarsen.wgsl`.
+    pub fn mg_coarsen(&mut self, fine: &Operator) -> Result<Operator, GpuError> {
+        let ctx = self.ctx;
+        let t = TransferParams::new(fine.nx, fine.ny, 1.0);
+        let (nxc, nyc) = (t.nxc as usize, t.nyc as usize);
+        let len = 4 * nxc * nyc + nxc;
+        let pu = uniform(ctx, "transfer", &t);
+        let bf = field(ctx, "fine", &pack_operator(fine));
+        let bc = storage_f32(ctx, "coarse", len);
+        let out = self.run(
+            "mg_coarsen",
+            "mg_coarsen",
+            &[(0, U), (1, R), (2, W)],
+            &[&pu, &bf, &bc],
+            grid_groups(nxc, nyc),
+            &[(&bc, len)],
+        )?;
+        Ok(unpack_operator(nxc, nyc, &out[0]))
+    }
+
+    /// (rate, η) of `shaders/reaction_rate.wgsl`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn reaction_rate(
+        &mut self,
+        c: &Coefficients,
+        a: &[f64],
+        g: &[f64],
+        eta_star: &[f64],
+        potential: &[f64],
+        v_collector: f64,
+    ) -> Result<(Vec<f64>, Vec<f64>), GpuError> {
+        let ctx = self.ctx;
+        let n = c.grid.cells();
+        let pu = uniform(ctx, "reaction", &ReactionParams::new(c));
+        let bufs = [a, g, eta_star, potential].map(|v| field(ctx, "in", v));
+        let control = self.control(0.0, v_collector);
+        let (rate, eta) = (storage_f32(ctx, "rate", n), storage_f32(ctx, "eta", n));
+        let mut out = self.run(
+            "reaction_rate",
+            "reaction_rate",
+            &[(0, U), (1, R), (2, R), (3, R), (4, R), (5, R), (6, W), (7, W)],
+            &[&pu, &bufs[0], &bufs[1], &bufs[2], &bufs[3], &control, &rate, &eta],
+            grid_groups(c.grid.nx, c.grid.ny),
+            &[(&rate, n), (&eta, n)],
+        )?;
+        let e = out.pop().unwrap();
+        Ok((out.pop().unwrap(), e))
+    }
+
+    /// c̃ after one step of `shaders/conc_update.wgsl`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn conc_update(
+        &mut self,
+        c: &Coefficients,
+        dt_s: f64,
+        xi: &[f64],
+        phi: &[f64],
+        conc: &[f64],
+        potential: &[f64],
+        rate: &[f64],
+    ) -> Result<Vec<f64>, GpuError> {
+        let ctx = self.ctx;
+        let n = c.grid.cells();
+        let pu = uniform(ctx, "conc", &ConcParams::new(c));
+        let bufs = [xi, phi, conc, potential, rate].map(|v| field(ctx, "in", v));
+        let control = self.control(dt_s, 0.0);
+        let out = storage_f32(ctx, "conc_new", n);
+        Ok(self
+            .run(
+                "conc_update",
+                "conc_update",
+                &[(0, U), (1, R), (2, R), (3, R), (4, R), (5, R), (6, R), (7, W)],
+                &[&pu, &bufs[0], &bufs[1], &bufs[2], &bufs[3], &bufs[4], &control, &out],
+                grid_groups(c.grid.nx, c.grid.ny),
+                &[(&out, n)],
+            )?
+            .remove(0))
+    }
+
+    /// ξ + Δt r of `shaders/xi_update.wgsl`.
+    pub fn xi_update(
+        &mut self,
+        nx: usize,
+        ny: usize,
+        dt_s: f64,
+        rate: &[f64],
+        xi: &[f64],
+    ) -> Result<Vec<f64>, GpuError> {
+        let ctx = self.ctx;
+        let pu = uniform(ctx, "grid", &GridParams::new(nx, ny));
+        let (br, bx) = (field(ctx, "rate", rate), field(ctx, "xi", xi));
+        let control = self.control(dt_s, 0.0);
+        Ok(self
+            .run(
+                "xi_update",
+                "xi_update",
+                &[(0, U), (1, R), (2, R), (3, W)],
+                &[&pu, &br, &control, &bx],
+                grid_groups(nx, ny),
+                &[(&bx, nx * ny)],
+            )?
+            .remove(0))
+    }
+}

@@ -1,0 +1,186 @@
+// cg_control.wgsl — the scalar steps of preconditioned CG on the device: each kernel finishes a
+// reduction of reduce.wgsl and updates the Control, so no solve needs a readback.
+//
+// Update:    cg_begin: residual L1 norm, tolerance (relative to the collector potential for the
+//              φ1 solve, and never below the f32 round-off of the residual), converged flag;
+//            cg_rz0: r·z;  cg_alpha: iteration count, α = r·z / p·q;  cg_check: residual L1
+//            norm and converged flag;  cg_beta: β = r·z_new / r·z;  cg_end: iterations of the
+//            solve into the step's counters, the sticky not_converged flag.
+//            Every kernel except cg_end rewrites the CG part of the indirect-dispatch table:
+//            zero workgroups once the solve has converged, so the recorded iterations that
+//            follow cost nothing.
+// Bindings:  0 uniform SolveParams; 1 control (read_write); 2 partials (read);
+//            3 shapes (read; the workgroup counts of every dispatch shape, 3 u32 each);
+//            4 args (read_write; the indirect table: step part, then CG part).
+// Dispatch:  (1, 1, 1), one workgroup of 256 (the partial sums are added by a 256-wide tree).
+// Index:     none (scalars).
+// Twin:      crates/lipf-core/src/solver.rs (Multigrid::solve: the scalars and the stopping
+//            test).
+
+struct SolveParams {
+    tol: f32,
+    solve: u32,
+    partials: u32,
+    shapes: u32,
+}
+
+// Device-side scalars of the running batch (twin: lipf_gpu::params::Control). Written by the
+// single-invocation control kernels; the host reads it back only at the end of a batch.
+struct Control {
+    dt: f32,
+    remaining: f32,
+    v_collector: f32,
+    current_a_m: f32,
+    running: u32,
+    step_count: u32,
+    step_iterations: u32,
+    max_solve_iterations: u32,
+    rz: f32,
+    alpha: f32,
+    beta: f32,
+    res: f32,
+    tol: f32,
+    converged: u32,
+    solve_iterations: u32,
+    not_converged: u32,
+    i0: f32,
+    i1: f32,
+    flags: u32,
+    _pad0: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: SolveParams;
+@group(0) @binding(1) var<storage, read_write> control: Control;
+@group(0) @binding(2) var<storage, read> partials: array<vec2<f32>>;
+@group(0) @binding(3) var<storage, read> shapes: array<u32>;
+@group(0) @binding(4) var<storage, read_write> args: array<u32>;
+
+// Residual sums below this fraction of the size of their terms are f32 round-off.
+const F32_RESIDUAL_FLOOR: f32 = 2.4e-7;
+
+var<workgroup> tree: array<vec2<f32>, 256>;
+
+fn total(t: u32) -> vec2<f32> {
+    var s = vec2<f32>(0.0, 0.0);
+    for (var k = t; k < params.partials; k += 256u) {
+        s += partials[k];
+    }
+    tree[t] = s;
+    workgroupBarrier();
+    for (var h = 128u; h > 0u; h >>= 1u) {
+        if (t < h) {
+            tree[t] += tree[t + h];
+        }
+        workgroupBarrier();
+    }
+    return tree[0];
+}
+
+fn finite(v: f32) -> bool {
+    return (bitcast<u32>(v) & 0x7f800000u) != 0x7f800000u;
+}
+
+fn set_cg_args(on: bool) {
+    let base = 3u * params.shapes;
+    for (var s = 0u; s < 3u * params.shapes; s++) {
+        if (on) {
+            args[base + s] = shapes[s];
+        } else {
+            args[base + s] = 0u;
+        }
+    }
+}
+
+fn live() -> bool {
+    return control.running != 0u && control.converged == 0u;
+}
+
+@compute @workgroup_size(256)
+fn cg_begin(@builtin(local_invocation_id) lid: vec3<u32>) {
+    let t = total(lid.x);
+    if (lid.x != 0u) {
+        return;
+    }
+    control.converged = 1u;
+    control.solve_iterations = 0u;
+    if (control.running == 0u) {
+        set_cg_args(false);
+        return;
+    }
+    var tol = params.tol;
+    if (params.solve == 1u) {
+        // φ1 enters scaled by V: its tolerance is relative to the expected |V|.
+        tol = tol / max(abs(control.v_collector), 1e-3);
+    }
+    tol = max(tol, F32_RESIDUAL_FLOOR * t.y);
+    control.tol = tol;
+    control.res = t.x;
+    let conv = t.x <= tol;
+    control.converged = select(0u, 1u, conv);
+    set_cg_args(!conv);
+}
+
+@compute @workgroup_size(256)
+fn cg_rz0(@builtin(local_invocation_id) lid: vec3<u32>) {
+    let t = total(lid.x);
+    if (lid.x == 0u && live()) {
+        control.rz = t.x;
+    }
+}
+
+@compute @workgroup_size(256)
+fn cg_alpha(@builtin(local_invocation_id) lid: vec3<u32>) {
+    let t = total(lid.x);
+    if (lid.x != 0u || !live()) {
+        return;
+    }
+    control.solve_iterations += 1u;
+    let pq = t.x;
+    if (!(pq > 0.0) || !finite(pq)) {
+        // Breakdown: stop this solve; cg_end reports it as not converged.
+        control.flags |= 2u;
+        control.converged = 1u;
+        set_cg_args(false);
+        return;
+    }
+    control.alpha = control.rz / pq;
+}
+
+@compute @workgroup_size(256)
+fn cg_check(@builtin(local_invocation_id) lid: vec3<u32>) {
+    let t = total(lid.x);
+    if (lid.x != 0u || !live()) {
+        return;
+    }
+    control.res = t.x;
+    if (t.x <= control.tol) {
+        control.converged = 1u;
+        set_cg_args(false);
+    }
+}
+
+@compute @workgroup_size(256)
+fn cg_beta(@builtin(local_invocation_id) lid: vec3<u32>) {
+    let t = total(lid.x);
+    if (lid.x != 0u || !live()) {
+        return;
+    }
+    control.beta = t.x / control.rz;
+    control.rz = t.x;
+}
+
+@compute @workgroup_size(1)
+fn cg_end() {
+    if (control.flags != 0u) {
+        control.not_converged = 1u;
+        return;
+    }
+    if (control.running == 0u) {
+        return;
+    }
+    if (control.converged == 0u) {
+        control.not_converged = 1u;
+    }
+    control.step_iterations += control.solve_iterations;
+    control.max_solve_iterations = max(control.max_solve_iterations, control.solve_iterations);
+}

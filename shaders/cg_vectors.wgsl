@@ -1,0 +1,71 @@
+// cg_vectors.wgsl — the vector updates of preconditioned conjugate gradients.
+//
+// Update:    cg_update_xr: x += α p, r −= α q;  cg_update_p: p = z + β p
+//            (α, β from the device-side Control written by cg_control.wgsl).
+// Bindings:  0 uniform GridParams; 1 control (read); 2 p_dir (read); 3 q_or_z (read: q for
+//            cg_update_xr, z for cg_update_p); 4 x, 5 r (read_write, cg_update_xr);
+//            6 p_out (read_write, cg_update_p).
+// Dispatch:  (ceil(nx/16), ceil(ny/16), 1) workgroups of 16×16, one invocation per cell.
+// Index:     k = j·nx + i.
+// Twin:      crates/lipf-core/src/solver.rs (the loops of Multigrid::solve).
+
+struct GridParams {
+    nx: u32,
+    ny: u32,
+    n: u32,
+    _pad0: u32,
+}
+
+// Device-side scalars of the running batch (twin: lipf_gpu::params::Control). Written by the
+// single-invocation control kernels; the host reads it back only at the end of a batch.
+struct Control {
+    dt: f32,
+    remaining: f32,
+    v_collector: f32,
+    current_a_m: f32,
+    running: u32,
+    step_count: u32,
+    step_iterations: u32,
+    max_solve_iterations: u32,
+    rz: f32,
+    alpha: f32,
+    beta: f32,
+    res: f32,
+    tol: f32,
+    converged: u32,
+    solve_iterations: u32,
+    not_converged: u32,
+    i0: f32,
+    i1: f32,
+    flags: u32,
+    _pad0: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: GridParams;
+@group(0) @binding(1) var<storage, read> control: Control;
+@group(0) @binding(2) var<storage, read> p_dir: array<f32>;
+@group(0) @binding(3) var<storage, read> q_or_z: array<f32>;
+@group(0) @binding(4) var<storage, read_write> x: array<f32>;
+@group(0) @binding(5) var<storage, read_write> r: array<f32>;
+@group(0) @binding(6) var<storage, read_write> p_out: array<f32>;
+
+@compute @workgroup_size(16, 16)
+fn cg_update_xr(@builtin(global_invocation_id) gid: vec3<u32>) {
+    // Invocations past the grid's edge do nothing.
+    if (gid.x >= p.nx || gid.y >= p.ny) {
+        return;
+    }
+    let k = gid.y * p.nx + gid.x;
+    x[k] += control.alpha * p_dir[k];
+    r[k] -= control.alpha * q_or_z[k];
+}
+
+@compute @workgroup_size(16, 16)
+fn cg_update_p(@builtin(global_invocation_id) gid: vec3<u32>) {
+    // Invocations past the grid's edge do nothing.
+    if (gid.x >= p.nx || gid.y >= p.ny) {
+        return;
+    }
+    let k = gid.y * p.nx + gid.x;
+    p_out[k] = q_or_z[k] + control.beta * p_out[k];
+}

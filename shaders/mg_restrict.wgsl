@@ -1,0 +1,41 @@
+// mg_restrict.wgsl — restriction to the next coarser level: the sum over each 2×2 aggregate
+// (the transpose of piecewise-constant prolongation).
+//
+// Update:    coarse[kc] = Σ fine[k] over the aggregate of kc.
+// Bindings:  0 uniform TransferParams; 1 fine (read); 2 coarse (write).
+// Dispatch:  (ceil(nxc/16), ceil(nyc/16), 1) workgroups of 16×16, one invocation per coarse cell.
+// Index:     coarse cell (ic, jc) aggregates fine columns 2ic..min(2ic+2, nxf) and rows
+//            2jc..min(2jc+2, nyf).
+// Twin:      crates/lipf-core/src/cpu/mg_restrict.rs.
+
+struct TransferParams {
+    nxf: u32,
+    nyf: u32,
+    nxc: u32,
+    nyc: u32,
+    scale: f32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: TransferParams;
+@group(0) @binding(1) var<storage, read> fine: array<f32>;
+@group(0) @binding(2) var<storage, read_write> coarse: array<f32>;
+
+@compute @workgroup_size(16, 16)
+fn mg_restrict(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let ic = gid.x;
+    let jc = gid.y;
+    // Invocations past the coarse grid's edge do nothing.
+    if (ic >= p.nxc || jc >= p.nyc) {
+        return;
+    }
+    var s = 0.0;
+    for (var j = 2u * jc; j < min(2u * jc + 2u, p.nyf); j++) {
+        for (var i = 2u * ic; i < min(2u * ic + 2u, p.nxf); i++) {
+            s += fine[j * p.nxf + i];
+        }
+    }
+    coarse[jc * p.nxc + ic] = s;
+}

@@ -1,0 +1,61 @@
+// observables.wgsl — per-workgroup partial sums of ∫ξ and of the Li inside the scaffold
+// (ξ where ξ > ½ and ϕ > ½), compensated: every sum is carried as (hi, lo) with an exact
+// two-sum, and the host adds hi + lo of all partials in f64.
+//
+// Update:    partials[w] = (Σξ hi, Σξ lo, Σξ[ξ>½, ϕ>½] hi, lo) over the cells of workgroup w.
+// Bindings:  0 uniform ReduceParams; 1 xi, 2 phi (read); 3 partials (write).
+// Dispatch:  (groups, 1, 1) workgroups of 256, grid-stride as in reduce.wgsl.
+// Index:     k = j·nx + i over n cells.
+// Twin:      crates/lipf-core/src/observables.rs (xi_integral_m, li_in_llzo_mol_m2).
+
+struct ReduceParams {
+    n: u32,
+    groups: u32,
+    _pad0: u32,
+    _pad1: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: ReduceParams;
+@group(0) @binding(1) var<storage, read> xi: array<f32>;
+@group(0) @binding(2) var<storage, read> phi: array<f32>;
+@group(0) @binding(3) var<storage, read_write> partials: array<vec4<f32>>;
+
+var<workgroup> tree: array<vec4<f32>, 256>;
+
+// (hi, lo) + (hi, lo) with the rounding error of hi + hi kept in lo (Knuth's two-sum).
+fn two_sum(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
+    let s = a.x + b.x;
+    let bp = s - a.x;
+    let err = (a.x - (s - bp)) + (b.x - bp);
+    return vec2<f32>(s, a.y + b.y + err);
+}
+
+fn add4(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
+    return vec4<f32>(two_sum(a.xy, b.xy), two_sum(a.zw, b.zw));
+}
+
+@compute @workgroup_size(256)
+fn xi_integral_partials(@builtin(local_invocation_id) lid: vec3<u32>,
+                        @builtin(workgroup_id) wid: vec3<u32>) {
+    var s = vec4<f32>(0.0, 0.0, 0.0, 0.0);
+    for (var k = wid.x * 256u + lid.x; k < p.n; k += p.groups * 256u) {
+        let x = xi[k];
+        var inside = 0.0;
+        if (x > 0.5 && phi[k] > 0.5) {
+            inside = x;
+        }
+        s = add4(s, vec4<f32>(x, 0.0, inside, 0.0));
+    }
+    let t = lid.x;
+    tree[t] = s;
+    workgroupBarrier();
+    for (var h = 128u; h > 0u; h >>= 1u) {
+        if (t < h) {
+            tree[t] = add4(tree[t], tree[t + h]);
+        }
+        workgroupBarrier();
+    }
+    if (t == 0u) {
+        partials[wid.x] = tree[0];
+    }
+}

@@ -1,0 +1,162 @@
+// potential_assemble.wgsl — the 5-point current-continuity operator and its two right-hand
+// sides (φ = φ0 + V φ1, V the collector potential).
+//
+// Update:    op = [tx | ty | s | diag | tbot] (harmonic-mean face conductances, Dirichlet
+//            conductance 2σ to the top boundary, linearised reaction S, cached diagonal
+//            Σ T + S, bottom conductance), b0 and b1.
+//            Consistent form: S = q g, b0 = −q (a + g E⁰), b1 = S, tbot = 0.
+//            Single-potential form: S = 0, b0 = −q (a − g η*), b1 = tbot = 2σ on row 0.
+// Bindings:  0 uniform AssembleParams; 1 xi, 2 phi, 3 a, 4 g, 5 eta_star (read);
+//            6 op, 7 b0, 8 b1 (write).
+// Dispatch:  (ceil(nx/16), ceil(ny/16), 1) workgroups of 16×16, one invocation per cell.
+// Index:     k = j·nx + i, row 0 at the collector; x periodic. op holds tx at k, ty at n + k,
+//            s at 2n + k, diag at 3n + k, tbot at 4n + i (n = nx·ny).
+// Twin:      crates/lipf-core/src/cpu/potential_assemble.rs, with Operator::update_diagonal
+//            (cpu/operator.rs) folded in: the diagonal is built from the neighbours' σ.
+
+struct AssembleParams {
+    nx: u32,
+    ny: u32,
+    consistent: u32,
+    _pad0: u32,
+    q: f32,
+    e0_v: f32,
+    sigma_p: f32,
+    sigma_e: f32,
+    sigma_floor: f32,
+    _pad1: f32,
+    _pad2: f32,
+    _pad3: f32,
+}
+
+@group(0) @binding(0) var<uniform> p: AssembleParams;
+@group(0) @binding(1) var<storage, read> xi: array<f32>;
+@group(0) @binding(2) var<storage, read> phi: array<f32>;
+@group(0) @binding(3) var<storage, read> a: array<f32>;
+@group(0) @binding(4) var<storage, read> g: array<f32>;
+@group(0) @binding(5) var<storage, read> eta_star: array<f32>;
+@group(0) @binding(6) var<storage, read_write> op: array<f32>;
+@group(0) @binding(7) var<storage, read_write> b0: array<f32>;
+@group(0) @binding(8) var<storage, read_write> b1: array<f32>;
+
+// ---- shared: common.wgsl ----
+// h(x) = x³(6x² − 15x + 10) with x clamped to [0, 1].
+fn h(x_in: f32) -> f32 {
+    let x = clamp(x_in, 0.0, 1.0);
+    return x * x * x * (x * (6.0 * x - 15.0) + 10.0);
+}
+
+// h'(x) = 30x²(1 − x)², zero outside [0, 1].
+fn dh(x_in: f32) -> f32 {
+    let x = clamp(x_in, 0.0, 1.0);
+    let y = x * (1.0 - x);
+    return 30.0 * y * y;
+}
+
+// Shape of the Butler–Volmer source across the Li interface: 6x(1 − x), zero outside [0, 1].
+fn reaction_shape(x_in: f32) -> f32 {
+    let x = clamp(x_in, 0.0, 1.0);
+    return 6.0 * x * (1.0 - x);
+}
+
+// 2ab/(a + b), 0 when both are 0: the series conductance of a face between two cells.
+fn harmonic_mean(a: f32, b: f32) -> f32 {
+    if (a + b > 0.0) {
+        return 2.0 * a * b / (a + b);
+    }
+    return 0.0;
+}
+
+// Cell conductivity, S/m. Consistent form: σ_p min(1, h(ϕ) + h(ξ)) + floor;
+// single-potential form: σ_e h(ξ) + σ_p h(ϕ) + floor.
+fn cell_conductivity(consistent: bool, sigma_p: f32, sigma_e: f32, sigma_floor: f32,
+                     xi: f32, phi: f32) -> f32 {
+    if (consistent) {
+        return sigma_p * min(h(phi) + h(xi), 1.0) + sigma_floor;
+    }
+    return sigma_e * h(xi) + sigma_p * h(phi) + sigma_floor;
+}
+
+// Cell Li⁺ diffusivity, m²/s. Consistent form: D_p min(1, h(ϕ) + h(ξ));
+// single-potential form: D_e h(ξ) + D_p h(ϕ).
+fn cell_diffusivity(consistent: bool, d_p: f32, d_e: f32, xi: f32, phi: f32) -> f32 {
+    if (consistent) {
+        return d_p * min(h(phi) + h(xi), 1.0);
+    }
+    return d_e * h(xi) + d_p * h(phi);
+}
+// ---- end shared ----
+
+fn sigma(k: u32) -> f32 {
+    return cell_conductivity(p.consistent != 0u, p.sigma_p, p.sigma_e, p.sigma_floor, xi[k], phi[k]);
+}
+
+@compute @workgroup_size(16, 16)
+fn potential_assemble(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = gid.x;
+    let j = gid.y;
+    // Invocations past the grid's edge do nothing.
+    if (i >= p.nx || j >= p.ny) {
+        return;
+    }
+    let nx = p.nx;
+    let n = nx * p.ny;
+    let k = j * nx + i;
+    let consistent = p.consistent != 0u;
+    let sk = sigma(k);
+    let e = j * nx + (i + 1u) % nx;
+    let w = j * nx + (i + nx - 1u) % nx;
+    var tx = 0.0;
+    var tx_west = 0.0;
+    if (nx > 1u) {
+        tx = harmonic_mean(sk, sigma(e));
+        tx_west = harmonic_mean(sigma(w), sk);
+    }
+    var ty: f32;
+    if (j + 1u < p.ny) {
+        ty = harmonic_mean(sk, sigma(k + nx));
+    } else {
+        ty = 2.0 * sk;
+    }
+    var tbot = 0.0;
+    if (!consistent) {
+        tbot = 2.0 * sk;
+    }
+    var ty_south: f32;
+    if (j > 0u) {
+        ty_south = harmonic_mean(sigma(k - nx), sk);
+    } else {
+        ty_south = tbot;
+    }
+    var s: f32;
+    var r0: f32;
+    var r1: f32;
+    if (consistent) {
+        // r = a − g (V − φ − E⁰) = (a + g E⁰) − g V + g φ
+        s = p.q * g[k];
+        r0 = -p.q * (a[k] + g[k] * p.e0_v);
+        r1 = s;
+    } else {
+        s = 0.0;
+        r0 = -p.q * (a[k] - g[k] * eta_star[k]);
+        r1 = 0.0;
+    }
+    if (j == 0u && !consistent) {
+        r1 += tbot;
+    }
+    var d = s;
+    if (nx > 1u) {
+        d += tx + tx_west;
+    }
+    d += ty;
+    d += ty_south;
+    op[k] = tx;
+    op[n + k] = ty;
+    op[2u * n + k] = s;
+    op[3u * n + k] = d;
+    if (j == 0u) {
+        op[4u * n + i] = tbot;
+    }
+    b0[k] = r0;
+    b1[k] = r1;
+}

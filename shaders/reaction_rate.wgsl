@@ -1,0 +1,73 @@
+// reaction_rate.wgsl — the ξ rate r = a − g η with the overpotential of the freshly solved
+// potential (consistent form) or of the previous one (single-potential form), and η itself.
+//
+// Update:    eta[k] = V − φ_k − E⁰ (consistent) or φ_k − E⁰ (single potential);
+//            rate[k] = a − g η (consistent) or a − g η* (single potential).
+// Bindings:  0 uniform ReactionParams; 1 a, 2 g, 3 eta_star, 4 potential (read);
+//            5 control (read: v_collector); 6 rate, 7 eta (write).
+// Dispatch:  (ceil(nx/16), ceil(ny/16), 1) workgroups of 16×16, one invocation per cell.
+// Index:     k = j·nx + i.
+// Twin:      crates/lipf-core/src/cpu/reaction_rate.rs (reaction_rate, overpotential).
+
+struct ReactionParams {
+    nx: u32,
+    ny: u32,
+    consistent: u32,
+    _pad0: u32,
+    e0_v: f32,
+    _pad1: f32,
+    _pad2: f32,
+    _pad3: f32,
+}
+
+// Device-side scalars of the running batch (twin: lipf_gpu::params::Control). Written by the
+// single-invocation control kernels; the host reads it back only at the end of a batch.
+struct Control {
+    dt: f32,
+    remaining: f32,
+    v_collector: f32,
+    current_a_m: f32,
+    running: u32,
+    step_count: u32,
+    step_iterations: u32,
+    max_solve_iterations: u32,
+    rz: f32,
+    alpha: f32,
+    beta: f32,
+    res: f32,
+    tol: f32,
+    converged: u32,
+    solve_iterations: u32,
+    not_converged: u32,
+    i0: f32,
+    i1: f32,
+    flags: u32,
+    _pad0: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: ReactionParams;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> g: array<f32>;
+@group(0) @binding(3) var<storage, read> eta_star: array<f32>;
+@group(0) @binding(4) var<storage, read> potential: array<f32>;
+@group(0) @binding(5) var<storage, read> control: Control;
+@group(0) @binding(6) var<storage, read_write> rate: array<f32>;
+@group(0) @binding(7) var<storage, read_write> eta: array<f32>;
+
+@compute @workgroup_size(16, 16)
+fn reaction_rate(@builtin(global_invocation_id) gid: vec3<u32>) {
+    // Invocations past the grid's edge do nothing.
+    if (gid.x >= p.nx || gid.y >= p.ny) {
+        return;
+    }
+    let k = gid.y * p.nx + gid.x;
+    var e: f32;
+    if (p.consistent != 0u) {
+        e = control.v_collector - potential[k] - p.e0_v;
+        rate[k] = a[k] - g[k] * e;
+    } else {
+        e = potential[k] - p.e0_v;
+        rate[k] = a[k] - g[k] * eta_star[k];
+    }
+    eta[k] = e;
+}

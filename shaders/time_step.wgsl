@@ -1,0 +1,225 @@
+// time_step.wgsl — step control on the device: which steps of a recorded batch run, and the
+// size of each step.
+//
+// Update:    step_begin: a step runs while time remains, no solve failed and the step log has
+//              room; it writes the step and CG parts of the indirect-dispatch table (zero
+//              workgroups for a step that does not run, so the recorded steps past the target
+//              time cost nothing);
+//            dt_partials: per-workgroup max |r| and max drift D f |∇φ| (per Δx);
+//            time_step: Δt = min(stability limit, max ξ change / max |r|, half a cell of
+//              drift, max_dt), landing exactly on the remaining time when it is within a step;
+//              appends (Δt, I, V, iterations) to the step log.
+// Bindings:  0 uniform StepParams; 1 control (read_write); 2 shapes (read); 3 args (read_write);
+//            4 rate, 5 potential, 6 xi, 7 phi (read); 8 partials (read_write); 9 steps (the step
+//            log, read_write).
+// Dispatch:  step_begin: (1, 1, 1) of 1; dt_partials: (groups, 1, 1) of 256, grid-stride;
+//            time_step: (1, 1, 1) of 256.
+// Index:     k = j·nx + i, x periodic.
+// Twin:      crates/lipf-core/src/cpu_backend.rs (CpuBackend::advance_fields: the choice of Δt
+//            and the landing on t_max).
+
+struct StepParams {
+    nx: u32,
+    ny: u32,
+    n: u32,
+    groups: u32,
+    consistent: u32,
+    shapes: u32,
+    max_steps: u32,
+    _pad0: u32,
+    dt_stable: f32,
+    max_xi_change: f32,
+    max_dt: f32,
+    inv_dx2: f32,
+    f: f32,
+    d_p: f32,
+    d_e: f32,
+    land_tolerance: f32,
+}
+
+// One entry of the step log (twin: lipf_gpu::params::StepLog).
+struct StepLog {
+    dt: f32,
+    current_a_m: f32,
+    v_collector: f32,
+    iterations: u32,
+    max_solve_iterations: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+// Device-side scalars of the running batch (twin: lipf_gpu::params::Control). Written by the
+// single-invocation control kernels; the host reads it back only at the end of a batch.
+struct Control {
+    dt: f32,
+    remaining: f32,
+    v_collector: f32,
+    current_a_m: f32,
+    running: u32,
+    step_count: u32,
+    step_iterations: u32,
+    max_solve_iterations: u32,
+    rz: f32,
+    alpha: f32,
+    beta: f32,
+    res: f32,
+    tol: f32,
+    converged: u32,
+    solve_iterations: u32,
+    not_converged: u32,
+    i0: f32,
+    i1: f32,
+    flags: u32,
+    _pad0: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: StepParams;
+@group(0) @binding(1) var<storage, read_write> control: Control;
+@group(0) @binding(2) var<storage, read> shapes: array<u32>;
+@group(0) @binding(3) var<storage, read_write> args: array<u32>;
+@group(0) @binding(4) var<storage, read> rate: array<f32>;
+@group(0) @binding(5) var<storage, read> potential: array<f32>;
+@group(0) @binding(6) var<storage, read> xi: array<f32>;
+@group(0) @binding(7) var<storage, read> phi: array<f32>;
+@group(0) @binding(8) var<storage, read_write> partials: array<vec2<f32>>;
+@group(0) @binding(9) var<storage, read_write> steps: array<StepLog>;
+
+// ---- shared: common.wgsl ----
+// h(x) = x³(6x² − 15x + 10) with x clamped to [0, 1].
+fn h(x_in: f32) -> f32 {
+    let x = clamp(x_in, 0.0, 1.0);
+    return x * x * x * (x * (6.0 * x - 15.0) + 10.0);
+}
+
+// h'(x) = 30x²(1 − x)², zero outside [0, 1].
+fn dh(x_in: f32) -> f32 {
+    let x = clamp(x_in, 0.0, 1.0);
+    let y = x * (1.0 - x);
+    return 30.0 * y * y;
+}
+
+// Shape of the Butler–Volmer source across the Li interface: 6x(1 − x), zero outside [0, 1].
+fn reaction_shape(x_in: f32) -> f32 {
+    let x = clamp(x_in, 0.0, 1.0);
+    return 6.0 * x * (1.0 - x);
+}
+
+// 2ab/(a + b), 0 when both are 0: the series conductance of a face between two cells.
+fn harmonic_mean(a: f32, b: f32) -> f32 {
+    if (a + b > 0.0) {
+        return 2.0 * a * b / (a + b);
+    }
+    return 0.0;
+}
+
+// Cell conductivity, S/m. Consistent form: σ_p min(1, h(ϕ) + h(ξ)) + floor;
+// single-potential form: σ_e h(ξ) + σ_p h(ϕ) + floor.
+fn cell_conductivity(consistent: bool, sigma_p: f32, sigma_e: f32, sigma_floor: f32,
+                     xi: f32, phi: f32) -> f32 {
+    if (consistent) {
+        return sigma_p * min(h(phi) + h(xi), 1.0) + sigma_floor;
+    }
+    return sigma_e * h(xi) + sigma_p * h(phi) + sigma_floor;
+}
+
+// Cell Li⁺ diffusivity, m²/s. Consistent form: D_p min(1, h(ϕ) + h(ξ));
+// single-potential form: D_e h(ξ) + D_p h(ϕ).
+fn cell_diffusivity(consistent: bool, d_p: f32, d_e: f32, xi: f32, phi: f32) -> f32 {
+    if (consistent) {
+        return d_p * min(h(phi) + h(xi), 1.0);
+    }
+    return d_e * h(xi) + d_p * h(phi);
+}
+// ---- end shared ----
+
+var<workgroup> tree: array<vec2<f32>, 256>;
+
+fn tree_max(t: u32, v: vec2<f32>) -> vec2<f32> {
+    tree[t] = v;
+    workgroupBarrier();
+    for (var s = 128u; s > 0u; s >>= 1u) {
+        if (t < s) {
+            tree[t] = max(tree[t], tree[t + s]);
+        }
+        workgroupBarrier();
+    }
+    return tree[0];
+}
+
+@compute @workgroup_size(1)
+fn step_begin() {
+    let on = control.remaining > 0.0 && control.flags == 0u && control.not_converged == 0u
+        && control.step_count < p.max_steps;
+    control.running = select(0u, 1u, on);
+    control.step_iterations = 0u;
+    control.max_solve_iterations = 0u;
+    let m = 3u * p.shapes;
+    for (var s = 0u; s < m; s++) {
+        var v = 0u;
+        if (on) {
+            v = shapes[s];
+        }
+        args[s] = v;
+        args[m + s] = v;
+    }
+}
+
+fn dif(k: u32) -> f32 {
+    return cell_diffusivity(p.consistent != 0u, p.d_p, p.d_e, xi[k], phi[k]);
+}
+
+@compute @workgroup_size(256)
+fn dt_partials(@builtin(local_invocation_id) lid: vec3<u32>,
+               @builtin(workgroup_id) wid: vec3<u32>) {
+    var m = vec2<f32>(0.0, 0.0);
+    for (var k = wid.x * 256u + lid.x; k < p.n; k += p.groups * 256u) {
+        let i = k % p.nx;
+        let j = k / p.nx;
+        let e = j * p.nx + (i + 1u) % p.nx;
+        var d = abs(potential[e] - potential[k]);
+        if (j + 1u < p.ny) {
+            d = max(d, abs(potential[k + p.nx] - potential[k]));
+        }
+        // Migration: the drift velocity D f |∇φ| must not cross half a cell per step.
+        m = max(m, vec2<f32>(abs(rate[k]), max(dif(k), dif(e)) * p.f * d));
+    }
+    let total = tree_max(lid.x, m);
+    if (lid.x == 0u) {
+        partials[wid.x] = total;
+    }
+}
+
+@compute @workgroup_size(256)
+fn time_step(@builtin(local_invocation_id) lid: vec3<u32>) {
+    var m = vec2<f32>(0.0, 0.0);
+    for (var k = lid.x; k < p.groups; k += 256u) {
+        m = max(m, partials[k]);
+    }
+    let total = tree_max(lid.x, m);
+    if (lid.x != 0u || control.running == 0u) {
+        return;
+    }
+    let max_rate = total.x;
+    let max_drift_per_dx = total.y * p.inv_dx2;
+    var dt = p.dt_stable;
+    if (max_rate > 0.0) {
+        dt = min(dt, p.max_xi_change / max_rate);
+    }
+    if (max_drift_per_dx > 0.0) {
+        dt = min(dt, 0.5 / max_drift_per_dx);
+    }
+    dt = min(dt, p.max_dt);
+    let remaining = control.remaining;
+    // Land exactly on the target when the remaining interval is within a step (or nearly so).
+    if (remaining <= dt * (1.0 + p.land_tolerance)) {
+        dt = remaining;
+        control.remaining = 0.0;
+    } else {
+        control.remaining = remaining - dt;
+    }
+    control.dt = dt;
+    steps[control.step_count] = StepLog(dt, control.current_a_m, control.v_collector,
+        control.step_iterations, control.max_solve_iterations, 0u, 0u, 0u);
+    control.step_count += 1u;
+}

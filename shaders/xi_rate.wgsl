@@ -1,0 +1,242 @@
+// xi_rate.wgsl — ξ rate split into a part independent of the new potential and its
+// linearisation in the overpotential: a = r_ac + G(η*) + g η* and g, so that r = a − g η.
+//
+// Update:    a[k], g[k] for every cell from ξ, ϕ, c̃ and the linearisation point η*:
+//            r_ac = −Lσ [f'_W(ξ) + 2A ξ ϕ² + 2B (ξ − ξc)₊ w(ϕ) − ∇·J] with the polynomial or
+//            the translation-invariant ("sharp") double-well slope f'_W, the scaffold obstacle
+//            and the Kobayashi anisotropic flux J on cell faces; the Butler–Volmer source
+//            Lη s(ξ) B(η), s = 6ξ(1−ξ), with B continued linearly beyond
+//            |η| = max_bv_overpotential_v.
+// Bindings:  0 uniform XiRateParams; 1 xi, 2 phi, 3 conc, 4 eta_star (read);
+//            5 a_out, 6 g_out (write).
+// Dispatch:  (ceil(nx/16), ceil(ny/16), 1) workgroups of 16×16, one invocation per cell.
+// Index:     k = j·nx + i, row j = 0 at the current collector; x periodic, no flux of ξ through
+//            the bottom and top.
+// Twin:      crates/lipf-core/src/cpu/xi_rate.rs (xi_rate, double_well_slope, sharp_lambda,
+//            obstacle_slope, kobayashi_flux, butler_volmer).
+//            cos θ0, sin θ0, e^a and e^−a come precomputed from the host.
+
+struct XiRateParams {
+    nx: u32,
+    ny: u32,
+    omega: u32,
+    reaction_on: u32,
+    inv_dx_m: f32,
+    l_sigma: f32,
+    w1: f32,
+    a_cross: f32,
+    b_obstacle: f32,
+    obstacle_xi_threshold: f32,
+    kappa0: f32,
+    delta: f32,
+    cos_theta0: f32,
+    sin_theta0: f32,
+    l_eta: f32,
+    f: f32,
+    alpha: f32,
+    beta: f32,
+    max_bv_overpotential_v: f32,
+    sharp_a: f32,
+    exp_sharp_a: f32,
+    exp_minus_sharp_a: f32,
+    _pad0: u32,
+    _pad1: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: XiRateParams;
+@group(0) @binding(1) var<storage, read> xi: array<f32>;
+@group(0) @binding(2) var<storage, read> phi: array<f32>;
+@group(0) @binding(3) var<storage, read> conc: array<f32>;
+@group(0) @binding(4) var<storage, read> eta_star: array<f32>;
+@group(0) @binding(5) var<storage, read_write> a_out: array<f32>;
+@group(0) @binding(6) var<storage, read_write> g_out: array<f32>;
+
+// ---- shared: common.wgsl ----
+// h(x) = x³(6x² − 15x + 10) with x clamped to [0, 1].
+fn h(x_in: f32) -> f32 {
+    let x = clamp(x_in, 0.0, 1.0);
+    return x * x * x * (x * (6.0 * x - 15.0) + 10.0);
+}
+
+// h'(x) = 30x²(1 − x)², zero outside [0, 1].
+fn dh(x_in: f32) -> f32 {
+    let x = clamp(x_in, 0.0, 1.0);
+    let y = x * (1.0 - x);
+    return 30.0 * y * y;
+}
+
+// Shape of the Butler–Volmer source across the Li interface: 6x(1 − x), zero outside [0, 1].
+fn reaction_shape(x_in: f32) -> f32 {
+    let x = clamp(x_in, 0.0, 1.0);
+    return 6.0 * x * (1.0 - x);
+}
+
+// 2ab/(a + b), 0 when both are 0: the series conductance of a face between two cells.
+fn harmonic_mean(a: f32, b: f32) -> f32 {
+    if (a + b > 0.0) {
+        return 2.0 * a * b / (a + b);
+    }
+    return 0.0;
+}
+
+// Cell conductivity, S/m. Consistent form: σ_p min(1, h(ϕ) + h(ξ)) + floor;
+// single-potential form: σ_e h(ξ) + σ_p h(ϕ) + floor.
+fn cell_conductivity(consistent: bool, sigma_p: f32, sigma_e: f32, sigma_floor: f32,
+                     xi: f32, phi: f32) -> f32 {
+    if (consistent) {
+        return sigma_p * min(h(phi) + h(xi), 1.0) + sigma_floor;
+    }
+    return sigma_e * h(xi) + sigma_p * h(phi) + sigma_floor;
+}
+
+// Cell Li⁺ diffusivity, m²/s. Consistent form: D_p min(1, h(ϕ) + h(ξ));
+// single-potential form: D_e h(ξ) + D_p h(ϕ).
+fn cell_diffusivity(consistent: bool, d_p: f32, d_e: f32, xi: f32, phi: f32) -> f32 {
+    if (consistent) {
+        return d_p * min(h(phi) + h(xi), 1.0);
+    }
+    return d_e * h(xi) + d_p * h(phi);
+}
+// ---- end shared ----
+
+fn at(i: u32, j: u32) -> f32 {
+    return xi[j * p.nx + i];
+}
+fn east(i: u32) -> u32 {
+    if (i + 1u == p.nx) {
+        return 0u;
+    }
+    return i + 1u;
+}
+fn west(i: u32) -> u32 {
+    if (i == 0u) {
+        return p.nx - 1u;
+    }
+    return i - 1u;
+}
+fn up(j: u32) -> u32 {
+    return min(j + 1u, p.ny - 1u);
+}
+fn down(j: u32) -> u32 {
+    if (j == 0u) {
+        return 0u;
+    }
+    return j - 1u;
+}
+
+// ∂/∂ξ of the scaffold obstacle B (ξ − ξc)₊² w(ϕ), w = clamp(2ϕ − 1, 0, 1).
+fn obstacle_slope(x: f32, ph: f32) -> f32 {
+    let w = clamp(2.0 * ph - 1.0, 0.0, 1.0);
+    return 2.0 * p.b_obstacle * max(x - p.obstacle_xi_threshold, 0.0) * w;
+}
+
+// Λ_a(q) = q/(q + (1−q)e^a) + q/(q + (1−q)e^−a) − 2q: the lattice Laplacian of the logistic
+// profile as a function of its local value.
+fn sharp_lambda(q: f32) -> f32 {
+    let r = 1.0 - q;
+    return q / (q + r * p.exp_sharp_a) + q / (q + r * p.exp_minus_sharp_a) - 2.0 * q;
+}
+
+fn double_well_poly(x: f32) -> f32 {
+    return 2.0 * p.w1 * x * (1.0 - x) * (1.0 - 2.0 * x);
+}
+
+// ∂/∂ξ of the Li double well W1 ξ²(1−ξ)²: polynomial (sharp_a = 0) or sharp.
+fn double_well_slope(x: f32) -> f32 {
+    if (p.sharp_a == 0.0) {
+        return double_well_poly(x);
+    }
+    // Outside [0, 1] the polynomial's excess is added so that overshoots are pulled back.
+    let xc = clamp(x, 0.0, 1.0);
+    return 2.0 * p.w1 / (p.sharp_a * p.sharp_a) * sharp_lambda(xc) + double_well_poly(x)
+        - double_well_poly(xc);
+}
+
+// Anisotropic flux pair (Jx, Jy) for a face gradient (gx, gy).
+fn kobayashi_flux(gx: f32, gy: f32) -> vec2<f32> {
+    if (p.delta == 0.0 || p.omega == 0u) {
+        return p.kappa0 * vec2<f32>(gx, gy);
+    }
+    let g2 = gx * gx + gy * gy;
+    if (g2 < 1e-30 * p.inv_dx_m * p.inv_dx_m) {
+        return p.kappa0 * vec2<f32>(gx, gy);
+    }
+    let inv = 1.0 / sqrt(g2);
+    // Unit gradient rotated by −θ0, raised to the ω-th power: (cos ωθ', sin ωθ').
+    let ux = gx * inv;
+    let uy = gy * inv;
+    let cr = ux * p.cos_theta0 + uy * p.sin_theta0;
+    let sr = uy * p.cos_theta0 - ux * p.sin_theta0;
+    var cw = 1.0;
+    var sw = 0.0;
+    for (var n = 0u; n < p.omega; n++) {
+        let t = cw * cr - sw * sr;
+        sw = cw * sr + sw * cr;
+        cw = t;
+    }
+    let kappa = p.kappa0 * (1.0 + p.delta * cw);
+    let half_dkappa = -0.5 * p.kappa0 * p.delta * f32(p.omega) * sw;
+    return vec2<f32>(kappa * gx - half_dkappa * gy, kappa * gy + half_dkappa * gx);
+}
+
+// Butler–Volmer bracket B(η) and its slope dB/dη, continued linearly beyond the bound.
+fn butler_volmer(eta: f32, c: f32) -> vec2<f32> {
+    let ec = clamp(eta, -p.max_bv_overpotential_v, p.max_bv_overpotential_v);
+    let xa = exp((1.0 - p.alpha) * p.f * ec);
+    let xc = max(c, 0.0) * exp(-p.beta * p.f * ec);
+    let slope = p.f * ((1.0 - p.alpha) * xa + p.beta * xc);
+    return vec2<f32>(xa - xc + slope * (eta - ec), slope);
+}
+
+// Flux through the east face of (i, j).
+fn jx_east(i: u32, j: u32) -> f32 {
+    let e = east(i);
+    let gx = (at(e, j) - at(i, j)) * p.inv_dx_m;
+    let gy = 0.25 * p.inv_dx_m * (at(i, up(j)) - at(i, down(j)) + at(e, up(j)) - at(e, down(j)));
+    return kobayashi_flux(gx, gy).x;
+}
+
+// Flux through the north face of (i, j); zero through the top boundary (no flux).
+fn jy_north(i: u32, j: u32) -> f32 {
+    if (j + 1u >= p.ny) {
+        return 0.0;
+    }
+    let e = east(i);
+    let w = west(i);
+    let gy = (at(i, j + 1u) - at(i, j)) * p.inv_dx_m;
+    let gx = 0.25 * p.inv_dx_m * (at(e, j) - at(w, j) + at(e, j + 1u) - at(w, j + 1u));
+    return kobayashi_flux(gx, gy).y;
+}
+
+@compute @workgroup_size(16, 16)
+fn xi_rate(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = gid.x;
+    let j = gid.y;
+    // The grid is rarely a multiple of the workgroup size: invocations past its edge do nothing.
+    if (i >= p.nx || j >= p.ny) {
+        return;
+    }
+    let k = j * p.nx + i;
+    let x = xi[k];
+    let ph = phi[k];
+    var south = 0.0;
+    if (j > 0u) {
+        south = jy_north(i, j - 1u);
+    }
+    let div = (jx_east(i, j) - jx_east(west(i), j) + jy_north(i, j) - south) * p.inv_dx_m;
+    let df0 = double_well_slope(x) + 2.0 * p.a_cross * x * ph * ph + obstacle_slope(x, ph);
+    let r_ac = -p.l_sigma * (df0 - div);
+    var a = r_ac;
+    var g = 0.0;
+    if (p.reaction_on != 0u) {
+        let w = p.l_eta * reaction_shape(x);
+        if (w > 0.0) {
+            let eta = eta_star[k];
+            let bv = butler_volmer(eta, conc[k]);
+            g = w * bv.y;
+            a += -w * bv.x + g * eta;
+        }
+    }
+    a_out[k] = a;
+    g_out[k] = g;
+}
