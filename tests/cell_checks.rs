@@ -108,6 +108,21 @@ fn single_potential_results_move_less_than_one_percent_when_metal_cap_changes_te
     }
 }
 
+/// The default (consistent) form: the metal is equipotential, so its conductivity cap must not
+/// matter. Both the cell voltage and the Li amount move < 1 % for a cap ×0.1 and ×10.
+#[test]
+fn consistent_results_move_less_than_one_percent_when_metal_cap_changes_tenfold() {
+    let base = smoke_response(|_| {});
+    let cap = smoke().model.metal_conductivity_cap;
+    for factor in [0.1, 10.0] {
+        let r = smoke_response(|c| c.model.metal_conductivity_cap = cap * factor);
+        let dv = ((r.0 - base.0) / base.0).abs();
+        let dli = ((r.1 - base.1) / base.1).abs();
+        eprintln!("cap × {factor}: ΔV/V = {dv:e}, Δli/li = {dli:e}");
+        assert!(dv < 0.01 && dli < 0.01, "cap × {factor}: {dv} {dli}");
+    }
+}
+
 /// MODEL.md §7 check 7 with the default model (consistent overpotential, ℓ = 2Δx): a 6 µm Li
 /// layer under 43 µm of dense LLZO at 2 A/m².
 #[test]
