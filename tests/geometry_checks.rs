@@ -262,3 +262,104 @@ fn random_scaffold_hits_porosity_and_repeats_with_seed() {
     assert!(m.conductivity.tortuosity_factor > 1.05);
     assert!((m.pore_size_distribution.mean_um - 2.0).abs() < 1.0);
 }
+
+fn state_of(k: &Coefficients, f: &geometry::InitialFields) -> lipf_core::State {
+    let n = k.grid.cells();
+    lipf_core::State {
+        grid: k.grid,
+        xi: f.xi.clone(),
+        phi: f.phi.clone(),
+        conc: f.conc.clone(),
+        potential: vec![0.0; n],
+        eta: vec![0.0; n],
+        potential0: vec![0.0; n],
+        potential1: vec![0.0; n],
+        v_collector: 0.0,
+        time_s: 0.0,
+        step: 0,
+        current_density_a_m2: 0.0,
+        charge_c_m2: 0.0,
+        li_amount0_mol_m2: 0.0,
+        solver_iterations: 0,
+        solver_iterations_total: 0,
+    }
+}
+
+#[test]
+fn morphology_of_impregnated_channels_matches_the_geometry() {
+    use lipf_core::morphology::measure;
+    let c = channels(1.5);
+    let (k, f) = built(&c);
+    let info = &f.info;
+    let mut st = state_of(&k, &f);
+    let m = measure(&k, info, &f.xi, &st, 2.0);
+    let n = info.channels as f64;
+    assert_eq!(m.channel_fill.len(), info.channels);
+    // 5 µm of Li in 43 µm of channel.
+    assert!((m.mean_fill - 5.0 / 43.0).abs() < 0.01, "{}", m.mean_fill);
+    assert!(
+        (m.front_centre_um - 7.0).abs() < 0.1,
+        "{}",
+        m.front_centre_um
+    );
+    assert!((m.front_wall_um - 7.0).abs() < 0.3, "{}", m.front_wall_um);
+    // Contact: two walls of 5 µm per channel plus the foil under the walls; free surface: the
+    // channel tops.
+    // The corners of the channel tops lie within the diffuse LLZO interface (ϕ ≥ ¼), so a
+    // few tenths of a µm per corner count as contact; the total loses the rounding of the four
+    // corners per channel (about 0.4 × 0.2 µm each: 3 %).
+    let contact = (2.0 * 5.0 * n + 50.0 - n * info.pore_size_um) / 50.0;
+    let free = n * info.pore_size_um / 50.0;
+    let total = m.li_llzo_contact_per_width + m.li_pore_surface_per_width;
+    assert!(
+        (total - contact - free).abs() < 0.04 * (contact + free),
+        "{total}"
+    );
+    assert!((m.li_llzo_contact_per_width - contact).abs() < 0.06 * contact);
+    assert!(m.li_pore_surface_per_width > 0.4 * free && m.li_pore_surface_per_width < free);
+    assert!(m.homogeneity.is_nan(), "nothing deposited yet");
+    let phi = info.porosity_geometric;
+    assert!((m.contact_current_estimate_a_m2 - 2.0 / (5.0 * 2.0 * phi / 1.5)).abs() < 1e-12);
+    // At η = 0 and c̃ = 1 the Butler–Volmer current vanishes.
+    assert!(m.interface_current_mean_a_m2.abs() < 1e-12);
+
+    // One more µm of Li across every channel: uniform, the fronts move up by 1 µm.
+    let g = k.grid;
+    let mut uniform = st.clone();
+    for j in 0..g.ny {
+        let y = g.y_m(j) * 1e6;
+        for i in 0..g.nx {
+            let kk = g.idx(i, j);
+            if y > 6.0 && y < 8.0 {
+                uniform.xi[kk] = uniform.xi[kk].max(1.0 - f.phi[kk]);
+            }
+        }
+    }
+    let mu = measure(&k, info, &f.xi, &uniform, 2.0);
+    assert!(mu.homogeneity > 0.8, "uniform fill: H = {}", mu.homogeneity);
+    assert!(
+        (mu.front_centre_um - 8.0).abs() < 0.3,
+        "{}",
+        mu.front_centre_um
+    );
+    // Li only along the walls (the first pore column of each side) up to 20 µm: hollow channels.
+    for kch in 0..info.channels {
+        let (c0, w) = info.channel_span_m(kch);
+        for j in 0..g.ny {
+            let y = g.y_m(j) * 1e6;
+            if y < 7.0 || y > 20.0 {
+                continue;
+            }
+            for i in 0..g.nx {
+                let x = g.x_m(i);
+                let kk = g.idx(i, j);
+                if (x - c0).abs() < 0.3e-6 || (x - c0 - w).abs() < 0.3e-6 {
+                    st.xi[kk] = 1.0 - f.phi[kk];
+                }
+            }
+        }
+    }
+    let mw = measure(&k, info, &f.xi, &st, 2.0);
+    assert!(mw.homogeneity < 0.5, "wall growth: H = {}", mw.homogeneity);
+    assert!(mw.front_wall_um > mw.front_centre_um + 5.0);
+}

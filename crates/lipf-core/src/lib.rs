@@ -14,6 +14,7 @@ pub mod cpu_backend;
 pub mod geometry;
 pub mod grid;
 pub mod metrics;
+pub mod morphology;
 pub mod observables;
 pub mod solver;
 pub mod state;

@@ -2,6 +2,7 @@
 //! checkpoints and resume; the physics lives in `lipf-core`, the file formats in `lipf-io`.
 
 pub mod cmd_geometry;
+pub mod morph_series;
 pub mod pictures;
 pub mod run;
 

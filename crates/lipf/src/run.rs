@@ -12,6 +12,7 @@
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use lipf_core::morphology::{self, Morphology};
 use lipf_core::observables::{self, Scalars};
 use lipf_core::{AdvanceOutcome, Backend, Config, CpuBackend, State, StopFlag};
 use serde::Serialize;
@@ -53,6 +54,9 @@ pub struct RunSummary {
     /// Li inside the scaffold relative to the deposited Li.
     pub li_in_llzo_fraction: f64,
     pub geometry: lipf_core::geometry::GeometryInfo,
+    /// Morphology observables (docs/study.md) at t = 0 (absent on resume) and at the end.
+    pub morphology_initial: Option<Morphology>,
+    pub morphology_final: Morphology,
     pub outputs: Vec<String>,
 }
 
@@ -68,6 +72,8 @@ struct Outputs {
     fields: Option<lipf_io::h5::FieldsFile>,
     snapshots: Vec<(u64, f64)>,
     rows: Vec<Scalars>,
+    /// Morphology observables of each row of `rows`.
+    morph: Vec<Morphology>,
     images: bool,
 }
 
@@ -94,6 +100,7 @@ impl Outputs {
             fields: None,
             snapshots: Vec::new(),
             rows: Vec::new(),
+            morph: Vec::new(),
             images: config.output.images,
         };
         #[cfg(feature = "hdf5")]
@@ -117,6 +124,7 @@ impl Outputs {
         }
         if let Some(t) = resume_time {
             out.rows = read_timeseries_csv(&out.path("timeseries.csv"), t).unwrap_or_default();
+            out.morph = crate::morph_series::read_csv(&out.path("timeseries.csv"), out.rows.len());
         }
         Ok(out)
     }
@@ -138,12 +146,13 @@ impl Outputs {
     fn publish(&mut self, state: &State, checkpoint: bool) -> Result<()> {
         lipf_io::atomic::write_atomic(
             &self.path("timeseries.csv"),
-            lipf_io::csv::timeseries_csv(&self.rows).as_bytes(),
+            crate::morph_series::timeseries_csv(&self.rows, &self.morph).as_bytes(),
         )?;
         #[cfg(feature = "hdf5")]
         {
             if let Some(f) = self.fields.as_mut() {
                 f.write_timeseries(&self.rows)?;
+                crate::morph_series::write_h5(f.path(), &self.morph)?;
                 f.publish()?;
             }
             let xdmf = lipf_io::xdmf::xdmf(&state.grid, "fields.h5", &self.snapshots);
@@ -214,7 +223,8 @@ pub fn run(opts: RunOptions) -> Result<RunSummary> {
         }
     };
     let coeffs = lipf_core::Coefficients::from_config(config);
-    let geometry = lipf_core::geometry::build(config, &coeffs.grid, coeffs.ell_m).info;
+    let built = lipf_core::geometry::build(config, &coeffs.grid, coeffs.ell_m);
+    let (geometry, xi_built) = (built.info, built.xi);
     let mut backend: Box<dyn Backend> = match &opts.resume {
         None => Box::new(
             CpuBackend::new(config).map_err(|e| anyhow::anyhow!("initialisation failed: {e}"))?,
@@ -252,11 +262,16 @@ pub fn run(opts: RunOptions) -> Result<RunSummary> {
         geometry.porosity_measured
     ));
     let geometry_json = serde_json::to_string(&geometry)?;
+    let morphology_of = |st: &State| {
+        let j = config.control.current_density_a_m2;
+        morphology::measure(&coeffs, &geometry, &xi_built, st, j)
+    };
     let resume_time = opts.resume.as_ref().map(|_| backend.state().time_s);
     let state0 = backend.state().clone();
     let mut out = Outputs::open(&opts.out_dir, config, &state0, &geometry_json, resume_time)?;
     if resume_time.is_none() {
         out.rows.push(backend.scalars());
+        out.morph.push(morphology_of(&state0));
         out.snapshot(&state0)?;
         out.publish(&state0, true)?;
     } else {
@@ -315,11 +330,13 @@ pub fn run(opts: RunOptions) -> Result<RunSummary> {
         let is_snap = (s.time_s - t_snap).abs() <= 1e-12 * end.max(1.0);
         if is_ts {
             out.rows.push(s);
+            out.morph.push(morphology_of(backend.state()));
             ts_k += 1;
         }
         if is_snap || s.time_s >= end {
             if !is_ts {
                 out.rows.push(s);
+                out.morph.push(morphology_of(backend.state()));
             }
             let st = backend.state().clone();
             out.snapshot(&st)?;
@@ -354,6 +371,12 @@ pub fn run(opts: RunOptions) -> Result<RunSummary> {
         out.publish(&state, false)?;
     }
     let steps = state.step - step0;
+    let morphology_final = morphology_of(&state);
+    let morphology_initial = if resume_time.is_none() {
+        out.morph.first().cloned()
+    } else {
+        None
+    };
     let deposited = observables::li_amount_mol_m2(&coeffs, &state) - state.li_amount0_mol_m2;
     let summary = RunSummary {
         name: config.name.clone(),
@@ -383,6 +406,8 @@ pub fn run(opts: RunOptions) -> Result<RunSummary> {
             0.0
         },
         geometry,
+        morphology_initial,
+        morphology_final,
         outputs: [
             "fields.h5",
             "fields.xdmf",

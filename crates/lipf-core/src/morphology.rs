@@ -1,0 +1,316 @@
+//! Morphology observables of a run: how the Li fills the scaffold (docs/study.md defines each).
+//!
+//! * `fill` of a channel: Σ ξ / Σ (1 − ϕ) over the cells of its period between the foil top and
+//!   the cap (the pore space of the channel, including the pre-impregnated part); `mean_fill`
+//!   is the same ratio over the whole scaffold region.
+//! * Front heights (µm from the collector): in the column nearest the channel centre and in the
+//!   first pore column (ϕ < ½) next to each wall, the height up to which ξ > ½ continuously
+//!   from the foil, interpolated where ξ crosses ½; averaged over channels (and both walls).
+//! * Homogeneity index H = 1 − CV of the Li gained above the initial Li top, per pore column of
+//!   the channels (p(x) = ∫ (ξ − ξ_built) dy over y > initial Li top, ξ_built the scaffold
+//!   builder's initial ξ, divided by the column's pore fraction 1 − ϕ at mid-height so that the
+//!   diffuse columns at the walls count like the others), CV = standard deviation / mean over
+//!   all pore columns (ϕ < ½) of all channels, clamped to [0, 1]. H = 1: every column of every channel gained
+//!   the same Li (uniform fill); H → 0: the deposit sits in a few columns (e.g. along the walls).
+//!   Undefined (NaN) until a quarter of a cell of Li has been gained on average.
+//! * Contact and surface lengths per projected width: the ξ = ½ iso-line (marching squares)
+//!   split by ϕ at each segment's midpoint: ϕ ≥ ¼ is Li/LLZO contact, ϕ < ¼ is Li/pore surface.
+//! * Interfacial current density on the ξ = ½ iso-line, from the Butler–Volmer law at the
+//!   local η and c̃: i = i0 [c̃ exp(−β nFη/RT) − exp((1 − α) nFη/RT)] (positive plates), weighted by
+//!   segment length: the mean over the whole Li surface, its 99th percentile over the mean, and
+//!   the mean over the Li/LLZO contact, which seed 000's Figure 1d estimates as
+//!   J_applied/(d·S) (d: impregnation depth, S: specific surface of the slits, 2φ/δ).
+
+use crate::coefficients::Coefficients;
+use crate::geometry::GeometryInfo;
+use crate::metrics::surface::iso_segments;
+use crate::state::State;
+use serde::{Deserialize, Serialize};
+
+/// Morphology observables of one state.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Morphology {
+    /// Fill fraction of each channel (channels only).
+    pub channel_fill: Vec<f64>,
+    pub mean_fill: f64,
+    /// Li front height at the channel centres and next to the walls, µm from the collector.
+    pub front_centre_um: f64,
+    pub front_wall_um: f64,
+    pub homogeneity: f64,
+    /// Li/LLZO contact length and Li/pore surface length per projected width (µm/µm).
+    pub li_llzo_contact_per_width: f64,
+    pub li_pore_surface_per_width: f64,
+    /// Butler–Volmer current density on the Li surface: length-weighted mean (A/m²) and
+    /// 99th percentile / mean.
+    pub interface_current_mean_a_m2: f64,
+    pub interface_current_p99_over_mean: f64,
+    /// Mean over the Li/LLZO contact only, A/m².
+    pub contact_current_mean_a_m2: f64,
+    /// J_applied / (d·S) with S = 2φ/δ, A/m² (NaN without channels or impregnation).
+    pub contact_current_estimate_a_m2: f64,
+}
+
+/// Names of the scalar columns [`Morphology::columns`] gives, in order (units in the names).
+pub const COLUMNS: [&str; 10] = [
+    "mean_fill",
+    "front_centre_um",
+    "front_wall_um",
+    "homogeneity",
+    "li_llzo_contact_per_width",
+    "li_pore_surface_per_width",
+    "interface_current_mean_a_m2",
+    "interface_current_p99_over_mean",
+    "contact_current_mean_a_m2",
+    "contact_current_estimate_a_m2",
+];
+
+impl Morphology {
+    /// The scalar columns in the order of [`COLUMNS`].
+    pub fn columns(&self) -> [f64; 10] {
+        [
+            self.mean_fill,
+            self.front_centre_um,
+            self.front_wall_um,
+            self.homogeneity,
+            self.li_llzo_contact_per_width,
+            self.li_pore_surface_per_width,
+            self.interface_current_mean_a_m2,
+            self.interface_current_p99_over_mean,
+            self.contact_current_mean_a_m2,
+            self.contact_current_estimate_a_m2,
+        ]
+    }
+
+    /// Rebuilds the scalars from columns in the order of [`COLUMNS`] (channel fills are not
+    /// part of them).
+    pub fn from_columns(v: &[f64], channel_fill: Vec<f64>) -> Morphology {
+        let g = |k: usize| v.get(k).copied().unwrap_or(f64::NAN);
+        Morphology {
+            channel_fill,
+            mean_fill: g(0),
+            front_centre_um: g(1),
+            front_wall_um: g(2),
+            homogeneity: g(3),
+            li_llzo_contact_per_width: g(4),
+            li_pore_surface_per_width: g(5),
+            interface_current_mean_a_m2: g(6),
+            interface_current_p99_over_mean: g(7),
+            contact_current_mean_a_m2: g(8),
+            contact_current_estimate_a_m2: g(9),
+        }
+    }
+}
+
+/// Bilinear interpolation of a cell-centred field at (x, y), m (periodic in x, clamped in y).
+fn bilinear(f: &[f64], nx: usize, ny: usize, dx: f64, x: f64, y: f64) -> f64 {
+    let fx = x / dx - 0.5;
+    let fy = (y / dx - 0.5).clamp(0.0, (ny - 1) as f64);
+    let i0 = fx.floor();
+    let tx = fx - i0;
+    let i0 = (i0 as isize).rem_euclid(nx as isize) as usize;
+    let i1 = (i0 + 1) % nx;
+    let j0 = (fy.floor() as usize).min(ny - 1);
+    let j1 = (j0 + 1).min(ny - 1);
+    let ty = fy - j0 as f64;
+    let a = f[j0 * nx + i0] * (1.0 - tx) + f[j0 * nx + i1] * tx;
+    let b = f[j1 * nx + i0] * (1.0 - tx) + f[j1 * nx + i1] * tx;
+    a * (1.0 - ty) + b * ty
+}
+
+/// Length-weighted quantile of (value, weight) pairs.
+fn weighted_quantile(mut v: Vec<(f64, f64)>, q: f64) -> f64 {
+    v.retain(|p| p.0.is_finite() && p.1 > 0.0);
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let total: f64 = v.iter().map(|p| p.1).sum();
+    let mut acc = 0.0;
+    for &(x, w) in &v {
+        acc += w;
+        if acc >= q * total {
+            return x;
+        }
+    }
+    v.last().unwrap().0
+}
+
+/// Height (m) up to which ξ > ½ continuously from row `j0` in column `i`.
+fn front_height(state: &State, i: usize, j0: usize, j1: usize) -> f64 {
+    let g = state.grid;
+    let xi = |j: usize| state.xi[j * g.nx + i];
+    if xi(j0) <= 0.5 {
+        return j0 as f64 * g.dx_m;
+    }
+    for j in j0 + 1..j1 {
+        if xi(j) <= 0.5 {
+            let (a, b) = (xi(j - 1), xi(j));
+            let t = (a - 0.5) / (a - b);
+            return g.y_m(j - 1) + t * g.dx_m;
+        }
+    }
+    j1 as f64 * g.dx_m
+}
+
+/// The morphology observables of `state` for a scaffold described by `info` (the geometry as
+/// built, with `xi_built` the builder's initial ξ), under the applied current density
+/// `j_applied_a_m2`.
+pub fn measure(
+    c: &Coefficients,
+    info: &GeometryInfo,
+    xi_built: &[f64],
+    state: &State,
+    j_applied_a_m2: f64,
+) -> Morphology {
+    let g = state.grid;
+    let (nx, ny, dx) = (g.nx, g.ny, g.dx_m);
+    let bottom = info.scaffold_bottom_um * 1e-6;
+    let top = info.scaffold_top_um * 1e-6;
+    let rows: Vec<usize> = (0..ny)
+        .filter(|&j| g.y_m(j) >= bottom && g.y_m(j) < top)
+        .collect();
+    let (j0, j1) = (
+        rows.first().copied().unwrap_or(0),
+        rows.last().map_or(0, |j| j + 1),
+    );
+    let fill_of = |cols: &mut dyn Iterator<Item = usize>| {
+        let (mut li, mut pore) = (0.0, 0.0);
+        for i in cols {
+            for j in j0..j1 {
+                let k = j * nx + i;
+                li += state.xi[k];
+                pore += 1.0 - state.phi[k];
+            }
+        }
+        if pore > 0.0 {
+            li / pore
+        } else {
+            f64::NAN
+        }
+    };
+    let mean_fill = fill_of(&mut (0..nx));
+
+    let mut m = Morphology {
+        mean_fill,
+        front_centre_um: f64::NAN,
+        front_wall_um: f64::NAN,
+        homogeneity: f64::NAN,
+        contact_current_estimate_a_m2: f64::NAN,
+        ..Default::default()
+    };
+    let li_top = info.li_top_um * 1e-6;
+    if info.channels > 0 && j1 > j0 {
+        let period = info.channel_period_um * 1e-6;
+        let col_of = |x: f64| ((x / dx - 0.5).round() as isize).rem_euclid(nx as isize) as usize;
+        let (mut centres, mut walls) = (Vec::new(), Vec::new());
+        let mut deposit: Vec<f64> = Vec::new();
+        for k in 0..info.channels {
+            let x0 = k as f64 * period;
+            let cols: Vec<usize> = (0..nx)
+                .filter(|&i| g.x_m(i) >= x0 && g.x_m(i) < x0 + period)
+                .collect();
+            m.channel_fill.push(fill_of(&mut cols.iter().copied()));
+            let (c0, w) = info.channel_span_m(k);
+            let centre = col_of(c0 + 0.5 * w);
+            centres.push(front_height(state, centre, j0, j1));
+            let mid = (j0 + j1) / 2;
+            let pore_col = |i: usize| state.phi[mid * nx + i] < 0.5;
+            // First pore column inside each wall, scanning from the wall towards the centre.
+            let ncols = ((w / dx).ceil() as usize).max(1) + 1;
+            let left = (0..ncols)
+                .map(|s| col_of(c0 + (s as f64 + 0.5) * dx))
+                .find(|&i| pore_col(i));
+            let right = (0..ncols)
+                .map(|s| col_of(c0 + w - (s as f64 + 0.5) * dx))
+                .find(|&i| pore_col(i));
+            for i in [left, right].into_iter().flatten() {
+                walls.push(front_height(state, i, j0, j1));
+            }
+            for i in (0..nx).filter(|&i| {
+                let x = g.x_m(i);
+                x >= c0 && x < c0 + w && pore_col(i)
+            }) {
+                let p: f64 = (j0..j1)
+                    .filter(|&j| g.y_m(j) > li_top)
+                    .map(|j| (state.xi[j * nx + i] - xi_built[j * nx + i]) * dx)
+                    .sum();
+                deposit.push(p / (1.0 - state.phi[mid * nx + i]));
+            }
+        }
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+        m.front_centre_um = mean(&centres) * 1e6;
+        if !walls.is_empty() {
+            m.front_wall_um = mean(&walls) * 1e6;
+        }
+        let mu = mean(&deposit);
+        if !deposit.is_empty() && mu >= 0.25 * dx {
+            let var = deposit.iter().map(|p| (p - mu).powi(2)).sum::<f64>() / deposit.len() as f64;
+            m.homogeneity = (1.0 - var.sqrt() / mu).clamp(0.0, 1.0);
+        }
+        let depth = (li_top - bottom) * 1e6;
+        let s_slit = 2.0 * info.porosity_geometric / info.pore_size_um;
+        if depth > 0.0 && s_slit > 0.0 {
+            m.contact_current_estimate_a_m2 = j_applied_a_m2 / (depth * s_slit);
+        }
+    }
+
+    // Li surface: the ξ = ½ iso-line, split into contact and free surface by ϕ.
+    let segs = iso_segments(&state.xi, &g, 0.5);
+    let width = g.width_m();
+    let (mut contact, mut free) = (0.0, 0.0);
+    let mut currents: Vec<(f64, f64)> = Vec::with_capacity(segs.len());
+    let (mut contact_i, mut contact_w) = (0.0, 0.0);
+    let (a, b) = (c.alpha, c.beta);
+    for s in &segs {
+        let (x, y) = s.midpoint();
+        let len = s.length();
+        let phi = bilinear(&state.phi, nx, ny, dx, x, y);
+        let eta = bilinear(&state.eta, nx, ny, dx, x, y);
+        let conc = bilinear(&state.conc, nx, ny, dx, x, y);
+        let f = c.f_over_rt_per_v;
+        let i = c.exchange_current_density_a_m2
+            * (conc * (-b * f * eta).exp() - ((1.0 - a) * f * eta).exp());
+        currents.push((i, len));
+        if phi >= 0.25 {
+            contact += len;
+            contact_i += i * len;
+            contact_w += len;
+        } else {
+            free += len;
+        }
+    }
+    m.li_llzo_contact_per_width = contact / width;
+    m.li_pore_surface_per_width = free / width;
+    let total_w: f64 = currents.iter().map(|p| p.1).sum();
+    if total_w > 0.0 {
+        let mean = currents.iter().map(|p| p.0 * p.1).sum::<f64>() / total_w;
+        m.interface_current_mean_a_m2 = mean;
+        let p99 = weighted_quantile(currents, 0.99);
+        m.interface_current_p99_over_mean = if mean.abs() > 1e-12 {
+            p99 / mean
+        } else {
+            f64::NAN
+        };
+    } else {
+        m.interface_current_mean_a_m2 = f64::NAN;
+        m.interface_current_p99_over_mean = f64::NAN;
+    }
+    m.contact_current_mean_a_m2 = if contact_w > 0.0 {
+        contact_i / contact_w
+    } else {
+        f64::NAN
+    };
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weighted_quantile_uses_weights() {
+        let v = vec![(1.0, 1.0), (2.0, 1.0), (10.0, 0.001)];
+        assert_eq!(weighted_quantile(v.clone(), 0.5), 1.0);
+        assert_eq!(weighted_quantile(v, 0.999), 10.0);
+    }
+}
