@@ -38,7 +38,11 @@ struct Control {
     i0: f32,
     i1: f32,
     flags: u32,
+    substeps: u32,
+    dt_sub: f32,
     _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: GridParams;

@@ -6,10 +6,13 @@
 //              workgroups for a step that does not run, so the recorded steps past the target
 //              time cost nothing);
 //            dt_partials: per-workgroup max |r| and max drift D f |∇φ| (per Δx);
-//            time_step: Δt = min(stability limit, max ξ change / max |r|, half a cell of
-//              drift, max_dt), landing exactly on the remaining time when it is within a step;
-//              appends (Δt, I, V, iterations) to the step log.
-// Bindings:  0 uniform StepParams; 1 control (read_write); 2 shapes (read); 3 args (read_write);
+//            time_step: Δt = min(Allen–Cahn stability limit, max ξ change / max |r|, max_dt),
+//              landing exactly on the remaining time when it is within a step; the Nernst–Planck
+//              sub-step count ceil(Δt / Δt_np), Δt_np = min(diffusion limit, half a cell of
+//              drift), and the indirect entries of the recorded sub-steps (flag 4 when more are
+//              needed than were recorded); appends (Δt, I, V, iterations, sub-steps) to the log.
+// Bindings:  0 uniform StepParams; 1 control (read_write); 2 shapes (read); 3 args (read_write;
+//            step part, CG part, then one entry per recorded sub-step);
 //            4 rate, 5 potential, 6 xi, 7 phi (read); 8 partials (read_write); 9 steps (the step
 //            log, read_write).
 // Dispatch:  step_begin: (1, 1, 1) of 1; dt_partials: (groups, 1, 1) of 256, grid-stride;
@@ -26,8 +29,9 @@ struct StepParams {
     consistent: u32,
     shapes: u32,
     max_steps: u32,
-    _pad0: u32,
+    substeps_recorded: u32,
     dt_stable: f32,
+    dt_np: f32,
     max_xi_change: f32,
     max_dt: f32,
     inv_dx2: f32,
@@ -35,6 +39,9 @@ struct StepParams {
     d_p: f32,
     d_e: f32,
     land_tolerance: f32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 // One entry of the step log (twin: lipf_gpu::params::StepLog).
@@ -44,9 +51,9 @@ struct StepLog {
     v_collector: f32,
     iterations: u32,
     max_solve_iterations: u32,
+    substeps: u32,
     _pad0: u32,
     _pad1: u32,
-    _pad2: u32,
 }
 
 // Device-side scalars of the running batch (twin: lipf_gpu::params::Control). Written by the
@@ -71,7 +78,11 @@ struct Control {
     i0: f32,
     i1: f32,
     flags: u32,
+    substeps: u32,
+    dt_sub: f32,
     _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: StepParams;
@@ -163,6 +174,10 @@ fn step_begin() {
         args[s] = v;
         args[m + s] = v;
     }
+    // Sub-steps run only when time_step enables them.
+    for (var s = 0u; s < 3u * p.substeps_recorded; s++) {
+        args[2u * m + s] = 0u;
+    }
 }
 
 fn dif(k: u32) -> f32 {
@@ -206,8 +221,10 @@ fn time_step(@builtin(local_invocation_id) lid: vec3<u32>) {
     if (max_rate > 0.0) {
         dt = min(dt, p.max_xi_change / max_rate);
     }
+    // c̃ is sub-stepped within the step, so diffusion and drift do not limit Δt.
+    var dt_np = p.dt_np;
     if (max_drift_per_dx > 0.0) {
-        dt = min(dt, 0.5 / max_drift_per_dx);
+        dt_np = min(dt_np, 0.5 / max_drift_per_dx);
     }
     dt = min(dt, p.max_dt);
     let remaining = control.remaining;
@@ -219,7 +236,19 @@ fn time_step(@builtin(local_invocation_id) lid: vec3<u32>) {
         control.remaining = remaining - dt;
     }
     control.dt = dt;
+    let substeps = max(u32(ceil(dt / dt_np * (1.0 - 1e-6))), 1u);
+    control.substeps = substeps;
+    control.dt_sub = dt / f32(substeps);
+    if (substeps > p.substeps_recorded) {
+        control.flags |= 4u;
+    }
+    let sub_base = 6u * p.shapes;
+    for (var q = 0u; q < min(substeps, p.substeps_recorded); q++) {
+        for (var c = 0u; c < 3u; c++) {
+            args[sub_base + 3u * q + c] = shapes[c];
+        }
+    }
     steps[control.step_count] = StepLog(dt, control.current_a_m, control.v_collector,
-        control.step_iterations, control.max_solve_iterations, 0u, 0u, 0u);
+        control.step_iterations, control.max_solve_iterations, substeps, 0u, 0u);
     control.step_count += 1u;
 }

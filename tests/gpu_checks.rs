@@ -26,9 +26,10 @@ fn parse_and_validate(name: &str, source: &str) -> (naga::Module, naga::valid::M
             e.emit_to_string_with_path(source, &format!("shaders/{name}.wgsl"))
         )
     });
+    // FLOAT64: shaders outside the time step may use f64 (the step kernels are f32 only).
     let info = naga::valid::Validator::new(
         naga::valid::ValidationFlags::all(),
-        naga::valid::Capabilities::empty(),
+        naga::valid::Capabilities::FLOAT64,
     )
     .validate(&module)
     .unwrap_or_else(|e| {
@@ -162,4 +163,195 @@ fn wgsl_parameter_structs_have_the_layout_of_their_rust_twins() {
         }
     }
     assert!(checked >= 13, "only {checked} struct declarations checked");
+}
+
+// ---------------------------------------------------------------------------------------------
+// With a device.
+
+use lipf_core::cpu;
+use lipf_core::{Backend, Config, CpuBackend, StopFlag};
+use lipf_gpu::twin::TwinRunner;
+use lipf_gpu::{AdapterRequest, GpuBackend, GpuContext};
+
+/// The device the GPU tests run on: any adapter, software ones included (they run the same
+/// WGSL). None (and a message) when there is none, unless LIPF_REQUIRE_GPU_ADAPTER=1.
+fn device() -> Option<GpuContext> {
+    let req = AdapterRequest {
+        allow_software: true,
+        name_contains: None,
+    };
+    match GpuContext::new(&req) {
+        Ok(ctx) => {
+            eprintln!("GPU tests on {}", ctx.adapter.label());
+            Some(ctx)
+        }
+        Err(e) => {
+            if std::env::var("LIPF_REQUIRE_GPU_ADAPTER").as_deref() == Ok("1") {
+                panic!("LIPF_REQUIRE_GPU_ADAPTER=1 but no adapter: {e}");
+            }
+            eprintln!("skipped: no GPU adapter ({e}); set LIPF_REQUIRE_GPU_ADAPTER=1 to make this a failure");
+            None
+        }
+    }
+}
+
+/// Compares a GPU field with its CPU twin: |gpu − cpu| ≤ tol · max|cpu| everywhere. Prints
+/// and, on failure, names the worst cell with both values.
+fn assert_close(what: &str, nx: usize, gpu: &[f64], cpu: &[f64], tol: f64, why: &str) {
+    assert_eq!(gpu.len(), cpu.len(), "{what}: lengths differ");
+    let scale = cpu.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-300);
+    let (k, d) = gpu
+        .iter()
+        .zip(cpu)
+        .enumerate()
+        .map(|(k, (a, b))| (k, if a.is_finite() { (a - b).abs() } else { f64::INFINITY }))
+        .fold((0, 0.0), |m, v| if v.1 > m.1 { v } else { m });
+    let msg = format!(
+        "{what}: worst cell (i = {}, j = {}): gpu {:e}, cpu {:e}, |diff| = {:.2e} of max|cpu| {:.3e} (tolerance {tol:.0e}: {why})",
+        k % nx,
+        k / nx,
+        gpu[k],
+        cpu[k],
+        d / scale,
+        scale
+    );
+    eprintln!("{msg}");
+    assert!(d <= tol * scale, "{msg}");
+}
+
+const F32_WHY: &str = "the GPU computes in f32, the CPU in f64; inputs are rounded to f32 first, so the \
+     difference is the f32 rounding of the kernel's own arithmetic, amplified by cancellation in \
+     the differences of neighbouring cells";
+
+/// A 67 × 45 case (not a multiple of the 16 × 16 workgroups) with the smoke geometry, its
+/// initial state rounded to f32 (the GPU's precision), and smooth fields for η and φ.
+fn twin_case(delta: f64) -> (Config, lipf_core::Coefficients, lipf_core::State) {
+    let mut cfg = Config::from_file(&repo_path("configs/smoke.json")).unwrap();
+    cfg.domain.width_um = 67.0 * 0.25;
+    cfg.domain.height_um = 45.0 * 0.25;
+    cfg.model.anisotropy_strength = delta;
+    cfg.model.equilibration_time_s = 0.05;
+    let mut b = CpuBackend::new(&cfg).unwrap();
+    let mut s = b.state().clone();
+    let round = |v: &mut Vec<f64>| v.iter_mut().for_each(|x| *x = *x as f32 as f64);
+    let (nx, ny) = (s.grid.nx, s.grid.ny);
+    for k in 0..nx * ny {
+        let (i, j) = ((k % nx) as f64, (k / nx) as f64);
+        s.eta[k] = -4e-3 + 1e-3 * (0.3 * i).sin() * (0.2 * j).cos();
+        s.potential[k] = 2e-3 * (j / ny as f64) + 1e-4 * (0.5 * i).cos();
+        s.conc[k] = 1.0 - 0.01 * (0.1 * i + 0.2 * j).sin().abs();
+    }
+    for v in [&mut s.xi, &mut s.phi, &mut s.conc, &mut s.eta, &mut s.potential] {
+        round(v);
+    }
+    (cfg, b.coeffs.clone(), s)
+}
+
+#[test]
+fn gpu_kernels_match_their_cpu_twins_on_a_67x45_grid() {
+    let Some(ctx) = device() else { return };
+    let mut t = TwinRunner::new(&ctx);
+    for delta in [0.0, 0.04] {
+        let (_cfg, c, s) = twin_case(delta);
+        let (nx, ny) = (c.grid.nx, c.grid.ny);
+        assert_eq!((nx, ny), (67, 45));
+        let n = nx * ny;
+        eprintln!("anisotropy δ = {delta}");
+
+        // xi_rate
+        let p = cpu::xi_rate::XiRateParams::new(&c, true);
+        let (mut a, mut g) = (vec![0.0; n], vec![0.0; n]);
+        cpu::xi_rate::xi_rate(&p, &s.xi, &s.phi, &s.conc, &s.eta, &mut a, &mut g);
+        let (ga, gg) = t.xi_rate(&p, &s.xi, &s.phi, &s.conc, &s.eta).unwrap();
+        assert_close("xi_rate a", nx, &ga, &a, 2e-4, F32_WHY);
+        assert_close("xi_rate g", nx, &gg, &g, 1e-5, F32_WHY);
+        let round = |v: &[f64]| -> Vec<f64> { v.iter().map(|&x| x as f32 as f64).collect() };
+        let (a, g) = (round(&a), round(&g));
+
+        // potential_assemble
+        let mut op = cpu::operator::Operator::zeros(nx, ny);
+        let (mut b0, mut b1) = (vec![0.0; n], vec![0.0; n]);
+        cpu::potential_assemble::potential_assemble(&c, &s.xi, &s.phi, &a, &g, &s.eta, &mut op, &mut b0, &mut b1);
+        let (gop, gb0, gb1) = t.potential_assemble(&c, &s.xi, &s.phi, &a, &g, &s.eta).unwrap();
+        for (name, x, y) in [("tx", &gop.tx, &op.tx), ("ty", &gop.ty, &op.ty), ("s", &gop.s, &op.s), ("diag", &gop.diag, &op.diag)] {
+            assert_close(&format!("potential_assemble {name}"), nx, x, y, 1e-5, F32_WHY);
+        }
+        assert_close("potential_assemble tbot", nx, &gop.tbot, &op.tbot, 1e-5, F32_WHY);
+        assert_close("potential_assemble b0", nx, &gb0, &b0, 1e-5, F32_WHY);
+        assert_close("potential_assemble b1", nx, &gb1, &b1, 1e-5, F32_WHY);
+        let op = lipf_gpu::twin::unpack_operator(nx, ny, &round(&lipf_gpu::twin::pack_operator(&op)));
+
+        // multigrid kernels
+        let x: Vec<f64> = round(&s.potential);
+        let b: Vec<f64> = round(&b0);
+        for colour in [0, 1] {
+            let mut xc = x.clone();
+            cpu::mg_smooth::mg_smooth(&op, &b, &mut xc, colour);
+            let xg = t.mg_smooth(&op, &b, &x, colour as u32).unwrap();
+            assert_close(&format!("mg_smooth colour {colour}"), nx, &xg, &xc, 1e-5, F32_WHY);
+        }
+        let mut r = vec![0.0; n];
+        cpu::mg_residual::mg_residual(&op, &b, &x, &mut r);
+        let rg = t.mg_residual(&op, &b, &x).unwrap();
+        // The residual is a difference of terms |diag·x| ≫ |r|: compare against that size.
+        let size: Vec<f64> = (0..n).map(|k| op.diag[k] * x[k]).collect();
+        let scale = size.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let worst = rg.iter().zip(&r).map(|(p, q)| (p - q).abs()).fold(0.0, f64::max);
+        eprintln!("mg_residual: worst |diff| {worst:e} against max|diag·x| {scale:e} (tolerance 1e-6: f32 cancellation)");
+        assert!(worst <= 1e-6 * scale, "mg_residual: worst {worst:e}, scale {scale:e}");
+        let mut y = vec![0.0; n];
+        cpu::mg_residual::mg_apply(&op, &x, &mut y);
+        let yg = t.mg_apply(&op, &x).unwrap();
+        let worst = yg.iter().zip(&y).map(|(p, q)| (p - q).abs()).fold(0.0, f64::max);
+        assert!(worst <= 1e-6 * scale, "mg_apply: worst {worst:e}, scale {scale:e}");
+        let (nxc, nyc) = (nx.div_ceil(2), ny.div_ceil(2));
+        let mut rc = vec![0.0; nxc * nyc];
+        cpu::mg_restrict::mg_restrict(&b, nx, ny, &mut rc);
+        assert_close("mg_restrict", nxc, &t.mg_restrict(&b, nx, ny).unwrap(), &rc, 1e-6, F32_WHY);
+        let coarse: Vec<f64> = round(&rc);
+        let mut fine = x.clone();
+        cpu::mg_prolong::mg_prolong(&coarse, 1.8, nx, &mut fine);
+        assert_close("mg_prolong", nx, &t.mg_prolong(&coarse, 1.8, nx, ny, &x).unwrap(), &fine, 1e-6, F32_WHY);
+        let mut cop = cpu::operator::Operator::zeros(nxc, nyc);
+        cpu::mg_coarsen::mg_coarsen(&op, &mut cop);
+        let gco = t.mg_coarsen(&op).unwrap();
+        for (name, x, y) in [("tx", &gco.tx, &cop.tx), ("ty", &gco.ty, &cop.ty), ("s", &gco.s, &cop.s), ("diag", &gco.diag, &cop.diag), ("tbot", &gco.tbot, &cop.tbot)] {
+            assert_close(&format!("mg_coarsen {name}"), nxc, x, y, 1e-6, F32_WHY);
+        }
+
+        // reaction_rate
+        let v = -5e-3;
+        let (mut rate, mut eta) = (vec![0.0; n], vec![0.0; n]);
+        cpu::reaction_rate::reaction_rate(&c, &a, &g, &s.eta, &s.potential, v, &mut rate, &mut eta);
+        let (grate, geta) = t.reaction_rate(&c, &a, &g, &s.eta, &s.potential, v).unwrap();
+        assert_close("reaction_rate rate", nx, &grate, &rate, 2e-4, F32_WHY);
+        assert_close("reaction_rate eta", nx, &geta, &eta, 1e-5, F32_WHY);
+        let rate = round(&rate);
+
+        // Nernst–Planck: conc_update, np_coefficients, np_substep
+        let dif: Vec<f64> = s.xi.iter().zip(&s.phi).map(|(&x, &p)| cpu::conc_update::cell_diffusivity(&c, x, p)).collect();
+        let dt = 5e-3;
+        let mut cn = vec![0.0; n];
+        cpu::conc_update::conc_update(&c, dt, &dif, &s.conc, &s.potential, &rate, &mut cn);
+        let gcn = t.conc_update(&c, dt, &s.xi, &s.phi, &s.conc, &s.potential, &rate).unwrap();
+        let dc: Vec<f64> = cn.iter().zip(&s.conc).map(|(a, b)| a - b).collect();
+        let gdc: Vec<f64> = gcn.iter().zip(&s.conc).map(|(a, b)| a - b).collect();
+        assert_close("conc_update Δc̃", nx, &gdc, &dc, 1e-3, "Δc̃ is computed in f32 and added to c̃ ≈ 1, whose f32 spacing 6e-8 is ~1e-4 of max|Δc̃| here");
+        let mut st = vec![0.0; 6 * n];
+        cpu::np_coefficients::np_coefficients(&c, &dif, &s.potential, &rate, &mut st);
+        let gst = t.np_coefficients(&c, &s.xi, &s.phi, &s.potential, &rate).unwrap();
+        assert_close("np_coefficients", 6 * nx, &gst, &st, 1e-5, F32_WHY);
+        let st = round(&st);
+        let mut cs = vec![0.0; n];
+        cpu::np_substep::np_substep(nx, ny, dt, &st, &s.conc, &mut cs);
+        let gcs = t.np_substep(nx, ny, dt, &st, &s.conc).unwrap();
+        let dc: Vec<f64> = cs.iter().zip(&s.conc).map(|(a, b)| a - b).collect();
+        let gdc: Vec<f64> = gcs.iter().zip(&s.conc).map(|(a, b)| a - b).collect();
+        assert_close("np_substep Δc̃", nx, &gdc, &dc, 1e-3, "as conc_update: f32 spacing of c̃ ≈ 1 against the size of Δc̃");
+
+        // xi_update
+        let mut xu = s.xi.clone();
+        cpu::xi_update::xi_update(nx, dt, &rate, &mut xu);
+        assert_close("xi_update", nx, &t.xi_update(nx, ny, dt, &rate, &s.xi).unwrap(), &xu, 1e-6, F32_WHY);
+    }
 }

@@ -13,7 +13,8 @@
 //! 5. `time_step::dt_partials` + `time_step`: Δt from the same limits as the CPU (stability,
 //!    max |r|, migration drift, max_dt), landing exactly on the target time; the step's Δt, I,
 //!    V and iterations go to a step log.
-//! 6. `conc_update`, `xi_update`, and `copy` for the swaps of c̃ and η.
+//! 6. `np_coefficients` once, `np_substep` (+ `copy`) for each Nernst–Planck sub-step, then
+//!    `xi_update` and `copy` for the swap of η.
 //!
 //! Batches: `advance` records up to [`MAX_BATCH_STEPS`] steps in one submission (its estimate
 //! of the steps left, from the last Δt) and reads back only the control record, the step log
@@ -49,6 +50,8 @@ use Bind::{Read as R, ReadWrite as W, Uniform as U};
 
 /// Most steps recorded in one submission (the step log's length).
 pub const MAX_BATCH_STEPS: usize = 64;
+/// Most Nernst–Planck sub-steps recorded per step.
+pub const MAX_SUBSTEPS: usize = 256;
 /// Twin of `COARSE_CORRECTION_SCALE` in crates/lipf-core/src/solver.rs.
 const COARSE_CORRECTION_SCALE: f32 = 1.8;
 /// Relative slack of the landing test (the CPU uses 1e-9 in f64).
@@ -66,6 +69,8 @@ enum Gate {
     Step(usize),
     /// The CG part of the indirect table, dispatch shape `s`.
     Cg(usize),
+    /// The `m`-th recorded Nernst–Planck sub-step of a step.
+    Sub(usize),
     /// Always, with these counts.
     Direct([u32; 3]),
 }
@@ -98,7 +103,8 @@ struct Pipelines {
     step_begin: Kernel,
     dt_partials: Kernel,
     time_step: Kernel,
-    conc: Kernel,
+    np_coefficients: Kernel,
+    np_substep: Kernel,
     xi_update: Kernel,
     copy: Kernel,
     zero: Kernel,
@@ -154,12 +160,13 @@ impl Pipelines {
                 "dt_partials",
                 &[(0, U), (4, R), (5, R), (6, R), (7, R), (8, W)],
             )?,
-            time_step: k("time_step", "time_step", &[(0, U), (1, W), (8, W), (9, W)])?,
-            conc: k(
-                "conc_update",
-                "conc_update",
-                &[(0, U), (1, R), (2, R), (3, R), (4, R), (5, R), (6, R), (7, W)],
+            time_step: k("time_step", "time_step", &[(0, U), (1, W), (2, R), (3, W), (8, W), (9, W)])?,
+            np_coefficients: k(
+                "np_coefficients",
+                "np_coefficients",
+                &[(0, U), (1, R), (2, R), (3, R), (4, R), (5, W)],
             )?,
+            np_substep: k("np_substep", "np_substep", &[(0, U), (1, R), (2, R), (3, R), (4, W)])?,
             xi_update: k("xi_update", "xi_update", &[(0, U), (1, R), (2, R), (3, W)])?,
             copy: k("copy", "copy", &[(0, U), (1, R), (2, W)])?,
             zero: k("copy", "fill_zero", &[(0, U), (2, W)])?,
@@ -183,6 +190,7 @@ struct Buffers {
     a: wgpu::Buffer,
     g: wgpu::Buffer,
     rate: wgpu::Buffer,
+    stencil: wgpu::Buffer,
     b0: wgpu::Buffer,
     b1: wgpu::Buffer,
     p: wgpu::Buffer,
@@ -236,7 +244,8 @@ struct Groups {
     step_begin: wgpu::BindGroup,
     dt_partials: wgpu::BindGroup,
     time_step: wgpu::BindGroup,
-    conc: wgpu::BindGroup,
+    np_coefficients: wgpu::BindGroup,
+    np_substep: wgpu::BindGroup,
     xi_update: wgpu::BindGroup,
     copy_conc: wgpu::BindGroup,
     copy_eta: wgpu::BindGroup,
@@ -260,6 +269,10 @@ pub struct GpuBackend {
     b: Buffers,
     g: Groups,
     cg_iterations: usize,
+    /// Nernst–Planck sub-steps recorded per step in the next batch.
+    substeps: usize,
+    step_params: StepParams,
+    step_params_buf: wgpu::Buffer,
     dt_estimate_s: f64,
     dt_stable_s: f64,
     /// Σξ (cells) of the host state minus Σξ of its f32 copy on the device.
@@ -335,6 +348,7 @@ impl GpuBackend {
             a: f("a"),
             g: f("g"),
             rate: f("rate"),
+            stencil: storage_f32(&ctx, "np stencil", 6 * n),
             b0: f("b0"),
             b1: f("b1"),
             p: f("p"),
@@ -348,7 +362,7 @@ impl GpuBackend {
                 (std::mem::size_of::<StepLog>() * MAX_BATCH_STEPS) as u64,
                 FIELD_USAGE,
             ),
-            args: storage_bytes(&ctx, "indirect args", 4 * 6 * shapes as u64, indirect),
+            args: storage_bytes(&ctx, "indirect args", 12 * (2 * shapes + MAX_SUBSTEPS) as u64, indirect),
             status: storage_bytes(&ctx, "range status", 16, FIELD_USAGE),
             op,
             lb,
@@ -416,12 +430,10 @@ impl GpuBackend {
                 )
             })
             .collect();
-        let dt_stable_s =
-            config.time.stability_safety * coeffs.dt_allen_cahn_s().min(coeffs.dt_diffusion_s());
-        let step_p = uniform(
-            &ctx,
-            "step",
-            &StepParams {
+        let dt_stable_s = config.time.stability_safety * coeffs.dt_allen_cahn_s();
+        let dt_np_s = config.time.stability_safety * coeffs.dt_diffusion_s();
+        let substeps = ((dt_stable_s / dt_np_s).ceil() as usize + 1).clamp(1, MAX_SUBSTEPS);
+        let step_params = StepParams {
                 nx: nx as u32,
                 ny: ny as u32,
                 n: n as u32,
@@ -429,8 +441,9 @@ impl GpuBackend {
                 consistent: (coeffs.overpotential == OverpotentialForm::Consistent) as u32,
                 shapes: shapes as u32,
                 max_steps: MAX_BATCH_STEPS as u32,
-                _pad0: 0,
+                substeps_recorded: substeps as u32,
                 dt_stable: dt_stable_s as f32,
+                dt_np: dt_np_s as f32,
                 max_xi_change: config.time.max_xi_change_per_step as f32,
                 max_dt: config.time.max_dt_s.map_or(f32::MAX, |m| m as f32),
                 inv_dx2: (1.0 / (coeffs.grid.dx_m * coeffs.grid.dx_m)) as f32,
@@ -438,8 +451,9 @@ impl GpuBackend {
                 d_p: coeffs.d_p_m2_s as f32,
                 d_e: coeffs.d_e_m2_s as f32,
                 land_tolerance: LAND_TOLERANCE,
-            },
-        );
+                ..Default::default()
+        };
+        let step_p = uniform(&ctx, "step", &step_params);
 
         // Bind groups.
         let c = &ctx;
@@ -498,11 +512,9 @@ impl GpuBackend {
             ),
             step_begin: k.step_begin.bind(c, &[&step_p, &b.control, &shapes_buf, &b.args]),
             dt_partials: k.dt_partials.bind(c, &[&step_p, &b.rate, &b.potential, &b.xi, &b.phi, &b.partials]),
-            time_step: k.time_step.bind(c, &[&step_p, &b.control, &b.partials, &b.steps]),
-            conc: k.conc.bind(
-                c,
-                &[&conc_p, &b.xi, &b.phi, &b.conc, &b.potential, &b.rate, &b.control, &b.conc_new],
-            ),
+            time_step: k.time_step.bind(c, &[&step_p, &b.control, &shapes_buf, &b.args, &b.partials, &b.steps]),
+            np_coefficients: k.np_coefficients.bind(c, &[&conc_p, &b.xi, &b.phi, &b.potential, &b.rate, &b.stencil]),
+            np_substep: k.np_substep.bind(c, &[g0, &b.stencil, &b.conc, &b.control, &b.conc_new]),
             xi_update: k.xi_update.bind(c, &[g0, &b.rate, &b.control, &b.xi]),
             copy_conc: k.copy.bind(c, &[g0, &b.conc_new, &b.conc]),
             copy_eta: k.copy.bind(c, &[g0, &b.eta_new, &b.eta]),
@@ -513,6 +525,9 @@ impl GpuBackend {
             cg_iterations: INITIAL_CG_ITERATIONS.min(config.solver.max_iterations.max(1)),
             dt_estimate_s: dt_stable_s,
             dt_stable_s,
+            substeps,
+            step_params,
+            step_params_buf: step_p.clone(),
             ctx,
             config: config.clone(),
             coeffs,
@@ -574,6 +589,7 @@ impl GpuBackend {
             Gate::Direct([x, y, z]) => pass.dispatch_workgroups(x, y, z),
             Gate::Step(s) => pass.dispatch_workgroups_indirect(&self.b.args, 12 * s as u64),
             Gate::Cg(s) => pass.dispatch_workgroups_indirect(&self.b.args, 12 * (self.shapes + s) as u64),
+            Gate::Sub(m) => pass.dispatch_workgroups_indirect(&self.b.args, 12 * (2 * self.shapes + m) as u64),
         }
     }
 
@@ -669,9 +685,13 @@ impl GpuBackend {
         self.record_potential(pass);
         self.dispatch(pass, &k.dt_partials, &g.dt_partials, Gate::Step(self.red()));
         self.dispatch(pass, &k.time_step, &g.time_step, Gate::Direct([1, 1, 1]));
-        self.dispatch(pass, &k.conc, &g.conc, Gate::Step(0));
+        // Nernst–Planck sub-steps with the potential, D and the ξ rate of this step.
+        self.dispatch(pass, &k.np_coefficients, &g.np_coefficients, Gate::Step(0));
+        for m in 0..self.substeps {
+            self.dispatch(pass, &k.np_substep, &g.np_substep, Gate::Sub(m));
+            self.dispatch(pass, &k.copy, &g.copy_conc, Gate::Sub(m));
+        }
         self.dispatch(pass, &k.xi_update, &g.xi_update, Gate::Step(0));
-        self.dispatch(pass, &k.copy, &g.copy_conc, Gate::Step(0));
         self.dispatch(pass, &k.copy, &g.copy_eta, Gate::Step(0));
     }
 
@@ -694,6 +714,15 @@ impl GpuBackend {
             status.copy_from_slice(bytemuck::cast_slice(&out[2]));
         }
         (control, log, status)
+    }
+
+    /// Records `n` Nernst–Planck sub-steps per step from the next batch on.
+    fn set_substeps(&mut self, n: usize) {
+        self.substeps = n.clamp(1, MAX_SUBSTEPS);
+        self.step_params.substeps_recorded = self.substeps as u32;
+        self.ctx
+            .queue
+            .write_buffer(&self.step_params_buf, 0, bytemuck::bytes_of(&self.step_params));
     }
 
     /// The device-side control record as the last submission left it (diagnostics).
@@ -861,6 +890,16 @@ impl GpuBackend {
                     enc.copy_buffer_to_buffer(copy, 0, src, 0, None);
                 }
                 self.ctx.queue.submit(Some(enc.finish()));
+                if c.flags & 4 != 0 {
+                    if self.substeps < MAX_SUBSTEPS {
+                        self.set_substeps((2 * self.substeps).max(c.substeps as usize));
+                        continue;
+                    }
+                    return Err(SimulationError::Solver(format!(
+                        "the Nernst-Planck update needs {} sub-steps in one step at step {} (t = {:.6} s), more than {MAX_SUBSTEPS}",
+                        c.substeps, self.host.step, self.host.time_s
+                    )));
+                }
                 if c.flags & 1 == 0 && self.cg_iterations < self.config.solver.max_iterations {
                     self.cg_iterations = (2 * self.cg_iterations).min(self.config.solver.max_iterations);
                     continue;
@@ -870,7 +909,9 @@ impl GpuBackend {
             let width = self.coeffs.grid.width_m();
             let s = &mut self.host;
             let mut most = 0u32;
+            let mut most_sub = 0u32;
             for e in &log {
+                most_sub = most_sub.max(e.substeps);
                 let dt = e.dt as f64;
                 s.current_density_a_m2 = e.current_a_m as f64 / width;
                 s.charge_c_m2 += s.current_density_a_m2 * dt;
@@ -888,6 +929,9 @@ impl GpuBackend {
                 self.dt_estimate_s = (e.dt as f64).max(1e-6 * self.dt_stable_s);
             }
             self.cg_iterations = (2 * most as usize + 2).clamp(4, self.config.solver.max_iterations.max(4));
+            if (most_sub as usize) < self.substeps / 2 || most_sub as usize > self.substeps {
+                self.set_substeps(most_sub as usize + 1);
+            }
             return self.range_error(status);
         }
     }

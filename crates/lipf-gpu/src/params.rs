@@ -113,9 +113,10 @@ gpu_struct!(
     /// Twin of `StepParams` in `shaders/time_step.wgsl`.
     StepParams {
         nx: u32, ny: u32, n: u32, groups: u32,
-        consistent: u32, shapes: u32, max_steps: u32, _pad0: u32,
-        dt_stable: f32, max_xi_change: f32, max_dt: f32, inv_dx2: f32,
-        f: f32, d_p: f32, d_e: f32, land_tolerance: f32,
+        consistent: u32, shapes: u32, max_steps: u32, substeps_recorded: u32,
+        dt_stable: f32, dt_np: f32, max_xi_change: f32, max_dt: f32,
+        inv_dx2: f32, f: f32, d_p: f32, d_e: f32,
+        land_tolerance: f32, _pad0: u32, _pad1: u32, _pad2: u32,
     }
 );
 
@@ -123,7 +124,7 @@ gpu_struct!(
     /// Twin of `StepLog` in `shaders/time_step.wgsl`: one step of a batch.
     StepLog {
         dt: f32, current_a_m: f32, v_collector: f32, iterations: u32,
-        max_solve_iterations: u32, _pad0: u32, _pad1: u32, _pad2: u32,
+        max_solve_iterations: u32, substeps: u32, _pad0: u32, _pad1: u32,
     }
 );
 
@@ -152,9 +153,15 @@ gpu_struct!(
         not_converged: u32,
         i0: f32,
         i1: f32,
-        /// 1: galvanostatic control impossible (I1 = 0); 2: CG breakdown.
+        /// 1: galvanostatic control impossible (I1 = 0); 2: CG breakdown; 4: more
+        /// Nernst–Planck sub-steps needed than were recorded.
         flags: u32,
+        /// Nernst–Planck sub-steps of the current step and their length, s.
+        substeps: u32,
+        dt_sub: f32,
         _pad0: u32,
+        _pad1: u32,
+        _pad2: u32,
     }
 );
 
@@ -165,17 +172,26 @@ pub fn layouts() -> Vec<(RustLayout, &'static [&'static str])> {
         (AssembleParams::layout(), &["potential_assemble"]),
         (MgParams::layout(), &["mg_smooth", "mg_residual"]),
         (TransferParams::layout(), &["mg_coarsen", "mg_restrict", "mg_prolong"]),
-        (GridParams::layout(), &["xi_update", "copy", "cg_vectors", "range_check"]),
+        (GridParams::layout(), &["xi_update", "copy", "cg_vectors", "range_check", "np_substep"]),
         (ReduceParams::layout(), &["reduce", "observables"]),
         (ReactionParams::layout(), &["reaction_rate"]),
-        (ConcParams::layout(), &["conc_update"]),
+        (ConcParams::layout(), &["conc_update", "np_coefficients"]),
         (SolveParams::layout(), &["cg_control"]),
         (CollectorParams::layout(), &["collector"]),
         (StepParams::layout(), &["time_step"]),
         (StepLog::layout(), &["time_step"]),
         (
             Control::layout(),
-            &["reaction_rate", "conc_update", "xi_update", "cg_vectors", "cg_control", "collector", "time_step"],
+            &[
+                "reaction_rate",
+                "conc_update",
+                "np_substep",
+                "xi_update",
+                "cg_vectors",
+                "cg_control",
+                "collector",
+                "time_step",
+            ],
         ),
     ]
 }

@@ -49,6 +49,8 @@ pub const SHADERS: &[Shader] = &[
     shader!("reaction_rate", twin),
     shader!("time_step"),
     shader!("conc_update", twin),
+    shader!("np_coefficients", twin),
+    shader!("np_substep", twin),
     shader!("xi_update", twin),
     shader!("copy"),
     shader!("observables"),

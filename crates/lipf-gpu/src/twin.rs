@@ -374,4 +374,66 @@ impl<'a> TwinRunner<'a> {
             )?
             .remove(0))
     }
+
+    /// The stencil of `shaders/np_coefficients.wgsl` (6 per cell).
+    pub fn np_coefficients(
+        &mut self,
+        c: &Coefficients,
+        xi: &[f64],
+        phi: &[f64],
+        potential: &[f64],
+        rate: &[f64],
+    ) -> Result<Vec<f64>, GpuError> {
+        let ctx = self.ctx;
+        let n = c.grid.cells();
+        let pu = uniform(ctx, "conc", &ConcParams::new(c));
+        let bufs = [xi, phi, potential, rate].map(|v| field(ctx, "in", v));
+        let out = storage_f32(ctx, "stencil", 6 * n);
+        Ok(self
+            .run(
+                "np_coefficients",
+                "np_coefficients",
+                &[(0, U), (1, R), (2, R), (3, R), (4, R), (5, W)],
+                &[&pu, &bufs[0], &bufs[1], &bufs[2], &bufs[3], &out],
+                grid_groups(c.grid.nx, c.grid.ny),
+                &[(&out, 6 * n)],
+            )?
+            .remove(0))
+    }
+
+    /// c̃ after one sub-step of `shaders/np_substep.wgsl`.
+    pub fn np_substep(
+        &mut self,
+        nx: usize,
+        ny: usize,
+        dt_s: f64,
+        stencil: &[f64],
+        conc: &[f64],
+    ) -> Result<Vec<f64>, GpuError> {
+        let ctx = self.ctx;
+        let pu = uniform(ctx, "grid", &GridParams::new(nx, ny));
+        let (bs, bc) = (field(ctx, "stencil", stencil), field(ctx, "conc", conc));
+        let control = Control {
+            dt_sub: dt_s as f32,
+            ..Default::default()
+        };
+        let cb = crate::kernels::storage_bytes(
+            ctx,
+            "control",
+            std::mem::size_of::<Control>() as u64,
+            crate::kernels::FIELD_USAGE,
+        );
+        ctx.queue.write_buffer(&cb, 0, bytemuck::bytes_of(&control));
+        let out = storage_f32(ctx, "conc_new", nx * ny);
+        Ok(self
+            .run(
+                "np_substep",
+                "np_substep",
+                &[(0, U), (1, R), (2, R), (3, R), (4, W)],
+                &[&pu, &bs, &bc, &cb, &out],
+                grid_groups(nx, ny),
+                &[(&out, nx * ny)],
+            )?
+            .remove(0))
+    }
 }
