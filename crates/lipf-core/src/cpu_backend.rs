@@ -31,9 +31,9 @@ use crate::state::State;
 use rand::{Rng, SeedableRng};
 
 /// Admissible ranges; leaving them stops the run.
-const XI_MIN: f64 = -0.1;
-const XI_MAX: f64 = 1.1;
-const CONC_MIN: f64 = -0.01;
+pub const XI_MIN: f64 = -0.1;
+pub const XI_MAX: f64 = 1.1;
+pub const CONC_MIN: f64 = -0.01;
 /// Wall-clock split of a backend's steps, s.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
 pub struct StepTimings {
@@ -44,8 +44,8 @@ pub struct StepTimings {
 }
 
 /// Newton iterations on the overpotential before the first step.
-const NEWTON_MAX_ITERATIONS: usize = 30;
-const NEWTON_TOLERANCE_V: f64 = 1e-5;
+pub const NEWTON_MAX_ITERATIONS: usize = 30;
+pub const NEWTON_TOLERANCE_V: f64 = 1e-5;
 /// The range check runs every this many steps (and at the end of every advance).
 const CHECK_EVERY: u64 = 16;
 

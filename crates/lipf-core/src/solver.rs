@@ -23,7 +23,7 @@ use crate::cpu::par::sum_rows;
 /// Galerkin coarse operator of a 2D diffusion problem is twice as stiff as a rediscretisation,
 /// so the plain correction is about half as large as it should be (Braess 1995, Notay 2010).
 /// A constant factor keeps the V-cycle symmetric.
-const COARSE_CORRECTION_SCALE: f64 = 1.8;
+pub const COARSE_CORRECTION_SCALE: f64 = 1.8;
 
 /// Levels are coarsened until a level has at most this many cells.
 const COARSEST_MAX_CELLS: usize = 64;
