@@ -6,3 +6,4 @@ mod gpu_checks;
 mod geometry_checks;
 mod model_checks;
 mod resume;
+mod study;

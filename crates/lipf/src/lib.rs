@@ -2,8 +2,11 @@
 //! checkpoints and resume; the physics lives in `lipf-core`, the file formats in `lipf-io`.
 
 pub mod cmd_geometry;
+pub mod cmd_study;
 pub mod morph_series;
 pub mod pictures;
+pub mod report;
 pub mod run;
+pub mod study;
 
 pub use run::{run, RunOptions, RunSummary};

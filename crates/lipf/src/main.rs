@@ -31,6 +31,15 @@ enum BackendChoice {
 }
 
 #[derive(Subcommand)]
+enum StudyAction {
+    /// Build the report of a study folder from its finished runs (after --emit-jobs).
+    Collect {
+        /// The study folder (holds study.json, configs/, runs/).
+        dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Run a simulation and write its outputs (HDF5 fields, XDMF, CSV, PNG, summary.json).
     #[command(long_about = "Run a simulation.\n\n\
@@ -69,6 +78,28 @@ enum Command {
     },
     // Help text: on `ImpedanceArgs` (cmd_impedance.rs).
     Impedance(cmd_impedance::ImpedanceArgs),
+    /// Run a study (several cases, e.g. pore sizes) and write a report comparing them
+    /// (docs/study.md). `lipf study collect DIR` builds the report from finished runs.
+    #[command(args_conflicts_with_subcommands = true)]
+    Study {
+        #[command(subcommand)]
+        action: Option<StudyAction>,
+        /// Study file (JSON), e.g. configs/studies/pore-size.json.
+        study: Option<PathBuf>,
+        /// Study folder (default: runs/study-<name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Cases run at the same time (they share N worker threads).
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+        /// Write one configuration per case and a SLURM job-array script into DIR instead of
+        /// running.
+        #[arg(long, value_name = "DIR")]
+        emit_jobs: Option<PathBuf>,
+        /// No progress messages.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Build the scaffold of a configuration and measure it: porosity, specific surface area
     /// (analytic and marching squares), pore-size distribution, J_local/J_applied against the
     /// impregnation depth, effective ionic conductivity and tortuosity (docs/geometry.md).
@@ -151,6 +182,20 @@ fn real_main() -> Result<()> {
             check(&config);
             Ok(())
         }
+        Command::Study {
+            action,
+            study,
+            out,
+            jobs,
+            emit_jobs,
+            quiet,
+        } => match (action, study) {
+            (Some(StudyAction::Collect { dir }), _) => lipf::cmd_study::collect_command(&dir),
+            (None, Some(spec)) => {
+                lipf::cmd_study::study_command(&spec, out, jobs, emit_jobs, quiet)
+            }
+            (None, None) => bail!("give a study file (lipf study STUDY.json) or `collect DIR`"),
+        },
         Command::Geometry { config, out } => {
             let config = load_config(&config)?;
             let out =

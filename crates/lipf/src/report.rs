@@ -1,0 +1,584 @@
+//! The study report, built from finished runs (`lipf study`, `lipf study collect DIR`).
+//!
+//! `DIR/report/` receives
+//!
+//! | file | content |
+//! |---|---|
+//! | `morphology.png` | Li morphology at the first and last snapshot of every case, side by side (seed 000, Figure 5) |
+//! | `voltage.png`, `fill.png`, `homogeneity.png` | cell voltage against time, mean channel fill against time, homogeneity index against plated capacity |
+//! | `metrics.csv`, `metrics.md` | one row per case (columns in docs/study.md) |
+//! | `report.md` | the numbers, the figures and what they say about pore size against seed 000's claim |
+//!
+//! The statements of `report.md` are computed from the numbers with the criteria written in
+//! it; nothing is assumed about what the model shows.
+
+use crate::pictures::{self, PhaseMap};
+use crate::study::{Study, C_M2_PER_MAH_CM2};
+use anyhow::{Context, Result};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Criteria of the statements (documented in docs/study.md).
+pub const HOMOGENEOUS_H: f64 = 0.8;
+pub const WALL_GROWTH_H: f64 = 0.5;
+
+/// One time series as columns by name.
+#[derive(Debug, Default)]
+pub struct Series {
+    pub cols: HashMap<String, Vec<f64>>,
+}
+
+impl Series {
+    pub fn read(path: &Path) -> Result<Series> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let mut lines = text.lines();
+        let header: Vec<String> = lines
+            .next()
+            .unwrap_or("")
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .collect();
+        let mut cols: HashMap<String, Vec<f64>> =
+            header.iter().map(|h| (h.clone(), Vec::new())).collect();
+        for line in lines {
+            for (h, v) in header.iter().zip(line.split(',')) {
+                cols.get_mut(h)
+                    .unwrap()
+                    .push(v.trim().parse().unwrap_or(f64::NAN));
+            }
+        }
+        Ok(Series { cols })
+    }
+
+    pub fn col(&self, name: &str) -> Vec<f64> {
+        self.cols.get(name).cloned().unwrap_or_default()
+    }
+
+    pub fn last(&self, name: &str) -> f64 {
+        self.col(name).last().copied().unwrap_or(f64::NAN)
+    }
+
+    pub fn first(&self, name: &str) -> f64 {
+        self.col(name).first().copied().unwrap_or(f64::NAN)
+    }
+
+    /// The last finite value.
+    pub fn last_finite(&self, name: &str) -> f64 {
+        self.col(name)
+            .into_iter()
+            .rev()
+            .find(|v| v.is_finite())
+            .unwrap_or(f64::NAN)
+    }
+}
+
+/// The numbers of one case that the report uses.
+#[derive(Debug, Clone, Default)]
+pub struct CaseRow {
+    pub name: String,
+    pub label: String,
+    pub completed: bool,
+    pub pore_size_um: f64,
+    pub grid_spacing_um: f64,
+    pub interface_width_um: f64,
+    pub channels: f64,
+    pub porosity: f64,
+    pub end_time_s: f64,
+    pub capacity_mah_cm2: f64,
+    pub final_voltage_v: f64,
+    pub faraday_error: f64,
+    pub fill_initial: f64,
+    pub fill_final: f64,
+    pub front_centre_um: f64,
+    pub front_wall_um: f64,
+    pub homogeneity: f64,
+    pub contact_initial: f64,
+    pub contact_final: f64,
+    pub pore_surface_final: f64,
+    pub current_mean_a_m2: f64,
+    pub current_p99_over_mean: f64,
+    pub contact_current_a_m2: f64,
+    pub contact_current_estimate_a_m2: f64,
+    pub flat_estimate_v: f64,
+}
+
+fn num(v: &Value, path: &[&str]) -> f64 {
+    let mut x = v;
+    for p in path {
+        x = &x[*p];
+    }
+    x.as_f64().unwrap_or(f64::NAN)
+}
+
+/// Expected |V| of a flat Li/LLZO contact with the scaffold and cap in series:
+/// η_ct = (2RT/F) asinh(i/2i0) plus i(L_cap/σ_p + L_scaffold above the Li/(σ_p(1 − φ))).
+fn flat_estimate(config: &lipf_core::Config, porosity: f64) -> f64 {
+    let c = lipf_core::Coefficients::from_config(config);
+    let i = config.control.current_density_a_m2.abs();
+    let i0 = config.material.exchange_current_density_a_m2;
+    let eta = 2.0 / c.f_over_rt_per_v * (i / (2.0 * i0)).asinh();
+    let g = &config.geometry;
+    let cap = g.dense_cap_thickness_um * 1e-6;
+    let scaffold = (config.domain.height_um
+        - g.li_foil_thickness_um
+        - g.dense_cap_thickness_um
+        - g.impregnation_depth_um)
+        .max(0.0)
+        * 1e-6;
+    let sigma = config.material.llzo_conductivity_s_m;
+    eta + i * (cap / sigma + scaffold / (sigma * (1.0 - porosity).max(1e-3)))
+}
+
+struct Loaded {
+    row: CaseRow,
+    series: Series,
+    maps: Option<(Vec<f64>, Vec<f64>, Vec<f64>, usize, usize, f64, f64)>,
+}
+
+fn load_case(dir: &Path, name: &str, label: &str) -> Result<Loaded> {
+    let run = dir.join("runs").join(name);
+    let summary: Value = serde_json::from_str(
+        &std::fs::read_to_string(run.join("summary.json"))
+            .with_context(|| format!("case `{name}` has no summary.json (not run yet?)"))?,
+    )?;
+    let config = lipf_core::Config::from_file(&dir.join("configs").join(format!("{name}.json")))?;
+    let series = Series::read(&run.join("timeseries.csv"))?;
+    let coeffs = lipf_core::Coefficients::from_config(&config);
+    let g = &summary["geometry"];
+    let porosity = num(g, &["porosity_geometric"]);
+    let m0 = &summary["morphology_initial"];
+    let m1 = &summary["morphology_final"];
+    let row = CaseRow {
+        name: name.into(),
+        label: label.into(),
+        completed: summary["completed"].as_bool().unwrap_or(false),
+        pore_size_um: num(g, &["pore_size_um"]),
+        grid_spacing_um: config.domain.grid_spacing_um,
+        interface_width_um: 4.0 * coeffs.ell_m * 1e6,
+        channels: num(g, &["channels"]),
+        porosity,
+        end_time_s: num(&summary, &["final_time_s"]),
+        capacity_mah_cm2: series.last("charge_c_m2") / C_M2_PER_MAH_CM2,
+        final_voltage_v: num(&summary, &["final_cell_voltage_v"]),
+        faraday_error: num(&summary, &["faraday_balance_error"]),
+        fill_initial: num(m0, &["mean_fill"]),
+        fill_final: num(m1, &["mean_fill"]),
+        front_centre_um: num(m1, &["front_centre_um"]),
+        front_wall_um: num(m1, &["front_wall_um"]),
+        homogeneity: series.last_finite("homogeneity"),
+        contact_initial: num(m0, &["li_llzo_contact_per_width"]),
+        contact_final: num(m1, &["li_llzo_contact_per_width"]),
+        pore_surface_final: num(m1, &["li_pore_surface_per_width"]),
+        current_mean_a_m2: num(m1, &["interface_current_mean_a_m2"]),
+        current_p99_over_mean: num(m1, &["interface_current_p99_over_mean"]),
+        contact_current_a_m2: num(m1, &["contact_current_mean_a_m2"]),
+        contact_current_estimate_a_m2: num(m1, &["contact_current_estimate_a_m2"]),
+        flat_estimate_v: flat_estimate(&config, porosity.max(0.0)),
+    };
+    Ok(Loaded {
+        row,
+        series,
+        maps: load_maps(&run),
+    })
+}
+
+/// ϕ, ξ of the first and of the last snapshot, the grid, and the two snapshot times.
+#[cfg(feature = "hdf5")]
+#[allow(clippy::type_complexity)]
+fn load_maps(run: &Path) -> Option<(Vec<f64>, Vec<f64>, Vec<f64>, usize, usize, f64, f64)> {
+    let f = run.join("fields.h5");
+    let read = |name: &str| lipf_io::h5::read_dataset_f32(&f, name).ok();
+    let (ny, nx, phi) = read("static/phi")?;
+    let mut last = 0;
+    while read(&format!("snapshots/{:06}/xi", last + 1)).is_some() {
+        last += 1;
+    }
+    let to64 = |v: Vec<f32>| v.into_iter().map(f64::from).collect::<Vec<f64>>();
+    let xi0 = to64(read("snapshots/000000/xi")?.2);
+    let xi1 = to64(read(&format!("snapshots/{last:06}/xi"))?.2);
+    let times = std::fs::read_to_string(run.join("fields.xdmf")).ok();
+    let (t0, t1) = times
+        .map(|t| {
+            let v: Vec<f64> = t
+                .split("<Time Value=\"")
+                .skip(1)
+                .filter_map(|s| s.split('"').next()?.parse().ok())
+                .collect();
+            (
+                v.first().copied().unwrap_or(0.0),
+                v.last().copied().unwrap_or(f64::NAN),
+            )
+        })
+        .unwrap_or((0.0, f64::NAN));
+    Some((to64(phi), xi0, xi1, nx, ny, t0, t1))
+}
+
+#[cfg(not(feature = "hdf5"))]
+#[allow(clippy::type_complexity)]
+fn load_maps(_run: &Path) -> Option<(Vec<f64>, Vec<f64>, Vec<f64>, usize, usize, f64, f64)> {
+    None
+}
+
+fn f(v: f64, d: usize) -> String {
+    if v.is_finite() {
+        format!("{v:.d$}")
+    } else {
+        "—".into()
+    }
+}
+
+const TABLE: [&str; 22] = [
+    "case",
+    "pore_size_um",
+    "cells_per_pore",
+    "channels",
+    "porosity",
+    "end_time_s",
+    "capacity_mah_cm2",
+    "completed",
+    "final_cell_voltage_v",
+    "flat_estimate_v",
+    "faraday_balance_error",
+    "fill_initial",
+    "fill_final",
+    "front_centre_um",
+    "front_wall_um",
+    "wall_lead_um",
+    "homogeneity_final",
+    "li_llzo_contact_initial",
+    "li_llzo_contact_final",
+    "li_pore_surface_final",
+    "interface_current_p99_over_mean",
+    "contact_current_over_estimate",
+];
+
+fn table_row(r: &CaseRow) -> Vec<String> {
+    vec![
+        r.name.clone(),
+        f(r.pore_size_um, 3),
+        f(r.pore_size_um / r.grid_spacing_um, 1),
+        f(r.channels, 0),
+        f(r.porosity, 4),
+        f(r.end_time_s, 2),
+        f(r.capacity_mah_cm2, 5),
+        r.completed.to_string(),
+        f(r.final_voltage_v, 5),
+        f(-r.flat_estimate_v, 5),
+        format!("{:.2e}", r.faraday_error),
+        f(r.fill_initial, 4),
+        f(r.fill_final, 4),
+        f(r.front_centre_um, 3),
+        f(r.front_wall_um, 3),
+        f(r.front_wall_um - r.front_centre_um, 3),
+        f(r.homogeneity, 3),
+        f(r.contact_initial, 3),
+        f(r.contact_final, 3),
+        f(r.pore_surface_final, 3),
+        f(r.current_p99_over_mean, 3),
+        f(r.contact_current_a_m2 / r.contact_current_estimate_a_m2, 3),
+    ]
+}
+
+/// What the numbers say about pore size, against seed 000's claim, with the criteria.
+pub fn statement(rows: &[CaseRow]) -> String {
+    let mut t = String::new();
+    let ch: Vec<&CaseRow> = rows
+        .iter()
+        .filter(|r| r.channels > 0.0 && r.pore_size_um > 0.0)
+        .collect();
+    if ch.len() < 2 {
+        let _ = writeln!(
+            t,
+            "The study has fewer than two channel cases, so it cannot compare pore sizes."
+        );
+        return t;
+    }
+    let small = ch
+        .iter()
+        .min_by(|a, b| a.pore_size_um.total_cmp(&b.pore_size_um))
+        .unwrap();
+    let large = ch
+        .iter()
+        .max_by(|a, b| a.pore_size_um.total_cmp(&b.pore_size_um))
+        .unwrap();
+    let gain = |r: &CaseRow| r.fill_final - r.fill_initial;
+    let lead = |r: &CaseRow| r.front_wall_um - r.front_centre_um;
+    let small_homogeneous =
+        small.homogeneity.is_finite() && small.homogeneity >= HOMOGENEOUS_H && gain(small) > 0.0;
+    let large_walls = gain(large) > 0.0
+        && ((large.homogeneity.is_finite() && large.homogeneity < WALL_GROWTH_H)
+            || lead(large) > 2.0 * large.grid_spacing_um)
+        && (!small.homogeneity.is_finite()
+            || !large.homogeneity.is_finite()
+            || large.homogeneity < small.homogeneity);
+    let _ = writeln!(
+        t,
+        "Seed 000 (Figure 5) reports that Li fills 0.6 µm channels homogeneously and grows \
+         along the walls of 5 µm channels. Criteria used here: a case *fills homogeneously* \
+         when its homogeneity index H ≥ {HOMOGENEOUS_H} and its channel fill increased; it \
+         *grows along the walls* when its fill increased and H < {WALL_GROWTH_H} or the Li \
+         front next to the walls leads the front at the centre by more than two grid spacings, \
+         with H below the smallest pore's.\n"
+    );
+    let describe = |r: &CaseRow| {
+        format!(
+            "{} µm channels ({}): fill {} → {} (Δ = {}), H = {}, front at the centre {} µm and next \
+             to the walls {} µm (wall lead {} µm), Li/LLZO contact per width {} → {}",
+            f(r.pore_size_um, 2),
+            r.name,
+            f(r.fill_initial, 4),
+            f(r.fill_final, 4),
+            f(gain(r), 4),
+            f(r.homogeneity, 3),
+            f(r.front_centre_um, 2),
+            f(r.front_wall_um, 2),
+            f(lead(r), 2),
+            f(r.contact_initial, 3),
+            f(r.contact_final, 3)
+        )
+    };
+    let _ = writeln!(t, "- Smallest pores: {}.", describe(small));
+    let _ = writeln!(t, "- Largest pores: {}.\n", describe(large));
+    if small_homogeneous && large_walls {
+        let _ = writeln!(
+            t,
+            "**The model agrees with the paper's claim**: the {} µm channels fill homogeneously \
+             (H = {}) while Li in the {} µm channels grows along the walls (H = {}, wall lead {} µm).",
+            f(small.pore_size_um, 2),
+            f(small.homogeneity, 3),
+            f(large.pore_size_um, 2),
+            f(large.homogeneity, 3),
+            f(lead(large), 2)
+        );
+    } else {
+        let _ = writeln!(
+            t,
+            "**The model does not reproduce the paper's claim** with these runs: the smallest \
+             pores {} fill homogeneously by the criterion above, and the largest pores {} grow \
+             along the walls.",
+            if small_homogeneous { "do" } else { "do not" },
+            if large_walls { "do" } else { "do not" }
+        );
+        let _ = writeln!(t, "\nWhy, from the numbers:\n");
+        for r in &ch {
+            if gain(r) <= 0.0 {
+                let _ = writeln!(
+                    t,
+                    "- {}: the Li in the channels did not increase (fill Δ = {}): plating did not \
+                     go into the pores.",
+                    r.name,
+                    f(gain(r), 4)
+                );
+            }
+            if r.contact_final < 0.9 * r.contact_initial {
+                let _ = writeln!(
+                    t,
+                    "- {}: the Li/LLZO contact per width fell from {} to {}: the Li retreats from \
+                     (dewets) the LLZO walls instead of wetting them.",
+                    r.name,
+                    f(r.contact_initial, 3),
+                    f(r.contact_final, 3)
+                );
+            }
+            if r.final_voltage_v.abs() > 5.0 * r.flat_estimate_v {
+                let _ = writeln!(
+                    t,
+                    "- {}: the cell voltage is {} V, {}× the estimate of a Li/LLZO cell with this \
+                     scaffold ({} V: charge transfer plus ohmic drop): the deposition runs far \
+                     from the expected kinetic regime.",
+                    r.name,
+                    f(r.final_voltage_v, 4),
+                    f(r.final_voltage_v.abs() / r.flat_estimate_v, 0),
+                    f(-r.flat_estimate_v, 4)
+                );
+            }
+            if !r.completed {
+                let _ = writeln!(t, "- {}: the run did not complete.", r.name);
+            }
+        }
+        if !small_homogeneous && small.homogeneity.is_nan() {
+            let _ = writeln!(
+                t,
+                "- {}: H is undefined: less than a quarter of a grid cell of Li was gained above \
+                 the initial Li on average.",
+                small.name
+            );
+        }
+    }
+    let cells = small.pore_size_um / small.grid_spacing_um;
+    if small.interface_width_um > 0.5 * small.pore_size_um {
+        let _ = writeln!(
+            t,
+            "\nResolution: the {} µm channel is {} grid cells wide at Δx = {} µm and the diffuse \
+             interface (4ℓ = {} µm) is {} the channel, so the model cannot tell growth along its \
+             walls from filling its centre; a homogeneous fill there is partly an artefact of \
+             resolution. `configs/studies/pore-size-resolved.json` (Δx = 0.05 µm) resolves it.",
+            f(small.pore_size_um, 2),
+            f(cells, 1),
+            small.grid_spacing_um,
+            f(small.interface_width_um, 2),
+            if small.interface_width_um >= small.pore_size_um {
+                "wider than"
+            } else {
+                "comparable to"
+            }
+        );
+    }
+    t
+}
+
+/// Builds `dir/report/` from the runs in `dir` (see the module documentation).
+pub fn write_report(dir: &Path) -> Result<()> {
+    let study = Study::from_file(&dir.join("study.json"))?;
+    let out = dir.join("report");
+    std::fs::create_dir_all(&out)?;
+    let mut loaded = Vec::new();
+    let mut missing = Vec::new();
+    for c in &study.cases {
+        match load_case(dir, &c.name, &c.label()) {
+            Ok(l) => loaded.push(l),
+            Err(e) => missing.push(format!("{}: {e:#}", c.name)),
+        }
+    }
+    let rows: Vec<CaseRow> = loaded.iter().map(|l| l.row.clone()).collect();
+
+    // Table.
+    let mut csv = TABLE.join(",") + "\n";
+    let mut md = format!(
+        "| {} |\n|{}\n",
+        TABLE.join(" | "),
+        "---|".repeat(TABLE.len())
+    );
+    for r in &rows {
+        let cells = table_row(r);
+        csv += &(cells.join(",") + "\n");
+        md += &format!("| {} |\n", cells.join(" | "));
+    }
+    lipf_io::atomic::write_atomic(&out.join("metrics.csv"), csv.as_bytes())?;
+    lipf_io::atomic::write_atomic(&out.join("metrics.md"), md.as_bytes())?;
+
+    // Plots.
+    let series = |x: &str, y: &str, xs: f64| -> Vec<(String, Vec<(f64, f64)>)> {
+        loaded
+            .iter()
+            .map(|l| {
+                let (a, b) = (l.series.col(x), l.series.col(y));
+                (
+                    l.row.label.clone(),
+                    a.iter().zip(&b).map(|(&u, &v)| (u * xs, v)).collect(),
+                )
+            })
+            .collect()
+    };
+    for (file, title, xl, yl, x, y, xs) in [
+        (
+            "voltage.png",
+            "Cell voltage",
+            "time (s)",
+            "cell voltage (V)",
+            "time_s",
+            "cell_voltage_v",
+            1.0,
+        ),
+        (
+            "fill.png",
+            "Li fill of the scaffold pores",
+            "time (s)",
+            "mean fill fraction",
+            "time_s",
+            "mean_fill",
+            1.0,
+        ),
+        (
+            "homogeneity.png",
+            "Homogeneity of the fill",
+            "plated capacity (mAh/cm²)",
+            "homogeneity index H",
+            "charge_c_m2",
+            "homogeneity",
+            1.0 / C_M2_PER_MAH_CM2,
+        ),
+    ] {
+        let s = series(x, y, xs);
+        let s_ref: Vec<(&str, Vec<(f64, f64)>)> =
+            s.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
+        lipf_io::line_plot_png(&out.join(file), title, xl, yl, &s_ref)?;
+    }
+
+    // Morphology panel.
+    let panel_rows: Vec<(String, Vec<PhaseMap>)> = loaded
+        .iter()
+        .filter_map(|l| {
+            let (phi, xi0, xi1, nx, ny, t0, t1) = l.maps.as_ref()?;
+            Some((
+                l.row.label.clone(),
+                vec![
+                    PhaseMap {
+                        nx: *nx,
+                        ny: *ny,
+                        xi: xi0,
+                        phi,
+                        title: format!("t = {} s", f(*t0, 0)),
+                    },
+                    PhaseMap {
+                        nx: *nx,
+                        ny: *ny,
+                        xi: xi1,
+                        phi,
+                        title: format!("t = {} s", f(*t1, 1)),
+                    },
+                ],
+            ))
+        })
+        .collect();
+    let has_panel = !panel_rows.is_empty();
+    if has_panel {
+        let png = pictures::panel_png(
+            &format!("Li morphology at start and end: {}", study.name),
+            &panel_rows,
+            420.0,
+        )?;
+        lipf_io::atomic::write_atomic(&out.join("morphology.png"), &png)?;
+    }
+
+    // report.md
+    let mut r = String::new();
+    let _ = writeln!(r, "# Study `{}`\n", study.name);
+    if !study.description.is_empty() {
+        let _ = writeln!(r, "{}\n", study.description);
+    }
+    let _ = writeln!(
+        r,
+        "{} case(s); lipf {}. Each case is a `lipf run` in `runs/<case>/` with the configuration \
+         in `configs/<case>.json`. Definitions of the columns: docs/study.md.\n",
+        study.cases.len(),
+        lipf_core::VERSION
+    );
+    if !missing.is_empty() {
+        let _ = writeln!(r, "Missing or unreadable runs (left out):\n");
+        for m in &missing {
+            let _ = writeln!(r, "- {m}");
+        }
+        let _ = writeln!(r);
+    }
+    let _ = writeln!(r, "## What the model shows about pore size\n");
+    r += &statement(&rows);
+    let _ = writeln!(r, "\n## Metrics\n");
+    r += &md;
+    let _ = writeln!(r, "\n## Figures\n");
+    if has_panel {
+        let _ = writeln!(
+            r,
+            "Li morphology at the first and last snapshot of every case (blue Li, tan LLZO, black \
+             pore; as seed 000, Figure 5):\n\n![morphology](morphology.png)\n"
+        );
+    }
+    let _ = writeln!(r, "![cell voltage](voltage.png)\n");
+    let _ = writeln!(r, "![fill](fill.png)\n");
+    let _ = writeln!(r, "![homogeneity](homogeneity.png)");
+    lipf_io::atomic::write_atomic(&out.join("report.md"), r.as_bytes())?;
+    Ok(())
+}
