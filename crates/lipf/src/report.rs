@@ -399,13 +399,15 @@ pub fn statement(rows: &[CaseRow]) -> String {
                 let _ = writeln!(t, "- {}: the run did not complete.", r.name);
             }
         }
-        if !small_homogeneous && small.homogeneity.is_nan() {
-            let _ = writeln!(
-                t,
-                "- {}: H is undefined: less than a quarter of a grid cell of Li was gained above \
-                 the initial Li on average.",
-                small.name
-            );
+        for r in [small, large] {
+            if r.homogeneity.is_nan() {
+                let _ = writeln!(
+                    t,
+                    "- {}: H is undefined: less than a quarter of a grid cell of Li was gained \
+                     above the initial Li on average (run longer or to a larger capacity).",
+                    r.name
+                );
+            }
         }
     }
     let cells = small.pore_size_um / small.grid_spacing_um;
