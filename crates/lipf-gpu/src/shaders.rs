@@ -55,6 +55,8 @@ pub const SHADERS: &[Shader] = &[
     shader!("copy"),
     shader!("observables"),
     shader!("range_check"),
+    shader!("impedance_apply"),
+    shader!("impedance_cocg"),
 ];
 
 /// The shader of this name (panics on an unknown name: a programming error).

@@ -5,6 +5,8 @@
 //! * [`network`] — the 3-D RC network and its complex symmetric system.
 //! * [`solver`] — sparse direct (reference) and Jacobi-preconditioned COCG/COCR solvers behind
 //!   one trait; [`sweep`] runs them over a frequency sweep.
+//! * [`gpu`] (feature `gpu`, on by default) — the same COCG in WGSL on an f64 device;
+//!   [`kernels`] holds the CPU twins of its kernels.
 //! * [`circuit`] — R + Σ RC circuits and the 1-D physical model.
 //! * [`fit`] — Levenberg–Marquardt fit of R + n RC.
 //! * [`kk`] — the linear Kramers–Kronig test.
@@ -15,7 +17,10 @@ pub mod circuit;
 pub mod config;
 pub mod drt;
 pub mod fit;
+#[cfg(feature = "gpu")]
+pub mod gpu;
 pub mod io;
+pub mod kernels;
 pub mod kk;
 pub mod linalg;
 pub mod network;

@@ -11,7 +11,8 @@
 //!   the algorithm a GPU solver mirrors: its operator apply is a gather over the bonds of each
 //!   node, its vectors stay on the device and only the WE current is read back.
 //!
-//! The GPU (WGSL) solver is not written yet; it will be a third `FrequencySolver`.
+//! The GPU solver (`crate::gpu::GpuCocg`, feature `gpu`) is a third `FrequencySolver`: the
+//! COCG branch of [`krylov_solve`] in WGSL, f64 on the device.
 
 use crate::network::{sym_matvec, Network};
 use num_complex::Complex64 as C64;
@@ -52,6 +53,8 @@ pub enum SolverError {
         "{method} broke down at {f_hz:.4e} Hz (a zero quasi-inner product); use the direct solver"
     )]
     Breakdown { method: &'static str, f_hz: f64 },
+    #[error("GPU solver: {0}")]
+    Device(String),
 }
 
 /// A solver of the network system at one frequency. `v` holds the previous solution (or zeros)
