@@ -4,10 +4,10 @@
 //
 // Update:    partials[w] = (Σ_w x, Σ_w y) over the cells of workgroup w (grid-stride), with
 //            dot_partials: x = a·b; l1_partials: x = |a|;
-//            residual_norm_partials: x = |r|, y = |b| + 2|diag·x| (the size of the terms whose
-//            f32 rounding bounds the attainable residual).
+//            residual_norm_partials: x = |r|, y = |b| (the size of the right-hand side, which
+//            sets the f32 floor of the stopping test in cg_control.wgsl).
 // Bindings:  0 uniform ReduceParams; 1 a (read; r for residual_norm_partials); 2 b (read);
-//            3 partials (write); 4 x (read); 5 op (read).
+//            3 partials (write).
 // Dispatch:  (groups, 1, 1) workgroups of 256; invocation t of workgroup w visits cells
 //            w·256 + t + m·groups·256. Sums are f32 trees inside a workgroup; the finishing
 //            kernel sums at most 1024 partials in a fixed order (deterministic).
@@ -25,8 +25,6 @@ struct ReduceParams {
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> partials: array<vec2<f32>>;
-@group(0) @binding(4) var<storage, read> x: array<f32>;
-@group(0) @binding(5) var<storage, read> op: array<f32>;
 
 var<workgroup> tree: array<vec2<f32>, 256>;
 
@@ -73,7 +71,7 @@ fn residual_norm_partials(@builtin(local_invocation_id) lid: vec3<u32>,
                           @builtin(workgroup_id) wid: vec3<u32>) {
     var s = vec2<f32>(0.0, 0.0);
     for (var k = wid.x * 256u + lid.x; k < p.n; k += p.groups * 256u) {
-        s += vec2<f32>(abs(a[k]), abs(b[k]) + 2.0 * abs(op[3u * p.n + k] * x[k]));
+        s += vec2<f32>(abs(a[k]), abs(b[k]));
     }
     let total = tree_sum(lid.x, s);
     if (lid.x == 0u) {

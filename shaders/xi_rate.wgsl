@@ -2,7 +2,7 @@
 // linearisation in the overpotential: a = r_ac + G(η*) + g η* and g, so that r = a − g η.
 //
 // Update:    a[k], g[k] for every cell from ξ, ϕ, c̃ and the linearisation point η*:
-//            r_ac = −Lσ [f'_W(ξ) + 2A ξ ϕ² + 2B (ξ − ξc)₊ w(ϕ) − ∇·J] with the polynomial or
+//            r_ac = −Lσ [f'_W(ξ) + 2A ξ ϕ² + 2B (ξ − ξc)₊ [ϕ > ½] − ∇·J] with the polynomial or
 //            the translation-invariant ("sharp") double-well slope f'_W, the scaffold obstacle
 //            and the Kobayashi anisotropic flux J on cell faces; the Butler–Volmer source
 //            Lη s(ξ) B(η), s = 6ξ(1−ξ), with B continued linearly beyond
@@ -124,10 +124,14 @@ fn down(j: u32) -> u32 {
     return j - 1u;
 }
 
-// ∂/∂ξ of the scaffold obstacle B (ξ − ξc)₊² w(ϕ), w = clamp(2ϕ − 1, 0, 1).
+// ∂/∂ξ of the scaffold obstacle B (ξ − ξc)₊² [ϕ > ½]: zero outside the scaffold and below ξc.
+// ϕ is static, so the step in ϕ is only a fixed spatial mask (as the CPU twin; a ramp in ϕ
+// would weaken the obstacle in the cells next to a pore, where it matters most).
 fn obstacle_slope(x: f32, ph: f32) -> f32 {
-    let w = clamp(2.0 * ph - 1.0, 0.0, 1.0);
-    return 2.0 * p.b_obstacle * max(x - p.obstacle_xi_threshold, 0.0) * w;
+    if (ph > 0.5) {
+        return 2.0 * p.b_obstacle * max(x - p.obstacle_xi_threshold, 0.0);
+    }
+    return 0.0;
 }
 
 // Λ_a(q) = q/(q + (1−q)e^a) + q/(q + (1−q)e^−a) − 2q: the lattice Laplacian of the logistic

@@ -16,7 +16,9 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 fn repo_path(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(rel)
 }
 
 fn parse_and_validate(name: &str, source: &str) -> (naga::Module, naga::valid::ModuleInfo) {
@@ -62,12 +64,19 @@ fn shader_files_and_registry_list_the_same_kernels() {
         .expect("shaders/ exists")
         .filter_map(|e| {
             let p = e.ok()?.path();
-            (p.extension()? == "wgsl").then(|| p.file_stem().unwrap().to_string_lossy().into_owned())
+            (p.extension()? == "wgsl")
+                .then(|| p.file_stem().unwrap().to_string_lossy().into_owned())
         })
         .collect();
     let registry: BTreeSet<String> = SHADERS.iter().map(|s| s.name.to_string()).collect();
     assert!(!on_disk.is_empty(), "no .wgsl file found in shaders/");
-    assert_eq!(on_disk.len(), SHADERS.len(), "shaders/ has {} files, the registry {} entries", on_disk.len(), SHADERS.len());
+    assert_eq!(
+        on_disk.len(),
+        SHADERS.len(),
+        "shaders/ has {} files, the registry {} entries",
+        on_disk.len(),
+        SHADERS.len()
+    );
     assert_eq!(on_disk, registry, "shaders/ and the registry differ");
 }
 
@@ -84,15 +93,29 @@ fn every_cpu_kernel_has_a_wgsl_twin_of_the_same_name() {
             kernels.push(stem);
         }
     }
-    assert!(kernels.len() >= 8, "found only {kernels:?} in {}", dir.display());
+    assert!(
+        kernels.len() >= 8,
+        "found only {kernels:?} in {}",
+        dir.display()
+    );
     for k in &kernels {
         let s = SHADERS.iter().find(|s| &s.name == k);
-        let s = s.unwrap_or_else(|| panic!("cpu/{k}.rs has no twin shaders/{k}.wgsl in the registry"));
-        assert!(s.cpu_twin.is_some(), "shaders/{k}.wgsl is not marked as the twin of cpu/{k}.rs");
-        assert!(s.source.contains(&format!("fn {k}(")), "shaders/{k}.wgsl has no entry point `{k}`");
+        let s =
+            s.unwrap_or_else(|| panic!("cpu/{k}.rs has no twin shaders/{k}.wgsl in the registry"));
+        assert!(
+            s.cpu_twin.is_some(),
+            "shaders/{k}.wgsl is not marked as the twin of cpu/{k}.rs"
+        );
+        assert!(
+            s.source.contains(&format!("fn {k}(")),
+            "shaders/{k}.wgsl has no entry point `{k}`"
+        );
     }
     for s in SHADERS.iter().filter_map(|s| s.cpu_twin) {
-        assert!(repo_path(s).exists(), "registry names a missing CPU twin {s}");
+        assert!(
+            repo_path(s).exists(),
+            "registry names a missing CPU twin {s}"
+        );
     }
 }
 
@@ -105,9 +128,17 @@ fn every_shader_opens_with_the_documented_header() {
             .take_while(|l| l.starts_with("//"))
             .collect::<Vec<_>>()
             .join("\n");
-        assert!(header.starts_with(&format!("// {}.wgsl", s.name)), "shaders/{}.wgsl: header must start with its name", s.name);
+        assert!(
+            header.starts_with(&format!("// {}.wgsl", s.name)),
+            "shaders/{}.wgsl: header must start with its name",
+            s.name
+        );
         for field in ["Update:", "Bindings:", "Dispatch:", "Index:", "Twin:"] {
-            assert!(header.contains(field), "shaders/{}.wgsl: header lacks `{field}`", s.name);
+            assert!(
+                header.contains(field),
+                "shaders/{}.wgsl: header lacks `{field}`",
+                s.name
+            );
         }
     }
 }
@@ -121,15 +152,23 @@ fn shared_wgsl_block_copies_match_common_wgsl() {
         let b = src[a..].find(END)? + a;
         Some(src[a..b].to_string())
     };
-    let common = block(lipf_gpu::shaders::shader("common").source).expect("common.wgsl has the shared block");
+    let common = block(lipf_gpu::shaders::shader("common").source)
+        .expect("common.wgsl has the shared block");
     let mut copies = 0;
     for s in SHADERS.iter().filter(|s| s.name != "common") {
         if let Some(b) = block(s.source) {
-            assert_eq!(b, common, "shaders/{}.wgsl: its copy of the shared block differs from common.wgsl", s.name);
+            assert_eq!(
+                b, common,
+                "shaders/{}.wgsl: its copy of the shared block differs from common.wgsl",
+                s.name
+            );
             copies += 1;
         }
     }
-    assert!(copies >= 3, "expected several kernels to carry the shared block, found {copies}");
+    assert!(
+        copies >= 3,
+        "expected several kernels to carry the shared block, found {copies}"
+    );
 }
 
 #[test]
@@ -153,11 +192,20 @@ fn wgsl_parameter_structs_have_the_layout_of_their_rust_twins() {
                 .iter()
                 .map(|m| (m.name.clone().unwrap_or_default(), m.offset as usize))
                 .collect();
-            let ours: Vec<(String, usize)> = rust.fields.iter().map(|(n, o)| (n.to_string(), *o)).collect();
-            assert_eq!(wgsl, ours, "{} in shaders/{name}.wgsl: members/offsets differ from the Rust twin", rust.name);
+            let ours: Vec<(String, usize)> = rust
+                .fields
+                .iter()
+                .map(|(n, o)| (n.to_string(), *o))
+                .collect();
+            assert_eq!(
+                wgsl, ours,
+                "{} in shaders/{name}.wgsl: members/offsets differ from the Rust twin",
+                rust.name
+            );
             assert_eq!(
                 layouter[handle].size as usize, rust.size,
-                "{} in shaders/{name}.wgsl: size differs from the Rust twin", rust.name
+                "{} in shaders/{name}.wgsl: size differs from the Rust twin",
+                rust.name
             );
             checked += 1;
         }
@@ -204,7 +252,16 @@ fn assert_close(what: &str, nx: usize, gpu: &[f64], cpu: &[f64], tol: f64, why: 
         .iter()
         .zip(cpu)
         .enumerate()
-        .map(|(k, (a, b))| (k, if a.is_finite() { (a - b).abs() } else { f64::INFINITY }))
+        .map(|(k, (a, b))| {
+            (
+                k,
+                if a.is_finite() {
+                    (a - b).abs()
+                } else {
+                    f64::INFINITY
+                },
+            )
+        })
         .fold((0, 0.0), |m, v| if v.1 > m.1 { v } else { m });
     let msg = format!(
         "{what}: worst cell (i = {}, j = {}): gpu {:e}, cpu {:e}, |diff| = {:.2e} of max|cpu| {:.3e} (tolerance {tol:.0e}: {why})",
@@ -219,7 +276,8 @@ fn assert_close(what: &str, nx: usize, gpu: &[f64], cpu: &[f64], tol: f64, why: 
     assert!(d <= tol * scale, "{msg}");
 }
 
-const F32_WHY: &str = "the GPU computes in f32, the CPU in f64; inputs are rounded to f32 first, so the \
+const F32_WHY: &str =
+    "the GPU computes in f32, the CPU in f64; inputs are rounded to f32 first, so the \
      difference is the f32 rounding of the kernel's own arithmetic, amplified by cancellation in \
      the differences of neighbouring cells";
 
@@ -241,7 +299,13 @@ fn twin_case(delta: f64) -> (Config, lipf_core::Coefficients, lipf_core::State) 
         s.potential[k] = 2e-3 * (j / ny as f64) + 1e-4 * (0.5 * i).cos();
         s.conc[k] = 1.0 - 0.01 * (0.1 * i + 0.2 * j).sin().abs();
     }
-    for v in [&mut s.xi, &mut s.phi, &mut s.conc, &mut s.eta, &mut s.potential] {
+    for v in [
+        &mut s.xi,
+        &mut s.phi,
+        &mut s.conc,
+        &mut s.eta,
+        &mut s.potential,
+    ] {
         round(v);
     }
     (cfg, b.coeffs.clone(), s)
@@ -271,15 +335,39 @@ fn gpu_kernels_match_their_cpu_twins_on_a_67x45_grid() {
         // potential_assemble
         let mut op = cpu::operator::Operator::zeros(nx, ny);
         let (mut b0, mut b1) = (vec![0.0; n], vec![0.0; n]);
-        cpu::potential_assemble::potential_assemble(&c, &s.xi, &s.phi, &a, &g, &s.eta, &mut op, &mut b0, &mut b1);
-        let (gop, gb0, gb1) = t.potential_assemble(&c, &s.xi, &s.phi, &a, &g, &s.eta).unwrap();
-        for (name, x, y) in [("tx", &gop.tx, &op.tx), ("ty", &gop.ty, &op.ty), ("s", &gop.s, &op.s), ("diag", &gop.diag, &op.diag)] {
-            assert_close(&format!("potential_assemble {name}"), nx, x, y, 1e-5, F32_WHY);
+        cpu::potential_assemble::potential_assemble(
+            &c, &s.xi, &s.phi, &a, &g, &s.eta, &mut op, &mut b0, &mut b1,
+        );
+        let (gop, gb0, gb1) = t
+            .potential_assemble(&c, &s.xi, &s.phi, &a, &g, &s.eta)
+            .unwrap();
+        for (name, x, y) in [
+            ("tx", &gop.tx, &op.tx),
+            ("ty", &gop.ty, &op.ty),
+            ("s", &gop.s, &op.s),
+            ("diag", &gop.diag, &op.diag),
+        ] {
+            assert_close(
+                &format!("potential_assemble {name}"),
+                nx,
+                x,
+                y,
+                1e-5,
+                F32_WHY,
+            );
         }
-        assert_close("potential_assemble tbot", nx, &gop.tbot, &op.tbot, 1e-5, F32_WHY);
+        assert_close(
+            "potential_assemble tbot",
+            nx,
+            &gop.tbot,
+            &op.tbot,
+            1e-5,
+            F32_WHY,
+        );
         assert_close("potential_assemble b0", nx, &gb0, &b0, 1e-5, F32_WHY);
         assert_close("potential_assemble b1", nx, &gb1, &b1, 1e-5, F32_WHY);
-        let op = lipf_gpu::twin::unpack_operator(nx, ny, &round(&lipf_gpu::twin::pack_operator(&op)));
+        let op =
+            lipf_gpu::twin::unpack_operator(nx, ny, &round(&lipf_gpu::twin::pack_operator(&op)));
 
         // multigrid kernels
         let x: Vec<f64> = round(&s.potential);
@@ -288,7 +376,14 @@ fn gpu_kernels_match_their_cpu_twins_on_a_67x45_grid() {
             let mut xc = x.clone();
             cpu::mg_smooth::mg_smooth(&op, &b, &mut xc, colour);
             let xg = t.mg_smooth(&op, &b, &x, colour as u32).unwrap();
-            assert_close(&format!("mg_smooth colour {colour}"), nx, &xg, &xc, 1e-5, F32_WHY);
+            assert_close(
+                &format!("mg_smooth colour {colour}"),
+                nx,
+                &xg,
+                &xc,
+                1e-5,
+                F32_WHY,
+            );
         }
         let mut r = vec![0.0; n];
         cpu::mg_residual::mg_residual(&op, &b, &x, &mut r);
@@ -296,26 +391,60 @@ fn gpu_kernels_match_their_cpu_twins_on_a_67x45_grid() {
         // The residual is a difference of terms |diag·x| ≫ |r|: compare against that size.
         let size: Vec<f64> = (0..n).map(|k| op.diag[k] * x[k]).collect();
         let scale = size.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        let worst = rg.iter().zip(&r).map(|(p, q)| (p - q).abs()).fold(0.0, f64::max);
+        let worst = rg
+            .iter()
+            .zip(&r)
+            .map(|(p, q)| (p - q).abs())
+            .fold(0.0, f64::max);
         eprintln!("mg_residual: worst |diff| {worst:e} against max|diag·x| {scale:e} (tolerance 1e-6: f32 cancellation)");
-        assert!(worst <= 1e-6 * scale, "mg_residual: worst {worst:e}, scale {scale:e}");
+        assert!(
+            worst <= 1e-6 * scale,
+            "mg_residual: worst {worst:e}, scale {scale:e}"
+        );
         let mut y = vec![0.0; n];
         cpu::mg_residual::mg_apply(&op, &x, &mut y);
         let yg = t.mg_apply(&op, &x).unwrap();
-        let worst = yg.iter().zip(&y).map(|(p, q)| (p - q).abs()).fold(0.0, f64::max);
-        assert!(worst <= 1e-6 * scale, "mg_apply: worst {worst:e}, scale {scale:e}");
+        let worst = yg
+            .iter()
+            .zip(&y)
+            .map(|(p, q)| (p - q).abs())
+            .fold(0.0, f64::max);
+        assert!(
+            worst <= 1e-6 * scale,
+            "mg_apply: worst {worst:e}, scale {scale:e}"
+        );
         let (nxc, nyc) = (nx.div_ceil(2), ny.div_ceil(2));
         let mut rc = vec![0.0; nxc * nyc];
         cpu::mg_restrict::mg_restrict(&b, nx, ny, &mut rc);
-        assert_close("mg_restrict", nxc, &t.mg_restrict(&b, nx, ny).unwrap(), &rc, 1e-6, F32_WHY);
+        assert_close(
+            "mg_restrict",
+            nxc,
+            &t.mg_restrict(&b, nx, ny).unwrap(),
+            &rc,
+            1e-6,
+            F32_WHY,
+        );
         let coarse: Vec<f64> = round(&rc);
         let mut fine = x.clone();
         cpu::mg_prolong::mg_prolong(&coarse, 1.8, nx, &mut fine);
-        assert_close("mg_prolong", nx, &t.mg_prolong(&coarse, 1.8, nx, ny, &x).unwrap(), &fine, 1e-6, F32_WHY);
+        assert_close(
+            "mg_prolong",
+            nx,
+            &t.mg_prolong(&coarse, 1.8, nx, ny, &x).unwrap(),
+            &fine,
+            1e-6,
+            F32_WHY,
+        );
         let mut cop = cpu::operator::Operator::zeros(nxc, nyc);
         cpu::mg_coarsen::mg_coarsen(&op, &mut cop);
         let gco = t.mg_coarsen(&op).unwrap();
-        for (name, x, y) in [("tx", &gco.tx, &cop.tx), ("ty", &gco.ty, &cop.ty), ("s", &gco.s, &cop.s), ("diag", &gco.diag, &cop.diag), ("tbot", &gco.tbot, &cop.tbot)] {
+        for (name, x, y) in [
+            ("tx", &gco.tx, &cop.tx),
+            ("ty", &gco.ty, &cop.ty),
+            ("s", &gco.s, &cop.s),
+            ("diag", &gco.diag, &cop.diag),
+            ("tbot", &gco.tbot, &cop.tbot),
+        ] {
             assert_close(&format!("mg_coarsen {name}"), nxc, x, y, 1e-6, F32_WHY);
         }
 
@@ -323,23 +452,33 @@ fn gpu_kernels_match_their_cpu_twins_on_a_67x45_grid() {
         let v = -5e-3;
         let (mut rate, mut eta) = (vec![0.0; n], vec![0.0; n]);
         cpu::reaction_rate::reaction_rate(&c, &a, &g, &s.eta, &s.potential, v, &mut rate, &mut eta);
-        let (grate, geta) = t.reaction_rate(&c, &a, &g, &s.eta, &s.potential, v).unwrap();
+        let (grate, geta) = t
+            .reaction_rate(&c, &a, &g, &s.eta, &s.potential, v)
+            .unwrap();
         assert_close("reaction_rate rate", nx, &grate, &rate, 2e-4, F32_WHY);
         assert_close("reaction_rate eta", nx, &geta, &eta, 1e-5, F32_WHY);
         let rate = round(&rate);
 
         // Nernst–Planck: conc_update, np_coefficients, np_substep
-        let dif: Vec<f64> = s.xi.iter().zip(&s.phi).map(|(&x, &p)| cpu::conc_update::cell_diffusivity(&c, x, p)).collect();
+        let dif: Vec<f64> =
+            s.xi.iter()
+                .zip(&s.phi)
+                .map(|(&x, &p)| cpu::conc_update::cell_diffusivity(&c, x, p))
+                .collect();
         let dt = 5e-3;
         let mut cn = vec![0.0; n];
         cpu::conc_update::conc_update(&c, dt, &dif, &s.conc, &s.potential, &rate, &mut cn);
-        let gcn = t.conc_update(&c, dt, &s.xi, &s.phi, &s.conc, &s.potential, &rate).unwrap();
+        let gcn = t
+            .conc_update(&c, dt, &s.xi, &s.phi, &s.conc, &s.potential, &rate)
+            .unwrap();
         let dc: Vec<f64> = cn.iter().zip(&s.conc).map(|(a, b)| a - b).collect();
         let gdc: Vec<f64> = gcn.iter().zip(&s.conc).map(|(a, b)| a - b).collect();
         assert_close("conc_update Δc̃", nx, &gdc, &dc, 1e-3, "Δc̃ is computed in f32 and added to c̃ ≈ 1, whose f32 spacing 6e-8 is ~1e-4 of max|Δc̃| here");
         let mut st = vec![0.0; 6 * n];
         cpu::np_coefficients::np_coefficients(&c, &dif, &s.potential, &rate, &mut st);
-        let gst = t.np_coefficients(&c, &s.xi, &s.phi, &s.potential, &rate).unwrap();
+        let gst = t
+            .np_coefficients(&c, &s.xi, &s.phi, &s.potential, &rate)
+            .unwrap();
         assert_close("np_coefficients", 6 * nx, &gst, &st, 1e-5, F32_WHY);
         let st = round(&st);
         let mut cs = vec![0.0; n];
@@ -347,11 +486,244 @@ fn gpu_kernels_match_their_cpu_twins_on_a_67x45_grid() {
         let gcs = t.np_substep(nx, ny, dt, &st, &s.conc).unwrap();
         let dc: Vec<f64> = cs.iter().zip(&s.conc).map(|(a, b)| a - b).collect();
         let gdc: Vec<f64> = gcs.iter().zip(&s.conc).map(|(a, b)| a - b).collect();
-        assert_close("np_substep Δc̃", nx, &gdc, &dc, 1e-3, "as conc_update: f32 spacing of c̃ ≈ 1 against the size of Δc̃");
+        assert_close(
+            "np_substep Δc̃",
+            nx,
+            &gdc,
+            &dc,
+            1e-3,
+            "as conc_update: f32 spacing of c̃ ≈ 1 against the size of Δc̃",
+        );
 
         // xi_update
         let mut xu = s.xi.clone();
         cpu::xi_update::xi_update(nx, dt, &rate, &mut xu);
-        assert_close("xi_update", nx, &t.xi_update(nx, ny, dt, &rate, &s.xi).unwrap(), &xu, 1e-6, F32_WHY);
+        assert_close(
+            "xi_update",
+            nx,
+            &t.xi_update(nx, ny, dt, &rate, &s.xi).unwrap(),
+            &xu,
+            1e-6,
+            F32_WHY,
+        );
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Whole steps of the GPU backend against the CPU backend.
+
+/// A CPU backend and a GPU backend started from the same (f64) state.
+fn backend_pair(cfg: &Config) -> Option<(CpuBackend, GpuBackend)> {
+    let ctx = device()?;
+    let mut cpu = CpuBackend::new(cfg).expect("initial state");
+    let state = Backend::state(&mut cpu).clone();
+    let geometry = cpu.geometry().clone();
+    let gpu = GpuBackend::with_state(ctx, cfg, state, geometry).expect("GPU backend");
+    Some((cpu, gpu))
+}
+
+/// Relative difference |gpu − cpu| / |cpu|, printed with both values, the tolerance and why.
+fn assert_rel(what: &str, gpu: f64, cpu: f64, tol: f64, why: &str) {
+    let d = (gpu - cpu).abs() / cpu.abs().max(1e-300);
+    let msg = format!("{what}: gpu {gpu:e}, cpu {cpu:e}, relative difference {d:.2e} (tolerance {tol:.0e}: {why})");
+    eprintln!("{msg}");
+    assert!(d <= tol, "{msg}");
+}
+
+const STEPS_WHY: &str =
+    "the GPU steps in f32 (fields, Δt, the CG solves stop at 1e-6 Σ|b|), the CPU in \
+     f64; the f32 round-off of each step is carried into the next ones";
+
+/// Runs both backends of `cfg` to `until_s` and compares the scalars and the fields.
+/// `tol_fields` bounds max|gpu − cpu| / max|cpu| of ξ, φ and η; c̃ is compared to
+/// `CONC_ABS_TOL`.
+fn compare_steps(name: &str, cfg: &Config, until_s: f64, tol_scalars: f64, tol_fields: f64) {
+    let Some((mut cpu, mut gpu)) = backend_pair(cfg) else {
+        return;
+    };
+    let stop = StopFlag::new();
+    let t0 = std::time::Instant::now();
+    cpu.advance(until_s, &stop).expect("CPU run");
+    let t1 = std::time::Instant::now();
+    gpu.advance(until_s, &stop).expect("GPU run");
+    let t2 = std::time::Instant::now();
+    let (sc, sg) = (cpu.scalars(), gpu.scalars());
+    eprintln!(
+        "{name}: t = {until_s} s, CPU {} steps ({} solver iterations) in {:.2} s, GPU {} steps ({} solver iterations) in {:.2} s",
+        sc.step,
+        cpu.state().solver_iterations_total,
+        (t1 - t0).as_secs_f64(),
+        sg.step,
+        gpu.state().solver_iterations_total,
+        (t2 - t1).as_secs_f64()
+    );
+    assert_eq!(sg.time_s, sc.time_s, "{name}: both land on the target time");
+    assert!(
+        sc.step > 3,
+        "{name}: the comparison should cover several steps, not {}",
+        sc.step
+    );
+    let steps_diff = (sg.step as f64 - sc.step as f64).abs() / sc.step as f64;
+    assert!(
+        steps_diff <= 0.05,
+        "{name}: GPU {} steps, CPU {} steps",
+        sg.step,
+        sc.step
+    );
+    assert_rel(
+        &format!("{name} cell voltage"),
+        sg.cell_voltage_v,
+        sc.cell_voltage_v,
+        tol_scalars,
+        STEPS_WHY,
+    );
+    assert_rel(
+        &format!("{name} current density"),
+        sg.current_density_a_m2,
+        sc.current_density_a_m2,
+        tol_scalars,
+        STEPS_WHY,
+    );
+    assert_rel(
+        &format!("{name} charge"),
+        sg.charge_c_m2,
+        sc.charge_c_m2,
+        tol_scalars,
+        STEPS_WHY,
+    );
+    let li0 = cpu.state().li_amount0_mol_m2;
+    assert_rel(
+        &format!("{name} plated Li c_s ∫ξ − initial"),
+        sg.li_amount_mol_m2 - li0,
+        sc.li_amount_mol_m2 - li0,
+        tol_scalars,
+        STEPS_WHY,
+    );
+    let (c, g) = (cpu.state().clone(), gpu.state().clone());
+    let nx = c.grid.nx;
+    assert_close(
+        &format!("{name} ξ"),
+        nx,
+        &g.xi,
+        &c.xi,
+        tol_fields,
+        STEPS_WHY,
+    );
+    // c̃ stays within ~1e-6 of 1 at these currents, a few f32 spacings (1.2e-7 above 1): its
+    // deviation from 1 cannot be compared relatively, c̃ itself can.
+    assert_close(
+        &format!("{name} c̃"),
+        nx,
+        &g.conc,
+        &c.conc,
+        CONC_ABS_TOL,
+        "c̃ ≈ 1 is stored in f32 (spacing 6e-8 below 1, 1.2e-7 above): each step and Nernst–Planck \
+         sub-step rounds it, and the rounding accumulates over the run",
+    );
+    assert_close(
+        &format!("{name} φ"),
+        nx,
+        &g.potential,
+        &c.potential,
+        tol_fields,
+        STEPS_WHY,
+    );
+    assert_close(
+        &format!("{name} η"),
+        nx,
+        &g.eta,
+        &c.eta,
+        tol_fields,
+        STEPS_WHY,
+    );
+}
+
+/// Lengths of the step-level runs (kept short: lavapipe runs them on the CPU in CI). The smoke
+/// case's Δt is limited by the ξ change per step to more than its 2 s end time, so the step-level
+/// runs cap Δt at `STEP_MAX_DT_S` to cover many steps.
+const STEP_MAX_DT_S: f64 = 0.25;
+/// |gpu − cpu| bound of c̃ (≈ 1) after the step-level runs: 16 f32 spacings.
+const CONC_ABS_TOL: f64 = 2e-6;
+const SMOKE_COMPARE_S: f64 = 5.0;
+const ANISO_COMPARE_S: f64 = 5.0;
+const FARADAY_S: f64 = 5.0;
+const GALVANO_INTERVAL_S: f64 = 0.5;
+const GALVANO_CHECKS: usize = 10;
+
+/// configs/smoke.json with Δt ≤ `STEP_MAX_DT_S`.
+fn smoke_stepped() -> Config {
+    let mut cfg = Config::from_file(&repo_path("configs/smoke.json")).unwrap();
+    cfg.time.max_dt_s = Some(STEP_MAX_DT_S);
+    cfg.time.end_time_s = SMOKE_COMPARE_S.max(FARADAY_S);
+    cfg
+}
+
+#[test]
+fn gpu_smoke_steps_match_the_cpu_backend() {
+    let cfg = smoke_stepped();
+    compare_steps("smoke", &cfg, SMOKE_COMPARE_S, 3e-4, 1e-4);
+}
+
+#[test]
+fn gpu_anisotropic_67x45_steps_match_the_cpu_backend() {
+    let (mut cfg, _, _) = twin_case(0.04);
+    cfg.time.end_time_s = ANISO_COMPARE_S;
+    cfg.time.max_dt_s = Some(STEP_MAX_DT_S);
+    compare_steps(
+        "anisotropic δ = 0.04, 67×45",
+        &cfg,
+        ANISO_COMPARE_S,
+        3e-4,
+        1e-4,
+    );
+}
+
+#[test]
+fn gpu_faraday_balance_holds_within_half_percent_on_smoke_case() {
+    let cfg = smoke_stepped();
+    let Some(ctx) = device() else { return };
+    let mut cpu = CpuBackend::new(&cfg).expect("initial state");
+    let state = Backend::state(&mut cpu).clone();
+    let mut gpu =
+        GpuBackend::with_state(ctx, &cfg, state, cpu.geometry().clone()).expect("GPU backend");
+    gpu.advance(FARADAY_S, &StopFlag::new()).expect("GPU run");
+    let c = gpu.coeffs.clone();
+    let s = gpu.state().clone();
+    let err = lipf_core::observables::faraday_error(&c, &s);
+    eprintln!(
+        "GPU smoke to {FARADAY_S} s: {} steps, charge {} C/m², Faraday error {err:e}",
+        s.step, s.charge_c_m2
+    );
+    assert!(
+        s.charge_c_m2 > 0.9 * cfg.control.current_density_a_m2 * FARADAY_S,
+        "charge {}",
+        s.charge_c_m2
+    );
+    assert!(err < 5e-3, "Faraday balance error {err}");
+}
+
+#[test]
+fn gpu_galvanostatic_current_stays_within_one_percent_of_target() {
+    let cfg = smoke_stepped();
+    let Some(ctx) = device() else { return };
+    let mut cpu = CpuBackend::new(&cfg).expect("initial state");
+    let state = Backend::state(&mut cpu).clone();
+    let mut gpu =
+        GpuBackend::with_state(ctx, &cfg, state, cpu.geometry().clone()).expect("GPU backend");
+    let stop = StopFlag::new();
+    let target = cfg.control.current_density_a_m2;
+    let mut worst = 0.0f64;
+    for k in 1..=GALVANO_CHECKS {
+        let t = k as f64 * GALVANO_INTERVAL_S;
+        gpu.advance(t, &stop).expect("GPU run");
+        let i = gpu.scalars().current_density_a_m2;
+        worst = worst.max((i - target).abs() / target);
+        assert!(
+            (i - target).abs() < 0.01 * target,
+            "t = {t}: i = {i} A/m², target {target}"
+        );
+    }
+    eprintln!(
+        "GPU galvanostatic: worst |i − target|/target {worst:.2e} over {GALVANO_CHECKS} checks"
+    );
 }
