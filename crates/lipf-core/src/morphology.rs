@@ -309,8 +309,11 @@ mod tests {
 
     #[test]
     fn weighted_quantile_uses_weights() {
+        // Cumulative weights 1, 2, 2.001 of 2.001 in total.
         let v = vec![(1.0, 1.0), (2.0, 1.0), (10.0, 0.001)];
-        assert_eq!(weighted_quantile(v.clone(), 0.5), 1.0);
-        assert_eq!(weighted_quantile(v, 0.999), 10.0);
+        assert_eq!(weighted_quantile(v.clone(), 0.4), 1.0);
+        assert_eq!(weighted_quantile(v.clone(), 0.5), 2.0);
+        assert_eq!(weighted_quantile(v.clone(), 0.999), 2.0);
+        assert_eq!(weighted_quantile(v, 0.9999), 10.0);
     }
 }
