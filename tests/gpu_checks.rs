@@ -246,8 +246,25 @@ fn device() -> Option<GpuContext> {
 /// Compares a GPU field with its CPU twin: |gpu − cpu| ≤ tol · max|cpu| everywhere. Prints
 /// and, on failure, names the worst cell with both values.
 fn assert_close(what: &str, nx: usize, gpu: &[f64], cpu: &[f64], tol: f64, why: &str) {
+    let scale = cpu.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    assert_close_to_scale(what, nx, gpu, cpu, scale, "max|cpu|", tol, why);
+}
+
+/// |gpu − cpu| ≤ tol · `scale` everywhere (`scale_name` says what the scale is). Prints and, on
+/// failure, names the worst cell with both values.
+#[allow(clippy::too_many_arguments)]
+fn assert_close_to_scale(
+    what: &str,
+    nx: usize,
+    gpu: &[f64],
+    cpu: &[f64],
+    scale: f64,
+    scale_name: &str,
+    tol: f64,
+    why: &str,
+) {
     assert_eq!(gpu.len(), cpu.len(), "{what}: lengths differ");
-    let scale = cpu.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-300);
+    let scale = scale.max(1e-300);
     let (k, d) = gpu
         .iter()
         .zip(cpu)
@@ -264,7 +281,7 @@ fn assert_close(what: &str, nx: usize, gpu: &[f64], cpu: &[f64], tol: f64, why: 
         })
         .fold((0, 0.0), |m, v| if v.1 > m.1 { v } else { m });
     let msg = format!(
-        "{what}: worst cell (i = {}, j = {}): gpu {:e}, cpu {:e}, |diff| = {:.2e} of max|cpu| {:.3e} (tolerance {tol:.0e}: {why})",
+        "{what}: worst cell (i = {}, j = {}): gpu {:e}, cpu {:e}, |diff| = {:.2e} of {scale_name} {:.3e} (tolerance {tol:.0e}: {why})",
         k % nx,
         k / nx,
         gpu[k],
@@ -327,7 +344,7 @@ fn gpu_kernels_match_their_cpu_twins_on_a_67x45_grid() {
         let (mut a, mut g) = (vec![0.0; n], vec![0.0; n]);
         cpu::xi_rate::xi_rate(&p, &s.xi, &s.phi, &s.conc, &s.eta, &mut a, &mut g);
         let (ga, gg) = t.xi_rate(&p, &s.xi, &s.phi, &s.conc, &s.eta).unwrap();
-        assert_close("xi_rate a", nx, &ga, &a, 2e-4, F32_WHY);
+        assert_close("xi_rate a", nx, &ga, &a, 1e-5, F32_WHY);
         assert_close("xi_rate g", nx, &gg, &g, 1e-5, F32_WHY);
         let round = |v: &[f64]| -> Vec<f64> { v.iter().map(|&x| x as f32 as f64).collect() };
         let (a, g) = (round(&a), round(&g));
@@ -389,29 +406,31 @@ fn gpu_kernels_match_their_cpu_twins_on_a_67x45_grid() {
         cpu::mg_residual::mg_residual(&op, &b, &x, &mut r);
         let rg = t.mg_residual(&op, &b, &x).unwrap();
         // The residual is a difference of terms |diag·x| ≫ |r|: compare against that size.
-        let size: Vec<f64> = (0..n).map(|k| op.diag[k] * x[k]).collect();
-        let scale = size.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        let worst = rg
-            .iter()
-            .zip(&r)
-            .map(|(p, q)| (p - q).abs())
-            .fold(0.0, f64::max);
-        eprintln!("mg_residual: worst |diff| {worst:e} against max|diag·x| {scale:e} (tolerance 1e-6: f32 cancellation)");
-        assert!(
-            worst <= 1e-6 * scale,
-            "mg_residual: worst {worst:e}, scale {scale:e}"
+        let scale = (0..n).fold(0.0f64, |m, k| m.max((op.diag[k] * x[k]).abs()));
+        const CANCEL_WHY: &str = "f32 against f64: b − A x cancels terms of size |diag·x| ≫ |r|, \
+             each rounded to f32";
+        assert_close_to_scale(
+            "mg_residual",
+            nx,
+            &rg,
+            &r,
+            scale,
+            "max|diag·x|",
+            1e-6,
+            CANCEL_WHY,
         );
         let mut y = vec![0.0; n];
         cpu::mg_residual::mg_apply(&op, &x, &mut y);
         let yg = t.mg_apply(&op, &x).unwrap();
-        let worst = yg
-            .iter()
-            .zip(&y)
-            .map(|(p, q)| (p - q).abs())
-            .fold(0.0, f64::max);
-        assert!(
-            worst <= 1e-6 * scale,
-            "mg_apply: worst {worst:e}, scale {scale:e}"
+        assert_close_to_scale(
+            "mg_apply",
+            nx,
+            &yg,
+            &y,
+            scale,
+            "max|diag·x|",
+            1e-6,
+            CANCEL_WHY,
         );
         let (nxc, nyc) = (nx.div_ceil(2), ny.div_ceil(2));
         let mut rc = vec![0.0; nxc * nyc];
@@ -455,7 +474,7 @@ fn gpu_kernels_match_their_cpu_twins_on_a_67x45_grid() {
         let (grate, geta) = t
             .reaction_rate(&c, &a, &g, &s.eta, &s.potential, v)
             .unwrap();
-        assert_close("reaction_rate rate", nx, &grate, &rate, 2e-4, F32_WHY);
+        assert_close("reaction_rate rate", nx, &grate, &rate, 1e-5, F32_WHY);
         assert_close("reaction_rate eta", nx, &geta, &eta, 1e-5, F32_WHY);
         let rate = round(&rate);
 
@@ -569,6 +588,17 @@ fn compare_steps(name: &str, cfg: &Config, until_s: f64, tol_scalars: f64, tol_f
         "{name}: GPU {} steps, CPU {} steps",
         sg.step,
         sc.step
+    );
+    // The GPU's CG solves stop on the CPU's test (or 1e-6 Σ|b| where f32 cannot reach it): they
+    // take about as many iterations as the CPU's, not one or two per solve. The multigrid
+    // hierarchies differ (the GPU's goes down to one cell), so the counts are not equal.
+    let (ic, ig) = (
+        cpu.state().solver_iterations_total as f64,
+        gpu.state().solver_iterations_total as f64,
+    );
+    assert!(
+        ig >= 0.6 * ic && ig <= 2.0 * ic,
+        "{name}: GPU {ig} CG iterations, CPU {ic}: the GPU solves do not converge like the CPU's"
     );
     assert_rel(
         &format!("{name} cell voltage"),
