@@ -213,6 +213,36 @@ fn wgsl_parameter_structs_have_the_layout_of_their_rust_twins() {
     assert!(checked >= 13, "only {checked} struct declarations checked");
 }
 
+/// The value of the f32 `const NAME` of a shader.
+fn wgsl_f32_constant(shader: &str, name: &str) -> f32 {
+    let (module, _) = parse_and_validate(shader, lipf_gpu::shaders::shader(shader).source);
+    let (_, c) = module
+        .constants
+        .iter()
+        .find(|(_, c)| c.name.as_deref() == Some(name))
+        .unwrap_or_else(|| panic!("shaders/{shader}.wgsl declares no const {name}"));
+    match module.global_expressions[c.init] {
+        naga::Expression::Literal(naga::Literal::F32(v)) => v,
+        ref e => panic!("const {name} in shaders/{shader}.wgsl is not an f32 literal: {e:?}"),
+    }
+}
+
+#[test]
+fn wgsl_range_limits_are_the_cpu_backends() {
+    use lipf_core::cpu_backend::{CONC_MIN, XI_MAX, XI_MIN};
+    for (name, cpu) in [
+        ("XI_MIN", XI_MIN),
+        ("XI_MAX", XI_MAX),
+        ("CONC_MIN", CONC_MIN),
+    ] {
+        let gpu = wgsl_f32_constant("range_check", name);
+        assert_eq!(
+            gpu, cpu as f32,
+            "shaders/range_check.wgsl {name} = {gpu}, lipf-core {cpu}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // With a device.
 
@@ -300,12 +330,22 @@ const F32_WHY: &str =
 
 /// A 67 × 45 case (not a multiple of the 16 × 16 workgroups) with the smoke geometry, its
 /// initial state rounded to f32 (the GPU's precision), and smooth fields for η and φ.
-fn twin_case(delta: f64) -> (Config, lipf_core::Coefficients, lipf_core::State) {
+fn twin_config(modify: impl Fn(&mut Config)) -> Config {
     let mut cfg = Config::from_file(&repo_path("configs/smoke.json")).unwrap();
     cfg.domain.width_um = 67.0 * 0.25;
     cfg.domain.height_um = 45.0 * 0.25;
-    cfg.model.anisotropy_strength = delta;
     cfg.model.equilibration_time_s = 0.05;
+    modify(&mut cfg);
+    cfg
+}
+
+/// Anisotropy δ = 0.04 at θ0 = 20° (so that both cos θ0 and sin θ0 enter the fluxes).
+fn anisotropic(cfg: &mut Config) {
+    cfg.model.anisotropy_strength = 0.04;
+    cfg.model.anisotropy_angle_deg = 20.0;
+}
+
+fn twin_case(cfg: Config) -> (Config, lipf_core::Coefficients, lipf_core::State) {
     let mut b = CpuBackend::new(&cfg).unwrap();
     let mut s = b.state().clone();
     let round = |v: &mut Vec<f64>| v.iter_mut().for_each(|x| *x = *x as f32 as f64);
@@ -332,12 +372,25 @@ fn twin_case(delta: f64) -> (Config, lipf_core::Coefficients, lipf_core::State) 
 fn gpu_kernels_match_their_cpu_twins_on_a_67x45_grid() {
     let Some(ctx) = device() else { return };
     let mut t = TwinRunner::new(&ctx);
-    for delta in [0.0, 0.04] {
-        let (_cfg, c, s) = twin_case(delta);
+    let cases: [(&str, fn(&mut Config)); 3] = [
+        ("isotropic, consistent overpotential, sharp double well", |_| {}),
+        ("anisotropic δ = 0.04, θ0 = 20°", anisotropic),
+        (
+            "single-potential form, polynomial double well, cross term A = 0.5 W1, δ = 0.04, θ0 = 20°",
+            |c| {
+                anisotropic(c);
+                c.model.overpotential = lipf_core::config::OverpotentialForm::SinglePotential;
+                c.model.double_well = lipf_core::config::DoubleWell::Polynomial;
+                c.model.cross_term_over_w1 = 0.5;
+            },
+        ),
+    ];
+    for (label, modify) in cases {
+        let (_cfg, c, s) = twin_case(twin_config(modify));
         let (nx, ny) = (c.grid.nx, c.grid.ny);
         assert_eq!((nx, ny), (67, 45));
         let n = nx * ny;
-        eprintln!("anisotropy δ = {delta}");
+        eprintln!("== {label}");
 
         // xi_rate
         let p = cpu::xi_rate::XiRateParams::new(&c, true);
@@ -696,16 +749,23 @@ fn gpu_smoke_steps_match_the_cpu_backend() {
 
 #[test]
 fn gpu_anisotropic_67x45_steps_match_the_cpu_backend() {
-    let (mut cfg, _, _) = twin_case(0.04);
+    let mut cfg = twin_config(anisotropic);
     cfg.time.end_time_s = ANISO_COMPARE_S;
     cfg.time.max_dt_s = Some(STEP_MAX_DT_S);
     compare_steps(
-        "anisotropic δ = 0.04, 67×45",
+        "anisotropic δ = 0.04 θ0 = 20°, 67×45",
         &cfg,
         ANISO_COMPARE_S,
         3e-4,
         1e-4,
     );
+}
+
+#[test]
+fn gpu_potentiostatic_smoke_steps_match_the_cpu_backend() {
+    let mut cfg = smoke_stepped();
+    cfg.control.mode = lipf_core::config::ControlMode::Potentiostatic;
+    compare_steps("potentiostatic smoke", &cfg, SMOKE_COMPARE_S, 3e-4, 1e-4);
 }
 
 #[test]
