@@ -1,6 +1,7 @@
 //! lipf: the driver around a backend. It owns the run directory, the output schedule, progress,
 //! checkpoints and resume; the physics lives in `lipf-core`, the file formats in `lipf-io`.
 
+pub mod backend_select;
 pub mod cmd_geometry;
 pub mod cmd_study;
 pub mod morph_series;

@@ -1,11 +1,15 @@
 //! The `lipf` command line.
 
 use anyhow::{bail, Context, Result};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
+use lipf::backend_select::{BackendChoice, BackendSelection};
 use lipf_core::{Coefficients, Config, StopFlag};
 use std::path::PathBuf;
 
+#[cfg(feature = "gpu")]
+mod cmd_bench;
 mod cmd_impedance;
+mod cmd_info;
 
 #[derive(Parser)]
 #[command(
@@ -22,12 +26,6 @@ mod cmd_impedance;
 struct Cli {
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum BackendChoice {
-    /// The CPU reference backend (multithreaded, deterministic).
-    Cpu,
 }
 
 #[derive(Subcommand)]
@@ -60,9 +58,15 @@ enum Command {
         /// Output directory (default: runs/<config name>).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Compute backend.
+        /// Compute backend: cpu (the f64 reference), auto (a hardware GPU when there is one,
+        /// else cpu; never a software adapter), gpu (the GPU backend, software adapters such as
+        /// lavapipe included). `lipf info` lists the adapters.
         #[arg(long, value_enum, default_value = "cpu")]
         backend: BackendChoice,
+        /// Only GPU adapters whose name contains this (case-insensitive), with --backend
+        /// auto or gpu.
+        #[arg(long, value_name = "SUBSTRING")]
+        adapter: Option<String>,
         /// Continue from a checkpoint written by an earlier run (its configuration is used).
         #[arg(long, value_name = "CHECKPOINT")]
         resume: Option<PathBuf>,
@@ -78,6 +82,11 @@ enum Command {
     },
     // Help text: on `ImpedanceArgs` (cmd_impedance.rs).
     Impedance(cmd_impedance::ImpedanceArgs),
+    // Help text: on `InfoArgs` (cmd_info.rs).
+    Info(cmd_info::InfoArgs),
+    // Help text: on `BenchArgs` (cmd_bench.rs).
+    #[cfg(feature = "gpu")]
+    Bench(cmd_bench::BenchArgs),
     /// Run a study (several cases, e.g. pore sizes) and write a report comparing them
     /// (docs/study.md). `lipf study collect DIR` builds the report from finished runs.
     #[command(args_conflicts_with_subcommands = true)]
@@ -133,10 +142,14 @@ fn real_main() -> Result<()> {
             config,
             out,
             backend,
+            adapter,
             resume,
             quiet,
         } => {
-            let BackendChoice::Cpu = backend;
+            let selection = BackendSelection {
+                choice: backend,
+                adapter,
+            };
             let config = match (&resume, &config) {
                 (Some(ckpt), cfg_path) => {
                     let json = checkpoint_config(ckpt)?;
@@ -166,17 +179,23 @@ fn real_main() -> Result<()> {
                 eprintln!("\ninterrupt: finishing the current step and writing a checkpoint…");
                 s2.stop();
             });
-            lipf::run(lipf::RunOptions {
-                config,
-                out_dir,
-                resume,
-                quiet,
-                stop,
-                stop_after_steps: None,
-            })?;
+            lipf::run::run_on(
+                lipf::RunOptions {
+                    config,
+                    out_dir,
+                    resume,
+                    quiet,
+                    stop,
+                    stop_after_steps: None,
+                },
+                &selection,
+            )?;
             Ok(())
         }
         Command::Impedance(args) => cmd_impedance::run(args),
+        Command::Info(args) => cmd_info::run(args),
+        #[cfg(feature = "gpu")]
+        Command::Bench(args) => cmd_bench::run(args),
         Command::Check { config } => {
             let config = load_config(&config)?;
             check(&config);

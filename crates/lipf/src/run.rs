@@ -14,7 +14,8 @@ use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use lipf_core::morphology::{self, Morphology};
 use lipf_core::observables::{self, Scalars};
-use lipf_core::{AdvanceOutcome, Backend, Config, CpuBackend, State, StopFlag};
+use crate::backend_select::{make_backend, BackendSelection};
+use lipf_core::{AdvanceOutcome, Config, State, StopFlag};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -36,6 +37,9 @@ pub struct RunSummary {
     pub name: String,
     pub lipf_version: String,
     pub backend: String,
+    /// The GPU adapter ("NAME (Vulkan, discrete GPU)"; software adapters are labelled
+    /// "software (CPU), not a GPU"); null on the CPU backend.
+    pub adapter: Option<String>,
     pub completed: bool,
     pub steps: u64,
     pub final_time_s: f64,
@@ -214,8 +218,15 @@ fn progress_bar(quiet: bool, end_time_s: f64) -> ProgressBar {
     pb
 }
 
-/// Runs a simulation to its end time (or until stopped). See the module documentation.
+/// Runs a simulation to its end time (or until stopped) on the CPU backend. See the module
+/// documentation.
 pub fn run(opts: RunOptions) -> Result<RunSummary> {
+    run_on(opts, &BackendSelection::default())
+}
+
+/// [`run`] on the backend `sel` chooses (`--backend`, `--adapter`); a checkpoint resumes on
+/// either backend.
+pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
     let config = &opts.config;
     let say = |s: &str| {
         if !opts.quiet {
@@ -225,16 +236,14 @@ pub fn run(opts: RunOptions) -> Result<RunSummary> {
     let coeffs = lipf_core::Coefficients::from_config(config);
     let built = lipf_core::geometry::build(config, &coeffs.grid, coeffs.ell_m);
     let (geometry, xi_built) = (built.info, built.xi);
-    let mut backend: Box<dyn Backend> = match &opts.resume {
-        None => Box::new(
-            CpuBackend::new(config).map_err(|e| anyhow::anyhow!("initialisation failed: {e}"))?,
-        ),
+    let chosen = match &opts.resume {
+        None => make_backend(sel, config, None)?,
         Some(path) => {
             #[cfg(feature = "hdf5")]
             {
                 let (state, _) = lipf_io::h5::read_checkpoint(path)
                     .with_context(|| format!("cannot read checkpoint {}", path.display()))?;
-                Box::new(CpuBackend::with_state(config, state, geometry.clone()))
+                make_backend(sel, config, Some((state, geometry.clone())))?
             }
             #[cfg(not(feature = "hdf5"))]
             bail!(
@@ -243,6 +252,7 @@ pub fn run(opts: RunOptions) -> Result<RunSummary> {
             );
         }
     };
+    let (mut backend, adapter) = (chosen.backend, chosen.adapter);
     say(&format!(
         "lipf {} — run `{}` on backend {}",
         lipf_core::VERSION,
@@ -382,6 +392,7 @@ pub fn run(opts: RunOptions) -> Result<RunSummary> {
         name: config.name.clone(),
         lipf_version: lipf_core::VERSION.into(),
         backend: backend.name(),
+        adapter,
         completed,
         steps,
         final_time_s: state.time_s,
