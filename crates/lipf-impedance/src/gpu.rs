@@ -21,7 +21,8 @@ use crate::kernels::{
     MAX_GROUPS,
 };
 use crate::solver::{FrequencySolver, FrequencySystem, SolveStats, SolverError};
-use lipf_gpu::device::{is_software, AdapterRequest, AdapterSummary, GpuContext};
+pub use lipf_gpu::device::{AdapterRequest, AdapterSummary};
+use lipf_gpu::device::{is_software, GpuContext};
 use lipf_gpu::kernels::{Bind, Kernel, Modules};
 use lipf_gpu::GpuError;
 use num_complex::Complex64 as C64;
@@ -359,7 +360,7 @@ impl GpuMachine {
         let params = ImpedanceParams {
             n: n as u32,
             n_bonds: nb as u32,
-            groups: groups_for(n.max(nb)),
+            groups: groups_for(n),
             ..Default::default()
         };
         let params_buf = ctx.device.create_buffer(&wgpu::BufferDescriptor {

@@ -21,6 +21,10 @@ pub enum SolverChoice {
     Cocg,
     /// COCR with a Jacobi preconditioner, warm-started along the sweep.
     Cocr,
+    /// COCG with a Jacobi preconditioner on the GPU (WGSL, f64: needs an adapter with
+    /// SHADER_F64), warm-started along the sweep. Software adapters (lavapipe) are used when no
+    /// GPU is present, and reported as such.
+    Gpu,
 }
 
 #[derive(Args)]
@@ -88,7 +92,11 @@ pub struct ImpedanceArgs {
     /// Linear solver.
     #[arg(long, value_enum, default_value = "cocg")]
     solver: SolverChoice,
-    /// Relative residual tolerance of COCG/COCR.
+    /// `--solver gpu`: take the adapter whose name contains this (case-insensitive; see
+    /// `lipf info`).
+    #[arg(long, value_name = "SUBSTRING")]
+    adapter: Option<String>,
+    /// Relative residual tolerance of COCG/COCR (CPU or GPU).
     #[arg(long, default_value_t = 1e-10)]
     tol: f64,
     /// RC elements of the fit (0: no fit; default 4, the seed's fit model).
@@ -106,6 +114,29 @@ pub struct ImpedanceArgs {
     /// No progress messages.
     #[arg(long, short)]
     quiet: bool,
+}
+
+/// The WGSL COCG solver on the adapter `--adapter` names (software adapters allowed).
+#[cfg(feature = "gpu")]
+fn gpu_solver(a: &ImpedanceArgs, say: &dyn Fn(String)) -> Result<Box<dyn FrequencySolver>> {
+    use lipf_impedance::gpu::{AdapterRequest, GpuCocg};
+    let mut g = GpuCocg::new(&AdapterRequest {
+        allow_software: true,
+        name_contains: a.adapter.clone(),
+    })?;
+    g.tol = a.tol;
+    if g.adapter().software {
+        say(format!(
+            "  warning: {} is a software adapter: the WGSL solver runs on the CPU; `--solver cocg` is faster",
+            g.adapter().label()
+        ));
+    }
+    Ok(Box::new(g))
+}
+
+#[cfg(not(feature = "gpu"))]
+fn gpu_solver(_: &ImpedanceArgs, _: &dyn Fn(String)) -> Result<Box<dyn FrequencySolver>> {
+    bail!("this lipf was built without the `gpu` feature: `--solver gpu` is not available; use `--solver cocg`")
 }
 
 fn resolve_config(a: &ImpedanceArgs) -> Result<ImpedanceConfig> {
@@ -299,6 +330,7 @@ pub fn run(a: ImpedanceArgs) -> Result<()> {
                 k.tol = a.tol;
                 Box::new(k)
             }
+            SolverChoice::Gpu => gpu_solver(&a, &say)?,
         };
         say(format!(
             "  solving {} frequencies, {} to {} Hz, with {}",

@@ -103,7 +103,8 @@ pub fn layouts() -> Vec<(&'static str, Vec<(&'static str, usize)>, usize)> {
     ]
 }
 
-/// Workgroups of a grid-stride dispatch over `items` (at least 1, at most [`MAX_GROUPS`]).
+/// Workgroups of a grid-stride dispatch over `items` (at least 1, at most [`MAX_GROUPS`]); every
+/// kernel of a network uses the count of its nodes (bond_admittance strides over the bonds).
 pub fn groups_for(items: usize) -> u32 {
     items.div_ceil(WORKGROUP).clamp(1, MAX_GROUPS) as u32
 }
@@ -209,7 +210,7 @@ impl TwinMachine {
             params: ImpedanceParams {
                 n: n as u32,
                 n_bonds: layout.n_bonds() as u32,
-                groups: groups_for(n.max(layout.n_bonds())),
+                groups: groups_for(n),
                 ..Default::default()
             },
             control: CocgControl::default(),
