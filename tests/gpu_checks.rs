@@ -99,7 +99,7 @@ fn every_cpu_kernel_has_a_wgsl_twin_of_the_same_name() {
         dir.display()
     );
     for k in &kernels {
-        let s = SHADERS.iter().find(|s| &s.name == k);
+        let s = SHADERS.iter().find(|s| s.name == k);
         let s =
             s.unwrap_or_else(|| panic!("cpu/{k}.rs has no twin shaders/{k}.wgsl in the registry"));
         assert!(
@@ -372,7 +372,8 @@ fn twin_case(cfg: Config) -> (Config, lipf_core::Coefficients, lipf_core::State)
 fn gpu_kernels_match_their_cpu_twins_on_a_67x45_grid() {
     let Some(ctx) = device() else { return };
     let mut t = TwinRunner::new(&ctx);
-    let cases: [(&str, fn(&mut Config)); 3] = [
+    type Case = (&'static str, fn(&mut Config));
+    let cases: [Case; 3] = [
         ("isotropic, consistent overpotential, sharp double well", |_| {}),
         ("anisotropic δ = 0.04, θ0 = 20°", anisotropic),
         (
