@@ -153,126 +153,152 @@ fn explicit_kernels(e: f64) -> [(&'static str, f64); 3] {
     ]
 }
 
+/// The explicit kernels and the copy kernel on the GPU with their buffers and bind groups, ready
+/// to dispatch (also what `benches/` times).
+pub struct GpuExplicit<'a> {
+    ctx: &'a GpuContext,
+    groups: [u32; 3],
+    /// (name, minimum bytes per cell, kernel, bind groups used in turn); the copy kernel last.
+    kernels: Vec<(&'static str, f64, Kernel, Vec<wgpu::BindGroup>)>,
+    _buffers: Vec<wgpu::Buffer>,
+}
+
+impl<'a> GpuExplicit<'a> {
+    pub fn new(ctx: &'a GpuContext, f: &BenchFields) -> Result<GpuExplicit<'a>, GpuError> {
+        let (nx, ny) = (f.nx(), f.ny());
+        let n = nx * ny;
+        ctx.check_storage_buffer("the Nernst-Planck stencil", 4 * (NP_COEFFS * n) as u64)?;
+        let groups = grid_groups(nx, ny);
+        ctx.check_workgroups("a field kernel (grid width / 16)", groups[0])?;
+        ctx.check_workgroups("a field kernel (grid height / 16)", groups[1])?;
+        let field = |label: &str, v: &[f64]| {
+            let b = storage_f32(ctx, label, v.len());
+            upload_f64(ctx, &b, v);
+            b
+        };
+        let mut m = Modules::default();
+        let xi_p = uniform(
+            ctx,
+            "xi_rate",
+            &XiRateParams::from_cpu(&cpu_xi_rate::XiRateParams::new(&f.coeffs, true)),
+        );
+        let grid_p = uniform(ctx, "grid", &GridParams::new(nx, ny));
+        let (xi, phi, conc, eta) = (
+            field("xi", &f.xi),
+            field("phi", &f.phi),
+            field("conc", &f.conc),
+            field("eta", &f.eta),
+        );
+        let conc2 = field("conc2", &f.conc);
+        let stencil = field("stencil", &f.stencil);
+        let (a, g) = (storage_f32(ctx, "a", n), storage_f32(ctx, "g", n));
+        // Tiny steps: the fields stay in range however many repetitions run.
+        let control = Control {
+            dt: 1e-12,
+            dt_sub: 1e-6,
+            ..Default::default()
+        };
+        let control_b = storage_bytes(
+            ctx,
+            "control",
+            std::mem::size_of::<Control>() as u64,
+            FIELD_USAGE,
+        );
+        ctx.queue
+            .write_buffer(&control_b, 0, bytemuck::bytes_of(&control));
+        let k_rate = Kernel::new(
+            ctx,
+            &mut m,
+            "xi_rate",
+            "xi_rate",
+            &[(0, U), (1, R), (2, R), (3, R), (4, R), (5, W), (6, W)],
+        )?;
+        let k_update = Kernel::new(
+            ctx,
+            &mut m,
+            "xi_update",
+            "xi_update",
+            &[(0, U), (1, R), (2, R), (3, W)],
+        )?;
+        let k_sub = Kernel::new(
+            ctx,
+            &mut m,
+            "np_substep",
+            "np_substep",
+            &[(0, U), (1, R), (2, R), (3, R), (4, W)],
+        )?;
+        let k_copy = Kernel::new(ctx, &mut m, "copy", "copy", &[(0, U), (1, R), (2, W)])?;
+        let bg_rate = vec![k_rate.bind(ctx, &[&xi_p, &xi, &phi, &conc, &eta, &a, &g])];
+        // The rate r of xi_update: `a` stands in (any field does).
+        let bg_update = vec![k_update.bind(ctx, &[&grid_p, &a, &control_b, &xi])];
+        let bg_sub = vec![
+            k_sub.bind(ctx, &[&grid_p, &stencil, &conc, &control_b, &conc2]),
+            k_sub.bind(ctx, &[&grid_p, &stencil, &conc2, &control_b, &conc]),
+        ];
+        let bg_copy = vec![
+            k_copy.bind(ctx, &[&grid_p, &phi, &eta]),
+            k_copy.bind(ctx, &[&grid_p, &eta, &phi]),
+        ];
+        let [(n0, b0), (n1, b1), (n2, b2)] = explicit_kernels(4.0);
+        Ok(GpuExplicit {
+            ctx,
+            groups,
+            kernels: vec![
+                (n0, b0, k_rate, bg_rate),
+                (n1, b1, k_update, bg_update),
+                (n2, b2, k_sub, bg_sub),
+                ("copy", 8.0, k_copy, bg_copy),
+            ],
+            _buffers: vec![
+                xi_p, grid_p, xi, phi, conc, eta, conc2, stencil, a, g, control_b,
+            ],
+        })
+    }
+
+    /// Kernel names in order: `xi_rate`, `xi_update`, `np_substep`, `copy`.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.kernels.iter().map(|k| k.0).collect()
+    }
+
+    /// Records `repeats` dispatches of kernel `index` in one submission and waits for them.
+    pub fn dispatch(&self, index: usize, repeats: usize) {
+        let (_, _, k, bgs) = &self.kernels[index];
+        let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+        {
+            let mut pass = enc.begin_compute_pass(&Default::default());
+            pass.set_pipeline(&k.pipeline);
+            for i in 0..repeats {
+                pass.set_bind_group(0, &bgs[i % bgs.len()], &[]);
+                pass.dispatch_workgroups(self.groups[0], self.groups[1], self.groups[2]);
+            }
+        }
+        self.ctx.queue.submit(Some(enc.finish()));
+        self.ctx.wait();
+    }
+}
+
 /// The explicit update and the copy kernel on the GPU, f32 fields.
 pub fn gpu_explicit_update(ctx: &GpuContext, f: &BenchFields) -> Result<SizeFigures, GpuError> {
-    let (nx, ny) = (f.nx(), f.ny());
-    let n = nx * ny;
-    ctx.check_storage_buffer("the Nernst-Planck stencil", 4 * (NP_COEFFS * n) as u64)?;
-    let groups = grid_groups(nx, ny);
-    ctx.check_workgroups("a field kernel (grid width / 16)", groups[0])?;
-    ctx.check_workgroups("a field kernel (grid height / 16)", groups[1])?;
-    let field = |label: &str, v: &[f64]| {
-        let b = storage_f32(ctx, label, v.len());
-        upload_f64(ctx, &b, v);
-        b
-    };
-    let mut m = Modules::default();
-    let xi_p = uniform(
-        ctx,
-        "xi_rate",
-        &XiRateParams::from_cpu(&cpu_xi_rate::XiRateParams::new(&f.coeffs, true)),
-    );
-    let grid_p = uniform(ctx, "grid", &GridParams::new(nx, ny));
-    let (xi, phi, conc, eta) = (
-        field("xi", &f.xi),
-        field("phi", &f.phi),
-        field("conc", &f.conc),
-        field("eta", &f.eta),
-    );
-    let conc2 = field("conc2", &f.conc);
-    let stencil = field("stencil", &f.stencil);
-    let (a, g) = (storage_f32(ctx, "a", n), storage_f32(ctx, "g", n));
-    // Tiny steps: the fields stay in range however many repetitions run.
-    let control = Control {
-        dt: 1e-12,
-        dt_sub: 1e-6,
-        ..Default::default()
-    };
-    let control_b = storage_bytes(
-        ctx,
-        "control",
-        std::mem::size_of::<Control>() as u64,
-        FIELD_USAGE,
-    );
-    ctx.queue
-        .write_buffer(&control_b, 0, bytemuck::bytes_of(&control));
-
-    let k_rate = Kernel::new(
-        ctx,
-        &mut m,
-        "xi_rate",
-        "xi_rate",
-        &[(0, U), (1, R), (2, R), (3, R), (4, R), (5, W), (6, W)],
-    )?;
-    let k_update = Kernel::new(
-        ctx,
-        &mut m,
-        "xi_update",
-        "xi_update",
-        &[(0, U), (1, R), (2, R), (3, W)],
-    )?;
-    let k_sub = Kernel::new(
-        ctx,
-        &mut m,
-        "np_substep",
-        "np_substep",
-        &[(0, U), (1, R), (2, R), (3, R), (4, W)],
-    )?;
-    let k_copy = Kernel::new(ctx, &mut m, "copy", "copy", &[(0, U), (1, R), (2, W)])?;
-    let bg_rate = [k_rate.bind(ctx, &[&xi_p, &xi, &phi, &conc, &eta, &a, &g])];
-    // The rate r of xi_update: `a` stands in (any field does).
-    let bg_update = [k_update.bind(ctx, &[&grid_p, &a, &control_b, &xi])];
-    let bg_sub = [
-        k_sub.bind(ctx, &[&grid_p, &stencil, &conc, &control_b, &conc2]),
-        k_sub.bind(ctx, &[&grid_p, &stencil, &conc2, &control_b, &conc]),
-    ];
-    let bg_copy = [
-        k_copy.bind(ctx, &[&grid_p, &phi, &eta]),
-        k_copy.bind(ctx, &[&grid_p, &eta, &phi]),
-    ];
-    let time = |k: &Kernel, bgs: &[wgpu::BindGroup]| {
-        time_adaptive(|r| {
-            let mut enc = ctx.device.create_command_encoder(&Default::default());
-            {
-                let mut pass = enc.begin_compute_pass(&Default::default());
-                pass.set_pipeline(&k.pipeline);
-                for i in 0..r {
-                    pass.set_bind_group(0, &bgs[i % bgs.len()], &[]);
-                    pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
-                }
-            }
-            ctx.queue.submit(Some(enc.finish()));
-            ctx.wait();
-        })
-    };
     let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
-    let mut kernels = Vec::new();
-    for ((name, bytes), (k, bgs)) in explicit_kernels(4.0).into_iter().zip([
-        (&k_rate, &bg_rate[..]),
-        (&k_update, &bg_update[..]),
-        (&k_sub, &bg_sub[..]),
-    ]) {
-        kernels.push(KernelTiming {
-            name,
-            seconds: time(k, bgs),
-            bytes_per_cell: bytes,
-        });
-    }
-    let copy = KernelTiming {
-        name: "copy",
-        seconds: time(&k_copy, &bg_copy[..]),
-        bytes_per_cell: 8.0,
-    };
+    let g = GpuExplicit::new(ctx, f)?;
+    let mut timings: Vec<KernelTiming> = (0..g.kernels.len())
+        .map(|i| KernelTiming {
+            name: g.kernels[i].0,
+            seconds: time_adaptive(|r| g.dispatch(i, r)),
+            bytes_per_cell: g.kernels[i].1,
+        })
+        .collect();
     if let Some(e) = pollster::block_on(scope.pop()) {
         return Err(GpuError::Pipeline {
             kernel: "benchmark dispatches".into(),
             message: e.to_string(),
         });
     }
+    let copy = timings.pop().expect("the copy kernel");
     Ok(SizeFigures {
-        nx,
-        ny,
-        kernels,
+        nx: f.nx(),
+        ny: f.ny(),
+        kernels: timings,
         copy,
     })
 }
@@ -360,17 +386,31 @@ impl TimeToSolution {
 }
 
 /// Advances `backend` from its current state to `end_s` without writing anything and times it
-/// (the initial overpotential iteration of step 0 included).
+/// (the initial overpotential iteration of step 0 included). As in the run driver, every
+/// multiple of each of `event_intervals_s` (time-series and snapshot intervals) is hit exactly,
+/// so the steps are those of a real run.
 pub fn time_to_solution(
     backend: &mut dyn Backend,
     end_s: f64,
+    event_intervals_s: &[f64],
 ) -> Result<TimeToSolution, SimulationError> {
     let s0 = backend.scalars();
     let it0 = backend.state().solver_iterations_total;
     let p0 = backend.timings().map(|t| t.potential_s);
     let stop = StopFlag::new();
     let t = Instant::now();
-    backend.advance(end_s, &stop)?;
+    loop {
+        let t = backend.scalars().time_s;
+        if t >= end_s {
+            break;
+        }
+        let next = event_intervals_s
+            .iter()
+            .filter(|&&dt| dt > 0.0)
+            .map(|&dt| ((t / dt * (1.0 + 1e-12) + 1e-9).floor() + 1.0) * dt)
+            .fold(end_s, f64::min);
+        backend.advance(next, &stop)?;
+    }
     let s1 = backend.scalars();
     let wall = t.elapsed().as_secs_f64();
     let steps = s1.step - s0.step;

@@ -155,9 +155,15 @@ pub fn run(args: BenchArgs) -> Result<()> {
         let t0 = std::time::Instant::now();
         let mut chosen = make_backend(&sel, &config, None).context("time-to-solution run")?;
         let init_s = t0.elapsed().as_secs_f64();
-        let t: TimeToSolution =
-            bench::time_to_solution(chosen.backend.as_mut(), config.time.end_time_s)
-                .map_err(|e| anyhow::anyhow!("time-to-solution run: {e}"))?;
+        let t: TimeToSolution = bench::time_to_solution(
+            chosen.backend.as_mut(),
+            config.time.end_time_s,
+            &[
+                config.output.timeseries_interval_s,
+                config.output.snapshot_interval_s,
+            ],
+        )
+        .map_err(|e| anyhow::anyhow!("time-to-solution run: {e}"))?;
         let c = lipf_core::Coefficients::from_config(&config);
         println!(
             "time to solution: `{}` ({} × {} cells) to t = {} s{}: {:.2} s wall ({} steps, {:.2} ms per step, {:.1} solver iterations per step); set-up {:.2} s",
