@@ -1,5 +1,6 @@
 //! lipf's integration tests: one binary, one module per subject.
 
+mod backend_choice;
 mod cell_checks;
 mod config_errors;
 mod gpu_checks;
