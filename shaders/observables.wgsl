@@ -2,8 +2,9 @@
 // (ξ where ξ > ½ and ϕ > ½), compensated: every sum is carried as (hi, lo) with an exact
 // two-sum, and the host adds hi + lo of all partials in f64.
 //
-// Update:    partials[w] = (Σξ hi, Σξ lo, Σξ[ξ>½, ϕ>½] hi, lo) over the cells of workgroup w.
-// Bindings:  0 uniform ReduceParams; 1 xi, 2 phi (read); 3 partials (write).
+// Update:    partials[w] = (Σξ hi, Σξ lo, Σξ[ξ>½, ϕ>½] hi, lo) over the cells of workgroup w,
+//            ξ = xi + xi_lo (the compensated pair of xi_update.wgsl).
+// Bindings:  0 uniform ReduceParams; 1 xi, 2 phi (read); 3 partials (write); 4 xi_lo (read).
 // Dispatch:  (groups, 1, 1) workgroups of 256, grid-stride as in reduce.wgsl.
 // Index:     k = j·nx + i over n cells.
 // Twin:      crates/lipf-core/src/observables.rs (xi_integral_m, li_in_llzo_mol_m2).
@@ -19,14 +20,25 @@ struct ReduceParams {
 @group(0) @binding(1) var<storage, read> xi: array<f32>;
 @group(0) @binding(2) var<storage, read> phi: array<f32>;
 @group(0) @binding(3) var<storage, read_write> partials: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> xi_lo: array<f32>;
 
 var<workgroup> tree: array<vec4<f32>, 256>;
 
-// (hi, lo) + (hi, lo) with the rounding error of hi + hi kept in lo (Knuth's two-sum).
+// 1.0, from a uniform the compiler cannot see through (the grid has cells). Error-free sums are
+// exact only if every rounding is kept, and shader compilers may rewrite float algebra (Mesa's
+// NIR folds (a + b) − a into b): a sum multiplied by this cannot be rewritten.
+fn opaque_one() -> f32 {
+    return select(0.0, 1.0, p.n > 0u);
+}
+
+// (hi, lo) + (hi, lo) with the rounding error of hi + hi kept in lo (Dekker's fast two-sum on
+// |big| ≥ |small|).
 fn two_sum(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
-    let s = a.x + b.x;
-    let bp = s - a.x;
-    let err = (a.x - (s - bp)) + (b.x - bp);
+    let swap = abs(a.x) < abs(b.x);
+    let big = select(a.x, b.x, swap);
+    let small = select(b.x, a.x, swap);
+    let s = (big + small) * opaque_one();
+    let err = small - (s - big);
     return vec2<f32>(s, a.y + b.y + err);
 }
 
@@ -40,11 +52,12 @@ fn xi_integral_partials(@builtin(local_invocation_id) lid: vec3<u32>,
     var s = vec4<f32>(0.0, 0.0, 0.0, 0.0);
     for (var k = wid.x * 256u + lid.x; k < p.n; k += p.groups * 256u) {
         let x = xi[k];
-        var inside = 0.0;
+        let lo = xi_lo[k];
+        var inside = vec2<f32>(0.0, 0.0);
         if (x > 0.5 && phi[k] > 0.5) {
-            inside = x;
+            inside = vec2<f32>(x, lo);
         }
-        s = add4(s, vec4<f32>(x, 0.0, inside, 0.0));
+        s = add4(s, vec4<f32>(x, lo, inside));
     }
     let t = lid.x;
     tree[t] = s;

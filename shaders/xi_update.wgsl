@@ -1,7 +1,13 @@
-// xi_update.wgsl — forward-Euler update ξ ← ξ + Δt r.
+// xi_update.wgsl — forward-Euler update ξ ← ξ + Δt r, compensated.
 //
-// Update:    xi[k] += dt · rate[k], dt from the device-side Control of the running step.
-// Bindings:  0 uniform GridParams; 1 rate (read); 2 control (read: dt); 3 xi (read_write).
+// Update:    ξ = xi[k] + xi_lo[k] (an f32 pair); xi + xi_lo += dt · rate[k] with the rounding
+//            error of the f32 sum kept in xi_lo (an error-free two-sum), dt from the device-side
+//            Control of the running step. Increments far below the f32 spacing of ξ (a step's
+//            Δξ in the Li foil, ξ ≈ 1, is ~1e-7) are then accumulated instead of rounded away,
+//            so ∫ξ follows the charge as on the CPU. Every other kernel reads xi alone (an error
+//            below half an f32 spacing).
+// Bindings:  0 uniform GridParams; 1 rate (read); 2 control (read: dt); 3 xi (read_write);
+//            4 xi_lo (read_write).
 // Dispatch:  (ceil(nx/16), ceil(ny/16), 1) workgroups of 16×16, one invocation per cell.
 // Index:     k = j·nx + i.
 // Twin:      crates/lipf-core/src/cpu/xi_update.rs.
@@ -46,6 +52,23 @@ struct Control {
 @group(0) @binding(1) var<storage, read> rate: array<f32>;
 @group(0) @binding(2) var<storage, read> control: Control;
 @group(0) @binding(3) var<storage, read_write> xi: array<f32>;
+@group(0) @binding(4) var<storage, read_write> xi_lo: array<f32>;
+
+// 1.0, from a uniform the compiler cannot see through (the grid has cells). Error-free sums are
+// exact only if every rounding is kept, and shader compilers may rewrite float algebra (Mesa's
+// NIR folds (a + b) − a into b): a sum multiplied by this cannot be rewritten.
+fn opaque_one() -> f32 {
+    return select(0.0, 1.0, p.n > 0u);
+}
+
+// (s, e) with s = fl(a + b) and e = a + b − s exactly (Dekker's fast two-sum on |big| ≥ |small|).
+fn fast_two_sum(a: f32, b: f32, one: f32) -> vec2<f32> {
+    let swap = abs(a) < abs(b);
+    let big = select(a, b, swap);
+    let small = select(b, a, swap);
+    let s = (big + small) * one;
+    return vec2<f32>(s, small - (s - big));
+}
 
 @compute @workgroup_size(16, 16)
 fn xi_update(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -54,5 +77,7 @@ fn xi_update(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let k = gid.y * p.nx + gid.x;
-    xi[k] += control.dt * rate[k];
+    let r = fast_two_sum(xi[k], control.dt * rate[k] + xi_lo[k], opaque_one());
+    xi[k] = r.x;
+    xi_lo[k] = r.y;
 }

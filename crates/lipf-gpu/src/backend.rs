@@ -225,13 +225,17 @@ impl Pipelines {
                 "np_substep",
                 &[(0, U), (1, R), (2, R), (3, R), (4, W)],
             )?,
-            xi_update: k("xi_update", "xi_update", &[(0, U), (1, R), (2, R), (3, W)])?,
+            xi_update: k(
+                "xi_update",
+                "xi_update",
+                &[(0, U), (1, R), (2, R), (3, W), (4, W)],
+            )?,
             copy: k("copy", "copy", &[(0, U), (1, R), (2, W)])?,
             zero: k("copy", "fill_zero", &[(0, U), (2, W)])?,
             observables: k(
                 "observables",
                 "xi_integral_partials",
-                &[(0, U), (1, R), (2, R), (3, W)],
+                &[(0, U), (1, R), (2, R), (3, W), (4, R)],
             )?,
             range: k(
                 "range_check",
@@ -245,6 +249,8 @@ impl Pipelines {
 /// Device buffers.
 struct Buffers {
     xi: wgpu::Buffer,
+    /// The rounding remainder of ξ (ξ = xi + xi_lo; xi_update.wgsl).
+    xi_lo: wgpu::Buffer,
     phi: wgpu::Buffer,
     conc: wgpu::Buffer,
     conc_new: wgpu::Buffer,
@@ -341,8 +347,6 @@ pub struct GpuBackend {
     step_params_buf: wgpu::Buffer,
     dt_estimate_s: f64,
     dt_stable_s: f64,
-    /// Σξ (cells) of the host state minus Σξ of its f32 copy on the device.
-    xi_rounding_cells: f64,
 }
 
 /// Level sizes of the multigrid hierarchy: halve (rounding up) down to a single cell.
@@ -411,6 +415,7 @@ impl GpuBackend {
         }
         let b = Buffers {
             xi: f("xi"),
+            xi_lo: f("xi_lo"),
             phi: f("phi"),
             conc: f("conc"),
             conc_new: f("conc_new"),
@@ -462,6 +467,7 @@ impl GpuBackend {
         let mut b = b;
         for (src, label) in [
             (&b.xi, "xi"),
+            (&b.xi_lo, "xi_lo"),
             (&b.conc, "conc"),
             (&b.eta, "eta"),
             (&b.pot0, "potential0"),
@@ -687,12 +693,14 @@ impl GpuBackend {
             np_substep: k
                 .np_substep
                 .bind(c, &[g0, &b.stencil, &b.conc, &b.control, &b.conc_new]),
-            xi_update: k.xi_update.bind(c, &[g0, &b.rate, &b.control, &b.xi]),
+            xi_update: k
+                .xi_update
+                .bind(c, &[g0, &b.rate, &b.control, &b.xi, &b.xi_lo]),
             copy_conc: k.copy.bind(c, &[g0, &b.conc_new, &b.conc]),
             copy_eta: k.copy.bind(c, &[g0, &b.eta_new, &b.eta]),
             observables: k
                 .observables
-                .bind(c, &[&red_p, &b.xi, &b.phi, &b.obs_partials]),
+                .bind(c, &[&red_p, &b.xi, &b.phi, &b.obs_partials, &b.xi_lo]),
             range: k
                 .range
                 .bind(c, &[g0, &b.xi, &b.conc, &b.potential, &b.status]),
@@ -715,7 +723,6 @@ impl GpuBackend {
             k,
             b,
             g,
-            xi_rounding_cells: 0.0,
         };
         backend.upload(state);
         Ok(backend)
@@ -736,15 +743,16 @@ impl GpuBackend {
 
     fn upload(&mut self, state: State) {
         let c = &self.ctx;
+        // ξ as an f32 pair (xi_update.wgsl): xi = ξ rounded, xi_lo = the rest.
         upload_f64(c, &self.b.xi, &state.xi);
+        let lo: Vec<f64> = state.xi.iter().map(|&x| x - x as f32 as f64).collect();
+        upload_f64(c, &self.b.xi_lo, &lo);
         upload_f64(c, &self.b.phi, &state.phi);
         upload_f64(c, &self.b.conc, &state.conc);
         upload_f64(c, &self.b.potential, &state.potential);
         upload_f64(c, &self.b.eta, &state.eta);
         upload_f64(c, &self.b.pot0, &state.potential0);
         upload_f64(c, &self.b.pot1, &state.potential1);
-        self.xi_rounding_cells =
-            state.xi.iter().sum::<f64>() - state.xi.iter().map(|&x| x as f32 as f64).sum::<f64>();
         self.host = state;
         self.fields_on_host = true;
     }
@@ -1164,6 +1172,7 @@ impl GpuBackend {
             &self.ctx,
             &[
                 (&b.xi, n),
+                (&b.xi_lo, n),
                 (&b.conc, n),
                 (&b.potential, n),
                 (&b.eta, n),
@@ -1173,7 +1182,8 @@ impl GpuBackend {
         )
         .into_iter();
         let s = &mut self.host;
-        s.xi = f.next().unwrap();
+        let (hi, lo) = (f.next().unwrap(), f.next().unwrap());
+        s.xi = hi.iter().zip(&lo).map(|(h, l)| h + l).collect();
         s.conc = f.next().unwrap();
         s.potential = f.next().unwrap();
         s.eta = f.next().unwrap();
@@ -1205,7 +1215,7 @@ impl GpuBackend {
             xi += p[0] as f64 + p[1] as f64;
             inside += p[2] as f64 + p[3] as f64;
         }
-        (xi + self.xi_rounding_cells, inside)
+        (xi, inside)
     }
 }
 

@@ -146,8 +146,20 @@ impl<'a> TwinRunner<'a> {
         let mut out = self.run(
             "potential_assemble",
             "potential_assemble",
-            &[(0, U), (1, R), (2, R), (3, R), (4, R), (5, R), (6, W), (7, W), (8, W)],
-            &[&pu, &bufs[0], &bufs[1], &bufs[2], &bufs[3], &bufs[4], &op, &b0, &b1],
+            &[
+                (0, U),
+                (1, R),
+                (2, R),
+                (3, R),
+                (4, R),
+                (5, R),
+                (6, W),
+                (7, W),
+                (8, W),
+            ],
+            &[
+                &pu, &bufs[0], &bufs[1], &bufs[2], &bufs[3], &bufs[4], &op, &b0, &b1,
+            ],
             grid_groups(nx, ny),
             &[(&op, 4 * n + nx), (&b0, n), (&b1, n)],
         )?;
@@ -185,7 +197,12 @@ impl<'a> TwinRunner<'a> {
     }
 
     /// r = b − A x of `shaders/mg_residual.wgsl`.
-    pub fn mg_residual(&mut self, op: &Operator, b: &[f64], x: &[f64]) -> Result<Vec<f64>, GpuError> {
+    pub fn mg_residual(
+        &mut self,
+        op: &Operator,
+        b: &[f64],
+        x: &[f64],
+    ) -> Result<Vec<f64>, GpuError> {
         let ctx = self.ctx;
         let n = op.cells();
         let pu = uniform(ctx, "mg", &MgParams::new(op.nx, op.ny, 0));
@@ -227,7 +244,12 @@ impl<'a> TwinRunner<'a> {
     }
 
     /// The 2×2 aggregate sums of `shaders/mg_restrict.wgsl`.
-    pub fn mg_restrict(&mut self, fine: &[f64], nxf: usize, nyf: usize) -> Result<Vec<f64>, GpuError> {
+    pub fn mg_restrict(
+        &mut self,
+        fine: &[f64],
+        nxf: usize,
+        nyf: usize,
+    ) -> Result<Vec<f64>, GpuError> {
         let ctx = self.ctx;
         let t = TransferParams::new(nxf, nyf, 1.0);
         let nc = (t.nxc * t.nyc) as usize;
@@ -311,8 +333,19 @@ impl<'a> TwinRunner<'a> {
         let mut out = self.run(
             "reaction_rate",
             "reaction_rate",
-            &[(0, U), (1, R), (2, R), (3, R), (4, R), (5, R), (6, W), (7, W)],
-            &[&pu, &bufs[0], &bufs[1], &bufs[2], &bufs[3], &control, &rate, &eta],
+            &[
+                (0, U),
+                (1, R),
+                (2, R),
+                (3, R),
+                (4, R),
+                (5, R),
+                (6, W),
+                (7, W),
+            ],
+            &[
+                &pu, &bufs[0], &bufs[1], &bufs[2], &bufs[3], &control, &rate, &eta,
+            ],
             grid_groups(c.grid.nx, c.grid.ny),
             &[(&rate, n), (&eta, n)],
         )?;
@@ -342,15 +375,26 @@ impl<'a> TwinRunner<'a> {
             .run(
                 "conc_update",
                 "conc_update",
-                &[(0, U), (1, R), (2, R), (3, R), (4, R), (5, R), (6, R), (7, W)],
-                &[&pu, &bufs[0], &bufs[1], &bufs[2], &bufs[3], &bufs[4], &control, &out],
+                &[
+                    (0, U),
+                    (1, R),
+                    (2, R),
+                    (3, R),
+                    (4, R),
+                    (5, R),
+                    (6, R),
+                    (7, W),
+                ],
+                &[
+                    &pu, &bufs[0], &bufs[1], &bufs[2], &bufs[3], &bufs[4], &control, &out,
+                ],
                 grid_groups(c.grid.nx, c.grid.ny),
                 &[(&out, n)],
             )?
             .remove(0))
     }
 
-    /// ξ + Δt r of `shaders/xi_update.wgsl`.
+    /// ξ + Δt r of `shaders/xi_update.wgsl`, as the sum of its f32 pair (xi + xi_lo).
     pub fn xi_update(
         &mut self,
         nx: usize,
@@ -362,17 +406,19 @@ impl<'a> TwinRunner<'a> {
         let ctx = self.ctx;
         let pu = uniform(ctx, "grid", &GridParams::new(nx, ny));
         let (br, bx) = (field(ctx, "rate", rate), field(ctx, "xi", xi));
+        // The f32 remainder of ξ: what `xi` does not hold of the f64 input.
+        let lo: Vec<f64> = xi.iter().map(|&x| x - x as f32 as f64).collect();
+        let bl = field(ctx, "xi_lo", &lo);
         let control = self.control(dt_s, 0.0);
-        Ok(self
-            .run(
-                "xi_update",
-                "xi_update",
-                &[(0, U), (1, R), (2, R), (3, W)],
-                &[&pu, &br, &control, &bx],
-                grid_groups(nx, ny),
-                &[(&bx, nx * ny)],
-            )?
-            .remove(0))
+        let out = self.run(
+            "xi_update",
+            "xi_update",
+            &[(0, U), (1, R), (2, R), (3, W), (4, W)],
+            &[&pu, &br, &control, &bx, &bl],
+            grid_groups(nx, ny),
+            &[(&bx, nx * ny), (&bl, nx * ny)],
+        )?;
+        Ok(out[0].iter().zip(&out[1]).map(|(h, l)| h + l).collect())
     }
 
     /// The stencil of `shaders/np_coefficients.wgsl` (6 per cell).
