@@ -417,7 +417,7 @@ impl CpuBackend {
         s.step += 1;
         s.solver_iterations = iterations;
         s.solver_iterations_total += iterations;
-        let check = s.step % CHECK_EVERY == 0;
+        let check = s.step.is_multiple_of(CHECK_EVERY);
         self.refresh_diffusivity();
         if check {
             self.check_ranges()?;

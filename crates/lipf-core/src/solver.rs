@@ -246,8 +246,8 @@ impl Multigrid {
                 };
             }
             let alpha = rz / pq;
-            for k in 0..n {
-                x[k] += alpha * self.p[k];
+            for (k, xk) in x.iter_mut().enumerate().take(n) {
+                *xk += alpha * self.p[k];
                 self.r[k] -= alpha * self.q[k];
             }
             res = l1(&self.r, nx, ny);
@@ -300,7 +300,7 @@ mod tests {
     fn contrast_operator(nx: usize, ny: usize) -> Operator {
         let mut op = Operator::zeros(nx, ny);
         let sigma = |i: usize, j: usize| {
-            if (i / 3) % 2 == 0 || j > ny * 3 / 4 {
+            if (i / 3).is_multiple_of(2) || j > ny * 3 / 4 {
                 1.0
             } else {
                 1e-6

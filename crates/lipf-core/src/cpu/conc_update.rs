@@ -41,6 +41,7 @@ pub fn conc_update(
         d * ((conc[n] - conc[k]) + 0.5 * (conc[n] + conc[k]) * f * (potential[n] - potential[k]))
     };
     for_rows(conc_new, nx, |j, row| {
+        #[allow(clippy::needless_range_loop)] // i also names the neighbours
         for i in 0..nx {
             let k = j * nx + i;
             let e = j * nx + (i + 1) % nx;
