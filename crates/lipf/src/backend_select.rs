@@ -54,9 +54,10 @@ pub enum Resolved {
 }
 
 fn matches(a: &AdapterFacts, filter: &Option<String>) -> bool {
-    filter
-        .as_ref()
-        .map_or(true, |s| a.name.to_lowercase().contains(&s.to_lowercase()))
+    match filter {
+        None => true,
+        Some(f) => a.name.to_lowercase().contains(&f.to_lowercase()),
+    }
 }
 
 fn listing(adapters: &[AdapterFacts]) -> String {

@@ -98,9 +98,15 @@ pub fn run(_args: InfoArgs) -> Result<()> {
                     "the CPU backend (no hardware GPU)".to_string(),
                 lipf::backend_select::Resolved::Gpu { .. } => format!(
                     "the GPU backend on {}",
+                    // The order of `GpuContext::new`: discrete, integrated, other.
                     adapters
                         .iter()
-                        .find(|a| !a.software)
+                        .filter(|a| !a.software)
+                        .min_by_key(|a| match a.kind.as_str() {
+                            "discrete GPU" => 0,
+                            "integrated GPU" => 1,
+                            _ => 2,
+                        })
                         .map(|a| a.label())
                         .unwrap_or_default()
                 ),
