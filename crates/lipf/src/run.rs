@@ -259,6 +259,9 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
         config.name,
         backend.name()
     ));
+    if chosen.adapter_is_software {
+        say("warning: the adapter is a software rasteriser (WGSL run on the CPU, not a GPU); it is much slower than --backend cpu and meant for testing the shaders");
+    }
     say(&format!(
         "derived model coefficients:\n{}",
         coeffs.describe()
