@@ -23,6 +23,8 @@ fn bare_params(nx: usize, ny: usize, dx: f64, w1: f64, l_sigma: f64, kappa: f64)
         beta: 0.5,
         reaction_on: false,
         sharp_a: 0.0,
+        exp_sharp_a: 1.0,
+        exp_minus_sharp_a: 1.0,
     }
 }
 

@@ -148,7 +148,8 @@ impl Coefficients {
             return 1.0;
         }
         let a = 2.0 * self.grid.dx_m / self.ell_m;
-        let lam = |p: f64| crate::cpu::xi_rate::sharp_lambda(p, a) / (a * a);
+        let (ea, eb) = (a.exp(), (-a).exp());
+        let lam = |p: f64| crate::cpu::xi_rate::sharp_lambda(p, ea, eb) / (a * a);
         (1..1000)
             .map(|k| {
                 let p = k as f64 * 1e-3;

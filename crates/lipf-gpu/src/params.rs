@@ -221,8 +221,8 @@ impl XiRateParams {
             beta: p.beta as f32,
             max_bv_overpotential_v: cpu_xi_rate::MAX_BV_OVERPOTENTIAL_V as f32,
             sharp_a: p.sharp_a as f32,
-            exp_sharp_a: p.sharp_a.exp() as f32,
-            exp_minus_sharp_a: (-p.sharp_a).exp() as f32,
+            exp_sharp_a: p.exp_sharp_a as f32,
+            exp_minus_sharp_a: p.exp_minus_sharp_a as f32,
             ..Default::default()
         }
     }

@@ -48,10 +48,18 @@ pub struct XiRateParams {
     /// Lattice parameter a = 2Δx/ℓ of the translation-invariant ("sharp") double well; 0 selects
     /// the polynomial form 2W1 ξ(1−ξ)(1−2ξ).
     pub sharp_a: f64,
+    /// e^a and e^{−a}, computed once (used by [`sharp_lambda`] in every cell).
+    pub exp_sharp_a: f64,
+    pub exp_minus_sharp_a: f64,
 }
 
 impl XiRateParams {
     pub fn new(c: &Coefficients, reaction_on: bool) -> XiRateParams {
+        let sharp_a = if c.sharp_double_well {
+            2.0 * c.grid.dx_m / c.ell_m
+        } else {
+            0.0
+        };
         XiRateParams {
             nx: c.grid.nx,
             ny: c.grid.ny,
@@ -69,7 +77,9 @@ impl XiRateParams {
             alpha: c.alpha,
             beta: c.beta,
             reaction_on,
-            sharp_a: if c.sharp_double_well { 2.0 * c.grid.dx_m / c.ell_m } else { 0.0 },
+            sharp_a,
+            exp_sharp_a: sharp_a.exp(),
+            exp_minus_sharp_a: (-sharp_a).exp(),
         }
     }
 }
@@ -95,11 +105,11 @@ pub fn obstacle_slope(b: f64, xi: f64, phi: f64) -> f64 {
 ///   Λ_a(p) = p/(p + (1−p)e^a) + p/(p + (1−p)e^{−a}) − 2p.
 /// Λ_a(p) = a² p(1−p)(1−2p) + O(a⁴). Using κ0 Λ_a(ξ)/Δx² for ∂f/∂ξ makes the discrete tanh an
 /// exact equilibrium at every offset from the lattice (no Peierls pinning of flat fronts).
+/// `exp_a` and `exp_minus_a` are e^a and e^{−a}.
 #[inline(always)]
-pub fn sharp_lambda(p: f64, a: f64) -> f64 {
+pub fn sharp_lambda(p: f64, exp_a: f64, exp_minus_a: f64) -> f64 {
     let q = 1.0 - p;
-    let (ea, eb) = (a.exp(), (-a).exp());
-    p / (p + q * ea) + p / (p + q * eb) - 2.0 * p
+    p / (p + q * exp_a) + p / (p + q * exp_minus_a) - 2.0 * p
 }
 
 /// ∂/∂ξ of the Li double well, W1 ξ²(1−ξ)², in the chosen discretisation (module docs).
@@ -112,7 +122,9 @@ pub fn double_well_slope(p: &XiRateParams, x: f64) -> f64 {
     // Outside [0, 1] the polynomial's excess is added so that overshoots are pulled back.
     let xc = x.clamp(0.0, 1.0);
     // κ0/Δx² = 2W1/a², since 2W1 = 4κ0/ℓ² and a = 2Δx/ℓ.
-    2.0 * p.w1 / (p.sharp_a * p.sharp_a) * sharp_lambda(xc, p.sharp_a) + poly(x) - poly(xc)
+    2.0 * p.w1 / (p.sharp_a * p.sharp_a) * sharp_lambda(xc, p.exp_sharp_a, p.exp_minus_sharp_a)
+        + poly(x)
+        - poly(xc)
 }
 
 /// Anisotropic flux component pair (Jx, Jy) for a face gradient (gx, gy).
