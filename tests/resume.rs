@@ -13,7 +13,11 @@ fn backend_state_restored_mid_interval_continues_bitwise() {
     let mut a = CpuBackend::new(&cfg).unwrap();
     a.advance(cfg.time.end_time_s, &stop).unwrap();
     let end_a = a.state().clone();
-    assert!(end_a.step > 10, "the run must take several steps ({})", end_a.step);
+    assert!(
+        end_a.step > 10,
+        "the run must take several steps ({})",
+        end_a.step
+    );
 
     let mut b = CpuBackend::new(&cfg).unwrap();
     for _ in 0..7 {
@@ -47,7 +51,11 @@ fn run_interrupted_and_resumed_from_checkpoint_ends_bitwise_equal() {
         };
     let full = lipf::run(opts("full", None, None)).unwrap();
     assert!(full.completed);
-    assert!(full.steps > 10, "the run must take several steps ({})", full.steps);
+    assert!(
+        full.steps > 10,
+        "the run must take several steps ({})",
+        full.steps
+    );
     let part = lipf::run(opts("split", None, Some(7))).unwrap();
     assert!(!part.completed && part.final_time_s < cfg.time.end_time_s);
     let ckpt = dir.join("split").join("checkpoint.h5");

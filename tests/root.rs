@@ -3,8 +3,8 @@
 mod backend_choice;
 mod cell_checks;
 mod config_errors;
-mod gpu_checks;
 mod geometry_checks;
+mod gpu_checks;
 mod model_checks;
 mod resume;
 mod study;

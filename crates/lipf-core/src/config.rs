@@ -581,7 +581,10 @@ impl Config {
         }
         finite("model.anisotropy_angle_deg", md.anisotropy_angle_deg)?;
         non_negative("model.cross_term_over_w1", md.cross_term_over_w1)?;
-        non_negative("model.scaffold_obstacle_over_w1", md.scaffold_obstacle_over_w1)?;
+        non_negative(
+            "model.scaffold_obstacle_over_w1",
+            md.scaffold_obstacle_over_w1,
+        )?;
         if !(md.pore_conductivity_floor > 0.0 && md.pore_conductivity_floor <= 1e-2) {
             return Err(invalid(
                 "model.pore_conductivity_floor",

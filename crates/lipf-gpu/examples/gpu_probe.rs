@@ -8,7 +8,10 @@ fn main() {
     let path = args.get(1).cloned().unwrap_or("configs/smoke.json".into());
     let t: f64 = args.get(2).map(|s| s.parse().unwrap()).unwrap_or(0.05);
     let cfg = Config::from_file(std::path::Path::new(&path)).unwrap();
-    let req = AdapterRequest { allow_software: true, name_contains: None };
+    let req = AdapterRequest {
+        allow_software: true,
+        name_contains: None,
+    };
     let t0 = std::time::Instant::now();
     let mut gpu = GpuBackend::new(&cfg, &req).unwrap();
     eprintln!("gpu init {:?} {}", t0.elapsed(), gpu.name());
@@ -30,11 +33,30 @@ fn main() {
     }
     let gs = gpu.state().clone();
     let cs = cpu.state().clone();
-    for (name, a, b) in [("xi", &gs.xi, &cs.xi), ("conc", &gs.conc, &cs.conc), ("potential", &gs.potential, &cs.potential), ("eta", &gs.eta, &cs.eta)] {
-        let (k, d) = a.iter().zip(b.iter()).enumerate().map(|(k, (x, y))| (k, (x - y).abs())).fold((0, 0.0), |m, v| if v.1 > m.1 { v } else { m });
-        eprintln!("{name}: worst |diff| {d:e} at {k}: gpu {} cpu {}", a[k], b[k]);
+    for (name, a, b) in [
+        ("xi", &gs.xi, &cs.xi),
+        ("conc", &gs.conc, &cs.conc),
+        ("potential", &gs.potential, &cs.potential),
+        ("eta", &gs.eta, &cs.eta),
+    ] {
+        let (k, d) = a
+            .iter()
+            .zip(b.iter())
+            .enumerate()
+            .map(|(k, (x, y))| (k, (x - y).abs()))
+            .fold((0, 0.0), |m, v| if v.1 > m.1 { v } else { m });
+        eprintln!(
+            "{name}: worst |diff| {d:e} at {k}: gpu {} cpu {}",
+            a[k], b[k]
+        );
     }
     let c = gpu.coeffs.clone();
-    let err = |s: &lipf_core::State, li: f64| ((c.nf_c_mol * (li - s.li_amount0_mol_m2) - s.charge_c_m2) / s.charge_c_m2).abs();
-    eprintln!("faraday gpu {:e} cpu {:e}", err(&gs, gpu.scalars().li_amount_mol_m2), err(&cs, cpu.scalars().li_amount_mol_m2));
+    let err = |s: &lipf_core::State, li: f64| {
+        ((c.nf_c_mol * (li - s.li_amount0_mol_m2) - s.charge_c_m2) / s.charge_c_m2).abs()
+    };
+    eprintln!(
+        "faraday gpu {:e} cpu {:e}",
+        err(&gs, gpu.scalars().li_amount_mol_m2),
+        err(&cs, cpu.scalars().li_amount_mol_m2)
+    );
 }

@@ -22,6 +22,9 @@ fn main() {
             }
         }
     }
-    println!("{} shaders, {bad} invalid", lipf_gpu::shaders::SHADERS.len());
+    println!(
+        "{} shaders, {bad} invalid",
+        lipf_gpu::shaders::SHADERS.len()
+    );
     std::process::exit(if bad == 0 { 0 } else { 1 });
 }

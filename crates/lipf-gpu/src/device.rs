@@ -33,7 +33,9 @@ impl AdapterSummary {
             backend: format!("{:?}", info.backend),
             kind: kind_name(&info, software).to_string(),
             software,
-            driver: format!("{} {}", info.driver, info.driver_info).trim().to_string(),
+            driver: format!("{} {}", info.driver, info.driver_info)
+                .trim()
+                .to_string(),
             max_buffer_size: l.max_buffer_size,
             max_storage_buffer_binding_size: l.max_storage_buffer_binding_size,
             max_storage_buffers_per_shader_stage: l.max_storage_buffers_per_shader_stage,
@@ -70,9 +72,15 @@ fn kind_name(info: &wgpu::AdapterInfo, software: bool) -> &'static str {
 pub fn is_software(info: &wgpu::AdapterInfo) -> bool {
     let name = info.name.to_lowercase();
     info.device_type == wgpu::DeviceType::Cpu
-        || ["llvmpipe", "lavapipe", "swiftshader", "softpipe", "basic render driver"]
-            .iter()
-            .any(|s| name.contains(s))
+        || [
+            "llvmpipe",
+            "lavapipe",
+            "swiftshader",
+            "softpipe",
+            "basic render driver",
+        ]
+        .iter()
+        .any(|s| name.contains(s))
 }
 
 /// Which adapter to take.
@@ -93,10 +101,11 @@ fn instance() -> wgpu::Instance {
 /// Every adapter of the native backends, hardware first.
 pub fn list_adapters() -> Vec<AdapterSummary> {
     let inst = instance();
-    let mut v: Vec<AdapterSummary> = pollster::block_on(inst.enumerate_adapters(wgpu::Backends::all()))
-        .iter()
-        .map(AdapterSummary::from_adapter)
-        .collect();
+    let mut v: Vec<AdapterSummary> =
+        pollster::block_on(inst.enumerate_adapters(wgpu::Backends::all()))
+            .iter()
+            .map(AdapterSummary::from_adapter)
+            .collect();
     v.sort_by_key(|a| a.software);
     v
 }
@@ -135,20 +144,24 @@ impl GpuContext {
             .filter(|a| {
                 let info = a.get_info();
                 (req.allow_software || !is_software(&info))
-                    && req.name_contains.as_ref().is_none_or(|s| {
-                        info.name.to_lowercase().contains(&s.to_lowercase())
-                    })
+                    && req
+                        .name_contains
+                        .as_ref()
+                        .is_none_or(|s| info.name.to_lowercase().contains(&s.to_lowercase()))
             })
             .collect();
         candidates.sort_by_key(rank);
-        let adapter = candidates.into_iter().next().ok_or_else(|| GpuError::NoAdapter {
-            wanted: describe_request(req),
-            seen: if seen.is_empty() {
-                "none".into()
-            } else {
-                seen.join("; ")
-            },
-        })?;
+        let adapter = candidates
+            .into_iter()
+            .next()
+            .ok_or_else(|| GpuError::NoAdapter {
+                wanted: describe_request(req),
+                seen: if seen.is_empty() {
+                    "none".into()
+                } else {
+                    seen.join("; ")
+                },
+            })?;
         let summary = AdapterSummary::from_adapter(&adapter);
         let limits = adapter.limits();
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
@@ -169,7 +182,10 @@ impl GpuContext {
     /// Fails with the name of the limit when a buffer of `bytes` cannot be bound as storage.
     pub fn check_storage_buffer(&self, what: &str, bytes: u64) -> Result<(), GpuError> {
         let checks = [
-            ("max_storage_buffer_binding_size", self.limits.max_storage_buffer_binding_size),
+            (
+                "max_storage_buffer_binding_size",
+                self.limits.max_storage_buffer_binding_size,
+            ),
             ("max_buffer_size", self.limits.max_buffer_size),
         ];
         for (name, limit) in checks {

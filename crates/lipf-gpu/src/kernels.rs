@@ -196,7 +196,9 @@ pub fn download(ctx: &GpuContext, sources: &[(&wgpu::Buffer, u64)]) -> Vec<Vec<u
     });
     let mut enc = ctx
         .device
-        .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("readback") });
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("readback"),
+        });
     let mut offsets = Vec::new();
     let mut off = 0u64;
     for (buf, bytes) in sources {

@@ -171,8 +171,20 @@ pub fn layouts() -> Vec<(RustLayout, &'static [&'static str])> {
         (XiRateParams::layout(), &["xi_rate"]),
         (AssembleParams::layout(), &["potential_assemble"]),
         (MgParams::layout(), &["mg_smooth", "mg_residual"]),
-        (TransferParams::layout(), &["mg_coarsen", "mg_restrict", "mg_prolong"]),
-        (GridParams::layout(), &["xi_update", "copy", "cg_vectors", "range_check", "np_substep"]),
+        (
+            TransferParams::layout(),
+            &["mg_coarsen", "mg_restrict", "mg_prolong"],
+        ),
+        (
+            GridParams::layout(),
+            &[
+                "xi_update",
+                "copy",
+                "cg_vectors",
+                "range_check",
+                "np_substep",
+            ],
+        ),
         (ReduceParams::layout(), &["reduce", "observables"]),
         (ReactionParams::layout(), &["reaction_rate"]),
         (ConcParams::layout(), &["conc_update", "np_coefficients"]),

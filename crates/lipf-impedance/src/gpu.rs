@@ -21,8 +21,8 @@ use crate::kernels::{
     MAX_GROUPS,
 };
 use crate::solver::{FrequencySolver, FrequencySystem, SolveStats, SolverError};
-pub use lipf_gpu::device::{AdapterRequest, AdapterSummary};
 use lipf_gpu::device::{is_software, GpuContext};
+pub use lipf_gpu::device::{AdapterRequest, AdapterSummary};
 use lipf_gpu::kernels::{Bind, Kernel, Modules};
 use lipf_gpu::GpuError;
 use num_complex::Complex64 as C64;

@@ -266,7 +266,10 @@ fn check(config: &Config) {
     // Fields and work arrays of the CPU backend, f64, plus the multigrid hierarchy (~1/3 more).
     let bytes = c.grid.cells() as f64 * 8.0 * 24.0 * 1.34;
     println!("time step (Allen–Cahn stability limit × safety, at most the time-series interval): {dt:.4e} s; steps to {} s: about {steps:.0} (more if the ξ-change limit binds)", config.time.end_time_s);
-    println!("Nernst–Planck sub-step (diffusion limit × safety): {dt_np:.4e} s, about {:.0} per step", (dt / dt_np).ceil());
+    println!(
+        "Nernst–Planck sub-step (diffusion limit × safety): {dt_np:.4e} s, about {:.0} per step",
+        (dt / dt_np).ceil()
+    );
     println!(
         "memory (CPU backend): about {:.1} MiB",
         bytes / (1024.0 * 1024.0)

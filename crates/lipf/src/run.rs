@@ -10,11 +10,11 @@
 //! range the run stops with the message, the outputs up to the last good snapshot stay, and the
 //! last checkpoint stays valid.
 
+use crate::backend_select::{make_backend, BackendSelection};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use lipf_core::morphology::{self, Morphology};
 use lipf_core::observables::{self, Scalars};
-use crate::backend_select::{make_backend, BackendSelection};
 use lipf_core::{AdvanceOutcome, Config, State, StopFlag};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
