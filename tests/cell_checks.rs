@@ -1,4 +1,5 @@
-//! MODEL.md §7 checks 5–7 and the §6 hazards on whole runs of the CPU backend.
+//! docs/models/phase-field.md §13.5–§13.7 (checks 5–7) and the §12 hazards on whole runs of the
+//! CPU backend.
 
 use lipf_core::observables::{faraday_error, li_amount_mol_m2, li_in_llzo_mol_m2};
 use lipf_core::{Backend, Config, CpuBackend, StopFlag};
@@ -123,8 +124,8 @@ fn consistent_results_move_less_than_one_percent_when_metal_cap_changes_tenfold(
     }
 }
 
-/// MODEL.md §7 check 7 with the default model (consistent overpotential, ℓ = 2Δx): a 6 µm Li
-/// layer under 43 µm of dense LLZO at 2 A/m².
+/// docs/models/phase-field.md §13.7 (flat-cell voltage) with the default model (consistent
+/// overpotential, ℓ = 2Δx): a 6 µm Li layer under 43 µm of dense LLZO at 2 A/m².
 #[test]
 fn flat_cell_voltage_is_charge_transfer_plus_ohmic_drop() {
     let cfg = Config::from_file(&config_path("flat-cell.json")).unwrap();

@@ -1,4 +1,5 @@
-//! Scaffold generators and microstructure metrics against closed forms (MODEL.md §7.8).
+//! Scaffold generators and microstructure metrics against closed forms
+//! (docs/models/phase-field.md §13.8).
 
 use lipf_core::config::GeometryKind;
 use lipf_core::geometry::{self, image, GeometryInfo};

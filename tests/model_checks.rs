@@ -1,4 +1,5 @@
-//! MODEL.md §7 checks 1–4 on the CPU reference kernels: the ξ equation against closed forms.
+//! docs/models/phase-field.md §13.1–§13.4 (checks 1–4) on the CPU reference kernels: the ξ
+//! equation against closed forms.
 
 use lipf_core::cpu::xi_rate::{xi_rate, XiRateParams};
 use lipf_core::cpu::xi_update::xi_update;

@@ -45,6 +45,7 @@ fn run_interrupted_and_resumed_from_checkpoint_ends_bitwise_equal() {
             config: cfg.clone(),
             out_dir: dir.join(out),
             resume,
+            overwrite: false,
             quiet: true,
             stop: StopFlag::new(),
             stop_after_steps: stop_after,

@@ -3,8 +3,10 @@
 mod backend_choice;
 mod cell_checks;
 mod config_errors;
+mod doc_paths;
 mod geometry_checks;
 mod gpu_checks;
+mod hostile_inputs;
 mod model_checks;
 mod resume;
 mod study;

@@ -46,7 +46,7 @@ fn study_end_times_come_from_time_or_capacity() {
 fn study_runs_cases_in_parallel_and_writes_the_report() {
     let dir = temp_dir("run");
     let s = tiny_study("tiny");
-    let outcomes = study::run_study(&s, &dir, 2, true).unwrap();
+    let outcomes = study::run_study(&s, &dir, 2, true, &Default::default(), false).unwrap();
     assert!(outcomes.iter().all(|o| o.result.is_ok()), "{outcomes:?}");
     let report = dir.join("report");
     for f in [
@@ -95,7 +95,7 @@ fn study_runs_cases_in_parallel_and_writes_the_report() {
 fn emitted_jobs_hold_one_config_per_case_and_an_array_script() {
     let dir = temp_dir("emit");
     let s = tiny_study("emit");
-    let script = study::emit_jobs(&s, &dir).unwrap();
+    let script = study::emit_jobs(&s, &dir, lipf::backend_select::BackendChoice::Cpu, false).unwrap();
     let text = std::fs::read_to_string(&script).unwrap();
     assert!(text.contains("#SBATCH --array=0-1"));
     assert!(text.contains("run \"configs/$CASE.json\" --out \"runs/$CASE\""));

@@ -46,6 +46,9 @@ pub enum SimulationError {
     },
     #[error("{0}")]
     Solver(String),
+    /// A state given to a backend (a checkpoint) that does not fit its configuration.
+    #[error("{0}")]
+    State(#[from] crate::state::StateError),
 }
 
 pub trait Backend {

@@ -1,5 +1,6 @@
 //! Model coefficients in SI, derived once from the configuration's physical parameters
-//! (MODEL.md §4). The derivation is printed at start by [`Coefficients::describe`].
+//! (docs/models/phase-field.md §10). The derivation is printed at start by
+//! [`Coefficients::describe`].
 
 use crate::config::{Config, ControlMode, OverpotentialForm};
 use crate::grid::Grid;

@@ -40,6 +40,7 @@ pub struct Config {
     pub noise: Noise,
     pub output: Output,
     pub solver: Solver,
+    pub limits: Limits,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -124,7 +125,8 @@ pub struct Material {
 #[serde(rename_all = "snake_case")]
 pub enum OverpotentialForm {
     /// Metal equipotential at the collector potential, ionic potential solved with the ionic
-    /// conductivity only, η = φ_s − φ_l − E⁰ (MODEL.md §3, physically consistent; default).
+    /// conductivity only, η = φ_s − φ_l − E⁰ (docs/models/phase-field.md §9.6, physically
+    /// consistent; default).
     Consistent,
     /// The source paper's single potential with σ_eff = σ_e h(ξ) + σ_p h(ϕ), η = φ − E⁰.
     SinglePotential,
@@ -236,6 +238,38 @@ pub struct Solver {
     pub smoothing_sweeps: usize,
 }
 
+/// Budgets a run must stay within. `lipf check` and `lipf run` estimate the run (steps,
+/// sub-steps, snapshots, output size, memory) before allocating anything and refuse a
+/// configuration whose estimate exceeds a budget, naming the budget; raise it here to allow
+/// the run. They protect against runs that could never finish or never fit.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest number of time steps (estimated from the step-size limits).
+    pub max_steps: f64,
+    /// Largest number of Nernst–Planck sub-steps per time step.
+    pub max_substeps_per_step: f64,
+    /// Largest number of field snapshots.
+    pub max_snapshots: f64,
+    /// Largest size of the outputs (fields.h5, images), GiB.
+    pub max_output_gib: f64,
+    /// Largest memory of the backend's fields and work arrays, GiB (`lipf run` also refuses
+    /// more than the memory the operating system reports available).
+    pub max_memory_gib: f64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_steps: 1e8,
+            max_substeps_per_step: 1e5,
+            max_snapshots: 1e5,
+            max_output_gib: 500.0,
+            max_memory_gib: 256.0,
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -249,6 +283,7 @@ impl Default for Config {
             noise: Noise::default(),
             output: Output::default(),
             solver: Solver::default(),
+            limits: Limits::default(),
         }
     }
 }
@@ -372,7 +407,18 @@ impl Default for Solver {
 
 impl Config {
     /// Parses JSON text; unknown fields and type errors name the path of the offending field.
+    ///
+    /// The document must be one JSON object and nothing after it; every section (`domain`,
+    /// `geometry`, ...) must be an object too (serde would otherwise read an array
+    /// positionally).
     pub fn from_json_str(text: &str) -> Result<Config, ConfigError> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| ConfigError::Parse {
+                path: ".".into(),
+                message: e.to_string(),
+            })?;
+        let default = serde_json::to_value(Config::default()).expect("configuration serialises");
+        require_objects(&value, &default, "")?;
         let de = &mut serde_json::Deserializer::from_str(text);
         let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
@@ -399,6 +445,17 @@ impl Config {
         if !has_name {
             if let Some(stem) = path.file_stem() {
                 config.name = stem.to_string_lossy().into_owned();
+                validate_name(&config.name).map_err(|e| match e {
+                    ConfigError::Invalid { value, allowed, .. } => ConfigError::Invalid {
+                        path: "name".into(),
+                        value,
+                        allowed: format!(
+                            "{allowed} (the configuration has no `name`, so the file name was \
+                             used; give a `name`)"
+                        ),
+                    },
+                    e => e,
+                })?;
             }
         }
         Ok(config)
@@ -418,6 +475,7 @@ impl Config {
 
     /// Rejects impossible values with the field's path, its value and the allowed range.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        validate_name(&self.name)?;
         let d = &self.domain;
         positive("domain.grid_spacing_um", d.grid_spacing_um)?;
         positive("domain.width_um", d.width_um)?;
@@ -656,6 +714,23 @@ impl Config {
         positive("output.snapshot_interval_s", o.snapshot_interval_s)?;
         positive("output.timeseries_interval_s", o.timeseries_interval_s)?;
         positive("output.checkpoint_interval_min", o.checkpoint_interval_min)?;
+        if o.checkpoint_interval_min > 1e6 {
+            return Err(invalid(
+                "output.checkpoint_interval_min",
+                o.checkpoint_interval_min,
+                "allowed range is (0, 1e6] min",
+            ));
+        }
+        let l = &self.limits;
+        for (path, v) in [
+            ("limits.max_steps", l.max_steps),
+            ("limits.max_substeps_per_step", l.max_substeps_per_step),
+            ("limits.max_snapshots", l.max_snapshots),
+            ("limits.max_output_gib", l.max_output_gib),
+            ("limits.max_memory_gib", l.max_memory_gib),
+        ] {
+            positive(path, v)?;
+        }
         let s = &self.solver;
         if !(s.relative_tolerance > 0.0 && s.relative_tolerance < 1e-2) {
             return Err(invalid(
@@ -736,6 +811,69 @@ fn validate_scaffold_kind(g: &Geometry, d: &Domain) -> Result<(), ConfigError> {
             g.impregnation_depth_um,
             format!("must not exceed the scaffold height {scaffold} µm"),
         ));
+    }
+    Ok(())
+}
+
+/// Longest run name, characters.
+pub const NAME_MAX_CHARS: usize = 100;
+
+/// A run name becomes a folder name (`runs/<name>`) and appears in job scripts: letters, digits,
+/// `-`, `_`, `.`, not starting with `.` (so never `.`, `..` or a hidden folder), no separators.
+pub fn validate_name(name: &str) -> Result<(), ConfigError> {
+    let ok = !name.is_empty()
+        && name.chars().count() <= NAME_MAX_CHARS
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch));
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(
+            "name",
+            format!("{name:?}"),
+            format!(
+                "must be 1 to {NAME_MAX_CHARS} characters of letters, digits, '-', '_' and '.', \
+                 not starting with '.' (it names the output folder)"
+            ),
+        ))
+    }
+}
+
+/// Every value that is an object in `default` (a section) must be an object in `given` where
+/// present.
+fn require_objects(
+    given: &serde_json::Value,
+    default: &serde_json::Value,
+    path: &str,
+) -> Result<(), ConfigError> {
+    let Some(dmap) = default.as_object() else {
+        return Ok(());
+    };
+    let Some(gmap) = given.as_object() else {
+        let kind = match given {
+            serde_json::Value::Null => "null",
+            serde_json::Value::Bool(_) => "a boolean",
+            serde_json::Value::Number(_) => "a number",
+            serde_json::Value::String(_) => "a string",
+            serde_json::Value::Array(_) => "an array",
+            serde_json::Value::Object(_) => "an object",
+        };
+        return Err(ConfigError::Parse {
+            path: if path.is_empty() { ".".into() } else { path.into() },
+            message: format!("must be a JSON object {{ ... }}, found {kind}"),
+        });
+    };
+    for (k, g) in gmap {
+        if let Some(d) = dmap.get(k) {
+            let p = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            require_objects(g, d, &p)?;
+        }
     }
     Ok(())
 }

@@ -504,10 +504,7 @@ impl Backend for CpuBackend {
     }
 
     fn set_state(&mut self, state: State) -> Result<(), SimulationError> {
-        assert_eq!(
-            state.grid, self.state.grid,
-            "checkpoint grid differs from the configuration"
-        );
+        state.validate(&self.config)?;
         self.state = state;
         self.refresh_diffusivity();
         self.check_ranges()

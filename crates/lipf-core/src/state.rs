@@ -41,3 +41,161 @@ impl State {
         self.grid.cells()
     }
 }
+
+/// Why a state (a checkpoint) cannot be used with a configuration.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StateError {
+    #[error(
+        "the checkpoint's grid ({nx} × {ny} cells of {dx_um} µm) differs from the \
+         configuration's ({cnx} × {cny} cells of {cdx_um} µm)"
+    )]
+    GridMismatch {
+        nx: usize,
+        ny: usize,
+        dx_um: f64,
+        cnx: usize,
+        cny: usize,
+        cdx_um: f64,
+    },
+    #[error("the checkpoint's field `{field}` holds {len} values, the grid {cells}")]
+    Length {
+        field: &'static str,
+        len: usize,
+        cells: usize,
+    },
+    #[error(
+        "the checkpoint's field `{field}` = {value} at cell (i = {i}, j = {j}) is {reason} \
+         (allowed: {allowed})"
+    )]
+    Field {
+        field: &'static str,
+        value: f64,
+        i: usize,
+        j: usize,
+        reason: &'static str,
+        allowed: String,
+    },
+    #[error("the checkpoint's `{field}` = {value} is {reason} (allowed: {allowed})")]
+    Scalar {
+        field: &'static str,
+        value: f64,
+        reason: &'static str,
+        allowed: String,
+    },
+}
+
+/// Admissible range of ϕ (built from a tanh profile, so within [0, 1] up to rounding).
+pub const PHI_MIN: f64 = -1e-6;
+pub const PHI_MAX: f64 = 1.0 + 1e-6;
+
+impl State {
+    /// Checks a state read from a checkpoint before a run continues from it: [`Self::validate`]
+    /// and the time lies in [0, end time) (NaN would never reach the end, a negative time would
+    /// discard earlier outputs, a time at the end has nothing left to do).
+    pub fn validate_resume(&self, config: &crate::config::Config) -> Result<(), StateError> {
+        self.validate(config)?;
+        let end = config.time.end_time_s;
+        if !(self.time_s.is_finite() && self.time_s >= 0.0) {
+            return Err(StateError::Scalar {
+                field: "time_s",
+                value: self.time_s,
+                reason: "not a time of the run",
+                allowed: format!("[0, {end}) s"),
+            });
+        }
+        if self.time_s >= end {
+            return Err(StateError::Scalar {
+                field: "time_s",
+                value: self.time_s,
+                reason: "at or past the end time: the run is complete (to extend it, raise \
+                         time.end_time_s)",
+                allowed: format!("[0, {end}) s"),
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks a state before a backend takes it: the grid matches the configuration's, every
+    /// field has one finite value per cell within its admissible range (the ranges the time
+    /// stepper enforces), and the scalars are finite.
+    pub fn validate(&self, config: &crate::config::Config) -> Result<(), StateError> {
+        use crate::cpu_backend::{CONC_MIN, XI_MAX, XI_MIN};
+        let g = self.grid;
+        let (cnx, cny) = (config.nx(), config.ny());
+        let cdx_m = crate::units::um_to_m(config.domain.grid_spacing_um);
+        if g.nx != cnx || g.ny != cny || (g.dx_m - cdx_m).abs() > 1e-9 * cdx_m {
+            return Err(StateError::GridMismatch {
+                nx: g.nx,
+                ny: g.ny,
+                dx_um: crate::units::m_to_um(g.dx_m),
+                cnx,
+                cny,
+                cdx_um: config.domain.grid_spacing_um,
+            });
+        }
+        let cells = g.cells();
+        let inf = f64::INFINITY;
+        let fields: [(&'static str, &Vec<f64>, f64, f64); 7] = [
+            ("xi", &self.xi, XI_MIN, XI_MAX),
+            ("phi", &self.phi, PHI_MIN, PHI_MAX),
+            ("c", &self.conc, CONC_MIN, inf),
+            ("potential", &self.potential, -inf, inf),
+            ("eta", &self.eta, -inf, inf),
+            ("potential0", &self.potential0, -inf, inf),
+            ("potential1", &self.potential1, -inf, inf),
+        ];
+        for (field, f, lo, hi) in fields {
+            if f.len() != cells {
+                return Err(StateError::Length {
+                    field,
+                    len: f.len(),
+                    cells,
+                });
+            }
+            if let Some((k, &value)) = f
+                .iter()
+                .enumerate()
+                .find(|(_, v)| !(v.is_finite() && **v >= lo && **v <= hi))
+            {
+                return Err(StateError::Field {
+                    field,
+                    value,
+                    i: k % g.nx,
+                    j: k / g.nx,
+                    reason: if value.is_finite() {
+                        "outside the admissible range"
+                    } else {
+                        "not a finite number"
+                    },
+                    allowed: range_text(lo, hi),
+                });
+            }
+        }
+        for (field, value) in [
+            ("time_s", self.time_s),
+            ("v_collector", self.v_collector),
+            ("current_density_a_m2", self.current_density_a_m2),
+            ("charge_c_m2", self.charge_c_m2),
+            ("li_amount0_mol_m2", self.li_amount0_mol_m2),
+        ] {
+            if !value.is_finite() {
+                return Err(StateError::Scalar {
+                    field,
+                    value,
+                    reason: "not a finite number",
+                    allowed: "finite".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn range_text(lo: f64, hi: f64) -> String {
+    match (lo.is_finite(), hi.is_finite()) {
+        (true, true) => format!("[{lo}, {hi}]"),
+        (true, false) => format!("≥ {lo}"),
+        (false, true) => format!("≤ {hi}"),
+        (false, false) => "finite".into(),
+    }
+}

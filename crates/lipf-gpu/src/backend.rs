@@ -1289,10 +1289,7 @@ impl Backend for GpuBackend {
     }
 
     fn set_state(&mut self, state: State) -> Result<(), SimulationError> {
-        assert_eq!(
-            state.grid, self.host.grid,
-            "checkpoint grid differs from the configuration"
-        );
+        state.validate(&self.config)?;
         self.upload(state);
         self.check_ranges()
     }

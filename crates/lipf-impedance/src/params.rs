@@ -232,27 +232,85 @@ impl Sweep {
     }
 
     pub fn validate(&self) -> Result<(), String> {
-        if !(self.f_min_hz > 0.0 && self.f_max_hz > self.f_min_hz && self.f_max_hz.is_finite()) {
+        for (name, v) in [("f_min_hz", self.f_min_hz), ("f_max_hz", self.f_max_hz)] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(format!("`{name}` = {v}: must be a finite frequency > 0 Hz"));
+            }
+            if !(MIN_FREQUENCY_HZ..=MAX_FREQUENCY_HZ).contains(&v) {
+                return Err(format!(
+                    "`{name}` = {v} Hz: must be in {MIN_FREQUENCY_HZ:e} ..= {MAX_FREQUENCY_HZ:e} Hz"
+                ));
+            }
+        }
+        if !(self.f_max_hz > self.f_min_hz) {
             return Err(format!(
-                "frequencies: need 0 < f_min_hz < f_max_hz, got {} and {}",
+                "frequencies: need f_min_hz < f_max_hz, got {} and {}",
                 self.f_min_hz, self.f_max_hz
             ));
         }
-        if self.points_per_decade < 1 || self.points_per_decade > 1000 {
+        if self.points_per_decade < 1 || self.points_per_decade > MAX_POINTS_PER_DECADE {
             return Err(format!(
-                "`points_per_decade` = {}: must be in 1..=1000",
+                "`points_per_decade` = {}: must be in 1..={MAX_POINTS_PER_DECADE}",
                 self.points_per_decade
+            ));
+        }
+        let n = frequency_count(self.f_min_hz, self.f_max_hz, self.points_per_decade);
+        if n > MAX_FREQUENCIES as f64 {
+            return Err(format!(
+                "the sweep {} Hz to {} Hz at {} points per decade has {:.0} frequencies, more than \
+                 the limit of {MAX_FREQUENCIES}: narrow the range or lower `points_per_decade`",
+                self.f_min_hz, self.f_max_hz, self.points_per_decade, n
             ));
         }
         Ok(())
     }
+
+    /// Number of frequencies of the sweep (as a float: it is checked against
+    /// [`MAX_FREQUENCIES`] before anything is allocated).
+    pub fn count(&self) -> f64 {
+        frequency_count(self.f_min_hz, self.f_max_hz, self.points_per_decade)
+    }
+}
+
+/// Lowest frequency a sweep may reach, Hz.
+pub const MIN_FREQUENCY_HZ: f64 = 1e-9;
+/// Highest frequency a sweep may reach, Hz (beyond it the admittances leave the range of f64
+/// arithmetic for some materials).
+pub const MAX_FREQUENCY_HZ: f64 = 1e15;
+/// Most frequencies a sweep may have.
+pub const MAX_FREQUENCIES: usize = 100_000;
+/// Most frequencies per decade.
+pub const MAX_POINTS_PER_DECADE: usize = 1000;
+
+/// Decades between `f_min` and `f_max`, computed without forming the (possibly overflowing)
+/// ratio.
+fn decades(f_min: f64, f_max: f64) -> f64 {
+    f_max.log10() - f_min.log10()
+}
+
+/// Frequencies [`log_frequencies`] returns for these arguments (infinite or NaN for invalid
+/// ones).
+pub fn frequency_count(f_min: f64, f_max: f64, points_per_decade: usize) -> f64 {
+    (decades(f_min, f_max) * points_per_decade as f64).round().max(1.0) + 1.0
 }
 
 /// `points_per_decade` log-spaced frequencies per decade from `f_max` down to `f_min`, both
 /// ends included (the count is rounded to the nearest whole number of steps).
+///
+/// Panics on invalid arguments (non-finite or non-positive frequencies, f_min ≥ f_max, or more
+/// than [`MAX_FREQUENCIES`] frequencies); [`Sweep::validate`] reports them as errors.
 pub fn log_frequencies(f_min: f64, f_max: f64, points_per_decade: usize) -> Vec<f64> {
-    let decades = (f_max / f_min).log10();
-    let steps = ((decades * points_per_decade as f64).round() as usize).max(1);
+    let n = frequency_count(f_min, f_max, points_per_decade);
+    assert!(
+        f_min.is_finite() && f_min > 0.0 && f_max.is_finite() && f_max > f_min,
+        "log_frequencies: need finite 0 < f_min < f_max, got {f_min} and {f_max}"
+    );
+    assert!(
+        n <= MAX_FREQUENCIES as f64,
+        "log_frequencies: {n} frequencies, more than {MAX_FREQUENCIES}"
+    );
+    let decades = decades(f_min, f_max);
+    let steps = n as usize - 1;
     (0..=steps)
         .map(|k| {
             let t = k as f64 / steps as f64;

@@ -55,6 +55,36 @@ pub enum SolverError {
     Breakdown { method: &'static str, f_hz: f64 },
     #[error("GPU solver: {0}")]
     Device(String),
+    #[error("the impedance at {f_hz:.4e} Hz is {z} (working-electrode current {i_we}): not a finite, non-zero value; check the structure's contacts and the material parameters")]
+    BadImpedance { f_hz: f64, z: String, i_we: String },
+    #[error("solver settings: {0}")]
+    Settings(String),
+    #[error("{method}: the residual became {residual} at {f_hz:.4e} Hz after {iterations} iterations (a non-finite value in the system); check the frequency range and the material parameters")]
+    NonFinite {
+        method: &'static str,
+        iterations: usize,
+        f_hz: f64,
+        residual: f64,
+    },
+}
+
+/// Largest iteration limit of the Krylov solvers.
+pub const MAX_ITERATIONS_LIMIT: usize = 10_000_000;
+
+/// Checks a relative residual tolerance and an iteration limit before any solve: the tolerance
+/// must be finite with 0 < tol < 1, the limit in 1..=[`MAX_ITERATIONS_LIMIT`].
+pub fn validate_krylov_settings(tol: f64, max_iter: usize) -> Result<(), SolverError> {
+    if !(tol.is_finite() && tol > 0.0 && tol < 1.0) {
+        return Err(SolverError::Settings(format!(
+            "tolerance `tol` = {tol}: must be a finite number with 0 < tol < 1 (e.g. 1e-10)"
+        )));
+    }
+    if max_iter == 0 || max_iter > MAX_ITERATIONS_LIMIT {
+        return Err(SolverError::Settings(format!(
+            "iteration limit = {max_iter}: must be in 1..={MAX_ITERATIONS_LIMIT}"
+        )));
+    }
+    Ok(())
 }
 
 /// A solver of the network system at one frequency. `v` holds the previous solution (or zeros)
@@ -207,6 +237,7 @@ pub fn krylov_solve(
     max_iter: usize,
     f_hz: f64,
 ) -> Result<SolveStats, SolverError> {
+    validate_krylov_settings(tol, max_iter)?;
     let n = op.dim();
     let zero = C64::new(0.0, 0.0);
     let minv: Vec<C64> = op.diagonal().iter().map(|d| d.inv()).collect();
@@ -215,16 +246,25 @@ pub fn krylov_solve(
     op.apply(x, &mut r);
     r.par_iter_mut().zip(b).for_each(|(ri, bi)| *ri = bi - *ri);
     let mut res = norm2(&r) / nb;
+    let name = match method {
+        KrylovMethod::Cocg => "COCG",
+        KrylovMethod::Cocr => "COCR",
+    };
+    let non_finite = |iterations: usize, residual: f64| SolverError::NonFinite {
+        method: name,
+        iterations,
+        f_hz,
+        residual,
+    };
+    if !res.is_finite() {
+        return Err(non_finite(0, res));
+    }
     if res <= tol {
         return Ok(SolveStats {
             iterations: 0,
             relative_residual: res,
         });
     }
-    let name = match method {
-        KrylovMethod::Cocg => "COCG",
-        KrylovMethod::Cocr => "COCR",
-    };
     let precond = |r: &[C64], z: &mut [C64]| {
         z.par_iter_mut()
             .zip(r)
@@ -252,6 +292,9 @@ pub fn krylov_solve(
                     .zip(&q)
                     .for_each(|(ri, qi)| *ri -= alpha * qi);
                 res = norm2(&r) / nb;
+                if !res.is_finite() {
+                    return Err(non_finite(it, res));
+                }
                 if res <= tol {
                     // Guard against residual drift: confirm with the true residual.
                     let true_res = residual_norm(op, b, x);
@@ -296,6 +339,9 @@ pub fn krylov_solve(
                     .zip(&mq)
                     .for_each(|(zi, mi)| *zi -= alpha * mi);
                 res = norm2(&r) / nb;
+                if !res.is_finite() {
+                    return Err(non_finite(it, res));
+                }
                 if res <= tol {
                     let true_res = residual_norm(op, b, x);
                     if true_res <= 10.0 * tol {

@@ -8,6 +8,7 @@ pub mod morph_series;
 pub mod pictures;
 pub mod report;
 pub mod run;
+pub mod signals;
 pub mod study;
 
 pub use run::{run, RunOptions, RunSummary};

@@ -49,9 +49,13 @@ enum Command {
         images/         PNG maps per snapshot (phases, potential, c/c0)\n  \
         summary.json    steps, wall time, cell updates per second, Faraday balance error\n  \
         checkpoint.h5   the full state at the last snapshot (or at Ctrl-C)\n\n\
-        Ctrl-C stops between two steps, writes a checkpoint and exits cleanly; continue with \
+        Ctrl-C (SIGINT) or SIGTERM (a scheduler's time limit) stops between two steps, writes a \
+        checkpoint and summary.json, and exits with status 130 or 143; continue with \
         `lipf run --resume runs/<name>/checkpoint.h5`. On the CPU backend a resumed run ends \
-        bitwise equal to an uninterrupted one.")]
+        bitwise equal to an uninterrupted one.\n\n\
+        A fresh run refuses an output folder that already holds files; --overwrite replaces them.\n\n\
+        Exit status: 0 completed, 1 error, 130/143 interrupted by SIGINT/SIGTERM (checkpoint \
+        written).")]
     Run {
         /// Configuration file (JSON, see docs/configuration.md). Default: the paper's 1.5 µm case.
         config: Option<PathBuf>,
@@ -70,6 +74,10 @@ enum Command {
         /// Continue from a checkpoint written by an earlier run (its configuration is used).
         #[arg(long, value_name = "CHECKPOINT")]
         resume: Option<PathBuf>,
+        /// Replace the contents of a non-empty output folder (without it, a fresh run refuses
+        /// to write into a folder that holds files).
+        #[arg(long, conflicts_with = "resume")]
+        overwrite: bool,
         /// No progress bar or messages (errors still go to stderr); for scripts.
         #[arg(long, short)]
         quiet: bool,
@@ -102,9 +110,19 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         jobs: usize,
         /// Write one configuration per case and a SLURM job-array script into DIR instead of
-        /// running.
+        /// running (the script resumes unfinished cases from their checkpoints when submitted
+        /// again, and asks for a GPU with --backend gpu).
         #[arg(long, value_name = "DIR")]
         emit_jobs: Option<PathBuf>,
+        /// Compute backend of every case: cpu, auto or gpu (as for `lipf run`).
+        #[arg(long, value_enum, default_value = "cpu")]
+        backend: BackendChoice,
+        /// Only GPU adapters whose name contains this, with --backend auto or gpu.
+        #[arg(long, value_name = "SUBSTRING")]
+        adapter: Option<String>,
+        /// Replace the contents of a non-empty study folder.
+        #[arg(long)]
+        overwrite: bool,
         /// No progress messages.
         #[arg(long, short)]
         quiet: bool,
@@ -129,9 +147,23 @@ fn load_config(path: &Option<PathBuf>) -> Result<Config> {
 }
 
 fn main() {
-    if let Err(e) = real_main() {
-        eprintln!("error: {e:#}");
-        std::process::exit(1);
+    // Writing into a closed pipe (`lipf check | head -1`) ends the process quietly, as for
+    // other command-line tools, instead of a panic in println!.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    match real_main() {
+        Ok(()) => {
+            if let Some(sig) = lipf::signals::received() {
+                std::process::exit(lipf::signals::exit_code(sig));
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::exit(1);
+        }
     }
 }
 
@@ -144,6 +176,7 @@ fn real_main() -> Result<()> {
             backend,
             adapter,
             resume,
+            overwrite,
             quiet,
         } => {
             let selection = BackendSelection {
@@ -174,22 +207,22 @@ fn real_main() -> Result<()> {
                 (None, None) => PathBuf::from("runs").join(&config.name),
             };
             let stop = StopFlag::new();
-            let s2 = stop.clone();
-            let _ = ctrlc::set_handler(move || {
-                eprintln!("\ninterrupt: finishing the current step and writing a checkpoint…");
-                s2.stop();
-            });
-            lipf::run::run_on(
+            lipf::signals::install(stop.clone()).context("cannot install signal handlers")?;
+            let summary = lipf::run::run_on(
                 lipf::RunOptions {
                     config,
                     out_dir,
                     resume,
+                    overwrite,
                     quiet,
                     stop,
                     stop_after_steps: None,
                 },
                 &selection,
             )?;
+            if !summary.completed && lipf::signals::received().is_none() {
+                bail!("the run stopped at t = {} s before its end", summary.final_time_s);
+            }
             Ok(())
         }
         Command::Impedance(args) => cmd_impedance::run(args),
@@ -198,8 +231,7 @@ fn real_main() -> Result<()> {
         Command::Bench(args) => cmd_bench::run(args),
         Command::Check { config } => {
             let config = load_config(&config)?;
-            check(&config);
-            Ok(())
+            check(&config)
         }
         Command::Study {
             action,
@@ -207,11 +239,18 @@ fn real_main() -> Result<()> {
             out,
             jobs,
             emit_jobs,
+            backend,
+            adapter,
+            overwrite,
             quiet,
         } => match (action, study) {
             (Some(StudyAction::Collect { dir }), _) => lipf::cmd_study::collect_command(&dir),
             (None, Some(spec)) => {
-                lipf::cmd_study::study_command(&spec, out, jobs, emit_jobs, quiet)
+                let sel = BackendSelection {
+                    choice: backend,
+                    adapter,
+                };
+                lipf::cmd_study::study_command(&spec, out, jobs, emit_jobs, quiet, &sel, overwrite)
             }
             (None, None) => bail!("give a study file (lipf study STUDY.json) or `collect DIR`"),
         },
@@ -240,7 +279,9 @@ fn checkpoint_config(path: &std::path::Path) -> Result<String> {
     )
 }
 
-fn check(config: &Config) {
+fn check(config: &Config) -> Result<()> {
+    // Budgets first: a configuration that could never finish is not valid.
+    let est = lipf_core::estimate::check_config(config)?;
     let c = Coefficients::from_config(config);
     let g = lipf_core::geometry::build(config, &c.grid, c.ell_m).info;
     println!("configuration `{}` is valid.", config.name);
@@ -257,22 +298,28 @@ fn check(config: &Config) {
         g.kind, g.channels, g.pore_size_um, g.channel_period_um, g.porosity_geometric, g.porosity_measured, g.scaffold_bottom_um, g.scaffold_top_um, g.li_top_um
     );
     println!("derived model coefficients:\n{}", c.describe());
-    let dt = config.time.stability_safety * c.dt_allen_cahn_s();
-    let dt = config.time.max_dt_s.map_or(dt, |m| dt.min(m));
-    // Steps also end on every time-series and snapshot time.
-    let dt = dt.min(config.output.timeseries_interval_s);
-    let dt_np = config.time.stability_safety * c.dt_diffusion_s();
-    let steps = (config.time.end_time_s / dt).ceil();
-    // Fields and work arrays of the CPU backend, f64, plus the multigrid hierarchy (~1/3 more).
-    let bytes = c.grid.cells() as f64 * 8.0 * 24.0 * 1.34;
-    println!("time step (Allen–Cahn stability limit × safety, at most the time-series interval): {dt:.4e} s; steps to {} s: about {steps:.0} (more if the ξ-change limit binds)", config.time.end_time_s);
+    let gib = lipf_core::estimate::GIB;
+    println!("time step (Allen–Cahn stability limit × safety, at most the output intervals): {:.4e} s; steps to {} s: about {:.0} (more if the ξ-change limit binds; budget limits.max_steps = {:.0e})", est.dt_s, config.time.end_time_s, est.steps, config.limits.max_steps);
     println!(
-        "Nernst–Planck sub-step (diffusion limit × safety): {dt_np:.4e} s, about {:.0} per step",
-        (dt / dt_np).ceil()
+        "Nernst–Planck sub-step (diffusion limit × safety): {:.4e} s, about {:.0} per step (budget {:.0e})",
+        est.dt_np_s, est.substeps_per_step, config.limits.max_substeps_per_step
     );
     println!(
-        "memory (CPU backend): about {:.1} MiB",
-        bytes / (1024.0 * 1024.0)
+        "snapshots: {:.0} (budget {:.0e}); outputs: about {:.3} GiB (budget {} GiB)",
+        est.snapshots,
+        config.limits.max_snapshots,
+        est.output_bytes / gib,
+        config.limits.max_output_gib
+    );
+    println!(
+        "memory (CPU backend): about {:.1} MiB (budget {} GiB)",
+        est.memory_bytes / (1024.0 * 1024.0),
+        config.limits.max_memory_gib
+    );
+    println!(
+        "wall time: about {:.3} h at {:.1e} cell-steps/s (the CPU backend on the paper case on a 2-core machine; scale with your machine)",
+        est.wall_time_s / 3600.0,
+        lipf_core::estimate::REFERENCE_CELL_STEPS_PER_S
     );
     println!(
         "control: {:?}, {}",
@@ -284,4 +331,5 @@ fn check(config: &Config) {
                 format!("{} V", config.control.cell_voltage_v),
         }
     );
+    Ok(())
 }

@@ -433,7 +433,9 @@ pub fn statement(rows: &[CaseRow]) -> String {
 }
 
 /// Builds `dir/report/` from the runs in `dir` (see the module documentation).
-pub fn write_report(dir: &Path) -> Result<()> {
+/// Writes the report of the cases that finished; returns the cases that are missing or failed
+/// (name: reason).
+pub fn write_report(dir: &Path) -> Result<Vec<String>> {
     let study = Study::from_file(&dir.join("study.json"))?;
     let out = dir.join("report");
     std::fs::create_dir_all(&out)?;
@@ -582,5 +584,5 @@ pub fn write_report(dir: &Path) -> Result<()> {
     let _ = writeln!(r, "![fill](fill.png)\n");
     let _ = writeln!(r, "![homogeneity](homogeneity.png)");
     lipf_io::atomic::write_atomic(&out.join("report.md"), r.as_bytes())?;
-    Ok(())
+    Ok(missing)
 }

@@ -25,6 +25,9 @@ pub struct RunOptions {
     pub config: Config,
     pub out_dir: PathBuf,
     pub resume: Option<PathBuf>,
+    /// A fresh run refuses an output folder that holds files unless this is set, which
+    /// clears the folder first (a resumed run continues in its folder).
+    pub overwrite: bool,
     pub quiet: bool,
     pub stop: StopFlag,
     /// Raise the stop flag after this many steps (tests of interruption and resume).
@@ -107,16 +110,63 @@ impl Outputs {
             morph: Vec::new(),
             images: config.output.images,
         };
+        if let Some(t) = resume_time {
+            // The continued outputs must carry everything before the checkpoint: refuse rather
+            // than start a partial history.
+            let csv = out.path("timeseries.csv");
+            out.rows = read_timeseries_csv(&csv, t).with_context(|| {
+                format!(
+                    "cannot resume into {}: its time series {} cannot be read, so the samples \
+                     before t = {t} s would be lost (resume in the run's own folder, or restore \
+                     the file)",
+                    dir.display(),
+                    csv.display()
+                )
+            })?;
+            if out.rows.is_empty() {
+                bail!(
+                    "cannot resume into {}: {} holds no sample up to t = {t} s, so the time \
+                     series before the checkpoint would be lost",
+                    dir.display(),
+                    csv.display()
+                );
+            }
+            out.morph = crate::morph_series::read_csv(&csv, out.rows.len());
+        }
         #[cfg(feature = "hdf5")]
         {
             let p = out.path("fields.h5");
             match resume_time {
-                Some(t) if p.exists() => {
+                Some(t) => {
+                    if !p.is_file() {
+                        bail!(
+                            "cannot resume into {}: fields.h5 is missing there, so the snapshots \
+                             before t = {t} s would be lost (resume in the run's own folder, \
+                             without --out, or restore fields.h5)",
+                            dir.display()
+                        );
+                    }
                     let (f, kept) = lipf_io::h5::FieldsFile::open_resume(&p, t)?;
+                    let h5_rows = f.read_timeseries()?;
+                    if h5_rows.len() != out.rows.len()
+                        || h5_rows
+                            .iter()
+                            .zip(&out.rows)
+                            .any(|(a, b)| a.step != b.step)
+                    {
+                        bail!(
+                            "cannot resume into {}: timeseries.csv ({} samples up to t = {t} s) \
+                             and fields.h5 ({} samples) disagree, so one of them lost data; \
+                             restore the run folder as the run left it",
+                            dir.display(),
+                            out.rows.len(),
+                            h5_rows.len()
+                        );
+                    }
                     out.fields = Some(f);
                     out.snapshots = kept;
                 }
-                _ => {
+                None => {
                     out.fields = Some(lipf_io::h5::FieldsFile::create(
                         &p,
                         &out.config_json,
@@ -125,10 +175,6 @@ impl Outputs {
                     )?);
                 }
             }
-        }
-        if let Some(t) = resume_time {
-            out.rows = read_timeseries_csv(&out.path("timeseries.csv"), t).unwrap_or_default();
-            out.morph = crate::morph_series::read_csv(&out.path("timeseries.csv"), out.rows.len());
         }
         Ok(out)
     }
@@ -175,14 +221,77 @@ impl Outputs {
     }
 }
 
+/// A fresh run's folder: created when missing; one that holds files is refused unless
+/// `overwrite`, which empties it first (stale images of an earlier run must not sit beside new
+/// fields).
+pub fn prepare_fresh_dir(dir: &Path, overwrite: bool) -> Result<()> {
+    let non_empty = match std::fs::read_dir(dir) {
+        Ok(mut it) => it.next().is_some(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot read output folder {}", dir.display()))
+        }
+    };
+    if non_empty {
+        if !overwrite {
+            bail!(
+                "output folder {} is not empty (an earlier run?); give --overwrite to replace \
+                 its contents, --out for another folder, or --resume CHECKPOINT to continue",
+                dir.display()
+            );
+        }
+        for entry in std::fs::read_dir(dir)? {
+            let p = entry?.path();
+            let r = if p.is_dir() && !p.is_symlink() {
+                std::fs::remove_dir_all(&p)
+            } else {
+                std::fs::remove_file(&p)
+            };
+            r.with_context(|| format!("--overwrite: cannot remove {}", p.display()))?;
+        }
+    }
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create run directory {}", dir.display()))
+}
+
+/// Memory the operating system reports available (`MemAvailable` of /proc/meminfo), bytes;
+/// `None` where that is not known.
+pub fn available_memory_bytes() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024.0)
+}
+
+/// Refuses a run whose fields would not fit in the available memory (before allocating them,
+/// so that the answer is an error and not an abort).
+pub fn check_available_memory(needed_bytes: f64) -> Result<()> {
+    if let Some(avail) = available_memory_bytes() {
+        if needed_bytes > avail {
+            bail!(
+                "the run needs about {:.2} GiB of memory but {:.2} GiB are available; use a \
+                 coarser domain.grid_spacing_um or a smaller domain",
+                needed_bytes / lipf_core::estimate::GIB,
+                avail / lipf_core::estimate::GIB
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Reads the rows of a time-series CSV written by this program with time ≤ t_max (resume).
 fn read_timeseries_csv(path: &Path, t_max: f64) -> Result<Vec<Scalars>> {
     let text = std::fs::read_to_string(path)?;
     let mut rows = Vec::new();
-    for line in text.lines().skip(1) {
+    for (n, line) in text.lines().enumerate().skip(1) {
         let v: Vec<&str> = line.split(',').collect();
         if v.len() < 8 {
-            continue;
+            bail!(
+                "{} line {}: {} columns, expected at least 8",
+                path.display(),
+                n + 1,
+                v.len()
+            );
         }
         let f = |i: usize| v[i].trim().parse::<f64>().unwrap_or(f64::NAN);
         let row = Scalars {
@@ -233,6 +342,24 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
             eprintln!("{s}");
         }
     };
+    // Budgets and memory before anything is allocated or written.
+    let estimate = lipf_core::estimate::check_config(config)?;
+    check_available_memory(estimate.memory_bytes)?;
+    #[cfg(feature = "hdf5")]
+    let resumed_state = match &opts.resume {
+        Some(path) => {
+            let (state, _) = lipf_io::h5::read_checkpoint(path)
+                .with_context(|| format!("cannot read checkpoint {}", path.display()))?;
+            state
+                .validate_resume(config)
+                .with_context(|| format!("cannot resume from {}", path.display()))?;
+            Some(state)
+        }
+        None => None,
+    };
+    if opts.resume.is_none() {
+        prepare_fresh_dir(&opts.out_dir, opts.overwrite)?;
+    }
     let coeffs = lipf_core::Coefficients::from_config(config);
     let built = lipf_core::geometry::build(config, &coeffs.grid, coeffs.ell_m);
     let (geometry, xi_built) = (built.info, built.xi);
@@ -241,8 +368,8 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
         Some(path) => {
             #[cfg(feature = "hdf5")]
             {
-                let (state, _) = lipf_io::h5::read_checkpoint(path)
-                    .with_context(|| format!("cannot read checkpoint {}", path.display()))?;
+                let _ = path;
+                let state = resumed_state.expect("read above");
                 make_backend(sel, config, Some((state, geometry.clone())))?
             }
             #[cfg(not(feature = "hdf5"))]
@@ -306,7 +433,8 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
     let (step0, iters0) = (state0.step, state0.solver_iterations_total);
     let mut last_checkpoint = Instant::now();
     let ckpt_every =
-        std::time::Duration::from_secs_f64(config.output.checkpoint_interval_min * 60.0);
+        std::time::Duration::try_from_secs_f64(config.output.checkpoint_interval_min * 60.0)
+            .unwrap_or(std::time::Duration::MAX);
     let mut completed = false;
     let mut failure: Option<String> = None;
     loop {

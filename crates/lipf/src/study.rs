@@ -11,11 +11,12 @@
 //! cases.txt, submit.slurm   with --emit-jobs: one line per case, a SLURM job array
 //! ```
 
+use crate::backend_select::BackendSelection;
 use anyhow::{bail, Context, Result};
 use lipf_core::config::ControlMode;
 use lipf_core::{Config, StopFlag};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
 /// C/m² per mAh/cm².
@@ -32,7 +33,7 @@ pub struct Case {
     pub label: Option<String>,
     /// Configuration fields that differ from the study's base (same layout as a configuration).
     #[serde(default)]
-    pub set: Value,
+    pub set: Map<String, Value>,
     /// End of this case (overrides the study's).
     #[serde(default)]
     pub end_time_s: Option<f64>,
@@ -49,7 +50,7 @@ pub struct Study {
     pub description: String,
     /// Configuration shared by all cases (only what differs from lipf's defaults).
     #[serde(default)]
-    pub base: Value,
+    pub base: Map<String, Value>,
     /// End of every case: a simulated time, or the areal capacity plated (galvanostatic cases;
     /// converted to a time with the applied current density). Without either, the
     /// configuration's `time.end_time_s` is used.
@@ -89,19 +90,12 @@ impl Study {
         if s.cases.is_empty() {
             bail!("study {} has no cases", path.display());
         }
+        lipf_core::config::validate_name(&s.name)
+            .with_context(|| format!("study {} at `name`", path.display()))?;
         let mut names = std::collections::HashSet::new();
-        for c in &s.cases {
-            if c.name.is_empty()
-                || !c
-                    .name
-                    .chars()
-                    .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch))
-            {
-                bail!(
-                    "case name {:?} must be non-empty and use only letters, digits, '-', '_', '.'",
-                    c.name
-                );
-            }
+        for (k, c) in s.cases.iter().enumerate() {
+            lipf_core::config::validate_name(&c.name)
+                .with_context(|| format!("study {} at `cases[{k}].name`", path.display()))?;
             if !names.insert(c.name.clone()) {
                 bail!("case name {:?} appears twice", c.name);
             }
@@ -114,13 +108,11 @@ impl Study {
         self.cases
             .iter()
             .map(|case| {
-                let mut v = if self.base.is_null() {
-                    Value::Object(Default::default())
-                } else {
-                    self.base.clone()
-                };
-                merge(&mut v, &case.set);
-                v["name"] = Value::String(case.name.clone());
+                let mut v = Value::Object(self.base.clone());
+                merge(&mut v, &Value::Object(case.set.clone()));
+                if let Value::Object(m) = &mut v {
+                    m.insert("name".into(), Value::String(case.name.clone()));
+                }
                 let mut c = Config::from_json_str(&v.to_string())
                     .with_context(|| format!("case `{}`", case.name))?;
                 let cap = case.until_capacity_mah_cm2.or(self.until_capacity_mah_cm2);
@@ -174,13 +166,25 @@ pub struct CaseOutcome {
 
 /// Runs every case into `dir/runs/<case>` with `jobs` cases at a time (all on one pool of
 /// `jobs` threads, which the kernels of the runs share), then writes the report.
-pub fn run_study(study: &Study, dir: &Path, jobs: usize, quiet: bool) -> Result<Vec<CaseOutcome>> {
+///
+/// A study folder that already holds files is refused unless `overwrite` (which clears it).
+pub fn run_study(
+    study: &Study,
+    dir: &Path,
+    jobs: usize,
+    quiet: bool,
+    sel: &BackendSelection,
+    overwrite: bool,
+) -> Result<Vec<CaseOutcome>> {
     use rayon::prelude::*;
     let configs = study.configs()?;
+    for c in &configs {
+        lipf_core::estimate::check_config(c).with_context(|| format!("case `{}`", c.name))?;
+    }
+    crate::run::prepare_fresh_dir(dir, overwrite)?;
     write_layout(dir, study, &configs)?;
     let stop = StopFlag::new();
-    let s2 = stop.clone();
-    let _ = ctrlc::set_handler(move || s2.stop());
+    crate::signals::install(stop.clone()).context("cannot install signal handlers")?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs.max(1))
         .build()
@@ -193,14 +197,18 @@ pub fn run_study(study: &Study, dir: &Path, jobs: usize, quiet: bool) -> Result<
                     eprintln!("case {}: running to t = {} s", c.name, c.time.end_time_s);
                 }
                 let t0 = std::time::Instant::now();
-                let r = crate::run(crate::RunOptions {
-                    config: c.clone(),
-                    out_dir: dir.join("runs").join(&c.name),
-                    resume: None,
-                    quiet: true,
-                    stop: stop.clone(),
-                    stop_after_steps: None,
-                });
+                let r = crate::run::run_on(
+                    crate::RunOptions {
+                        config: c.clone(),
+                        out_dir: dir.join("runs").join(&c.name),
+                        resume: None,
+                        overwrite: false,
+                        quiet: true,
+                        stop: stop.clone(),
+                        stop_after_steps: None,
+                    },
+                    sel,
+                );
                 let result = match r {
                     Ok(s) if s.completed => Ok(t0.elapsed().as_secs_f64()),
                     Ok(s) => Err(format!("stopped at t = {} s", s.final_time_s)),
@@ -223,38 +231,95 @@ pub fn run_study(study: &Study, dir: &Path, jobs: usize, quiet: bool) -> Result<
     Ok(outcomes)
 }
 
-/// Writes the study layout plus `cases.txt` and a SLURM job-array script `submit.slurm` that
-/// runs case k of the array with `lipf run configs/<case>.json --out runs/<case>`; afterwards
-/// `lipf study collect DIR` builds the report.
-pub fn emit_jobs(study: &Study, dir: &Path) -> Result<PathBuf> {
+/// Slurm's `--time` for a wall time in seconds (D-HH:MM:SS).
+fn slurm_time(seconds: f64) -> String {
+    let s = seconds.clamp(600.0, 365.0 * 86400.0).ceil() as u64;
+    format!(
+        "{}-{:02}:{:02}:{:02}",
+        s / 86400,
+        (s % 86400) / 3600,
+        (s % 3600) / 60,
+        s % 60
+    )
+}
+
+/// Writes the study layout plus `cases.txt`, the log folder `runs/` and a SLURM job-array
+/// script `submit.slurm`. Array task k runs case k: `lipf run configs/<case>.json --out
+/// runs/<case>`, or, when an earlier attempt left a checkpoint, resumes it (a case whose
+/// `summary.json` says completed is skipped). The script asks for the time and memory the
+/// estimate of the largest case needs (with margin), a GPU with `backend` gpu, and SIGTERM two
+/// minutes before the time limit, so the run checkpoints and the task can be resubmitted.
+/// Afterwards `lipf study collect DIR` builds the report. An existing folder is refused unless
+/// `overwrite`.
+pub fn emit_jobs(
+    study: &Study,
+    dir: &Path,
+    backend: crate::backend_select::BackendChoice,
+    overwrite: bool,
+) -> Result<PathBuf> {
+    use crate::backend_select::BackendChoice;
     let configs = study.configs()?;
+    let mut wall_s = 0.0f64;
+    let mut mem_bytes = 0.0f64;
+    for c in &configs {
+        let e = lipf_core::estimate::check_config(c).with_context(|| format!("case `{}`", c.name))?;
+        wall_s = wall_s.max(e.wall_time_s);
+        mem_bytes = mem_bytes.max(e.memory_bytes);
+    }
+    crate::run::prepare_fresh_dir(dir, overwrite)?;
     write_layout(dir, study, &configs)?;
+    // Slurm opens the log (runs/%x-%a.log) before the script starts: the folder must exist.
+    std::fs::create_dir_all(dir.join("runs"))
+        .with_context(|| format!("cannot create {}", dir.join("runs").display()))?;
     let names: Vec<&str> = configs.iter().map(|c| c.name.as_str()).collect();
     lipf_io::atomic::write_atomic(&dir.join("cases.txt"), (names.join("\n") + "\n").as_bytes())?;
+    let (gres, backend_arg) = match backend {
+        BackendChoice::Cpu => ("", ""),
+        BackendChoice::Auto => ("", " --backend auto"),
+        BackendChoice::Gpu => ("#SBATCH --gres=gpu:1\n", " --backend gpu"),
+    };
+    let mem_mib = (mem_bytes * 1.5 / (1024.0 * 1024.0)).ceil() as u64 + 1024;
     let script = format!(
         r#"#!/bin/bash
 # lipf study `{name}`: one array task per case ({n} cases). Submit from this folder:
 #   sbatch submit.slurm
 # then build the report:
 #   lipf study collect .
-# Adjust the resources to your cluster; each case is one `lipf run`.
+# Each case is one `lipf run`. Time and memory are twice lipf's estimate for the largest case
+# (time at the CPU backend's reference rate; adjust to your cluster). At the time limit the
+# run receives SIGTERM, writes a checkpoint and exits 143; submitting again resumes every
+# unfinished case from its checkpoint and skips the finished ones.
 #SBATCH --job-name=lipf-{name}
 #SBATCH --array=0-{last}
 #SBATCH --cpus-per-task=4
-#SBATCH --time=24:00:00
+#SBATCH --time={time}
+#SBATCH --mem={mem_mib}M
+#SBATCH --signal=B:TERM@120
 #SBATCH --output=runs/%x-%a.log
-
+{gres}
 set -euo pipefail
 cd "${{SLURM_SUBMIT_DIR:-.}}"
 LIPF="${{LIPF:-lipf}}"
 CASE=$(sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" cases.txt)
+if [ -z "$CASE" ]; then
+  echo "no case for array index $SLURM_ARRAY_TASK_ID in cases.txt" >&2
+  exit 1
+fi
 mkdir -p runs
 export RAYON_NUM_THREADS="${{SLURM_CPUS_PER_TASK:-4}}"
-exec "$LIPF" run "configs/$CASE.json" --out "runs/$CASE" --quiet
+if [ -f "runs/$CASE/summary.json" ] && grep -q '"completed": true' "runs/$CASE/summary.json"; then
+  echo "case $CASE is complete (runs/$CASE/summary.json)"
+  exit 0
+fi
+if [ -f "runs/$CASE/checkpoint.h5" ]; then
+  exec "$LIPF" run --resume "runs/$CASE/checkpoint.h5" --quiet{backend_arg}
+fi
+exec "$LIPF" run "configs/$CASE.json" --out "runs/$CASE" --overwrite --quiet{backend_arg}
 "#,
         name = study.name,
         n = names.len(),
-        last = names.len() - 1
+        last = names.len() - 1,
+        time = slurm_time(2.0 * wall_s + 600.0),
     );
     let path = dir.join("submit.slurm");
     lipf_io::atomic::write_atomic(&path, script.as_bytes())?;

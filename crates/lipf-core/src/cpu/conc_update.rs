@@ -1,4 +1,4 @@
-//! Explicit Nernst–Planck update of c̃ = c/c0 (MODEL.md §3):
+//! Explicit Nernst–Planck update of c̃ = c/c0 (docs/models/phase-field.md §9.4):
 //!   ∂c̃/∂t = ∇·[D ∇c̃ + D c̃ f ∇φ] − (c_s/c0) r,  D from [`cell_diffusivity`] (pores: 0).
 //! Face diffusivities are harmonic means (no flux into vacuum); c̃ on a face is the mean of its
 //! two cells. Top boundary: c̃ = 1 and φ = 0 at distance Δx/2; bottom: no flux.

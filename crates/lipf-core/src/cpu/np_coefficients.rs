@@ -1,5 +1,6 @@
-//! Coefficients of the explicit Nernst–Planck update of c̃ for one step (MODEL.md §3), so that
-//! the sub-steps of [`super::np_substep`] cost one 5-point stencil each:
+//! Coefficients of the explicit Nernst–Planck update of c̃ for one step
+//! (docs/models/phase-field.md §9.4), so that the sub-steps of [`super::np_substep`] cost one
+//! 5-point stencil each:
 //!   c̃_k ← c̃_k + Δt (Σ_n a_n c̃_n + a_k c̃_k + b_k)  over the four face neighbours n.
 //! The discretisation is exactly that of [`super::conc_update`]: a face of diffusivity d (harmonic
 //! mean) carries d [(c̃_n − c̃_k) + ½(c̃_n + c̃_k) f (φ_n − φ_k)]/Δx², so

@@ -1,5 +1,5 @@
-//! Assembly of the potential problem (current continuity, MODEL.md §3) as a 5-point operator
-//! and two right-hand sides, φ = φ0 + V φ1 with V the collector potential.
+//! Assembly of the potential problem (current continuity, docs/models/phase-field.md §9.5) as a
+//! 5-point operator and two right-hand sides, φ = φ0 + V φ1 with V the collector potential.
 //! Twin: `shaders/potential_assemble.wgsl`.
 //!
 //! Per unit depth and in flux form (A/m), every cell balances

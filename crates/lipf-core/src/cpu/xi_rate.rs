@@ -1,5 +1,6 @@
 //! ξ rate, split into a part that does not depend on the new potential and its linearisation
-//! in the overpotential (MODEL.md §3, eq. for ∂ξ/∂t). Twin: `shaders/xi_rate.wgsl`.
+//! in the overpotential (docs/models/phase-field.md §9.3, the equation for ∂ξ/∂t).
+//! Twin: `shaders/xi_rate.wgsl`.
 //!
 //! For every cell:
 //!   r_ac = −Lσ [f'_W(ξ) + 2A ξ ϕ² + 2B (ξ−ξc)₊ [ϕ>½] − (∂x Jx + ∂y Jy)]   (obstacle: `obstacle_slope`)

@@ -1,4 +1,5 @@
-//! Scaffold builder (MODEL.md §5): initial ξ (Li), static ϕ (LLZO) and c̃ on the grid.
+//! Scaffold builder (docs/models/phase-field.md §11): initial ξ (Li), static ϕ (LLZO) and c̃ on the
+//! grid.
 //!
 //! From the bottom: a dense Li foil, the scaffold region, a dense LLZO cap. A cell's order
 //! parameter is the tanh profile of its signed distance d to its phase, ½[1 + tanh(d/ℓ)]

@@ -9,7 +9,7 @@
 //!
 //! Convention for the tortuosity factor: σ_eff = σ_p (1 − f) / τ, with 1 − f the conducting
 //! (solid) area fraction; τ = 1 for straight channels along y. The Bruggeman estimate is
-//! σ_eff = σ_p (1 − f)^{3/2} (MODEL.md §7.8), i.e. τ_B = (1 − f)^{−1/2}.
+//! σ_eff = σ_p (1 − f)^{3/2} (docs/models/phase-field.md §13.8), i.e. τ_B = (1 − f)^{−1/2}.
 
 use crate::cpu::interp::{h, harmonic_mean};
 use crate::cpu::operator::Operator;

@@ -1,5 +1,5 @@
-//! Microstructure metrics of a scaffold (seed 000, Figure 1; MODEL.md §7.8), measured on the
-//! LLZO order parameter ϕ as built.
+//! Microstructure metrics of a scaffold (seed 000, Figure 1; docs/models/phase-field.md §13.8),
+//! measured on the LLZO order parameter ϕ as built.
 //!
 //! All metrics use the *measurement band*: the rows of the scaffold region more than 3ℓ from its
 //! ends (the foil below and the cap above), where ϕ no longer feels them.

@@ -138,6 +138,7 @@ pub fn drive_cocg(
     batch: usize,
     x: &mut [C64],
 ) -> Result<SolveStats, SolverError> {
+    crate::solver::validate_krylov_settings(tol, max_iter)?;
     let f_hz = omega / (2.0 * std::f64::consts::PI);
     let max_iter = max_iter.clamp(1, u32::MAX as usize) as u32;
     let mut ctl = m.start(omega, tol, max_iter, x);
@@ -155,6 +156,14 @@ pub fn drive_cocg(
             CONVERGED => {
                 ctl = m.restart(10.0 * tol);
                 true_residual = true;
+            }
+            RUNNING if !ctl.relative_residual().is_finite() => {
+                return Err(SolverError::NonFinite {
+                    method: "COCG (device)",
+                    iterations: ctl.iterations as usize,
+                    f_hz,
+                    residual: ctl.relative_residual(),
+                })
             }
             RUNNING if ctl.iterations >= max_iter => {
                 return Err(SolverError::NotConverged {
