@@ -129,7 +129,8 @@ fn a_checkpoint_interval_beyond_any_duration_is_refused() {
 }
 
 fn resumable_state() -> (Config, lipf_core::State) {
-    let cfg = smoke();
+    let mut cfg = smoke();
+    cfg.time.max_dt_s = Some(0.05);
     let mut b = CpuBackend::new(&cfg).unwrap();
     b.step(cfg.time.end_time_s).unwrap();
     let s = b.state().clone();

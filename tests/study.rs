@@ -112,3 +112,68 @@ fn emitted_jobs_hold_one_config_per_case_and_an_array_script() {
     assert_eq!(Study::from_file(&dir.join("study.json")).unwrap(), s);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The emitted job script's body, run as a scheduler would run array task k (without a
+/// scheduler; `LIPF` points at a stand-in that records its arguments): the log folder exists
+/// before submission, a fresh case starts, a case with a checkpoint resumes, a finished case is
+/// skipped, an index past the cases fails.
+#[cfg(unix)]
+#[test]
+fn emitted_job_script_starts_resumes_or_skips_each_case() {
+    let dir = temp_dir("script");
+    let s = tiny_study("script");
+    let script = study::emit_jobs(&s, &dir, lipf::backend_select::BackendChoice::Gpu, false).unwrap();
+    assert!(dir.join("runs").is_dir(), "Slurm needs the log folder before the job starts");
+    let text = std::fs::read_to_string(&script).unwrap();
+    assert!(text.contains("#SBATCH --gres=gpu:1"));
+    assert!(text.contains("#SBATCH --signal=B:TERM@120"));
+    let fake = dir.join("fake-lipf.sh");
+    std::fs::write(&fake, "#!/bin/sh\necho \"$@\" >> \"$(dirname \"$0\")/calls.txt\"\n").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let task = |k: usize| {
+        std::process::Command::new("bash")
+            .arg(&script)
+            .current_dir(&dir)
+            .env("SLURM_ARRAY_TASK_ID", k.to_string())
+            .env("SLURM_SUBMIT_DIR", &dir)
+            .env("LIPF", &fake)
+            .output()
+            .unwrap()
+    };
+    let calls = || std::fs::read_to_string(dir.join("calls.txt")).unwrap_or_default();
+    assert!(task(0).status.success());
+    assert_eq!(
+        calls().trim(),
+        "run configs/wide.json --out runs/wide --overwrite --quiet --backend gpu"
+    );
+    std::fs::create_dir_all(dir.join("runs/narrow")).unwrap();
+    std::fs::write(dir.join("runs/narrow/checkpoint.h5"), b"").unwrap();
+    assert!(task(1).status.success());
+    assert!(calls()
+        .lines()
+        .last()
+        .unwrap()
+        .starts_with("run --resume runs/narrow/checkpoint.h5 --quiet --backend gpu"));
+    std::fs::write(dir.join("runs/narrow/summary.json"), "{\n  \"completed\": true\n}").unwrap();
+    let before = calls();
+    let o = task(1);
+    assert!(o.status.success());
+    assert_eq!(calls(), before, "a finished case must not run again");
+    assert!(!task(2).status.success(), "no case for index 2");
+    // Emitting again into the same folder is refused unless asked to overwrite.
+    assert!(study::emit_jobs(&s, &dir, lipf::backend_select::BackendChoice::Cpu, false).is_err());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn collect_fails_loudly_when_cases_are_missing() {
+    let dir = temp_dir("collect-missing");
+    let s = tiny_study("missing");
+    study::emit_jobs(&s, &dir, lipf::backend_select::BackendChoice::Cpu, false).unwrap();
+    let e = format!("{:#}", lipf::cmd_study::collect_command(&dir).unwrap_err());
+    assert!(e.contains("2 case(s) missing"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -367,11 +367,29 @@ fn level_dims(nx: usize, ny: usize) -> Vec<(usize, usize)> {
     v
 }
 
+/// Fails, naming the limit, when a grid of nx × ny cells needs a buffer or a dispatch larger
+/// than the device allows. The largest buffers are the Nernst–Planck stencil (6 per cell) and
+/// the potential operator (4 per cell + a row).
+pub fn check_device_limits(ctx: &GpuContext, nx: usize, ny: usize) -> Result<(), GpuError> {
+    let n = (nx * ny) as u64;
+    ctx.check_storage_buffer(
+        "the Nernst–Planck stencil",
+        4 * (lipf_core::cpu::np_coefficients::NP_COEFFS as u64) * n,
+    )?;
+    ctx.check_storage_buffer("the potential operator", 4 * (4 * n + nx as u64))?;
+    let [gx, gy, _] = grid_groups(nx, ny);
+    ctx.check_workgroups("a field kernel (grid width / 16)", gx)?;
+    ctx.check_workgroups("a field kernel (grid height / 16)", gy)?;
+    Ok(())
+}
+
 impl GpuBackend {
     /// The initial state of the CPU backend (geometry, noise, equilibration), moved to the
     /// device.
     pub fn new(config: &Config, req: &AdapterRequest) -> Result<GpuBackend, BackendInitError> {
         let ctx = GpuContext::new(req)?;
+        // Device limits before the host builds anything of the grid's size.
+        check_device_limits(&ctx, config.nx(), config.ny())?;
         let cpu = CpuBackend::new(config).map_err(BackendInitError::Simulation)?;
         let geometry = cpu.geometry().clone();
         let mut cpu = cpu;
@@ -390,10 +408,7 @@ impl GpuBackend {
         let (nx, ny) = (coeffs.grid.nx, coeffs.grid.ny);
         assert_eq!((nx, ny), (state.grid.nx, state.grid.ny));
         let n = nx * ny;
-        ctx.check_storage_buffer("the potential operator", 4 * (4 * n + nx) as u64)?;
-        let [gx, gy, _] = grid_groups(nx, ny);
-        ctx.check_workgroups("a field kernel (grid width / 16)", gx)?;
-        ctx.check_workgroups("a field kernel (grid height / 16)", gy)?;
+        check_device_limits(&ctx, nx, ny)?;
         let dims = level_dims(nx, ny);
         let levels = dims.len();
         let shapes = levels + 1;

@@ -35,9 +35,10 @@ pub struct BenchArgs {
     /// Only GPU adapters whose name contains this (case-insensitive; see `lipf info`).
     #[arg(long, value_name = "SUBSTRING")]
     pub adapter: Option<String>,
-    /// Grid sizes n (n × n cells) of the explicit-update measurement; repeat or separate with
-    /// commas.
-    #[arg(long = "size", value_name = "N", value_delimiter = ',', default_values_t = [128usize, 256, 512, 1024])]
+    /// Grid sizes n (n × n cells, 8 to 8192) of the explicit-update measurement; repeat or
+    /// separate with commas.
+    #[arg(long = "size", value_name = "N", value_delimiter = ',', default_values_t = [128usize, 256, 512, 1024],
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(8..=8192))]
     pub sizes: Vec<usize>,
     /// Simulated seconds of the time-to-solution run.
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
@@ -123,6 +124,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
         ),
         Some(c) => format!("GPU backend (f32) on {}", c.adapter.label()),
     };
+    if !(args.end_time > 0.0 && args.end_time.is_finite()) {
+        anyhow::bail!("--end-time {} must be a finite number of seconds > 0", args.end_time);
+    }
     println!("lipf {} bench — {device}", lipf_core::VERSION);
     println!("explicit update (xi_rate + xi_update + np_substep) per grid size:");
     let mut sizes = Vec::new();

@@ -1,0 +1,214 @@
+//! The `lipf` binary as a scheduler and a shell see it: signals, exit statuses, kill -9 at
+//! random points followed by resume (bitwise equal to an uninterrupted run), closed pipes.
+
+#![cfg(all(unix, feature = "hdf5"))]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const LIPF: &str = env!("CARGO_BIN_EXE_lipf");
+
+fn temp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("lipf-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// The smoke case with 1000 short steps (about a second on two cores) and no images.
+fn write_config(dir: &Path, end_time_s: f64) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let text = std::fs::read_to_string(root.join("configs/smoke.json")).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["name"] = "cli".into();
+    v["time"]["end_time_s"] = end_time_s.into();
+    v["time"]["max_dt_s"] = 0.004.into();
+    v["output"]["images"] = false.into();
+    v["output"]["snapshot_interval_s"] = 0.5.into();
+    let p = dir.join("cli.json");
+    std::fs::write(&p, v.to_string()).unwrap();
+    p
+}
+
+fn lipf() -> Command {
+    let mut c = Command::new(LIPF);
+    c.env("RAYON_NUM_THREADS", "2");
+    c
+}
+
+fn rows(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("timeseries.csv"))
+        .map(|t| t.lines().count().saturating_sub(1))
+        .unwrap_or(0)
+}
+
+fn wait_for_rows(dir: &Path, n: usize) {
+    let t0 = Instant::now();
+    while rows(dir) < n {
+        assert!(t0.elapsed() < Duration::from_secs(60), "no progress in {}", dir.display());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn summary(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn sigterm_and_sigint_checkpoint_write_a_summary_and_exit_143_and_130() {
+    let dir = temp("signals");
+    let cfg = write_config(&dir, 40.0);
+    for (sig, code) in [("TERM", 143), ("INT", 130)] {
+        let out = dir.join(sig);
+        let mut child = lipf()
+            .args(["run", cfg.to_str().unwrap(), "--quiet", "--out"])
+            .arg(&out)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_for_rows(&out, 3);
+        let ok = Command::new("kill")
+            .args([format!("-{sig}"), child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(code), "SIG{sig}");
+        let s = summary(&out);
+        assert_eq!(s["completed"], false, "SIG{sig}");
+        let t = s["final_time_s"].as_f64().unwrap();
+        assert!(t > 0.0 && t < 40.0, "SIG{sig}: {t}");
+        // The checkpoint is the state where the run stopped, not the last snapshot.
+        let (state, _) = lipf_io::h5::read_checkpoint(&out.join("checkpoint.h5")).unwrap();
+        assert_eq!(state.time_s, t, "SIG{sig}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A deterministic generator of kill times (SplitMix64).
+fn next(seed: &mut u64) -> u64 {
+    *seed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *seed;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// kill -9 at random points, then resume (or start again when no checkpoint exists yet) until
+/// the run completes: the final state is bitwise the uninterrupted one and the time series is
+/// the same file.
+#[test]
+fn kill_9_at_random_points_then_resume_ends_bitwise_equal() {
+    let dir = temp("kill9");
+    let cfg = write_config(&dir, 4.0);
+    let reference = dir.join("reference");
+    let st = lipf()
+        .args(["run", cfg.to_str().unwrap(), "--quiet", "--out"])
+        .arg(&reference)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let (want, _) = lipf_io::h5::read_checkpoint(&reference.join("checkpoint.h5")).unwrap();
+    let want_csv = std::fs::read_to_string(reference.join("timeseries.csv")).unwrap();
+
+    let mut seed = 0x0DDBA11u64;
+    for trial in 0..3 {
+        let out = dir.join(format!("trial{trial}"));
+        let mut kills = 0;
+        loop {
+            let ckpt = out.join("checkpoint.h5");
+            let mut cmd = lipf();
+            cmd.args(["run", "--quiet"]);
+            if ckpt.is_file() {
+                cmd.arg("--resume").arg(&ckpt);
+            } else {
+                cmd.arg(&cfg).arg("--overwrite").arg("--out").arg(&out);
+            }
+            let mut child = cmd.stderr(Stdio::piped()).spawn().unwrap();
+            // Up to two kills per trial, 20 to 900 ms after the start.
+            if kills < 2 {
+                let wait = Duration::from_millis(20 + next(&mut seed) % 880);
+                let t0 = Instant::now();
+                while t0.elapsed() < wait && child.try_wait().unwrap().is_none() {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                if child.try_wait().unwrap().is_none() {
+                    child.kill().unwrap();
+                    child.wait().unwrap();
+                    kills += 1;
+                    continue;
+                }
+            }
+            let out_put = child.wait_with_output().unwrap();
+            assert!(
+                out_put.status.success(),
+                "trial {trial}: {}",
+                String::from_utf8_lossy(&out_put.stderr)
+            );
+            break;
+        }
+        let (got, _) = lipf_io::h5::read_checkpoint(&out.join("checkpoint.h5")).unwrap();
+        assert!(got == want, "trial {trial} ({kills} kills): final state differs");
+        let csv = std::fs::read_to_string(out.join("timeseries.csv")).unwrap();
+        assert_eq!(csv, want_csv, "trial {trial} ({kills} kills): time series differs");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_closed_pipe_ends_lipf_check_quietly() {
+    let dir = temp("pipe");
+    let cfg = write_config(&dir, 1.0);
+    let mut child = lipf()
+        .args(["check", cfg.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_ne!(out.status.code(), Some(101), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bench_refuses_sizes_and_times_it_cannot_run() {
+    for args in [
+        vec!["bench", "--size", "0", "--no-run"],
+        vec!["bench", "--size", "100000", "--no-run"],
+        vec!["bench", "--size", "8", "--end-time", "nan"],
+    ] {
+        let out = lipf().args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn a_run_into_a_folder_with_files_is_refused_without_overwrite() {
+    let dir = temp("refuse");
+    let cfg = write_config(&dir, 0.1);
+    let out = dir.join("run");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("keep.txt"), "mine").unwrap();
+    let o = lipf()
+        .args(["run", cfg.to_str().unwrap(), "--quiet", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--overwrite"));
+    assert_eq!(std::fs::read_to_string(out.join("keep.txt")).unwrap(), "mine");
+    let o = lipf()
+        .args(["run", cfg.to_str().unwrap(), "--quiet", "--overwrite", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert!(!out.join("keep.txt").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
