@@ -437,10 +437,25 @@ impl Config {
             path: path.display().to_string(),
             source,
         })?;
-        let has_name = serde_json::from_str::<serde_json::Value>(&text)
-            .ok()
-            .and_then(|v| v.get("name").cloned())
-            .is_some();
+        let mut value = serde_json::from_str::<serde_json::Value>(&text).ok();
+        let has_name = value.as_ref().and_then(|v| v.get("name")).is_some();
+        // A relative image path names a file beside the configuration, wherever lipf runs.
+        let mut text = text;
+        if let Some(image) = value
+            .as_mut()
+            .and_then(|v| v.get_mut("geometry"))
+            .and_then(|g| g.get_mut("image_path"))
+        {
+            if let Some(rel) = image.as_str().filter(|p| Path::new(p).is_relative()) {
+                let dir = path.parent().unwrap_or(Path::new(""));
+                let joined = dir.join(rel);
+                // Absolute, so that the resolved configuration (stored in outputs, written for
+                // study cases) names the same file from any folder.
+                let abs = std::path::absolute(&joined).unwrap_or(joined);
+                *image = serde_json::Value::String(abs.display().to_string());
+                text = value.as_ref().expect("parsed").to_string();
+            }
+        }
         let mut config = Config::from_json_str(&text)?;
         if !has_name {
             if let Some(stem) = path.file_stem() {

@@ -44,7 +44,10 @@ pub struct RunSummary {
     /// "software (CPU), not a GPU"); null on the CPU backend.
     pub adapter: Option<String>,
     pub completed: bool,
+    /// Steps since t = 0 (a resumed run counts the steps before its checkpoint too).
     pub steps: u64,
+    /// Steps taken by this process (the basis of the rates below).
+    pub steps_this_run: u64,
     pub final_time_s: f64,
     pub wall_time_s: f64,
     pub cells: usize,
@@ -192,6 +195,24 @@ impl Outputs {
         Ok(())
     }
 
+    /// Appends the last time-series row to timeseries.csv and flushes it (`tail -f` follows a
+    /// run). The file is rewritten whole, atomically, at every snapshot; a resume reads only
+    /// complete lines up to its checkpoint.
+    fn append_last_row(&self) -> Result<()> {
+        use std::io::Write;
+        let k = self.rows.len() - 1;
+        let text = crate::morph_series::timeseries_csv(&self.rows[k..], &self.morph[k..]);
+        let line = text.lines().nth(1).unwrap_or_default();
+        let path = self.path("timeseries.csv");
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .with_context(|| format!("cannot append to {}", path.display()))?;
+        f.write_all(format!("{line}\n").as_bytes())
+            .and_then(|_| f.flush())
+            .with_context(|| format!("cannot append to {}", path.display()))
+    }
+
     /// Publishes time series, XDMF and fields.h5; writes the checkpoint when asked.
     fn publish(&mut self, state: &State, checkpoint: bool) -> Result<()> {
         lipf_io::atomic::write_atomic(
@@ -282,8 +303,13 @@ pub fn check_available_memory(needed_bytes: f64) -> Result<()> {
 /// Reads the rows of a time-series CSV written by this program with time ≤ t_max (resume).
 fn read_timeseries_csv(path: &Path, t_max: f64) -> Result<Vec<Scalars>> {
     let text = std::fs::read_to_string(path)?;
+    // A line without its newline was cut by a crash while being appended: not a sample.
+    let complete = match text.rfind('\n') {
+        Some(k) => &text[..=k],
+        None => "",
+    };
     let mut rows = Vec::new();
-    for (n, line) in text.lines().enumerate().skip(1) {
+    for (n, line) in complete.lines().enumerate().skip(1) {
         let v: Vec<&str> = line.split(',').collect();
         if v.len() < 8 {
             bail!(
@@ -429,6 +455,14 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
     let mut ts_k = next_event_index(state0.time_s, ts_dt);
     let mut snap_k = next_event_index(state0.time_s, snap_dt);
     let pb = progress_bar(opts.quiet, end);
+    // Without a terminal (a batch log) the bar is hidden: plain lines instead.
+    let plain_progress = !opts.quiet && !std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let line_every = std::env::var("LIPF_PROGRESS_INTERVAL_S")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .and_then(|v| std::time::Duration::try_from_secs_f64(v).ok())
+        .unwrap_or(std::time::Duration::from_secs(10));
+    let mut last_line = Instant::now();
     let start = Instant::now();
     let (step0, iters0) = (state0.step, state0.solver_iterations_total);
     let mut last_checkpoint = Instant::now();
@@ -455,15 +489,36 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
         };
         let s = backend.scalars();
         let steps_done = s.step - step0;
+        let rate = steps_done as f64 / start.elapsed().as_secs_f64().max(1e-9);
         pb.set_position((s.time_s * 1000.0).round() as u64);
         pb.set_message(format!(
             "t = {:.2}/{} s  {:.0} steps/s  V = {:.4} V  i = {:.3} A/m²",
-            s.time_s,
-            end,
-            steps_done as f64 / start.elapsed().as_secs_f64().max(1e-9),
-            s.cell_voltage_v,
-            s.current_density_a_m2
+            s.time_s, end, rate, s.cell_voltage_v, s.current_density_a_m2
         ));
+        if plain_progress && last_line.elapsed() >= line_every {
+            // Logs: one line every few seconds; the ETA extrapolates the simulated time covered
+            // since this process started (correct after a resume).
+            let covered = s.time_s - state0.time_s;
+            let eta = if covered > 0.0 {
+                format!(
+                    "{:.0} s",
+                    start.elapsed().as_secs_f64() * (end - s.time_s) / covered
+                )
+            } else {
+                "unknown".into()
+            };
+            eprintln!(
+                "progress: t = {:.4}/{} s ({:.1} %), step {}, {:.1} steps/s, V = {:.6} V, i = {:.4} A/m², ETA {eta}",
+                s.time_s,
+                end,
+                100.0 * s.time_s / end,
+                s.step,
+                rate,
+                s.cell_voltage_v,
+                s.current_density_a_m2
+            );
+            last_line = Instant::now();
+        }
         if outcome == AdvanceOutcome::Stopped {
             break;
         }
@@ -472,6 +527,7 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
         if is_ts {
             out.rows.push(s);
             out.morph.push(morphology_of(backend.state()));
+            out.append_last_row()?;
             ts_k += 1;
         }
         if is_snap || s.time_s >= end {
@@ -525,7 +581,8 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
         backend: backend.name(),
         adapter,
         completed,
-        steps,
+        steps: state.step,
+        steps_this_run: steps,
         final_time_s: state.time_s,
         wall_time_s: wall,
         cells: state.cells(),

@@ -18,6 +18,10 @@ fn temp(name: &str) -> PathBuf {
 
 /// The smoke case with 1000 short steps (about a second on two cores) and no images.
 fn write_config(dir: &Path, end_time_s: f64) -> PathBuf {
+    write_config_snap(dir, end_time_s, 0.5)
+}
+
+fn write_config_snap(dir: &Path, end_time_s: f64, snapshot_interval_s: f64) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let text = std::fs::read_to_string(root.join("configs/smoke.json")).unwrap();
     let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -25,7 +29,7 @@ fn write_config(dir: &Path, end_time_s: f64) -> PathBuf {
     v["time"]["end_time_s"] = end_time_s.into();
     v["time"]["max_dt_s"] = 0.004.into();
     v["output"]["images"] = false.into();
-    v["output"]["snapshot_interval_s"] = 0.5.into();
+    v["output"]["snapshot_interval_s"] = snapshot_interval_s.into();
     let p = dir.join("cli.json");
     std::fs::write(&p, v.to_string()).unwrap();
     p
@@ -113,6 +117,7 @@ fn kill_9_at_random_points_then_resume_ends_bitwise_equal() {
     let want_csv = std::fs::read_to_string(reference.join("timeseries.csv")).unwrap();
 
     let mut seed = 0x0DDBA11u64;
+    let mut total_kills = 0;
     for trial in 0..3 {
         let out = dir.join(format!("trial{trial}"));
         let mut kills = 0;
@@ -152,7 +157,11 @@ fn kill_9_at_random_points_then_resume_ends_bitwise_equal() {
         assert!(got == want, "trial {trial} ({kills} kills): final state differs");
         let csv = std::fs::read_to_string(out.join("timeseries.csv")).unwrap();
         assert_eq!(csv, want_csv, "trial {trial} ({kills} kills): time series differs");
+        // The summary counts every step since t = 0, across the resumes.
+        assert_eq!(summary(&out)["steps"], summary(&reference)["steps"], "trial {trial}");
+        total_kills += kills;
     }
+    assert!(total_kills >= 3, "the trials must really kill runs ({total_kills} kills)");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -211,4 +220,51 @@ fn a_run_into_a_folder_with_files_is_refused_without_overwrite() {
     assert!(o.status.success());
     assert!(!out.join("keep.txt").exists());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Between snapshots the time series grows sample by sample (a log can be followed), and
+/// without a terminal plain progress lines go to stderr.
+#[test]
+fn the_time_series_streams_and_logs_get_progress_lines() {
+    let dir = temp("stream");
+    let cfg = write_config_snap(&dir, 40.0, 20.0);
+    let out = dir.join("run");
+    let child = lipf()
+        .args(["run", cfg.to_str().unwrap(), "--out"])
+        .arg(&out)
+        .env("LIPF_PROGRESS_INTERVAL_S", "0")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_rows(&out, 4);
+    let f = hdf5::File::open(out.join("fields.h5")).unwrap();
+    let snaps = f.group("snapshots").unwrap().member_names().unwrap();
+    assert_eq!(snaps.len(), 1, "only the t = 0 snapshot exists yet");
+    drop(f);
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(143));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("progress: t = "), "{err}");
+    assert!(err.contains("ETA"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A relative image path names a file beside the configuration, from any working directory.
+#[test]
+fn a_relative_image_path_is_read_beside_the_configuration() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let cfg = root.join("configs/geometry/image-wavy-channels.json");
+    let elsewhere = temp("image-cwd");
+    let o = lipf()
+        .args(["check"])
+        .arg(std::fs::canonicalize(&cfg).unwrap())
+        .current_dir(&elsewhere)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let _ = std::fs::remove_dir_all(&elsewhere);
 }

@@ -30,7 +30,21 @@ pub enum ImageError {
     Decode { path: String, message: String },
     #[error("{path} is empty (0 pixels)")]
     Empty { path: String },
+    #[error(
+        "{path} claims {width} × {height} pixels; at most {MAX_IMAGE_PIXELS} pixels (and \
+         {MAX_IMAGE_SIDE} per side) are read"
+    )]
+    TooLarge {
+        path: String,
+        width: u32,
+        height: u32,
+    },
 }
+
+/// Largest image side read, pixels (the largest grid has 65536 cells per side).
+pub const MAX_IMAGE_SIDE: u32 = 65536;
+/// Largest image read, pixels (checked from the header, before anything is allocated).
+pub const MAX_IMAGE_PIXELS: u64 = 1 << 28;
 
 /// Reads a segmented PNG; `pores_are_dark` selects which side of the threshold is pore.
 pub fn read_mask(path: &Path, pores_are_dark: bool) -> Result<Mask, ImageError> {
@@ -46,6 +60,11 @@ pub fn read_mask(path: &Path, pores_are_dark: bool) -> Result<Mask, ImageError> 
         ImageError::Empty { .. } => ImageError::Empty {
             path: path.display().to_string(),
         },
+        ImageError::TooLarge { width, height, .. } => ImageError::TooLarge {
+            path: path.display().to_string(),
+            width,
+            height,
+        },
         other => other,
     })
 }
@@ -59,6 +78,14 @@ pub fn decode_mask(bytes: &[u8], pores_are_dark: bool) -> Result<Mask, ImageErro
     let mut decoder = png::Decoder::new(bytes);
     decoder.set_transformations(png::Transformations::normalize_to_color8());
     let mut reader = decoder.read_info().map_err(err)?;
+    let (hw, hh) = (reader.info().width, reader.info().height);
+    if hw > MAX_IMAGE_SIDE || hh > MAX_IMAGE_SIDE || hw as u64 * hh as u64 > MAX_IMAGE_PIXELS {
+        return Err(ImageError::TooLarge {
+            path: String::new(),
+            width: hw,
+            height: hh,
+        });
+    }
     let mut buf = vec![0; reader.output_buffer_size()];
     let info = reader.next_frame(&mut buf).map_err(err)?;
     let (w, h) = (info.width as usize, info.height as usize);
@@ -113,6 +140,53 @@ pub fn encode_mask_png(mask: &Mask) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut c = 0xFFFF_FFFFu32;
+        for &b in bytes {
+            c ^= b as u32;
+            for _ in 0..8 {
+                c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+            }
+        }
+        !c
+    }
+
+    /// A PNG of a signature, an IHDR claiming `w × h` grey pixels, and IEND: no pixel data.
+    fn header_only_png(w: u32, h: u32) -> Vec<u8> {
+        let mut v = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+        let mut chunk = |kind: &[u8; 4], data: &[u8]| {
+            v.extend_from_slice(&(data.len() as u32).to_be_bytes());
+            let mut body = kind.to_vec();
+            body.extend_from_slice(data);
+            v.extend_from_slice(&body);
+            v.extend_from_slice(&crc32(&body).to_be_bytes());
+        };
+        let mut ihdr = Vec::new();
+        ihdr.extend_from_slice(&w.to_be_bytes());
+        ihdr.extend_from_slice(&h.to_be_bytes());
+        ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
+        chunk(b"IHDR", &ihdr);
+        chunk(b"IEND", &[]);
+        v
+    }
+
+    #[test]
+    fn an_image_claiming_a_huge_size_is_refused_from_its_header() {
+        let bytes = header_only_png(100_000, 100_000);
+        assert!(bytes.len() < 100);
+        match decode_mask(&bytes, true) {
+            Err(ImageError::TooLarge { width, height, .. }) => {
+                assert_eq!((width, height), (100_000, 100_000))
+            }
+            other => panic!("{other:?}"),
+        }
+        // Within the limits, the missing pixel data is a decode error, not an abort.
+        assert!(matches!(
+            decode_mask(&header_only_png(64, 64), true),
+            Err(ImageError::Decode { .. })
+        ));
+    }
 
     #[test]
     fn mask_png_round_trips() {
