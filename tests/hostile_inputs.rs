@@ -471,3 +471,86 @@ mod files {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// Damaged checkpoint files (truncated at many lengths, bytes overwritten at many places) are
+/// read as an error or as a state that validation refuses or accepts as intact; never a panic.
+#[cfg(feature = "hdf5")]
+#[test]
+fn damaged_checkpoint_files_never_panic() {
+    let dir = std::env::temp_dir().join(format!("lipf-hostile-ckfuzz-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cfg, state) = resumable_state();
+    let good = dir.join("good.h5");
+    lipf_io::h5::write_checkpoint(&good, &state, &cfg.to_json_pretty()).unwrap();
+    let bytes = std::fs::read(&good).unwrap();
+    let mut r = Rng(0xC4EC);
+    let bad = dir.join("bad.h5");
+    let (mut refused, mut read) = (0, 0);
+    for n in 0..150 {
+        let mut b = bytes.clone();
+        if n % 3 == 0 {
+            b.truncate(r.below(bytes.len()));
+        } else {
+            for _ in 0..1 + r.below(8) {
+                let k = r.below(b.len());
+                b[k] = r.next() as u8;
+            }
+        }
+        std::fs::write(&bad, &b).unwrap();
+        let outcome = std::panic::catch_unwind(|| match lipf_io::h5::read_checkpoint(&bad) {
+            Err(_) => false,
+            Ok((s, json)) => {
+                // What is read at all is the state written (the checksum holds), bit for bit.
+                assert!(s == state, "case {n}: a damaged checkpoint was read as another state");
+                assert_eq!(json, cfg.to_json_pretty());
+                s.validate_resume(&Config::from_json_str(&json).unwrap()).unwrap();
+                true
+            }
+        });
+        match outcome {
+            Ok(true) => read += 1,
+            Ok(false) => refused += 1,
+            Err(_) => panic!("panic reading a damaged checkpoint (case {n})"),
+        }
+    }
+    assert!(refused > 50, "{refused} refused, {read} read");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Fuzz harness over the study reader: mutated study files are read or refused, never a panic.
+#[test]
+fn fuzzed_study_files_never_panic() {
+    let dir = std::env::temp_dir().join(format!("lipf-hostile-studyfuzz-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let base = serde_json::json!({
+        "name": "s",
+        "base": { "domain": { "width_um": 6.0, "height_um": 7.0 } },
+        "end_time_s": 0.4,
+        "cases": [
+            { "name": "a", "set": { "geometry": { "pore_size_um": 1.5 } } },
+            { "name": "b", "until_capacity_mah_cm2": 2e-6 }
+        ]
+    });
+    let mut r = Rng(0x57D1);
+    let p = dir.join("study.json");
+    for n in 0..600 {
+        let mut v = base.clone();
+        for _ in 0..1 + r.below(3) {
+            if r.below(3) == 0 {
+                if let Some(cases) = v["cases"].as_array_mut() {
+                    let k = r.below(cases.len());
+                    mutate(&mut cases[k], &mut r);
+                    continue;
+                }
+            }
+            mutate(&mut v, &mut r);
+        }
+        std::fs::write(&p, v.to_string()).unwrap();
+        let outcome = std::panic::catch_unwind(|| {
+            lipf::study::Study::from_file(&p).and_then(|s| s.configs().map(|_| ()))
+        });
+        assert!(outcome.is_ok(), "panic on study (case {n}) {v}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

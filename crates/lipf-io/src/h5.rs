@@ -163,13 +163,35 @@ fn to_f32(v: &[f64]) -> Vec<f32> {
 
 /// Reads a dataset of `grid.cells()` values (any shape) as a flat vector, bottom row first.
 fn read_flat<T: H5Type>(group: &Group, name: &str, grid: &Grid) -> Result<Vec<T>> {
-    let v = group
+    let ds = group
         .dataset(name)
-        .and_then(|d| d.read_raw::<T>())
         .with_context(|| format!("cannot read dataset {name}"))?;
+    check_len(grid, name, ds.size())?;
+    let v = read_checked::<T>(&ds, name, grid.cells())?;
     check_len(grid, name, v.len())?;
     Ok(v)
 }
+
+/// Reads a whole dataset after checking the size its header claims (at most `max_elems`
+/// values, and within the available memory): a damaged header is an error, not an abort.
+fn read_checked<T: H5Type>(ds: &hdf5::Dataset, name: &str, max_elems: usize) -> Result<Vec<T>> {
+    let n = ds.size();
+    ensure!(
+        n <= max_elems,
+        "dataset {name} claims {n} values, more than the {max_elems} it can hold"
+    );
+    crate::memory::check_fits(
+        &format!("dataset {name}"),
+        n as f64 * std::mem::size_of::<T>() as f64,
+    )?;
+    ds.read_raw::<T>()
+        .with_context(|| format!("cannot read dataset {name}"))
+}
+
+/// Largest grid side a file may claim (the configuration's limit).
+const MAX_GRID_SIDE: usize = 65536;
+/// Largest number of time-series rows read.
+const MAX_ROWS: usize = 1 << 30;
 
 /// The working copy next to the public `fields.h5`: `<dir>/.<name>.work`.
 pub fn work_path(public: &Path) -> Result<PathBuf> {
@@ -276,7 +298,10 @@ impl FieldsFile {
         let ny = attr::<u64>(&g, "ny")? as usize;
         let dx_um = attr::<f64>(&g, "dx_um")?;
         ensure!(
-            nx >= 1 && ny >= 1 && dx_um > 0.0,
+            (1..=MAX_GRID_SIDE).contains(&nx)
+                && (1..=MAX_GRID_SIDE).contains(&ny)
+                && dx_um > 0.0
+                && dx_um.is_finite(),
             "invalid grid {nx}×{ny}, dx = {dx_um} µm"
         );
         let grid = Grid::new(nx, ny, dx_um * 1e-6);
@@ -419,14 +444,16 @@ impl FieldsFile {
         }
         let g = file.group("timeseries")?;
         let f = |name: &str| -> Result<Vec<f64>> {
-            g.dataset(name)
-                .and_then(|d| d.read_raw::<f64>())
-                .with_context(|| format!("cannot read /timeseries/{name}"))
+            let ds = g
+                .dataset(name)
+                .with_context(|| format!("cannot read /timeseries/{name}"))?;
+            read_checked::<f64>(&ds, &format!("/timeseries/{name}"), MAX_ROWS)
         };
         let u = |name: &str| -> Result<Vec<u64>> {
-            g.dataset(name)
-                .and_then(|d| d.read_raw::<u64>())
-                .with_context(|| format!("cannot read /timeseries/{name}"))
+            let ds = g
+                .dataset(name)
+                .with_context(|| format!("cannot read /timeseries/{name}"))?;
+            read_checked::<u64>(&ds, &format!("/timeseries/{name}"), MAX_ROWS)
         };
         let time = f("time_s")?;
         let n = time.len();
@@ -538,6 +565,47 @@ fn create_column<T: H5Type>(group: &Group, name: &str, len: usize) -> Result<Dat
 // ---------------------------------------------------------------------------------------------
 // Checkpoints
 
+/// FNV-1a (64 bit) of a state and its configuration: every field value, scalar and the JSON.
+pub fn state_checksum(state: &State, config_json: &str) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    let mut eat = |bytes: &[u8]| {
+        for &b in bytes {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    let g = state.grid;
+    for v in [g.nx as u64, g.ny as u64, state.step, state.solver_iterations, state.solver_iterations_total] {
+        eat(&v.to_le_bytes());
+    }
+    for v in [
+        g.dx_m,
+        state.v_collector,
+        state.time_s,
+        state.current_density_a_m2,
+        state.charge_c_m2,
+        state.li_amount0_mol_m2,
+    ] {
+        eat(&v.to_bits().to_le_bytes());
+    }
+    for f in [
+        &state.xi,
+        &state.phi,
+        &state.conc,
+        &state.potential,
+        &state.eta,
+        &state.potential0,
+        &state.potential1,
+    ] {
+        eat(&(f.len() as u64).to_le_bytes());
+        for v in f.iter() {
+            eat(&v.to_bits().to_le_bytes());
+        }
+    }
+    eat(config_json.as_bytes());
+    h
+}
+
 /// Writes the full `state` and `config_json` to `path` (atomically; see the module docs).
 pub fn write_checkpoint(path: &Path, state: &State, config_json: &str) -> Result<()> {
     let tmp = atomic::tmp_path(path)?;
@@ -570,6 +638,8 @@ fn write_checkpoint_to(path: &Path, state: &State, config_json: &str) -> Result<
         solver_iterations_total,
     } = state;
     let file = File::create(path)?;
+    // FNV-1a over everything restored: read_checkpoint refuses a file whose bytes changed.
+    set_attr(&file, "checksum_fnv1a64", state_checksum(state, config_json))?;
     set_attr_str(&file, "format", CHECKPOINT_FORMAT)?;
     set_attr(&file, "format_version", FORMAT_VERSION)?;
     set_attr_str(&file, "lipf_version", lipf_core::VERSION)?;
@@ -627,7 +697,10 @@ pub fn read_checkpoint(path: &Path) -> Result<(State, String)> {
         let ny = attr::<u64>(&file, "ny")? as usize;
         let dx_m = attr::<f64>(&file, "dx_m")?;
         ensure!(
-            nx >= 1 && ny >= 1 && dx_m > 0.0,
+            (1..=MAX_GRID_SIDE).contains(&nx)
+                && (1..=MAX_GRID_SIDE).contains(&ny)
+                && dx_m > 0.0
+                && dx_m.is_finite(),
             "invalid grid {nx}×{ny}, dx = {dx_m} m"
         );
         let grid = Grid { nx, ny, dx_m };
@@ -650,7 +723,16 @@ pub fn read_checkpoint(path: &Path) -> Result<(State, String)> {
             solver_iterations: attr(&file, "solver_iterations")?,
             solver_iterations_total: attr(&file, "solver_iterations_total")?,
         };
-        Ok((state, attr_str(&file, "config_json")?))
+        let config_json = attr_str(&file, "config_json")?;
+        // Checkpoints written before the checksum existed have none; every newer one must match.
+        if has_attr(&file, "checksum_fnv1a64")? {
+            let stored = attr::<u64>(&file, "checksum_fnv1a64")?;
+            ensure!(
+                stored == state_checksum(&state, &config_json),
+                "the checkpoint is damaged: its content does not match its checksum"
+            );
+        }
+        Ok((state, config_json))
     };
     read().with_context(|| format!("cannot read checkpoint {}", path.display()))
 }
@@ -663,7 +745,11 @@ pub fn read_dataset_f32(path: &Path, name: &str) -> Result<(usize, usize, Vec<f3
         let ds = file.dataset(name)?;
         let shape = ds.shape();
         ensure!(shape.len() == 2, "{name} has shape {shape:?}, not 2-D");
-        let data = ds.read_raw::<f32>()?;
+        ensure!(
+            shape[0] <= MAX_GRID_SIDE && shape[1] <= MAX_GRID_SIDE,
+            "{name} has shape {shape:?}, beyond {MAX_GRID_SIDE} per side"
+        );
+        let data = read_checked::<f32>(&ds, name, shape[0] * shape[1])?;
         Ok((shape[0], shape[1], data))
     };
     read().with_context(|| format!("cannot read {name} from {}", path.display()))

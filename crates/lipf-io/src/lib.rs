@@ -21,6 +21,7 @@ pub mod csv;
 #[cfg(feature = "hdf5")]
 pub mod h5;
 pub mod images;
+pub mod memory;
 pub mod xdmf;
 
 pub use images::{line_plot_png, write_snapshot_images};

@@ -275,19 +275,10 @@ pub fn prepare_fresh_dir(dir: &Path, overwrite: bool) -> Result<()> {
         .with_context(|| format!("cannot create run directory {}", dir.display()))
 }
 
-/// Memory the operating system reports available (`MemAvailable` of /proc/meminfo), bytes;
-/// `None` where that is not known.
-pub fn available_memory_bytes() -> Option<f64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024.0)
-}
-
 /// Refuses a run whose fields would not fit in the available memory (before allocating them,
 /// so that the answer is an error and not an abort).
 pub fn check_available_memory(needed_bytes: f64) -> Result<()> {
-    if let Some(avail) = available_memory_bytes() {
+    if let Some(avail) = lipf_io::memory::available_bytes() {
         if needed_bytes > avail {
             bail!(
                 "the run needs about {:.2} GiB of memory but {:.2} GiB are available; use a \
