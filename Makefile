@@ -46,11 +46,6 @@ build: deps
 
 run: build
 	$(LIPF) run $(CONFIG)
-	@if [ -n "$(CONFIG)" ]; then \
-	  name=$$(sed -n 's/^[[:space:]]*"name"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$(CONFIG)" | head -n 1); \
-	  [ -n "$$name" ] || name=$$(basename "$(CONFIG)" .json); \
-	else name=pore-1.5um; fi; \
-	echo "output: runs/$$name/"
 
 test: deps
 	RUST_BACKTRACE=1 $(CARGO) test --release --workspace

@@ -432,11 +432,25 @@ impl Config {
     }
 
     /// Reads and validates a configuration file. A config without a `name` is named after the file.
+    ///
+    /// `//` and `/* */` comments are allowed (JSON with comments, as editors know it).
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        Config::from_file_with(path, &[])
+    }
+
+    /// [`Config::from_file`] with `--set PATH=VALUE` overrides applied before validation
+    /// (`control.current_density_a_m2=5`, `name=run-5`; VALUE is JSON, or else a string).
+    pub fn from_file_with(path: &Path, overrides: &[String]) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
             path: path.display().to_string(),
             source,
         })?;
+        let text = strip_json_comments(&text);
+        let text = if overrides.is_empty() {
+            text
+        } else {
+            apply_overrides(&text, overrides)?
+        };
         let mut value = serde_json::from_str::<serde_json::Value>(&text).ok();
         let has_name = value.as_ref().and_then(|v| v.get("name")).is_some();
         // A relative image path names a file beside the configuration, wherever lipf runs.
@@ -828,6 +842,96 @@ fn validate_scaffold_kind(g: &Geometry, d: &Domain) -> Result<(), ConfigError> {
         ));
     }
     Ok(())
+}
+
+/// Replaces `//` line comments and `/* */` block comments outside strings by spaces (newlines
+/// kept), so that error positions stay those of the file.
+pub fn strip_json_comments(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let (mut k, mut in_str) = (0, false);
+    while k < b.len() {
+        let c = b[k];
+        if in_str {
+            out.push(c);
+            if c == b'\\' && k + 1 < b.len() {
+                out.push(b[k + 1]);
+                k += 2;
+                continue;
+            }
+            if c == b'"' {
+                in_str = false;
+            }
+            k += 1;
+        } else if c == b'"' {
+            in_str = true;
+            out.push(c);
+            k += 1;
+        } else if c == b'/' && b.get(k + 1) == Some(&b'/') {
+            while k < b.len() && b[k] != b'\n' {
+                out.push(b' ');
+                k += 1;
+            }
+        } else if c == b'/' && b.get(k + 1) == Some(&b'*') {
+            out.extend_from_slice(b"  ");
+            k += 2;
+            while k < b.len() && !(b[k] == b'*' && b.get(k + 1) == Some(&b'/')) {
+                out.push(if b[k] == b'\n' { b'\n' } else { b' ' });
+                k += 1;
+            }
+            if k < b.len() {
+                out.extend_from_slice(b"  ");
+                k += 2;
+            }
+        } else {
+            out.push(c);
+            k += 1;
+        }
+    }
+    // Only ASCII bytes were replaced, by ASCII: still UTF-8.
+    String::from_utf8(out).expect("UTF-8 preserved")
+}
+
+/// Applies `PATH=VALUE` overrides to a JSON document (objects created along the path).
+pub fn apply_overrides(text: &str, overrides: &[String]) -> Result<String, ConfigError> {
+    let mut v: serde_json::Value = serde_json::from_str(text).map_err(|e| ConfigError::Parse {
+        path: ".".into(),
+        message: e.to_string(),
+    })?;
+    for o in overrides {
+        let Some((key, raw)) = o.split_once('=') else {
+            return Err(ConfigError::Parse {
+                path: o.clone(),
+                message: "an override is PATH=VALUE, e.g. control.current_density_a_m2=5".into(),
+            });
+        };
+        let value = serde_json::from_str::<serde_json::Value>(raw)
+            .unwrap_or_else(|_| serde_json::Value::String(raw.to_string()));
+        let parts: Vec<&str> = key.split('.').collect();
+        if parts.iter().any(|p| p.is_empty()) {
+            return Err(ConfigError::Parse {
+                path: key.into(),
+                message: "empty component in the override's path".into(),
+            });
+        }
+        let mut cur = &mut v;
+        for (n, part) in parts.iter().enumerate() {
+            let Some(map) = cur.as_object_mut() else {
+                return Err(ConfigError::Parse {
+                    path: parts[..n].join("."),
+                    message: "is not an object, so it cannot hold the override".into(),
+                });
+            };
+            if n + 1 == parts.len() {
+                map.insert(part.to_string(), value.clone());
+                break;
+            }
+            cur = map
+                .entry(part.to_string())
+                .or_insert_with(|| serde_json::Value::Object(Default::default()));
+        }
+    }
+    Ok(v.to_string())
 }
 
 /// Longest run name, characters.

@@ -71,9 +71,15 @@ enum Command {
         /// auto or gpu.
         #[arg(long, value_name = "SUBSTRING")]
         adapter: Option<String>,
-        /// Continue from a checkpoint written by an earlier run (its configuration is used).
+        /// Continue from a checkpoint written by an earlier run (its configuration is used;
+        /// to extend a run, raise its end time with --set time.end_time_s=T).
         #[arg(long, value_name = "CHECKPOINT")]
         resume: Option<PathBuf>,
+        /// Override one configuration field: --set PATH=VALUE, e.g. --set
+        /// control.current_density_a_m2=5 (VALUE is JSON, or else a string); repeat for more.
+        /// With --resume only time.end_time_s and limits.* may change.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<String>,
         /// Replace the contents of a non-empty output folder (without it, a fresh run refuses
         /// to write into a folder that holds files).
         #[arg(long, conflicts_with = "resume")]
@@ -176,6 +182,7 @@ fn real_main() -> Result<()> {
             backend,
             adapter,
             resume,
+            set,
             overwrite,
             quiet,
         } => {
@@ -186,17 +193,34 @@ fn real_main() -> Result<()> {
             let config = match (&resume, &config) {
                 (Some(ckpt), cfg_path) => {
                     let json = checkpoint_config(ckpt)?;
-                    let c = Config::from_json_str(&json)
+                    let stored = Config::from_json_str(&json)
                         .with_context(|| format!("configuration stored in {}", ckpt.display()))?;
-                    if let Some(p) = cfg_path {
-                        let given = Config::from_file(p)?;
-                        if given != c {
-                            bail!("{} differs from the configuration stored in the checkpoint {}; resume uses the checkpoint's (omit CONFIG)", p.display(), ckpt.display());
-                        }
-                    }
-                    c
+                    let given = match cfg_path {
+                        Some(p) => Config::from_file_with(p, &set)?,
+                        None if set.is_empty() => stored.clone(),
+                        None => Config::from_json_str(
+                            &lipf_core::config::apply_overrides(&json, &set)?,
+                        )?,
+                    };
+                    resume_config(stored, given).with_context(|| {
+                        format!(
+                            "cannot resume {} with {}",
+                            ckpt.display(),
+                            cfg_path
+                                .as_ref()
+                                .map(|p| p.display().to_string())
+                                .unwrap_or_else(|| "the given overrides".into())
+                        )
+                    })?
                 }
-                (None, _) => load_config(&config)?,
+                (None, _) => match &config {
+                    Some(p) => Config::from_file_with(p, &set)?,
+                    None if set.is_empty() => Config::default(),
+                    None => Config::from_json_str(&lipf_core::config::apply_overrides(
+                        &Config::default().to_json_pretty(),
+                        &set,
+                    )?)?,
+                },
             };
             let out_dir = match (&out, &resume) {
                 (Some(o), _) => o.clone(),
@@ -262,6 +286,29 @@ fn real_main() -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The configuration a resume continues with: the stored one, where the given one may only
+/// raise the end time (extend a run) or change the budgets.
+fn resume_config(stored: Config, given: Config) -> Result<Config> {
+    let mut same = given.clone();
+    same.time.end_time_s = stored.time.end_time_s;
+    same.limits = stored.limits.clone();
+    if same != stored {
+        bail!(
+            "the configuration differs from the one stored in the checkpoint beyond \
+             time.end_time_s and limits.*; a resumed run keeps its model, grid and outputs \
+             (omit CONFIG, or start a new run)"
+        );
+    }
+    if given.time.end_time_s < stored.time.end_time_s {
+        bail!(
+            "time.end_time_s = {} would end the run before its stored end {} s",
+            given.time.end_time_s,
+            stored.time.end_time_s
+        );
+    }
+    Ok(given)
 }
 
 #[cfg(feature = "hdf5")]

@@ -84,6 +84,7 @@ impl Study {
     pub fn from_file(path: &Path) -> Result<Study> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read study {}", path.display()))?;
+        let text = lipf_core::config::strip_json_comments(&text);
         let de = &mut serde_json::Deserializer::from_str(&text);
         let s: Study = serde_path_to_error::deserialize(de)
             .map_err(|e| anyhow::anyhow!("study {} at `{}`: {}", path.display(), e.path(), e))?;

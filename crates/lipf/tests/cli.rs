@@ -30,7 +30,7 @@ fn write_config_snap(dir: &Path, end_time_s: f64, snapshot_interval_s: f64) -> P
     v["time"]["max_dt_s"] = 0.004.into();
     v["output"]["images"] = false.into();
     v["output"]["snapshot_interval_s"] = snapshot_interval_s.into();
-    let p = dir.join("cli.json");
+    let p = dir.join(format!("cli-{end_time_s}-{snapshot_interval_s}.json"));
     std::fs::write(&p, v.to_string()).unwrap();
     p
 }
@@ -267,4 +267,93 @@ fn a_relative_image_path_is_read_beside_the_configuration() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let _ = std::fs::remove_dir_all(&elsewhere);
+}
+
+/// A finished run is extended by resuming it with a later end time; it ends bitwise equal to a
+/// run that went there at once. Other changes on resume are refused.
+#[test]
+fn a_finished_run_is_extended_by_raising_its_end_time() {
+    let dir = temp("extend");
+    let short = write_config(&dir, 0.4);
+    let long = write_config_snap(&dir, 0.8, 0.5);
+    let ok = |c: &mut Command| {
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    let (a, b) = (dir.join("straight"), dir.join("extended"));
+    ok(lipf()
+        .args(["run", long.to_str().unwrap(), "--quiet", "--out"])
+        .arg(&a));
+    ok(lipf()
+        .args(["run", short.to_str().unwrap(), "--quiet", "--out"])
+        .arg(&b));
+    let ckpt = b.join("checkpoint.h5");
+    // Resuming a complete run without a later end has nothing to do: refused with the reason.
+    let o = lipf()
+        .args(["run", "--quiet", "--resume"])
+        .arg(&ckpt)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("complete"));
+    // A change of the model on resume is refused.
+    let o = lipf()
+        .args(["run", "--quiet", "--set", "control.current_density_a_m2=3", "--resume"])
+        .arg(&ckpt)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("time.end_time_s"));
+    ok(lipf()
+        .args(["run", "--quiet", "--set", "time.end_time_s=0.8", "--resume"])
+        .arg(&ckpt));
+    let (x, _) = lipf_io::h5::read_checkpoint(&a.join("checkpoint.h5")).unwrap();
+    let (y, _) = lipf_io::h5::read_checkpoint(&ckpt).unwrap();
+    assert_eq!(y.time_s, 0.8);
+    assert!(x == y, "the extended run differs from the straight one");
+    assert_eq!(
+        std::fs::read_to_string(a.join("timeseries.csv")).unwrap(),
+        std::fs::read_to_string(b.join("timeseries.csv")).unwrap()
+    );
+    assert_eq!(summary(&b)["steps"], summary(&a)["steps"]);
+    assert_eq!(summary(&b)["completed"], true);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Configuration files may carry comments; --set overrides a field from the command line.
+#[test]
+fn comments_in_configurations_and_set_overrides() {
+    let dir = temp("comments");
+    let p = dir.join("c.json");
+    std::fs::write(
+        &p,
+        "{\n  // a line comment\n  \"name\": \"with-comments\", /* a block\n comment */\n  \
+         \"output\": { \"images\": false } // \"url\": \"http://x\"\n}\n",
+    )
+    .unwrap();
+    let c = lipf_core::Config::from_file(&p).unwrap();
+    assert_eq!(c.name, "with-comments");
+    assert!(!c.output.images);
+    let c = lipf_core::Config::from_file_with(
+        &p,
+        &[
+            "control.current_density_a_m2=5".into(),
+            "name=run-5".into(),
+            "time.max_dt_s=0.5".into(),
+        ],
+    )
+    .unwrap();
+    assert_eq!(c.control.current_density_a_m2, 5.0);
+    assert_eq!(c.name, "run-5");
+    assert_eq!(c.time.max_dt_s, Some(0.5));
+    // A string keeps its slashes; a misspelt override is named like a misspelt field.
+    std::fs::write(&dir.join("s.json"), "{\"name\": \"a//b\"}").unwrap();
+    let e = lipf_core::Config::from_file(&dir.join("s.json")).unwrap_err().to_string();
+    assert!(e.contains("a//b"), "{e}");
+    let e = lipf_core::Config::from_file_with(&p, &["control.curent=5".into()])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("curent"), "{e}");
+    assert!(lipf_core::Config::from_file_with(&p, &["nonsense".into()]).is_err());
+    let _ = std::fs::remove_dir_all(&dir);
 }
