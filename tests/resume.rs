@@ -75,3 +75,51 @@ fn run_interrupted_and_resumed_from_checkpoint_ends_bitwise_equal() {
     assert_eq!(ta, tb);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Snapshots live in their own files behind external links: publishing fields.h5 never copies
+/// them, its size does not grow with their number, the working copy is gone when the run ends,
+/// and every snapshot reads back through fields.h5.
+#[cfg(feature = "hdf5")]
+#[test]
+fn snapshots_are_linked_files_and_fields_h5_stays_small() {
+    let dir = std::env::temp_dir().join(format!("lipf-snapfiles-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut cfg = smoke();
+    cfg.output.images = false;
+    let run = |snap: f64, out: &str| {
+        let mut c = cfg.clone();
+        c.output.snapshot_interval_s = snap;
+        lipf::run(lipf::RunOptions {
+            config: c,
+            out_dir: dir.join(out),
+            resume: None,
+            overwrite: false,
+            quiet: true,
+            stop: StopFlag::new(),
+            stop_after_steps: None,
+        })
+        .unwrap()
+    };
+    run(1.0, "few");
+    let last = run(0.1, "many");
+    let size = |out: &str| std::fs::metadata(dir.join(out).join("fields.h5")).unwrap().len();
+    let count = |out: &str| std::fs::read_dir(dir.join(out).join("snapshots")).unwrap().count();
+    assert_eq!(count("few"), 3);
+    assert_eq!(count("many"), 21);
+    assert!(
+        (size("many") as f64) < 1.5 * size("few") as f64,
+        "fields.h5 grows with the snapshots: {} vs {} bytes",
+        size("many"),
+        size("few")
+    );
+    for out in ["few", "many"] {
+        assert!(!dir.join(out).join(".fields.h5.work").exists());
+    }
+    let fields = dir.join("many").join("fields.h5");
+    let (ny, nx, xi) = lipf_io::h5::read_dataset_f32(&fields, "snapshots/000020/xi").unwrap();
+    let (state, _) = lipf_io::h5::read_checkpoint(&dir.join("many").join("checkpoint.h5")).unwrap();
+    assert_eq!((ny, nx), (state.grid.ny, state.grid.nx));
+    assert!(xi.iter().zip(&state.xi).all(|(a, b)| *a == *b as f32));
+    assert_eq!(last.final_time_s, state.time_s);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -14,7 +14,8 @@
 //! /grid                   attrs: nx, ny (u64), dx_um (f64), width_um, height_um (f64)
 //! /static                 attrs: geometry_json (what the scaffold builder made)
 //! /static/phi             (ny, nx) f32   LLZO order parameter ϕ (constant in time)
-//! /snapshots/NNNNNN       attrs: time_s (f64), step (u64); NNNNNN = 000000, 000001, …
+//! /snapshots/NNNNNN       external link to the root of snapshots/NNNNNN.h5 (beside fields.h5)
+//!                         attrs: time_s (f64), step (u64); NNNNNN = 000000, 000001, …
 //! /snapshots/NNNNNN/xi        (ny, nx) f32  Li order parameter ξ        attrs: time_s, step, row0
 //! /snapshots/NNNNNN/c         (ny, nx) f32  c/c0                        attrs: time_s, step, row0
 //! /snapshots/NNNNNN/potential (ny, nx) f32  electric potential, V      attrs: time_s, step, row0
@@ -26,11 +27,16 @@
 //! Snapshot fields are compressed (shuffle + deflate) when the HDF5 library has zlib.
 //! `fields.xdmf` ([`crate::xdmf`]) describes the same layout for ParaView.
 //!
-//! The file is built in a private working copy `.fields.h5.work` next to `fields.h5` and
-//! [`FieldsFile::publish`] copies it atomically onto `fields.h5`, so readers (and a crash) only
-//! ever see a complete file. On resume the published file is the reference: it is copied back
-//! into the working copy and trimmed to the checkpoint time. Publish before writing the
-//! checkpoint, so that the published file always holds every snapshot up to the checkpoint.
+//! Each snapshot is its own file `snapshots/NNNNNN.h5`, written beside and renamed (complete or
+//! absent), reached from `fields.h5` through an external link, which HDF5 (h5py, ParaView)
+//! resolves against the folder of `fields.h5`: keep the run folder together. `fields.h5` itself
+//! holds only the static field, the time series and the links; it is built in a private working
+//! copy `.fields.h5.work` and [`FieldsFile::publish`] copies that small file atomically onto
+//! `fields.h5`, so readers (and a crash) only ever see a complete file and no snapshot is
+//! copied again. On resume the published file is the reference: it is copied back into the
+//! working copy and trimmed to the checkpoint time (later snapshot files are removed). Publish
+//! before writing the checkpoint, so that the published file always holds every snapshot up to
+//! the checkpoint. The working copy is removed when a run ends.
 //!
 //! # Checkpoints ([`write_checkpoint`], [`read_checkpoint`])
 //!
@@ -55,6 +61,14 @@ use lipf_core::observables::Scalars;
 use lipf_core::{Grid, State};
 use ndarray::ArrayView2;
 use std::path::{Path, PathBuf};
+
+/// File of snapshot `NNNNNN`, relative to the run folder.
+pub fn snapshot_file_name(group_name: &str) -> String {
+    format!("snapshots/{group_name}.h5")
+}
+
+/// `format` attribute of a snapshot file.
+pub const SNAPSHOT_FORMAT: &str = "lipf-snapshot";
 
 /// Value of the `row0` attribute.
 pub const ROW0: &str = "bottom (y = 0, current collector)";
@@ -318,16 +332,26 @@ impl FieldsFile {
             drop(grp);
             if time_s > t_keep_s {
                 snaps.unlink(&name)?;
+                // A snapshot after the checkpoint is written again by the continued run.
+                let f = path
+                    .parent()
+                    .unwrap_or(Path::new(""))
+                    .join(snapshot_file_name(&name));
+                if f.is_file() {
+                    std::fs::remove_file(&f)
+                        .with_context(|| format!("cannot remove {}", f.display()))?;
+                }
             } else {
                 kept.push((index, name, step, time_s));
             }
         }
         kept.sort_by_key(|k| k.0);
-        for (new_index, (_, name, _, _)) in kept.iter().enumerate() {
-            let new_name = snapshot_group_name(new_index);
-            if *name != new_name {
-                snaps.relink(name, &new_name)?;
-            }
+        for (new_index, (index, name, _, _)) in kept.iter().enumerate() {
+            ensure!(
+                *index == new_index,
+                "{}: snapshot /snapshots/{name} follows a gap in the numbering",
+                path.display()
+            );
         }
         drop(snaps);
         let snapshots: Vec<(u64, f64)> = kept.iter().map(|k| (k.2, k.3)).collect();
@@ -364,6 +388,14 @@ impl FieldsFile {
         &self.public
     }
 
+    /// The run folder (that of `fields.h5`).
+    fn dir(&self) -> PathBuf {
+        self.public
+            .parent()
+            .map(|p| p.to_path_buf())
+            .unwrap_or_default()
+    }
+
     /// Appends the next snapshot `/snapshots/NNNNNN` with ξ, c and the potential of `state`.
     pub fn append_snapshot(&mut self, state: &State) -> Result<()> {
         let g = state.grid;
@@ -376,23 +408,46 @@ impl FieldsFile {
             self.grid.ny
         );
         let name = snapshot_group_name(self.snapshots.len());
-        let file = self.file()?;
-        let group = file
-            .group("snapshots")?
-            .create_group(&name)
-            .with_context(|| format!("cannot create /snapshots/{name}"))?;
-        set_attr(&group, "time_s", state.time_s)?;
-        set_attr(&group, "step", state.step)?;
-        for (field, data) in [
-            ("xi", &state.xi),
-            ("c", &state.conc),
-            ("potential", &state.potential),
-        ] {
-            let ds = write_field(&group, field, &self.grid, &to_f32(data), true)?;
-            set_attr(&ds, "time_s", state.time_s)?;
-            set_attr(&ds, "step", state.step)?;
-            set_attr_str(&ds, "units", unit_of(field))?;
+        // The snapshot's own file, written beside and renamed: complete or absent.
+        let rel = snapshot_file_name(&name);
+        let target = self.dir().join(&rel);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
         }
+        let tmp = atomic::tmp_path(&target)?;
+        let written = (|| -> Result<()> {
+            let f = File::create(&tmp)?;
+            set_attr_str(&f, "format", SNAPSHOT_FORMAT)?;
+            set_attr(&f, "format_version", FORMAT_VERSION)?;
+            set_attr(&f, "time_s", state.time_s)?;
+            set_attr(&f, "step", state.step)?;
+            set_attr_str(&f, "row0", ROW0)?;
+            for (field, data) in [
+                ("xi", &state.xi),
+                ("c", &state.conc),
+                ("potential", &state.potential),
+            ] {
+                let ds = write_field(&f, field, &self.grid, &to_f32(data), true)?;
+                set_attr(&ds, "time_s", state.time_s)?;
+                set_attr(&ds, "step", state.step)?;
+                set_attr_str(&ds, "units", unit_of(field))?;
+            }
+            f.flush()?;
+            f.close()?;
+            Ok(())
+        })();
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e.context(format!("cannot write {}", target.display())));
+        }
+        atomic::commit(&tmp, &target)?;
+        // In fields.h5, /snapshots/NNNNNN is an external link to the snapshot file's root: the
+        // published fields.h5 stays small and is never copied whole per snapshot.
+        let file = self.file()?;
+        file.group("snapshots")?
+            .link_external(&rel, "/", &name)
+            .with_context(|| format!("cannot link /snapshots/{name}"))?;
         file.flush()?;
         self.snapshots.push((state.step, state.time_s));
         Ok(())

@@ -600,6 +600,7 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
         morphology_final,
         outputs: [
             "fields.h5",
+            "snapshots/",
             "fields.xdmf",
             "timeseries.csv",
             "checkpoint.h5",
@@ -614,6 +615,12 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
         &out.path("summary.json"),
         serde_json::to_string_pretty(&summary)?.as_bytes(),
     )?;
+    // The working copy of fields.h5 is only needed while the run writes; a resume makes a new
+    // one from the published file.
+    #[cfg(feature = "hdf5")]
+    if let Some(f) = out.fields.take() {
+        f.finish()?;
+    }
     if let Some(msg) = failure {
         bail!(
             "simulation stopped: {msg}\nThe outputs up to the last snapshot are in {}; the last good checkpoint is {}",
