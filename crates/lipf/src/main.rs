@@ -139,9 +139,13 @@ enum Command {
     Geometry {
         /// Configuration file (JSON). Default: the compiled-in default case.
         config: Option<PathBuf>,
-        /// Output directory (default: runs/<config name>/scaffold).
+        /// Output directory (default: runs/geometry-<config name>; refused when it holds files,
+        /// unless --overwrite).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Replace the contents of a non-empty output folder.
+        #[arg(long)]
+        overwrite: bool,
     },
 }
 
@@ -278,10 +282,18 @@ fn real_main() -> Result<()> {
             }
             (None, None) => bail!("give a study file (lipf study STUDY.json) or `collect DIR`"),
         },
-        Command::Geometry { config, out } => {
+        Command::Geometry {
+            config,
+            out,
+            overwrite,
+        } => {
             let config = load_config(&config)?;
+            // The scaffold is built at full resolution: the memory budget applies.
+            let est = lipf_core::estimate::check_config(&config)?;
+            lipf::run::check_available_memory(est.memory_bytes)?;
             let out =
-                out.unwrap_or_else(|| PathBuf::from("runs").join(&config.name).join("scaffold"));
+                out.unwrap_or_else(|| PathBuf::from("runs").join(format!("geometry-{}", config.name)));
+            lipf::run::prepare_fresh_dir(&out, overwrite)?;
             lipf::cmd_geometry::geometry_command(&config, &out, false)?;
             Ok(())
         }

@@ -257,7 +257,7 @@ pub fn prepare_fresh_dir(dir: &Path, overwrite: bool) -> Result<()> {
         if !overwrite {
             bail!(
                 "output folder {} is not empty (an earlier run?); give --overwrite to replace \
-                 its contents, --out for another folder, or --resume CHECKPOINT to continue",
+                 its contents, or another folder with --out",
                 dir.display()
             );
         }
@@ -375,7 +375,8 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
         None => None,
     };
     if opts.resume.is_none() {
-        prepare_fresh_dir(&opts.out_dir, opts.overwrite)?;
+        prepare_fresh_dir(&opts.out_dir, opts.overwrite)
+            .context("to continue a stopped run instead, use --resume CHECKPOINT")?;
     }
     let coeffs = lipf_core::Coefficients::from_config(config);
     let built = lipf_core::geometry::build(config, &coeffs.grid, coeffs.ell_m);
