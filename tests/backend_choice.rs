@@ -68,7 +68,11 @@ fn checkpoint_of_either_backend_resumes_on_the_other_and_summary_names_the_adapt
         );
         // The resumed run continued the first one's steps, it did not start over.
         let (state, _) = lipf_io::h5::read_checkpoint(&ckpt).unwrap();
-        assert_eq!(state.step, part.steps_this_run + resumed.steps_this_run, "{name}: step count");
+        assert_eq!(
+            state.step,
+            part.steps_this_run + resumed.steps_this_run,
+            "{name}: step count"
+        );
         assert!(
             resumed.faraday_balance_error < 1e-2,
             "{name}: Faraday error {}",

@@ -40,17 +40,7 @@ fn text_after_the_document_is_refused() {
 #[test]
 fn run_names_are_file_names_not_paths() {
     for bad in [
-        "..",
-        ".",
-        ".hidden",
-        "../x",
-        "../../x",
-        "/abs",
-        "a/b",
-        "a\\b",
-        "a\nb",
-        "a b",
-        "",
+        "..", ".", ".hidden", "../x", "../../x", "/abs", "a/b", "a\\b", "a\nb", "a b", "",
     ] {
         let json = serde_json::json!({ "name": bad }).to_string();
         let e = err_of(&json);
@@ -78,13 +68,22 @@ fn a_file_name_that_is_not_a_run_name_is_refused_when_the_config_has_no_name() {
 #[test]
 fn configurations_beyond_the_budgets_name_the_budget() {
     let cases: [(&str, serde_json::Value); 7] = [
-        ("max_steps", serde_json::json!({ "material": { "surface_energy_j_m2": 1e300 } })),
+        (
+            "max_steps",
+            serde_json::json!({ "material": { "surface_energy_j_m2": 1e300 } }),
+        ),
         (
             "max_substeps_per_step",
             serde_json::json!({ "material": { "electrode_diffusivity_m2_s": 1e300 } }),
         ),
-        ("max_steps", serde_json::json!({ "time": { "max_dt_s": 1e-300 } })),
-        ("max_steps", serde_json::json!({ "output": { "timeseries_interval_s": 1e-300 } })),
+        (
+            "max_steps",
+            serde_json::json!({ "time": { "max_dt_s": 1e-300 } }),
+        ),
+        (
+            "max_steps",
+            serde_json::json!({ "output": { "timeseries_interval_s": 1e-300 } }),
+        ),
         (
             "max_snapshots",
             serde_json::json!({ "output": { "snapshot_interval_s": 1e-300, "timeseries_interval_s": 1e-300 }, "limits": { "max_steps": 1e308 } }),
@@ -195,7 +194,17 @@ fn a_checkpoint_of_another_grid_is_a_typed_error_not_a_panic() {
     let mut other = cfg.clone();
     other.domain.width_um = 12.0;
     let e = good.validate_resume(&other).unwrap_err();
-    assert!(matches!(e, StateError::GridMismatch { nx: 40, cnx: 48, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            StateError::GridMismatch {
+                nx: 40,
+                cnx: 48,
+                ..
+            }
+        ),
+        "{e}"
+    );
     let mut b = CpuBackend::new(&other).unwrap();
     assert!(matches!(
         b.set_state(good),
@@ -269,7 +278,11 @@ fn fuzzed_configurations_never_panic_and_accepted_ones_fit_their_budgets() {
     let mut r = Rng(0x5EED);
     let (mut accepted, mut refused) = (0, 0);
     for n in 0..3000 {
-        let mut v = if n % 2 == 0 { base.clone() } else { smoke_v.clone() };
+        let mut v = if n % 2 == 0 {
+            base.clone()
+        } else {
+            smoke_v.clone()
+        };
         for _ in 0..1 + r.below(3) {
             mutate(&mut v, &mut r);
         }
@@ -288,7 +301,10 @@ fn fuzzed_configurations_never_panic_and_accepted_ones_fit_their_budgets() {
         match outcome {
             Ok(Ok(())) => accepted += 1,
             Ok(Err(msg)) => {
-                assert!(msg.contains('`'), "refused without naming a field: {msg}\n{text}");
+                assert!(
+                    msg.contains('`'),
+                    "refused without naming a field: {msg}\n{text}"
+                );
                 refused += 1;
             }
             Err(_) => panic!("panic on configuration {text}"),
@@ -301,7 +317,11 @@ fn fuzzed_configurations_never_panic_and_accepted_ones_fit_their_budgets() {
 fn estimates_of_the_default_case_are_plausible() {
     let e = Estimate::of(&Config::default());
     assert_eq!(e.cells, 200.0 * 200.0);
-    assert!(e.steps >= 1000.0, "at least one step per time-series sample: {}", e.steps);
+    assert!(
+        e.steps >= 1000.0,
+        "at least one step per time-series sample: {}",
+        e.steps
+    );
     assert_eq!(e.snapshots, 11.0);
 }
 
@@ -310,7 +330,10 @@ fn study_bases_and_sets_must_be_objects_and_names_safe() {
     let dir = std::env::temp_dir().join(format!("lipf-hostile-study-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     for (json, what) in [
-        (r#"{"name": "s", "base": 5, "cases": [{"name": "a"}]}"#, "base"),
+        (
+            r#"{"name": "s", "base": 5, "cases": [{"name": "a"}]}"#,
+            "base",
+        ),
         (
             r#"{"name": "s", "cases": [{"name": "a", "set": [1, 2]}]}"#,
             "set",
@@ -428,7 +451,10 @@ mod files {
         let (cfg, dir) = interrupted("new-out");
         let elsewhere = temp("new-out-elsewhere");
         let ckpt = dir.join("checkpoint.h5");
-        let e = format!("{:#}", lipf::run(opts(&cfg, &elsewhere, Some(ckpt))).unwrap_err());
+        let e = format!(
+            "{:#}",
+            lipf::run(opts(&cfg, &elsewhere, Some(ckpt))).unwrap_err()
+        );
         assert!(e.contains("lost"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
         let _ = std::fs::remove_dir_all(&elsewhere);
@@ -452,19 +478,36 @@ mod files {
         let (good, json) = lipf_io::h5::read_checkpoint(&ckpt).unwrap();
         let before = contents(&dir);
         for (what, damage) in [
-            ("time_s", Box::new(|s: &mut lipf_core::State| s.time_s = -5.0) as Box<dyn Fn(&mut lipf_core::State)>),
-            ("time_s", Box::new(|s: &mut lipf_core::State| s.time_s = f64::NAN)),
+            (
+                "time_s",
+                Box::new(|s: &mut lipf_core::State| s.time_s = -5.0)
+                    as Box<dyn Fn(&mut lipf_core::State)>,
+            ),
+            (
+                "time_s",
+                Box::new(|s: &mut lipf_core::State| s.time_s = f64::NAN),
+            ),
             ("`c`", Box::new(|s: &mut lipf_core::State| s.conc[7] = -1.0)),
-            ("`xi`", Box::new(|s: &mut lipf_core::State| s.xi[7] = f64::NAN)),
+            (
+                "`xi`",
+                Box::new(|s: &mut lipf_core::State| s.xi[7] = f64::NAN),
+            ),
         ] {
             let mut s = good.clone();
             damage(&mut s);
             let bad = dir.join("damaged.h5");
             lipf_io::h5::write_checkpoint(&bad, &s, &json).unwrap();
-            let e = format!("{:#}", lipf::run(opts(&cfg, &dir, Some(bad.clone()))).unwrap_err());
+            let e = format!(
+                "{:#}",
+                lipf::run(opts(&cfg, &dir, Some(bad.clone()))).unwrap_err()
+            );
             assert!(e.contains(what), "{what}: {e}");
             std::fs::remove_file(&bad).unwrap();
-            assert_eq!(contents(&dir), before, "{what}: a refused resume changed files");
+            assert_eq!(
+                contents(&dir),
+                before,
+                "{what}: a refused resume changed files"
+            );
         }
         // The intact checkpoint still resumes to the end.
         assert!(lipf::run(opts(&cfg, &dir, Some(ckpt))).unwrap().completed);
@@ -502,9 +545,13 @@ fn damaged_checkpoint_files_never_panic() {
             Err(_) => false,
             Ok((s, json)) => {
                 // What is read at all is the state written (the checksum holds), bit for bit.
-                assert!(s == state, "case {n}: a damaged checkpoint was read as another state");
+                assert!(
+                    s == state,
+                    "case {n}: a damaged checkpoint was read as another state"
+                );
                 assert_eq!(json, cfg.to_json_pretty());
-                s.validate_resume(&Config::from_json_str(&json).unwrap()).unwrap();
+                s.validate_resume(&Config::from_json_str(&json).unwrap())
+                    .unwrap();
                 true
             }
         });

@@ -169,7 +169,7 @@ fn flat_interface_relaxes_to_equilibrium_tanh_profile() {
 /// Front velocity (m/s) of a planar Li front at uniform overpotential and concentration.
 ///
 /// ℓ = 0.5 µm on the default 0.25 µm grid (ℓ = 2Δx), default model otherwise.
-fn planar_front_velocity(eta_v: f64, conc: f64) -> (f64, f64) {
+pub(crate) fn planar_front_velocity(eta_v: f64, conc: f64) -> (f64, f64) {
     planar_front_velocity_at(eta_v, conc, 0.25)
 }
 

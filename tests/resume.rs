@@ -102,8 +102,16 @@ fn snapshots_are_linked_files_and_fields_h5_stays_small() {
     };
     run(1.0, "few");
     let last = run(0.1, "many");
-    let size = |out: &str| std::fs::metadata(dir.join(out).join("fields.h5")).unwrap().len();
-    let count = |out: &str| std::fs::read_dir(dir.join(out).join("snapshots")).unwrap().count();
+    let size = |out: &str| {
+        std::fs::metadata(dir.join(out).join("fields.h5"))
+            .unwrap()
+            .len()
+    };
+    let count = |out: &str| {
+        std::fs::read_dir(dir.join(out).join("snapshots"))
+            .unwrap()
+            .count()
+    };
     assert_eq!(count("few"), 3);
     assert_eq!(count("many"), 21);
     assert!(

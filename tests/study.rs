@@ -95,7 +95,8 @@ fn study_runs_cases_in_parallel_and_writes_the_report() {
 fn emitted_jobs_hold_one_config_per_case_and_an_array_script() {
     let dir = temp_dir("emit");
     let s = tiny_study("emit");
-    let script = study::emit_jobs(&s, &dir, lipf::backend_select::BackendChoice::Cpu, false).unwrap();
+    let script =
+        study::emit_jobs(&s, &dir, lipf::backend_select::BackendChoice::Cpu, false).unwrap();
     let text = std::fs::read_to_string(&script).unwrap();
     assert!(text.contains("#SBATCH --array=0-1"));
     assert!(text.contains("run \"configs/$CASE.json\" --out \"runs/$CASE\""));
@@ -122,13 +123,21 @@ fn emitted_jobs_hold_one_config_per_case_and_an_array_script() {
 fn emitted_job_script_starts_resumes_or_skips_each_case() {
     let dir = temp_dir("script");
     let s = tiny_study("script");
-    let script = study::emit_jobs(&s, &dir, lipf::backend_select::BackendChoice::Gpu, false).unwrap();
-    assert!(dir.join("runs").is_dir(), "Slurm needs the log folder before the job starts");
+    let script =
+        study::emit_jobs(&s, &dir, lipf::backend_select::BackendChoice::Gpu, false).unwrap();
+    assert!(
+        dir.join("runs").is_dir(),
+        "Slurm needs the log folder before the job starts"
+    );
     let text = std::fs::read_to_string(&script).unwrap();
     assert!(text.contains("#SBATCH --gres=gpu:1"));
     assert!(text.contains("#SBATCH --signal=B:TERM@120"));
     let fake = dir.join("fake-lipf.sh");
-    std::fs::write(&fake, "#!/bin/sh\necho \"$@\" >> \"$(dirname \"$0\")/calls.txt\"\n").unwrap();
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\necho \"$@\" >> \"$(dirname \"$0\")/calls.txt\"\n",
+    )
+    .unwrap();
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -157,7 +166,11 @@ fn emitted_job_script_starts_resumes_or_skips_each_case() {
         .last()
         .unwrap()
         .starts_with("run --resume runs/narrow/checkpoint.h5 --quiet --backend gpu"));
-    std::fs::write(dir.join("runs/narrow/summary.json"), "{\n  \"completed\": true\n}").unwrap();
+    std::fs::write(
+        dir.join("runs/narrow/summary.json"),
+        "{\n  \"completed\": true\n}",
+    )
+    .unwrap();
     let before = calls();
     let o = task(1);
     assert!(o.status.success());

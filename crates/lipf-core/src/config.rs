@@ -980,7 +980,11 @@ fn require_objects(
             serde_json::Value::Object(_) => "an object",
         };
         return Err(ConfigError::Parse {
-            path: if path.is_empty() { ".".into() } else { path.into() },
+            path: if path.is_empty() {
+                ".".into()
+            } else {
+                path.into()
+            },
             message: format!("must be a JSON object {{ ... }}, found {kind}"),
         });
     };

@@ -65,7 +65,11 @@ impl Estimate {
             .min(config.output.snapshot_interval_s);
         let dt_np = config.time.stability_safety * c.dt_diffusion_s();
         let end = config.time.end_time_s;
-        let steps = if dt > 0.0 { (end / dt).ceil() } else { f64::INFINITY };
+        let steps = if dt > 0.0 {
+            (end / dt).ceil()
+        } else {
+            f64::INFINITY
+        };
         let substeps_per_step = if dt_np > 0.0 {
             (dt / dt_np).ceil().max(1.0)
         } else {
@@ -77,7 +81,8 @@ impl Estimate {
         let rows = (end / config.output.timeseries_interval_s).ceil() + 1.0;
         let output_bytes = snapshots * per_snapshot + rows * 200.0 + 2.0 * cells * 8.0 * 8.0;
         let memory_bytes = cells * CPU_BYTES_PER_CELL;
-        let wall_time_s = cells * steps * (1.0 + 0.1 * substeps_per_step) / REFERENCE_CELL_STEPS_PER_S;
+        let wall_time_s =
+            cells * steps * (1.0 + 0.1 * substeps_per_step) / REFERENCE_CELL_STEPS_PER_S;
         Estimate {
             cells,
             dt_s: dt,
@@ -117,7 +122,10 @@ impl Estimate {
         if over(self.substeps_per_step, l.max_substeps_per_step) {
             return Err(BudgetError {
                 budget: "max_substeps_per_step",
-                estimate: format!("{:.3e} Nernst–Planck sub-steps per step", self.substeps_per_step),
+                estimate: format!(
+                    "{:.3e} Nernst–Planck sub-steps per step",
+                    self.substeps_per_step
+                ),
                 limit: l.max_substeps_per_step,
                 why: format!(" (sub-step {:.3e} s)", self.dt_np_s),
             });

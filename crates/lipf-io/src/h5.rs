@@ -630,7 +630,13 @@ pub fn state_checksum(state: &State, config_json: &str) -> u64 {
         }
     };
     let g = state.grid;
-    for v in [g.nx as u64, g.ny as u64, state.step, state.solver_iterations, state.solver_iterations_total] {
+    for v in [
+        g.nx as u64,
+        g.ny as u64,
+        state.step,
+        state.solver_iterations,
+        state.solver_iterations_total,
+    ] {
         eat(&v.to_le_bytes());
     }
     for v in [
@@ -694,7 +700,11 @@ fn write_checkpoint_to(path: &Path, state: &State, config_json: &str) -> Result<
     } = state;
     let file = File::create(path)?;
     // FNV-1a over everything restored: read_checkpoint refuses a file whose bytes changed.
-    set_attr(&file, "checksum_fnv1a64", state_checksum(state, config_json))?;
+    set_attr(
+        &file,
+        "checksum_fnv1a64",
+        state_checksum(state, config_json),
+    )?;
     set_attr_str(&file, "format", CHECKPOINT_FORMAT)?;
     set_attr(&file, "format_version", FORMAT_VERSION)?;
     set_attr_str(&file, "lipf_version", lipf_core::VERSION)?;

@@ -125,7 +125,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
         Some(c) => format!("GPU backend (f32) on {}", c.adapter.label()),
     };
     if !(args.end_time > 0.0 && args.end_time.is_finite()) {
-        anyhow::bail!("--end-time {} must be a finite number of seconds > 0", args.end_time);
+        anyhow::bail!(
+            "--end-time {} must be a finite number of seconds > 0",
+            args.end_time
+        );
     }
     println!("lipf {} bench — {device}", lipf_core::VERSION);
     println!("explicit update (xi_rate + xi_update + np_substep) per grid size:");

@@ -202,9 +202,9 @@ fn real_main() -> Result<()> {
                     let given = match cfg_path {
                         Some(p) => Config::from_file_with(p, &set)?,
                         None if set.is_empty() => stored.clone(),
-                        None => Config::from_json_str(
-                            &lipf_core::config::apply_overrides(&json, &set)?,
-                        )?,
+                        None => Config::from_json_str(&lipf_core::config::apply_overrides(
+                            &json, &set,
+                        )?)?,
                     };
                     resume_config(stored, given).with_context(|| {
                         format!(
@@ -249,7 +249,10 @@ fn real_main() -> Result<()> {
                 &selection,
             )?;
             if !summary.completed && lipf::signals::received().is_none() {
-                bail!("the run stopped at t = {} s before its end", summary.final_time_s);
+                bail!(
+                    "the run stopped at t = {} s before its end",
+                    summary.final_time_s
+                );
             }
             Ok(())
         }
@@ -291,8 +294,8 @@ fn real_main() -> Result<()> {
             // The scaffold is built at full resolution: the memory budget applies.
             let est = lipf_core::estimate::check_config(&config)?;
             lipf::run::check_available_memory(est.memory_bytes)?;
-            let out =
-                out.unwrap_or_else(|| PathBuf::from("runs").join(format!("geometry-{}", config.name)));
+            let out = out
+                .unwrap_or_else(|| PathBuf::from("runs").join(format!("geometry-{}", config.name)));
             lipf::run::prepare_fresh_dir(&out, overwrite)?;
             lipf::cmd_geometry::geometry_command(&config, &out, false)?;
             Ok(())

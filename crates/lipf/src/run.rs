@@ -152,10 +152,7 @@ impl Outputs {
                     let (f, kept) = lipf_io::h5::FieldsFile::open_resume(&p, t)?;
                     let h5_rows = f.read_timeseries()?;
                     if h5_rows.len() != out.rows.len()
-                        || h5_rows
-                            .iter()
-                            .zip(&out.rows)
-                            .any(|(a, b)| a.step != b.step)
+                        || h5_rows.iter().zip(&out.rows).any(|(a, b)| a.step != b.step)
                     {
                         bail!(
                             "cannot resume into {}: timeseries.csv ({} samples up to t = {t} s) \

@@ -24,9 +24,7 @@ pub fn install(stop: StopFlag) -> std::io::Result<()> {
                         std::process::exit(128 + sig);
                     }
                     let name = if sig == SIGTERM { "SIGTERM" } else { "SIGINT" };
-                    eprintln!(
-                        "\n{name}: finishing the current step and writing a checkpoint…"
-                    );
+                    eprintln!("\n{name}: finishing the current step and writing a checkpoint…");
                     stop.stop();
                 }
             })?;

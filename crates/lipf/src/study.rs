@@ -263,7 +263,8 @@ pub fn emit_jobs(
     let mut wall_s = 0.0f64;
     let mut mem_bytes = 0.0f64;
     for c in &configs {
-        let e = lipf_core::estimate::check_config(c).with_context(|| format!("case `{}`", c.name))?;
+        let e =
+            lipf_core::estimate::check_config(c).with_context(|| format!("case `{}`", c.name))?;
         wall_s = wall_s.max(e.wall_time_s);
         mem_bytes = mem_bytes.max(e.memory_bytes);
     }

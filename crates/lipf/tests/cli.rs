@@ -50,7 +50,11 @@ fn rows(dir: &Path) -> usize {
 fn wait_for_rows(dir: &Path, n: usize) {
     let t0 = Instant::now();
     while rows(dir) < n {
-        assert!(t0.elapsed() < Duration::from_secs(60), "no progress in {}", dir.display());
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "no progress in {}",
+            dir.display()
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -154,14 +158,27 @@ fn kill_9_at_random_points_then_resume_ends_bitwise_equal() {
             break;
         }
         let (got, _) = lipf_io::h5::read_checkpoint(&out.join("checkpoint.h5")).unwrap();
-        assert!(got == want, "trial {trial} ({kills} kills): final state differs");
+        assert!(
+            got == want,
+            "trial {trial} ({kills} kills): final state differs"
+        );
         let csv = std::fs::read_to_string(out.join("timeseries.csv")).unwrap();
-        assert_eq!(csv, want_csv, "trial {trial} ({kills} kills): time series differs");
+        assert_eq!(
+            csv, want_csv,
+            "trial {trial} ({kills} kills): time series differs"
+        );
         // The summary counts every step since t = 0, across the resumes.
-        assert_eq!(summary(&out)["steps"], summary(&reference)["steps"], "trial {trial}");
+        assert_eq!(
+            summary(&out)["steps"],
+            summary(&reference)["steps"],
+            "trial {trial}"
+        );
         total_kills += kills;
     }
-    assert!(total_kills >= 3, "the trials must really kill runs ({total_kills} kills)");
+    assert!(
+        total_kills >= 3,
+        "the trials must really kill runs ({total_kills} kills)"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -211,9 +228,18 @@ fn a_run_into_a_folder_with_files_is_refused_without_overwrite() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--overwrite"));
-    assert_eq!(std::fs::read_to_string(out.join("keep.txt")).unwrap(), "mine");
+    assert_eq!(
+        std::fs::read_to_string(out.join("keep.txt")).unwrap(),
+        "mine"
+    );
     let o = lipf()
-        .args(["run", cfg.to_str().unwrap(), "--quiet", "--overwrite", "--out"])
+        .args([
+            "run",
+            cfg.to_str().unwrap(),
+            "--quiet",
+            "--overwrite",
+            "--out",
+        ])
         .arg(&out)
         .output()
         .unwrap();
@@ -298,7 +324,13 @@ fn a_finished_run_is_extended_by_raising_its_end_time() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("complete"));
     // A change of the model on resume is refused.
     let o = lipf()
-        .args(["run", "--quiet", "--set", "control.current_density_a_m2=3", "--resume"])
+        .args([
+            "run",
+            "--quiet",
+            "--set",
+            "control.current_density_a_m2=3",
+            "--resume",
+        ])
         .arg(&ckpt)
         .output()
         .unwrap();
@@ -348,7 +380,9 @@ fn comments_in_configurations_and_set_overrides() {
     assert_eq!(c.time.max_dt_s, Some(0.5));
     // A string keeps its slashes; a misspelt override is named like a misspelt field.
     std::fs::write(&dir.join("s.json"), "{\"name\": \"a//b\"}").unwrap();
-    let e = lipf_core::Config::from_file(&dir.join("s.json")).unwrap_err().to_string();
+    let e = lipf_core::Config::from_file(&dir.join("s.json"))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("a//b"), "{e}");
     let e = lipf_core::Config::from_file_with(&p, &["control.curent=5".into()])
         .unwrap_err()
