@@ -7,6 +7,8 @@ mod doc_paths;
 mod geometry_checks;
 mod gpu_checks;
 mod hostile_inputs;
+mod independent_checks;
 mod model_checks;
+mod pictures;
 mod resume;
 mod study;

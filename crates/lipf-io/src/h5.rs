@@ -331,16 +331,10 @@ impl FieldsFile {
             let step = attr::<u64>(&grp, "step")?;
             drop(grp);
             if time_s > t_keep_s {
+                // Only the link goes: the published fields.h5 still refers to the file until
+                // the next publish, and the continued run writes the snapshot again (the file
+                // is replaced atomically); [`FieldsFile::finish`] removes files left unlinked.
                 snaps.unlink(&name)?;
-                // A snapshot after the checkpoint is written again by the continued run.
-                let f = path
-                    .parent()
-                    .unwrap_or(Path::new(""))
-                    .join(snapshot_file_name(&name));
-                if f.is_file() {
-                    std::fs::remove_file(&f)
-                        .with_context(|| format!("cannot remove {}", f.display()))?;
-                }
             } else {
                 kept.push((index, name, step, time_s));
             }
@@ -573,11 +567,28 @@ impl FieldsFile {
         copied
     }
 
-    /// Publishes a last time and removes the working copy (end of a run).
+    /// Publishes a last time, removes snapshot files that no snapshot links to any more (left
+    /// by a resume from an earlier time) and the working copy (end of a run).
     pub fn finish(mut self) -> Result<()> {
         self.publish()?;
         if let Some(file) = self.file.take() {
             file.close()?;
+        }
+        let linked: std::collections::HashSet<String> = (0..self.snapshots.len())
+            .map(|k| snapshot_file_name(&snapshot_group_name(k)))
+            .collect();
+        let dir = self.dir().join("snapshots");
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let is_snapshot = name.len() == 9
+                    && name.ends_with(".h5")
+                    && name[..6].bytes().all(|b| b.is_ascii_digit());
+                if is_snapshot && !linked.contains(&format!("snapshots/{name}")) {
+                    std::fs::remove_file(e.path())
+                        .with_context(|| format!("cannot remove {}", e.path().display()))?;
+                }
+            }
         }
         std::fs::remove_file(&self.work)
             .with_context(|| format!("cannot remove {}", self.work.display()))

@@ -10,19 +10,24 @@
 //! Every map is drawn with square cells of [`cell_pixels`] pixels (about 600 px of height for
 //! the domain, at least 2 px per cell) and the top of the picture is the top of the domain (the
 //! current collector, row j = 0, is at the bottom). Maps carry a title with the quantity, its
-//! unit and the simulated time, the domain size in µm on the axes, and the colour maps a colour
-//! bar spanning the field's minimum to maximum with numeric tick labels. Non-finite cells are
-//! drawn grey and ignored by the colour scale.
+//! unit and the simulated time, the domain size in µm on the axes; the phase map a scale bar (a
+//! round length near a fifth of the width, bottom left), the colour maps a colour bar spanning
+//! the field's minimum to maximum with tick labels that stay distinct however narrow the range
+//! ([`colour_bar_ticks`]). Non-finite cells are drawn grey and ignored by the colour scale.
 //!
 //! [`line_plot_png`] draws x–y line series (e.g. cell voltage against time) with axes and a
-//! legend.
+//! legend. [`write_run_plot`] draws a run's `voltage.png`: cell voltage, current density and
+//! deposited Li against time in three panels. The animated phase map is in
+//! [`crate::animation`].
 //!
 //! Text is rendered with DejaVu Sans, embedded in the binary (see `assets/fonts/`), so the
 //! output does not depend on the fonts installed. All files are written atomically.
 
 use crate::atomic::write_atomic;
 use anyhow::{anyhow, Context, Result};
+use lipf_core::observables::Scalars;
 use lipf_core::State;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::{Path, PathBuf};
@@ -125,13 +130,32 @@ impl Canvas {
         self.fill_rect(r, t, 1, b + 1 - t, c);
     }
 
-    /// Draws texts (string, position, size in px, anchor) with plotters.
+    /// Multiplies the colour of the rectangle (x0, y0, w, h) by `f` (a translucent dark box).
+    fn darken(&mut self, x0: usize, y0: usize, w: usize, h: usize, f: f64) {
+        let (x1, y1) = ((x0 + w).min(self.w), (y0 + h).min(self.h));
+        for y in y0.min(y1)..y1 {
+            for x in x0.min(x1)..x1 {
+                let k = 3 * (y * self.w + x);
+                for v in &mut self.buf[k..k + 3] {
+                    *v = (*v as f64 * f).round() as u8;
+                }
+            }
+        }
+    }
+
+    /// Draws texts (string, position, size in px, anchor) in black with plotters.
     fn text(&mut self, items: &[(String, (i32, i32), f64, Pos)]) -> Result<()> {
+        self.text_rgb(items, [0, 0, 0])
+    }
+
+    /// Draws texts (string, position, size in px, anchor) in colour `rgb` with plotters.
+    fn text_rgb(&mut self, items: &[(String, (i32, i32), f64, Pos)], rgb: Rgb) -> Result<()> {
         ensure_font()?;
+        let colour = RGBColor(rgb[0], rgb[1], rgb[2]);
         let root = BitMapBackend::with_buffer(&mut self.buf, (self.w as u32, self.h as u32))
             .into_drawing_area();
         for (s, at, size, pos) in items {
-            let style = (FONT, *size).into_font().color(&BLACK).pos(*pos);
+            let style = (FONT, *size).into_font().color(&colour).pos(*pos);
             root.draw_text(s, &style, *at)
                 .map_err(|e| anyhow!("cannot draw text: {e}"))?;
         }
@@ -251,8 +275,124 @@ fn title(text: &str, time_s: f64) -> (String, (i32, i32), f64, Pos) {
     )
 }
 
+/// A round length for a scale bar on a map `width_um` wide: 1, 2 or 5 × 10ᵏ µm, the one
+/// closest (on a log scale) to a fifth of the width. Non-positive or non-finite widths give 0.
+pub fn scale_bar_length_um(width_um: f64) -> f64 {
+    if !(width_um.is_finite() && width_um > 0.0) {
+        return 0.0;
+    }
+    let target = width_um / 5.0;
+    let e = target.log10().floor();
+    let mut best = f64::NAN;
+    for k in [e - 1.0, e, e + 1.0] {
+        for m in [1.0, 2.0, 5.0] {
+            let v = m * 10f64.powf(k);
+            if best.is_nan() || (v / target).ln().abs() < (best / target).ln().abs() {
+                best = v;
+            }
+        }
+    }
+    // Remove the last-digit noise of 10^k (e.g. 0.30000000000000004).
+    fmt_sig(best, 3).parse().unwrap_or(best)
+}
+
+/// The label of a scale bar of `len_um`: "5 µm", "0.5 µm", "200 µm".
+pub fn scale_bar_label(len_um: f64) -> String {
+    format!("{} µm", fmt_sig(len_um, 3))
+}
+
+/// Pixel geometry of a scale bar drawn in the bottom-left corner of a map at (map_x, map_y)
+/// of map_w × map_h pixels showing `width_um`: (box x, box y, box w, box h, bar x, bar y, bar
+/// length, label centre x, label bottom y), or `None` where the map is too small to carry one.
+#[allow(clippy::type_complexity)]
+pub(crate) fn scale_bar_geometry(
+    map_x: usize,
+    map_y: usize,
+    map_w: usize,
+    map_h: usize,
+    width_um: f64,
+    label: &str,
+) -> Option<(
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+)> {
+    let len_um = scale_bar_length_um(width_um);
+    if len_um <= 0.0 || map_w < 90 || map_h < 48 {
+        return None;
+    }
+    let bar = (len_um / width_um * map_w as f64).round() as usize;
+    // DejaVu Sans at 13 px: about 7.5 px per character.
+    let text_w = (label.chars().count() as f64 * 7.5).ceil() as usize;
+    let (pad, bar_h, text_h) = (6usize, 4usize, 15usize);
+    let box_w = bar.max(text_w) + 2 * pad;
+    let box_h = pad + text_h + 3 + bar_h + pad;
+    // Keep the box to a corner: at most half the width and a quarter of the height.
+    if bar < 8 || 2 * (box_w + 6) > map_w || 4 * (box_h + 6) > map_h {
+        return None;
+    }
+    let (bx, by) = (map_x + 6, map_y + map_h - 6 - box_h);
+    let bar_x = bx + pad + (box_w - 2 * pad - bar) / 2;
+    let bar_y = by + box_h - pad - bar_h;
+    Some((
+        bx,
+        by,
+        box_w,
+        box_h,
+        bar_x,
+        bar_y,
+        bar,
+        bx + box_w / 2,
+        bar_y - 3,
+    ))
+}
+
+/// Draws a white scale bar with its label on a darkened box in the bottom-left corner of the
+/// map (nothing where the map is too small).
+fn draw_scale_bar(c: &mut Canvas, l: &Layout, width_um: f64) -> Result<()> {
+    let label = scale_bar_label(scale_bar_length_um(width_um));
+    let Some((bx, by, bw, bh, x, y, len, lx, ly)) =
+        scale_bar_geometry(l.map_x, l.map_y, l.map_w, l.map_h, width_um, &label)
+    else {
+        return Ok(());
+    };
+    c.darken(bx, by, bw, bh, SCALE_BOX_SHADE);
+    c.fill_rect(x, y, len, 4, [255, 255, 255]);
+    c.text_rgb(
+        &[(
+            label,
+            (lx as i32, ly as i32),
+            13.0,
+            Pos::new(HPos::Center, VPos::Bottom),
+        )],
+        [255, 255, 255],
+    )
+}
+
+/// Brightness factor of the box behind a scale bar.
+pub(crate) const SCALE_BOX_SHADE: f64 = 0.4;
+
+/// The phase map of `state` as an RGB raster: (width, height, pixels).
+pub(crate) fn phases_rgb(state: &State) -> Result<(usize, usize, Vec<u8>)> {
+    let c = phases_canvas(state)?;
+    Ok((c.w, c.h, c.buf))
+}
+
+/// Colours of the phase pictures, for a fixed palette: Li, LLZO, pore, frame, grey.
+pub(crate) const PHASE_COLOURS: [Rgb; 5] = [LI_RGB, LLZO_RGB, PORE_RGB, FRAME_RGB, NAN_RGB];
+
 /// The three-colour phase map.
 fn phases_png(state: &State) -> Result<Vec<u8>> {
+    phases_canvas(state)?.png()
+}
+
+fn phases_canvas(state: &State) -> Result<Canvas> {
     let g = state.grid;
     let l = Layout::new(g.nx, g.ny);
     let mut c = Canvas::new(l.w, l.h);
@@ -291,17 +431,27 @@ fn phases_png(state: &State) -> Result<Vec<u8>> {
         ));
     }
     c.text(&texts)?;
-    c.png()
+    draw_scale_bar(&mut c, &l, g.width_m() * 1e6)?;
+    Ok(c)
 }
 
 /// A viridis map of `field` with a colour bar.
 fn colour_map_png(state: &State, field: &[f64], what: &str) -> Result<Vec<u8>> {
     let g = state.grid;
-    let l = Layout::new(g.nx, g.ny);
-    let mut c = Canvas::new(l.w, l.h);
-    let mut texts = vec![title(what, state.time_s)];
+    let mut l = Layout::new(g.nx, g.ny);
     let (lo, hi) = finite_range(field);
     let span = hi - lo;
+    let ticks = colour_bar_ticks(lo, hi, l.panel_h);
+    // Widen the picture for long labels (DejaVu Sans at 14 px: about 8.5 px per character).
+    let longest = ticks
+        .iter()
+        .map(|(_, s)| s.chars().count())
+        .max()
+        .unwrap_or(0);
+    l.w =
+        l.w.max(l.panel_x + BAR_W + 9 + (longest as f64 * 8.5).ceil() as usize + 8);
+    let mut c = Canvas::new(l.w, l.h);
+    let mut texts = vec![title(what, state.time_s)];
     let to_t = |v: f64| if span > 0.0 { (v - lo) / span } else { 0.5 };
     draw_map(
         &mut c,
@@ -341,23 +491,8 @@ fn colour_map_png(state: &State, field: &[f64], what: &str) -> Result<Vec<u8>> {
             label_pos,
         ));
     };
-    if span > 0.0 {
-        // Minimum and maximum with 4 significant digits of the larger magnitude, round ticks
-        // in between where they do not collide with them.
-        let big = lo.abs().max(hi.abs());
-        tick(&mut c, hi, fmt_scaled(hi, big, 4));
-        tick(&mut c, lo, fmt_scaled(lo, big, 4));
-        let (ticks, step) = nice_ticks(lo, hi, 5);
-        let sig = sig_for_step(lo, hi, step);
-        let min_gap = 18.0;
-        for v in ticks {
-            let y = y_of(v);
-            if (y - y_of(hi)).abs() >= min_gap && (y - y_of(lo)).abs() >= min_gap {
-                tick(&mut c, v, fmt_scaled(v, big, sig));
-            }
-        }
-    } else {
-        tick(&mut c, lo, fmt_sig(lo, 4));
+    for (v, label) in ticks {
+        tick(&mut c, v, label);
     }
     c.text(&texts)?;
     c.png()
@@ -411,7 +546,85 @@ fn nice_ticks(lo: f64, hi: f64, n: usize) -> (Vec<f64>, f64) {
     (ticks, step)
 }
 
+/// Minimum vertical distance in pixels between two colour-bar labels.
+const TICK_GAP_PX: f64 = 18.0;
+
+/// The ticks of a colour bar `bar_px` pixels high spanning [lo, hi] (maximum at the top): the
+/// maximum, the minimum and the round values between them that keep 18 px from
+/// both, each with its label. Labels are plain numbers with 4 to 7 significant digits, the
+/// fewest that tell every label apart (c/c0 in [0.99998, 1.00003]: `1.00003`, `1.00001`, …);
+/// where even 7 digits cannot (a range tiny against its values, e.g. c/c0 in
+/// [0.9999998, 1.0000003]) they are written in offset notation, `1 + 3e-7`, `1 − 2e-7`,
+/// around a round reference value. A degenerate range gives one tick.
+pub fn colour_bar_ticks(lo: f64, hi: f64, bar_px: usize) -> Vec<(f64, String)> {
+    if !(lo.is_finite() && hi.is_finite() && hi > lo) {
+        return vec![(lo, fmt_sig(lo, 4))];
+    }
+    let span = hi - lo;
+    let y_of = |v: f64| (hi - v) / span * bar_px.saturating_sub(1) as f64;
+    let mut values = vec![hi, lo];
+    let (ticks, _) = nice_ticks(lo, hi, 5);
+    for v in ticks {
+        let y = y_of(v);
+        if (y - y_of(hi)).abs() >= TICK_GAP_PX && (y - y_of(lo)).abs() >= TICK_GAP_PX {
+            values.push(v);
+        }
+    }
+    let distinct = |labels: &[String]| {
+        let mut l = labels.to_vec();
+        l.sort();
+        l.dedup();
+        l.len() == labels.len()
+    };
+    let big = lo.abs().max(hi.abs());
+    for sig in 4..=7 {
+        let labels: Vec<String> = values.iter().map(|&v| fmt_scaled(v, big, sig)).collect();
+        if distinct(&labels) {
+            return values.into_iter().zip(labels).collect();
+        }
+    }
+    // Offset notation around the roundest value within a span of the middle.
+    let mid = 0.5 * (lo + hi);
+    let mut q = 10f64.powf(span.log10().ceil() + 1.0);
+    let mut offset = (mid / q).round() * q;
+    while (offset - mid).abs() > span && q > 0.0 {
+        q /= 10.0;
+        offset = (mid / q).round() * q;
+    }
+    let offset_s = fmt_resolved(offset, q);
+    for sig in 2..=8 {
+        let labels: Vec<String> = values
+            .iter()
+            .map(|&v| {
+                let d = v - offset;
+                let ds = fmt_sig(d.abs(), sig);
+                if ds == "0" {
+                    offset_s.clone()
+                } else if d > 0.0 {
+                    format!("{offset_s} + {ds}")
+                } else {
+                    format!("{offset_s} − {ds}")
+                }
+            })
+            .collect();
+        if distinct(&labels) {
+            return values.into_iter().zip(labels).collect();
+        }
+    }
+    values.into_iter().map(|v| (v, fmt_sig(v, 17))).collect()
+}
+
+/// `v` written with the digits that resolve `q` (a power of ten).
+fn fmt_resolved(v: f64, q: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    let digits = v.abs().log10().floor() - q.log10().round() + 1.0;
+    fmt_sig(v, digits.clamp(1.0, 17.0) as usize)
+}
+
 /// Significant digits that resolve `step` for values up to max(|lo|, |hi|).
+#[cfg_attr(not(test), allow(dead_code))]
 fn sig_for_step(lo: f64, hi: f64, step: f64) -> usize {
     let big = lo.abs().max(hi.abs());
     if step.is_nan() || step <= 0.0 || big.is_nan() || big <= 0.0 {
@@ -547,8 +760,62 @@ fn axis_range(values: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
     }
 }
 
+type Chart<'a, 'b> =
+    ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// The runs of consecutive finite points of `pts` (a line is broken where a value is missing).
+fn finite_runs(pts: &[(f64, f64)]) -> Vec<Vec<(f64, f64)>> {
+    let mut runs = Vec::new();
+    let mut cur = Vec::new();
+    for &p in pts {
+        if p.0.is_finite() && p.1.is_finite() {
+            cur.push(p);
+        } else if !cur.is_empty() {
+            runs.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.is_empty() {
+        runs.push(cur);
+    }
+    runs
+}
+
+/// Draws `pts` as lines broken at missing values, isolated points as dots, and gives the
+/// series the legend entry `name` (if any).
+fn draw_line(
+    chart: &mut Chart<'_, '_>,
+    pts: &[(f64, f64)],
+    rgb: Rgb,
+    name: Option<&str>,
+) -> Result<(), String> {
+    let colour = RGBColor(rgb[0], rgb[1], rgb[2]);
+    let style = colour.stroke_width(2);
+    for run in finite_runs(pts) {
+        if run.len() == 1 {
+            chart
+                .draw_series(std::iter::once(Circle::new(run[0], 3, colour.filled())))
+                .map_err(|e| e.to_string())?;
+        } else {
+            chart
+                .draw_series(LineSeries::new(run, style))
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    if let Some(name) = name {
+        chart
+            .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
+            .map_err(|e| e.to_string())?
+            .label(name)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
+    }
+    Ok(())
+}
+
 /// Draws line `series` (name, points) into a PNG at `path` with a title, axis labels and a
-/// legend. Non-finite points are skipped; empty series are allowed.
+/// legend. Missing (non-finite) points break a line; a point between two missing ones is drawn
+/// as a dot. A series without a single finite point is listed in the legend as "(no data)";
+/// when no series has one, the plot holds no legend but a note saying so (`empty_note`, if
+/// given, explains why).
 pub fn line_plot_png(
     path: &Path,
     title: &str,
@@ -556,10 +823,23 @@ pub fn line_plot_png(
     y_label: &str,
     series: &[(&str, Vec<(f64, f64)>)],
 ) -> Result<()> {
+    line_plot_png_with_note(path, title, x_label, y_label, series, None)
+}
+
+/// [`line_plot_png`] with the note to draw when no series holds a finite point.
+pub fn line_plot_png_with_note(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[(&str, Vec<(f64, f64)>)],
+    empty_note: Option<&str>,
+) -> Result<()> {
     ensure_font()?;
     let (w, h) = (900u32, 560u32);
     let finite = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite();
     let points = || series.iter().flat_map(|(_, v)| v.iter()).filter(finite);
+    let has_data = points().next().is_some();
     let (x0, x1) = axis_range(points().map(|p| p.0), 0.0);
     let (y0, y1) = axis_range(points().map(|p| p.1), 0.05);
     let mut buf = vec![255u8; (w * h * 3) as usize];
@@ -588,16 +868,21 @@ pub fn line_plot_png(
             .bold_line_style(RGBColor(220, 220, 220))
             .draw()
             .map_err(|e| err(&e))?;
-        for (k, (name, pts)) in series.iter().enumerate() {
-            let [r, g, b] = SERIES_RGB[k % SERIES_RGB.len()];
-            let style = RGBColor(r, g, b).stroke_width(2);
-            chart
-                .draw_series(LineSeries::new(pts.iter().filter(finite).copied(), style))
-                .map_err(|e| err(&e))?
-                .label(*name)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
-        }
-        if !series.is_empty() {
+        if has_data {
+            for (k, (name, pts)) in series.iter().enumerate() {
+                let label = if pts.iter().any(|p| finite(&p)) {
+                    name.to_string()
+                } else {
+                    format!("{name} (no data)")
+                };
+                draw_line(
+                    &mut chart,
+                    pts,
+                    SERIES_RGB[k % SERIES_RGB.len()],
+                    Some(&label),
+                )
+                .map_err(|e| err(&e))?;
+            }
             chart
                 .configure_series_labels()
                 .position(SeriesLabelPosition::UpperRight)
@@ -606,10 +891,228 @@ pub fn line_plot_png(
                 .label_font((FONT, 14))
                 .draw()
                 .map_err(|e| err(&e))?;
+        } else {
+            let area = chart.plotting_area().strip_coord_spec();
+            let (aw, ah) = area.dim_in_pixel();
+            let centre = Pos::new(HPos::Center, VPos::Center);
+            let mut lines = vec![if series.is_empty() {
+                "no data".to_string()
+            } else {
+                "no finite value to plot".to_string()
+            }];
+            if let Some(note) = empty_note {
+                lines.extend(wrap(note, 70));
+            }
+            let n = lines.len() as i32;
+            for (k, line) in lines.iter().enumerate() {
+                let style = (FONT, if k == 0 { 20.0 } else { 15.0 })
+                    .into_font()
+                    .color(&RGBColor(90, 90, 90))
+                    .pos(centre);
+                let y = ah as i32 / 2 + (2 * k as i32 - (n - 1)) * 12;
+                area.draw_text(line, &style, (aw as i32 / 2, y))
+                    .map_err(|e| err(&e))?;
+            }
         }
         root.present().map_err(|e| err(&e))?;
     }
     write_atomic(path, &encode_png(&buf, w, h)?)
+}
+
+/// `text` broken into lines of at most about `width` characters at spaces.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut cur = String::new();
+    for word in text.split_whitespace() {
+        if !cur.is_empty() && cur.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut cur));
+        }
+        if !cur.is_empty() {
+            cur.push(' ');
+        }
+        cur.push_str(word);
+    }
+    if !cur.is_empty() {
+        lines.push(cur);
+    }
+    lines
+}
+
+/// Molar volume of Li metal, m³/mol (6.941 g/mol at 0.534 g/cm³): 1 mol/m² of Li is 13 µm of
+/// dense Li.
+pub const LI_MOLAR_VOLUME_M3_MOL: f64 = 1.2998e-5;
+/// Faraday constant, C/mol.
+const FARADAY_C_MOL: f64 = 96485.33212;
+
+/// Writes the time-series plot of one run (`voltage.png`) to `path`: see [`run_plot_png`].
+pub fn write_run_plot(path: &Path, rows: &[Scalars]) -> Result<()> {
+    write_atomic(path, &run_plot_png(rows)?)
+}
+
+/// The time series of one run as a PNG of three panels over a shared time axis: the cell
+/// voltage (mV), the plating current density (A/m²) and the Li deposited since the first row
+/// (mol/m²; the panel states the thickness of dense Li per mol/m²), the latter both as counted in the fields
+/// (Δ c_s∫ξ dA / width) and as passed by the current (∫ i dt / F), so that the two lines lie
+/// on each other when charge is conserved. Missing values break the lines; a single row is
+/// drawn as dots; no rows give empty axes with a note.
+pub fn run_plot_png(rows: &[Scalars]) -> Result<Vec<u8>> {
+    ensure_font()?;
+    let (w, h) = (900u32, 900u32);
+    let li0 = rows
+        .iter()
+        .map(|r| r.li_amount_mol_m2)
+        .find(|v| v.is_finite())
+        .unwrap_or(0.0);
+    let pts = |f: &dyn Fn(&Scalars) -> f64| -> Vec<(f64, f64)> {
+        rows.iter().map(|r| (r.time_s, f(r))).collect()
+    };
+    type Panel<'a> = (&'a str, Vec<(&'a str, Vec<(f64, f64)>)>);
+    let panels: [Panel; 3] = [
+        (
+            "cell voltage (mV)",
+            vec![("cell voltage", pts(&|r| 1e3 * r.cell_voltage_v))],
+        ),
+        (
+            "current density (A/m²)",
+            vec![("current density", pts(&|r| r.current_density_a_m2))],
+        ),
+        (
+            "Li deposited (mol/m²)",
+            vec![
+                (
+                    "Li in the fields, Δ(c_s ∫ξ dA)/width",
+                    pts(&|r| r.li_amount_mol_m2 - li0),
+                ),
+                (
+                    "charge passed, ∫i dt / F",
+                    pts(&|r| r.charge_c_m2 / FARADAY_C_MOL),
+                ),
+            ],
+        ),
+    ];
+    let (x0, x1) = axis_range(rows.iter().map(|r| r.time_s), 0.0);
+    let mut buf = vec![255u8; (w * h * 3) as usize];
+    let err = |e: &dyn std::fmt::Display| anyhow!("cannot draw the run plot: {e}");
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| err(&e))?;
+        let last_t = rows.iter().rev().map(|r| r.time_s).find(|t| t.is_finite());
+        let title = match last_t {
+            Some(t) => format!(
+                "Cell voltage, current and deposited Li up to t = {} s",
+                fmt_sig(t, 5)
+            ),
+            None => "Cell voltage, current and deposited Li".to_string(),
+        };
+        let body = root.titled(&title, (FONT, 22)).map_err(|e| err(&e))?;
+        let (_, bh) = body.dim_in_pixel();
+        let x_area = 50u32;
+        let ph = (bh.saturating_sub(x_area)) / 3;
+        let (top, rest) = body.split_vertically(ph);
+        let (mid, bottom) = rest.split_vertically(ph);
+        for (k, (area, (y_label, series))) in [top, mid, bottom].iter().zip(&panels).enumerate() {
+            let is_last = k == 2;
+            let finite = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite();
+            let values = || series.iter().flat_map(|(_, v)| v.iter()).filter(finite);
+            let (y0, y1) = axis_range(values().map(|p| p.1), 0.08);
+            let mut builder = ChartBuilder::on(area);
+            builder
+                .margin_left(16)
+                .margin_right(16)
+                .margin_top(10)
+                .margin_bottom(if is_last { 8 } else { 4 })
+                .x_label_area_size(if is_last { x_area } else { 0 })
+                .y_label_area_size(92);
+            let mut chart = builder
+                .build_cartesian_2d(x0..x1, y0..y1)
+                .map_err(|e| err(&e))?;
+            let x_fmt = |v: &f64| fmt_sig(*v, 6);
+            let big = y0.abs().max(y1.abs());
+            let y_fmt = move |v: &f64| fmt_scaled(*v, big, 4);
+            let mut mesh = chart.configure_mesh();
+            mesh.y_desc(*y_label)
+                .x_label_formatter(&x_fmt)
+                .y_label_formatter(&y_fmt)
+                .y_labels(6)
+                .label_style((FONT, 14))
+                .axis_desc_style((FONT, 16))
+                .light_line_style(WHITE)
+                .bold_line_style(RGBColor(220, 220, 220));
+            if is_last {
+                mesh.x_desc("time (s)");
+            }
+            mesh.draw().map_err(|e| err(&e))?;
+            let has_data = values().next().is_some();
+            for (n, (name, p)) in series.iter().enumerate() {
+                let name = (series.len() > 1).then_some(*name);
+                draw_line(&mut chart, p, SERIES_RGB[n % SERIES_RGB.len()], name)
+                    .map_err(|e| err(&e))?;
+            }
+            if series.len() > 1 && has_data {
+                chart
+                    .configure_series_labels()
+                    .position(SeriesLabelPosition::UpperLeft)
+                    .background_style(WHITE.mix(0.9))
+                    .border_style(BLACK)
+                    .label_font((FONT, 14))
+                    .draw()
+                    .map_err(|e| err(&e))?;
+            }
+            if !has_data {
+                let pa = chart.plotting_area().strip_coord_spec();
+                let (aw, ah) = pa.dim_in_pixel();
+                let style = (FONT, 16.0)
+                    .into_font()
+                    .color(&RGBColor(90, 90, 90))
+                    .pos(Pos::new(HPos::Center, VPos::Center));
+                pa.draw_text("no data", &style, (aw as i32 / 2, ah as i32 / 2))
+                    .map_err(|e| err(&e))?;
+            }
+            if is_last {
+                let pa = chart.plotting_area().strip_coord_spec();
+                let (aw, ah) = pa.dim_in_pixel();
+                let style = (FONT, 14.0)
+                    .into_font()
+                    .color(&RGBColor(90, 90, 90))
+                    .pos(Pos::new(HPos::Right, VPos::Bottom));
+                pa.draw_text(
+                    &format!(
+                        "1 mol/m² of Li ≈ {} µm of dense Li",
+                        fmt_sig(1e6 * LI_MOLAR_VOLUME_M3_MOL, 3)
+                    ),
+                    &style,
+                    (aw as i32 - 8, ah as i32 - 8),
+                )
+                .map_err(|e| err(&e))?;
+            }
+        }
+        root.present().map_err(|e| err(&e))?;
+    }
+    encode_png(&buf, w, h)
+}
+
+/// Decodes a PNG file into (width, height, RGB pixels); grey and RGBA images are converted.
+pub fn read_png_rgb(path: &Path) -> Result<(u32, u32, Vec<u8>)> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder
+        .read_info()
+        .with_context(|| format!("{} is not a PNG", path.display()))?;
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader
+        .next_frame(&mut buf)
+        .with_context(|| format!("cannot decode {}", path.display()))?;
+    buf.truncate(info.buffer_size());
+    let rgb = match info.color_type {
+        png::ColorType::Rgb => buf,
+        png::ColorType::Rgba => buf.chunks(4).flat_map(|p| [p[0], p[1], p[2]]).collect(),
+        png::ColorType::Grayscale => buf.iter().flat_map(|&g| [g, g, g]).collect(),
+        png::ColorType::GrayscaleAlpha => buf.chunks(2).flat_map(|p| [p[0], p[0], p[0]]).collect(),
+        png::ColorType::Indexed => anyhow::bail!("{}: unexpanded palette image", path.display()),
+    };
+    Ok((info.width, info.height, rgb))
 }
 
 #[cfg(test)]

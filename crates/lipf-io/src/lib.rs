@@ -16,6 +16,7 @@
 //!
 //! The `hdf5` feature (default) enables [`h5`]; without it the crate builds without libhdf5.
 
+pub mod animation;
 pub mod atomic;
 pub mod csv;
 #[cfg(feature = "hdf5")]

@@ -2,12 +2,12 @@
 //! as a time series without converting anything.
 //!
 //! Content: one temporal collection with one uniform grid per snapshot. Each grid is a
-//! `3DCoRectMesh` of `2 × (ny+1) × (nx+1)` points — a single layer of cells in z, one cell
-//! (dx) thick — with origin (0, 0, 0) and spacing dx in µm. XDMF lists dimensions, origin and
-//! spacing slowest first: z, y, x. The fields are cell-centred attributes: cell (i, j) covers
-//! [i·dx, (i+1)·dx] × [j·dx, (j+1)·dx], so x runs over the width and y over the height with
-//! y = 0 the current collector. Each attribute's data item is declared `1 ny nx` and points at
-//! the `(ny, nx)` dataset (same values, same order). Attributes per grid:
+//! two-dimensional `2DCoRectMesh` of `(ny+1) × (nx+1)` points with `ORIGIN_DXDY` geometry:
+//! origin (0, 0) and spacing dx in µm. XDMF lists dimensions, origin and spacing slowest first:
+//! y, x. The fields are cell-centred attributes: cell (i, j) covers [i·dx, (i+1)·dx] ×
+//! [j·dx, (j+1)·dx], so x runs over the width and y over the height with y = 0 the current
+//! collector. Each attribute's data item is declared `ny nx`, the shape of its `(ny, nx)`
+//! dataset. Attributes per grid:
 //!
 //! | name        | HDF5 dataset                        | unit |
 //! |-------------|-------------------------------------|------|
@@ -19,12 +19,10 @@
 //! `NNNNNN` is the zero-padded snapshot index (0, 1, 2, …), `Time` is the simulated time in s.
 //! The HDF5 file name is written relative, so the `.xdmf` must sit next to the `.h5`.
 //!
-//! Why not a `2DCoRectMesh`: both of ParaView's XDMF readers put a 2-D co-rectilinear mesh in the
-//! y–z plane. A point layer of zero thickness (`1 × (ny+1) × (nx+1)`) is read correctly by the
-//! XDMF 3 reader but not by the legacy XDMF 2 reader (its cell-data hyperslab is empty). The
-//! one-cell slab lies in the x–y plane and is read correctly by both (checked with VTK's
-//! `vtkXdmfReader`; the XDMF 3 reader reads a data item whose rank differs from the dataset's
-//! as the whole dataset when the sizes agree).
+//! In ParaView (reader `Xdmf3ReaderS`) the grid is a flat image, drawn as a coloured surface by
+//! default. ParaView's XDMF 3 readers place a 2-D co-rectilinear mesh in their y–z plane (the
+//! width along y, the height along z); ParaView's automatic 2-D interaction mode then looks at
+//! it from +x with z up, so it appears as the PNG maps do, the collector at the bottom.
 
 use lipf_core::Grid;
 use std::fmt::Write;
@@ -62,18 +60,18 @@ pub fn xdmf(grid: &Grid, h5_file_name: &str, snapshots: &[(u64, f64)]) -> String
         let _ = writeln!(s, r#"        <Time Value="{}"/>"#, xml_num(time_s));
         let _ = writeln!(
             s,
-            r#"        <Topology TopologyType="3DCoRectMesh" Dimensions="2 {} {}"/>"#,
+            r#"        <Topology TopologyType="2DCoRectMesh" Dimensions="{} {}"/>"#,
             ny + 1,
             nx + 1
         );
-        let _ = writeln!(s, r#"        <Geometry GeometryType="ORIGIN_DXDYDZ">"#);
+        let _ = writeln!(s, r#"        <Geometry GeometryType="ORIGIN_DXDY">"#);
         let _ = writeln!(
             s,
-            r#"          <DataItem Name="Origin" Dimensions="3" NumberType="Float" Precision="8" Format="XML">0 0 0</DataItem>"#
+            r#"          <DataItem Name="Origin" Dimensions="2" NumberType="Float" Precision="8" Format="XML">0 0</DataItem>"#
         );
         let _ = writeln!(
             s,
-            r#"          <DataItem Name="Spacing" Dimensions="3" NumberType="Float" Precision="8" Format="XML">{0} {0} {0}</DataItem>"#,
+            r#"          <DataItem Name="Spacing" Dimensions="2" NumberType="Float" Precision="8" Format="XML">{0} {0}</DataItem>"#,
             xml_num(dx_um)
         );
         let _ = writeln!(s, r#"        </Geometry>"#);
@@ -89,7 +87,7 @@ pub fn xdmf(grid: &Grid, h5_file_name: &str, snapshots: &[(u64, f64)]) -> String
             );
             let _ = writeln!(
                 s,
-                r#"          <DataItem Dimensions="1 {ny} {nx}" NumberType="Float" Precision="4" Format="HDF">{h5}:{path}</DataItem>"#
+                r#"          <DataItem Dimensions="{ny} {nx}" NumberType="Float" Precision="4" Format="HDF">{h5}:{path}</DataItem>"#
             );
             let _ = writeln!(s, r#"        </Attribute>"#);
         }
@@ -128,11 +126,18 @@ mod tests {
         assert_eq!(text.matches(r#"GridType="Uniform""#).count(), 3);
         assert_eq!(text.matches("<Time ").count(), 3);
         assert!(text.contains(r#"<Time Value="1.5"/>"#));
-        assert!(text.contains(r#"Dimensions="2 46 68""#));
-        assert_eq!(text.matches(r#"Dimensions="1 45 67""#).count(), 12);
+        assert_eq!(
+            text.matches(r#"<Topology TopologyType="2DCoRectMesh" Dimensions="46 68"/>"#)
+                .count(),
+            3
+        );
+        assert_eq!(text.matches(r#"GeometryType="ORIGIN_DXDY""#).count(), 3);
+        assert_eq!(text.matches(r#"Dimensions="45 67""#).count(), 12);
+        assert!(!text.contains("3DCoRectMesh") && !text.contains("DXDYDZ"));
         assert!(text.contains("fields.h5:/snapshots/000002/potential"));
         assert!(text.contains("fields.h5:/static/phi"));
-        assert!(text.contains(">0.25 0.25 0.25<"));
+        assert!(text.contains(">0 0<"));
+        assert!(text.contains(">0.25 0.25<"));
         assert!(!text.contains("000003"));
     }
 

@@ -87,7 +87,7 @@ pub fn geometry_command(config: &Config, out: &Path, quiet: bool) -> Result<Geom
     ];
     if m.specific_surface.delta_um.is_some() {
         series.push(("slits, S = 2φ/δ", curve(&|p| p.slit)));
-        series.push(("cylinders, S = 4φ/δ (seed 000)", curve(&|p| p.cylinder)));
+        series.push(("cylinders, S = 4φ/δ (source paper)", curve(&|p| p.cylinder)));
     }
     let series_ref: Vec<(&str, Vec<(f64, f64)>)> =
         series.iter().map(|(n, v)| (*n, v.clone())).collect();

@@ -1,5 +1,6 @@
 //! Pictures of scaffolds and Li morphologies for `lipf geometry` and the study report: phase
-//! maps (Li, LLZO, pore) laid out in labelled panels. Text uses the DejaVu Sans font embedded in
+//! maps (Li, LLZO, pore) laid out in labelled panels, each with a scale bar where the grid
+//! spacing is known ([`panel_png_with_scale_bars`]). Text uses the DejaVu Sans font embedded in
 //! the binary, as lipf-io's pictures do, so the output does not depend on installed fonts.
 
 use anyhow::{anyhow, Context, Result};
@@ -42,8 +43,11 @@ pub struct Canvas {
     pub w: usize,
     pub h: usize,
     buf: Vec<u8>,
-    texts: Vec<(String, (i32, i32), f64, Pos)>,
+    texts: Vec<Label>,
 }
+
+/// A text to draw: string, anchor point, size in px, anchor, colour.
+type Label = (String, (i32, i32), f64, Pos, [u8; 3]);
 
 impl Canvas {
     pub fn new(w: usize, h: usize) -> Canvas {
@@ -70,7 +74,50 @@ impl Canvas {
         } else {
             Pos::new(HPos::Left, VPos::Center)
         };
-        self.texts.push((s.into(), (x as i32, y as i32), size, pos));
+        self.texts
+            .push((s.into(), (x as i32, y as i32), size, pos, [0, 0, 0]));
+    }
+
+    /// Multiplies the colour of the rectangle by `f` (a translucent dark box).
+    fn darken(&mut self, x0: usize, y0: usize, w: usize, h: usize, f: f64) {
+        for y in y0.min(self.h)..(y0 + h).min(self.h) {
+            for x in x0.min(self.w)..(x0 + w).min(self.w) {
+                let k = 3 * (y * self.w + x);
+                for v in &mut self.buf[k..k + 3] {
+                    *v = (*v as f64 * f).round() as u8;
+                }
+            }
+        }
+    }
+
+    /// A white scale bar, labelled with its length (a round length near a fifth of the map's
+    /// width), on a darkened box in the bottom-left corner of the map at (x0, y0) of w × h
+    /// pixels that shows `width_um`; nothing where the map is too small.
+    pub fn scale_bar(&mut self, x0: usize, y0: usize, w: usize, h: usize, width_um: f64) {
+        let len_um = lipf_io::images::scale_bar_length_um(width_um);
+        if len_um <= 0.0 || w < 90 || h < 48 {
+            return;
+        }
+        let label = lipf_io::images::scale_bar_label(len_um);
+        let bar = (len_um / width_um * w as f64).round() as usize;
+        let text_w = (label.chars().count() as f64 * 7.5).ceil() as usize;
+        let (pad, bar_h, text_h) = (6usize, 4usize, 15usize);
+        let (box_w, box_h) = (bar.max(text_w) + 2 * pad, pad + text_h + 3 + bar_h + pad);
+        if bar < 8 || 2 * (box_w + 6) > w || 4 * (box_h + 6) > h {
+            return;
+        }
+        let (bx, by) = (x0 + 6, y0 + h - 6 - box_h);
+        self.darken(bx, by, box_w, box_h, 0.4);
+        let bar_x = bx + pad + (box_w - 2 * pad - bar) / 2;
+        let bar_y = by + box_h - pad - bar_h;
+        self.fill(bar_x, bar_y, bar, bar_h, [255, 255, 255]);
+        self.texts.push((
+            label,
+            ((bx + box_w / 2) as i32, (bar_y - 3) as i32),
+            13.0,
+            Pos::new(HPos::Center, VPos::Bottom),
+            [255, 255, 255],
+        ));
     }
 
     /// Draws a phase map with its top-left corner at (x0, y0), `s` pixels per cell (or, if
@@ -136,8 +183,9 @@ impl Canvas {
         {
             let root = BitMapBackend::with_buffer(&mut self.buf, (self.w as u32, self.h as u32))
                 .into_drawing_area();
-            for (s, at, size, pos) in &self.texts {
-                let style = (FONT, *size).into_font().color(&BLACK).pos(*pos);
+            for (s, at, size, pos, rgb) in &self.texts {
+                let colour = RGBColor(rgb[0], rgb[1], rgb[2]);
+                let style = (FONT, *size).into_font().color(&colour).pos(*pos);
                 root.draw_text(s, &style, *at)
                     .map_err(|e| anyhow!("cannot draw text: {e}"))?;
             }
@@ -164,6 +212,17 @@ pub fn scale_for(nx: usize, ny: usize, target: f64) -> f64 {
 
 /// A grid of phase maps: one row per entry of `rows` (a label and its maps), written as PNG.
 pub fn panel_png(title: &str, rows: &[(String, Vec<PhaseMap>)], map_px: f64) -> Result<Vec<u8>> {
+    panel_png_with_scale_bars(title, rows, map_px, &[])
+}
+
+/// [`panel_png`] with a scale bar on every map of row r whose grid spacing `dx_um[r]` (µm) is
+/// given and positive.
+pub fn panel_png_with_scale_bars(
+    title: &str,
+    rows: &[(String, Vec<PhaseMap>)],
+    map_px: f64,
+    dx_um: &[f64],
+) -> Result<Vec<u8>> {
     let (mut cols, mut mw, mut mh) = (1usize, 1usize, 1usize);
     for (_, maps) in rows {
         cols = cols.max(maps.len());
@@ -184,7 +243,17 @@ pub fn panel_png(title: &str, rows: &[(String, Vec<PhaseMap>)], map_px: f64) -> 
         c.text(label.clone(), 10, y0 + mh / 2, 16.0, false);
         for (k, m) in maps.iter().enumerate() {
             let s = scale_for(m.nx, m.ny, map_px);
-            c.phase_map(m, left + k * (mw + gap_x), y0, s);
+            let x0 = left + k * (mw + gap_x);
+            c.phase_map(m, x0, y0, s);
+            if let Some(&dx) = dx_um.get(r) {
+                if dx.is_finite() && dx > 0.0 {
+                    let (pw, ph) = (
+                        (m.nx as f64 * s).round() as usize,
+                        (m.ny as f64 * s).round() as usize,
+                    );
+                    c.scale_bar(x0, y0, pw, ph, m.nx as f64 * dx);
+                }
+            }
         }
     }
     c.png()

@@ -226,7 +226,7 @@ fn f(v: f64, d: usize) -> String {
     if v.is_finite() {
         format!("{v:.d$}")
     } else {
-        "—".into()
+        MISSING.into()
     }
 }
 
@@ -255,6 +255,45 @@ const TABLE: [&str; 22] = [
     "contact_current_over_estimate",
 ];
 
+/// The metrics table: `metrics.csv` (missing values as empty fields) and the Markdown table of
+/// `metrics.md` and `report.md` (missing values as "—").
+pub fn metrics_tables(rows: &[CaseRow]) -> (String, String) {
+    let mut csv = TABLE.join(",") + "\n";
+    let mut md = format!(
+        "| {} |\n|{}\n",
+        TABLE.join(" | "),
+        "---|".repeat(TABLE.len())
+    );
+    for r in rows {
+        let cells = table_row(r);
+        let csv_cells: Vec<String> = cells
+            .iter()
+            .map(|c| {
+                if c == MISSING {
+                    String::new()
+                } else {
+                    csv_field(c)
+                }
+            })
+            .collect();
+        csv += &(csv_cells.join(",") + "\n");
+        md += &format!("| {} |\n", cells.join(" | "));
+    }
+    (csv, md)
+}
+
+/// How the Markdown table writes a missing value.
+const MISSING: &str = "—";
+
+/// A CSV field, quoted where it holds a comma, a quote or a line break.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
 fn table_row(r: &CaseRow) -> Vec<String> {
     vec![
         r.name.clone(),
@@ -267,7 +306,11 @@ fn table_row(r: &CaseRow) -> Vec<String> {
         r.completed.to_string(),
         f(r.final_voltage_v, 5),
         f(-r.flat_estimate_v, 5),
-        format!("{:.2e}", r.faraday_error),
+        if r.faraday_error.is_finite() {
+            format!("{:.2e}", r.faraday_error)
+        } else {
+            MISSING.into()
+        },
         f(r.fill_initial, 4),
         f(r.fill_final, 4),
         f(r.front_centre_um, 3),
@@ -316,7 +359,7 @@ pub fn statement(rows: &[CaseRow]) -> String {
             || large.homogeneity < small.homogeneity);
     let _ = writeln!(
         t,
-        "Seed 000 (Figure 5) reports that Li fills 0.6 µm channels homogeneously and grows \
+        "The source paper (Figure 5) reports that Li fills 0.6 µm channels homogeneously and grows \
          along the walls of 5 µm channels. Criteria used here: a case *fills homogeneously* \
          when its homogeneity index H ≥ {HOMOGENEOUS_H} and its channel fill increased; it \
          *grows along the walls* when its fill increased and H < {WALL_GROWTH_H} or the Li \
@@ -450,17 +493,7 @@ pub fn write_report(dir: &Path) -> Result<Vec<String>> {
     let rows: Vec<CaseRow> = loaded.iter().map(|l| l.row.clone()).collect();
 
     // Table.
-    let mut csv = TABLE.join(",") + "\n";
-    let mut md = format!(
-        "| {} |\n|{}\n",
-        TABLE.join(" | "),
-        "---|".repeat(TABLE.len())
-    );
-    for r in &rows {
-        let cells = table_row(r);
-        csv += &(cells.join(",") + "\n");
-        md += &format!("| {} |\n", cells.join(" | "));
-    }
+    let (csv, md) = metrics_tables(&rows);
     lipf_io::atomic::write_atomic(&out.join("metrics.csv"), csv.as_bytes())?;
     lipf_io::atomic::write_atomic(&out.join("metrics.md"), md.as_bytes())?;
 
@@ -477,7 +510,8 @@ pub fn write_report(dir: &Path) -> Result<Vec<String>> {
             })
             .collect()
     };
-    for (file, title, xl, yl, x, y, xs) in [
+    let mut plot_notes: Vec<String> = Vec::new();
+    for (file, title, xl, yl, x, y, xs, why) in [
         (
             "voltage.png",
             "Cell voltage",
@@ -486,6 +520,7 @@ pub fn write_report(dir: &Path) -> Result<Vec<String>> {
             "time_s",
             "cell_voltage_v",
             1.0,
+            "no case recorded a cell voltage",
         ),
         (
             "fill.png",
@@ -495,6 +530,7 @@ pub fn write_report(dir: &Path) -> Result<Vec<String>> {
             "time_s",
             "mean_fill",
             1.0,
+            "no case has scaffold pores whose fill is defined",
         ),
         (
             "homogeneity.png",
@@ -504,12 +540,28 @@ pub fn write_report(dir: &Path) -> Result<Vec<String>> {
             "charge_c_m2",
             "homogeneity",
             1.0 / C_M2_PER_MAH_CM2,
+            "H is undefined in every case: less than a quarter of a grid cell of Li was gained \
+             above the initial Li on average (run longer or to a larger capacity)",
         ),
     ] {
         let s = series(x, y, xs);
         let s_ref: Vec<(&str, Vec<(f64, f64)>)> =
             s.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
-        lipf_io::line_plot_png(&out.join(file), title, xl, yl, &s_ref)?;
+        let has_data = s_ref
+            .iter()
+            .flat_map(|(_, v)| v.iter())
+            .any(|p| p.0.is_finite() && p.1.is_finite());
+        if !has_data {
+            plot_notes.push(format!("`{file}` holds no curve: {why}."));
+        }
+        lipf_io::images::line_plot_png_with_note(
+            &out.join(file),
+            title,
+            xl,
+            yl,
+            &s_ref,
+            Some(why),
+        )?;
     }
 
     // Morphology panel.
@@ -538,12 +590,18 @@ pub fn write_report(dir: &Path) -> Result<Vec<String>> {
             ))
         })
         .collect();
+    let panel_dx: Vec<f64> = loaded
+        .iter()
+        .filter(|l| l.maps.is_some())
+        .map(|l| l.row.grid_spacing_um)
+        .collect();
     let has_panel = !panel_rows.is_empty();
     if has_panel {
-        let png = pictures::panel_png(
+        let png = pictures::panel_png_with_scale_bars(
             &format!("Li morphology at start and end: {}", study.name),
             &panel_rows,
             420.0,
+            &panel_dx,
         )?;
         lipf_io::atomic::write_atomic(&out.join("morphology.png"), &png)?;
     }
@@ -577,12 +635,15 @@ pub fn write_report(dir: &Path) -> Result<Vec<String>> {
         let _ = writeln!(
             r,
             "Li morphology at the first and last snapshot of every case (blue Li, tan LLZO, black \
-             pore; as seed 000, Figure 5):\n\n![morphology](morphology.png)\n"
+             pore; as in the source paper's Figure 5):\n\n![morphology](morphology.png)\n"
         );
     }
     let _ = writeln!(r, "![cell voltage](voltage.png)\n");
     let _ = writeln!(r, "![fill](fill.png)\n");
     let _ = writeln!(r, "![homogeneity](homogeneity.png)");
+    for note in &plot_notes {
+        let _ = writeln!(r, "\n{note}");
+    }
     lipf_io::atomic::write_atomic(&out.join("report.md"), r.as_bytes())?;
     Ok(missing)
 }

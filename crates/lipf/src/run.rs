@@ -188,6 +188,7 @@ impl Outputs {
         if self.images {
             let stem = format!("snapshot_{:06}", self.snapshots.len() - 1);
             lipf_io::images::write_snapshot_images(&self.path("images"), &stem, state)?;
+            lipf_io::animation::append_morphology_frame(&self.path("morphology.gif"), state)?;
         }
         Ok(())
     }
@@ -216,6 +217,7 @@ impl Outputs {
             &self.path("timeseries.csv"),
             crate::morph_series::timeseries_csv(&self.rows, &self.morph).as_bytes(),
         )?;
+        lipf_io::images::write_run_plot(&self.path("voltage.png"), &self.rows)?;
         #[cfg(feature = "hdf5")]
         {
             if let Some(f) = self.fields.as_mut() {
@@ -601,8 +603,10 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
             "snapshots/",
             "fields.xdmf",
             "timeseries.csv",
+            "voltage.png",
             "checkpoint.h5",
             "images/",
+            "morphology.gif",
             "summary.json",
         ]
         .iter()
