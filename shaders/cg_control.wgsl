@@ -20,41 +20,13 @@
 // Index:     none (scalars).
 // Twin:      crates/lipf-core/src/solver.rs (Multigrid::solve: the scalars and the stopping
 //            test).
+// Imports:   shared/control.wgsl, shared/tree.wgsl, shared/float.wgsl, shared/indirect.wgsl
 
 struct SolveParams {
     tol: f32,
     solve: u32,
     partials: u32,
     shapes: u32,
-}
-
-// Device-side scalars of the running batch (twin: lipf_gpu::params::Control). Written by the
-// single-invocation control kernels; the host reads it back only at the end of a batch.
-struct Control {
-    dt: f32,
-    remaining: f32,
-    v_collector: f32,
-    current_a_m: f32,
-    running: u32,
-    step_count: u32,
-    step_iterations: u32,
-    max_solve_iterations: u32,
-    rz: f32,
-    alpha: f32,
-    beta: f32,
-    res: f32,
-    tol: f32,
-    converged: u32,
-    solve_iterations: u32,
-    not_converged: u32,
-    i0: f32,
-    i1: f32,
-    flags: u32,
-    substeps: u32,
-    dt_sub: f32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: SolveParams;
@@ -66,8 +38,6 @@ struct Control {
 // Floor of the stopping test, as a fraction of Σ|b|: about 10 f32 epsilons, reachable by the
 // recurrence residual r −= α q (whose round-off shrinks with the update) in every solve.
 const F32_RHS_FLOOR: f32 = 1e-6;
-
-var<workgroup> tree: array<vec2<f32>, 256>;
 
 fn total(t: u32) -> vec2<f32> {
     var s = vec2<f32>(0.0, 0.0);
@@ -85,13 +55,9 @@ fn total(t: u32) -> vec2<f32> {
     return tree[0];
 }
 
-fn finite(v: f32) -> bool {
-    return (bitcast<u32>(v) & 0x7f800000u) != 0x7f800000u;
-}
-
 fn set_cg_args(on: bool) {
-    let base = 3u * params.shapes;
-    for (var s = 0u; s < 3u * params.shapes; s++) {
+    let base = cg_args_base(params.shapes);
+    for (var s = 0u; s < DISPATCH_ARGS_WORDS * params.shapes; s++) {
         if (on) {
             args[base + s] = shapes[s];
         } else {
@@ -147,7 +113,7 @@ fn cg_alpha(@builtin(local_invocation_id) lid: vec3<u32>) {
     let pq = t.x;
     if (!(pq > 0.0) || !finite(pq)) {
         // Breakdown: stop this solve; cg_end reports it as not converged.
-        control.flags |= 2u;
+        control.flags |= FLAG_CG_BREAKDOWN;
         control.converged = 1u;
         set_cg_args(false);
         return;

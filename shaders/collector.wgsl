@@ -1,7 +1,7 @@
 // collector.wgsl — galvanostatic control and the boundary current, on the device.
 //
 // Update:    collector_potential: I0 = −Σ_top T φ0, I1 = −Σ_top T φ1 and, galvanostatic,
-//              V = (I_target − I0)/I1 (flag 1 when I1 vanishes: no active interface);
+//              V = (I_target − I0)/I1 (FLAG_NO_ACTIVE_INTERFACE when I1 vanishes);
 //            combine_potential: φ = φ0 + V φ1;
 //            add_scaled_rhs: b0 += V b1 (potentiostatic: one solve at the fixed V);
 //            top_current: I = −Σ_top T φ, the plating current per unit depth (A/m).
@@ -12,6 +12,7 @@
 // Index:     k = j·nx + i; the top row is j = ny − 1, its boundary conductance ty at n + k.
 // Twin:      crates/lipf-core/src/cpu_backend.rs (CpuBackend::solve_potential_from_rate) and
 //            Operator::top_outflow (cpu/operator.rs).
+// Imports:   shared/control.wgsl, shared/tree.wgsl, shared/float.wgsl
 
 struct CollectorParams {
     nx: u32,
@@ -24,35 +25,6 @@ struct CollectorParams {
     _pad3: f32,
 }
 
-// Device-side scalars of the running batch (twin: lipf_gpu::params::Control). Written by the
-// single-invocation control kernels; the host reads it back only at the end of a batch.
-struct Control {
-    dt: f32,
-    remaining: f32,
-    v_collector: f32,
-    current_a_m: f32,
-    running: u32,
-    step_count: u32,
-    step_iterations: u32,
-    max_solve_iterations: u32,
-    rz: f32,
-    alpha: f32,
-    beta: f32,
-    res: f32,
-    tol: f32,
-    converged: u32,
-    solve_iterations: u32,
-    not_converged: u32,
-    i0: f32,
-    i1: f32,
-    flags: u32,
-    substeps: u32,
-    dt_sub: f32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
-}
-
 @group(0) @binding(0) var<uniform> p: CollectorParams;
 @group(0) @binding(1) var<storage, read> op: array<f32>;
 @group(0) @binding(2) var<storage, read> pot0: array<f32>;
@@ -61,24 +33,6 @@ struct Control {
 @group(0) @binding(5) var<storage, read_write> potential: array<f32>;
 @group(0) @binding(6) var<storage, read_write> b0: array<f32>;
 @group(0) @binding(7) var<storage, read> b1: array<f32>;
-
-var<workgroup> tree: array<vec2<f32>, 256>;
-
-fn tree_sum(t: u32, v: vec2<f32>) -> vec2<f32> {
-    tree[t] = v;
-    workgroupBarrier();
-    for (var s = 128u; s > 0u; s >>= 1u) {
-        if (t < s) {
-            tree[t] += tree[t + s];
-        }
-        workgroupBarrier();
-    }
-    return tree[0];
-}
-
-fn finite(v: f32) -> bool {
-    return (bitcast<u32>(v) & 0x7f800000u) != 0x7f800000u;
-}
 
 @compute @workgroup_size(256)
 fn collector_potential(@builtin(local_invocation_id) lid: vec3<u32>) {
@@ -99,7 +53,7 @@ fn collector_potential(@builtin(local_invocation_id) lid: vec3<u32>) {
     control.i1 = i1;
     if (!(abs(i1) > 1e-30) || !finite(i1)) {
         // The current does not depend on the collector potential: no active interface.
-        control.flags |= 1u;
+        control.flags |= FLAG_NO_ACTIVE_INTERFACE;
         return;
     }
     control.v_collector = (p.target_current_a_m - i0) / i1;

@@ -7,13 +7,7 @@
 // Index:     k = j·nx + i.
 // Twin:      the buffer swaps of crates/lipf-core/src/cpu_backend.rs (std::mem::swap of c̃ and
 //            η) and the zero initial guess of the V-cycle (solver.rs, Multigrid::vcycle).
-
-struct GridParams {
-    nx: u32,
-    ny: u32,
-    n: u32,
-    _pad0: u32,
-}
+// Imports:   shared/grid.wgsl
 
 @group(0) @binding(0) var<uniform> p: GridParams;
 @group(0) @binding(1) var<storage, read> src: array<f32>;

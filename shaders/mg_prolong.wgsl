@@ -6,17 +6,7 @@
 // Dispatch:  (ceil(nxf/16), ceil(nyf/16), 1) workgroups of 16×16, one invocation per fine cell.
 // Index:     k = j·nxf + i.
 // Twin:      crates/lipf-core/src/cpu/mg_prolong.rs.
-
-struct TransferParams {
-    nxf: u32,
-    nyf: u32,
-    nxc: u32,
-    nyc: u32,
-    scale: f32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
-}
+// Imports:   shared/multigrid.wgsl
 
 @group(0) @binding(0) var<uniform> p: TransferParams;
 @group(0) @binding(1) var<storage, read> coarse: array<f32>;

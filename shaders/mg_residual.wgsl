@@ -7,13 +7,7 @@
 // Dispatch:  (ceil(nx/16), ceil(ny/16), 1) workgroups of 16×16, one invocation per cell.
 // Index:     k = j·nx + i, x periodic; op layout as in potential_assemble.wgsl.
 // Twin:      crates/lipf-core/src/cpu/mg_residual.rs (apply_cell, mg_residual, mg_apply).
-
-struct MgParams {
-    nx: u32,
-    ny: u32,
-    colour: u32,
-    _pad0: u32,
-}
+// Imports:   shared/multigrid.wgsl
 
 @group(0) @binding(0) var<uniform> p: MgParams;
 @group(0) @binding(1) var<storage, read> op: array<f32>;

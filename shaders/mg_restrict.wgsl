@@ -7,17 +7,7 @@
 // Index:     coarse cell (ic, jc) aggregates fine columns 2ic..min(2ic+2, nxf) and rows
 //            2jc..min(2jc+2, nyf).
 // Twin:      crates/lipf-core/src/cpu/mg_restrict.rs.
-
-struct TransferParams {
-    nxf: u32,
-    nyf: u32,
-    nxc: u32,
-    nyc: u32,
-    scale: f32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
-}
+// Imports:   shared/multigrid.wgsl
 
 @group(0) @binding(0) var<uniform> p: TransferParams;
 @group(0) @binding(1) var<storage, read> fine: array<f32>;

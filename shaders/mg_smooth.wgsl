@@ -10,13 +10,7 @@
 //            Here the invocation of cell nx−1 does both in that order (the one of cell 0
 //            returns), so the sweep has no race and matches the CPU's order.
 // Twin:      crates/lipf-core/src/cpu/mg_smooth.rs.
-
-struct MgParams {
-    nx: u32,
-    ny: u32,
-    colour: u32,
-    _pad0: u32,
-}
+// Imports:   shared/multigrid.wgsl
 
 @group(0) @binding(0) var<uniform> p: MgParams;
 @group(0) @binding(1) var<storage, read> op: array<f32>;

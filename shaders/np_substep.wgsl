@@ -10,42 +10,7 @@
 // Index:     k = j·nx + i, x periodic; missing neighbours have zero coefficients and a clamped
 //            index.
 // Twin:      crates/lipf-core/src/cpu/np_substep.rs.
-
-struct GridParams {
-    nx: u32,
-    ny: u32,
-    n: u32,
-    _pad0: u32,
-}
-
-// Device-side scalars of the running batch (twin: lipf_gpu::params::Control). Written by the
-// single-invocation control kernels; the host reads it back only at the end of a batch.
-struct Control {
-    dt: f32,
-    remaining: f32,
-    v_collector: f32,
-    current_a_m: f32,
-    running: u32,
-    step_count: u32,
-    step_iterations: u32,
-    max_solve_iterations: u32,
-    rz: f32,
-    alpha: f32,
-    beta: f32,
-    res: f32,
-    tol: f32,
-    converged: u32,
-    solve_iterations: u32,
-    not_converged: u32,
-    i0: f32,
-    i1: f32,
-    flags: u32,
-    substeps: u32,
-    dt_sub: f32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
-}
+// Imports:   shared/grid.wgsl, shared/control.wgsl
 
 @group(0) @binding(0) var<uniform> p: GridParams;
 @group(0) @binding(1) var<storage, read> stencil: array<f32>;

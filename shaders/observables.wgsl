@@ -8,13 +8,7 @@
 // Dispatch:  (groups, 1, 1) workgroups of 256, grid-stride as in reduce.wgsl.
 // Index:     k = j·nx + i over n cells.
 // Twin:      crates/lipf-core/src/observables.rs (xi_integral_m, li_in_llzo_mol_m2).
-
-struct ReduceParams {
-    n: u32,
-    groups: u32,
-    _pad0: u32,
-    _pad1: u32,
-}
+// Imports:   shared/reduce.wgsl, shared/float.wgsl
 
 @group(0) @binding(0) var<uniform> p: ReduceParams;
 @group(0) @binding(1) var<storage, read> xi: array<f32>;
@@ -24,20 +18,13 @@ struct ReduceParams {
 
 var<workgroup> tree: array<vec4<f32>, 256>;
 
-// 1.0, from a uniform the compiler cannot see through (the grid has cells). Error-free sums are
-// exact only if every rounding is kept, and shader compilers may rewrite float algebra (Mesa's
-// NIR folds (a + b) − a into b): a sum multiplied by this cannot be rewritten.
-fn opaque_one() -> f32 {
-    return select(0.0, 1.0, p.n > 0u);
-}
-
 // (hi, lo) + (hi, lo) with the rounding error of hi + hi kept in lo (Dekker's fast two-sum on
 // |big| ≥ |small|).
 fn two_sum(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
     let swap = abs(a.x) < abs(b.x);
     let big = select(a.x, b.x, swap);
     let small = select(b.x, a.x, swap);
-    let s = (big + small) * opaque_one();
+    let s = (big + small) * opaque_one(p.n);
     let err = small - (s - big);
     return vec2<f32>(s, a.y + b.y + err);
 }

@@ -13,6 +13,7 @@
 //            s at 2n + k, diag at 3n + k, tbot at 4n + i (n = nx·ny).
 // Twin:      crates/lipf-core/src/cpu/potential_assemble.rs, with Operator::update_diagonal
 //            (cpu/operator.rs) folded in: the diagonal is built from the neighbours' σ.
+// Imports:   shared/interp.wgsl
 
 struct AssembleParams {
     nx: u32,
@@ -38,54 +39,6 @@ struct AssembleParams {
 @group(0) @binding(6) var<storage, read_write> op: array<f32>;
 @group(0) @binding(7) var<storage, read_write> b0: array<f32>;
 @group(0) @binding(8) var<storage, read_write> b1: array<f32>;
-
-// ---- shared: common.wgsl ----
-// h(x) = x³(6x² − 15x + 10) with x clamped to [0, 1].
-fn h(x_in: f32) -> f32 {
-    let x = clamp(x_in, 0.0, 1.0);
-    return x * x * x * (x * (6.0 * x - 15.0) + 10.0);
-}
-
-// h'(x) = 30x²(1 − x)², zero outside [0, 1].
-fn dh(x_in: f32) -> f32 {
-    let x = clamp(x_in, 0.0, 1.0);
-    let y = x * (1.0 - x);
-    return 30.0 * y * y;
-}
-
-// Shape of the Butler–Volmer source across the Li interface: 6x(1 − x), zero outside [0, 1].
-fn reaction_shape(x_in: f32) -> f32 {
-    let x = clamp(x_in, 0.0, 1.0);
-    return 6.0 * x * (1.0 - x);
-}
-
-// 2ab/(a + b), 0 when both are 0: the series conductance of a face between two cells.
-fn harmonic_mean(a: f32, b: f32) -> f32 {
-    if (a + b > 0.0) {
-        return 2.0 * a * b / (a + b);
-    }
-    return 0.0;
-}
-
-// Cell conductivity, S/m. Consistent form: σ_p min(1, h(ϕ) + h(ξ)) + floor;
-// single-potential form: σ_e h(ξ) + σ_p h(ϕ) + floor.
-fn cell_conductivity(consistent: bool, sigma_p: f32, sigma_e: f32, sigma_floor: f32,
-                     xi: f32, phi: f32) -> f32 {
-    if (consistent) {
-        return sigma_p * min(h(phi) + h(xi), 1.0) + sigma_floor;
-    }
-    return sigma_e * h(xi) + sigma_p * h(phi) + sigma_floor;
-}
-
-// Cell Li⁺ diffusivity, m²/s. Consistent form: D_p min(1, h(ϕ) + h(ξ));
-// single-potential form: D_e h(ξ) + D_p h(ϕ).
-fn cell_diffusivity(consistent: bool, d_p: f32, d_e: f32, xi: f32, phi: f32) -> f32 {
-    if (consistent) {
-        return d_p * min(h(phi) + h(xi), 1.0);
-    }
-    return d_e * h(xi) + d_p * h(phi);
-}
-// ---- end shared ----
 
 fn sigma(k: u32) -> f32 {
     return cell_conductivity(p.consistent != 0u, p.sigma_p, p.sigma_e, p.sigma_floor, xi[k], phi[k]);

@@ -8,13 +8,7 @@
 // Index:     k = j·nx + i.
 // Twin:      crates/lipf-core/src/cpu_backend.rs (CpuBackend::check_ranges and its constants
 //            XI_MIN, XI_MAX, CONC_MIN).
-
-struct GridParams {
-    nx: u32,
-    ny: u32,
-    n: u32,
-    _pad0: u32,
-}
+// Imports:   shared/grid.wgsl, shared/float.wgsl
 
 const XI_MIN: f32 = -0.1;
 const XI_MAX: f32 = 1.1;
@@ -25,10 +19,6 @@ const CONC_MIN: f32 = -0.01;
 @group(0) @binding(2) var<storage, read> conc: array<f32>;
 @group(0) @binding(3) var<storage, read> potential: array<f32>;
 @group(0) @binding(4) var<storage, read_write> status: array<atomic<u32>, 4>;
-
-fn finite(v: f32) -> bool {
-    return (bitcast<u32>(v) & 0x7f800000u) != 0x7f800000u;
-}
 
 @compute @workgroup_size(16, 16)
 fn range_check(@builtin(global_invocation_id) gid: vec3<u32>) {

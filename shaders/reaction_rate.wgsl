@@ -8,6 +8,7 @@
 // Dispatch:  (ceil(nx/16), ceil(ny/16), 1) workgroups of 16×16, one invocation per cell.
 // Index:     k = j·nx + i.
 // Twin:      crates/lipf-core/src/cpu/reaction_rate.rs (reaction_rate, overpotential).
+// Imports:   shared/control.wgsl
 
 struct ReactionParams {
     nx: u32,
@@ -18,35 +19,6 @@ struct ReactionParams {
     _pad1: f32,
     _pad2: f32,
     _pad3: f32,
-}
-
-// Device-side scalars of the running batch (twin: lipf_gpu::params::Control). Written by the
-// single-invocation control kernels; the host reads it back only at the end of a batch.
-struct Control {
-    dt: f32,
-    remaining: f32,
-    v_collector: f32,
-    current_a_m: f32,
-    running: u32,
-    step_count: u32,
-    step_iterations: u32,
-    max_solve_iterations: u32,
-    rz: f32,
-    alpha: f32,
-    beta: f32,
-    res: f32,
-    tol: f32,
-    converged: u32,
-    solve_iterations: u32,
-    not_converged: u32,
-    i0: f32,
-    i1: f32,
-    flags: u32,
-    substeps: u32,
-    dt_sub: f32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: ReactionParams;

@@ -13,32 +13,12 @@
 //            kernel sums at most 1024 partials in a fixed order (deterministic).
 // Index:     k = j·nx + i over n = nx·ny cells.
 // Twin:      crates/lipf-core/src/solver.rs (fn dot, fn l1).
-
-struct ReduceParams {
-    n: u32,
-    groups: u32,
-    _pad0: u32,
-    _pad1: u32,
-}
+// Imports:   shared/reduce.wgsl, shared/tree.wgsl
 
 @group(0) @binding(0) var<uniform> p: ReduceParams;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> partials: array<vec2<f32>>;
-
-var<workgroup> tree: array<vec2<f32>, 256>;
-
-fn tree_sum(t: u32, v: vec2<f32>) -> vec2<f32> {
-    tree[t] = v;
-    workgroupBarrier();
-    for (var s = 128u; s > 0u; s >>= 1u) {
-        if (t < s) {
-            tree[t] += tree[t + s];
-        }
-        workgroupBarrier();
-    }
-    return tree[0];
-}
 
 @compute @workgroup_size(256)
 fn dot_partials(@builtin(local_invocation_id) lid: vec3<u32>,

@@ -9,8 +9,8 @@
 //            time_step: Δt = min(Allen–Cahn stability limit, max ξ change / max |r|, max_dt),
 //              landing exactly on the remaining time when it is within a step; the Nernst–Planck
 //              sub-step count ceil(Δt / Δt_np), Δt_np = min(diffusion limit, half a cell of
-//              drift), and the indirect entries of the recorded sub-steps (flag 4 when more are
-//              needed than were recorded); appends (Δt, I, V, iterations, sub-steps) to the log.
+//              drift), and the indirect entries of the recorded sub-steps (FLAG_SUBSTEPS_EXCEEDED
+//              when more are needed than were recorded); appends (Δt, I, V, iterations, sub-steps) to the log.
 // Bindings:  0 uniform StepParams; 1 control (read_write); 2 shapes (read); 3 args (read_write;
 //            step part, CG part, then one entry per recorded sub-step);
 //            4 rate, 5 potential, 6 xi, 7 phi (read); 8 partials (read_write); 9 steps (the step
@@ -20,6 +20,8 @@
 // Index:     k = j·nx + i, x periodic.
 // Twin:      crates/lipf-core/src/cpu_backend.rs (CpuBackend::advance_fields: the choice of Δt
 //            and the landing on t_max).
+// Imports:   shared/control.wgsl, shared/interp.wgsl, shared/tree.wgsl, shared/diffusivity.wgsl,
+//            shared/indirect.wgsl
 
 struct StepParams {
     nx: u32,
@@ -56,35 +58,6 @@ struct StepLog {
     _pad1: u32,
 }
 
-// Device-side scalars of the running batch (twin: lipf_gpu::params::Control). Written by the
-// single-invocation control kernels; the host reads it back only at the end of a batch.
-struct Control {
-    dt: f32,
-    remaining: f32,
-    v_collector: f32,
-    current_a_m: f32,
-    running: u32,
-    step_count: u32,
-    step_iterations: u32,
-    max_solve_iterations: u32,
-    rz: f32,
-    alpha: f32,
-    beta: f32,
-    res: f32,
-    tol: f32,
-    converged: u32,
-    solve_iterations: u32,
-    not_converged: u32,
-    i0: f32,
-    i1: f32,
-    flags: u32,
-    substeps: u32,
-    dt_sub: f32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
-}
-
 @group(0) @binding(0) var<uniform> p: StepParams;
 @group(0) @binding(1) var<storage, read_write> control: Control;
 @group(0) @binding(2) var<storage, read> shapes: array<u32>;
@@ -95,56 +68,6 @@ struct Control {
 @group(0) @binding(7) var<storage, read> phi: array<f32>;
 @group(0) @binding(8) var<storage, read_write> partials: array<vec2<f32>>;
 @group(0) @binding(9) var<storage, read_write> steps: array<StepLog>;
-
-// ---- shared: common.wgsl ----
-// h(x) = x³(6x² − 15x + 10) with x clamped to [0, 1].
-fn h(x_in: f32) -> f32 {
-    let x = clamp(x_in, 0.0, 1.0);
-    return x * x * x * (x * (6.0 * x - 15.0) + 10.0);
-}
-
-// h'(x) = 30x²(1 − x)², zero outside [0, 1].
-fn dh(x_in: f32) -> f32 {
-    let x = clamp(x_in, 0.0, 1.0);
-    let y = x * (1.0 - x);
-    return 30.0 * y * y;
-}
-
-// Shape of the Butler–Volmer source across the Li interface: 6x(1 − x), zero outside [0, 1].
-fn reaction_shape(x_in: f32) -> f32 {
-    let x = clamp(x_in, 0.0, 1.0);
-    return 6.0 * x * (1.0 - x);
-}
-
-// 2ab/(a + b), 0 when both are 0: the series conductance of a face between two cells.
-fn harmonic_mean(a: f32, b: f32) -> f32 {
-    if (a + b > 0.0) {
-        return 2.0 * a * b / (a + b);
-    }
-    return 0.0;
-}
-
-// Cell conductivity, S/m. Consistent form: σ_p min(1, h(ϕ) + h(ξ)) + floor;
-// single-potential form: σ_e h(ξ) + σ_p h(ϕ) + floor.
-fn cell_conductivity(consistent: bool, sigma_p: f32, sigma_e: f32, sigma_floor: f32,
-                     xi: f32, phi: f32) -> f32 {
-    if (consistent) {
-        return sigma_p * min(h(phi) + h(xi), 1.0) + sigma_floor;
-    }
-    return sigma_e * h(xi) + sigma_p * h(phi) + sigma_floor;
-}
-
-// Cell Li⁺ diffusivity, m²/s. Consistent form: D_p min(1, h(ϕ) + h(ξ));
-// single-potential form: D_e h(ξ) + D_p h(ϕ).
-fn cell_diffusivity(consistent: bool, d_p: f32, d_e: f32, xi: f32, phi: f32) -> f32 {
-    if (consistent) {
-        return d_p * min(h(phi) + h(xi), 1.0);
-    }
-    return d_e * h(xi) + d_p * h(phi);
-}
-// ---- end shared ----
-
-var<workgroup> tree: array<vec2<f32>, 256>;
 
 fn tree_max(t: u32, v: vec2<f32>) -> vec2<f32> {
     tree[t] = v;
@@ -165,23 +88,21 @@ fn step_begin() {
     control.running = select(0u, 1u, on);
     control.step_iterations = 0u;
     control.max_solve_iterations = 0u;
-    let m = 3u * p.shapes;
-    for (var s = 0u; s < m; s++) {
+    let step_base = step_args_base();
+    let cg_base = cg_args_base(p.shapes);
+    for (var s = 0u; s < DISPATCH_ARGS_WORDS * p.shapes; s++) {
         var v = 0u;
         if (on) {
             v = shapes[s];
         }
-        args[s] = v;
-        args[m + s] = v;
+        args[step_base + s] = v;
+        args[cg_base + s] = v;
     }
     // Sub-steps run only when time_step enables them.
-    for (var s = 0u; s < 3u * p.substeps_recorded; s++) {
-        args[2u * m + s] = 0u;
+    let sub_base = substep_args_base(p.shapes);
+    for (var s = 0u; s < DISPATCH_ARGS_WORDS * p.substeps_recorded; s++) {
+        args[sub_base + s] = 0u;
     }
-}
-
-fn dif(k: u32) -> f32 {
-    return cell_diffusivity(p.consistent != 0u, p.d_p, p.d_e, xi[k], phi[k]);
 }
 
 @compute @workgroup_size(256)
@@ -240,12 +161,12 @@ fn time_step(@builtin(local_invocation_id) lid: vec3<u32>) {
     control.substeps = substeps;
     control.dt_sub = dt / f32(substeps);
     if (substeps > p.substeps_recorded) {
-        control.flags |= 4u;
+        control.flags |= FLAG_SUBSTEPS_EXCEEDED;
     }
-    let sub_base = 6u * p.shapes;
+    let sub_base = substep_args_base(p.shapes);
     for (var q = 0u; q < min(substeps, p.substeps_recorded); q++) {
-        for (var c = 0u; c < 3u; c++) {
-            args[sub_base + 3u * q + c] = shapes[c];
+        for (var c = 0u; c < DISPATCH_ARGS_WORDS; c++) {
+            args[sub_base + DISPATCH_ARGS_WORDS * q + c] = shapes[c];
         }
     }
     steps[control.step_count] = StepLog(dt, control.current_a_m, control.v_collector,

@@ -11,55 +11,13 @@
 // Dispatch:  (ceil(nx/16), ceil(ny/16), 1) workgroups of 16×16, one invocation per cell.
 // Index:     k = j·nx + i.
 // Twin:      crates/lipf-core/src/cpu/xi_update.rs.
-
-struct GridParams {
-    nx: u32,
-    ny: u32,
-    n: u32,
-    _pad0: u32,
-}
-
-// Device-side scalars of the running batch (twin: lipf_gpu::params::Control). Written by the
-// single-invocation control kernels; the host reads it back only at the end of a batch.
-struct Control {
-    dt: f32,
-    remaining: f32,
-    v_collector: f32,
-    current_a_m: f32,
-    running: u32,
-    step_count: u32,
-    step_iterations: u32,
-    max_solve_iterations: u32,
-    rz: f32,
-    alpha: f32,
-    beta: f32,
-    res: f32,
-    tol: f32,
-    converged: u32,
-    solve_iterations: u32,
-    not_converged: u32,
-    i0: f32,
-    i1: f32,
-    flags: u32,
-    substeps: u32,
-    dt_sub: f32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
-}
+// Imports:   shared/grid.wgsl, shared/control.wgsl, shared/float.wgsl
 
 @group(0) @binding(0) var<uniform> p: GridParams;
 @group(0) @binding(1) var<storage, read> rate: array<f32>;
 @group(0) @binding(2) var<storage, read> control: Control;
 @group(0) @binding(3) var<storage, read_write> xi: array<f32>;
 @group(0) @binding(4) var<storage, read_write> xi_lo: array<f32>;
-
-// 1.0, from a uniform the compiler cannot see through (the grid has cells). Error-free sums are
-// exact only if every rounding is kept, and shader compilers may rewrite float algebra (Mesa's
-// NIR folds (a + b) − a into b): a sum multiplied by this cannot be rewritten.
-fn opaque_one() -> f32 {
-    return select(0.0, 1.0, p.n > 0u);
-}
 
 // (s, e) with s = fl(a + b) and e = a + b − s exactly (Dekker's fast two-sum on |big| ≥ |small|).
 fn fast_two_sum(a: f32, b: f32, one: f32) -> vec2<f32> {
@@ -77,7 +35,7 @@ fn xi_update(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let k = gid.y * p.nx + gid.x;
-    let r = fast_two_sum(xi[k], control.dt * rate[k] + xi_lo[k], opaque_one());
+    let r = fast_two_sum(xi[k], control.dt * rate[k] + xi_lo[k], opaque_one(p.n));
     xi[k] = r.x;
     xi_lo[k] = r.y;
 }

@@ -1,9 +1,11 @@
 //! The GPU backend against its CPU reference.
 //!
-//! Without a device: every WGSL file parses and validates with naga (the version wgpu uses),
-//! the registry lists exactly the files in `shaders/`, every CPU kernel has its WGSL twin, the
-//! copies of the shared WGSL block match `shaders/common.wgsl`, and every WGSL parameter struct
-//! has the layout of its Rust `#[repr(C)]` twin, and the WGSL range limits are lipf-core's.
+//! Without a device: every kernel, joined with the shared modules it imports, parses and
+//! validates with naga (the version wgpu uses), and a naga error names the line of the original
+//! file; the registry lists exactly the files in `shaders/` and `shaders/shared/`; no WGSL name
+//! is declared in two files; every CPU kernel has its WGSL twin; every WGSL parameter struct has
+//! the layout of its Rust `#[repr(C)]` twin; the control flags and the indirect-table layout of
+//! the shared WGSL modules are lipf-gpu's; and the WGSL range limits are lipf-core's.
 //!
 //! With a device: each kernel against its CPU twin on 67×45 grids (not multiples of the 16×16
 //! workgroups) in both overpotential forms and both double wells, with and without rotated
@@ -15,8 +17,8 @@
 //! LIPF_REQUIRE_GPU_ADAPTER=1 (set in CI), where they fail. Software adapters (lavapipe) count:
 //! they run the same WGSL.
 
-use lipf_gpu::shaders::SHADERS;
-use std::collections::BTreeSet;
+use lipf_gpu::shaders::{Part, Shader, MODULES, SHADERS};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 fn repo_path(rel: &str) -> PathBuf {
@@ -25,53 +27,151 @@ fn repo_path(rel: &str) -> PathBuf {
         .join(rel)
 }
 
-fn parse_and_validate(name: &str, source: &str) -> (naga::Module, naga::valid::ModuleInfo) {
-    let module = naga::front::wgsl::parse_str(source).unwrap_or_else(|e| {
-        panic!(
-            "shaders/{name}.wgsl does not parse:\n{}",
-            e.emit_to_string_with_path(source, &format!("shaders/{name}.wgsl"))
+/// `shaders/<file>.wgsl:<line>:<column>` of a naga error at `loc` in the source joined from
+/// `parts`.
+fn located(parts: &[Part], loc: Option<naga::SourceLocation>) -> String {
+    loc.and_then(|l| {
+        lipf_gpu::shaders::origin(parts, l.line_number as usize)
+            .map(|(file, line)| format!("{file}:{line}:{}", l.line_position))
+    })
+    .unwrap_or_else(|| "(no location)".to_string())
+}
+
+/// Parses and validates the WGSL joined from `parts` (`source`). An error names the line of the
+/// original file first, then shows naga's report on the joined source.
+fn parse_and_validate_parts(
+    name: &str,
+    parts: &[Part],
+    source: &str,
+) -> Result<(naga::Module, naga::valid::ModuleInfo), String> {
+    let joined = format!("{name} (joined with its imports)");
+    let module = naga::front::wgsl::parse_str(source).map_err(|e| {
+        format!(
+            "{}: error: {}\n{}",
+            located(parts, e.location(source)),
+            e.message(),
+            e.emit_to_string_with_path(source, &joined)
         )
-    });
+    })?;
     // FLOAT64: shaders outside the time step may use f64 (the step kernels are f32 only).
     let info = naga::valid::Validator::new(
         naga::valid::ValidationFlags::all(),
         naga::valid::Capabilities::FLOAT64,
     )
     .validate(&module)
-    .unwrap_or_else(|e| {
-        panic!(
-            "shaders/{name}.wgsl is not valid WGSL:\n{}",
-            e.emit_to_string_with_path(source, &format!("shaders/{name}.wgsl"))
+    .map_err(|e| {
+        // The innermost span (the statement or expression, after the function's).
+        let at = e
+            .spans()
+            .filter(|(span, _)| span.is_defined())
+            .last()
+            .map(|(span, _)| span.location(source));
+        format!(
+            "{}: error: {}\n{}",
+            located(parts, at),
+            e.as_inner(),
+            e.emit_to_string_with_path(source, &joined)
         )
-    });
-    (module, info)
+    })?;
+    Ok((module, info))
+}
+
+fn parse_and_validate(s: &Shader) -> (naga::Module, naga::valid::ModuleInfo) {
+    parse_and_validate_parts(s.name, s.parts, s.source)
+        .unwrap_or_else(|e| panic!("shaders/{}.wgsl is not valid WGSL:\n{e}", s.name))
 }
 
 #[test]
 fn every_shader_parses_and_validates_with_naga() {
     assert!(!SHADERS.is_empty(), "the shader registry is empty");
     for s in SHADERS {
-        let (module, _) = parse_and_validate(s.name, s.source);
-        if s.name != "common" {
-            assert!(
-                !module.entry_points.is_empty(),
-                "shaders/{}.wgsl has no entry point",
-                s.name
-            );
-        }
+        let (module, _) = parse_and_validate(s);
+        assert!(
+            !module.entry_points.is_empty(),
+            "shaders/{}.wgsl has no entry point",
+            s.name
+        );
     }
 }
 
+/// `parts` of `shader` with the first `old` in `file` replaced by `new`, joined; and the line of
+/// `file` that now holds `new`.
+fn broken(shader: &str, file: &str, old: &str, new: &str) -> (Vec<Part>, String, usize) {
+    let s = lipf_gpu::shaders::shader(shader);
+    let mut line = 0;
+    let parts: Vec<Part> = s
+        .parts
+        .iter()
+        .map(|p| {
+            if p.file != file {
+                return *p;
+            }
+            let at = p
+                .source
+                .find(old)
+                .unwrap_or_else(|| panic!("{file} has no `{old}`"));
+            line = p.source[..at].matches('\n').count() + 1;
+            let source: &'static str = Box::leak(p.source.replacen(old, new, 1).into_boxed_str());
+            Part {
+                file: p.file,
+                source,
+            }
+        })
+        .collect();
+    assert!(line > 0, "{shader} does not import {file}");
+    let joined = lipf_gpu::shaders::join(&parts);
+    (parts, joined, line)
+}
+
 #[test]
-fn shader_files_and_registry_list_the_same_kernels() {
-    let on_disk: BTreeSet<String> = std::fs::read_dir(repo_path("shaders"))
-        .expect("shaders/ exists")
+fn naga_errors_name_the_line_of_the_original_file() {
+    // An unknown name in a shared module, far below the kernel file in the joined source.
+    let (parts, source, line) = broken(
+        "conc_update",
+        "shaders/shared/interp.wgsl",
+        "return 30.0 * y * y;",
+        "return 30.0 * y * no_such_name;",
+    );
+    let e = parse_and_validate_parts("conc_update", &parts, &source).unwrap_err();
+    let want = format!("shaders/shared/interp.wgsl:{line}:");
+    assert!(e.starts_with(&want), "expected `{want}`, got:\n{e}");
+    // A type error in the kernel file itself.
+    let (parts, source, line) = broken(
+        "xi_update",
+        "shaders/xi_update.wgsl",
+        "xi_lo[k] = r.y;",
+        "xi_lo[k] = k;",
+    );
+    let e = parse_and_validate_parts("xi_update", &parts, &source).unwrap_err();
+    let want = format!("shaders/xi_update.wgsl:{line}:");
+    assert!(e.starts_with(&want), "expected `{want}`, got:\n{e}");
+    // And in the last import.
+    let (parts, source, line) = broken(
+        "time_step",
+        "shaders/shared/indirect.wgsl",
+        "return 2u * DISPATCH_ARGS_WORDS * shapes;",
+        "return 2.5 * DISPATCH_ARGS_WORDS * shapes;",
+    );
+    let e = parse_and_validate_parts("time_step", &parts, &source).unwrap_err();
+    let want = format!("shaders/shared/indirect.wgsl:{line}:");
+    assert!(e.starts_with(&want), "expected `{want}`, got:\n{e}");
+}
+
+/// Stems of the `.wgsl` files in `dir` (relative to the repository root).
+fn wgsl_stems(dir: &str) -> BTreeSet<String> {
+    std::fs::read_dir(repo_path(dir))
+        .unwrap_or_else(|e| panic!("{dir}: {e}"))
         .filter_map(|e| {
             let p = e.ok()?.path();
             (p.extension()? == "wgsl")
                 .then(|| p.file_stem().unwrap().to_string_lossy().into_owned())
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn shader_files_and_registry_list_the_same_kernels() {
+    let on_disk = wgsl_stems("shaders");
     let registry: BTreeSet<String> = SHADERS.iter().map(|s| s.name.to_string()).collect();
     assert!(!on_disk.is_empty(), "no .wgsl file found in shaders/");
     assert_eq!(
@@ -82,6 +182,37 @@ fn shader_files_and_registry_list_the_same_kernels() {
         SHADERS.len()
     );
     assert_eq!(on_disk, registry, "shaders/ and the registry differ");
+    let on_disk = wgsl_stems("shaders/shared");
+    let modules: BTreeSet<String> = MODULES.iter().map(|m| m.name.to_string()).collect();
+    assert_eq!(MODULES.len(), modules.len(), "a module is registered twice");
+    assert_eq!(
+        on_disk, modules,
+        "shaders/shared/ and lipf_gpu::shaders::MODULES differ"
+    );
+    for m in MODULES {
+        assert!(
+            SHADERS.iter().any(|s| s.imports().any(|i| i == m.name)),
+            "shaders/shared/{}.wgsl is imported by no shader",
+            m.name
+        );
+    }
+    for s in SHADERS {
+        let imports: Vec<&str> = s.imports().collect();
+        let unique: BTreeSet<&str> = imports.iter().copied().collect();
+        assert_eq!(
+            imports.len(),
+            unique.len(),
+            "{}: a module is imported twice",
+            s.name
+        );
+        for p in s.parts {
+            assert!(
+                p.source.ends_with('\n'),
+                "{} does not end with a newline (the joined lines would run together)",
+                p.file
+            );
+        }
+    }
 }
 
 #[test]
@@ -123,15 +254,19 @@ fn every_cpu_kernel_has_a_wgsl_twin_of_the_same_name() {
     }
 }
 
+/// The leading `//` lines of a WGSL file.
+fn header(source: &str) -> String {
+    source
+        .lines()
+        .take_while(|l| l.starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[test]
 fn every_shader_opens_with_the_documented_header() {
     for s in SHADERS {
-        let header: String = s
-            .source
-            .lines()
-            .take_while(|l| l.starts_with("//"))
-            .collect::<Vec<_>>()
-            .join("\n");
+        let header = header(s.kernel_source());
         assert!(
             header.starts_with(&format!("// {}.wgsl", s.name)),
             "shaders/{}.wgsl: header must start with its name",
@@ -144,34 +279,264 @@ fn every_shader_opens_with_the_documented_header() {
                 s.name
             );
         }
+        // `Imports:` lists the registry's imports, in order (the header is what a reader sees).
+        let listed: Vec<String> = match header.find("Imports:") {
+            Some(at) => header[at + "Imports:".len()..]
+                .split(|c: char| c == ',' || c.is_whitespace() || c == '/')
+                .filter(|w| w.starts_with("shared") || w.ends_with(".wgsl"))
+                .filter(|w| *w != "shared")
+                .map(|w| w.trim_end_matches(".wgsl").to_string())
+                .collect(),
+            None => Vec::new(),
+        };
+        let registry: Vec<String> = s.imports().map(str::to_string).collect();
+        assert_eq!(
+            listed, registry,
+            "shaders/{}.wgsl: the header's `Imports:` differs from its registry entry",
+            s.name
+        );
+    }
+    for m in MODULES {
+        let header = header(m.source);
+        assert!(
+            header.starts_with(&format!("// shared/{}.wgsl", m.name)),
+            "shaders/shared/{}.wgsl: header must start with its name",
+            m.name
+        );
+        for field in ["Declares:", "Needs:", "Twin:"] {
+            assert!(
+                header.contains(field),
+                "shaders/shared/{}.wgsl: header lacks `{field}`",
+                m.name
+            );
+        }
+        // Bindings differ per kernel and entry points belong to kernels.
+        for banned in ["@group", "@binding", "@compute"] {
+            assert!(
+                !m.source.contains(banned),
+                "shaders/shared/{}.wgsl: a shared module has no `{banned}`",
+                m.name
+            );
+        }
+    }
+}
+
+/// Top-level `struct`, `fn`, `const`, `alias` and `override` declarations of a WGSL file: (kind,
+/// name, line). Declarations start a line at column 0, possibly after attributes (`@compute
+/// @workgroup_size(16, 16) fn ...`); comments and indented lines are skipped.
+fn top_level_declarations(source: &str) -> Vec<(&'static str, String, usize)> {
+    let mut out = Vec::new();
+    for (k, line) in source.lines().enumerate() {
+        if line.starts_with(char::is_whitespace) || line.starts_with("//") {
+            continue;
+        }
+        let mut rest = line;
+        while let Some(r) = rest.strip_prefix('@') {
+            // Skip one attribute: a name and, if present, its parenthesised arguments.
+            let name_end = r
+                .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .unwrap_or(r.len());
+            let mut r = &r[name_end..];
+            if r.starts_with('(') {
+                r = r.find(')').map_or("", |e| &r[e + 1..]);
+            }
+            rest = r.trim_start();
+        }
+        for kind in ["struct", "fn", "const", "alias", "override"] {
+            let Some(r) = rest.strip_prefix(kind) else {
+                continue;
+            };
+            if !r.starts_with(char::is_whitespace) {
+                continue;
+            }
+            let name: String = r
+                .trim_start()
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() {
+                out.push((kind, name, k + 1));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_declaration_scanner_finds_every_kind() {
+    let src = "// fn commented_out()\nstruct S {\n    fn_inside: u32,\n}\nconst C: u32 = 1u;\n\
+               alias A = f32;\noverride O: f32;\nfn f() {}\n@compute @workgroup_size(16, 16)\n\
+               fn entry() {}\n@compute @workgroup_size(1) fn inline_entry() {}\n\
+               var<private> v: u32;\nfnord();\n";
+    let found: Vec<(&str, String)> = top_level_declarations(src)
+        .into_iter()
+        .map(|(k, n, _)| (k, n))
+        .collect();
+    let want: Vec<(&str, String)> = [
+        ("struct", "S"),
+        ("const", "C"),
+        ("alias", "A"),
+        ("override", "O"),
+        ("fn", "f"),
+        ("fn", "entry"),
+        ("fn", "inline_entry"),
+    ]
+    .iter()
+    .map(|&(k, n)| (k, n.to_string()))
+    .collect();
+    assert_eq!(found, want);
+}
+
+/// Names declared in two files of the impedance solver, whose files do not import shared
+/// modules yet, with the files that declare them. `tree_sum` there is a different (f64 complex)
+/// sum that only shares its name with shared/tree.wgsl.
+const NOT_YET_SHARED: &[(&str, &[&str])] = &[
+    (
+        "ImpedanceParams",
+        &[
+            "shaders/impedance_apply.wgsl",
+            "shaders/impedance_cocg.wgsl",
+        ],
+    ),
+    (
+        "cmul",
+        &[
+            "shaders/impedance_apply.wgsl",
+            "shaders/impedance_cocg.wgsl",
+        ],
+    ),
+    (
+        "tree_sum",
+        &["shaders/impedance_apply.wgsl", "shaders/shared/tree.wgsl"],
+    ),
+];
+
+#[test]
+fn no_wgsl_name_is_declared_in_two_files() {
+    let mut declared: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut files = 0;
+    for dir in ["shaders", "shaders/shared"] {
+        for stem in wgsl_stems(dir) {
+            let file = format!("{dir}/{stem}.wgsl");
+            let source = std::fs::read_to_string(repo_path(&file)).unwrap();
+            files += 1;
+            for (kind, name, line) in top_level_declarations(&source) {
+                declared
+                    .entry(name)
+                    .or_default()
+                    .push(format!("{file}:{line} ({kind})"));
+            }
+        }
+    }
+    assert!(files > 20, "only {files} WGSL files found");
+    assert!(
+        declared.len() > 100,
+        "only {} names found: the scanner misses declarations",
+        declared.len()
+    );
+    let mut twice = Vec::new();
+    for (name, places) in &declared {
+        if places.len() < 2 {
+            continue;
+        }
+        let known = NOT_YET_SHARED.iter().find(|(n, _)| n == name);
+        let in_files: Vec<&str> = places
+            .iter()
+            .map(|p| p.split(':').next().unwrap())
+            .collect();
+        if known.is_some_and(|(_, f)| *f == in_files.as_slice()) {
+            continue;
+        }
+        twice.push(format!("`{name}` in {}", places.join(", ")));
+    }
+    assert!(
+        twice.is_empty(),
+        "WGSL names declared in more than one file (move the declaration to a module of \
+         shaders/shared/ and import it):\n  {}",
+        twice.join("\n  ")
+    );
+    for (name, files) in NOT_YET_SHARED {
+        let places = declared.get(*name).map_or(0, Vec::len);
+        assert!(
+            places == files.len(),
+            "`{name}` is no longer declared in {files:?}: remove it from NOT_YET_SHARED"
+        );
+    }
+}
+
+/// The `u32` value of every `const` of a WGSL module whose name starts with `prefix`.
+fn wgsl_u32_constants(module: &naga::Module, prefix: &str) -> BTreeMap<String, u32> {
+    module
+        .constants
+        .iter()
+        .filter_map(|(_, c)| {
+            let name = c.name.clone()?;
+            if !name.starts_with(prefix) {
+                return None;
+            }
+            match module.global_expressions[c.init] {
+                naga::Expression::Literal(naga::Literal::U32(v)) => Some((name, v)),
+                ref e => panic!("const {name} is not a u32 literal: {e:?}"),
+            }
+        })
+        .collect()
+}
+
+/// A shared module parsed on its own (it must need no other module).
+fn parse_module(name: &str) -> naga::Module {
+    let m = lipf_gpu::shaders::module(name);
+    let parts = [Part {
+        file: Box::leak(format!("shaders/shared/{name}.wgsl").into_boxed_str()),
+        source: m.source,
+    }];
+    parse_and_validate_parts(name, &parts, m.source)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .0
+}
+
+#[test]
+fn wgsl_control_flags_are_the_rust_ones() {
+    let wgsl = wgsl_u32_constants(&parse_module("control"), "FLAG_");
+    let rust: BTreeMap<String, u32> = lipf_gpu::params::CONTROL_FLAGS
+        .iter()
+        .map(|&(n, v)| (n.to_string(), v))
+        .collect();
+    assert_eq!(
+        wgsl, rust,
+        "the FLAG_ consts of shaders/shared/control.wgsl differ from lipf_gpu::params::CONTROL_FLAGS"
+    );
+    assert_eq!(rust.len(), 3, "expected three control flags");
+    // No kernel sets or tests a bare flag number.
+    for s in SHADERS {
+        for (k, line) in s.kernel_source().lines().enumerate() {
+            let code = line.split("//").next().unwrap();
+            if let Some(at) = code.find("flags") {
+                let after = code[at + "flags".len()..].trim_start();
+                let operand = after
+                    .trim_start_matches(['|', '&', '=', '!', ' '])
+                    .trim_start();
+                assert!(
+                    !operand.starts_with(|c: char| c.is_ascii_digit()) || operand.starts_with("0u"),
+                    "shaders/{}.wgsl:{}: a bare flag number; use a FLAG_ const of shared/control.wgsl",
+                    s.name,
+                    k + 1
+                );
+            }
+        }
     }
 }
 
 #[test]
-fn shared_wgsl_block_copies_match_common_wgsl() {
-    const BEGIN: &str = "// ---- shared: common.wgsl ----";
-    const END: &str = "// ---- end shared ----";
-    let block = |src: &str| -> Option<String> {
-        let a = src.find(BEGIN)?;
-        let b = src[a..].find(END)? + a;
-        Some(src[a..b].to_string())
-    };
-    let common = block(lipf_gpu::shaders::shader("common").source)
-        .expect("common.wgsl has the shared block");
-    let mut copies = 0;
-    for s in SHADERS.iter().filter(|s| s.name != "common") {
-        if let Some(b) = block(s.source) {
-            assert_eq!(
-                b, common,
-                "shaders/{}.wgsl: its copy of the shared block differs from common.wgsl",
-                s.name
-            );
-            copies += 1;
-        }
-    }
-    assert!(
-        copies >= 3,
-        "expected several kernels to carry the shared block, found {copies}"
+fn wgsl_indirect_table_layout_is_the_rust_one() {
+    let wgsl = wgsl_u32_constants(&parse_module("indirect"), "DISPATCH_ARGS_WORDS");
+    assert_eq!(
+        wgsl.get("DISPATCH_ARGS_WORDS"),
+        Some(&lipf_gpu::params::DISPATCH_ARGS_WORDS),
+        "DISPATCH_ARGS_WORDS of shaders/shared/indirect.wgsl"
+    );
+    assert_eq!(
+        std::mem::size_of::<lipf_gpu::params::DispatchArgs>(),
+        4 * lipf_gpu::params::DISPATCH_ARGS_WORDS as usize
     );
 }
 
@@ -181,7 +546,7 @@ fn wgsl_parameter_structs_have_the_layout_of_their_rust_twins() {
     for (rust, shaders) in lipf_gpu::params::layouts() {
         for &name in shaders {
             let s = lipf_gpu::shaders::shader(name);
-            let (module, _) = parse_and_validate(name, s.source);
+            let (module, _) = parse_and_validate(s);
             let mut layouter = naga::proc::Layouter::default();
             layouter.update(module.to_ctx()).expect("layout");
             let (handle, ty) = module
@@ -219,7 +584,7 @@ fn wgsl_parameter_structs_have_the_layout_of_their_rust_twins() {
 
 /// The value of the f32 `const NAME` of a shader.
 fn wgsl_f32_constant(shader: &str, name: &str) -> f32 {
-    let (module, _) = parse_and_validate(shader, lipf_gpu::shaders::shader(shader).source);
+    let (module, _) = parse_and_validate(lipf_gpu::shaders::shader(shader));
     let (_, c) = module
         .constants
         .iter()

@@ -475,7 +475,11 @@ impl GpuBackend {
             args: storage_bytes(
                 &ctx,
                 "indirect args",
-                12 * (2 * shapes + MAX_SUBSTEPS) as u64,
+                IndirectTable {
+                    shapes,
+                    substeps: MAX_SUBSTEPS,
+                }
+                .size_bytes(),
                 indirect,
             ),
             status: storage_bytes(&ctx, "range status", 16, FIELD_USAGE),
@@ -794,13 +798,19 @@ impl GpuBackend {
         pass.set_bind_group(0, bg, &[]);
         match gate {
             Gate::Direct([x, y, z]) => pass.dispatch_workgroups(x, y, z),
-            Gate::Step(s) => pass.dispatch_workgroups_indirect(&self.b.args, 12 * s as u64),
-            Gate::Cg(s) => {
-                pass.dispatch_workgroups_indirect(&self.b.args, 12 * (self.shapes + s) as u64)
-            }
+            Gate::Step(s) => pass.dispatch_workgroups_indirect(&self.b.args, self.table().step(s)),
+            Gate::Cg(s) => pass.dispatch_workgroups_indirect(&self.b.args, self.table().cg(s)),
             Gate::Sub(m) => {
-                pass.dispatch_workgroups_indirect(&self.b.args, 12 * (2 * self.shapes + m) as u64)
+                pass.dispatch_workgroups_indirect(&self.b.args, self.table().substep(m))
             }
+        }
+    }
+
+    /// The layout of the indirect-dispatch table `args`.
+    fn table(&self) -> IndirectTable {
+        IndirectTable {
+            shapes: self.shapes,
+            substeps: MAX_SUBSTEPS,
         }
     }
 
@@ -1031,7 +1041,7 @@ impl GpuBackend {
     }
 
     fn solver_failure(&self, c: &Control) -> SimulationError {
-        if c.flags & 1 != 0 {
+        if c.flags & FLAG_NO_ACTIVE_INTERFACE != 0 {
             return SimulationError::Solver(
                 "galvanostatic control impossible: the current does not depend on the \
                  collector potential (no electrochemically active interface)"
@@ -1046,7 +1056,7 @@ impl GpuBackend {
             self.cg_iterations,
             c.res,
             c.tol,
-            if c.flags & 2 != 0 {
+            if c.flags & FLAG_CG_BREAKDOWN != 0 {
                 ", CG breakdown"
             } else {
                 ""
@@ -1075,7 +1085,9 @@ impl GpuBackend {
             self.ctx.queue.submit(Some(enc.finish()));
             let (c, _, _) = self.read_control_and_log(false);
             if c.not_converged != 0 || c.flags != 0 {
-                if c.flags & 1 == 0 && self.cg_iterations < self.config.solver.max_iterations {
+                if c.flags & FLAG_NO_ACTIVE_INTERFACE == 0
+                    && self.cg_iterations < self.config.solver.max_iterations
+                {
                     self.cg_iterations =
                         (2 * self.cg_iterations).min(self.config.solver.max_iterations);
                     continue;
@@ -1135,7 +1147,7 @@ impl GpuBackend {
                     enc.copy_buffer_to_buffer(copy, 0, src, 0, None);
                 }
                 self.ctx.queue.submit(Some(enc.finish()));
-                if c.flags & 4 != 0 {
+                if c.flags & FLAG_SUBSTEPS_EXCEEDED != 0 {
                     if self.substeps < MAX_SUBSTEPS {
                         self.set_substeps((2 * self.substeps).max(c.substeps as usize));
                         continue;
@@ -1145,7 +1157,9 @@ impl GpuBackend {
                         c.substeps, self.host.step, self.host.time_s
                     )));
                 }
-                if c.flags & 1 == 0 && self.cg_iterations < self.config.solver.max_iterations {
+                if c.flags & FLAG_NO_ACTIVE_INTERFACE == 0
+                    && self.cg_iterations < self.config.solver.max_iterations
+                {
                     self.cg_iterations =
                         (2 * self.cg_iterations).min(self.config.solver.max_iterations);
                     continue;

@@ -4,8 +4,10 @@
 //! resident on the device, many steps per submission and no per-step readback.
 //!
 //! - [`device`]: adapter discovery and selection (software adapters only when asked for).
-//! - [`shaders`]: the registry of every WGSL file (include_str!).
-//! - [`params`]: `#[repr(C)]` twins of the WGSL parameter structs.
+//! - [`shaders`]: the registry of every WGSL file: kernels joined at compile time with the
+//!   shared modules of `shaders/shared/` they import.
+//! - [`params`]: `#[repr(C)]` twins of the WGSL parameter structs, the control flags and the
+//!   indirect-dispatch table layout.
 //! - [`kernels`]: pipelines, bind groups and buffer helpers.
 //! - [`twin`]: one CPU-twin kernel at a time on host data (tests, benchmarks).
 //! - [`backend`]: [`GpuBackend`], the time stepper.

@@ -1,6 +1,9 @@
-//! `#[repr(C)]` twins of the WGSL parameter structs and of the device-side control records.
-//! `tests/gpu_checks.rs` compares each with the layout naga computes for the WGSL declaration
-//! (size and every member's offset) in every shader that declares it.
+//! `#[repr(C)]` twins of the WGSL parameter structs and of the device-side control records,
+//! the bits of `Control::flags` and the layout of the indirect-dispatch table.
+//! `tests/gpu_checks.rs` compares each struct with the layout naga computes for the WGSL
+//! declaration (size and every member's offset) in every shader that uses it, and the flag and
+//! table constants with the WGSL `const`s of `shaders/shared/control.wgsl` and
+//! `shaders/shared/indirect.wgsl`.
 
 use bytemuck::{Pod, Zeroable};
 use lipf_core::config::{ControlMode, OverpotentialForm};
@@ -55,13 +58,13 @@ gpu_struct!(
 );
 
 gpu_struct!(
-    /// Twin of `MgParams` in `shaders/mg_smooth.wgsl` and `shaders/mg_residual.wgsl`.
+    /// Twin of `MgParams` in `shaders/shared/multigrid.wgsl` (mg_smooth, mg_residual).
     MgParams { nx: u32, ny: u32, colour: u32, _pad0: u32 }
 );
 
 gpu_struct!(
-    /// Twin of `TransferParams` in `shaders/mg_coarsen.wgsl`, `mg_restrict.wgsl`,
-    /// `mg_prolong.wgsl`.
+    /// Twin of `TransferParams` in `shaders/shared/multigrid.wgsl` (mg_coarsen, mg_restrict,
+    /// mg_prolong).
     TransferParams {
         nxf: u32, nyf: u32, nxc: u32, nyc: u32,
         scale: f32, _pad0: u32, _pad1: u32, _pad2: u32,
@@ -69,13 +72,13 @@ gpu_struct!(
 );
 
 gpu_struct!(
-    /// Twin of `GridParams` in `shaders/xi_update.wgsl`, `copy.wgsl`, `cg_vectors.wgsl`,
-    /// `range_check.wgsl`.
+    /// Twin of `GridParams` in `shaders/shared/grid.wgsl` (xi_update, copy, cg_vectors,
+    /// range_check, np_substep).
     GridParams { nx: u32, ny: u32, n: u32, _pad0: u32 }
 );
 
 gpu_struct!(
-    /// Twin of `ReduceParams` in `shaders/reduce.wgsl` and `shaders/observables.wgsl`.
+    /// Twin of `ReduceParams` in `shaders/shared/reduce.wgsl` (reduce, observables).
     ReduceParams { n: u32, groups: u32, _pad0: u32, _pad1: u32 }
 );
 
@@ -88,7 +91,7 @@ gpu_struct!(
 );
 
 gpu_struct!(
-    /// Twin of `ConcParams` in `shaders/conc_update.wgsl`.
+    /// Twin of `ConcParams` in `shaders/shared/conc.wgsl` (conc_update, np_coefficients).
     ConcParams {
         nx: u32, ny: u32, consistent: u32, _pad0: u32,
         inv_dx2: f32, f: f32, sink: f32, d_p: f32,
@@ -129,8 +132,8 @@ gpu_struct!(
 );
 
 gpu_struct!(
-    /// Twin of `Control` (declared in every shader that binds it): the device-side scalars of
-    /// the running batch.
+    /// Twin of `Control` in `shaders/shared/control.wgsl` (imported by every shader that binds
+    /// it): the device-side scalars of the running batch.
     Control {
         /// Step size of the current step, s.
         dt: f32,
@@ -153,8 +156,8 @@ gpu_struct!(
         not_converged: u32,
         i0: f32,
         i1: f32,
-        /// 1: galvanostatic control impossible (I1 = 0); 2: CG breakdown; 4: more
-        /// Nernst–Planck sub-steps needed than were recorded.
+        /// Bits [`FLAG_NO_ACTIVE_INTERFACE`], [`FLAG_CG_BREAKDOWN`],
+        /// [`FLAG_SUBSTEPS_EXCEEDED`].
         flags: u32,
         /// Nernst–Planck sub-steps of the current step and their length, s.
         substeps: u32,
@@ -165,7 +168,85 @@ gpu_struct!(
     }
 );
 
-/// Every parameter struct with the shaders that declare it.
+/// Bit of [`Control::flags`]: galvanostatic control impossible, the current does not depend on
+/// the collector potential (I1 = 0, no electrochemically active interface). Set by
+/// `shaders/collector.wgsl`. Twin of the WGSL const of the same name in
+/// `shaders/shared/control.wgsl`.
+pub const FLAG_NO_ACTIVE_INTERFACE: u32 = 1;
+/// Bit of [`Control::flags`]: CG breakdown (p·q not positive or not finite). Set by
+/// `shaders/cg_control.wgsl`.
+pub const FLAG_CG_BREAKDOWN: u32 = 2;
+/// Bit of [`Control::flags`]: the step needs more Nernst–Planck sub-steps than were recorded.
+/// Set by `shaders/time_step.wgsl`.
+pub const FLAG_SUBSTEPS_EXCEEDED: u32 = 4;
+
+/// Every flag of [`Control::flags`] with its name (the WGSL const's).
+pub const CONTROL_FLAGS: &[(&str, u32)] = &[
+    ("FLAG_NO_ACTIVE_INTERFACE", FLAG_NO_ACTIVE_INTERFACE),
+    ("FLAG_CG_BREAKDOWN", FLAG_CG_BREAKDOWN),
+    ("FLAG_SUBSTEPS_EXCEEDED", FLAG_SUBSTEPS_EXCEEDED),
+];
+
+/// One entry of the indirect-dispatch table: the workgroup counts of one
+/// `dispatch_workgroups_indirect` (the layout wgpu reads).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct DispatchArgs {
+    pub x: u32,
+    pub y: u32,
+    pub z: u32,
+}
+
+/// u32 words of one [`DispatchArgs`] (`DISPATCH_ARGS_WORDS` in `shaders/shared/indirect.wgsl`).
+pub const DISPATCH_ARGS_WORDS: u32 = (std::mem::size_of::<DispatchArgs>() / 4) as u32;
+
+/// The layout of the indirect-dispatch table, an array of [`DispatchArgs`] written on the
+/// device by `time_step.wgsl` and `cg_control.wgsl`: with `shapes` dispatch shapes (one per
+/// multigrid level, then the reduction shape), the step part (`shapes` entries), the CG part
+/// (`shapes` entries), then one entry per recorded Nernst–Planck sub-step. The WGSL twin is
+/// `shaders/shared/indirect.wgsl`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndirectTable {
+    pub shapes: usize,
+    pub substeps: usize,
+}
+
+impl IndirectTable {
+    /// Entries in the table.
+    pub fn entries(&self) -> usize {
+        2 * self.shapes + self.substeps
+    }
+
+    /// Size of the table in bytes.
+    pub fn size_bytes(&self) -> u64 {
+        (self.entries() * std::mem::size_of::<DispatchArgs>()) as u64
+    }
+
+    /// Byte offset of entry `e`.
+    fn offset(e: usize) -> u64 {
+        (e * std::mem::size_of::<DispatchArgs>()) as u64
+    }
+
+    /// Byte offset of the step part's entry of shape `s`.
+    pub fn step(&self, s: usize) -> u64 {
+        debug_assert!(s < self.shapes);
+        Self::offset(s)
+    }
+
+    /// Byte offset of the CG part's entry of shape `s`.
+    pub fn cg(&self, s: usize) -> u64 {
+        debug_assert!(s < self.shapes);
+        Self::offset(self.shapes + s)
+    }
+
+    /// Byte offset of the entry of recorded sub-step `m`.
+    pub fn substep(&self, m: usize) -> u64 {
+        debug_assert!(m < self.substeps);
+        Self::offset(2 * self.shapes + m)
+    }
+}
+
+/// Every parameter struct with the shaders that use it.
 pub fn layouts() -> Vec<(RustLayout, &'static [&'static str])> {
     vec![
         (XiRateParams::layout(), &["xi_rate"]),
@@ -342,6 +423,53 @@ impl ReduceParams {
             n: n as u32,
             groups: crate::kernels::reduce_groups(n),
             ..Default::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dispatch_args_have_the_layout_wgpu_reads() {
+        assert_eq!(std::mem::size_of::<DispatchArgs>(), 12);
+        assert_eq!(std::mem::align_of::<DispatchArgs>(), 4);
+        assert_eq!(std::mem::offset_of!(DispatchArgs, x), 0);
+        assert_eq!(std::mem::offset_of!(DispatchArgs, y), 4);
+        assert_eq!(std::mem::offset_of!(DispatchArgs, z), 8);
+        let wgpu_args = wgpu::util::DispatchIndirectArgs { x: 7, y: 8, z: 9 };
+        let ours = DispatchArgs { x: 7, y: 8, z: 9 };
+        assert_eq!(bytemuck::bytes_of(&ours), wgpu_args.as_bytes());
+        assert_eq!(DISPATCH_ARGS_WORDS, 3);
+    }
+
+    #[test]
+    fn indirect_table_parts_follow_each_other() {
+        let t = IndirectTable {
+            shapes: 5,
+            substeps: 3,
+        };
+        assert_eq!(t.entries(), 13);
+        assert_eq!(t.size_bytes(), 13 * 12);
+        assert_eq!(t.step(0), 0);
+        assert_eq!(t.step(4), 4 * 12);
+        assert_eq!(t.cg(0), 5 * 12);
+        assert_eq!(t.cg(4), 9 * 12);
+        assert_eq!(t.substep(0), 10 * 12);
+        assert_eq!(t.substep(2), 12 * 12);
+        // The word offsets of shared/indirect.wgsl: cg_args_base = 3 S, substep_args_base = 6 S.
+        assert_eq!(t.cg(0), 4 * (DISPATCH_ARGS_WORDS as u64) * 5);
+        assert_eq!(t.substep(0), 4 * 2 * (DISPATCH_ARGS_WORDS as u64) * 5);
+    }
+
+    #[test]
+    fn control_flags_are_distinct_bits() {
+        let mut all = 0;
+        for &(name, bit) in CONTROL_FLAGS {
+            assert!(bit.is_power_of_two(), "{name} = {bit} is not one bit");
+            assert_eq!(all & bit, 0, "{name} = {bit} reuses a bit");
+            all |= bit;
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Interpolation function h(x) = x³(6x² − 15x + 10) and its derivative h'(x) = 30x²(1 − x)².
-//! Twin: `shaders/common.wgsl` (fn h, fn dh).
+//! Twin: `shaders/shared/interp.wgsl` (fn h, fn dh).
 
 /// h(x), with x clamped to [0, 1] so that overshoots never give h outside [0, 1].
 #[inline(always)]

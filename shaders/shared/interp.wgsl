@@ -1,18 +1,12 @@
-// common.wgsl — functions shared by several kernels (no entry point).
+// shared/interp.wgsl — interpolation functions and cell material laws (no entry point).
 //
-// Update:    none; h(x), h'(x), the harmonic mean of two face neighbours, and the cell
-//            conductivity and diffusivity of the two overpotential forms.
-// Bindings:  none.
-// Dispatch:  none (a library module).
-// Index:     none.
-// Twin:      crates/lipf-core/src/cpu/interp.rs (h, dh, reaction_shape, harmonic_mean),
-//            cpu/potential_assemble.rs (cell_conductivity), cpu/conc_update.rs (cell_diffusivity).
-//
-// WGSL has no includes: every kernel that needs these functions carries a verbatim copy of the
-// block between the two `shared` marker lines below, and tests/gpu_checks.rs fails when a copy
-// differs from this file.
+// Declares: h(x), h'(x), the Butler–Volmer shape 6x(1 − x), the harmonic mean of two face
+//           neighbours, and the cell conductivity and diffusivity of the two overpotential
+//           forms.
+// Needs:    nothing.
+// Twin:     crates/lipf-core/src/cpu/interp.rs (h, dh, reaction_shape, harmonic_mean),
+//           cpu/potential_assemble.rs (cell_conductivity), cpu/conc_update.rs (cell_diffusivity).
 
-// ---- shared: common.wgsl ----
 // h(x) = x³(6x² − 15x + 10) with x clamped to [0, 1].
 fn h(x_in: f32) -> f32 {
     let x = clamp(x_in, 0.0, 1.0);
@@ -58,4 +52,3 @@ fn cell_diffusivity(consistent: bool, d_p: f32, d_e: f32, xi: f32, phi: f32) -> 
     }
     return d_e * h(xi) + d_p * h(phi);
 }
-// ---- end shared ----

@@ -1,0 +1,21 @@
+// shared/conc.wgsl — the uniform of the Nernst–Planck kernels (no entry point).
+//
+// Declares: struct ConcParams (conc_update.wgsl, np_coefficients.wgsl; twin:
+//           lipf_gpu::params::ConcParams).
+// Needs:    nothing.
+// Twin:     none.
+
+struct ConcParams {
+    nx: u32,
+    ny: u32,
+    consistent: u32,
+    _pad0: u32,
+    inv_dx2: f32,
+    f: f32,
+    sink: f32,
+    d_p: f32,
+    d_e: f32,
+    _pad1: f32,
+    _pad2: f32,
+    _pad3: f32,
+}

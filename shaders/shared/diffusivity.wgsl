@@ -1,0 +1,12 @@
+// shared/diffusivity.wgsl — the Li⁺ diffusivity of a cell of the kernel's fields (no entry
+// point).
+//
+// Declares: dif(k) = cell_diffusivity of cell k.
+// Needs:    interp (cell_diffusivity) and, from the importing kernel, the uniform `p` with
+//           members consistent, d_p and d_e and the storage arrays `xi` and `phi`
+//           (conc_update.wgsl, np_coefficients.wgsl, time_step.wgsl).
+// Twin:     crates/lipf-core/src/cpu/conc_update.rs (cell_diffusivity).
+
+fn dif(k: u32) -> f32 {
+    return cell_diffusivity(p.consistent != 0u, p.d_p, p.d_e, xi[k], phi[k]);
+}
