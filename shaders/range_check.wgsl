@@ -6,7 +6,7 @@
 // Bindings:  0 uniform GridParams; 1 xi, 2 conc, 3 potential (read); 4 status (atomic).
 // Dispatch:  (ceil(nx/16), ceil(ny/16), 1) workgroups of 16×16, one invocation per cell.
 // Index:     k = j·nx + i.
-// Twin:      crates/lipf-core/src/cpu_backend.rs (CpuBackend::check_ranges and its constants
+// Twin:      crates/lipf-core/src/cpu/range_check.rs (range_check and its constants
 //            XI_MIN, XI_MAX, CONC_MIN).
 // Imports:   shared/grid.wgsl, shared/float.wgsl
 

@@ -24,16 +24,13 @@ use crate::cpu::potential_assemble::potential_assemble;
 use crate::cpu::reaction_rate::reaction_rate;
 use crate::cpu::xi_rate::{xi_rate, XiRateParams};
 use crate::cpu::xi_update::xi_update;
-use crate::geometry::{self, GeometryInfo};
+use crate::geometry::GeometryInfo;
 use crate::observables::{self, Scalars};
 use crate::solver::Multigrid;
 use crate::state::State;
-use rand::{Rng, SeedableRng};
 
-/// Admissible ranges; leaving them stops the run.
-pub const XI_MIN: f64 = -0.1;
-pub const XI_MAX: f64 = 1.1;
-pub const CONC_MIN: f64 = -0.01;
+/// Admissible ranges; leaving them stops the run (`cpu::range_check`).
+pub use crate::cpu::range_check::{CONC_MIN, XI_MAX, XI_MIN};
 /// Wall-clock split of a backend's steps, s.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
 pub struct StepTimings {
@@ -76,45 +73,10 @@ pub struct CpuBackend {
 }
 
 impl CpuBackend {
-    /// Builds the initial state from the configuration: geometry, optional noise, and the
-    /// reaction-free Allen–Cahn relaxation of the initial profiles (before t = 0).
+    /// A backend on the initial state of `config` ([`crate::initial::initial_state`]).
     pub fn new(config: &Config) -> Result<CpuBackend, SimulationError> {
-        let coeffs = Coefficients::from_config(config);
-        let grid = coeffs.grid;
-        let init = geometry::build(config, &grid, coeffs.ell_m);
-        let n = grid.cells();
-        let state = State {
-            grid,
-            xi: init.xi,
-            phi: init.phi,
-            conc: init.conc,
-            potential: vec![0.0; n],
-            eta: vec![0.0; n],
-            potential0: vec![0.0; n],
-            potential1: vec![0.0; n],
-            v_collector: match config.control.mode {
-                ControlMode::Galvanostatic => 0.0,
-                ControlMode::Potentiostatic => config.control.cell_voltage_v,
-            },
-            time_s: 0.0,
-            step: 0,
-            current_density_a_m2: 0.0,
-            charge_c_m2: 0.0,
-            li_amount0_mol_m2: 0.0,
-            solver_iterations: 0,
-            solver_iterations_total: 0,
-        };
-        let mut b = CpuBackend::with_state(config, state, init.info);
-        b.equilibrate(config.model.equilibration_time_s)?;
-        if config.noise.amplitude > 0.0 {
-            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(config.noise.seed);
-            for x in b.state.xi.iter_mut() {
-                let u: f64 = rng.gen_range(-1.0..1.0);
-                *x = (*x + config.noise.amplitude * u * 4.0 * *x * (1.0 - *x)).clamp(0.0, 1.0);
-            }
-        }
-        b.state.li_amount0_mol_m2 = observables::li_amount_mol_m2(&b.coeffs, &b.state);
-        Ok(b)
+        let init = crate::initial::initial_state(config)?;
+        Ok(CpuBackend::with_state(config, init.state, init.geometry))
     }
 
     /// A backend around an existing state (resume, tests). No equilibration.
@@ -166,26 +128,6 @@ impl CpuBackend {
     /// The Nernst–Planck sub-step the explicit diffusion limit allows, s.
     pub fn dt_np_s(&self) -> f64 {
         self.dt_np_s
-    }
-
-    /// Reaction-free Allen–Cahn relaxation for `duration_s` (time is not advanced).
-    pub fn equilibrate(&mut self, duration_s: f64) -> Result<(), SimulationError> {
-        let p = XiRateParams::new(&self.coeffs, false);
-        let dt_max = self.config.time.stability_safety * self.coeffs.dt_allen_cahn_s();
-        let steps = (duration_s / dt_max).ceil() as u64;
-        let dt = if steps > 0 {
-            duration_s / steps as f64
-        } else {
-            0.0
-        };
-        for _ in 0..steps {
-            let s = &self.state;
-            xi_rate(&p, &s.xi, &s.phi, &s.conc, &s.eta, &mut self.a, &mut self.g);
-            xi_update(s.grid.nx, dt, &self.a, &mut self.state.xi);
-        }
-        self.check_ranges()?;
-        self.refresh_diffusivity();
-        Ok(())
     }
 
     fn refresh_diffusivity(&mut self) {
@@ -428,33 +370,7 @@ impl CpuBackend {
     /// Stops the run on NaN/Inf or a field outside its admissible range, naming field and cell.
     pub fn check_ranges(&self) -> Result<(), SimulationError> {
         let s = &self.state;
-        let g = s.grid;
-        let fields: [(&'static str, &Vec<f64>, f64, f64); 3] = [
-            ("xi", &s.xi, XI_MIN, XI_MAX),
-            ("c", &s.conc, CONC_MIN, f64::INFINITY),
-            ("potential", &s.potential, f64::NEG_INFINITY, f64::INFINITY),
-        ];
-        for (name, f, lo, hi) in fields {
-            if let Some((k, &v)) = f
-                .iter()
-                .enumerate()
-                .find(|(_, v)| !(v.is_finite() && **v >= lo && **v <= hi))
-            {
-                return Err(SimulationError::OutOfRange {
-                    field: name,
-                    value: v,
-                    i: k % g.nx,
-                    j: k / g.nx,
-                    step: s.step,
-                    time_s: s.time_s,
-                    reason: if v.is_finite() {
-                        "outside the admissible range"
-                    } else {
-                        "not a finite number"
-                    },
-                });
-            }
-        }
+        check_field_ranges(s)?;
         if !s.v_collector.is_finite() {
             return Err(SimulationError::OutOfRange {
                 field: "cell_voltage",
@@ -468,6 +384,34 @@ impl CpuBackend {
         }
         Ok(())
     }
+}
+
+/// The fields' admissible ranges (`cpu::range_check`) as an error naming field, value and cell.
+pub fn check_field_ranges(s: &State) -> Result<(), SimulationError> {
+    use crate::cpu::range_check::{range_check, FIELDS, IN_RANGE};
+    let g = s.grid;
+    let status = range_check(&s.xi, &s.conc, &s.potential);
+    let fields = [&s.xi, &s.conc, &s.potential];
+    for (f, &k) in status.iter().enumerate() {
+        if k != IN_RANGE {
+            let k = k as usize;
+            let v = fields[f][k];
+            return Err(SimulationError::OutOfRange {
+                field: FIELDS[f],
+                value: v,
+                i: k % g.nx,
+                j: k / g.nx,
+                step: s.step,
+                time_s: s.time_s,
+                reason: if v.is_finite() {
+                    "outside the admissible range"
+                } else {
+                    "not a finite number"
+                },
+            });
+        }
+    }
+    Ok(())
 }
 
 impl Backend for CpuBackend {

@@ -14,6 +14,7 @@ pub mod cpu_backend;
 pub mod estimate;
 pub mod geometry;
 pub mod grid;
+pub mod initial;
 pub mod metrics;
 pub mod morphology;
 pub mod observables;

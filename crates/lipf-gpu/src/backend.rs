@@ -51,7 +51,7 @@ use lipf_core::config::{Config, ControlMode, OverpotentialForm};
 use lipf_core::cpu::xi_rate as cpu_xi_rate;
 use lipf_core::geometry::GeometryInfo;
 use lipf_core::observables::Scalars;
-use lipf_core::{Coefficients, CpuBackend, State};
+use lipf_core::{Coefficients, State};
 use Bind::{Read as R, ReadWrite as W, Uniform as U};
 
 /// Most steps recorded in one submission (the step log's length).
@@ -384,17 +384,14 @@ pub fn check_device_limits(ctx: &GpuContext, nx: usize, ny: usize) -> Result<(),
 }
 
 impl GpuBackend {
-    /// The initial state of the CPU backend (geometry, noise, equilibration), moved to the
-    /// device.
+    /// The initial state of `config` (lipf_core::initial), moved to the device.
     pub fn new(config: &Config, req: &AdapterRequest) -> Result<GpuBackend, BackendInitError> {
         let ctx = GpuContext::new(req)?;
         // Device limits before the host builds anything of the grid's size.
         check_device_limits(&ctx, config.nx(), config.ny())?;
-        let cpu = CpuBackend::new(config).map_err(BackendInitError::Simulation)?;
-        let geometry = cpu.geometry().clone();
-        let mut cpu = cpu;
-        let state = Backend::state(&mut cpu).clone();
-        Ok(GpuBackend::with_state(ctx, config, state, geometry)?)
+        let init =
+            lipf_core::initial::initial_state(config).map_err(BackendInitError::Simulation)?;
+        Ok(GpuBackend::with_state(ctx, config, init.state, init.geometry)?)
     }
 
     /// A backend on `ctx` around an existing state (resume, tests).

@@ -203,7 +203,7 @@ pub const SHADERS: &[Shader] = &[
     shader!("xi_update", twin, imports = ["grid", "control", "float"]),
     shader!("copy", imports = ["grid"]),
     shader!("observables", imports = ["reduce", "float"]),
-    shader!("range_check", imports = ["grid", "float"]),
+    shader!("range_check", twin, imports = ["grid", "float"]),
     shader!("impedance_apply"),
     shader!("impedance_cocg"),
 ];

@@ -80,7 +80,7 @@ impl ImpedanceConfig {
                 return Err(format!("analysis: `drt_lambda` = {l}: must be > 0"));
             }
         }
-        if !(self.analysis.drt_fwhm_factor > 0.0) {
+        if !(self.analysis.drt_fwhm_factor.is_finite() && self.analysis.drt_fwhm_factor > 0.0) {
             return Err("analysis: `drt_fwhm_factor` must be > 0".into());
         }
         Ok(())

@@ -13,7 +13,7 @@
 //! GCV(λ) = m‖(I − H)b‖²/(m − tr H)², H = A(AᵀA + λD)⁻¹Aᵀ, over λ = 10⁻¹², 10^−11.75, …, 10².
 //! The constrained problem is then solved by NNLS on the stacked system [A; √λ·D].
 
-use crate::linalg::{cholesky_solve, nnls};
+use crate::linalg::{cholesky_factor, cholesky_solve_factored, nnls};
 use crate::sweep::Spectrum;
 use serde::Serialize;
 
@@ -133,9 +133,11 @@ pub fn drt(spec: &Spectrum, opts: DrtOptions) -> DrtResult {
         for p in 0..cols {
             s[p * cols + p] += lambda * penal(p);
         }
-        let Some(x) = cholesky_solve(&s, cols, &atb) else {
+        // One factorisation per λ serves the solution and every column of the trace.
+        let Some(l) = cholesky_factor(&s, cols) else {
             return f64::INFINITY;
         };
+        let x = cholesky_solve_factored(&l, cols, &atb);
         let mut rss = 0.0;
         for r in 0..rows {
             let row = &a[r * cols..(r + 1) * cols];
@@ -146,9 +148,7 @@ pub fn drt(spec: &Spectrum, opts: DrtOptions) -> DrtResult {
         let mut tr = 0.0;
         for q in 0..cols {
             let col: Vec<f64> = (0..cols).map(|p| k[p * cols + q]).collect();
-            if let Some(y) = cholesky_solve(&s, cols, &col) {
-                tr += y[q];
-            }
+            tr += cholesky_solve_factored(&l, cols, &col)[q];
         }
         rows as f64 * rss / (rows as f64 - tr).powi(2)
     };

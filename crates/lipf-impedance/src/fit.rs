@@ -189,7 +189,7 @@ pub fn fit_rc(spec: &Spectrum, n: usize, tau_guesses: &[(f64, f64)]) -> FitResul
     let mut best: Option<(Vec<f64>, f64, usize)> = None;
     for th in starts {
         let (t, c, it) = levenberg_marquardt(spec, th, n);
-        if best.as_ref().map_or(true, |b| c < b.1) {
+        if best.as_ref().is_none_or(|b| c < b.1) {
             best = Some((t, c, it));
         }
     }

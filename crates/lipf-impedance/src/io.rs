@@ -25,7 +25,7 @@ pub fn read_spectrum_csv(text: &str) -> Result<Spectrum> {
             continue;
         }
         let cols: Vec<&str> = line
-            .split(|c: char| c == ',' || c == ';' || c == '\t' || c == ' ')
+            .split([',', ';', '\t', ' '])
             .filter(|s| !s.is_empty())
             .collect();
         let nums: Vec<Option<f64>> = cols.iter().map(|c| c.parse::<f64>().ok()).collect();
@@ -53,13 +53,22 @@ pub fn read_spectrum_csv(text: &str) -> Result<Spectrum> {
                 lineno + 1
             );
         }
+        if re == 0.0 && im == 0.0 {
+            bail!(
+                "line {}: Z = 0 Ω at {fk} Hz; the analyses weight by 1/|Z| and plot log |Z|, so \
+                 a spectrum must not contain Z = 0: `{line}`",
+                lineno + 1
+            );
+        }
         f.push(fk);
         z.push(C64::new(re, if negate { -im } else { im }));
     }
     if f.len() < 3 {
         bail!("a spectrum needs at least 3 frequencies, found {}", f.len());
     }
-    Ok(Spectrum::new(f, z))
+    let s = Spectrum::new(f, z);
+    s.validate().map_err(|e| anyhow::anyhow!(e))?;
+    Ok(s)
 }
 
 pub fn read_spectrum_csv_file(path: &Path) -> Result<Spectrum> {
@@ -77,8 +86,81 @@ pub struct Analysis<'a> {
     pub drt: Option<&'a DrtResult>,
 }
 
-/// `impedance.csv`: one row per frequency, highest first.
-pub fn impedance_csv(a: &Analysis) -> String {
+/// Checks that everything the outputs would hold is finite (no NaN or infinity may reach an
+/// output file); the error names the quantity and the frequency or index.
+pub fn check_finite_outputs(a: &Analysis) -> Result<()> {
+    let sp = a.spectrum;
+    sp.validate()
+        .map_err(|e| anyhow::anyhow!("spectrum: {e}"))?;
+    let bad = |v: f64| !v.is_finite();
+    let check_z = |what: &str, z: &[C64]| -> Result<()> {
+        for (k, z) in z.iter().enumerate() {
+            if bad(z.re) || bad(z.im) {
+                bail!(
+                    "{what} is {z} Ω at {} Hz (not finite); no outputs written",
+                    sp.f_hz[k]
+                );
+            }
+        }
+        Ok(())
+    };
+    for (k, z) in sp.z.iter().enumerate() {
+        let (m, ph) = (z.norm(), z.arg());
+        if bad(m) || bad(m.log10()) || bad(ph) {
+            bail!(
+                "|Z| or the phase of Z = {z} Ω at {} Hz is not finite; no outputs written",
+                sp.f_hz[k]
+            );
+        }
+    }
+    if let Some(m) = a.model_1d {
+        check_z("the 1-D physical model", &m.spectrum(&sp.f_hz))?;
+    }
+    if let Some(fit) = a.fit {
+        let c = &fit.circuit;
+        if bad(c.r0_ohm) || c.elements.iter().any(|e| bad(e.r_ohm) || bad(e.c_f)) || bad(fit.chi2) {
+            bail!("the R0 + n RC fit did not give finite parameters ({c:?}); no outputs written");
+        }
+        check_z("the fit", &c.spectrum(&sp.f_hz))?;
+    }
+    if let Some(kk) = a.kk {
+        for (k, (re, im)) in kk.residual_re.iter().zip(&kk.residual_im).enumerate() {
+            if bad(*re) || bad(*im) {
+                bail!(
+                    "the Kramers–Kronig residual at {} Hz is not finite ({re}, {im}); no outputs written",
+                    sp.f_hz[k]
+                );
+            }
+        }
+        if bad(kk.mu) || bad(kk.r0_ohm) || kk.r_ohm.iter().chain(&kk.tau_s).any(|v| bad(*v)) {
+            bail!(
+                "the Kramers–Kronig fit is not finite (μ = {}); no outputs written",
+                kk.mu
+            );
+        }
+    }
+    if let Some(d) = a.drt {
+        if let Some(k) = (0..d.tau_s.len()).find(|&k| bad(d.tau_s[k]) || bad(d.gamma_ohm[k])) {
+            bail!(
+                "the DRT is not finite at point {k} (τ = {} s, γ = {} Ω); no outputs written",
+                d.tau_s[k],
+                d.gamma_ohm[k]
+            );
+        }
+        if bad(d.lambda) || d.peaks.iter().any(|p| bad(p.tau_s) || bad(p.r_ohm)) {
+            bail!(
+                "the DRT (λ = {}) or its peaks are not finite; no outputs written",
+                d.lambda
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `impedance.csv`: one row per frequency, highest first. Refuses (see
+/// [`check_finite_outputs`]) when any value would not be finite.
+pub fn impedance_csv(a: &Analysis) -> Result<String> {
+    check_finite_outputs(a)?;
     let mut s = String::from("f_hz,z_re_ohm,z_im_ohm,z_abs_ohm,phase_deg");
     if a.model_1d.is_some() {
         s.push_str(",model_1d_re_ohm,model_1d_im_ohm");
@@ -115,7 +197,7 @@ pub fn impedance_csv(a: &Analysis) -> String {
         }
         s.push('\n');
     }
-    s
+    Ok(s)
 }
 
 /// The fit table (Markdown): R₀ and every RC element with R, C, τ and f_c, and for comparison
@@ -419,29 +501,202 @@ pub fn write_h5(path: &Path, a: &Analysis, config_json: &str) -> Result<()> {
     lipf_io::atomic::commit(&tmp, path)
 }
 
-/// Reads a voxel file: an HDF5 dataset `/voxels`, u8 phase codes (0 pore, 1 electrolyte,
+/// A voxel file's contents: dimensions, voxel size and phase codes (x fastest).
+#[derive(Debug, Clone)]
+pub struct VoxelFile {
+    pub nx: usize,
+    pub ny: usize,
+    pub nz: usize,
+    pub voxel_size_um: f64,
+    pub codes: Vec<u8>,
+}
+
+/// Reads a voxel file: an HDF5 dataset `/voxels` of phase codes (0 pore, 1 electrolyte,
 /// 2 metal), shape (nz, ny, nx) or (ny, nx) (a one-voxel-thick section), with the attribute
-/// `voxel_size_um` on the dataset or the file.
+/// `voxel_size_um` on the dataset or the file. The codes are normally u8; other integer or
+/// float types are accepted when every value is exactly 0, 1 or 2 (anything else, e.g. a
+/// fraction 0.5, is refused naming the first such voxel).
+///
+/// Before the data is read, the size in the header is checked against `budget`: the memory of
+/// reading it plus the network that `solver` needs (see [`crate::memory`]).
 #[cfg(feature = "hdf5")]
-pub fn read_voxel_file(path: &Path) -> Result<(usize, usize, usize, f64, Vec<u8>)> {
-    let read = || -> Result<(usize, usize, usize, f64, Vec<u8>)> {
+pub fn read_voxel_file(
+    path: &Path,
+    budget: &crate::memory::MemoryBudget,
+    solver: crate::memory::SolverMemory,
+) -> Result<VoxelFile> {
+    use hdf5::types::{IntSize, TypeDescriptor};
+    let read = || -> Result<VoxelFile> {
         let file = hdf5::File::open(path)?;
-        let ds = file.dataset("voxels")?;
+        let ds = file
+            .dataset("voxels")
+            .context("no dataset /voxels (expected u8 phase codes)")?;
         let shape = ds.shape();
-        let data = ds.read_raw::<u8>()?;
-        let size = match ds.attr("voxel_size_um") {
-            Ok(a) => a.read_scalar::<f64>()?,
-            Err(_) => file.attr("voxel_size_um")?.read_scalar::<f64>()?,
-        };
         let (nx, ny, nz) = match shape.as_slice() {
             [nz, ny, nx] => (*nx, *ny, *nz),
             // A section: rows become the z layers, one voxel thick.
             [ny, nx] => (*nx, 1, *ny),
             _ => bail!("/voxels has shape {shape:?}; expected (nz, ny, nx) or (ny, nx)"),
         };
-        Ok((nx, ny, nz, size, data))
+        if nx == 0 || ny == 0 || nz == 0 {
+            bail!("/voxels has shape {shape:?}: an empty structure");
+        }
+        let dtype = ds.dtype()?.to_descriptor()?;
+        let native_u8 = matches!(dtype, TypeDescriptor::Unsigned(IntSize::U1));
+        let numeric = matches!(
+            dtype,
+            TypeDescriptor::Unsigned(_)
+                | TypeDescriptor::Integer(_)
+                | TypeDescriptor::Float(_)
+                | TypeDescriptor::Boolean
+        );
+        if !numeric {
+            bail!("/voxels holds {dtype} values; expected u8 phase codes 0, 1, 2");
+        }
+        let nv = nx as f64 * ny as f64 * nz as f64;
+        let reading = if native_u8 { nv } else { 9.0 * nv };
+        budget
+            .check(
+                &format!("the structure of {nx} × {ny} × {nz} voxels in /voxels"),
+                reading + crate::memory::network_memory_bytes(nx, ny, nz, solver),
+            )
+            .map_err(|e| anyhow::anyhow!(e))?;
+        let codes = if native_u8 {
+            let data = ds.read_raw::<u8>()?;
+            if let Some(v) = data.iter().position(|&c| c > crate::structure::CODE_METAL) {
+                let (i, j, k) = (v % nx, (v / nx) % ny, v / (nx * ny));
+                bail!(
+                    "/voxels: voxel {v} (x {i}, y {j}, z {k}) has value {}: voxel values must be \
+                     the phase codes 0 (pore), 1 (electrolyte) or 2 (metal)",
+                    data[v]
+                );
+            }
+            data
+        } else {
+            let data = ds.read_raw::<f64>()?;
+            crate::structure::codes_from_values(&data, nx, ny)
+                .map_err(|e| anyhow::anyhow!("/voxels ({dtype}): {e}"))?
+        };
+        if codes.len() as f64 != nv {
+            bail!("/voxels: {} values for shape {shape:?}", codes.len());
+        }
+        let size = match ds.attr("voxel_size_um") {
+            Ok(a) => a.read_scalar::<f64>()?,
+            Err(_) => file
+                .attr("voxel_size_um")
+                .context(
+                    "no attribute voxel_size_um on /voxels or the file (give --voxel-size-um)",
+                )?
+                .read_scalar::<f64>()?,
+        };
+        Ok(VoxelFile {
+            nx,
+            ny,
+            nz,
+            voxel_size_um: size,
+            codes,
+        })
     };
     read().with_context(|| format!("cannot read voxel file {}", path.display()))
+}
+
+/// A 2-D section of a phase-field snapshot (`fields.h5` of `lipf run`).
+#[derive(Debug, Clone)]
+pub struct FieldsSection {
+    /// The snapshot's name in the file (`NNNNNN`).
+    pub snapshot: String,
+    pub nx: usize,
+    pub ny: usize,
+    pub dx_um: f64,
+    pub xi: Vec<f32>,
+    pub phi: Vec<f32>,
+}
+
+/// Reads snapshot `snapshot` (a number or `last`) of a phase-field output: ξ from
+/// `/snapshots/NNNNNN/xi`, ϕ from `/static/phi`, the grid spacing from the attribute `dx_um`
+/// of `/grid`. The dataset shapes are checked against `budget` (reading plus the network that
+/// `solver` needs) before the data is read; every value must be finite (the error names the
+/// dataset and the first offending cell).
+#[cfg(feature = "hdf5")]
+pub fn read_fields_section(
+    path: &Path,
+    snapshot: &str,
+    budget: &crate::memory::MemoryBudget,
+    solver: crate::memory::SolverMemory,
+) -> Result<FieldsSection> {
+    let read = || -> Result<FieldsSection> {
+        let file = hdf5::File::open(path)?;
+        let mut names = file
+            .group("snapshots")
+            .context("no group /snapshots (is this a `lipf run` fields.h5?)")?
+            .member_names()?;
+        names.sort();
+        let name = if snapshot == "last" {
+            names.last().cloned().context("no snapshots in the file")?
+        } else {
+            let k: u64 = snapshot
+                .trim()
+                .parse()
+                .map_err(|_| anyhow::anyhow!("--snapshot {snapshot}: a number or `last`"))?;
+            let name = format!("{k:06}");
+            if !names.contains(&name) {
+                match (names.first(), names.last()) {
+                    (Some(a), Some(b)) => bail!(
+                        "no snapshot {name}: the file has {} snapshots, {a} … {b}",
+                        names.len()
+                    ),
+                    _ => bail!("no snapshot {name}: the file has no snapshots"),
+                }
+            }
+            name
+        };
+        let dx_um: f64 = file
+            .group("grid")
+            .and_then(|g| g.attr("dx_um"))
+            .context("no attribute dx_um on /grid")?
+            .read_scalar()?;
+        if !(dx_um.is_finite() && dx_um > 0.0) {
+            bail!("/grid dx_um = {dx_um}: must be a finite length > 0 µm");
+        }
+        let xi_name = format!("/snapshots/{name}/xi");
+        let phi_name = "/static/phi";
+        let shape2 = |n: &str| -> Result<(usize, usize)> {
+            let ds = file.dataset(n).with_context(|| format!("no dataset {n}"))?;
+            match ds.shape().as_slice() {
+                [ny, nx] => Ok((*ny, *nx)),
+                s => bail!("{n} has shape {s:?}; expected (ny, nx)"),
+            }
+        };
+        let (ny, nx) = shape2(&xi_name)?;
+        let (ny2, nx2) = shape2(phi_name)?;
+        if (ny, nx) != (ny2, nx2) {
+            bail!("{xi_name} is {ny} × {nx} but {phi_name} is {ny2} × {nx2}");
+        }
+        if nx == 0 || ny == 0 {
+            bail!("{xi_name} is {ny} × {nx}: an empty section");
+        }
+        let cells = nx as f64 * ny as f64;
+        budget
+            .check(
+                &format!("the {ny} × {nx} section of snapshot {name}"),
+                9.0 * cells + crate::memory::network_memory_bytes(nx, 1, ny, solver),
+            )
+            .map_err(|e| anyhow::anyhow!(e))?;
+        drop(file);
+        let (_, _, xi) = lipf_io::h5::read_dataset_f32(path, &xi_name)?;
+        crate::structure::check_finite_field(&xi_name, nx, &xi).map_err(|e| anyhow::anyhow!(e))?;
+        let (_, _, phi) = lipf_io::h5::read_dataset_f32(path, phi_name)?;
+        crate::structure::check_finite_field(phi_name, nx, &phi).map_err(|e| anyhow::anyhow!(e))?;
+        Ok(FieldsSection {
+            snapshot: name,
+            nx,
+            ny,
+            dx_um,
+            xi,
+            phi,
+        })
+    };
+    read().with_context(|| format!("cannot read phase-field output {}", path.display()))
 }
 
 #[cfg(test)]
@@ -480,10 +735,237 @@ mod tests {
             fit: None,
             kk: None,
             drt: None,
-        });
+        })
+        .unwrap();
         let back = read_spectrum_csv(&text).unwrap();
         for (a, b) in back.z.iter().zip(&s.z) {
             assert!((a - b).norm() < 1e-9);
+        }
+    }
+
+    #[test]
+    fn csv_row_with_zero_impedance_is_refused_naming_the_line() {
+        let text = "f,re,im\n1e3,1,-1\n1e2,0,0\n10,2,-1\n";
+        let e = format!("{:#}", read_spectrum_csv(text).unwrap_err());
+        assert!(e.contains("line 3") && e.contains("Z = 0"), "{e}");
+        let text = "f,re,im\n5,1,-1\n5,2,-1\n5,3,-1\n";
+        let e = format!("{:#}", read_spectrum_csv(text).unwrap_err());
+        assert!(e.contains("same frequency"), "{e}");
+    }
+
+    #[test]
+    fn no_nan_reaches_impedance_csv() {
+        let s = Spectrum::new(
+            vec![1e4, 1e2, 1.0],
+            vec![C64::new(1.0, -0.5), C64::new(0.0, 0.0), C64::new(3.0, -0.1)],
+        );
+        let a = Analysis {
+            spectrum: &s,
+            model_1d: None,
+            fit: None,
+            kk: None,
+            drt: None,
+        };
+        let e = format!("{:#}", impedance_csv(&a).unwrap_err());
+        assert!(e.contains("Z = 0"), "{e}");
+        // A NaN from an analysis is refused too, naming the quantity and frequency.
+        let s = Spectrum::new(
+            vec![1e4, 1e2, 1.0],
+            vec![
+                C64::new(1.0, -0.5),
+                C64::new(2.0, -1.0),
+                C64::new(3.0, -0.1),
+            ],
+        );
+        let kk = crate::kk::KkResult {
+            m: 1,
+            mu: 1.0,
+            r0_ohm: 1.0,
+            tau_s: vec![1e-3],
+            r_ohm: vec![1.0],
+            residual_re: vec![0.0, f64::NAN, 0.0],
+            residual_im: vec![0.0; 3],
+            max_abs_residual: f64::NAN,
+        };
+        let a = Analysis {
+            spectrum: &s,
+            model_1d: None,
+            fit: None,
+            kk: Some(&kk),
+            drt: None,
+        };
+        let e = format!("{:#}", impedance_csv(&a).unwrap_err());
+        assert!(e.contains("Kramers") && e.contains("100 Hz"), "{e}");
+    }
+
+    /// The analyses of a valid spectrum give finite outputs (the guard does not fire on
+    /// ordinary data).
+    #[test]
+    fn analyses_of_a_valid_spectrum_pass_the_output_check() {
+        let f = crate::params::log_frequencies(0.1, 1e6, 5);
+        let c = SeriesCircuit {
+            r0_ohm: 5.0,
+            elements: vec![crate::circuit::RcElement {
+                name: "t",
+                r_ohm: 100.0,
+                c_f: 1e-6,
+            }],
+        };
+        let s = Spectrum::new(f.clone(), c.spectrum(&f));
+        let kk = crate::kk::lin_kk(&s, None);
+        let d = crate::drt::drt(&s, Default::default());
+        let fit = crate::fit::fit_rc(&s, 1, &[]);
+        let a = Analysis {
+            spectrum: &s,
+            model_1d: None,
+            fit: Some(&fit),
+            kk: Some(&kk),
+            drt: Some(&d),
+        };
+        check_finite_outputs(&a).unwrap();
+        assert!(!impedance_csv(&a).unwrap().contains("NaN"));
+    }
+
+    #[cfg(feature = "hdf5")]
+    mod files {
+        use super::super::*;
+        use crate::memory::{MemoryBudget, SolverMemory};
+        use std::path::PathBuf;
+
+        fn tmp(name: &str) -> PathBuf {
+            let d = std::env::temp_dir()
+                .join(format!("lipf-impedance-io-{}-{name}", std::process::id()));
+            std::fs::create_dir_all(&d).unwrap();
+            d.join("f.h5")
+        }
+
+        fn budget() -> MemoryBudget {
+            MemoryBudget::with_available(1.0, None).unwrap()
+        }
+
+        fn voxel_file<T: hdf5::H5Type>(path: &Path, shape: &[usize], data: Option<&[T]>) {
+            let f = hdf5::File::create(path).unwrap();
+            let ds = f.new_dataset::<T>().shape(shape).create("voxels").unwrap();
+            if let Some(d) = data {
+                ds.write_raw(d).unwrap();
+            }
+            f.new_attr::<f64>()
+                .create("voxel_size_um")
+                .unwrap()
+                .write_scalar(&0.5)
+                .unwrap();
+        }
+
+        #[test]
+        fn float_voxel_values_are_refused_naming_the_voxel() {
+            let p = tmp("float");
+            voxel_file::<f32>(&p, &[2, 3], Some(&[1.0, 1.0, 1.0, 1.0, 0.5, 1.0]));
+            let e = format!(
+                "{:#}",
+                read_voxel_file(&p, &budget(), SolverMemory::Cocg).unwrap_err()
+            );
+            assert!(e.contains("voxel 4") && e.contains("0.5"), "{e}");
+            // Integer-valued floats and other integer types are fine.
+            voxel_file::<f64>(&p, &[2, 3], Some(&[1.0, 1.0, 1.0, 0.0, 2.0, 1.0]));
+            let v = read_voxel_file(&p, &budget(), SolverMemory::Cocg).unwrap();
+            assert_eq!(v.codes, vec![1, 1, 1, 0, 2, 1]);
+            assert_eq!((v.nx, v.ny, v.nz), (3, 1, 2));
+            voxel_file::<i16>(&p, &[1, 2, 2], Some(&[1, -1, 1, 1]));
+            let e = format!(
+                "{:#}",
+                read_voxel_file(&p, &budget(), SolverMemory::Cocg).unwrap_err()
+            );
+            assert!(e.contains("voxel 1") && e.contains("-1"), "{e}");
+            voxel_file::<u8>(&p, &[1, 2, 2], Some(&[1, 1, 3, 1]));
+            let e = format!(
+                "{:#}",
+                read_voxel_file(&p, &budget(), SolverMemory::Cocg).unwrap_err()
+            );
+            assert!(e.contains("voxel 2") && e.contains("value 3"), "{e}");
+            let _ = std::fs::remove_dir_all(p.parent().unwrap());
+        }
+
+        #[test]
+        fn huge_voxel_header_is_refused_before_reading() {
+            let p = tmp("huge");
+            // Declared 2000³ (8 GB of u8), never written: only the header says so.
+            voxel_file::<u8>(&p, &[2000, 2000, 2000], None);
+            let e = format!(
+                "{:#}",
+                read_voxel_file(&p, &budget(), SolverMemory::Cocg).unwrap_err()
+            );
+            assert!(
+                e.contains("2000 × 2000 × 2000") && e.contains("--max-memory-gib"),
+                "{e}"
+            );
+            let _ = std::fs::remove_dir_all(p.parent().unwrap());
+        }
+
+        fn fields_file(path: &Path, xi: &[f32], phi: &[f32], shape: [usize; 2]) {
+            let f = hdf5::File::create(path).unwrap();
+            let g = f.create_group("grid").unwrap();
+            g.new_attr::<f64>()
+                .create("dx_um")
+                .unwrap()
+                .write_scalar(&0.5)
+                .unwrap();
+            let st = f.create_group("static").unwrap();
+            st.new_dataset::<f32>()
+                .shape(shape)
+                .create("phi")
+                .unwrap()
+                .write_raw(phi)
+                .unwrap();
+            let sn = f
+                .create_group("snapshots")
+                .unwrap()
+                .create_group("000010")
+                .unwrap();
+            sn.new_dataset::<f32>()
+                .shape(shape)
+                .create("xi")
+                .unwrap()
+                .write_raw(xi)
+                .unwrap();
+        }
+
+        #[test]
+        fn non_finite_snapshot_is_refused_naming_dataset_and_cell() {
+            let p = tmp("fields");
+            fields_file(&p, &[f32::NAN; 6], &[1.0; 6], [2, 3]);
+            let e = format!(
+                "{:#}",
+                read_fields_section(&p, "last", &budget(), SolverMemory::Cocg).unwrap_err()
+            );
+            assert!(
+                e.contains("/snapshots/000010/xi")
+                    && e.contains("row 0, column 0")
+                    && e.contains("NaN"),
+                "{e}"
+            );
+            let mut phi = [1.0f32; 6];
+            phi[5] = f32::INFINITY;
+            fields_file(&p, &[0.0; 6], &phi, [2, 3]);
+            let e = format!(
+                "{:#}",
+                read_fields_section(&p, "10", &budget(), SolverMemory::Cocg).unwrap_err()
+            );
+            assert!(
+                e.contains("/static/phi") && e.contains("row 1, column 2"),
+                "{e}"
+            );
+            fields_file(&p, &[0.0; 6], &[1.0; 6], [2, 3]);
+            let s = read_fields_section(&p, "10", &budget(), SolverMemory::Cocg).unwrap();
+            assert_eq!((s.snapshot.as_str(), s.nx, s.ny), ("000010", 3, 2));
+            let e = format!(
+                "{:#}",
+                read_fields_section(&p, "7", &budget(), SolverMemory::Cocg).unwrap_err()
+            );
+            assert!(
+                e.contains("no snapshot 000007") && e.contains("000010"),
+                "{e}"
+            );
+            let _ = std::fs::remove_dir_all(p.parent().unwrap());
         }
     }
 }

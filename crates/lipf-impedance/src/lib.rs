@@ -11,7 +11,9 @@
 //! * [`fit`] — Levenberg–Marquardt fit of R + n RC.
 //! * [`kk`] — the linear Kramers–Kronig test.
 //! * [`drt`] — distribution of relaxation times (Tikhonov + non-negativity, GCV).
-//! * [`io`] — CSV spectra, output tables, HDF5 and plots.
+//! * [`io`] — CSV spectra, voxel files and phase-field sections, output tables, HDF5 and plots.
+//! * [`memory`] — memory estimates and the memory budget checked before allocating.
+//! * [`outdir`] — output folders: default names from the input, overwrite rules.
 
 pub mod circuit;
 pub mod config;
@@ -23,7 +25,9 @@ pub mod io;
 pub mod kernels;
 pub mod kk;
 pub mod linalg;
+pub mod memory;
 pub mod network;
+pub mod outdir;
 pub mod params;
 pub mod solver;
 pub mod structure;

@@ -57,6 +57,14 @@ pub fn lstsq(a: &[f64], m: usize, n: usize, b: &[f64]) -> Vec<f64> {
 
 /// Solves the symmetric positive definite n × n system S·x = b by Cholesky; None if not SPD.
 pub fn cholesky_solve(s: &[f64], n: usize, b: &[f64]) -> Option<Vec<f64>> {
+    let l = cholesky_factor(s, n)?;
+    Some(cholesky_solve_factored(&l, n, b))
+}
+
+/// The Cholesky factor L (row-major, lower) of the symmetric positive definite n × n matrix S;
+/// None if S is not SPD. Solve with it by [`cholesky_solve_factored`] (one factorisation for
+/// many right-hand sides).
+pub fn cholesky_factor(s: &[f64], n: usize) -> Option<Vec<f64>> {
     let mut l = vec![0.0; n * n];
     for i in 0..n {
         for j in 0..=i {
@@ -74,6 +82,11 @@ pub fn cholesky_solve(s: &[f64], n: usize, b: &[f64]) -> Option<Vec<f64>> {
             }
         }
     }
+    Some(l)
+}
+
+/// Solves L·Lᵀ·x = b with the factor of [`cholesky_factor`].
+pub fn cholesky_solve_factored(l: &[f64], n: usize, b: &[f64]) -> Vec<f64> {
     let mut y = b.to_vec();
     for i in 0..n {
         for k in 0..i {
@@ -87,7 +100,7 @@ pub fn cholesky_solve(s: &[f64], n: usize, b: &[f64]) -> Option<Vec<f64>> {
         }
         y[i] /= l[i * n + i];
     }
-    Some(y)
+    y
 }
 
 /// Non-negative least squares min ‖A·x − b‖₂ subject to x ≥ 0 (Lawson & Hanson 1974, the

@@ -141,12 +141,12 @@ impl MemoryBudget {
         }
         let how = if self.limited_by_available() {
             "the budget is the memory available on this machine (MemAvailable in /proc/meminfo): \
-             free memory, or use a smaller structure or `--solver cocg`"
+             free memory or use a smaller structure"
                 .to_string()
         } else {
             format!(
-                "use a smaller structure, `--solver cocg`, or raise the limit with \
-                 `--max-memory-gib` (now {})",
+                "use a smaller structure (or a solver that needs less memory), or raise the \
+                 limit with `--max-memory-gib` (now {})",
                 self.max_gib
             )
         };
@@ -196,7 +196,9 @@ mod tests {
     fn model_structure_of_1000_cubed_voxels_is_refused_with_estimate_budget_and_remedy() {
         let b = MemoryBudget::with_available(16.0, None).unwrap();
         let need = network_memory_bytes(1000, 1000, 1000, SolverMemory::Cocg);
-        let e = b.check("the network of 1000 × 1000 × 1000 voxels", need).unwrap_err();
+        let e = b
+            .check("the network of 1000 × 1000 × 1000 voxels", need)
+            .unwrap_err();
         assert!(
             e.contains("1000 × 1000 × 1000") && e.contains("GiB") && e.contains("16"),
             "{e}"

@@ -163,10 +163,10 @@ impl Network {
         let mut root_node = vec![u32::MAX - 2; nv];
         let mut n = 0u32;
         let mut floating = 0;
-        for v in 0..nv {
+        for (v, node) in voxel_node.iter_mut().enumerate() {
             if ideal_metal(v) {
                 let r = uf.find(v as u32) as usize;
-                voxel_node[v] = match root_tag[r] {
+                *node = match root_tag[r] {
                     3 => return Err(NetworkError::ShortCircuit),
                     1 => NODE_WE,
                     2 => NODE_CE,
@@ -180,7 +180,7 @@ impl Network {
                     }
                 };
             } else {
-                voxel_node[v] = n;
+                *node = n;
                 n += 1;
             }
         }

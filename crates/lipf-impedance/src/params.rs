@@ -234,17 +234,19 @@ impl Sweep {
     pub fn validate(&self) -> Result<(), String> {
         for (name, v) in [("f_min_hz", self.f_min_hz), ("f_max_hz", self.f_max_hz)] {
             if !(v.is_finite() && v > 0.0) {
-                return Err(format!("`{name}` = {v}: must be a finite frequency > 0 Hz"));
+                return Err(format!(
+                    "`{name}` = {v:e}: must be a finite frequency > 0 Hz"
+                ));
             }
             if !(MIN_FREQUENCY_HZ..=MAX_FREQUENCY_HZ).contains(&v) {
                 return Err(format!(
-                    "`{name}` = {v} Hz: must be in {MIN_FREQUENCY_HZ:e} ..= {MAX_FREQUENCY_HZ:e} Hz"
+                    "`{name}` = {v:e} Hz: must be in {MIN_FREQUENCY_HZ:e} ..= {MAX_FREQUENCY_HZ:e} Hz"
                 ));
             }
         }
-        if !(self.f_max_hz > self.f_min_hz) {
+        if self.f_max_hz <= self.f_min_hz {
             return Err(format!(
-                "frequencies: need f_min_hz < f_max_hz, got {} and {}",
+                "frequencies: need f_min_hz < f_max_hz, got {:e} and {:e}",
                 self.f_min_hz, self.f_max_hz
             ));
         }
@@ -257,7 +259,7 @@ impl Sweep {
         let n = frequency_count(self.f_min_hz, self.f_max_hz, self.points_per_decade);
         if n > MAX_FREQUENCIES as f64 {
             return Err(format!(
-                "the sweep {} Hz to {} Hz at {} points per decade has {:.0} frequencies, more than \
+                "the sweep {:e} Hz to {:e} Hz at {} points per decade has {:.0} frequencies, more than \
                  the limit of {MAX_FREQUENCIES}: narrow the range or lower `points_per_decade`",
                 self.f_min_hz, self.f_max_hz, self.points_per_decade, n
             ));
@@ -291,7 +293,10 @@ fn decades(f_min: f64, f_max: f64) -> f64 {
 /// Frequencies [`log_frequencies`] returns for these arguments (infinite or NaN for invalid
 /// ones).
 pub fn frequency_count(f_min: f64, f_max: f64, points_per_decade: usize) -> f64 {
-    (decades(f_min, f_max) * points_per_decade as f64).round().max(1.0) + 1.0
+    (decades(f_min, f_max) * points_per_decade as f64)
+        .round()
+        .max(1.0)
+        + 1.0
 }
 
 /// `points_per_decade` log-spaced frequencies per decade from `f_max` down to `f_min`, both
@@ -317,4 +322,53 @@ pub fn log_frequencies(f_min: f64, f_max: f64, points_per_decade: usize) -> Vec<
             10f64.powf(f_max.log10() - t * decades)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sweep(f_min_hz: f64, f_max_hz: f64, points_per_decade: usize) -> Sweep {
+        Sweep {
+            f_min_hz,
+            f_max_hz,
+            points_per_decade,
+        }
+    }
+
+    #[test]
+    fn absurd_sweeps_are_refused_before_allocating_naming_the_limit() {
+        // 600 decades at 1000 per decade: used to overflow the capacity of the frequency list.
+        let e = sweep(1e-300, 1e300, 1000).validate().unwrap_err();
+        assert!(e.contains("f_min_hz") && e.contains("1e-9"), "{e}");
+        let e = sweep(1.0, 1e300, 10).validate().unwrap_err();
+        assert!(e.contains("f_max_hz") && e.contains("1e15"), "{e}");
+        // The count is computed without overflow and stays under the limit for every sweep
+        // the range and points-per-decade limits allow.
+        assert_eq!(frequency_count(1e-300, 1e300, 1000), 600_001.0);
+        assert!(
+            frequency_count(MIN_FREQUENCY_HZ, MAX_FREQUENCY_HZ, MAX_POINTS_PER_DECADE)
+                <= MAX_FREQUENCIES as f64
+        );
+        let widest = sweep(MIN_FREQUENCY_HZ, MAX_FREQUENCY_HZ, MAX_POINTS_PER_DECADE);
+        widest.validate().unwrap();
+        assert_eq!(widest.frequencies_hz().len(), 24_001);
+        for (a, b) in [
+            (f64::NAN, 1e3),
+            (1.0, f64::NAN),
+            (1.0, f64::INFINITY),
+            (0.0, 1.0),
+            (-1.0, 1.0),
+            (10.0, 10.0),
+            (10.0, 1.0),
+        ] {
+            assert!(sweep(a, b, 10).validate().is_err(), "{a} {b} accepted");
+        }
+        assert!(sweep(0.1, 1e7, 0).validate().is_err());
+        assert!(sweep(0.1, 1e7, 1001).validate().is_err());
+        let ok = sweep(0.1, 1e7, 10);
+        ok.validate().unwrap();
+        assert_eq!(ok.frequencies_hz().len(), 81);
+        assert_eq!(ok.count(), 81.0);
+    }
 }

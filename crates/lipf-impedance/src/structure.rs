@@ -67,6 +67,52 @@ pub struct PhaseCounts {
     pub metal: usize,
 }
 
+/// Checks that every value of a (rows, `nx`) row-major field is finite; the error names the
+/// field and the first offending cell (row, column) with its value.
+pub fn check_finite_field(name: &str, nx: usize, values: &[f32]) -> Result<(), String> {
+    match values.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(p) => {
+            let bad = values.iter().filter(|v| !v.is_finite()).count();
+            Err(format!(
+                "{name}: cell {p} (row {}, column {}) is {}, not a finite number ({bad} of {} \
+                 cells are non-finite)",
+                p / nx.max(1),
+                p % nx.max(1),
+                values[p],
+                values.len()
+            ))
+        }
+    }
+}
+
+/// Phase codes from voxel values of any numeric type: every value must be exactly one of the
+/// codes 0 (pore), 1 (electrolyte), 2 (metal). Fractional values (volume fractions, phase-field
+/// values) have no meaning here and are refused, naming the first offending voxel (flat index
+/// and x, y, z for an nx × ny × nz structure) and its value.
+pub fn codes_from_values(values: &[f64], nx: usize, ny: usize) -> Result<Vec<u8>, String> {
+    let mut codes = Vec::with_capacity(values.len());
+    for (v, &x) in values.iter().enumerate() {
+        let c = if x == 0.0 {
+            CODE_PORE
+        } else if x == 1.0 {
+            CODE_ELECTROLYTE
+        } else if x == 2.0 {
+            CODE_METAL
+        } else {
+            let (nx, ny) = (nx.max(1), ny.max(1));
+            let (i, j, k) = (v % nx, (v / nx) % ny, v / (nx * ny));
+            return Err(format!(
+                "voxel {v} (x {i}, y {j}, z {k}) has value {x}: voxel values must be the phase \
+                 codes 0 (pore), 1 (electrolyte) or 2 (metal); fractional or other values are \
+                 not accepted (threshold or label the data first)"
+            ));
+        };
+        codes.push(c);
+    }
+    Ok(codes)
+}
+
 impl Structure {
     /// The standard phase table (codes 0 pore, 1 electrolyte, 2 metal) for `m`.
     pub fn standard_phases(m: &MaterialsSi) -> Vec<Phase> {
@@ -101,15 +147,18 @@ impl Structure {
         if nx == 0 || ny == 0 || nz == 0 {
             return Err(format!("empty structure {nx} × {ny} × {nz}"));
         }
-        if codes.len() != nx * ny * nz {
+        let n = nx.checked_mul(ny).and_then(|v| v.checked_mul(nz));
+        if n != Some(codes.len()) {
             return Err(format!(
                 "{} voxel codes for a {nx} × {ny} × {nz} structure",
                 codes.len()
             ));
         }
-        if let Some(bad) = codes.iter().find(|&&c| c > CODE_METAL) {
+        if let Some(v) = codes.iter().position(|&c| c > CODE_METAL) {
+            let (i, j, k) = (v % nx, (v / nx) % ny, v / (nx * ny));
             return Err(format!(
-                "voxel code {bad} is not one of 0 (pore), 1 (electrolyte), 2 (metal)"
+                "voxel {v} (x {i}, y {j}, z {k}) has code {}: not one of 0 (pore), 1 (electrolyte), 2 (metal)",
+                codes[v]
             ));
         }
         if !(voxel_m.is_finite() && voxel_m > 0.0) {
@@ -145,13 +194,15 @@ impl Structure {
         phi: &[f32],
         m: &MaterialsSi,
     ) -> Result<Structure, String> {
-        if xi.len() != nx * ny || phi.len() != nx * ny {
+        if nx.checked_mul(ny) != Some(xi.len()) || nx.checked_mul(ny) != Some(phi.len()) {
             return Err(format!(
                 "fields of {} and {} values for a {ny} × {nx} section",
                 xi.len(),
                 phi.len()
             ));
         }
+        check_finite_field("xi", nx, xi)?;
+        check_finite_field("phi", nx, phi)?;
         let codes = xi
             .iter()
             .zip(phi)
@@ -230,5 +281,58 @@ impl Structure {
     /// Total number of grain-boundary layers crossed going from the WE to the CE.
     pub fn gb_layers_total(&self) -> u32 {
         self.gb_layers_z.iter().sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Materials;
+
+    #[test]
+    fn fractional_voxel_values_are_refused_naming_the_first_voxel_and_value() {
+        let ok = codes_from_values(&[0.0, 1.0, 2.0, 1.0], 2, 2).unwrap();
+        assert_eq!(ok, vec![0, 1, 2, 1]);
+        let e = codes_from_values(&[1.0, 1.0, 1.0, 0.5, 0.25], 2, 2).unwrap_err();
+        assert!(
+            e.contains("voxel 3") && e.contains("x 1, y 1, z 0") && e.contains("0.5"),
+            "{e}"
+        );
+        for bad in [-1.0, 3.0, f64::NAN, f64::INFINITY, 1.0 + 1e-12] {
+            assert!(codes_from_values(&[bad], 1, 1).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn out_of_range_codes_name_the_voxel() {
+        let m = Materials::default().si();
+        let e = Structure::from_codes(2, 2, 2, 1e-6, vec![1, 1, 1, 1, 1, 7, 1, 1], &m).unwrap_err();
+        assert!(
+            e.contains("voxel 5") && e.contains("x 1, y 0, z 1") && e.contains("code 7"),
+            "{e}"
+        );
+        let e = Structure::from_codes(usize::MAX, 2, 2, 1e-6, vec![1], &m).unwrap_err();
+        assert!(e.contains("voxel codes"), "{e}");
+    }
+
+    #[test]
+    fn non_finite_phase_field_values_are_refused_naming_field_and_cell() {
+        let m = Materials::default().si();
+        let (nx, ny) = (3, 2);
+        let phi = vec![1.0f32; 6];
+        let xi = vec![f32::NAN; 6];
+        let e = Structure::from_phase_field(nx, ny, 1e-6, &xi, &phi, &m).unwrap_err();
+        assert!(
+            e.contains("xi") && e.contains("cell 0") && e.contains("NaN"),
+            "{e}"
+        );
+        let mut xi = vec![0.0f32; 6];
+        xi[4] = f32::INFINITY;
+        let e = Structure::from_phase_field(nx, ny, 1e-6, &xi, &phi, &m).unwrap_err();
+        assert!(e.contains("row 1, column 1") && e.contains("inf"), "{e}");
+        let mut phi2 = phi.clone();
+        phi2[2] = f32::NEG_INFINITY;
+        let e = Structure::from_phase_field(nx, ny, 1e-6, &[0.0; 6], &phi2, &m).unwrap_err();
+        assert!(e.contains("phi") && e.contains("row 0, column 2"), "{e}");
     }
 }

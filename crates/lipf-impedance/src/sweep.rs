@@ -65,7 +65,9 @@ impl Spectrum {
         }
         for (k, (&f, z)) in self.f_hz.iter().zip(&self.z).enumerate() {
             if !(f.is_finite() && f > 0.0) {
-                return Err(format!("point {k}: frequency {f} Hz must be finite and > 0"));
+                return Err(format!(
+                    "point {k}: frequency {f} Hz must be finite and > 0"
+                ));
             }
             if !(z.re.is_finite() && z.im.is_finite()) {
                 return Err(format!("point {k} ({f} Hz): Z = {z} Ω is not finite"));
@@ -79,13 +81,29 @@ impl Spectrum {
         }
         let f_lo = self.f_hz[self.lowest()];
         let f_hi = self.f_hz[self.highest()];
-        if !(f_hi > f_lo) {
+        if f_hi <= f_lo {
             return Err(format!(
                 "every point has the same frequency {f_lo} Hz: a spectrum needs a frequency range"
             ));
         }
         Ok(())
     }
+}
+
+/// Most frequencies the analyses (Kramers–Kronig test, DRT, fit) take: their cost grows with
+/// the cube of the number of frequencies.
+pub const MAX_ANALYSIS_FREQUENCIES: usize = 1000;
+
+/// Checks that a spectrum of `n` frequencies can be analysed in reasonable time and memory.
+pub fn check_analysis_size(n: f64) -> Result<(), String> {
+    if n > MAX_ANALYSIS_FREQUENCIES as f64 {
+        return Err(format!(
+            "{n:.0} frequencies: the analyses (Kramers–Kronig test, DRT, fit) take at most \
+             {MAX_ANALYSIS_FREQUENCIES} (their cost grows with the cube of the count); lower the \
+             points per decade or narrow the frequency range"
+        ));
+    }
+    Ok(())
 }
 
 /// Decides when a progress line is due where progress cannot be redrawn in place (a log file):

@@ -120,17 +120,17 @@ fn two_layers_in_series_give_the_sum_of_their_arcs() {
         let r = l / (p.sigma_s_m * area);
         C64::new(r, 0.0) / C64::new(1.0, w * r * p.eps_f_m * area / l)
     };
-    for k in 0..f.len() {
-        let w = 2.0 * std::f64::consts::PI * f[k];
+    for (k, &fk) in f.iter().enumerate() {
+        let w = 2.0 * std::f64::consts::PI * fk;
         let sum = only_a.z[k] + only_b.z[k];
         let err = (both.z[k] - sum).norm() / sum.norm();
-        assert!(err < 1e-9, "{} Hz: {} vs {sum}", f[k], both.z[k]);
+        assert!(err < 1e-9, "{} Hz: {} vs {sum}", fk, both.z[k]);
         let exact = arc(&layer_a, na, w) + arc(&layer_b, nb, w);
         let err = (both.z[k] - exact).norm() / exact.norm();
         assert!(
             err < 1e-9,
             "{} Hz: {} vs closed form {exact}",
-            f[k],
+            fk,
             both.z[k]
         );
     }

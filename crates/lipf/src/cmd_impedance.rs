@@ -7,11 +7,20 @@ use lipf_impedance::circuit::{one_d_physical_model, SeriesCircuit};
 use lipf_impedance::config::ImpedanceConfig;
 use lipf_impedance::drt::{drt, DrtOptions};
 use lipf_impedance::fit::fit_rc;
-use lipf_impedance::io::{fit_table, impedance_csv, read_spectrum_csv_file, write_plots, Analysis};
+use lipf_impedance::io::{
+    check_finite_outputs, fit_table, impedance_csv, read_spectrum_csv_file, write_plots, Analysis,
+};
 use lipf_impedance::kk::lin_kk;
-use lipf_impedance::solver::FrequencySolver;
+use lipf_impedance::memory::{
+    network_memory_bytes, MemoryBudget, SolverMemory, DEFAULT_MAX_MEMORY_GIB,
+};
+use lipf_impedance::outdir;
+use lipf_impedance::solver::{validate_krylov_settings, FrequencySolver};
+use lipf_impedance::sweep::{check_analysis_size, ProgressGate};
 use lipf_impedance::{sweep, DirectLu, Krylov, KrylovMethod, Network, Spectrum, Structure};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum SolverChoice {
@@ -48,8 +57,14 @@ pore elsewhere; one voxel thick)\n  \
 Analyses: the 1-D physical model (model structure only), an R0 + n RC fit (Levenberg–Marquardt), \
 the linear Kramers–Kronig test (Schönleber et al. 2014) and the distribution of relaxation times \
 (Tikhonov + non-negativity, λ by GCV).\n\n\
-Outputs in --out (default runs/impedance-<name>/): impedance.csv, impedance.h5, nyquist.png, \
-bode_magnitude.png, bode_phase.png, drt.png, kk_residuals.png, fit.md, summary.json.\n\n\
+Outputs in --out (default runs/impedance-<name>/, <name> from the input: the configuration's \
+name for the model structure, <run folder>-<snapshot> for --fields, the file stem for \
+--voxel-file and --csv): impedance.csv, impedance.h5, nyquist.png, bode_magnitude.png, \
+bode_phase.png, drt.png, kk_residuals.png, fit.md, summary.json. A non-empty output folder is \
+refused unless --overwrite is given (which clears it first).\n\n\
+Sizes are checked before anything large is allocated: the memory the network and solver need is \
+estimated and compared with the budget (the smaller of --max-memory-gib and the available \
+memory).\n\n\
 Example: lipf impedance --contact-area-fraction 0.1 --voxels 20"
 )]
 pub struct ImpedanceArgs {
@@ -96,9 +111,16 @@ pub struct ImpedanceArgs {
     /// `lipf info`).
     #[arg(long, value_name = "SUBSTRING")]
     adapter: Option<String>,
-    /// Relative residual tolerance of COCG/COCR (CPU or GPU).
+    /// Relative residual tolerance of COCG/COCR (CPU or GPU), 0 < tol < 1.
     #[arg(long, default_value_t = 1e-10)]
     tol: f64,
+    /// Iteration limit of COCG/COCR per frequency (CPU or GPU).
+    #[arg(long, default_value_t = 200_000)]
+    max_iterations: usize,
+    /// Memory budget, GiB: sizes whose estimated need exceeds it (or the available memory,
+    /// whichever is smaller) are refused before allocating.
+    #[arg(long, default_value_t = DEFAULT_MAX_MEMORY_GIB)]
+    max_memory_gib: f64,
     /// RC elements of the fit (0: no fit; default 4, the seed's fit model).
     #[arg(long)]
     fit_elements: Option<usize>,
@@ -108,9 +130,12 @@ pub struct ImpedanceArgs {
     /// DRT regularisation parameter λ (default: generalised cross-validation).
     #[arg(long)]
     drt_lambda: Option<f64>,
-    /// Output directory (default runs/impedance-<name>).
+    /// Output directory (default runs/impedance-<name>, the name derived from the input).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Write into a non-empty output directory, clearing it first.
+    #[arg(long)]
+    overwrite: bool,
     /// No progress messages.
     #[arg(long, short)]
     quiet: bool,
@@ -125,6 +150,7 @@ fn gpu_solver(a: &ImpedanceArgs, say: &dyn Fn(String)) -> Result<Box<dyn Frequen
         name_contains: a.adapter.clone(),
     })?;
     g.tol = a.tol;
+    g.max_iter = a.max_iterations;
     if g.adapter().software {
         say(format!(
             "  warning: {} is a software adapter: the WGSL solver runs on the CPU; `--solver cocg` is faster",
@@ -180,40 +206,68 @@ fn resolve_config(a: &ImpedanceArgs) -> Result<ImpedanceConfig> {
     Ok(c)
 }
 
+/// The memory model of the chosen solver.
+fn solver_memory(s: SolverChoice) -> SolverMemory {
+    match s {
+        SolverChoice::Direct => SolverMemory::DirectLu,
+        SolverChoice::Cocg => SolverMemory::Cocg,
+        SolverChoice::Cocr => SolverMemory::Cocr,
+        SolverChoice::Gpu => SolverMemory::Gpu,
+    }
+}
+
+fn solver_label(s: SolverChoice) -> &'static str {
+    match s {
+        SolverChoice::Direct => "direct (sparse LU)",
+        SolverChoice::Cocg => "COCG",
+        SolverChoice::Cocr => "COCR",
+        SolverChoice::Gpu => "GPU",
+    }
+}
+
+/// A structure read from an input file, with its description and the name of its results.
+struct Input {
+    structure: Structure,
+    what: String,
+    name: String,
+}
+
 #[cfg(feature = "hdf5")]
 fn structure_from_fields(
     path: &Path,
-    snapshot: &str,
+    a: &ImpedanceArgs,
     c: &ImpedanceConfig,
-) -> Result<(Structure, String)> {
-    let file = hdf5::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let names = file.group("snapshots")?.member_names()?;
-    let name = if snapshot == "last" {
-        names
-            .iter()
-            .max()
-            .cloned()
-            .context("no snapshots in the file")?
-    } else {
-        let k: u64 = snapshot
-            .parse()
-            .with_context(|| format!("--snapshot {snapshot}: a number or `last`"))?;
-        format!("{k:06}")
-    };
-    let dx_um: f64 = file.group("grid")?.attr("dx_um")?.read_scalar()?;
-    drop(file);
-    let (ny, nx, xi) = lipf_io::h5::read_dataset_f32(path, &format!("/snapshots/{name}/xi"))?;
-    let (ny2, nx2, phi) = lipf_io::h5::read_dataset_f32(path, "/static/phi")?;
-    if (ny, nx) != (ny2, nx2) {
-        bail!("xi is {ny} × {nx} but phi is {ny2} × {nx2}");
-    }
-    let s = Structure::from_phase_field(nx, ny, dx_um * 1e-6, &xi, &phi, &c.materials.si())
-        .map_err(|e| anyhow::anyhow!(e))?;
-    Ok((s, format!("snapshot {name} of {}", path.display())))
+    budget: &MemoryBudget,
+) -> Result<Input> {
+    let sec = lipf_impedance::io::read_fields_section(
+        path,
+        &a.snapshot,
+        budget,
+        solver_memory(a.solver),
+    )?;
+    let s = Structure::from_phase_field(
+        sec.nx,
+        sec.ny,
+        sec.dx_um * 1e-6,
+        &sec.xi,
+        &sec.phi,
+        &c.materials.si(),
+    )
+    .map_err(|e| anyhow::anyhow!("snapshot {} of {}: {e}", sec.snapshot, path.display()))?;
+    Ok(Input {
+        structure: s,
+        what: format!("snapshot {} of {}", sec.snapshot, path.display()),
+        name: outdir::fields_name(path, &sec.snapshot),
+    })
 }
 
 #[cfg(not(feature = "hdf5"))]
-fn structure_from_fields(path: &Path, _: &str, _: &ImpedanceConfig) -> Result<(Structure, String)> {
+fn structure_from_fields(
+    path: &Path,
+    _: &ImpedanceArgs,
+    _: &ImpedanceConfig,
+    _: &MemoryBudget,
+) -> Result<Input> {
     bail!(
         "reading {} needs lipf built with the `hdf5` feature",
         path.display()
@@ -223,141 +277,249 @@ fn structure_from_fields(path: &Path, _: &str, _: &ImpedanceConfig) -> Result<(S
 #[cfg(feature = "hdf5")]
 fn structure_from_voxel_file(
     path: &Path,
-    size_um: Option<f64>,
+    a: &ImpedanceArgs,
     c: &ImpedanceConfig,
-) -> Result<(Structure, String)> {
-    let (nx, ny, nz, file_um, codes) = lipf_impedance::io::read_voxel_file(path)?;
-    let d = size_um.unwrap_or(file_um) * 1e-6;
-    let s = Structure::from_codes(nx, ny, nz, d, codes, &c.materials.si())
-        .map_err(|e| anyhow::anyhow!(e))?;
-    Ok((s, format!("voxel file {}", path.display())))
+    budget: &MemoryBudget,
+) -> Result<Input> {
+    let v = lipf_impedance::io::read_voxel_file(path, budget, solver_memory(a.solver))?;
+    let um = a.voxel_size_um.unwrap_or(v.voxel_size_um);
+    if !(um.is_finite() && um > 0.0) {
+        bail!(
+            "voxel size {um} µm ({}) must be a finite length > 0",
+            if a.voxel_size_um.is_some() {
+                "--voxel-size-um".to_string()
+            } else {
+                format!("attribute voxel_size_um of {}", path.display())
+            }
+        );
+    }
+    let s = Structure::from_codes(v.nx, v.ny, v.nz, um * 1e-6, v.codes, &c.materials.si())
+        .map_err(|e| anyhow::anyhow!("voxel file {}: {e}", path.display()))?;
+    Ok(Input {
+        structure: s,
+        what: format!("voxel file {}", path.display()),
+        name: outdir::file_name(path),
+    })
 }
 
 #[cfg(not(feature = "hdf5"))]
 fn structure_from_voxel_file(
     path: &Path,
-    _: Option<f64>,
+    _: &ImpedanceArgs,
     _: &ImpedanceConfig,
-) -> Result<(Structure, String)> {
+    _: &MemoryBudget,
+) -> Result<Input> {
     bail!(
         "reading {} needs lipf built with the `hdf5` feature",
         path.display()
     )
+}
+
+/// Settings checked before any input is read or anything is allocated.
+fn validate_args(a: &ImpedanceArgs) -> Result<()> {
+    validate_krylov_settings(a.tol, a.max_iterations).map_err(|e| {
+        anyhow::anyhow!(
+            "{e} (`--tol` {:e}, `--max-iterations` {})",
+            a.tol,
+            a.max_iterations
+        )
+    })?;
+    if let Some(v) = a.voxel_size_um {
+        if !(v.is_finite() && v > 0.0) {
+            bail!("`--voxel-size-um` = {v}: must be a finite length > 0 µm");
+        }
+    }
+    if let Some(m) = a.kk_elements {
+        if m == 0 {
+            bail!("`--kk-elements` = 0: must be ≥ 1 (leave it out for the automatic choice)");
+        }
+    }
+    Ok(())
+}
+
+/// Progress of the sweep: redrawn in place on a terminal, otherwise (a log file) one plain
+/// line at most every few seconds.
+struct Progress {
+    quiet: bool,
+    terminal: bool,
+    gate: ProgressGate,
+}
+
+impl Progress {
+    fn new(quiet: bool) -> Progress {
+        Progress {
+            quiet,
+            terminal: std::io::stderr().is_terminal(),
+            gate: ProgressGate::new(Duration::from_secs(5)),
+        }
+    }
+
+    fn step(&mut self, k: usize, n: usize, f_hz: f64, iterations: usize, residual: f64) {
+        if self.quiet {
+            return;
+        }
+        if self.terminal {
+            eprint!(
+                "\r  {:3}/{n}  {f_hz:10.3e} Hz  {iterations:6} iterations  residual {residual:.1e}   ",
+                k + 1
+            );
+            if k + 1 == n {
+                eprintln!();
+            }
+        } else if self.gate.due(k, n, Instant::now()) {
+            eprintln!(
+                "  {}/{n}  {f_hz:.3e} Hz  {iterations} iterations  residual {residual:.1e}",
+                k + 1
+            );
+        }
+    }
 }
 
 pub fn run(a: ImpedanceArgs) -> Result<()> {
     let c = resolve_config(&a)?;
+    validate_args(&a)?;
+    let budget = MemoryBudget::new(a.max_memory_gib).map_err(|e| anyhow::anyhow!(e))?;
     let say = |s: String| {
         if !a.quiet {
             eprintln!("{s}");
         }
     };
-    let out = a
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("runs").join(format!("impedance-{}", c.name)));
-    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    if a.csv.is_none() {
+        check_analysis_size(c.sweep.count()).map_err(|e| anyhow::anyhow!("sweep: {e}"))?;
+    }
+    // The output folder: given, or derived from the input once that is known.
+    let inputs: Vec<&Path> = [&a.csv, &a.fields, &a.voxel_file, &a.config]
+        .into_iter()
+        .filter_map(|p| p.as_deref())
+        .collect();
+    let out_for = |name: &str| -> Result<PathBuf> {
+        let out = a.out.clone().unwrap_or_else(|| outdir::default_dir(name));
+        outdir::check(&out, a.overwrite, &inputs)?;
+        Ok(out)
+    };
     let msi = c.materials.si();
     let mut summary = serde_json::json!({ "config": &c });
 
-    let (spectrum, model_1d, title): (Spectrum, Option<SeriesCircuit>, String) = if let Some(csv) =
-        &a.csv
-    {
-        let s = read_spectrum_csv_file(csv)?;
-        say(format!(
-            "read {} frequencies from {}",
-            s.len(),
-            csv.display()
-        ));
-        summary["input"] = serde_json::json!({ "csv": csv.display().to_string() });
-        (
-            s,
-            None,
-            format!(
-                "{}",
-                csv.file_name()
-                    .map_or("spectrum".into(), |n| n.to_string_lossy().to_string())
-            ),
-        )
-    } else {
-        let (structure, what, is_model) = if let Some(p) = &a.fields {
-            let (s, w) = structure_from_fields(p, &a.snapshot, &c)?;
-            (s, w, false)
-        } else if let Some(p) = &a.voxel_file {
-            let (s, w) = structure_from_voxel_file(p, a.voxel_size_um, &c)?;
-            (s, w, false)
+    let (spectrum, model_1d, title, out): (Spectrum, Option<SeriesCircuit>, String, PathBuf) =
+        if let Some(csv) = &a.csv {
+            if let Ok(m) = std::fs::metadata(csv) {
+                // The text, and about as much again for the parsed rows.
+                budget
+                    .check(
+                        &format!("reading {} ({} bytes)", csv.display(), m.len()),
+                        3.0 * m.len() as f64,
+                    )
+                    .map_err(|e| anyhow::anyhow!(e))?;
+            }
+            let s = read_spectrum_csv_file(csv)?;
+            check_analysis_size(s.len() as f64)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", csv.display()))?;
+            let name = outdir::file_name(csv);
+            let out = out_for(&name)?;
+            say(format!(
+                "read {} frequencies from {}",
+                s.len(),
+                csv.display()
+            ));
+            summary["input"] = serde_json::json!({ "csv": csv.display().to_string() });
+            (s, None, name, out)
         } else {
-            let s = Structure::model_structure(&c.structure, &msi);
-            let w = format!(
-                "model structure: {} µm cube, {}³ voxels, contact {:.1} % (asked {:.1} %), {} grain-boundary layers",
-                c.structure.edge_um,
-                c.structure.voxels,
-                100.0 * s.contact_fraction(),
-                100.0 * c.structure.contact_area_fraction,
-                s.gb_layers_total()
-            );
-            (s, w, true)
-        };
-        let counts = structure.counts();
-        say(format!(
-            "{what}\n  {} × {} × {} voxels of {:.4} µm: {} electrolyte, {} pore, {} metal",
-            structure.nx,
-            structure.ny,
-            structure.nz,
-            structure.voxel_m * 1e6,
-            counts.electrolyte,
-            counts.pore,
-            counts.metal
-        ));
-        let net = Network::build(&structure, &msi)?;
-        say(format!(
-            "  network: {} unknowns, {} bonds ({} to the WE, {} to the CE), {} matrix nonzeros",
-            net.n,
-            net.info.bonds,
-            net.info.bonds_to_we,
-            net.info.bonds_to_ce,
-            net.info.matrix_nonzeros
-        ));
-        let f = c.sweep.frequencies_hz();
-        let mut solver: Box<dyn FrequencySolver> = match a.solver {
-            SolverChoice::Direct => Box::new(DirectLu::new()),
-            SolverChoice::Cocg | SolverChoice::Cocr => {
-                let mut k = Krylov::new(if a.solver == SolverChoice::Cocg {
-                    KrylovMethod::Cocg
-                } else {
-                    KrylovMethod::Cocr
-                });
-                k.tol = a.tol;
-                Box::new(k)
-            }
-            SolverChoice::Gpu => gpu_solver(&a, &say)?,
-        };
-        say(format!(
-            "  solving {} frequencies, {} to {} Hz, with {}",
-            f.len(),
-            c.sweep.f_max_hz,
-            c.sweep.f_min_hz,
-            solver.name()
-        ));
-        let quiet = a.quiet;
-        let nf = f.len();
-        let (spec, report) = sweep(&net, &f, solver.as_mut(), |k, fk, st| {
-            if !quiet {
-                eprint!(
-                    "\r  {:3}/{nf}  {fk:10.3e} Hz  {:6} iterations  residual {:.1e}   ",
-                    k + 1,
-                    st.iterations,
-                    st.relative_residual
+            let (input, is_model) = if let Some(p) = &a.fields {
+                (structure_from_fields(p, &a, &c, &budget)?, false)
+            } else if let Some(p) = &a.voxel_file {
+                (structure_from_voxel_file(p, &a, &c, &budget)?, false)
+            } else {
+                let n = c.structure.voxels;
+                budget
+                    .check(
+                        &format!(
+                            "the model structure of {n} × {n} × {n} voxels (`voxels` {n}) with the {} solver",
+                            solver_label(a.solver)
+                        ),
+                        network_memory_bytes(n, n, n, solver_memory(a.solver)),
+                    )
+                    .map_err(|e| anyhow::anyhow!(e))?;
+                let s = Structure::model_structure(&c.structure, &msi);
+                let what = format!(
+                    "model structure: {} µm cube, {}³ voxels, contact {:.1} % (asked {:.1} %), {} grain-boundary layers",
+                    c.structure.edge_um,
+                    c.structure.voxels,
+                    100.0 * s.contact_fraction(),
+                    100.0 * c.structure.contact_area_fraction,
+                    s.gb_layers_total()
                 );
-            }
-        })?;
-        say(format!("\n  done in {:.2} s", report.seconds_total));
-        summary["input"] = serde_json::json!({ "description": what, "phase_counts": counts });
-        summary["network"] = serde_json::to_value(&net.info)?;
-        summary["solver"] = serde_json::to_value(&report)?;
-        let pm = is_model.then(|| one_d_physical_model(&structure, &msi));
-        (spec, pm, c.name.clone())
-    };
+                (
+                    Input {
+                        structure: s,
+                        what,
+                        name: c.name.clone(),
+                    },
+                    true,
+                )
+            };
+            let Input {
+                structure,
+                what,
+                name,
+            } = input;
+            let out = out_for(&name)?;
+            let counts = structure.counts();
+            say(format!(
+                "{what}\n  {} × {} × {} voxels of {:.4} µm: {} electrolyte, {} pore, {} metal",
+                structure.nx,
+                structure.ny,
+                structure.nz,
+                structure.voxel_m * 1e6,
+                counts.electrolyte,
+                counts.pore,
+                counts.metal
+            ));
+            let net = Network::build(&structure, &msi)?;
+            say(format!(
+                "  network: {} unknowns, {} bonds ({} to the WE, {} to the CE), {} matrix nonzeros",
+                net.n,
+                net.info.bonds,
+                net.info.bonds_to_we,
+                net.info.bonds_to_ce,
+                net.info.matrix_nonzeros
+            ));
+            let f = c.sweep.frequencies_hz();
+            let mut solver: Box<dyn FrequencySolver> = match a.solver {
+                SolverChoice::Direct => Box::new(DirectLu::new()),
+                SolverChoice::Cocg | SolverChoice::Cocr => {
+                    let mut k = Krylov::new(if a.solver == SolverChoice::Cocg {
+                        KrylovMethod::Cocg
+                    } else {
+                        KrylovMethod::Cocr
+                    });
+                    k.tol = a.tol;
+                    k.max_iter = a.max_iterations;
+                    Box::new(k)
+                }
+                SolverChoice::Gpu => gpu_solver(&a, &say)?,
+            };
+            say(format!(
+                "  solving {} frequencies, {} to {} Hz, with {}",
+                f.len(),
+                c.sweep.f_max_hz,
+                c.sweep.f_min_hz,
+                solver.name()
+            ));
+            let nf = f.len();
+            let mut progress = Progress::new(a.quiet);
+            let (spec, report) = sweep(&net, &f, solver.as_mut(), |k, fk, st| {
+                progress.step(k, nf, fk, st.iterations, st.relative_residual)
+            })?;
+            say(format!("  done in {:.2} s", report.seconds_total));
+            summary["input"] = serde_json::json!({ "description": what, "phase_counts": counts });
+            summary["network"] = serde_json::to_value(&net.info)?;
+            summary["solver"] = serde_json::to_value(&report)?;
+            let pm = is_model.then(|| one_d_physical_model(&structure, &msi));
+            (spec, pm, name, out)
+        };
+    spectrum
+        .validate()
+        .map_err(|e| anyhow::anyhow!("the spectrum cannot be analysed: {e}"))?;
 
     let kk = lin_kk(&spectrum, c.analysis.kk_elements);
     say(format!(
@@ -400,9 +562,13 @@ pub fn run(a: ImpedanceArgs) -> Result<()> {
         kk: Some(&kk),
         drt: Some(&d),
     };
+    // Nothing is written unless every output value is finite.
+    check_finite_outputs(&analysis)?;
+    outdir::check(&out, a.overwrite, &inputs)?;
+    outdir::prepare(&out, a.overwrite)?;
     lipf_io::atomic::write_atomic(
         &out.join("impedance.csv"),
-        impedance_csv(&analysis).as_bytes(),
+        impedance_csv(&analysis)?.as_bytes(),
     )?;
     if let Some(fit) = &fit {
         lipf_io::atomic::write_atomic(

@@ -12,6 +12,7 @@
 //! | `conc_update` | Nernst–Planck step of c̃ (reference form, one step) |
 //! | `np_coefficients` | the same step's stencil, computed once per step |
 //! | `np_substep` | one Nernst–Planck sub-step with that stencil (what the backend runs) |
+//! | `range_check` | first cell of each field outside its admissible range |
 
 pub mod conc_update;
 pub mod interp;
@@ -25,6 +26,7 @@ pub mod np_substep;
 pub mod operator;
 pub mod par;
 pub mod potential_assemble;
+pub mod range_check;
 pub mod reaction_rate;
 pub mod xi_rate;
 pub mod xi_update;

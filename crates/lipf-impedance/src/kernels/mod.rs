@@ -67,8 +67,11 @@ impl CocgControl {
     }
 }
 
+/// One struct's layout: (name, [(field, offset)], size).
+pub type StructLayout = (&'static str, Vec<(&'static str, usize)>, usize);
+
 /// (name, [(field, offset)], size) of the Rust twins of the WGSL structs, for layout checks.
-pub fn layouts() -> Vec<(&'static str, Vec<(&'static str, usize)>, usize)> {
+pub fn layouts() -> Vec<StructLayout> {
     use std::mem::{offset_of, size_of};
     vec![
         (
