@@ -2,7 +2,9 @@
 #
 #   make run                          build and run the default case (paper, 1.5 µm channels)
 #   make run CONFIG=configs/smoke.json
-#   make test                         build and run the test suite
+#   make test                         build and run the test suite (Rust, then Python)
+#   make python-test                  build the Python package (python/) into target/pyenv and
+#                                     run its tests
 #
 # `deps` installs the system packages the build needs (Debian/Ubuntu) and does nothing when they
 # are already there.
@@ -16,7 +18,7 @@ LIPF   := ./target/release/lipf
 # and its tests on machines without a GPU).
 DEB_PACKAGES := libhdf5-dev pkg-config mesa-vulkan-drivers libvulkan1
 
-.PHONY: all deps build run test bench fmt clippy clean
+.PHONY: all deps build run test python-deps python-test bench fmt clippy clean
 
 all: build
 
@@ -49,6 +51,33 @@ run: build
 
 test: deps
 	RUST_BACKTRACE=1 $(CARGO) test --release --workspace
+	$(MAKE) --no-print-directory python-test
+
+# The Python package (python/, PyO3 + maturin): a virtual environment in target/pyenv with the
+# build and test requirements from PyPI, the package built in release mode into target/ (the
+# workspace's crates are reused), then its tests.
+PYTHON ?= python3
+PYENV  := target/pyenv
+PY_DEB_PACKAGES := python3 python3-venv
+PIP    := $(PYENV)/bin/pip --disable-pip-version-check -q
+
+python-deps:
+	@if $(PYTHON) -c 'import venv, ensurepip' >/dev/null 2>&1; then exit 0; fi; \
+	if ! command -v dpkg >/dev/null 2>&1; then \
+	  echo "error: the Python tests need $(PYTHON) (3.9 or newer) with the venv module" >&2; exit 1; \
+	fi; \
+	echo "python-deps: installing $(PY_DEB_PACKAGES)"; \
+	if [ "$$(id -u)" -eq 0 ]; then SUDO=""; \
+	elif command -v sudo >/dev/null 2>&1; then SUDO="sudo"; \
+	else echo "error: not root and sudo not found; install as root: $(PY_DEB_PACKAGES)" >&2; exit 1; fi; \
+	$$SUDO apt-get update && \
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(PY_DEB_PACKAGES)
+
+python-test: deps python-deps
+	@test -x $(PYENV)/bin/python || $(PYTHON) -m venv $(PYENV)
+	$(PIP) install maturin pytest numpy h5py xarray 'dask[array]'
+	PATH="$(CURDIR)/$(PYENV)/bin:$$PATH" $(PIP) install --no-build-isolation ./python
+	$(PYENV)/bin/pytest -q -p no:cacheprovider python/tests
 
 bench: deps
 	$(CARGO) bench -p lipf-benches

@@ -255,63 +255,38 @@ pub fn fit_table(fit: &FitResult, model_1d: Option<&SeriesCircuit>) -> String {
 /// Nyquist, Bode (|Z| and phase), DRT and KK-residual plots into `dir`.
 pub fn write_plots(dir: &Path, a: &Analysis, title: &str) -> Result<Vec<std::path::PathBuf>> {
     use lipf_io::images::line_plot_png;
+    use lipf_io::spectrum_plots::{bode_png, nyquist_png, Spectrum};
     let mut out = Vec::new();
-    let nyq = |z: &[C64]| -> Vec<(f64, f64)> { z.iter().map(|z| (z.re, -z.im)).collect() };
     let f = &a.spectrum.f_hz;
-    let curve = |c: &SeriesCircuit| c.spectrum(f);
-    let mut series: Vec<(&str, Vec<(f64, f64)>)> = vec![("network", nyq(&a.spectrum.z))];
+    let pairs = |z: &[C64]| -> Vec<(f64, f64)> { z.iter().map(|z| (z.re, z.im)).collect() };
+    let curve = |c: &SeriesCircuit| pairs(&c.spectrum(f));
+    // The spectrum (computed by the network or measured) as markers; the models as lines.
+    let data = [Spectrum {
+        name: "spectrum",
+        f_hz: f,
+        z: pairs(&a.spectrum.z),
+    }];
+    let mut models = Vec::new();
     if let Some(m) = a.model_1d {
-        series.push(("1-D physical model", nyq(&curve(m))));
+        models.push(Spectrum {
+            name: "1-D physical model",
+            f_hz: f,
+            z: curve(m),
+        });
     }
     if let Some(fit) = a.fit {
-        series.push(("fit R0 + n RC", nyq(&curve(&fit.circuit))));
+        models.push(Spectrum {
+            name: "fit R0 + n RC",
+            f_hz: f,
+            z: curve(&fit.circuit),
+        });
     }
     let p = dir.join("nyquist.png");
-    line_plot_png(
-        &p,
-        &format!("Nyquist — {title}"),
-        "Z' (Ω)",
-        "−Z'' (Ω)",
-        &series,
-    )?;
+    nyquist_png(&p, &format!("Nyquist — {title}"), &data, &models)?;
     out.push(p);
-
-    let bode = |z: &[C64], phase: bool| -> Vec<(f64, f64)> {
-        f.iter()
-            .zip(z)
-            .map(|(f, z)| {
-                (
-                    f.log10(),
-                    if phase {
-                        z.arg().to_degrees()
-                    } else {
-                        z.norm().log10()
-                    },
-                )
-            })
-            .collect()
-    };
-    for (phase, name, ylab) in [
-        (false, "bode_magnitude.png", "log10(|Z| / Ω)"),
-        (true, "bode_phase.png", "phase (°)"),
-    ] {
-        let mut series = vec![("network", bode(&a.spectrum.z, phase))];
-        if let Some(m) = a.model_1d {
-            series.push(("1-D physical model", bode(&curve(m), phase)));
-        }
-        if let Some(fit) = a.fit {
-            series.push(("fit R0 + n RC", bode(&curve(&fit.circuit), phase)));
-        }
-        let p = dir.join(name);
-        line_plot_png(
-            &p,
-            &format!("Bode — {title}"),
-            "log10(f / Hz)",
-            ylab,
-            &series,
-        )?;
-        out.push(p);
-    }
+    let p = dir.join("bode.png");
+    bode_png(&p, &format!("Bode — {title}"), &data, &models)?;
+    out.push(p);
     if let Some(d) = a.drt {
         let pts: Vec<(f64, f64)> = d
             .tau_s

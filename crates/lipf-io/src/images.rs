@@ -33,11 +33,11 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-const FONT: &str = "sans-serif";
+pub(crate) const FONT: &str = "sans-serif";
 static FONT_BYTES: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
 
 /// Registers the embedded font with plotters once per process.
-fn ensure_font() -> Result<()> {
+pub(crate) fn ensure_font() -> Result<()> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| {
         plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES).is_ok()
@@ -169,7 +169,7 @@ impl Canvas {
     }
 }
 
-fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>> {
+pub(crate) fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     {
         let mut enc = png::Encoder::new(&mut out, w, h);
@@ -728,7 +728,7 @@ pub fn write_snapshot_images(dir: &Path, stem: &str, state: &State) -> Result<Ve
 }
 
 /// Line colours of [`line_plot_png`] (matplotlib's tab10).
-const SERIES_RGB: [Rgb; 10] = [
+pub(crate) const SERIES_RGB: [Rgb; 10] = [
     [0x1f, 0x77, 0xb4],
     [0xff, 0x7f, 0x0e],
     [0x2c, 0xa0, 0x2c],
@@ -941,8 +941,7 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 /// Molar volume of Li metal, m³/mol (6.941 g/mol at 0.534 g/cm³): 1 mol/m² of Li is 13 µm of
 /// dense Li.
 pub const LI_MOLAR_VOLUME_M3_MOL: f64 = 1.2998e-5;
-/// Faraday constant, C/mol.
-const FARADAY_C_MOL: f64 = 96485.33212;
+use lipf_core::units::FARADAY_C_MOL;
 
 /// Writes the time-series plot of one run (`voltage.png`) to `path`: see [`run_plot_png`].
 pub fn write_run_plot(path: &Path, rows: &[Scalars]) -> Result<()> {

@@ -22,6 +22,7 @@ pub mod csv;
 #[cfg(feature = "hdf5")]
 pub mod h5;
 pub mod images;
+pub mod spectrum_plots;
 pub mod memory;
 pub mod xdmf;
 

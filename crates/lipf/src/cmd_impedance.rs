@@ -59,9 +59,10 @@ the linear Kramers–Kronig test (Schönleber et al. 2014) and the distribution 
 (Tikhonov + non-negativity, λ by GCV).\n\n\
 Outputs in --out (default runs/impedance-<name>/, <name> from the input: the configuration's \
 name for the model structure, <run folder>-<snapshot> for --fields, the file stem for \
---voxel-file and --csv): impedance.csv, impedance.h5, nyquist.png, bode_magnitude.png, \
-bode_phase.png, drt.png, kk_residuals.png, fit.md, summary.json. A non-empty output folder is \
-refused unless --overwrite is given (which clears it first).\n\n\
+--voxel-file and --csv): impedance.csv, impedance.h5, nyquist.png (equal scales, from the \
+origin), bode.png (|Z| and phase against log f), drt.png, kk_residuals.png, fit.md, \
+summary.json. A non-empty output folder is refused unless --overwrite is given (which clears it \
+first).\n\n\
 Sizes are checked before anything large is allocated: the memory the network and solver need is \
 estimated and compared with the budget (the smaller of --max-memory-gib and the available \
 memory).\n\n\
