@@ -288,15 +288,17 @@ fn line_plot_without_any_value_has_no_legend_but_a_note() {
 }
 
 #[test]
-fn xdmf_describes_a_two_dimensional_grid() {
+fn xdmf_describes_a_plane_of_zero_thickness() {
+    // One point thick in z: a 2D surface in x–y for ParaView (checked in ParaView itself by
+    // scripts/check-xdmf-paraview).
     let text = lipf_io::xdmf::xdmf(&Grid::new(200, 120, 0.25e-6), "fields.h5", &[(0, 0.0)]);
-    assert!(text.contains(r#"<Topology TopologyType="2DCoRectMesh" Dimensions="121 201"/>"#));
-    assert!(text.contains(r#"<Geometry GeometryType="ORIGIN_DXDY">"#));
-    assert!(
-        text.contains(r#"Dimensions="2" NumberType="Float" Precision="8" Format="XML">0.25 0.25<"#)
-    );
-    assert_eq!(text.matches(r#"<DataItem Dimensions="120 200""#).count(), 4);
+    assert!(text.contains(r#"<Topology TopologyType="3DCoRectMesh" Dimensions="1 121 201"/>"#));
+    assert!(text.contains(r#"<Geometry GeometryType="ORIGIN_DXDYDZ">"#));
+    assert!(text.contains(
+        r#"Dimensions="3" NumberType="Float" Precision="8" Format="XML">0.25 0.25 0.25<"#
+    ));
+    assert_eq!(text.matches(r#"<DataItem Dimensions="1 120 200""#).count(), 4);
     assert!(text.contains("fields.h5:/snapshots/000000/xi"));
     assert!(text.contains("fields.h5:/static/phi"));
-    assert!(!text.contains("3DCoRectMesh"));
+    assert!(!text.contains("2DCoRectMesh"));
 }

@@ -2,12 +2,16 @@
 //! as a time series without converting anything.
 //!
 //! Content: one temporal collection with one uniform grid per snapshot. Each grid is a
-//! two-dimensional `2DCoRectMesh` of `(ny+1) × (nx+1)` points with `ORIGIN_DXDY` geometry:
-//! origin (0, 0) and spacing dx in µm. XDMF lists dimensions, origin and spacing slowest first:
-//! y, x. The fields are cell-centred attributes: cell (i, j) covers [i·dx, (i+1)·dx] ×
-//! [j·dx, (j+1)·dx], so x runs over the width and y over the height with y = 0 the current
-//! collector. Each attribute's data item is declared `ny nx`, the shape of its `(ny, nx)`
-//! dataset. Attributes per grid:
+//! `3DCoRectMesh` of `1 × (ny+1) × (nx+1)` points with `ORIGIN_DXDYDZ` geometry: origin
+//! (0, 0, 0) and spacing dx in µm, one point thick in z, so that it is a plane of zero
+//! thickness in x–y: ParaView shows it as a 2D surface with x across and y up, collector at the
+//! bottom (a `2DCoRectMesh` is placed by VTK's reader in the y–z plane, seen edge-on by the
+//! default camera; a one-cell-thick 3D grid opens as an outline box). XDMF lists dimensions,
+//! origin and spacing slowest first: z, y, x. The fields are cell-centred attributes: cell
+//! (i, j) covers [i·dx, (i+1)·dx] × [j·dx, (j+1)·dx], x over the width and y over the height
+//! with y = 0 the current collector. Each attribute's data item is declared `1 ny nx`, the
+//! `(ny, nx)` dataset. `scripts/check-xdmf-paraview` opens the file in ParaView (pvbatch),
+//! renders it and checks what ParaView sees. Attributes per grid:
 //!
 //! | name        | HDF5 dataset                        | unit |
 //! |-------------|-------------------------------------|------|
@@ -60,18 +64,18 @@ pub fn xdmf(grid: &Grid, h5_file_name: &str, snapshots: &[(u64, f64)]) -> String
         let _ = writeln!(s, r#"        <Time Value="{}"/>"#, xml_num(time_s));
         let _ = writeln!(
             s,
-            r#"        <Topology TopologyType="2DCoRectMesh" Dimensions="{} {}"/>"#,
+            r#"        <Topology TopologyType="3DCoRectMesh" Dimensions="1 {} {}"/>"#,
             ny + 1,
             nx + 1
         );
-        let _ = writeln!(s, r#"        <Geometry GeometryType="ORIGIN_DXDY">"#);
+        let _ = writeln!(s, r#"        <Geometry GeometryType="ORIGIN_DXDYDZ">"#);
         let _ = writeln!(
             s,
-            r#"          <DataItem Name="Origin" Dimensions="2" NumberType="Float" Precision="8" Format="XML">0 0</DataItem>"#
+            r#"          <DataItem Name="Origin" Dimensions="3" NumberType="Float" Precision="8" Format="XML">0 0 0</DataItem>"#
         );
         let _ = writeln!(
             s,
-            r#"          <DataItem Name="Spacing" Dimensions="2" NumberType="Float" Precision="8" Format="XML">{0} {0}</DataItem>"#,
+            r#"          <DataItem Name="Spacing" Dimensions="3" NumberType="Float" Precision="8" Format="XML">{0} {0} {0}</DataItem>"#,
             xml_num(dx_um)
         );
         let _ = writeln!(s, r#"        </Geometry>"#);
@@ -87,7 +91,7 @@ pub fn xdmf(grid: &Grid, h5_file_name: &str, snapshots: &[(u64, f64)]) -> String
             );
             let _ = writeln!(
                 s,
-                r#"          <DataItem Dimensions="{ny} {nx}" NumberType="Float" Precision="4" Format="HDF">{h5}:{path}</DataItem>"#
+                r#"          <DataItem Dimensions="1 {ny} {nx}" NumberType="Float" Precision="4" Format="HDF">{h5}:{path}</DataItem>"#
             );
             let _ = writeln!(s, r#"        </Attribute>"#);
         }
@@ -127,17 +131,17 @@ mod tests {
         assert_eq!(text.matches("<Time ").count(), 3);
         assert!(text.contains(r#"<Time Value="1.5"/>"#));
         assert_eq!(
-            text.matches(r#"<Topology TopologyType="2DCoRectMesh" Dimensions="46 68"/>"#)
+            text.matches(r#"<Topology TopologyType="3DCoRectMesh" Dimensions="1 46 68"/>"#)
                 .count(),
             3
         );
-        assert_eq!(text.matches(r#"GeometryType="ORIGIN_DXDY""#).count(), 3);
-        assert_eq!(text.matches(r#"Dimensions="45 67""#).count(), 12);
-        assert!(!text.contains("3DCoRectMesh") && !text.contains("DXDYDZ"));
+        assert_eq!(text.matches(r#"GeometryType="ORIGIN_DXDYDZ""#).count(), 3);
+        assert_eq!(text.matches(r#"Dimensions="1 45 67""#).count(), 12);
+        assert!(!text.contains("2DCoRectMesh") && !text.contains(r#""ORIGIN_DXDY""#));
         assert!(text.contains("fields.h5:/snapshots/000002/potential"));
         assert!(text.contains("fields.h5:/static/phi"));
-        assert!(text.contains(">0 0<"));
-        assert!(text.contains(">0.25 0.25<"));
+        assert!(text.contains(">0 0 0<"));
+        assert!(text.contains(">0.25 0.25 0.25<"));
         assert!(!text.contains("000003"));
     }
 
