@@ -132,10 +132,13 @@ fn flat_estimate(config: &lipf_core::Config, porosity: f64) -> f64 {
     eta + i * (cap / sigma + scaffold / (sigma * (1.0 - porosity).max(1e-3)))
 }
 
+/// ϕ, the first and the last ξ of a case, nx, ny, and the two snapshot times.
+type Maps = (Vec<f64>, Vec<f64>, Vec<f64>, usize, usize, f64, f64);
+
 struct Loaded {
     row: CaseRow,
     series: Series,
-    maps: Option<(Vec<f64>, Vec<f64>, Vec<f64>, usize, usize, f64, f64)>,
+    maps: Option<Maps>,
 }
 
 fn load_case(dir: &Path, name: &str, label: &str) -> Result<Loaded> {
@@ -188,7 +191,7 @@ fn load_case(dir: &Path, name: &str, label: &str) -> Result<Loaded> {
 /// ϕ, ξ of the first and of the last snapshot, the grid, and the two snapshot times.
 #[cfg(feature = "hdf5")]
 #[allow(clippy::type_complexity)]
-fn load_maps(run: &Path) -> Option<(Vec<f64>, Vec<f64>, Vec<f64>, usize, usize, f64, f64)> {
+fn load_maps(run: &Path) -> Option<Maps> {
     let f = run.join("fields.h5");
     let read = |name: &str| lipf_io::h5::read_dataset_f32(&f, name).ok();
     let (ny, nx, phi) = read("static/phi")?;
@@ -218,7 +221,7 @@ fn load_maps(run: &Path) -> Option<(Vec<f64>, Vec<f64>, Vec<f64>, usize, usize, 
 
 #[cfg(not(feature = "hdf5"))]
 #[allow(clippy::type_complexity)]
-fn load_maps(_run: &Path) -> Option<(Vec<f64>, Vec<f64>, Vec<f64>, usize, usize, f64, f64)> {
+fn load_maps(_run: &Path) -> Option<Maps> {
     None
 }
 

@@ -125,8 +125,11 @@ impl Study {
                             case.name
                         );
                     }
-                    if !(cap > 0.0) {
-                        bail!("case `{}`: until_capacity_mah_cm2 must be > 0", case.name);
+                    if !(cap.is_finite() && cap > 0.0) {
+                        bail!(
+                            "case `{}`: until_capacity_mah_cm2 = {cap} must be a finite number > 0",
+                            case.name
+                        );
                     }
                     c.time.end_time_s =
                         cap * C_M2_PER_MAH_CM2 / c.control.current_density_a_m2.abs();

@@ -350,6 +350,21 @@ fn a_finished_run_is_extended_by_raising_its_end_time() {
     );
     assert_eq!(summary(&b)["steps"], summary(&a)["steps"]);
     assert_eq!(summary(&b)["completed"], true);
+    // The snapshots continue their numbering: t = 0, 0.4 (the first end), 0.5, 0.8, against
+    // 0, 0.5, 0.8 for the straight run.
+    let listing = |d: &Path| {
+        let mut v: Vec<String> = std::fs::read_dir(d.join("snapshots"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(listing(&a), ["000000.h5", "000001.h5", "000002.h5"]);
+    assert_eq!(
+        listing(&b),
+        ["000000.h5", "000001.h5", "000002.h5", "000003.h5"]
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
