@@ -297,7 +297,10 @@ fn xdmf_describes_a_plane_of_zero_thickness() {
     assert!(text.contains(
         r#"Dimensions="3" NumberType="Float" Precision="8" Format="XML">0.25 0.25 0.25<"#
     ));
-    assert_eq!(text.matches(r#"<DataItem Dimensions="1 120 200""#).count(), 4);
+    assert_eq!(
+        text.matches(r#"<DataItem Dimensions="1 120 200""#).count(),
+        4
+    );
     assert!(text.contains("fields.h5:/snapshots/000000/xi"));
     assert!(text.contains("fields.h5:/static/phi"));
     assert!(!text.contains("2DCoRectMesh"));

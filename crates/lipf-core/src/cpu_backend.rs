@@ -14,7 +14,7 @@
 
 use crate::backend::{AdvanceOutcome, Backend, SimulationError, StopFlag};
 use crate::coefficients::Coefficients;
-use crate::config::{Config, ControlMode};
+use crate::config::Config;
 use crate::cpu::conc_update::cell_diffusivity;
 use crate::cpu::np_coefficients::{np_coefficients, NP_COEFFS};
 use crate::cpu::np_substep::np_substep;
@@ -26,8 +26,10 @@ use crate::cpu::xi_rate::{xi_rate, XiRateParams};
 use crate::cpu::xi_update::xi_update;
 use crate::geometry::GeometryInfo;
 use crate::observables::{self, Scalars};
-use crate::solver::Multigrid;
+use crate::solver::{Multigrid, SolveStats};
 use crate::state::State;
+use crate::step::{potential_sequence, step_sequence, Solve, StepKernels};
+use std::time::Instant;
 
 /// Admissible ranges; leaving them stops the run (`cpu::range_check`).
 pub use crate::cpu::range_check::{CONC_MIN, XI_MAX, XI_MIN};
@@ -70,6 +72,46 @@ pub struct CpuBackend {
     np_stencil: Vec<f64>,
     /// Wall time spent in the potential solve and in everything else (not part of the state).
     timings: StepTimings,
+    /// What the stages of the step in progress hand on to each other (not part of the state).
+    current: StepInProgress,
+}
+
+/// Values one stage of a CPU step hands to the next.
+#[derive(Debug, Clone, Copy)]
+struct StepInProgress {
+    /// The step does not go beyond this time, s.
+    t_max_s: f64,
+    /// Solver iterations of this step (both solves).
+    iterations: u64,
+    /// The two galvanostatic solves, checked together by the collector.
+    solves: [Option<SolveStats>; 2],
+    /// Chosen by `time_step`.
+    dt_s: f64,
+    land: bool,
+    substeps: usize,
+    dt_sub_s: f64,
+    /// Wall-clock marks: step start, potential start, potential end.
+    started: Instant,
+    potential_started: Instant,
+    potential_ended: Instant,
+}
+
+impl StepInProgress {
+    fn new() -> StepInProgress {
+        let now = Instant::now();
+        StepInProgress {
+            t_max_s: 0.0,
+            iterations: 0,
+            solves: [None, None],
+            dt_s: 0.0,
+            land: false,
+            substeps: 0,
+            dt_sub_s: 0.0,
+            started: now,
+            potential_started: now,
+            potential_ended: now,
+        }
+    }
 }
 
 impl CpuBackend {
@@ -109,6 +151,7 @@ impl CpuBackend {
             dt_stable_s,
             dt_np_s,
             timings: StepTimings::default(),
+            current: StepInProgress::new(),
             coeffs,
             config: config.clone(),
             state,
@@ -151,23 +194,13 @@ impl CpuBackend {
             .max(1e-3 * self.coeffs.exchange_current_density_a_m2 * w)
     }
 
-    /// One time step that does not go beyond `t_max_s`.
+    /// One time step that does not go beyond `t_max_s` ([`crate::step::step_sequence`]).
     pub fn step(&mut self, t_max_s: f64) -> Result<(), SimulationError> {
         if self.state.step == 0 {
             self.converge_initial_overpotential()?;
         }
-        let t0 = std::time::Instant::now();
-        let a = XiRateParams::new(&self.coeffs, true);
-        let s = &self.state;
-        xi_rate(&a, &s.xi, &s.phi, &s.conc, &s.eta, &mut self.a, &mut self.g);
-        let t1 = std::time::Instant::now();
-        let iterations = self.solve_potential_from_rate()?;
-        let t2 = std::time::Instant::now();
-        let r = self.advance_fields(t_max_s, iterations);
-        let t3 = std::time::Instant::now();
-        self.timings.potential_s += (t2 - t1).as_secs_f64();
-        self.timings.other_s += (t1 - t0).as_secs_f64() + (t3 - t2).as_secs_f64();
-        r
+        self.current.t_max_s = t_max_s;
+        step_sequence(self, self.coeffs.control)
     }
 
     /// Wall time split of the steps taken so far by this backend object.
@@ -179,7 +212,7 @@ impl CpuBackend {
     /// of step 0 is then the consistent overpotential rather than η = 0.
     fn converge_initial_overpotential(&mut self) -> Result<(), SimulationError> {
         for _ in 0..NEWTON_MAX_ITERATIONS {
-            self.solve_potential()?;
+            potential_sequence(self, self.coeffs.control)?;
             let change = self
                 .eta_new
                 .iter()
@@ -193,180 +226,21 @@ impl CpuBackend {
         Ok(())
     }
 
-    /// Steps 1–4 of the module documentation: rate, potential, final rate and overpotential
-    /// (into `self.rate`, `self.eta_new`). Returns the solver iterations.
-    fn solve_potential(&mut self) -> Result<u64, SimulationError> {
-        let p = XiRateParams::new(&self.coeffs, true);
+    /// Potential-solve tolerance (Σ|current imbalance|) and iteration limit.
+    fn solve_limits(&self) -> (f64, usize) {
+        (
+            self.config.solver.relative_tolerance * self.current_scale_a_m(),
+            self.config.solver.max_iterations,
+        )
+    }
+
+    fn not_converged(&self, stats: &str) -> SimulationError {
         let s = &self.state;
-        xi_rate(&p, &s.xi, &s.phi, &s.conc, &s.eta, &mut self.a, &mut self.g);
-        self.solve_potential_from_rate()
+        SimulationError::Solver(format!(
+            "potential solve did not converge at step {} (t = {:.6} s): {stats}",
+            s.step, s.time_s
+        ))
     }
-
-    /// Steps 2–4 with `a`, `g` already computed.
-    fn solve_potential_from_rate(&mut self) -> Result<u64, SimulationError> {
-        let c = &self.coeffs;
-        {
-            let s = &self.state;
-            potential_assemble(
-                c,
-                &s.xi,
-                &s.phi,
-                &self.a,
-                &self.g,
-                &s.eta,
-                &mut self.op,
-                &mut self.b0,
-                &mut self.b1,
-            );
-        }
-        self.mg.setup(&self.op).map_err(SimulationError::Solver)?;
-        let tol = self.config.solver.relative_tolerance * self.current_scale_a_m();
-        let max_it = self.config.solver.max_iterations;
-        let s = &mut self.state;
-        let mut iterations = 0u64;
-        match c.control {
-            ControlMode::Galvanostatic => {
-                let st0 = self.mg.solve(&self.b0, &mut s.potential0, tol, max_it);
-                // φ1 enters scaled by V: its tolerance is relative to the expected |V|.
-                let v_scale = s.v_collector.abs().max(1e-3);
-                let st1 = self
-                    .mg
-                    .solve(&self.b1, &mut s.potential1, tol / v_scale, max_it);
-                iterations += (st0.iterations + st1.iterations) as u64;
-                if !st0.converged || !st1.converged {
-                    return Err(SimulationError::Solver(format!(
-                        "potential solve did not converge at step {} (t = {:.6} s): {:?} / {:?}",
-                        s.step, s.time_s, st0, st1
-                    )));
-                }
-                let i0 = -self.op.top_outflow(&s.potential0);
-                let i1 = -self.op.top_outflow(&s.potential1);
-                if i1.abs() < 1e-300 || !i1.is_finite() {
-                    return Err(SimulationError::Solver(
-                        "galvanostatic control impossible: the current does not depend on the \
-                         collector potential (no electrochemically active interface)"
-                            .into(),
-                    ));
-                }
-                s.v_collector = (c.target_current_a_m - i0) / i1;
-                let v = s.v_collector;
-                for k in 0..s.potential.len() {
-                    s.potential[k] = s.potential0[k] + v * s.potential1[k];
-                }
-            }
-            ControlMode::Potentiostatic => {
-                let v = s.v_collector;
-                for k in 0..self.b0.len() {
-                    self.b0[k] += v * self.b1[k];
-                }
-                let st = self.mg.solve(&self.b0, &mut s.potential, tol, max_it);
-                iterations += st.iterations as u64;
-                if !st.converged {
-                    return Err(SimulationError::Solver(format!(
-                        "potential solve did not converge at step {} (t = {:.6} s): {:?}",
-                        s.step, s.time_s, st
-                    )));
-                }
-            }
-        }
-        reaction_rate(
-            c,
-            &self.a,
-            &self.g,
-            &s.eta,
-            &s.potential,
-            s.v_collector,
-            &mut self.rate,
-            &mut self.eta_new,
-        );
-        Ok(iterations)
-    }
-
-    /// Steps 5–6: choose Δt and update c̃ and ξ with the rate of [`Self::solve_potential`].
-    fn advance_fields(&mut self, t_max_s: f64, iterations: u64) -> Result<(), SimulationError> {
-        let c = &self.coeffs;
-        let (nx, ny, cells) = (c.grid.nx, c.grid.ny, c.grid.cells());
-        let s = &mut self.state;
-        let rate = &self.rate;
-        let max_rate = max_rows(ny, cells, |j| {
-            rate[j * nx..(j + 1) * nx]
-                .iter()
-                .fold(0.0f64, |m, r| m.max(r.abs()))
-        });
-        // Migration: the drift velocity D f |∇φ| must not cross half a cell per step.
-        let (pot, dif, f) = (&s.potential, &self.diffusivity, c.f_over_rt_per_v);
-        let max_drift_per_dx = max_rows(ny, cells, |j| {
-            let mut m = 0.0f64;
-            for i in 0..nx {
-                let k = j * nx + i;
-                let e = j * nx + (i + 1) % nx;
-                let mut d = (pot[e] - pot[k]).abs();
-                if j + 1 < ny {
-                    d = d.max((pot[k + nx] - pot[k]).abs());
-                }
-                m = m.max(dif[k].max(dif[e]) * f * d);
-            }
-            m
-        }) / (c.grid.dx_m * c.grid.dx_m);
-        let mut dt = self.dt_stable_s;
-        if max_rate > 0.0 {
-            dt = dt.min(self.config.time.max_xi_change_per_step / max_rate);
-        }
-        // c̃ is sub-stepped within the step (below), so diffusion and drift do not limit dt.
-        let mut dt_np = self.dt_np_s;
-        if max_drift_per_dx > 0.0 {
-            dt_np = dt_np.min(0.5 / max_drift_per_dx);
-        }
-        if let Some(m) = self.config.time.max_dt_s {
-            dt = dt.min(m);
-        }
-        let remaining = t_max_s - s.time_s;
-        // Land exactly on t_max when the remaining interval is within a step (or nearly so).
-        let land = remaining <= dt * (1.0 + 1e-9);
-        if land {
-            dt = remaining;
-        }
-
-        // Nernst–Planck sub-steps with the potential, D and the ξ rate of this step (the potential
-        // is quasi-static: it changes on the plating time scale, c̃ relaxes on the diffusion one).
-        let substeps = ((dt / dt_np) * (1.0 - 1e-12)).ceil().max(1.0) as usize;
-        let dt_sub = dt / substeps as f64;
-        np_coefficients(
-            c,
-            &self.diffusivity,
-            &s.potential,
-            &self.rate,
-            &mut self.np_stencil,
-        );
-        for _ in 0..substeps {
-            np_substep(
-                nx,
-                ny,
-                dt_sub,
-                &self.np_stencil,
-                &s.conc,
-                &mut self.conc_new,
-            );
-            std::mem::swap(&mut s.conc, &mut self.conc_new);
-        }
-        xi_update(nx, dt, &self.rate, &mut s.xi);
-        std::mem::swap(&mut s.eta, &mut self.eta_new);
-
-        let current_a_m = -self.op.top_outflow(&s.potential);
-        s.current_density_a_m2 = current_a_m / c.grid.width_m();
-        s.charge_c_m2 += s.current_density_a_m2 * dt;
-        s.time_s = if land { t_max_s } else { s.time_s + dt };
-        s.step += 1;
-        s.solver_iterations = iterations;
-        s.solver_iterations_total += iterations;
-        let check = s.step.is_multiple_of(CHECK_EVERY);
-        self.refresh_diffusivity();
-        if check {
-            self.check_ranges()?;
-        }
-        Ok(())
-    }
-
     /// Stops the run on NaN/Inf or a field outside its admissible range, naming field and cell.
     pub fn check_ranges(&self) -> Result<(), SimulationError> {
         let s = &self.state;
@@ -412,6 +286,235 @@ pub fn check_field_ranges(s: &State) -> Result<(), SimulationError> {
         }
     }
     Ok(())
+}
+
+/// The CPU backend's stages of the step: each runs its kernel at once.
+impl StepKernels for CpuBackend {
+    fn begin_step(&mut self) -> Result<(), SimulationError> {
+        self.current.started = Instant::now();
+        Ok(())
+    }
+
+    fn xi_rate(&mut self) -> Result<(), SimulationError> {
+        let p = XiRateParams::new(&self.coeffs, true);
+        let s = &self.state;
+        xi_rate(&p, &s.xi, &s.phi, &s.conc, &s.eta, &mut self.a, &mut self.g);
+        Ok(())
+    }
+
+    fn potential_assemble(&mut self) -> Result<(), SimulationError> {
+        self.current.potential_started = Instant::now();
+        self.current.iterations = 0;
+        self.current.solves = [None, None];
+        let s = &self.state;
+        potential_assemble(
+            &self.coeffs,
+            &s.xi,
+            &s.phi,
+            &self.a,
+            &self.g,
+            &s.eta,
+            &mut self.op,
+            &mut self.b0,
+            &mut self.b1,
+        );
+        self.mg.setup(&self.op).map_err(SimulationError::Solver)
+    }
+
+    fn add_collector_rhs(&mut self) -> Result<(), SimulationError> {
+        let v = self.state.v_collector;
+        for k in 0..self.b0.len() {
+            self.b0[k] += v * self.b1[k];
+        }
+        Ok(())
+    }
+
+    fn solve(&mut self, which: Solve) -> Result<(), SimulationError> {
+        let (tol, max_it) = self.solve_limits();
+        let s = &mut self.state;
+        let st = match which {
+            Solve::Zero => self.mg.solve(&self.b0, &mut s.potential0, tol, max_it),
+            Solve::Unit => {
+                // φ1 enters scaled by V: its tolerance is relative to the expected |V|.
+                let v_scale = s.v_collector.abs().max(1e-3);
+                self.mg
+                    .solve(&self.b1, &mut s.potential1, tol / v_scale, max_it)
+            }
+            Solve::Imposed => self.mg.solve(&self.b0, &mut s.potential, tol, max_it),
+        };
+        self.current.iterations += st.iterations as u64;
+        match which {
+            Solve::Zero => self.current.solves[0] = Some(st),
+            Solve::Unit => self.current.solves[1] = Some(st),
+            Solve::Imposed => {
+                if !st.converged {
+                    return Err(self.not_converged(&format!("{st:?}")));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn collector(&mut self) -> Result<(), SimulationError> {
+        let [Some(st0), Some(st1)] = self.current.solves else {
+            return Err(SimulationError::Solver(
+                "collector: both galvanostatic solves must run first".into(),
+            ));
+        };
+        if !st0.converged || !st1.converged {
+            return Err(self.not_converged(&format!("{st0:?} / {st1:?}")));
+        }
+        let s = &mut self.state;
+        let i0 = -self.op.top_outflow(&s.potential0);
+        let i1 = -self.op.top_outflow(&s.potential1);
+        if i1.abs() < 1e-300 || !i1.is_finite() {
+            return Err(SimulationError::Solver(
+                "galvanostatic control impossible: the current does not depend on the \
+                 collector potential (no electrochemically active interface)"
+                    .into(),
+            ));
+        }
+        s.v_collector = (self.coeffs.target_current_a_m - i0) / i1;
+        let v = s.v_collector;
+        for k in 0..s.potential.len() {
+            s.potential[k] = s.potential0[k] + v * s.potential1[k];
+        }
+        Ok(())
+    }
+
+    fn reaction_rate(&mut self) -> Result<(), SimulationError> {
+        let s = &self.state;
+        reaction_rate(
+            &self.coeffs,
+            &self.a,
+            &self.g,
+            &s.eta,
+            &s.potential,
+            s.v_collector,
+            &mut self.rate,
+            &mut self.eta_new,
+        );
+        self.current.potential_ended = Instant::now();
+        Ok(())
+    }
+
+    fn time_step(&mut self) -> Result<(), SimulationError> {
+        let c = &self.coeffs;
+        let (nx, ny, cells) = (c.grid.nx, c.grid.ny, c.grid.cells());
+        let s = &self.state;
+        let rate = &self.rate;
+        let max_rate = max_rows(ny, cells, |j| {
+            rate[j * nx..(j + 1) * nx]
+                .iter()
+                .fold(0.0f64, |m, r| m.max(r.abs()))
+        });
+        // Migration: the drift velocity D f |∇φ| must not cross half a cell per step.
+        let (pot, dif, f) = (&s.potential, &self.diffusivity, c.f_over_rt_per_v);
+        let max_drift_per_dx = max_rows(ny, cells, |j| {
+            let mut m = 0.0f64;
+            for i in 0..nx {
+                let k = j * nx + i;
+                let e = j * nx + (i + 1) % nx;
+                let mut d = (pot[e] - pot[k]).abs();
+                if j + 1 < ny {
+                    d = d.max((pot[k + nx] - pot[k]).abs());
+                }
+                m = m.max(dif[k].max(dif[e]) * f * d);
+            }
+            m
+        }) / (c.grid.dx_m * c.grid.dx_m);
+        let mut dt = self.dt_stable_s;
+        if max_rate > 0.0 {
+            dt = dt.min(self.config.time.max_xi_change_per_step / max_rate);
+        }
+        // c̃ is sub-stepped within the step, so diffusion and drift do not limit dt.
+        let mut dt_np = self.dt_np_s;
+        if max_drift_per_dx > 0.0 {
+            dt_np = dt_np.min(0.5 / max_drift_per_dx);
+        }
+        if let Some(m) = self.config.time.max_dt_s {
+            dt = dt.min(m);
+        }
+        let remaining = self.current.t_max_s - s.time_s;
+        // Land exactly on t_max when the remaining interval is within a step (or nearly so).
+        let land = remaining <= dt * (1.0 + 1e-9);
+        if land {
+            dt = remaining;
+        }
+        let substeps = ((dt / dt_np) * (1.0 - 1e-12)).ceil().max(1.0) as usize;
+        let cur = &mut self.current;
+        cur.dt_s = dt;
+        cur.land = land;
+        cur.substeps = substeps;
+        cur.dt_sub_s = dt / substeps as f64;
+        Ok(())
+    }
+
+    fn np_coefficients(&mut self) -> Result<(), SimulationError> {
+        // Nernst–Planck with the potential, D and the ξ rate of this step (the potential is
+        // quasi-static: it changes on the plating time scale, c̃ relaxes on the diffusion one).
+        np_coefficients(
+            &self.coeffs,
+            &self.diffusivity,
+            &self.state.potential,
+            &self.rate,
+            &mut self.np_stencil,
+        );
+        Ok(())
+    }
+
+    fn np_substeps(&mut self) -> Result<(), SimulationError> {
+        let (nx, ny) = (self.coeffs.grid.nx, self.coeffs.grid.ny);
+        let s = &mut self.state;
+        for _ in 0..self.current.substeps {
+            np_substep(
+                nx,
+                ny,
+                self.current.dt_sub_s,
+                &self.np_stencil,
+                &s.conc,
+                &mut self.conc_new,
+            );
+            std::mem::swap(&mut s.conc, &mut self.conc_new);
+        }
+        Ok(())
+    }
+
+    fn xi_update(&mut self) -> Result<(), SimulationError> {
+        xi_update(
+            self.coeffs.grid.nx,
+            self.current.dt_s,
+            &self.rate,
+            &mut self.state.xi,
+        );
+        Ok(())
+    }
+
+    fn end_step(&mut self) -> Result<(), SimulationError> {
+        let c = &self.coeffs;
+        let cur = self.current;
+        let s = &mut self.state;
+        std::mem::swap(&mut s.eta, &mut self.eta_new);
+        let current_a_m = -self.op.top_outflow(&s.potential);
+        s.current_density_a_m2 = current_a_m / c.grid.width_m();
+        s.charge_c_m2 += s.current_density_a_m2 * cur.dt_s;
+        s.time_s = if cur.land {
+            cur.t_max_s
+        } else {
+            s.time_s + cur.dt_s
+        };
+        s.step += 1;
+        s.solver_iterations = cur.iterations;
+        s.solver_iterations_total += cur.iterations;
+        let check = s.step.is_multiple_of(CHECK_EVERY);
+        self.refresh_diffusivity();
+        let r = if check { self.check_ranges() } else { Ok(()) };
+        let ended = Instant::now();
+        self.timings.potential_s += (cur.potential_ended - cur.potential_started).as_secs_f64();
+        self.timings.other_s += (cur.potential_started - cur.started).as_secs_f64()
+            + (ended - cur.potential_ended).as_secs_f64();
+        r
+    }
 }
 
 impl Backend for CpuBackend {

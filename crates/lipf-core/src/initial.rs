@@ -47,7 +47,12 @@ pub fn initial_state(config: &Config) -> Result<Initial, SimulationError> {
         solver_iterations: 0,
         solver_iterations_total: 0,
     };
-    equilibrate(config, &coeffs, &mut state, config.model.equilibration_time_s)?;
+    equilibrate(
+        config,
+        &coeffs,
+        &mut state,
+        config.model.equilibration_time_s,
+    )?;
     if config.noise.amplitude > 0.0 {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(config.noise.seed);
         for x in state.xi.iter_mut() {

@@ -20,6 +20,7 @@ pub mod morphology;
 pub mod observables;
 pub mod solver;
 pub mod state;
+pub mod step;
 pub mod units;
 
 pub use backend::{AdvanceOutcome, Backend, SimulationError, StopFlag};

@@ -51,6 +51,7 @@ use lipf_core::config::{Config, ControlMode, OverpotentialForm};
 use lipf_core::cpu::xi_rate as cpu_xi_rate;
 use lipf_core::geometry::GeometryInfo;
 use lipf_core::observables::Scalars;
+use lipf_core::step::{potential_sequence, step_sequence, Solve, StepKernels};
 use lipf_core::{Coefficients, State};
 use Bind::{Read as R, ReadWrite as W, Uniform as U};
 
@@ -391,7 +392,12 @@ impl GpuBackend {
         check_device_limits(&ctx, config.nx(), config.ny())?;
         let init =
             lipf_core::initial::initial_state(config).map_err(BackendInitError::Simulation)?;
-        Ok(GpuBackend::with_state(ctx, config, init.state, init.geometry)?)
+        Ok(GpuBackend::with_state(
+            ctx,
+            config,
+            init.state,
+            init.geometry,
+        )?)
     }
 
     /// A backend on `ctx` around an existing state (resume, tests).
@@ -880,52 +886,11 @@ impl GpuBackend {
         self.dispatch(pass, &k.cg_end, &g.cg_end, one);
     }
 
-    /// Rate, potential (both solves and the control), final rate and overpotential
-    /// (CpuBackend::solve_potential).
-    fn record_potential(&self, pass: &mut wgpu::ComputePass) {
-        let (k, g) = (&self.k, &self.g);
-        let one = Gate::Direct([1, 1, 1]);
-        self.dispatch(pass, &k.xi_rate, &g.xi_rate, Gate::Step(0));
-        self.dispatch(pass, &k.assemble, &g.assemble, Gate::Step(0));
-        for l in 1..self.dims.len() {
-            self.dispatch(
-                pass,
-                &k.coarsen,
-                g.coarsen[l].as_ref().unwrap(),
-                Gate::Step(l),
-            );
-        }
-        match self.coeffs.control {
-            ControlMode::Galvanostatic => {
-                self.record_solve(pass, 0);
-                self.record_solve(pass, 1);
-                self.dispatch(pass, &k.collector, &g.collector, one);
-                self.dispatch(pass, &k.combine, &g.combine, Gate::Step(0));
-            }
-            ControlMode::Potentiostatic => {
-                self.dispatch(pass, &k.add_rhs, &g.add_rhs, Gate::Step(0));
-                self.record_solve(pass, 0);
-            }
-        }
-        self.dispatch(pass, &k.reaction, &g.reaction, Gate::Step(0));
-        self.dispatch(pass, &k.top_current, &g.top_current, one);
-    }
-
+    /// Records one time step ([`step_sequence`]) into `pass`.
     fn record_step(&self, pass: &mut wgpu::ComputePass) {
-        let (k, g) = (&self.k, &self.g);
-        let one = Gate::Direct([1, 1, 1]);
-        self.dispatch(pass, &k.step_begin, &g.step_begin, one);
-        self.record_potential(pass);
-        self.dispatch(pass, &k.dt_partials, &g.dt_partials, Gate::Step(self.red()));
-        self.dispatch(pass, &k.time_step, &g.time_step, Gate::Direct([1, 1, 1]));
-        // Nernst–Planck sub-steps with the potential, D and the ξ rate of this step.
-        self.dispatch(pass, &k.np_coefficients, &g.np_coefficients, Gate::Step(0));
-        for m in 0..self.substeps {
-            self.dispatch(pass, &k.np_substep, &g.np_substep, Gate::Sub(m));
-            self.dispatch(pass, &k.copy, &g.copy_conc, Gate::Sub(m));
-        }
-        self.dispatch(pass, &k.xi_update, &g.xi_update, Gate::Step(0));
-        self.dispatch(pass, &k.copy, &g.copy_eta, Gate::Step(0));
+        let mut rec = Recorder { b: self, pass };
+        // Recording cannot fail: errors surface in the control record after the submission.
+        let _ = step_sequence(&mut rec, self.coeffs.control);
     }
 
     fn read_control_and_log(&self, with_status: bool) -> (Control, Vec<StepLog>, [u32; 4]) {
@@ -1071,13 +1036,12 @@ impl GpuBackend {
             let mut enc = self.ctx.device.create_command_encoder(&Default::default());
             {
                 let mut pass = enc.begin_compute_pass(&Default::default());
-                self.dispatch(
-                    &mut pass,
-                    &self.k.step_begin,
-                    &self.g.step_begin,
-                    Gate::Direct([1, 1, 1]),
-                );
-                self.record_potential(&mut pass);
+                let mut rec = Recorder {
+                    b: self,
+                    pass: &mut pass,
+                };
+                let _ = rec.begin_step();
+                let _ = potential_sequence(&mut rec, self.coeffs.control);
             }
             self.ctx.queue.submit(Some(enc.finish()));
             let (c, _, _) = self.read_control_and_log(false);
@@ -1248,6 +1212,119 @@ impl GpuBackend {
             inside += p[2] as f64 + p[3] as f64;
         }
         (xi, inside)
+    }
+}
+
+/// The GPU backend's stages of the step: each records its dispatches into the pass (the
+/// device decides the step size, the collector potential and the sub-step count; dispatches
+/// past the target time or past convergence get zero workgroups).
+struct Recorder<'a, 'p> {
+    b: &'a GpuBackend,
+    pass: &'a mut wgpu::ComputePass<'p>,
+}
+
+impl StepKernels for Recorder<'_, '_> {
+    fn begin_step(&mut self) -> Result<(), SimulationError> {
+        let (b, one) = (self.b, Gate::Direct([1, 1, 1]));
+        b.dispatch(self.pass, &b.k.step_begin, &b.g.step_begin, one);
+        Ok(())
+    }
+
+    fn xi_rate(&mut self) -> Result<(), SimulationError> {
+        let b = self.b;
+        b.dispatch(self.pass, &b.k.xi_rate, &b.g.xi_rate, Gate::Step(0));
+        Ok(())
+    }
+
+    fn potential_assemble(&mut self) -> Result<(), SimulationError> {
+        let b = self.b;
+        b.dispatch(self.pass, &b.k.assemble, &b.g.assemble, Gate::Step(0));
+        for l in 1..b.dims.len() {
+            let g = b.g.coarsen[l]
+                .as_ref()
+                .expect("coarse levels have a coarsen group");
+            b.dispatch(self.pass, &b.k.coarsen, g, Gate::Step(l));
+        }
+        Ok(())
+    }
+
+    fn add_collector_rhs(&mut self) -> Result<(), SimulationError> {
+        let b = self.b;
+        b.dispatch(self.pass, &b.k.add_rhs, &b.g.add_rhs, Gate::Step(0));
+        Ok(())
+    }
+
+    fn solve(&mut self, which: Solve) -> Result<(), SimulationError> {
+        // Solve 0 holds φ0 (or φ itself under potentiostatic control), solve 1 holds φ1.
+        let s = match which {
+            Solve::Zero | Solve::Imposed => 0,
+            Solve::Unit => 1,
+        };
+        self.b.record_solve(self.pass, s);
+        Ok(())
+    }
+
+    fn collector(&mut self) -> Result<(), SimulationError> {
+        let (b, one) = (self.b, Gate::Direct([1, 1, 1]));
+        b.dispatch(self.pass, &b.k.collector, &b.g.collector, one);
+        b.dispatch(self.pass, &b.k.combine, &b.g.combine, Gate::Step(0));
+        Ok(())
+    }
+
+    fn reaction_rate(&mut self) -> Result<(), SimulationError> {
+        let (b, one) = (self.b, Gate::Direct([1, 1, 1]));
+        b.dispatch(self.pass, &b.k.reaction, &b.g.reaction, Gate::Step(0));
+        b.dispatch(self.pass, &b.k.top_current, &b.g.top_current, one);
+        Ok(())
+    }
+
+    fn time_step(&mut self) -> Result<(), SimulationError> {
+        let b = self.b;
+        b.dispatch(
+            self.pass,
+            &b.k.dt_partials,
+            &b.g.dt_partials,
+            Gate::Step(b.red()),
+        );
+        b.dispatch(
+            self.pass,
+            &b.k.time_step,
+            &b.g.time_step,
+            Gate::Direct([1, 1, 1]),
+        );
+        Ok(())
+    }
+
+    fn np_coefficients(&mut self) -> Result<(), SimulationError> {
+        let b = self.b;
+        b.dispatch(
+            self.pass,
+            &b.k.np_coefficients,
+            &b.g.np_coefficients,
+            Gate::Step(0),
+        );
+        Ok(())
+    }
+
+    fn np_substeps(&mut self) -> Result<(), SimulationError> {
+        let b = self.b;
+        for m in 0..b.substeps {
+            b.dispatch(self.pass, &b.k.np_substep, &b.g.np_substep, Gate::Sub(m));
+            b.dispatch(self.pass, &b.k.copy, &b.g.copy_conc, Gate::Sub(m));
+        }
+        Ok(())
+    }
+
+    fn xi_update(&mut self) -> Result<(), SimulationError> {
+        let b = self.b;
+        b.dispatch(self.pass, &b.k.xi_update, &b.g.xi_update, Gate::Step(0));
+        Ok(())
+    }
+
+    fn end_step(&mut self) -> Result<(), SimulationError> {
+        let b = self.b;
+        b.dispatch(self.pass, &b.k.copy, &b.g.copy_eta, Gate::Step(0));
+        Ok(())
     }
 }
 

@@ -22,8 +22,8 @@ pub mod csv;
 #[cfg(feature = "hdf5")]
 pub mod h5;
 pub mod images;
-pub mod spectrum_plots;
 pub mod memory;
+pub mod spectrum_plots;
 pub mod xdmf;
 
 pub use images::{line_plot_png, write_snapshot_images};

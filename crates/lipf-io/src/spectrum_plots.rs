@@ -119,12 +119,16 @@ pub fn nyquist_png(path: &Path, title: &str, data: &[Spectrum], models: &[Spectr
             k += 1;
             chart
                 .draw_series(LineSeries::new(
-                    pts(s).into_iter().filter(|q| q.0.is_finite() && q.1.is_finite()),
+                    pts(s)
+                        .into_iter()
+                        .filter(|q| q.0.is_finite() && q.1.is_finite()),
                     colour.stroke_width(2),
                 ))
                 .map_err(|e| err(&e))?
                 .label(s.name)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+                });
         }
         chart
             .configure_series_labels()
@@ -145,9 +149,10 @@ pub fn bode_png(path: &Path, title: &str, data: &[Spectrum], models: &[Spectrum]
     ensure_font()?;
     let all = || {
         data.iter().chain(models).flat_map(|s| {
-            s.f_hz.iter().zip(&s.z).filter(|(f, z)| {
-                f.is_finite() && **f > 0.0 && z.0.is_finite() && z.1.is_finite()
-            })
+            s.f_hz
+                .iter()
+                .zip(&s.z)
+                .filter(|(f, z)| f.is_finite() && **f > 0.0 && z.0.is_finite() && z.1.is_finite())
         })
     };
     let mag = |z: &(f64, f64)| z.0.hypot(z.1);
@@ -182,15 +187,17 @@ pub fn bode_png(path: &Path, title: &str, data: &[Spectrum], models: &[Spectrum]
     {
         let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| err(&e))?;
-        let root = root
-            .titled(title, (FONT, 22))
-            .map_err(|e| err(&e))?;
+        let root = root.titled(title, (FONT, 22)).map_err(|e| err(&e))?;
         let panels = root.split_evenly((2, 1));
         // Data as markers, models as lines, on either panel (`value` maps Z to the axis).
         macro_rules! draw_spectra {
             ($chart:expr, $value:expr) => {{
                 let mut k = 0;
-                for (s, marker) in data.iter().map(|s| (s, true)).chain(models.iter().map(|s| (s, false))) {
+                for (s, marker) in data
+                    .iter()
+                    .map(|s| (s, true))
+                    .chain(models.iter().map(|s| (s, false)))
+                {
                     let c = SERIES_RGB[k % SERIES_RGB.len()];
                     let colour = RGBColor(c[0], c[1], c[2]);
                     k += 1;
@@ -198,13 +205,18 @@ pub fn bode_png(path: &Path, title: &str, data: &[Spectrum], models: &[Spectrum]
                         .f_hz
                         .iter()
                         .zip(&s.z)
-                        .filter(|(f, z)| **f > 0.0 && f.is_finite() && z.0.is_finite() && z.1.is_finite())
+                        .filter(|(f, z)| {
+                            **f > 0.0 && f.is_finite() && z.0.is_finite() && z.1.is_finite()
+                        })
                         .map(|(f, z)| (*f, $value(z)))
                         .filter(|p| p.1.is_finite())
                         .collect();
                     if marker {
                         $chart
-                            .draw_series(pts.into_iter().map(move |q| Circle::new(q, 3, colour.filled())))
+                            .draw_series(
+                                pts.into_iter()
+                                    .map(move |q| Circle::new(q, 3, colour.filled())),
+                            )
                             .map_err(|e| err(&e))?
                             .label(s.name)
                             .legend(move |(x, y)| Circle::new((x + 10, y), 3, colour.filled()));
@@ -271,7 +283,6 @@ pub fn bode_png(path: &Path, title: &str, data: &[Spectrum], models: &[Spectrum]
     write_atomic(path, &encode_png(&buf, w, h)?)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,8 +320,16 @@ mod tests {
                 (10.0 + 100.0 / d, -100.0 * w / d)
             })
             .collect();
-        let data = [Spectrum { name: "data", f_hz: &f, z: z.clone() }];
-        let models = [Spectrum { name: "model", f_hz: &f, z }];
+        let data = [Spectrum {
+            name: "data",
+            f_hz: &f,
+            z: z.clone(),
+        }];
+        let models = [Spectrum {
+            name: "model",
+            f_hz: &f,
+            z,
+        }];
         nyquist_png(&dir.join("n.png"), "t", &data, &models).unwrap();
         bode_png(&dir.join("b.png"), "t", &data, &models).unwrap();
         for n in ["n.png", "b.png"] {

@@ -90,7 +90,11 @@ fn sigterm_and_sigint_checkpoint_write_a_summary_and_exit_143_and_130() {
         // The checkpoint is the state where the run stopped, not the last snapshot.
         let (state, _) = lipf_io::h5::read_checkpoint(&out.join("checkpoint.h5")).unwrap();
         // (summary.json's number is parsed back within an ulp.)
-        assert!((state.time_s - t).abs() <= 1e-12 * t, "SIG{sig}: {} vs {t}", state.time_s);
+        assert!(
+            (state.time_s - t).abs() <= 1e-12 * t,
+            "SIG{sig}: {} vs {t}",
+            state.time_s
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
