@@ -24,17 +24,7 @@
 //            Network::bonds; adjacency entries of node i are adj[node_ptr[i] .. node_ptr[i + 1]].
 // Twin:      crates/lipf-impedance/src/kernels/impedance_apply.rs (same names, same arithmetic).
 //            f64 throughout: needs the SHADER_F64 device feature (naga Capabilities::FLOAT64).
-
-struct ImpedanceParams {
-    n: u32,
-    n_bonds: u32,
-    groups: u32,
-    max_iter: u32,
-    omega: f64,
-    tol: f64,
-    accept_tol: f64,
-    _pad0: f64,
-}
+// Imports:   shared/complex.wgsl
 
 const NODE_CE: u32 = 0xFFFFFFFEu;
 const NODE_WE: u32 = 0xFFFFFFFFu;
@@ -51,29 +41,10 @@ const NODE_WE: u32 = 0xFFFFFFFFu;
 @group(0) @binding(9) var<storage, read_write> dst: array<vec2<f64>>;
 @group(0) @binding(10) var<storage, read_write> partials: array<vec4<f64>>;
 
-var<workgroup> tree: array<vec4<f64>, 256>;
-
-fn cmul(a: vec2<f64>, b: vec2<f64>) -> vec2<f64> {
-    return vec2<f64>(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x);
-}
-
 // 1/a as num_complex computes it: conj(a) / |a|².
 fn cinv(a: vec2<f64>) -> vec2<f64> {
     let s = a.x * a.x + a.y * a.y;
     return vec2<f64>(a.x / s, -a.y / s);
-}
-
-// Sum over the workgroup; every invocation gets the total.
-fn tree_sum(t: u32, v: vec4<f64>) -> vec4<f64> {
-    tree[t] = v;
-    workgroupBarrier();
-    for (var s = 128u; s > 0u; s >>= 1u) {
-        if (t < s) {
-            tree[t] += tree[t + s];
-        }
-        workgroupBarrier();
-    }
-    return tree[0];
 }
 
 // (A·x)_i for the vector in `src`.
@@ -144,7 +115,7 @@ fn apply_dot(@builtin(local_invocation_id) lid: vec3<u32>,
         dst[i] = q;
         acc += cmul(src[i], q);
     }
-    let total = tree_sum(lid.x, vec4<f64>(acc, 0.0, 0.0));
+    let total = ctree_sum(lid.x, vec4<f64>(acc, 0.0, 0.0));
     if (lid.x == 0u) {
         partials[wid.x] = total;
     }
@@ -161,7 +132,7 @@ fn residual(@builtin(local_invocation_id) lid: vec3<u32>,
         let b = rhs[i];
         acc += vec4<f64>(cmul(r, z), r.x * r.x + r.y * r.y, b.x * b.x + b.y * b.y);
     }
-    let total = tree_sum(lid.x, acc);
+    let total = ctree_sum(lid.x, acc);
     if (lid.x == 0u) {
         partials[wid.x] = total;
     }

@@ -26,17 +26,7 @@
 // Twin:      crates/lipf-impedance/src/kernels/impedance_cocg.rs (same names, same arithmetic);
 //            the loop mirrors the COCG branch of crates/lipf-impedance/src/solver.rs
 //            (krylov_solve). f64 throughout: needs SHADER_F64 (naga Capabilities::FLOAT64).
-
-struct ImpedanceParams {
-    n: u32,
-    n_bonds: u32,
-    groups: u32,
-    max_iter: u32,
-    omega: f64,
-    tol: f64,
-    accept_tol: f64,
-    _pad0: f64,
-}
+// Imports:   shared/complex.wgsl
 
 // Device-side scalars of one solve (twin: lipf_impedance::kernels::CocgControl).
 struct CocgControl {
@@ -65,29 +55,10 @@ const LIMIT: u32 = 3u;
 @group(0) @binding(6) var<storage, read_write> p: array<vec2<f64>>;
 @group(0) @binding(7) var<storage, read> q: array<vec2<f64>>;
 
-var<workgroup> tree: array<vec4<f64>, 256>;
-
-fn cmul(a: vec2<f64>, b: vec2<f64>) -> vec2<f64> {
-    return vec2<f64>(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x);
-}
-
 // a / b as num_complex computes it: (a·conj(b)) / |b|².
 fn cdiv(a: vec2<f64>, b: vec2<f64>) -> vec2<f64> {
     let s = b.x * b.x + b.y * b.y;
     return vec2<f64>((a.x * b.x + a.y * b.y) / s, (a.y * b.x - a.x * b.y) / s);
-}
-
-// Sum over the workgroup; every invocation gets the total.
-fn sum_tree(t: u32, v: vec4<f64>) -> vec4<f64> {
-    tree[t] = v;
-    workgroupBarrier();
-    for (var h = 128u; h > 0u; h >>= 1u) {
-        if (t < h) {
-            tree[t] += tree[t + h];
-        }
-        workgroupBarrier();
-    }
-    return tree[0];
 }
 
 // Σ partials[0..groups] in a fixed order; every invocation of the single workgroup gets it.
@@ -96,7 +67,7 @@ fn sum_partials(t: u32) -> vec4<f64> {
     for (var w = t; w < params.groups; w += 256u) {
         s += partials[w];
     }
-    return sum_tree(t, s);
+    return ctree_sum(t, s);
 }
 
 @compute @workgroup_size(256)
@@ -172,7 +143,7 @@ fn update_xr(@builtin(local_invocation_id) lid: vec3<u32>,
         let z = cmul(dinv[i].zw, ri);
         acc += vec4<f64>(cmul(ri, z), ri.x * ri.x + ri.y * ri.y, 0.0);
     }
-    let total = sum_tree(lid.x, acc);
+    let total = ctree_sum(lid.x, acc);
     if (lid.x == 0u) {
         partials[wid.x] = total;
     }

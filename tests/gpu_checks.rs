@@ -387,29 +387,9 @@ fn the_declaration_scanner_finds_every_kind() {
     assert_eq!(found, want);
 }
 
-/// Names declared in two files of the impedance solver, whose files do not import shared
-/// modules yet, with the files that declare them. `tree_sum` there is a different (f64 complex)
-/// sum that only shares its name with shared/tree.wgsl.
-const NOT_YET_SHARED: &[(&str, &[&str])] = &[
-    (
-        "ImpedanceParams",
-        &[
-            "shaders/impedance_apply.wgsl",
-            "shaders/impedance_cocg.wgsl",
-        ],
-    ),
-    (
-        "cmul",
-        &[
-            "shaders/impedance_apply.wgsl",
-            "shaders/impedance_cocg.wgsl",
-        ],
-    ),
-    (
-        "tree_sum",
-        &["shaders/impedance_apply.wgsl", "shaders/shared/tree.wgsl"],
-    ),
-];
+/// Names declared in two files that are allowed to be (none: every shared declaration lives in
+/// one module of `shaders/shared/`).
+const NOT_YET_SHARED: &[(&str, &[&str])] = &[];
 
 #[test]
 fn no_wgsl_name_is_declared_in_two_files() {

@@ -166,6 +166,7 @@ pub const MODULES: &[Module] = &[
     module!("float"),
     module!("diffusivity"),
     module!("indirect"),
+    module!("complex"),
 ];
 
 /// Every kernel shader, in the order of the step.
@@ -204,8 +205,8 @@ pub const SHADERS: &[Shader] = &[
     shader!("copy", imports = ["grid"]),
     shader!("observables", imports = ["reduce", "float"]),
     shader!("range_check", twin, imports = ["grid", "float"]),
-    shader!("impedance_apply"),
-    shader!("impedance_cocg"),
+    shader!("impedance_apply", imports = ["complex"]),
+    shader!("impedance_cocg", imports = ["complex"]),
 ];
 
 /// The shader of this name (panics on an unknown name: a programming error).

@@ -17,11 +17,24 @@ use lipf_impedance::{sweep, DirectLu, ModelStructure, Spectrum};
 
 const SHADERS: [&str; 2] = ["impedance_apply", "impedance_cocg"];
 
+/// The kernel file followed by the shared modules its header's `Imports:` line names, joined
+/// as the registry joins them.
 fn shader_source(name: &str) -> String {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shaders")
-        .join(format!("{name}.wgsl"));
-    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shaders");
+    let read = |p: std::path::PathBuf| {
+        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    };
+    let mut src = read(dir.join(format!("{name}.wgsl")));
+    let imports: Vec<String> = src
+        .lines()
+        .take_while(|l| l.starts_with("//"))
+        .filter_map(|l| l.strip_prefix("// Imports:"))
+        .flat_map(|l| l.split(',').map(|m| m.trim().to_string()).collect::<Vec<_>>())
+        .collect();
+    for m in imports {
+        src.push_str(&read(dir.join(&m)));
+    }
+    src
 }
 
 fn validate(name: &str, src: &str) -> naga::Module {
