@@ -10,8 +10,8 @@
 // Dispatch:  collector_potential, top_current: (1, 1, 1), one workgroup of 256 summing the top
 //            row; combine_potential, add_scaled_rhs: (ceil(nx/16), ceil(ny/16), 1) of 16×16.
 // Index:     k = j·nx + i; the top row is j = ny − 1, its boundary conductance ty at n + k.
-// Twin:      crates/lipf-core/src/cpu_backend.rs (CpuBackend::solve_potential_from_rate) and
-//            Operator::top_outflow (cpu/operator.rs).
+// Twin:      crates/lipf-core/src/cpu/collector.rs (collector: collector_potential;
+//            combine_potential, add_scaled_rhs and top_current of the same names).
 // Imports:   shared/control.wgsl, shared/tree.wgsl, shared/float.wgsl
 
 struct CollectorParams {

@@ -18,8 +18,10 @@
 // Dispatch:  step_begin: (1, 1, 1) of 1; dt_partials: (groups, 1, 1) of 256, grid-stride;
 //            time_step: (1, 1, 1) of 256.
 // Index:     k = j·nx + i, x periodic.
-// Twin:      crates/lipf-core/src/cpu_backend.rs (CpuBackend::advance_fields: the choice of Δt
-//            and the landing on t_max).
+// Twin:      crates/lipf-core/src/cpu/time_step.rs (step_maxima: dt_partials and the reduction
+//            of its partials; time_step: Δt, the landing on t_max and the sub-step count);
+//            step_begin and the step log have no CPU counterpart (the CPU runs one step at a
+//            time).
 // Imports:   shared/control.wgsl, shared/interp.wgsl, shared/tree.wgsl, shared/diffusivity.wgsl,
 //            shared/indirect.wgsl
 

@@ -7,11 +7,14 @@
 //! the layout of its Rust `#[repr(C)]` twin; the control flags and the indirect-table layout of
 //! the shared WGSL modules are lipf-gpu's; and the WGSL range limits are lipf-core's.
 //!
-//! With a device: each kernel against its CPU twin on 67×45 grids (not multiples of the 16×16
-//! workgroups) in both overpotential forms and both double wells, with and without rotated
-//! anisotropy; 20 whole steps of the smoke case (galvanostatic and potentiostatic) and of an
-//! anisotropic 67×45 case against the CPU backend (scalars, fields, CG iteration counts); the
-//! Faraday balance and the galvanostatic current on the GPU backend. Every comparison prints the
+//! With a device: one test per kernel (`twin_<kernel>`) against its CPU twin on 67×45 grids
+//! (not multiples of the 16×16 workgroups) in both overpotential forms and both double wells,
+//! with and without rotated anisotropy, and for range_check, time_step and collector also on
+//! one row or one column longer than a 256-wide workgroup; on a failure both sides are written
+//! to `tests/failures/<kernel>-<case>….{gpu,cpu}.csv` and the message names the files. 20 whole
+//! steps of the smoke case (galvanostatic and potentiostatic) and of an anisotropic 67×45 case
+//! against the CPU backend (scalars, fields, CG iteration counts); the Faraday balance and the
+//! galvanostatic current on the GPU backend. Every comparison prints the
 //! worst cell, both values, the tolerance and why the difference is not zero (f32 on the device,
 //! f64 on the CPU). Without an adapter these tests print why and pass, unless
 //! LIPF_REQUIRE_GPU_ADAPTER=1 (set in CI), where they fail. Software adapters (lavapipe) count:
@@ -241,9 +244,16 @@ fn every_cpu_kernel_has_a_wgsl_twin_of_the_same_name() {
             s.cpu_twin.is_some(),
             "shaders/{k}.wgsl is not marked as the twin of cpu/{k}.rs"
         );
+        // The entry point of the kernel's name, or entry points `{k}_…` (collector.wgsl:
+        // collector_potential) when the kernel has several stages.
+        let (module, _) = parse_and_validate(s);
+        let prefix = format!("{k}_");
         assert!(
-            s.source.contains(&format!("fn {k}(")),
-            "shaders/{k}.wgsl has no entry point `{k}`"
+            module
+                .entry_points
+                .iter()
+                .any(|e| e.name == *k || e.name.starts_with(&prefix)),
+            "shaders/{k}.wgsl has no entry point `{k}` or `{k}_…`"
         );
     }
     for s in SHADERS.iter().filter_map(|s| s.cpu_twin) {
@@ -622,18 +632,72 @@ fn device() -> Option<GpuContext> {
     }
 }
 
+/// Where a failed comparison writes both sides: `tests/failures/<stem>.{gpu,cpu}.csv` (the
+/// folder is ignored by git).
+fn failures_dir() -> PathBuf {
+    repo_path("tests/failures")
+}
+
+/// Letters, digits and `_` of `text`, every other run of characters one `-` (a file name).
+fn slug(text: &str) -> String {
+    let mut out = String::new();
+    for ch in text.chars() {
+        if ch.is_ascii_alphanumeric() || ch == '_' || ch == '.' {
+            out.push(ch);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_string()
+}
+
+/// Writes `gpu` and `cpu` to `tests/failures/<stem>.gpu.csv` and `.cpu.csv`: a `#` line naming
+/// the comparison, then one line per grid row (j = 0 first, the bottom), `nx` values each,
+/// every value printed so that it reads back to the same f64. Returns a line naming both files
+/// (or why they could not be written) for the assertion message.
+fn write_failure(stem: &str, what: &str, nx: usize, gpu: &[f64], cpu: &[f64]) -> String {
+    let dir = failures_dir();
+    let write = || -> std::io::Result<String> {
+        std::fs::create_dir_all(&dir)?;
+        let dir = dir.canonicalize()?;
+        let mut paths = Vec::new();
+        for (side, values) in [("gpu", gpu), ("cpu", cpu)] {
+            let path = dir.join(format!("{stem}.{side}.csv"));
+            let mut text = format!(
+                "# {what}: {side}, {nx} values per line, one line per row from j = 0 (bottom)\n"
+            );
+            for row in values.chunks(nx.max(1)) {
+                let line: Vec<String> = row.iter().map(|x| format!("{x:e}")).collect();
+                text.push_str(&line.join(","));
+                text.push('\n');
+            }
+            std::fs::write(&path, text)?;
+            paths.push(path.display().to_string());
+        }
+        Ok(paths.join(" and "))
+    };
+    match write() {
+        Ok(paths) => format!("both fields written to {paths}"),
+        Err(e) => format!("the fields could not be written to {}: {e}", dir.display()),
+    }
+}
+
 /// Compares a GPU field with its CPU twin: |gpu − cpu| ≤ tol · max|cpu| everywhere. Prints
-/// and, on failure, names the worst cell with both values.
-fn assert_close(what: &str, nx: usize, gpu: &[f64], cpu: &[f64], tol: f64, why: &str) {
+/// and, on failure, names the worst cell with both values and writes both fields to
+/// `tests/failures/<stem>.{gpu,cpu}.csv`.
+#[allow(clippy::too_many_arguments)]
+fn assert_close(what: &str, stem: &str, nx: usize, gpu: &[f64], cpu: &[f64], tol: f64, why: &str) {
     let scale = cpu.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    assert_close_to_scale(what, nx, gpu, cpu, scale, "max|cpu|", tol, why);
+    assert_close_to_scale(what, stem, nx, gpu, cpu, scale, "max|cpu|", tol, why);
 }
 
 /// |gpu − cpu| ≤ tol · `scale` everywhere (`scale_name` says what the scale is). Prints and, on
-/// failure, names the worst cell with both values.
+/// failure, names the worst cell with both values and writes both fields to
+/// `tests/failures/<stem>.{gpu,cpu}.csv`.
 #[allow(clippy::too_many_arguments)]
 fn assert_close_to_scale(
     what: &str,
+    stem: &str,
     nx: usize,
     gpu: &[f64],
     cpu: &[f64],
@@ -642,7 +706,14 @@ fn assert_close_to_scale(
     tol: f64,
     why: &str,
 ) {
-    assert_eq!(gpu.len(), cpu.len(), "{what}: lengths differ");
+    if gpu.len() != cpu.len() {
+        let files = write_failure(stem, what, nx, gpu, cpu);
+        panic!(
+            "{what}: lengths differ (gpu {}, cpu {}); {files}",
+            gpu.len(),
+            cpu.len()
+        );
+    }
     let scale = scale.max(1e-300);
     let (k, d) = gpu
         .iter()
@@ -669,7 +740,10 @@ fn assert_close_to_scale(
         scale
     );
     eprintln!("{msg}");
-    assert!(d <= tol * scale, "{msg}");
+    if d > tol * scale {
+        let files = write_failure(stem, what, nx, gpu, cpu);
+        panic!("{msg}\n{files}");
+    }
 }
 
 const F32_WHY: &str =
@@ -697,7 +771,6 @@ fn anisotropic(cfg: &mut Config) {
 fn twin_case(cfg: Config) -> (Config, lipf_core::Coefficients, lipf_core::State) {
     let mut b = CpuBackend::new(&cfg).unwrap();
     let mut s = b.state().clone();
-    let round = |v: &mut Vec<f64>| v.iter_mut().for_each(|x| *x = *x as f32 as f64);
     let (nx, ny) = (s.grid.nx, s.grid.ny);
     for k in 0..nx * ny {
         let (i, j) = ((k % nx) as f64, (k / nx) as f64);
@@ -712,228 +785,922 @@ fn twin_case(cfg: Config) -> (Config, lipf_core::Coefficients, lipf_core::State)
         &mut s.eta,
         &mut s.potential,
     ] {
-        round(v);
+        *v = round(v);
     }
     (cfg, b.coeffs.clone(), s)
 }
 
-#[test]
-fn gpu_kernels_match_their_cpu_twins_on_a_67x45_grid() {
-    let Some(ctx) = device() else { return };
-    let mut t = TwinRunner::new(&ctx);
-    type Case = (&'static str, fn(&mut Config));
-    let cases: [Case; 3] = [
-        ("isotropic, consistent overpotential, sharp double well", |_| {}),
-        ("anisotropic δ = 0.04, θ0 = 20°", anisotropic),
-        (
-            "single-potential form, polynomial double well, cross term A = 0.5 W1, δ = 0.04, θ0 = 20°",
-            |c| {
-                anisotropic(c);
-                c.model.overpotential = lipf_core::config::OverpotentialForm::SinglePotential;
-                c.model.double_well = lipf_core::config::DoubleWell::Polynomial;
-                c.model.cross_term_over_w1 = 0.5;
-            },
-        ),
-    ];
-    for (label, modify) in cases {
+/// The values rounded to f32 (what the device holds), as f64.
+fn round(v: &[f64]) -> Vec<f64> {
+    v.iter().map(|&x| x as f32 as f64).collect()
+}
+
+/// One configuration of the kernel-vs-twin tests: the 67 × 45 state of `twin_case` and the CPU
+/// kernels' outputs that later kernels of the step take as inputs, each rounded to f32 as the
+/// device would hold it (so that a kernel's comparison measures its own arithmetic only).
+struct TwinCase {
+    label: &'static str,
+    /// Short name of the case in failure files, `tests/failures/<kernel>-<slug>...`.
+    slug: &'static str,
+    c: lipf_core::Coefficients,
+    s: lipf_core::State,
+    /// `xi_rate`'s (a, g).
+    a: Vec<f64>,
+    g: Vec<f64>,
+    /// `potential_assemble`'s operator and right-hand sides.
+    op: cpu::operator::Operator,
+    b0: Vec<f64>,
+    b1: Vec<f64>,
+    /// `reaction_rate`'s r at V = `TWIN_V_COLLECTOR`.
+    rate: Vec<f64>,
+    /// `cell_diffusivity` per cell (from the rounded ξ, ϕ; not rounded).
+    dif: Vec<f64>,
+}
+
+/// The collector potential of the kernel-vs-twin cases, V.
+const TWIN_V_COLLECTOR: f64 = -5e-3;
+
+impl TwinCase {
+    fn new(label: &'static str, slug: &'static str, modify: fn(&mut Config)) -> TwinCase {
         let (_cfg, c, s) = twin_case(twin_config(modify));
         let (nx, ny) = (c.grid.nx, c.grid.ny);
         assert_eq!((nx, ny), (67, 45));
         let n = nx * ny;
-        eprintln!("== {label}");
-
-        // xi_rate
         let p = cpu::xi_rate::XiRateParams::new(&c, true);
         let (mut a, mut g) = (vec![0.0; n], vec![0.0; n]);
         cpu::xi_rate::xi_rate(&p, &s.xi, &s.phi, &s.conc, &s.eta, &mut a, &mut g);
-        let (ga, gg) = t.xi_rate(&p, &s.xi, &s.phi, &s.conc, &s.eta).unwrap();
-        assert_close("xi_rate a", nx, &ga, &a, 1e-5, F32_WHY);
-        assert_close("xi_rate g", nx, &gg, &g, 1e-5, F32_WHY);
-        let round = |v: &[f64]| -> Vec<f64> { v.iter().map(|&x| x as f32 as f64).collect() };
         let (a, g) = (round(&a), round(&g));
-
-        // potential_assemble
         let mut op = cpu::operator::Operator::zeros(nx, ny);
         let (mut b0, mut b1) = (vec![0.0; n], vec![0.0; n]);
         cpu::potential_assemble::potential_assemble(
             &c, &s.xi, &s.phi, &a, &g, &s.eta, &mut op, &mut b0, &mut b1,
         );
-        let (gop, gb0, gb1) = t
-            .potential_assemble(&c, &s.xi, &s.phi, &a, &g, &s.eta)
-            .unwrap();
-        for (name, x, y) in [
-            ("tx", &gop.tx, &op.tx),
-            ("ty", &gop.ty, &op.ty),
-            ("s", &gop.s, &op.s),
-            ("diag", &gop.diag, &op.diag),
-        ] {
-            assert_close(
-                &format!("potential_assemble {name}"),
-                nx,
-                x,
-                y,
-                1e-5,
-                F32_WHY,
-            );
-        }
-        assert_close(
-            "potential_assemble tbot",
-            nx,
-            &gop.tbot,
-            &op.tbot,
-            1e-5,
-            F32_WHY,
-        );
-        assert_close("potential_assemble b0", nx, &gb0, &b0, 1e-5, F32_WHY);
-        assert_close("potential_assemble b1", nx, &gb1, &b1, 1e-5, F32_WHY);
         let op =
             lipf_gpu::twin::unpack_operator(nx, ny, &round(&lipf_gpu::twin::pack_operator(&op)));
-
-        // multigrid kernels
-        let x: Vec<f64> = round(&s.potential);
-        let b: Vec<f64> = round(&b0);
-        for colour in [0, 1] {
-            let mut xc = x.clone();
-            cpu::mg_smooth::mg_smooth(&op, &b, &mut xc, colour);
-            let xg = t.mg_smooth(&op, &b, &x, colour as u32).unwrap();
-            assert_close(
-                &format!("mg_smooth colour {colour}"),
-                nx,
-                &xg,
-                &xc,
-                1e-5,
-                F32_WHY,
-            );
-        }
-        let mut r = vec![0.0; n];
-        cpu::mg_residual::mg_residual(&op, &b, &x, &mut r);
-        let rg = t.mg_residual(&op, &b, &x).unwrap();
-        // The residual is a difference of terms |diag·x| ≫ |r|: compare against that size.
-        let scale = (0..n).fold(0.0f64, |m, k| m.max((op.diag[k] * x[k]).abs()));
-        const CANCEL_WHY: &str = "f32 against f64: b − A x cancels terms of size |diag·x| ≫ |r|, \
-             each rounded to f32";
-        assert_close_to_scale(
-            "mg_residual",
-            nx,
-            &rg,
-            &r,
-            scale,
-            "max|diag·x|",
-            1e-6,
-            CANCEL_WHY,
-        );
-        let mut y = vec![0.0; n];
-        cpu::mg_residual::mg_apply(&op, &x, &mut y);
-        let yg = t.mg_apply(&op, &x).unwrap();
-        assert_close_to_scale(
-            "mg_apply",
-            nx,
-            &yg,
-            &y,
-            scale,
-            "max|diag·x|",
-            1e-6,
-            CANCEL_WHY,
-        );
-        let (nxc, nyc) = (nx.div_ceil(2), ny.div_ceil(2));
-        let mut rc = vec![0.0; nxc * nyc];
-        cpu::mg_restrict::mg_restrict(&b, nx, ny, &mut rc);
-        assert_close(
-            "mg_restrict",
-            nxc,
-            &t.mg_restrict(&b, nx, ny).unwrap(),
-            &rc,
-            1e-6,
-            F32_WHY,
-        );
-        let coarse: Vec<f64> = round(&rc);
-        let mut fine = x.clone();
-        cpu::mg_prolong::mg_prolong(&coarse, 1.8, nx, &mut fine);
-        assert_close(
-            "mg_prolong",
-            nx,
-            &t.mg_prolong(&coarse, 1.8, nx, ny, &x).unwrap(),
-            &fine,
-            1e-6,
-            F32_WHY,
-        );
-        let mut cop = cpu::operator::Operator::zeros(nxc, nyc);
-        cpu::mg_coarsen::mg_coarsen(&op, &mut cop);
-        let gco = t.mg_coarsen(&op).unwrap();
-        for (name, x, y) in [
-            ("tx", &gco.tx, &cop.tx),
-            ("ty", &gco.ty, &cop.ty),
-            ("s", &gco.s, &cop.s),
-            ("diag", &gco.diag, &cop.diag),
-            ("tbot", &gco.tbot, &cop.tbot),
-        ] {
-            assert_close(&format!("mg_coarsen {name}"), nxc, x, y, 1e-6, F32_WHY);
-        }
-
-        // reaction_rate
-        let v = -5e-3;
         let (mut rate, mut eta) = (vec![0.0; n], vec![0.0; n]);
-        cpu::reaction_rate::reaction_rate(&c, &a, &g, &s.eta, &s.potential, v, &mut rate, &mut eta);
-        let (grate, geta) = t
-            .reaction_rate(&c, &a, &g, &s.eta, &s.potential, v)
-            .unwrap();
-        assert_close("reaction_rate rate", nx, &grate, &rate, 1e-5, F32_WHY);
-        assert_close("reaction_rate eta", nx, &geta, &eta, 1e-5, F32_WHY);
-        let rate = round(&rate);
-
-        // Nernst–Planck: conc_update, np_coefficients, np_substep
-        let dif: Vec<f64> =
+        cpu::reaction_rate::reaction_rate(
+            &c,
+            &a,
+            &g,
+            &s.eta,
+            &s.potential,
+            TWIN_V_COLLECTOR,
+            &mut rate,
+            &mut eta,
+        );
+        let dif =
             s.xi.iter()
                 .zip(&s.phi)
                 .map(|(&x, &p)| cpu::conc_update::cell_diffusivity(&c, x, p))
                 .collect();
-        let dt = 5e-3;
-        let mut cn = vec![0.0; n];
-        cpu::conc_update::conc_update(&c, dt, &dif, &s.conc, &s.potential, &rate, &mut cn);
-        let gcn = t
-            .conc_update(&c, dt, &s.xi, &s.phi, &s.conc, &s.potential, &rate)
-            .unwrap();
-        let dc: Vec<f64> = cn.iter().zip(&s.conc).map(|(a, b)| a - b).collect();
-        let gdc: Vec<f64> = gcn.iter().zip(&s.conc).map(|(a, b)| a - b).collect();
-        assert_close("conc_update Δc̃", nx, &gdc, &dc, 1e-3, "Δc̃ is computed in f32 and added to c̃ ≈ 1, whose f32 spacing 6e-8 is ~1e-4 of max|Δc̃| here");
-        let mut st = vec![0.0; 6 * n];
-        cpu::np_coefficients::np_coefficients(&c, &dif, &s.potential, &rate, &mut st);
-        let gst = t
-            .np_coefficients(&c, &s.xi, &s.phi, &s.potential, &rate)
-            .unwrap();
-        assert_close("np_coefficients", 6 * nx, &gst, &st, 1e-5, F32_WHY);
-        let st = round(&st);
-        let mut cs = vec![0.0; n];
-        cpu::np_substep::np_substep(nx, ny, dt, &st, &s.conc, &mut cs);
-        let gcs = t.np_substep(nx, ny, dt, &st, &s.conc).unwrap();
-        let dc: Vec<f64> = cs.iter().zip(&s.conc).map(|(a, b)| a - b).collect();
-        let gdc: Vec<f64> = gcs.iter().zip(&s.conc).map(|(a, b)| a - b).collect();
-        assert_close(
-            "np_substep Δc̃",
-            nx,
-            &gdc,
-            &dc,
-            1e-3,
-            "as conc_update: f32 spacing of c̃ ≈ 1 against the size of Δc̃",
-        );
+        TwinCase {
+            label,
+            slug,
+            a,
+            g,
+            op,
+            b0: round(&b0),
+            b1: round(&b1),
+            rate: round(&rate),
+            dif,
+            c,
+            s,
+        }
+    }
 
-        // xi_update: the increment Δξ = Δt r (~1e-5 here) must survive being added to ξ ~ 1,
-        // whose f32 spacing is 6e-8: compare Δξ, not ξ.
-        let mut xu = s.xi.clone();
-        cpu::xi_update::xi_update(nx, dt, &rate, &mut xu);
-        let gxu = t.xi_update(nx, ny, dt, &rate, &s.xi).unwrap();
-        let dx: Vec<f64> = xu.iter().zip(&s.xi).map(|(a, b)| a - b).collect();
-        let gdx: Vec<f64> = gxu.iter().zip(&s.xi).map(|(a, b)| a - b).collect();
-        assert_close(
-            "xi_update Δξ",
-            nx,
-            &gdx,
-            &dx,
-            1e-5,
-            "ξ is an f32 pair (xi + xi_lo) updated with a two-sum, so Δξ keeps its f32 precision; \
-             only Δt·r is rounded to f32",
+    fn nx(&self) -> usize {
+        self.c.grid.nx
+    }
+
+    /// `tests/failures/<kernel>-<case>[.<output>]` without the `.gpu.csv` / `.cpu.csv`.
+    fn stem(&self, kernel: &str, output: &str) -> String {
+        match output {
+            "" => format!("{kernel}-{}", self.slug),
+            _ => format!("{kernel}-{}.{}", self.slug, slug(output)),
+        }
+    }
+
+    /// [`assert_close`] of one output of `kernel` in this case.
+    #[allow(clippy::too_many_arguments)]
+    fn close(
+        &self,
+        kernel: &str,
+        output: &str,
+        nx: usize,
+        gpu: &[f64],
+        cpu: &[f64],
+        tol: f64,
+        why: &str,
+    ) {
+        let what = format!("{kernel} {output} [{}]", self.slug);
+        assert_close(&what, &self.stem(kernel, output), nx, gpu, cpu, tol, why);
+    }
+
+    /// [`assert_close_to_scale`] of one output of `kernel` in this case.
+    #[allow(clippy::too_many_arguments)]
+    fn close_to_scale(
+        &self,
+        kernel: &str,
+        output: &str,
+        gpu: &[f64],
+        cpu: &[f64],
+        scale: f64,
+        scale_name: &str,
+        tol: f64,
+        why: &str,
+    ) {
+        let what = format!("{kernel} {output} [{}]", self.slug);
+        assert_close_to_scale(
+            &what,
+            &self.stem(kernel, output),
+            self.nx(),
+            gpu,
+            cpu,
+            scale,
+            scale_name,
+            tol,
+            why,
         );
     }
+}
+
+/// The configurations every kernel is checked in (built once, shared by the tests): both
+/// overpotential forms and both double wells, with and without rotated anisotropy.
+fn twin_cases() -> &'static [TwinCase] {
+    static CASES: std::sync::OnceLock<Vec<TwinCase>> = std::sync::OnceLock::new();
+    CASES.get_or_init(|| {
+        vec![
+            TwinCase::new(
+                "isotropic, consistent overpotential, sharp double well",
+                "isotropic",
+                |_| {},
+            ),
+            TwinCase::new("anisotropic δ = 0.04, θ0 = 20°", "anisotropic", anisotropic),
+            TwinCase::new(
+                "single-potential form, polynomial double well, cross term A = 0.5 W1, δ = 0.04, \
+                 θ0 = 20°",
+                "single-potential",
+                |c| {
+                    anisotropic(c);
+                    c.model.overpotential = lipf_core::config::OverpotentialForm::SinglePotential;
+                    c.model.double_well = lipf_core::config::DoubleWell::Polynomial;
+                    c.model.cross_term_over_w1 = 0.5;
+                },
+            ),
+        ]
+    })
+}
+
+/// One test per kernel: `$body(&mut TwinRunner, &TwinCase)` runs in every configuration of
+/// [`twin_cases`], so that one kernel's failure does not hide another's.
+macro_rules! twin_test {
+    ($name:ident, $body:expr) => {
+        #[test]
+        fn $name() {
+            let Some(ctx) = device() else { return };
+            let mut t = TwinRunner::new(&ctx);
+            let body: fn(&mut TwinRunner, &TwinCase) = $body;
+            for case in twin_cases() {
+                eprintln!("== {}: {}", stringify!($name), case.label);
+                body(&mut t, case);
+            }
+        }
+    };
+}
+
+twin_test!(twin_xi_rate, |t, k| {
+    let (c, s, n) = (&k.c, &k.s, k.c.grid.cells());
+    let p = cpu::xi_rate::XiRateParams::new(c, true);
+    let (mut a, mut g) = (vec![0.0; n], vec![0.0; n]);
+    cpu::xi_rate::xi_rate(&p, &s.xi, &s.phi, &s.conc, &s.eta, &mut a, &mut g);
+    let (ga, gg) = t.xi_rate(&p, &s.xi, &s.phi, &s.conc, &s.eta).unwrap();
+    k.close("xi_rate", "a", k.nx(), &ga, &a, 1e-5, F32_WHY);
+    k.close("xi_rate", "g", k.nx(), &gg, &g, 1e-5, F32_WHY);
+});
+
+twin_test!(twin_potential_assemble, |t, k| {
+    let (c, s) = (&k.c, &k.s);
+    let (nx, ny, n) = (c.grid.nx, c.grid.ny, c.grid.cells());
+    let mut op = cpu::operator::Operator::zeros(nx, ny);
+    let (mut b0, mut b1) = (vec![0.0; n], vec![0.0; n]);
+    cpu::potential_assemble::potential_assemble(
+        c, &s.xi, &s.phi, &k.a, &k.g, &s.eta, &mut op, &mut b0, &mut b1,
+    );
+    let (gop, gb0, gb1) = t
+        .potential_assemble(c, &s.xi, &s.phi, &k.a, &k.g, &s.eta)
+        .unwrap();
+    let kernel = "potential_assemble";
+    for (name, x, y) in [
+        ("tx", &gop.tx, &op.tx),
+        ("ty", &gop.ty, &op.ty),
+        ("s", &gop.s, &op.s),
+        ("diag", &gop.diag, &op.diag),
+    ] {
+        k.close(kernel, name, nx, x, y, 1e-5, F32_WHY);
+    }
+    k.close(kernel, "tbot", nx, &gop.tbot, &op.tbot, 1e-5, F32_WHY);
+    k.close(kernel, "b0", nx, &gb0, &b0, 1e-5, F32_WHY);
+    k.close(kernel, "b1", nx, &gb1, &b1, 1e-5, F32_WHY);
+});
+
+twin_test!(twin_mg_smooth, |t, k| {
+    for colour in [0, 1] {
+        let mut x = k.s.potential.clone();
+        cpu::mg_smooth::mg_smooth(&k.op, &k.b0, &mut x, colour);
+        let xg = t
+            .mg_smooth(&k.op, &k.b0, &k.s.potential, colour as u32)
+            .unwrap();
+        let output = format!("colour{colour}");
+        k.close("mg_smooth", &output, k.nx(), &xg, &x, 1e-5, F32_WHY);
+    }
+});
+
+/// The residual is a difference of terms |diag·x| ≫ |r|: it is compared against that size.
+const CANCEL_WHY: &str = "f32 against f64: b − A x cancels terms of size |diag·x| ≫ |r|, \
+     each rounded to f32";
+
+fn diag_x_scale(k: &TwinCase) -> f64 {
+    let x = &k.s.potential;
+    (0..x.len()).fold(0.0f64, |m, i| m.max((k.op.diag[i] * x[i]).abs()))
+}
+
+twin_test!(twin_mg_residual, |t, k| {
+    let x = &k.s.potential;
+    let mut r = vec![0.0; x.len()];
+    cpu::mg_residual::mg_residual(&k.op, &k.b0, x, &mut r);
+    let rg = t.mg_residual(&k.op, &k.b0, x).unwrap();
+    let scale = diag_x_scale(k);
+    k.close_to_scale(
+        "mg_residual",
+        "r",
+        &rg,
+        &r,
+        scale,
+        "max|diag·x|",
+        1e-6,
+        CANCEL_WHY,
+    );
+});
+
+twin_test!(twin_mg_apply, |t, k| {
+    let x = &k.s.potential;
+    let mut y = vec![0.0; x.len()];
+    cpu::mg_residual::mg_apply(&k.op, x, &mut y);
+    let yg = t.mg_apply(&k.op, x).unwrap();
+    let scale = diag_x_scale(k);
+    k.close_to_scale(
+        "mg_apply",
+        "y",
+        &yg,
+        &y,
+        scale,
+        "max|diag·x|",
+        1e-6,
+        CANCEL_WHY,
+    );
+});
+
+twin_test!(twin_mg_restrict, |t, k| {
+    let (nx, ny) = (k.c.grid.nx, k.c.grid.ny);
+    let (nxc, nyc) = (nx.div_ceil(2), ny.div_ceil(2));
+    let mut rc = vec![0.0; nxc * nyc];
+    cpu::mg_restrict::mg_restrict(&k.b0, nx, ny, &mut rc);
+    let gc = t.mg_restrict(&k.b0, nx, ny).unwrap();
+    k.close("mg_restrict", "", nxc, &gc, &rc, 1e-6, F32_WHY);
+});
+
+twin_test!(twin_mg_prolong, |t, k| {
+    let (nx, ny) = (k.c.grid.nx, k.c.grid.ny);
+    let (nxc, nyc) = (nx.div_ceil(2), ny.div_ceil(2));
+    let mut rc = vec![0.0; nxc * nyc];
+    cpu::mg_restrict::mg_restrict(&k.b0, nx, ny, &mut rc);
+    let coarse = round(&rc);
+    let x = &k.s.potential;
+    let mut fine = x.clone();
+    cpu::mg_prolong::mg_prolong(&coarse, 1.8, nx, &mut fine);
+    let gf = t.mg_prolong(&coarse, 1.8, nx, ny, x).unwrap();
+    k.close("mg_prolong", "", nx, &gf, &fine, 1e-6, F32_WHY);
+});
+
+twin_test!(twin_mg_coarsen, |t, k| {
+    let (nxc, nyc) = (k.c.grid.nx.div_ceil(2), k.c.grid.ny.div_ceil(2));
+    let mut cop = cpu::operator::Operator::zeros(nxc, nyc);
+    cpu::mg_coarsen::mg_coarsen(&k.op, &mut cop);
+    let gco = t.mg_coarsen(&k.op).unwrap();
+    for (name, x, y) in [
+        ("tx", &gco.tx, &cop.tx),
+        ("ty", &gco.ty, &cop.ty),
+        ("s", &gco.s, &cop.s),
+        ("diag", &gco.diag, &cop.diag),
+        ("tbot", &gco.tbot, &cop.tbot),
+    ] {
+        k.close("mg_coarsen", name, nxc, x, y, 1e-6, F32_WHY);
+    }
+});
+
+twin_test!(twin_reaction_rate, |t, k| {
+    let (c, s, n) = (&k.c, &k.s, k.c.grid.cells());
+    let v = TWIN_V_COLLECTOR;
+    let (mut rate, mut eta) = (vec![0.0; n], vec![0.0; n]);
+    cpu::reaction_rate::reaction_rate(c, &k.a, &k.g, &s.eta, &s.potential, v, &mut rate, &mut eta);
+    let (grate, geta) = t
+        .reaction_rate(c, &k.a, &k.g, &s.eta, &s.potential, v)
+        .unwrap();
+    k.close(
+        "reaction_rate",
+        "rate",
+        k.nx(),
+        &grate,
+        &rate,
+        1e-5,
+        F32_WHY,
+    );
+    k.close("reaction_rate", "eta", k.nx(), &geta, &eta, 1e-5, F32_WHY);
+});
+
+/// The Nernst–Planck step of the twin tests, s.
+const TWIN_DT_S: f64 = 5e-3;
+
+twin_test!(twin_conc_update, |t, k| {
+    let (c, s, n) = (&k.c, &k.s, k.c.grid.cells());
+    let mut cn = vec![0.0; n];
+    cpu::conc_update::conc_update(
+        c,
+        TWIN_DT_S,
+        &k.dif,
+        &s.conc,
+        &s.potential,
+        &k.rate,
+        &mut cn,
+    );
+    let gcn = t
+        .conc_update(c, TWIN_DT_S, &s.xi, &s.phi, &s.conc, &s.potential, &k.rate)
+        .unwrap();
+    let dc: Vec<f64> = cn.iter().zip(&s.conc).map(|(a, b)| a - b).collect();
+    let gdc: Vec<f64> = gcn.iter().zip(&s.conc).map(|(a, b)| a - b).collect();
+    k.close(
+        "conc_update",
+        "delta_conc",
+        k.nx(),
+        &gdc,
+        &dc,
+        1e-3,
+        "Δc̃ is computed in f32 and added to c̃ ≈ 1, whose f32 spacing 6e-8 is ~1e-4 of max|Δc̃| here",
+    );
+});
+
+twin_test!(twin_np_coefficients, |t, k| {
+    let (c, s, n) = (&k.c, &k.s, k.c.grid.cells());
+    let mut st = vec![0.0; 6 * n];
+    cpu::np_coefficients::np_coefficients(c, &k.dif, &s.potential, &k.rate, &mut st);
+    let gst = t
+        .np_coefficients(c, &s.xi, &s.phi, &s.potential, &k.rate)
+        .unwrap();
+    k.close("np_coefficients", "", 6 * k.nx(), &gst, &st, 1e-5, F32_WHY);
+});
+
+twin_test!(twin_np_substep, |t, k| {
+    let (c, s, n) = (&k.c, &k.s, k.c.grid.cells());
+    let (nx, ny) = (c.grid.nx, c.grid.ny);
+    let mut st = vec![0.0; 6 * n];
+    cpu::np_coefficients::np_coefficients(c, &k.dif, &s.potential, &k.rate, &mut st);
+    let st = round(&st);
+    let mut cs = vec![0.0; n];
+    cpu::np_substep::np_substep(nx, ny, TWIN_DT_S, &st, &s.conc, &mut cs);
+    let gcs = t.np_substep(nx, ny, TWIN_DT_S, &st, &s.conc).unwrap();
+    let dc: Vec<f64> = cs.iter().zip(&s.conc).map(|(a, b)| a - b).collect();
+    let gdc: Vec<f64> = gcs.iter().zip(&s.conc).map(|(a, b)| a - b).collect();
+    k.close(
+        "np_substep",
+        "delta_conc",
+        nx,
+        &gdc,
+        &dc,
+        1e-3,
+        "as conc_update: f32 spacing of c̃ ≈ 1 against the size of Δc̃",
+    );
+});
+
+twin_test!(twin_xi_update, |t, k| {
+    // The increment Δξ = Δt r (~1e-5 here) must survive being added to ξ ~ 1, whose f32
+    // spacing is 6e-8: compare Δξ, not ξ.
+    let s = &k.s;
+    let (nx, ny) = (k.c.grid.nx, k.c.grid.ny);
+    let mut xu = s.xi.clone();
+    cpu::xi_update::xi_update(nx, TWIN_DT_S, &k.rate, &mut xu);
+    let gxu = t.xi_update(nx, ny, TWIN_DT_S, &k.rate, &s.xi).unwrap();
+    let dx: Vec<f64> = xu.iter().zip(&s.xi).map(|(a, b)| a - b).collect();
+    let gdx: Vec<f64> = gxu.iter().zip(&s.xi).map(|(a, b)| a - b).collect();
+    k.close(
+        "xi_update",
+        "delta_xi",
+        nx,
+        &gdx,
+        &dx,
+        1e-5,
+        "ξ is an f32 pair (xi + xi_lo) updated with a two-sum, so Δξ keeps its f32 precision; \
+         only Δt·r is rounded to f32",
+    );
+});
+
+// The device-only kernels' twins: range_check, time_step, collector. Besides the 67 × 45
+// cases, rows and columns longer than one workgroup (256 invocations, 16 × 16 cells).
+
+/// Grid shapes of the range-check and time-step tests besides 67 × 45: one row of 300 cells
+/// (two 256-wide reduction groups, 19 workgroups of 16 in x) and one column of 300.
+const THIN_SHAPES: [(usize, usize); 2] = [(300, 1), (1, 300)];
+
+/// Smooth admissible fields (ξ, c̃, φ) of an nx × ny grid, rounded to f32.
+fn smooth_fields(nx: usize, ny: usize) -> [Vec<f64>; 3] {
+    let n = nx * ny;
+    let at = |k: usize| ((k % nx) as f64, (k / nx) as f64);
+    let xi = (0..n)
+        .map(|k| {
+            let (i, j) = at(k);
+            0.5 + 0.45 * (0.3 * i + 0.1 * j).sin()
+        })
+        .collect::<Vec<_>>();
+    let conc = (0..n)
+        .map(|k| {
+            let (i, j) = at(k);
+            1.0 - 0.2 * (0.05 * i * j).cos()
+        })
+        .collect::<Vec<_>>();
+    let potential = (0..n)
+        .map(|k| {
+            let (i, j) = at(k);
+            1e-3 * (0.2 * i).cos() + 2e-3 * j / ny as f64
+        })
+        .collect::<Vec<_>>();
+    [round(&xi), round(&conc), round(&potential)]
+}
+
+#[test]
+fn twin_range_check() {
+    use cpu::range_check::{range_check, IN_RANGE};
+    let Some(ctx) = device() else { return };
+    let mut t = TwinRunner::new(&ctx);
+    let mut shapes = vec![(67, 45)];
+    shapes.extend(THIN_SHAPES);
+    for (nx, ny) in shapes {
+        let n = nx * ny;
+        // Cells past a workgroup boundary: the last one, (16, 16) or the 17th along a thin
+        // grid, and the middle.
+        let last = n - 1;
+        let past = (16.min(ny - 1)) * nx + 16.min(nx - 1);
+        let mid = n / 2;
+        type Plant = (usize, usize, f64);
+        let cases: [(&str, Vec<Plant>); 4] = [
+            ("clean", vec![]),
+            (
+                "last-cell",
+                vec![(0, last, 1.2), (1, last, -0.02), (2, last, f64::NAN)],
+            ),
+            (
+                // Several bad cells per field in different workgroups (the smallest index
+                // wins the atomicMin), the same cell bad in two fields, every kind of bad
+                // value.
+                "many-and-ties",
+                vec![
+                    (0, last, f64::NAN),
+                    (0, mid, -0.2),
+                    (0, past, 1.2),
+                    (0, past + 1, f64::INFINITY),
+                    (1, last, f64::NEG_INFINITY),
+                    (1, past, -0.5),
+                    (1, mid, f64::NAN),
+                    (2, mid, f64::INFINITY),
+                    (2, past + 1, f64::NAN),
+                    (2, last, f64::NEG_INFINITY),
+                ],
+            ),
+            (
+                "first-cell",
+                vec![
+                    (0, 0, -0.11),
+                    (1, 0, -1.0),
+                    (2, 0, f64::NAN),
+                    (0, last, 2.0),
+                ],
+            ),
+        ];
+        for (label, plants) in cases {
+            let mut fields = smooth_fields(nx, ny);
+            let mut want = [IN_RANGE; 3];
+            for &(f, k, v) in &plants {
+                fields[f][k] = v;
+                want[f] = want[f].min(k as u32);
+            }
+            let [xi, conc, potential] = &fields;
+            let cpu = range_check(xi, conc, potential);
+            let gpu = t.range_check(nx, ny, xi, conc, potential).unwrap();
+            let what = format!("range_check {nx}×{ny} {label}: planted {plants:?}");
+            eprintln!("{what}: gpu {gpu:?}, cpu {cpu:?}, expected {want:?}");
+            if gpu != cpu || cpu != want {
+                let as_f64 = |s: [u32; 3]| s.map(|v| v as f64).to_vec();
+                let files = write_failure(
+                    &format!("range_check-{nx}x{ny}-{label}"),
+                    &what,
+                    3,
+                    &as_f64(gpu),
+                    &as_f64(cpu),
+                );
+                panic!(
+                    "{what}: status gpu {gpu:?}, cpu {cpu:?}, expected {want:?} (the smallest \
+                     bad index per field ξ, c̃, φ; {IN_RANGE} = in range)\n{files}"
+                );
+            }
+        }
+    }
+}
+
+/// The relative difference |gpu − cpu| / |cpu| within `tol`, or a panic that names both (and
+/// writes them to `tests/failures/<stem>.{gpu,cpu}.csv`).
+fn assert_scalar(what: &str, stem: &str, gpu: f64, cpu: f64, tol: f64, why: &str) {
+    let d = (gpu - cpu).abs() / cpu.abs().max(1e-300);
+    let msg = format!(
+        "{what}: gpu {gpu:e}, cpu {cpu:e}, relative difference {d:.2e} (tolerance {tol:.0e}: {why})"
+    );
+    eprintln!("{msg}");
+    if d.is_nan() || d > tol {
+        let files = write_failure(stem, what, 1, &[gpu], &[cpu]);
+        panic!("{msg}\n{files}");
+    }
+}
+
+/// The device's slack of the landing test (`LAND_TOLERANCE` of the GPU backend) and of the
+/// sub-step count (the `1e-6` of shaders/time_step.wgsl): the CPU twin runs with them here.
+const DEVICE_LAND_TOLERANCE: f64 = 1e-5;
+const DEVICE_SUBSTEP_SLACK: f64 = 1e-6;
+
+/// The device's Δt and sub-step count against `cpu::time_step` on the same inputs, in several
+/// regimes: limited by stability, by the ξ change, by max Δt, by the drift, landing within a
+/// step, landing within the tolerance, not landing, and more sub-steps than recorded.
+#[allow(clippy::too_many_arguments)]
+fn check_time_step(
+    t: &mut TwinRunner,
+    c: &lipf_core::Coefficients,
+    case: &str,
+    (nx, ny): (usize, usize),
+    rate: &[f64],
+    potential: &[f64],
+    xi: &[f64],
+    phi: &[f64],
+) {
+    use cpu::time_step::{step_maxima, time_step, StepMaxima, TimeStepParams};
+    use lipf_gpu::params::{DispatchArgs, FLAG_SUBSTEPS_EXCEEDED};
+    let dif: Vec<f64> = xi
+        .iter()
+        .zip(phi)
+        .map(|(&x, &p)| cpu::conc_update::cell_diffusivity(c, x, p))
+        .collect();
+    let m = step_maxima(nx, ny, c.f_over_rt_per_v, rate, potential, &dif);
+    assert!(
+        m.max_rate > 0.0 && m.max_drift > 0.0,
+        "{case}: the inputs should exercise both maxima: {m:?}"
+    );
+    let dx = c.grid.dx_m;
+    let dt_stable = 0.9 * c.dt_allen_cahn_s();
+    // Sub-step limits that do not divide the steps below: the counts are not at a rounding edge.
+    let base = TimeStepParams {
+        dt_stable_s: dt_stable,
+        dt_np_s: dt_stable / 3.7,
+        max_xi_change: 1e9,
+        max_dt_s: None,
+        dx_m: dx,
+        land_tolerance: DEVICE_LAND_TOLERANCE,
+        substep_slack: DEVICE_SUBSTEP_SLACK,
+    };
+    let drift_dt_np = 0.5 * dx * dx / m.max_drift;
+    let far = 1e3 * dt_stable;
+    // (label, limits, remaining time, recorded sub-steps, factor on φ).
+    let regimes: [(&str, TimeStepParams, f64, usize, f64); 8] = [
+        ("stability", base, far, 8, 1.0),
+        (
+            "xi-change",
+            TimeStepParams {
+                max_xi_change: 0.45 * dt_stable * m.max_rate,
+                ..base
+            },
+            far,
+            8,
+            1.0,
+        ),
+        (
+            "max-dt",
+            TimeStepParams {
+                max_dt_s: Some(0.3 * dt_stable),
+                ..base
+            },
+            far,
+            8,
+            1.0,
+        ),
+        (
+            // φ scaled so that half a cell of drift takes Δt / 5.4 (6 sub-steps).
+            "drift",
+            TimeStepParams {
+                dt_np_s: 1e9,
+                ..base
+            },
+            far,
+            8,
+            5.4 * drift_dt_np / dt_stable,
+        ),
+        ("lands-within-a-step", base, 0.37 * dt_stable, 8, 1.0),
+        (
+            "lands-within-tolerance",
+            base,
+            dt_stable * (1.0 + 1e-6),
+            8,
+            1.0,
+        ),
+        ("does-not-land", base, 1.6 * dt_stable, 8, 1.0),
+        ("substeps-exceeded", base, far, 2, 1.0),
+    ];
+    for (label, p, remaining, recorded, pot_scale) in regimes {
+        let what = format!("time_step {case} {label}");
+        let stem = format!("time_step-{}-{label}", slug(case));
+        let potential = round(&potential.iter().map(|x| pot_scale * x).collect::<Vec<_>>());
+        let m = step_maxima(nx, ny, c.f_over_rt_per_v, rate, &potential, &dif);
+        let want = time_step(&p, m, remaining);
+        let g = t
+            .time_step(
+                c,
+                &p,
+                (nx, ny),
+                rate,
+                &potential,
+                xi,
+                phi,
+                remaining,
+                recorded,
+            )
+            .unwrap();
+        eprintln!("{what}: gpu {:?}, cpu {want:?}", g.control);
+        // The maxima: max |r| of f32 values is exact; the drift is computed in f32.
+        let StepMaxima {
+            max_rate,
+            max_drift,
+        } = g.maxima;
+        assert_scalar(
+            &format!("{what} max|r|"),
+            &format!("{stem}.max_rate"),
+            max_rate,
+            m.max_rate,
+            0.0,
+            "the max of f32 values is exact",
+        );
+        assert_scalar(
+            &format!("{what} max D f |Δφ|"),
+            &format!("{stem}.max_drift"),
+            max_drift,
+            m.max_drift,
+            1e-5,
+            F32_WHY,
+        );
+        let gc = g.control;
+        assert_scalar(
+            &format!("{what} Δt"),
+            &format!("{stem}.dt"),
+            gc.dt as f64,
+            want.dt_s,
+            1e-5,
+            F32_WHY,
+        );
+        assert_eq!(
+            gc.remaining == 0.0,
+            want.land,
+            "{what}: landing (gpu remaining {})",
+            gc.remaining
+        );
+        if !want.land {
+            assert_scalar(
+                &format!("{what} remaining"),
+                &format!("{stem}.remaining"),
+                gc.remaining as f64,
+                remaining - want.dt_s,
+                1e-5,
+                F32_WHY,
+            );
+        }
+        // The sub-step count is exact unless Δt / Δt_np sits at a rounding edge.
+        let dt_np = p.dt_np_s.min(0.5 / (m.max_drift / (dx * dx)));
+        let ratio = want.dt_s / dt_np * (1.0 - p.substep_slack);
+        let at_edge = ratio > 0.5 && (ratio - ratio.round()).abs() < 1e-5 * ratio;
+        assert!(
+            !at_edge,
+            "{what}: Δt / Δt_np = {ratio} is at a rounding edge; change the inputs"
+        );
+        assert_eq!(gc.substeps as usize, want.substeps, "{what}: sub-steps");
+        assert_scalar(
+            &format!("{what} Δt_sub"),
+            &format!("{stem}.dt_sub"),
+            gc.dt_sub as f64,
+            want.dt_sub_s,
+            1e-5,
+            F32_WHY,
+        );
+        let exceeded = gc.flags & FLAG_SUBSTEPS_EXCEEDED != 0;
+        assert_eq!(
+            exceeded,
+            want.substeps > recorded,
+            "{what}: FLAG_SUBSTEPS_EXCEEDED (flags {})",
+            gc.flags
+        );
+        assert_eq!(gc.step_count, 1, "{what}: one step logged");
+        assert_eq!(
+            (g.log.dt, g.log.substeps),
+            (gc.dt, gc.substeps),
+            "{what}: the step log"
+        );
+        // The recorded sub-steps that run get the dispatch shape, the others none.
+        let shape = DispatchArgs { x: 7, y: 5, z: 1 };
+        for (q, a) in g.substep_args.iter().enumerate() {
+            let run = q < want.substeps.min(recorded);
+            let expected = if run { shape } else { DispatchArgs::default() };
+            assert_eq!(*a, expected, "{what}: indirect entry of sub-step {q}");
+        }
+    }
+}
+
+#[test]
+fn twin_time_step() {
+    let Some(ctx) = device() else { return };
+    let mut t = TwinRunner::new(&ctx);
+    for k in twin_cases() {
+        let (s, shape) = (&k.s, (k.c.grid.nx, k.c.grid.ny));
+        let case = format!("67x45 {}", k.slug);
+        check_time_step(
+            &mut t,
+            &k.c,
+            &case,
+            shape,
+            &k.rate,
+            &s.potential,
+            &s.xi,
+            &s.phi,
+        );
+    }
+    // Thin grids and one of more than 1024 × 256 cells (the reduction's partials are capped at
+    // 1024 workgroups, each striding over the grid), with the first case's coefficients and the
+    // largest |r| in the last cell.
+    let c = &twin_cases()[0].c;
+    let mut shapes = THIN_SHAPES.to_vec();
+    shapes.push((600, 500));
+    for (nx, ny) in shapes {
+        let n = nx * ny;
+        let [xi, _, potential] = smooth_fields(nx, ny);
+        let phi: Vec<f64> = (0..n)
+            .map(|k| ((k % 7) as f64 / 6.0) as f32 as f64)
+            .collect();
+        let mut rate: Vec<f64> = (0..n)
+            .map(|k| (1e-3 * (0.37 * k as f64).sin()) as f32 as f64)
+            .collect();
+        rate[n - 1] = -3e-3f32 as f64;
+        let case = format!("{nx}x{ny}");
+        check_time_step(&mut t, c, &case, (nx, ny), &rate, &potential, &xi, &phi);
+    }
+}
+
+/// Σ_top |T φ| of `op`: the size of the terms of a top-boundary current.
+fn top_terms(op: &cpu::operator::Operator, potential: &[f64]) -> f64 {
+    let top = (op.ny - 1) * op.nx;
+    (0..op.nx)
+        .map(|i| (op.ty[top + i] * potential[top + i]).abs())
+        .sum()
+}
+
+const SUM_WHY: &str = "the device sums the top row in f32 (a 256-wide tree), the CPU in f64 \
+     in order; relative to the sum of the terms' sizes";
+
+/// The device's collector potential, φ = φ0 + V φ1, b0 + V b1 and the top current against
+/// `cpu::collector` on `op` (galvanostatic target `target`).
+#[allow(clippy::too_many_arguments)]
+fn check_collector(
+    t: &mut TwinRunner,
+    case: &str,
+    op: &cpu::operator::Operator,
+    pot0: &[f64],
+    pot1: &[f64],
+    b0: &[f64],
+    b1: &[f64],
+    target: f64,
+) {
+    use cpu::collector::{add_scaled_rhs, collector, combine_potential, top_current};
+    use lipf_gpu::params::FLAG_NO_ACTIVE_INTERFACE;
+    let (nx, ny) = (op.nx, op.ny);
+    let stem = |output: &str| format!("collector-{}.{output}", slug(case));
+    let want = collector(op, pot0, pot1, target).expect("an active interface");
+    let g = t.collector(op, pot0, pot1, target).unwrap();
+    let gc = g.control;
+    eprintln!(
+        "collector {case}: gpu i0 {} i1 {} V {}, cpu {want:?}",
+        gc.i0, gc.i1, gc.v_collector
+    );
+    assert_eq!(gc.flags, 0, "collector {case}: flags");
+    let (s0, s1) = (top_terms(op, pot0), top_terms(op, pot1));
+    let close = |output: &str, gpu: f64, cpu: f64, scale: f64, why: &str| {
+        let d = (gpu - cpu).abs() / scale;
+        let msg = format!(
+            "collector {case} {output}: gpu {gpu:e}, cpu {cpu:e}, |diff| = {d:.2e} of {scale:.3e} (tolerance 1e-5: {why})"
+        );
+        eprintln!("{msg}");
+        if d.is_nan() || d > 1e-5 {
+            let files = write_failure(&stem(output), &msg, 1, &[gpu], &[cpu]);
+            panic!("{msg}\n{files}");
+        }
+    };
+    close("i0", gc.i0 as f64, want.i0, s0, SUM_WHY);
+    close("i1", gc.i1 as f64, want.i1, s1, SUM_WHY);
+    // V = (I_target − I0)/I1: its error is that of I0 against |I_target| + Σ|T φ0| and of I1.
+    let v_scale = (target.abs() + s0) / want.i1.abs() + want.v_collector.abs() * s1 / want.i1.abs();
+    close(
+        "V",
+        gc.v_collector as f64,
+        want.v_collector,
+        v_scale,
+        SUM_WHY,
+    );
+    // φ = φ0 + V φ1 with the device's V (the difference in V is checked above).
+    let mut phi = vec![0.0; nx * ny];
+    combine_potential(pot0, pot1, gc.v_collector as f64, &mut phi);
+    assert_close(
+        &format!("collector combine_potential {case}"),
+        &stem("combine_potential"),
+        nx,
+        &g.potential,
+        &phi,
+        1e-5,
+        F32_WHY,
+    );
+    let v = TWIN_V_COLLECTOR;
+    let mut rhs = b0.to_vec();
+    add_scaled_rhs(&mut rhs, b1, v);
+    let grhs = t.add_scaled_rhs(nx, ny, b0, b1, v).unwrap();
+    let scale = b0
+        .iter()
+        .zip(b1)
+        .fold(0.0f64, |m, (a, b)| m.max(a.abs() + (v * b).abs()));
+    assert_close_to_scale(
+        &format!("collector add_scaled_rhs {case}"),
+        &stem("add_scaled_rhs"),
+        nx,
+        &grhs,
+        &rhs,
+        scale,
+        "max(|b0| + |V b1|)",
+        1e-5,
+        F32_WHY,
+    );
+    let i = t.top_current(op, pot0).unwrap();
+    close("top_current", i, top_current(op, pot0), s0, SUM_WHY);
+    // No response to V: the device flags it, the CPU twin refuses.
+    let zero = vec![0.0; nx * ny];
+    assert!(collector(op, pot0, &zero, target).is_err());
+    let g = t.collector(op, pot0, &zero, target).unwrap();
+    assert_eq!(
+        g.control.flags & FLAG_NO_ACTIVE_INTERFACE,
+        FLAG_NO_ACTIVE_INTERFACE,
+        "collector {case}: I1 = 0 must set FLAG_NO_ACTIVE_INTERFACE (flags {})",
+        g.control.flags
+    );
+}
+
+#[test]
+fn twin_collector() {
+    let Some(ctx) = device() else { return };
+    let mut t = TwinRunner::new(&ctx);
+    for k in twin_cases() {
+        // φ1 > 0 rising to the top: the response to a unit collector potential.
+        let (nx, ny) = (k.c.grid.nx, k.c.grid.ny);
+        let pot1: Vec<f64> = (0..nx * ny)
+            .map(|q| {
+                let (i, j) = ((q % nx) as f64, (q / nx) as f64);
+                (0.2 + 0.8 * (j + 1.0) / ny as f64 * (1.0 + 0.1 * (0.4 * i).sin())) as f32 as f64
+            })
+            .collect();
+        let case = format!("67x45 {}", k.slug);
+        check_collector(
+            &mut t,
+            &case,
+            &k.op,
+            &k.s.potential,
+            &pot1,
+            &k.b0,
+            &k.b1,
+            k.c.target_current_a_m,
+        );
+    }
+    // One row of 300 cells: the top row is longer than the 256-wide workgroup that sums it.
+    let (nx, ny) = (300, 1);
+    let mut op = cpu::operator::Operator::zeros(nx, ny);
+    for (i, ty) in op.ty.iter_mut().enumerate() {
+        *ty = (2.0 + (0.7 * i as f64).sin()) as f32 as f64;
+    }
+    let [pot0, pot1, b0] = smooth_fields(nx, ny);
+    let b1 = round(&pot0.iter().map(|x| 1e-3 - x).collect::<Vec<_>>());
+    check_collector(&mut t, "300x1", &op, &pot0, &pot1, &b0, &b1, 0.3);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1041,6 +1808,7 @@ fn compare_steps(name: &str, cfg: &Config, until_s: f64, tol_scalars: f64, tol_f
     let nx = c.grid.nx;
     assert_close(
         &format!("{name} ξ"),
+        &format!("steps-{}.xi", slug(name)),
         nx,
         &g.xi,
         &c.xi,
@@ -1051,6 +1819,7 @@ fn compare_steps(name: &str, cfg: &Config, until_s: f64, tol_scalars: f64, tol_f
     // deviation from 1 cannot be compared relatively, c̃ itself can.
     assert_close(
         &format!("{name} c̃"),
+        &format!("steps-{}.conc", slug(name)),
         nx,
         &g.conc,
         &c.conc,
@@ -1060,6 +1829,7 @@ fn compare_steps(name: &str, cfg: &Config, until_s: f64, tol_scalars: f64, tol_f
     );
     assert_close(
         &format!("{name} φ"),
+        &format!("steps-{}.potential", slug(name)),
         nx,
         &g.potential,
         &c.potential,
@@ -1068,6 +1838,7 @@ fn compare_steps(name: &str, cfg: &Config, until_s: f64, tol_scalars: f64, tol_f
     );
     assert_close(
         &format!("{name} η"),
+        &format!("steps-{}.eta", slug(name)),
         nx,
         &g.eta,
         &c.eta,

@@ -3,9 +3,10 @@
 //! 1. `xi_rate`: Allen–Cahn rate and Butler–Volmer linearised at the last overpotential η*.
 //! 2. `potential_assemble`: current continuity with that rate as its source.
 //! 3. Multigrid-preconditioned CG, warm-started: φ0 (V = 0) and φ1 (unit collector potential).
-//!    Galvanostatic: V = (I_target − I0)/I1 makes the top-boundary current exactly the target.
+//!    Galvanostatic: V = (I_target − I0)/I1 makes the top-boundary current exactly the target
+//!    (`collector`).
 //! 4. `reaction_rate`: r and η from φ = φ0 + V φ1.
-//! 5. Δt from the explicit stability limits and the largest allowed change of ξ.
+//! 5. `time_step`: Δt from the explicit stability limits and the largest allowed change of ξ.
 //! 6. `np_coefficients` once, then `np_substep` (Nernst–Planck, sub-stepped at its own
 //!    stability limit within the step), and `xi_update` (ξ += Δt r).
 //!
@@ -15,13 +16,16 @@
 use crate::backend::{AdvanceOutcome, Backend, SimulationError, StopFlag};
 use crate::coefficients::Coefficients;
 use crate::config::Config;
+use crate::cpu::collector::{add_scaled_rhs, collector, combine_potential, top_current};
 use crate::cpu::conc_update::cell_diffusivity;
 use crate::cpu::np_coefficients::{np_coefficients, NP_COEFFS};
 use crate::cpu::np_substep::np_substep;
 use crate::cpu::operator::Operator;
-use crate::cpu::par::max_rows;
 use crate::cpu::potential_assemble::potential_assemble;
 use crate::cpu::reaction_rate::reaction_rate;
+use crate::cpu::time_step::{
+    step_maxima, time_step, TimeStepParams, LAND_TOLERANCE, SUBSTEP_SLACK,
+};
 use crate::cpu::xi_rate::{xi_rate, XiRateParams};
 use crate::cpu::xi_update::xi_update;
 use crate::geometry::GeometryInfo;
@@ -322,10 +326,7 @@ impl StepKernels for CpuBackend {
     }
 
     fn add_collector_rhs(&mut self) -> Result<(), SimulationError> {
-        let v = self.state.v_collector;
-        for k in 0..self.b0.len() {
-            self.b0[k] += v * self.b1[k];
-        }
+        add_scaled_rhs(&mut self.b0, &self.b1, self.state.v_collector);
         Ok(())
     }
 
@@ -365,20 +366,15 @@ impl StepKernels for CpuBackend {
             return Err(self.not_converged(&format!("{st0:?} / {st1:?}")));
         }
         let s = &mut self.state;
-        let i0 = -self.op.top_outflow(&s.potential0);
-        let i1 = -self.op.top_outflow(&s.potential1);
-        if i1.abs() < 1e-300 || !i1.is_finite() {
-            return Err(SimulationError::Solver(
-                "galvanostatic control impossible: the current does not depend on the \
-                 collector potential (no electrochemically active interface)"
-                    .into(),
-            ));
-        }
-        s.v_collector = (self.coeffs.target_current_a_m - i0) / i1;
-        let v = s.v_collector;
-        for k in 0..s.potential.len() {
-            s.potential[k] = s.potential0[k] + v * s.potential1[k];
-        }
+        let v = collector(
+            &self.op,
+            &s.potential0,
+            &s.potential1,
+            self.coeffs.target_current_a_m,
+        )?
+        .v_collector;
+        s.v_collector = v;
+        combine_potential(&s.potential0, &s.potential1, v, &mut s.potential);
         Ok(())
     }
 
@@ -400,53 +396,30 @@ impl StepKernels for CpuBackend {
 
     fn time_step(&mut self) -> Result<(), SimulationError> {
         let c = &self.coeffs;
-        let (nx, ny, cells) = (c.grid.nx, c.grid.ny, c.grid.cells());
         let s = &self.state;
-        let rate = &self.rate;
-        let max_rate = max_rows(ny, cells, |j| {
-            rate[j * nx..(j + 1) * nx]
-                .iter()
-                .fold(0.0f64, |m, r| m.max(r.abs()))
-        });
-        // Migration: the drift velocity D f |∇φ| must not cross half a cell per step.
-        let (pot, dif, f) = (&s.potential, &self.diffusivity, c.f_over_rt_per_v);
-        let max_drift_per_dx = max_rows(ny, cells, |j| {
-            let mut m = 0.0f64;
-            for i in 0..nx {
-                let k = j * nx + i;
-                let e = j * nx + (i + 1) % nx;
-                let mut d = (pot[e] - pot[k]).abs();
-                if j + 1 < ny {
-                    d = d.max((pot[k + nx] - pot[k]).abs());
-                }
-                m = m.max(dif[k].max(dif[e]) * f * d);
-            }
-            m
-        }) / (c.grid.dx_m * c.grid.dx_m);
-        let mut dt = self.dt_stable_s;
-        if max_rate > 0.0 {
-            dt = dt.min(self.config.time.max_xi_change_per_step / max_rate);
-        }
-        // c̃ is sub-stepped within the step, so diffusion and drift do not limit dt.
-        let mut dt_np = self.dt_np_s;
-        if max_drift_per_dx > 0.0 {
-            dt_np = dt_np.min(0.5 / max_drift_per_dx);
-        }
-        if let Some(m) = self.config.time.max_dt_s {
-            dt = dt.min(m);
-        }
-        let remaining = self.current.t_max_s - s.time_s;
-        // Land exactly on t_max when the remaining interval is within a step (or nearly so).
-        let land = remaining <= dt * (1.0 + 1e-9);
-        if land {
-            dt = remaining;
-        }
-        let substeps = ((dt / dt_np) * (1.0 - 1e-12)).ceil().max(1.0) as usize;
+        let maxima = step_maxima(
+            c.grid.nx,
+            c.grid.ny,
+            c.f_over_rt_per_v,
+            &self.rate,
+            &s.potential,
+            &self.diffusivity,
+        );
+        let p = TimeStepParams {
+            dt_stable_s: self.dt_stable_s,
+            dt_np_s: self.dt_np_s,
+            max_xi_change: self.config.time.max_xi_change_per_step,
+            max_dt_s: self.config.time.max_dt_s,
+            dx_m: c.grid.dx_m,
+            land_tolerance: LAND_TOLERANCE,
+            substep_slack: SUBSTEP_SLACK,
+        };
+        let step = time_step(&p, maxima, self.current.t_max_s - s.time_s);
         let cur = &mut self.current;
-        cur.dt_s = dt;
-        cur.land = land;
-        cur.substeps = substeps;
-        cur.dt_sub_s = dt / substeps as f64;
+        cur.dt_s = step.dt_s;
+        cur.land = step.land;
+        cur.substeps = step.substeps;
+        cur.dt_sub_s = step.dt_sub_s;
         Ok(())
     }
 
@@ -495,7 +468,7 @@ impl StepKernels for CpuBackend {
         let cur = self.current;
         let s = &mut self.state;
         std::mem::swap(&mut s.eta, &mut self.eta_new);
-        let current_a_m = -self.op.top_outflow(&s.potential);
+        let current_a_m = top_current(&self.op, &s.potential);
         s.current_density_a_m2 = current_a_m / c.grid.width_m();
         s.charge_c_m2 += s.current_density_a_m2 * cur.dt_s;
         s.time_s = if cur.land {

@@ -184,10 +184,11 @@ pub const SHADERS: &[Shader] = &[
         "cg_control",
         imports = ["control", "tree", "float", "indirect"]
     ),
-    shader!("collector", imports = ["control", "tree", "float"]),
+    shader!("collector", twin, imports = ["control", "tree", "float"]),
     shader!("reaction_rate", twin, imports = ["control"]),
     shader!(
         "time_step",
+        twin,
         imports = ["control", "interp", "tree", "diffusivity", "indirect"]
     ),
     shader!(

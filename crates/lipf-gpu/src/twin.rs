@@ -3,14 +3,43 @@
 
 use crate::device::GpuContext;
 use crate::kernels::{
-    download_f32, grid_groups, storage_f32, uniform, upload_f64, Bind, Kernel, Modules,
+    download, download_f32, grid_groups, reduce_groups, storage_bytes, storage_f32, uniform,
+    upload_f64, Bind, Kernel, Modules, FIELD_USAGE,
 };
 use crate::params::*;
 use crate::GpuError;
 use lipf_core::cpu::operator::Operator;
+use lipf_core::cpu::time_step as cpu_time_step;
 use lipf_core::cpu::xi_rate as cpu_xi_rate;
 use lipf_core::Coefficients;
 use Bind::{Read as R, ReadWrite as W, Uniform as U};
+
+/// One dispatch of [`TwinRunner::submit`]: entry point, bindings, buffers, workgroups.
+type Dispatch<'b> = (&'b str, &'b [(u32, Bind)], &'b [&'b wgpu::Buffer], [u32; 3]);
+
+/// What `shaders/time_step.wgsl` (`dt_partials`, then `time_step`) left on the device for one
+/// step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceTimeStep {
+    /// max |r| and max D f |Δφ| over the per-workgroup partials of `dt_partials` (what
+    /// `time_step` reduces them to).
+    pub maxima: cpu_time_step::StepMaxima,
+    /// The control record after the step: dt, remaining, substeps, dt_sub, flags, step_count.
+    pub control: Control,
+    /// The step's entry of the step log.
+    pub log: StepLog,
+    /// The sub-step part of the indirect table (one entry per recorded sub-step).
+    pub substep_args: Vec<DispatchArgs>,
+}
+
+/// What `collector::collector_potential` and `combine_potential` left on the device.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceCollector {
+    /// The control record: i0, i1, v_collector and flags (FLAG_NO_ACTIVE_INTERFACE).
+    pub control: Control,
+    /// φ = φ0 + V φ1.
+    pub potential: Vec<f64>,
+}
 
 /// Runs kernels one by one with fresh buffers.
 pub struct TwinRunner<'a> {
@@ -65,33 +94,54 @@ impl<'a> TwinRunner<'a> {
         groups: [u32; 3],
         outputs: &[(&wgpu::Buffer, usize)],
     ) -> Result<Vec<Vec<f64>>, GpuError> {
-        let k = Kernel::new(self.ctx, &mut self.modules, shader, entry, bindings)?;
-        let bg = k.bind(self.ctx, buffers);
-        let mut enc = self.ctx.device.create_command_encoder(&Default::default());
-        {
-            let mut pass = enc.begin_compute_pass(&Default::default());
-            pass.set_pipeline(&k.pipeline);
-            pass.set_bind_group(0, &bg, &[]);
-            pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
-        }
-        self.ctx.queue.submit(Some(enc.finish()));
+        self.submit(shader, &[(entry, bindings, buffers, groups)])?;
         Ok(download_f32(self.ctx, outputs))
     }
 
-    fn control(&self, dt: f64, v_collector: f64) -> wgpu::Buffer {
-        let c = Control {
-            dt: dt as f32,
-            v_collector: v_collector as f32,
-            ..Default::default()
-        };
-        let b = crate::kernels::storage_bytes(
+    /// Dispatches the entries of `shader` in order, in one submission, one compute pass each:
+    /// (entry, bindings, buffers in the order of the bindings, workgroups).
+    fn submit(&mut self, shader: &'static str, dispatches: &[Dispatch]) -> Result<(), GpuError> {
+        let mut recorded = Vec::with_capacity(dispatches.len());
+        for &(entry, bindings, buffers, groups) in dispatches {
+            let k = Kernel::new(self.ctx, &mut self.modules, shader, entry, bindings)?;
+            let bg = k.bind(self.ctx, buffers);
+            recorded.push((k, bg, groups));
+        }
+        let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+        for (k, bg, groups) in &recorded {
+            let mut pass = enc.begin_compute_pass(&Default::default());
+            pass.set_pipeline(&k.pipeline);
+            pass.set_bind_group(0, bg, &[]);
+            pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+        }
+        self.ctx.queue.submit(Some(enc.finish()));
+        Ok(())
+    }
+
+    /// A control record with `c`'s values.
+    fn control_buffer(&self, c: &Control) -> wgpu::Buffer {
+        let b = storage_bytes(
             self.ctx,
             "control",
             std::mem::size_of::<Control>() as u64,
-            crate::kernels::FIELD_USAGE,
+            FIELD_USAGE,
         );
-        self.ctx.queue.write_buffer(&b, 0, bytemuck::bytes_of(&c));
+        self.ctx.queue.write_buffer(&b, 0, bytemuck::bytes_of(c));
         b
+    }
+
+    /// The control record as the device left it.
+    fn read_control(&self, b: &wgpu::Buffer) -> Control {
+        let bytes = download(self.ctx, &[(b, std::mem::size_of::<Control>() as u64)]);
+        bytemuck::pod_read_unaligned(&bytes[0])
+    }
+
+    fn control(&self, dt: f64, v_collector: f64) -> wgpu::Buffer {
+        self.control_buffer(&Control {
+            dt: dt as f32,
+            v_collector: v_collector as f32,
+            ..Default::default()
+        })
     }
 
     /// (a, g) of `shaders/xi_rate.wgsl`.
@@ -459,17 +509,10 @@ impl<'a> TwinRunner<'a> {
         let ctx = self.ctx;
         let pu = uniform(ctx, "grid", &GridParams::new(nx, ny));
         let (bs, bc) = (field(ctx, "stencil", stencil), field(ctx, "conc", conc));
-        let control = Control {
+        let cb = self.control_buffer(&Control {
             dt_sub: dt_s as f32,
             ..Default::default()
-        };
-        let cb = crate::kernels::storage_bytes(
-            ctx,
-            "control",
-            std::mem::size_of::<Control>() as u64,
-            crate::kernels::FIELD_USAGE,
-        );
-        ctx.queue.write_buffer(&cb, 0, bytemuck::bytes_of(&control));
+        });
         let out = storage_f32(ctx, "conc_new", nx * ny);
         Ok(self
             .run(
@@ -481,5 +524,254 @@ impl<'a> TwinRunner<'a> {
                 &[(&out, nx * ny)],
             )?
             .remove(0))
+    }
+    /// The status of `shaders/range_check.wgsl`: per field (ξ, c̃, potential) the smallest
+    /// out-of-range cell index, or u32::MAX.
+    pub fn range_check(
+        &mut self,
+        nx: usize,
+        ny: usize,
+        xi: &[f64],
+        conc: &[f64],
+        potential: &[f64],
+    ) -> Result<[u32; 3], GpuError> {
+        let ctx = self.ctx;
+        let pu = uniform(ctx, "grid", &GridParams::new(nx, ny));
+        let bufs = [xi, conc, potential].map(|v| field(ctx, "in", v));
+        let status = storage_bytes(ctx, "status", 16, FIELD_USAGE);
+        ctx.queue
+            .write_buffer(&status, 0, bytemuck::cast_slice(&[u32::MAX; 4]));
+        self.submit(
+            "range_check",
+            &[(
+                "range_check",
+                &[(0, U), (1, R), (2, R), (3, R), (4, W)],
+                &[&pu, &bufs[0], &bufs[1], &bufs[2], &status],
+                grid_groups(nx, ny),
+            )],
+        )?;
+        let bytes = download(ctx, &[(&status, 16)]);
+        let v: [u32; 4] = bytemuck::pod_read_unaligned(&bytes[0]);
+        Ok([v[0], v[1], v[2]])
+    }
+
+    /// One step of `shaders/time_step.wgsl` on an nx × ny grid (`dt_partials` over
+    /// `reduce_groups` workgroups, then `time_step`), with `remaining_s` left until the target
+    /// and room for `substeps_recorded` sub-steps. `c` gives F/RT, Δx, the diffusivities and the
+    /// overpotential form; `p` the limits (its `land_tolerance` is the device's; the sub-step
+    /// slack of the device is fixed in the WGSL).
+    #[allow(clippy::too_many_arguments)]
+    pub fn time_step(
+        &mut self,
+        c: &Coefficients,
+        p: &cpu_time_step::TimeStepParams,
+        (nx, ny): (usize, usize),
+        rate: &[f64],
+        potential: &[f64],
+        xi: &[f64],
+        phi: &[f64],
+        remaining_s: f64,
+        substeps_recorded: usize,
+    ) -> Result<DeviceTimeStep, GpuError> {
+        let ctx = self.ctx;
+        let n = nx * ny;
+        let groups = reduce_groups(n);
+        // One dispatch shape: the indirect table has a step part, a CG part (one entry each)
+        // and the sub-step part.
+        let shapes = 1usize;
+        let params = StepParams {
+            nx: nx as u32,
+            ny: ny as u32,
+            n: n as u32,
+            groups,
+            consistent: (c.overpotential == lipf_core::config::OverpotentialForm::Consistent)
+                as u32,
+            shapes: shapes as u32,
+            max_steps: 1,
+            substeps_recorded: substeps_recorded as u32,
+            dt_stable: p.dt_stable_s as f32,
+            dt_np: p.dt_np_s as f32,
+            max_xi_change: p.max_xi_change as f32,
+            max_dt: p.max_dt_s.map_or(f32::MAX, |m| m as f32),
+            inv_dx2: (1.0 / (p.dx_m * p.dx_m)) as f32,
+            f: c.f_over_rt_per_v as f32,
+            d_p: c.d_p_m2_s as f32,
+            d_e: c.d_e_m2_s as f32,
+            land_tolerance: p.land_tolerance as f32,
+            ..Default::default()
+        };
+        let pu = uniform(ctx, "step", &params);
+        let control = self.control_buffer(&Control {
+            remaining: remaining_s as f32,
+            running: 1,
+            ..Default::default()
+        });
+        // The dispatch shape the sub-steps get: a recognisable (x, y, z).
+        let shape = DispatchArgs { x: 7, y: 5, z: 1 };
+        let shapes_buf = storage_bytes(ctx, "shapes", 12, FIELD_USAGE);
+        ctx.queue
+            .write_buffer(&shapes_buf, 0, bytemuck::bytes_of(&shape));
+        let table = IndirectTable {
+            shapes,
+            substeps: substeps_recorded,
+        };
+        let args = storage_bytes(ctx, "args", table.size_bytes(), FIELD_USAGE);
+        let bufs = [rate, potential, xi, phi].map(|v| field(ctx, "in", v));
+        let partials = storage_f32(ctx, "partials", 2 * groups as usize);
+        let log_bytes = std::mem::size_of::<StepLog>() as u64;
+        let steps = storage_bytes(ctx, "steps", log_bytes, FIELD_USAGE);
+        self.submit(
+            "time_step",
+            &[
+                (
+                    "dt_partials",
+                    &[(0, U), (4, R), (5, R), (6, R), (7, R), (8, W)],
+                    &[&pu, &bufs[0], &bufs[1], &bufs[2], &bufs[3], &partials],
+                    [groups, 1, 1],
+                ),
+                (
+                    "time_step",
+                    &[(0, U), (1, W), (2, R), (3, W), (8, W), (9, W)],
+                    &[&pu, &control, &shapes_buf, &args, &partials, &steps],
+                    [1, 1, 1],
+                ),
+            ],
+        )?;
+        let out = download(
+            ctx,
+            &[
+                (&partials, 8 * groups as u64),
+                (&control, std::mem::size_of::<Control>() as u64),
+                (&steps, log_bytes),
+                (&args, table.size_bytes()),
+            ],
+        );
+        let parts: Vec<f32> = bytemuck::pod_collect_to_vec(&out[0]);
+        let mut maxima = cpu_time_step::StepMaxima::default();
+        for m in parts.chunks(2) {
+            maxima.max_rate = maxima.max_rate.max(m[0] as f64);
+            maxima.max_drift = maxima.max_drift.max(m[1] as f64);
+        }
+        let all_args: Vec<DispatchArgs> = bytemuck::pod_collect_to_vec(&out[3]);
+        Ok(DeviceTimeStep {
+            maxima,
+            control: bytemuck::pod_read_unaligned(&out[1]),
+            log: bytemuck::pod_read_unaligned(&out[2]),
+            substep_args: all_args[2 * shapes..].to_vec(),
+        })
+    }
+
+    /// `collector::collector_potential` (galvanostatic, target `target_current_a_m`) and then
+    /// `combine_potential` of `shaders/collector.wgsl`.
+    pub fn collector(
+        &mut self,
+        op: &Operator,
+        pot0: &[f64],
+        pot1: &[f64],
+        target_current_a_m: f64,
+    ) -> Result<DeviceCollector, GpuError> {
+        let ctx = self.ctx;
+        let n = op.cells();
+        let pu = uniform(ctx, "collector", &collector_params(op, target_current_a_m));
+        let (bo, b0, b1) = (
+            field(ctx, "op", &pack_operator(op)),
+            field(ctx, "pot0", pot0),
+            field(ctx, "pot1", pot1),
+        );
+        let control = self.control_buffer(&Control {
+            running: 1,
+            ..Default::default()
+        });
+        let potential = storage_f32(ctx, "potential", n);
+        self.submit(
+            "collector",
+            &[
+                (
+                    "collector_potential",
+                    &[(0, U), (1, R), (2, R), (3, R), (4, W)],
+                    &[&pu, &bo, &b0, &b1, &control],
+                    [1, 1, 1],
+                ),
+                (
+                    "combine_potential",
+                    &[(0, U), (2, R), (3, R), (4, W), (5, W)],
+                    &[&pu, &b0, &b1, &control, &potential],
+                    grid_groups(op.nx, op.ny),
+                ),
+            ],
+        )?;
+        let potential = download_f32(ctx, &[(&potential, n)]).remove(0);
+        Ok(DeviceCollector {
+            control: self.read_control(&control),
+            potential,
+        })
+    }
+
+    /// b0 + V b1 of `collector::add_scaled_rhs`.
+    pub fn add_scaled_rhs(
+        &mut self,
+        nx: usize,
+        ny: usize,
+        b0: &[f64],
+        b1: &[f64],
+        v: f64,
+    ) -> Result<Vec<f64>, GpuError> {
+        let ctx = self.ctx;
+        let pu = uniform(
+            ctx,
+            "collector",
+            &CollectorParams {
+                nx: nx as u32,
+                ny: ny as u32,
+                ..Default::default()
+            },
+        );
+        let control = self.control(0.0, v);
+        let (bb0, bb1) = (field(ctx, "b0", b0), field(ctx, "b1", b1));
+        Ok(self
+            .run(
+                "collector",
+                "add_scaled_rhs",
+                &[(0, U), (4, W), (6, W), (7, R)],
+                &[&pu, &control, &bb0, &bb1],
+                grid_groups(nx, ny),
+                &[(&bb0, nx * ny)],
+            )?
+            .remove(0))
+    }
+
+    /// The plating current −Σ_top T φ of `collector::top_current`, A/m.
+    pub fn top_current(&mut self, op: &Operator, potential: &[f64]) -> Result<f64, GpuError> {
+        let ctx = self.ctx;
+        let pu = uniform(ctx, "collector", &collector_params(op, 0.0));
+        let (bo, bp) = (
+            field(ctx, "op", &pack_operator(op)),
+            field(ctx, "potential", potential),
+        );
+        let control = self.control_buffer(&Control {
+            running: 1,
+            ..Default::default()
+        });
+        self.submit(
+            "collector",
+            &[(
+                "top_current",
+                &[(0, U), (1, R), (4, W), (5, W)],
+                &[&pu, &bo, &control, &bp],
+                [1, 1, 1],
+            )],
+        )?;
+        Ok(self.read_control(&control).current_a_m as f64)
+    }
+}
+
+/// Galvanostatic collector parameters of `op`'s grid.
+fn collector_params(op: &Operator, target_current_a_m: f64) -> CollectorParams {
+    CollectorParams {
+        nx: op.nx as u32,
+        ny: op.ny as u32,
+        galvanostatic: 1,
+        target_current_a_m: target_current_a_m as f32,
+        ..Default::default()
     }
 }

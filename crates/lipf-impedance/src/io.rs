@@ -341,6 +341,7 @@ pub fn write_h5(path: &Path, a: &Analysis, config_json: &str) -> Result<()> {
     use hdf5::types::VarLenUnicode;
     let tmp = lipf_io::atomic::tmp_path(path)?;
     let write = || -> Result<()> {
+        lipf_io::h5::disable_file_locking();
         let file = hdf5::File::create(&tmp)?;
         let s = |v: &str| -> Result<VarLenUnicode> { Ok(v.parse::<VarLenUnicode>()?) };
         file.new_attr::<VarLenUnicode>()
@@ -502,6 +503,7 @@ pub fn read_voxel_file(
 ) -> Result<VoxelFile> {
     use hdf5::types::{IntSize, TypeDescriptor};
     let read = || -> Result<VoxelFile> {
+        lipf_io::h5::disable_file_locking();
         let file = hdf5::File::open(path)?;
         let ds = file
             .dataset("voxels")
@@ -600,6 +602,7 @@ pub fn read_fields_section(
     solver: crate::memory::SolverMemory,
 ) -> Result<FieldsSection> {
     let read = || -> Result<FieldsSection> {
+        lipf_io::h5::disable_file_locking();
         let file = hdf5::File::open(path)?;
         let mut names = file
             .group("snapshots")

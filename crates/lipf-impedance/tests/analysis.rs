@@ -254,7 +254,10 @@ fn lin_kk_minimises_the_residuals_relative_to_z() {
         .zip(&kk.residual_im)
         .map(|(a, b)| a * a + b * b)
         .sum();
-    assert!((reported - j0).abs() <= 1e-9 * j0.max(1e-300), "{reported} vs {j0}");
+    assert!(
+        (reported - j0).abs() <= 1e-9 * j0.max(1e-300),
+        "{reported} vs {j0}"
+    );
     // Any small move of a parameter raises J (zero gradient at a minimum).
     for k in 0..=m {
         for sign in [-1.0, 1.0] {

@@ -29,7 +29,11 @@ fn shader_source(name: &str) -> String {
         .lines()
         .take_while(|l| l.starts_with("//"))
         .filter_map(|l| l.strip_prefix("// Imports:"))
-        .flat_map(|l| l.split(',').map(|m| m.trim().to_string()).collect::<Vec<_>>())
+        .flat_map(|l| {
+            l.split(',')
+                .map(|m| m.trim().to_string())
+                .collect::<Vec<_>>()
+        })
         .collect();
     for m in imports {
         src.push_str(&read(dir.join(&m)));

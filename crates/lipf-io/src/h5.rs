@@ -70,6 +70,22 @@ pub fn snapshot_file_name(group_name: &str) -> String {
 /// `format` attribute of a snapshot file.
 pub const SNAPSHOT_FORMAT: &str = "lipf-snapshot";
 
+/// Turns HDF5's advisory file locks off for this process (unless `HDF5_USE_FILE_LOCKING` is
+/// set already); called before every file this module opens, and by other crates before theirs.
+///
+/// lipf needs no lock: each file has one writer and is published by rename. The locks do harm:
+/// a child process started while a file is open (a notebook's subprocess, a scheduler's
+/// wrapper, a test) inherits the descriptor and keeps the lock after lipf closes the file, so
+/// that lipf's next open of it fails with "unable to lock file".
+pub fn disable_file_locking() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("HDF5_USE_FILE_LOCKING").is_none() {
+            std::env::set_var("HDF5_USE_FILE_LOCKING", "FALSE");
+        }
+    });
+}
+
 /// Value of the `row0` attribute.
 pub const ROW0: &str = "bottom (y = 0, current collector)";
 const FIELDS_FORMAT: &str = "lipf-fields";
@@ -246,6 +262,7 @@ impl FieldsFile {
     ) -> Result<FieldsFile> {
         let work = work_path(path)?;
         let grid = state.grid;
+        disable_file_locking();
         let file =
             File::create(&work).with_context(|| format!("cannot create {}", work.display()))?;
         set_attr_str(&file, "format", FIELDS_FORMAT)?;
@@ -299,6 +316,7 @@ impl FieldsFile {
         let work = work_path(path)?;
         std::fs::copy(path, &work)
             .with_context(|| format!("cannot copy {} to {}", path.display(), work.display()))?;
+        disable_file_locking();
         let file =
             File::open_rw(&work).with_context(|| format!("cannot open {}", work.display()))?;
         let format = attr_str(&file, "format").unwrap_or_default();
@@ -411,6 +429,7 @@ impl FieldsFile {
         }
         let tmp = atomic::tmp_path(&target)?;
         let written = (|| -> Result<()> {
+            disable_file_locking();
             let f = File::create(&tmp)?;
             set_attr_str(&f, "format", SNAPSHOT_FORMAT)?;
             set_attr(&f, "format_version", FORMAT_VERSION)?;
@@ -560,6 +579,7 @@ impl FieldsFile {
         file.close()
             .with_context(|| format!("cannot close {}", self.work.display()))?;
         let copied = atomic::copy_atomic(&self.work, &self.public);
+        disable_file_locking();
         self.file = Some(
             File::open_rw(&self.work)
                 .with_context(|| format!("cannot reopen {}", self.work.display()))?,
@@ -709,6 +729,7 @@ fn write_checkpoint_to(path: &Path, state: &State, config_json: &str) -> Result<
         solver_iterations,
         solver_iterations_total,
     } = state;
+    disable_file_locking();
     let file = File::create(path)?;
     // FNV-1a over everything restored: read_checkpoint refuses a file whose bytes changed.
     set_attr(
@@ -759,6 +780,7 @@ fn write_checkpoint_to(path: &Path, state: &State, config_json: &str) -> Result<
 /// Reads a checkpoint written by [`write_checkpoint`]: the state and the configuration JSON.
 pub fn read_checkpoint(path: &Path) -> Result<(State, String)> {
     let read = || -> Result<(State, String)> {
+        disable_file_locking();
         let file = File::open(path)?;
         let format = attr_str(&file, "format").unwrap_or_default();
         ensure!(
@@ -817,6 +839,7 @@ pub fn read_checkpoint(path: &Path) -> Result<(State, String)> {
 /// row-major, bottom row first.
 pub fn read_dataset_f32(path: &Path, name: &str) -> Result<(usize, usize, Vec<f32>)> {
     let read = || -> Result<(usize, usize, Vec<f32>)> {
+        disable_file_locking();
         let file = File::open(path)?;
         let ds = file.dataset(name)?;
         let shape = ds.shape();

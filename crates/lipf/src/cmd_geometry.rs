@@ -156,6 +156,7 @@ fn write_scaffold_h5(
     let grid = coeffs.grid;
     let tmp = lipf_io::atomic::tmp_path(path)?;
     let write = || -> Result<()> {
+        lipf_io::h5::disable_file_locking();
         let file = hdf5::File::create(&tmp)?;
         let s = |name: &str, v: &str| -> Result<()> {
             let v: VarLenUnicode = v.parse().map_err(|e| anyhow::anyhow!("{name}: {e}"))?;

@@ -164,6 +164,8 @@ fn main() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    #[cfg(feature = "hdf5")]
+    lipf_io::h5::disable_file_locking();
     match real_main() {
         Ok(()) => {
             if let Some(sig) = lipf::signals::received() {

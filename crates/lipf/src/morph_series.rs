@@ -102,6 +102,7 @@ pub fn write_h5(public: &Path, morph: &[Morphology]) -> Result<()> {
     use hdf5::SimpleExtents;
     let work = lipf_io::h5::work_path(public)?;
     let write = || -> Result<()> {
+        lipf_io::h5::disable_file_locking();
         let file = hdf5::File::open_rw(&work)?;
         let group = file.group("timeseries")?;
         let n = morph.len();

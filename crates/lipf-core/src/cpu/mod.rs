@@ -7,13 +7,16 @@
 //! | `xi_rate` | Allen–Cahn rate and linearised Butler–Volmer (a, g) |
 //! | `potential_assemble` | 5-point operator and right-hand sides of current continuity |
 //! | `mg_smooth`, `mg_residual`, `mg_restrict`, `mg_prolong`, `mg_coarsen` | multigrid |
+//! | `collector` | galvanostatic V = (I_target − I0)/I1, φ = φ0 + V φ1, the top-boundary current |
 //! | `reaction_rate` | final ξ rate r and overpotential η |
+//! | `time_step` | Δt (stability, ξ change, max Δt, landing) and the Nernst–Planck sub-steps |
 //! | `xi_update` | ξ ← ξ + Δt r |
 //! | `conc_update` | Nernst–Planck step of c̃ (reference form, one step) |
 //! | `np_coefficients` | the same step's stencil, computed once per step |
 //! | `np_substep` | one Nernst–Planck sub-step with that stencil (what the backend runs) |
 //! | `range_check` | first cell of each field outside its admissible range |
 
+pub mod collector;
 pub mod conc_update;
 pub mod interp;
 pub mod mg_coarsen;
@@ -28,5 +31,6 @@ pub mod par;
 pub mod potential_assemble;
 pub mod range_check;
 pub mod reaction_rate;
+pub mod time_step;
 pub mod xi_rate;
 pub mod xi_update;
