@@ -6,7 +6,13 @@ module ``lipf._lipf``; this package adds the Python-facing layer:
 - :class:`Config`: a validated configuration (from a dict, a JSON file or the defaults);
 - :func:`run`: runs a simulation in this process and returns its summary;
 - :func:`check`: derived model coefficients and the cost estimate of a run, without running;
-- :func:`load`: a run folder as an :class:`xarray.Dataset`.
+- :func:`load`: a run folder as an :class:`xarray.Dataset`;
+- :func:`geometry`: the scaffold of a configuration, built and measured (``lipf geometry``);
+- :func:`impedance`: the impedance spectrum of a structure, a voxel array or a run's snapshot,
+  with the lin-KK test, the DRT and an RC fit, as an :class:`xarray.Dataset`
+  (``lipf impedance``);
+- :func:`study`: the cases of a study, run and gathered along a ``case`` dimension
+  (``lipf study``); :func:`load_study` reads a study folder.
 
 Invalid configurations raise :class:`ConfigError` (a :class:`ValueError`) whose message names
 the field's path, its value and the allowed range, as the command line does.
@@ -33,8 +39,13 @@ __all__ = [
     "LipfError",
     "RunResult",
     "check",
+    "geometry",
+    "impedance",
+    "impedance_config",
     "load",
+    "load_study",
     "run",
+    "study",
     "__version__",
 ]
 
@@ -318,3 +329,10 @@ def check(config: ConfigLike = None, overrides: Optional[Mapping[str, Any]] = No
     """
     cfg = _as_config(config, overrides)
     return json.loads(_lipf.check(cfg.to_json()))
+
+
+# The functions built on the above (they use Config and _as_config).
+from ._geometry import geometry  # noqa: E402
+from ._impedance import impedance, impedance_config  # noqa: E402
+from ._study import load_study  # noqa: E402
+from ._study import study  # noqa: E402

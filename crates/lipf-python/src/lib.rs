@@ -2,15 +2,23 @@
 //!
 //! It is a thin layer over the same crates as the command line: configurations are parsed and
 //! validated by `lipf_core::Config`, estimated by `lipf_core::estimate`, and run by
-//! `lipf::run::run_on`. Values cross the boundary as JSON text; the Python layer turns them into
-//! dicts and adds the user-facing functions (`lipf.run`, `lipf.check`, `lipf.load`).
+//! `lipf::run::run_on`. Values cross the boundary as JSON text (fields as little-endian f64
+//! bytes); the Python layer turns them into dicts, numpy arrays and xarray Datasets and adds the
+//! user-facing functions (`lipf.run`, `lipf.check`, `lipf.load`, `lipf.geometry`,
+//! `lipf.impedance`, `lipf.study`). `geometry.rs` builds and measures a scaffold
+//! (`lipf geometry`), `impedance.rs` runs the impedance sweep and its analyses
+//! (`lipf impedance`), `study.rs` runs the cases of a study (`lipf study`).
 //!
-//! A run executes on a thread of its own with the GIL released. The calling thread waits on it
+//! A run (and a study) executes on a thread of its own with the GIL released. The calling thread waits on it
 //! and, every `poll_interval_s`, takes the GIL to run Python's signal handlers
 //! (`Python::check_signals`) and the progress callback. A KeyboardInterrupt (Ctrl-C in a
 //! terminal, "interrupt kernel" in a notebook) raises the run's stop flag: the run finishes its
 //! step, writes a checkpoint and `summary.json`, and the exception is handed back to the Python
 //! layer, which raises it after the summary is read.
+
+mod geometry;
+mod impedance;
+mod study;
 
 use lipf::backend_select::{BackendChoice, BackendSelection};
 use lipf_core::{Coefficients, Config, StopFlag};
@@ -39,7 +47,7 @@ create_exception!(
 
 /// The Python exception for a configuration error: `ConfigError` with `path`, `value` and
 /// `allowed` attributes, or an `OSError` when the file cannot be read.
-fn config_error(py: Python<'_>, e: &lipf_core::ConfigError, message: String) -> PyErr {
+pub(crate) fn config_error(py: Python<'_>, e: &lipf_core::ConfigError, message: String) -> PyErr {
     use lipf_core::ConfigError as E;
     let (path, value, allowed) = match e {
         E::Io { source, .. } => {
@@ -72,7 +80,7 @@ fn config_error(py: Python<'_>, e: &lipf_core::ConfigError, message: String) -> 
 
 /// The Python exception for an error of the driver: a `ConfigError` when a configuration error
 /// is its cause (budgets), else `LipfError`; the message is the whole chain of contexts.
-fn run_error(py: Python<'_>, e: &anyhow::Error) -> PyErr {
+pub(crate) fn run_error(py: Python<'_>, e: &anyhow::Error) -> PyErr {
     let message = format!("{e:#}");
     for cause in e.chain() {
         if let Some(ce) = cause.downcast_ref::<lipf_core::ConfigError>() {
@@ -82,7 +90,7 @@ fn run_error(py: Python<'_>, e: &anyhow::Error) -> PyErr {
     LipfError::new_err(message)
 }
 
-fn parse_config(py: Python<'_>, json: &str) -> PyResult<Config> {
+pub(crate) fn parse_config(py: Python<'_>, json: &str) -> PyResult<Config> {
     Config::from_json_str(json).map_err(|e| config_error(py, &e, e.to_string()))
 }
 
@@ -197,7 +205,7 @@ fn coefficients_json(c: &Coefficients) -> serde_json::Value {
     })
 }
 
-fn backend_choice(name: &str) -> PyResult<BackendChoice> {
+pub(crate) fn backend_choice(name: &str) -> PyResult<BackendChoice> {
     match name {
         "cpu" => Ok(BackendChoice::Cpu),
         "auto" => Ok(BackendChoice::Auto),
@@ -208,7 +216,83 @@ fn backend_choice(name: &str) -> PyResult<BackendChoice> {
     }
 }
 
-type Outcome = std::thread::Result<anyhow::Result<lipf::RunSummary>>;
+/// What a job run by [`run_polled`] ended with: its result, or the panic that ended it.
+pub(crate) type Outcome<T> = std::thread::Result<anyhow::Result<T>>;
+
+/// Runs `work` on a thread of its own with the GIL released. The calling thread waits on it
+/// and, every `poll`, takes the GIL to run Python's signal handlers and `progress`; when either
+/// raises (a KeyboardInterrupt, or an exception of `progress`), `stop` is raised, so that the
+/// work finishes its step and returns, and the exception is returned beside the outcome for the
+/// caller to raise once it has read the result.
+pub(crate) fn run_polled<T: Send>(
+    py: Python<'_>,
+    name: &str,
+    poll: Duration,
+    progress: Option<&Bound<'_, PyAny>>,
+    stop: &StopFlag,
+    work: impl FnOnce() -> anyhow::Result<T> + Send,
+) -> (Outcome<T>, Option<PyErr>) {
+    let (tx, rx) = mpsc::channel::<Outcome<T>>();
+    // The receiver is waited on with the GIL released: it must be shareable.
+    let rx = Mutex::new(rx);
+    let mut interrupt: Option<PyErr> = None;
+    let outcome: Outcome<T> = std::thread::scope(|s| {
+        let worker = std::thread::Builder::new()
+            .name(name.into())
+            .spawn_scoped(s, move || {
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+                let _ = tx.send(r);
+            });
+        if let Err(e) = worker {
+            return Ok(Err(anyhow::anyhow!("cannot start the worker thread: {e}")));
+        }
+        loop {
+            let got = py.detach(|| {
+                rx.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .recv_timeout(poll)
+            });
+            match got {
+                Ok(outcome) => return outcome,
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Ok(Err(anyhow::anyhow!(
+                        "the worker thread ended without a result"
+                    )))
+                }
+            }
+            if interrupt.is_none() {
+                let polled = py.check_signals().and_then(|()| match progress {
+                    Some(cb) => cb.call0().map(|_| ()),
+                    None => Ok(()),
+                });
+                if let Err(e) = polled {
+                    // Finish the step, checkpoint, write the summary; raise afterwards.
+                    stop.stop();
+                    interrupt = Some(e);
+                }
+            }
+        }
+    });
+    (outcome, interrupt)
+}
+
+/// The result of a job of [`run_polled`]: a panic becomes `LipfError`.
+pub(crate) fn unwrap_outcome<T>(outcome: Outcome<T>) -> PyResult<anyhow::Result<T>> {
+    outcome.map_err(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        LipfError::new_err(format!("the run failed with an internal error: {what}"))
+    })
+}
+
+pub(crate) fn poll_duration(poll_interval_s: f64) -> Duration {
+    Duration::try_from_secs_f64(poll_interval_s.clamp(0.001, 60.0))
+        .unwrap_or(Duration::from_millis(100))
+}
 
 /// Runs a simulation into `out_dir` and returns `(summary_json, interrupt)`: the run's summary
 /// (`summary.json`) and, when the run was stopped by an exception raised while it ran (a
@@ -239,8 +323,6 @@ fn run(
         choice: backend_choice(backend)?,
         adapter,
     };
-    let poll = Duration::try_from_secs_f64(poll_interval_s.clamp(0.001, 60.0))
-        .unwrap_or(Duration::from_millis(100));
     let stop = StopFlag::new();
     let opts = lipf::RunOptions {
         config,
@@ -251,64 +333,15 @@ fn run(
         stop: stop.clone(),
         stop_after_steps,
     };
-    let (tx, rx) = mpsc::channel::<Outcome>();
-    // The receiver is waited on with the GIL released: it must be shareable.
-    let rx = Mutex::new(rx);
-    let mut interrupt: Option<PyErr> = None;
-    let outcome: Outcome = std::thread::scope(|s| {
-        let worker = std::thread::Builder::new()
-            .name("lipf-run".into())
-            .spawn_scoped(s, move || {
-                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    lipf::run::run_on(opts, &selection)
-                }));
-                let _ = tx.send(r);
-            });
-        if let Err(e) = worker {
-            return Ok(Err(anyhow::anyhow!("cannot start the run's thread: {e}")));
-        }
-        loop {
-            let got = py.detach(|| {
-                rx.lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .recv_timeout(poll)
-            });
-            match got {
-                Ok(outcome) => return outcome,
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    return Ok(Err(anyhow::anyhow!(
-                        "the run's thread ended without a result"
-                    )))
-                }
-            }
-            if interrupt.is_none() {
-                let polled = py.check_signals().and_then(|()| match &progress {
-                    Some(cb) => cb.call0().map(|_| ()),
-                    None => Ok(()),
-                });
-                if let Err(e) = polled {
-                    // Finish the step, checkpoint, write the summary; raise afterwards.
-                    stop.stop();
-                    interrupt = Some(e);
-                }
-            }
-        }
-    });
-    let result = match outcome {
-        Ok(r) => r,
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            return Err(LipfError::new_err(format!(
-                "the run failed with an internal error: {what}"
-            )));
-        }
-    };
-    match result {
+    let (outcome, interrupt) = run_polled(
+        py,
+        "lipf-run",
+        poll_duration(poll_interval_s),
+        progress.as_ref(),
+        &stop,
+        move || lipf::run::run_on(opts, &selection),
+    );
+    match unwrap_outcome(outcome)? {
         Ok(summary) => {
             let json =
                 serde_json::to_string(&summary).map_err(|e| LipfError::new_err(e.to_string()))?;
@@ -334,5 +367,9 @@ fn _lipf(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(resolve_config, m)?)?;
     m.add_function(wrap_pyfunction!(check, m)?)?;
     m.add_function(wrap_pyfunction!(run, m)?)?;
+    m.add_function(wrap_pyfunction!(geometry::geometry, m)?)?;
+    m.add_function(wrap_pyfunction!(impedance::impedance_default_config, m)?)?;
+    m.add_function(wrap_pyfunction!(impedance::impedance, m)?)?;
+    m.add_function(wrap_pyfunction!(study::study, m)?)?;
     Ok(())
 }
