@@ -9,7 +9,7 @@
 use crate::{backend_choice, config_error, run_error, run_polled, unwrap_outcome, LipfError};
 use anyhow::{bail, Context};
 use lipf::backend_select::BackendSelection;
-use lipf::study::{write_layout, Study};
+use lipf::study::Study;
 use lipf_core::StopFlag;
 use pyo3::exceptions::PyBaseException;
 use pyo3::prelude::*;
@@ -100,49 +100,16 @@ pub fn study(
     let worker_stop = stop.clone();
     let dir = out_dir.clone();
     let work = move || -> anyhow::Result<serde_json::Value> {
-        use rayon::prelude::*;
-        lipf::run::prepare_fresh_dir(&dir, overwrite)?;
-        write_layout(&dir, &study, &configs)?;
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(jobs.max(1))
-            .build()
-            .context("cannot start the worker threads")?;
-        let outcomes: Vec<serde_json::Value> = pool.install(|| {
-            configs
-                .par_iter()
-                .map(|c| {
-                    if worker_stop.is_stopped() {
-                        return json!({ "name": c.name, "completed": false,
-                                       "error": "not started (the study was interrupted)" });
-                    }
-                    let t0 = std::time::Instant::now();
-                    let r = lipf::run::run_on(
-                        lipf::RunOptions {
-                            config: c.clone(),
-                            out_dir: dir.join("runs").join(&c.name),
-                            resume: None,
-                            overwrite: false,
-                            quiet: true,
-                            stop: worker_stop.clone(),
-                            stop_after_steps: None,
-                        },
-                        &sel,
-                    );
-                    match r {
-                        Ok(s) if s.completed => json!({ "name": c.name, "completed": true,
-                            "wall_time_s": t0.elapsed().as_secs_f64() }),
-                        Ok(s) => json!({ "name": c.name, "completed": false,
-                            "error": format!("stopped at t = {} s", s.final_time_s) }),
-                        Err(e) => json!({ "name": c.name, "completed": false,
-                            "error": format!("{e:#}") }),
-                    }
-                })
-                .collect()
-        });
-        let report_error = match lipf::report::write_report(&dir) {
-            Ok(_) => None,
-            Err(e) => Some(format!("{e:#}")),
-        };
+        let (outcomes, report) =
+            lipf::study::run_study_with(&study, &dir, jobs, true, &sel, overwrite, &worker_stop)?;
+        let outcomes: Vec<serde_json::Value> = outcomes
+            .iter()
+            .map(|o| match &o.result {
+                Ok(w) => json!({ "name": o.name, "completed": true, "wall_time_s": w }),
+                Err(e) => json!({ "name": o.name, "completed": false, "error": e }),
+            })
+            .collect();
+        let report_error = report.err().map(|e| format!("{e:#}"));
         Ok(json!({
             "study": &study,
             "configs": configs_json,

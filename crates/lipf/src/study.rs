@@ -169,7 +169,8 @@ pub struct CaseOutcome {
 }
 
 /// Runs every case into `dir/runs/<case>` with `jobs` cases at a time (all on one pool of
-/// `jobs` threads, which the kernels of the runs share), then writes the report.
+/// `jobs` threads, which the kernels of the runs share), then writes the report. SIGINT and
+/// SIGTERM stop the cases with checkpoints ([`crate::signals`]).
 ///
 /// A study folder that already holds files is refused unless `overwrite` (which clears it).
 pub fn run_study(
@@ -180,6 +181,25 @@ pub fn run_study(
     sel: &BackendSelection,
     overwrite: bool,
 ) -> Result<Vec<CaseOutcome>> {
+    let stop = StopFlag::new();
+    crate::signals::install(stop.clone()).context("cannot install signal handlers")?;
+    let (outcomes, report) = run_study_with(study, dir, jobs, quiet, sel, overwrite, &stop)?;
+    report?;
+    Ok(outcomes)
+}
+
+/// [`run_study`] stopped by `stop` instead of signals (for embedding, e.g. the Python
+/// package): cases not yet started when `stop` is raised are reported as not started. Returns
+/// the outcomes and the result of writing the report.
+pub fn run_study_with(
+    study: &Study,
+    dir: &Path,
+    jobs: usize,
+    quiet: bool,
+    sel: &BackendSelection,
+    overwrite: bool,
+    stop: &StopFlag,
+) -> Result<(Vec<CaseOutcome>, Result<Vec<String>>)> {
     use rayon::prelude::*;
     let configs = study.configs()?;
     for c in &configs {
@@ -187,8 +207,6 @@ pub fn run_study(
     }
     crate::run::prepare_fresh_dir(dir, overwrite)?;
     write_layout(dir, study, &configs)?;
-    let stop = StopFlag::new();
-    crate::signals::install(stop.clone()).context("cannot install signal handlers")?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs.max(1))
         .build()
@@ -197,6 +215,12 @@ pub fn run_study(
         configs
             .par_iter()
             .map(|c| {
+                if stop.is_stopped() {
+                    return CaseOutcome {
+                        name: c.name.clone(),
+                        result: Err("not started (the study was interrupted)".into()),
+                    };
+                }
                 if !quiet {
                     eprintln!("case {}: running to t = {} s", c.name, c.time.end_time_s);
                 }
@@ -231,8 +255,8 @@ pub fn run_study(
             })
             .collect()
     });
-    crate::report::write_report(dir)?;
-    Ok(outcomes)
+    let report = crate::report::write_report(dir);
+    Ok((outcomes, report))
 }
 
 /// Slurm's `--time` for a wall time in seconds (D-HH:MM:SS).
