@@ -62,30 +62,6 @@ pub fn network_memory_bytes(nx: usize, ny: usize, nz: usize, solver: SolverMemor
     build.max(kept + solve + fill)
 }
 
-/// Reads `MemAvailable` (bytes) from the text of /proc/meminfo.
-pub fn parse_mem_available(meminfo: &str) -> Option<u64> {
-    meminfo.lines().find_map(|l| {
-        let rest = l.strip_prefix("MemAvailable:")?;
-        let mut it = rest.split_whitespace();
-        let v: u64 = it.next()?.parse().ok()?;
-        let unit = it.next().unwrap_or("B");
-        let mult = match unit {
-            "kB" | "KB" | "kiB" | "KiB" => 1024,
-            "mB" | "MB" | "MiB" => 1024 * 1024,
-            "B" => 1,
-            _ => return None,
-        };
-        v.checked_mul(mult)
-    })
-}
-
-/// Available memory from /proc/meminfo, when that file exists and is readable.
-pub fn mem_available_bytes() -> Option<u64> {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|t| parse_mem_available(&t))
-}
-
 /// The memory a command may use: the smaller of the configured maximum (`--max-memory-gib`)
 /// and the available memory.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -99,7 +75,10 @@ pub struct MemoryBudget {
 impl MemoryBudget {
     /// A budget of at most `max_gib` GiB and the available memory of this machine.
     pub fn new(max_gib: f64) -> Result<MemoryBudget, String> {
-        MemoryBudget::with_available(max_gib, mem_available_bytes())
+        MemoryBudget::with_available(
+            max_gib,
+            lipf_io::memory::available_bytes().map(|b| b as u64),
+        )
     }
 
     /// A budget of at most `max_gib` GiB and `available_bytes` (None: unknown).
@@ -183,14 +162,6 @@ pub fn fmt_gib(bytes: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn mem_available_is_read_from_meminfo_text() {
-        let t = "MemTotal:       16000000 kB\nMemFree:  100 kB\nMemAvailable:   8000000 kB\n";
-        assert_eq!(parse_mem_available(t), Some(8_000_000 * 1024));
-        assert_eq!(parse_mem_available("MemTotal: 5 kB\n"), None);
-        assert_eq!(parse_mem_available("MemAvailable: lots\n"), None);
-    }
 
     #[test]
     fn model_structure_of_1000_cubed_voxels_is_refused_with_estimate_budget_and_remedy() {
