@@ -396,3 +396,22 @@ impl FrequencySolver for Krylov {
         )
     }
 }
+
+/// A CPU frequency solver: the sparse LU without a Krylov method, else that method with its
+/// tolerance and iteration limit (`lipf impedance --solver direct|cocg|cocr`, the Python
+/// package alike).
+pub fn cpu_solver(
+    method: Option<KrylovMethod>,
+    tol: f64,
+    max_iter: usize,
+) -> Box<dyn FrequencySolver> {
+    match method {
+        None => Box::new(DirectLu::new()),
+        Some(m) => {
+            let mut k = Krylov::new(m);
+            k.tol = tol;
+            k.max_iter = max_iter;
+            Box::new(k)
+        }
+    }
+}

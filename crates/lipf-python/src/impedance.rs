@@ -8,15 +8,14 @@
 use crate::LipfError;
 use lipf_impedance::circuit::{one_d_physical_model, SeriesCircuit};
 use lipf_impedance::config::ImpedanceConfig;
-use lipf_impedance::drt::{drt, DrtOptions};
-use lipf_impedance::fit::fit_rc;
+use lipf_impedance::io::{analyse, Analyses};
 use lipf_impedance::io::{check_finite_outputs, fit_table, impedance_csv, write_plots, Analysis};
-use lipf_impedance::kk::lin_kk;
 use lipf_impedance::memory::{network_memory_bytes, MemoryBudget, SolverMemory};
 use lipf_impedance::outdir;
+use lipf_impedance::solver::cpu_solver;
 use lipf_impedance::solver::{validate_krylov_settings, FrequencySolver};
 use lipf_impedance::sweep::check_analysis_size;
-use lipf_impedance::{sweep, DirectLu, Krylov, KrylovMethod, Network, Spectrum, Structure};
+use lipf_impedance::{sweep, KrylovMethod, Network, Spectrum, Structure};
 use num_complex::Complex64 as C64;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -243,17 +242,9 @@ fn compute(r: Request) -> anyhow::Result<serde_json::Value> {
             let net = Network::build(&structure, &msi)?;
             let f = c.sweep.frequencies_hz();
             let mut solver: Box<dyn FrequencySolver> = match r.solver {
-                SolverChoice::Direct => Box::new(DirectLu::new()),
-                SolverChoice::Cocg | SolverChoice::Cocr => {
-                    let mut k = Krylov::new(if r.solver == SolverChoice::Cocg {
-                        KrylovMethod::Cocg
-                    } else {
-                        KrylovMethod::Cocr
-                    });
-                    k.tol = r.tol;
-                    k.max_iter = r.max_iterations;
-                    Box::new(k)
-                }
+                SolverChoice::Direct => cpu_solver(None, r.tol, r.max_iterations),
+                SolverChoice::Cocg => cpu_solver(Some(KrylovMethod::Cocg), r.tol, r.max_iterations),
+                SolverChoice::Cocr => cpu_solver(Some(KrylovMethod::Cocr), r.tol, r.max_iterations),
                 SolverChoice::Gpu => {
                     let (s, w) = gpu_solver(&r)?;
                     warnings.extend(w);
@@ -280,18 +271,7 @@ fn compute(r: Request) -> anyhow::Result<serde_json::Value> {
     spectrum
         .validate()
         .map_err(|e| anyhow::anyhow!("the spectrum cannot be analysed: {e}"))?;
-    let kk = lin_kk(&spectrum, c.analysis.kk_elements);
-    let d = drt(
-        &spectrum,
-        DrtOptions {
-            lambda: c.analysis.drt_lambda,
-            fwhm_factor: c.analysis.drt_fwhm_factor,
-        },
-    );
-    let fit = (c.analysis.fit_elements > 0).then(|| {
-        let guesses: Vec<(f64, f64)> = d.peaks.iter().map(|p| (p.tau_s, p.r_ohm)).collect();
-        fit_rc(&spectrum, c.analysis.fit_elements, &guesses)
-    });
+    let Analyses { kk, drt: d, fit } = analyse(&spectrum, &c.analysis);
     let analysis = Analysis {
         spectrum: &spectrum,
         model_1d: model_1d.as_ref(),

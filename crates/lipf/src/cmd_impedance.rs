@@ -5,19 +5,18 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use lipf_impedance::circuit::{one_d_physical_model, SeriesCircuit};
 use lipf_impedance::config::ImpedanceConfig;
-use lipf_impedance::drt::{drt, DrtOptions};
-use lipf_impedance::fit::fit_rc;
+use lipf_impedance::io::{analyse, Analyses};
 use lipf_impedance::io::{
     check_finite_outputs, fit_table, impedance_csv, read_spectrum_csv_file, write_plots, Analysis,
 };
-use lipf_impedance::kk::lin_kk;
 use lipf_impedance::memory::{
     network_memory_bytes, MemoryBudget, SolverMemory, DEFAULT_MAX_MEMORY_GIB,
 };
 use lipf_impedance::outdir;
+use lipf_impedance::solver::cpu_solver;
 use lipf_impedance::solver::{validate_krylov_settings, FrequencySolver};
 use lipf_impedance::sweep::{check_analysis_size, ProgressGate};
-use lipf_impedance::{sweep, DirectLu, Krylov, KrylovMethod, Network, Spectrum, Structure};
+use lipf_impedance::{sweep, KrylovMethod, Network, Spectrum, Structure};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -486,17 +485,9 @@ pub fn run(a: ImpedanceArgs) -> Result<()> {
             ));
             let f = c.sweep.frequencies_hz();
             let mut solver: Box<dyn FrequencySolver> = match a.solver {
-                SolverChoice::Direct => Box::new(DirectLu::new()),
-                SolverChoice::Cocg | SolverChoice::Cocr => {
-                    let mut k = Krylov::new(if a.solver == SolverChoice::Cocg {
-                        KrylovMethod::Cocg
-                    } else {
-                        KrylovMethod::Cocr
-                    });
-                    k.tol = a.tol;
-                    k.max_iter = a.max_iterations;
-                    Box::new(k)
-                }
+                SolverChoice::Direct => cpu_solver(None, a.tol, a.max_iterations),
+                SolverChoice::Cocg => cpu_solver(Some(KrylovMethod::Cocg), a.tol, a.max_iterations),
+                SolverChoice::Cocr => cpu_solver(Some(KrylovMethod::Cocr), a.tol, a.max_iterations),
                 SolverChoice::Gpu => gpu_solver(&a, &say)?,
             };
             say(format!(
@@ -522,20 +513,13 @@ pub fn run(a: ImpedanceArgs) -> Result<()> {
         .validate()
         .map_err(|e| anyhow::anyhow!("the spectrum cannot be analysed: {e}"))?;
 
-    let kk = lin_kk(&spectrum, c.analysis.kk_elements);
+    let Analyses { kk, drt: d, fit } = analyse(&spectrum, &c.analysis);
     say(format!(
         "Lin-KK: M = {}, μ = {:.3}, max residual {:.3e} % of |Z|",
         kk.m,
         kk.mu,
         100.0 * kk.max_abs_residual
     ));
-    let d = drt(
-        &spectrum,
-        DrtOptions {
-            lambda: c.analysis.drt_lambda,
-            fwhm_factor: c.analysis.drt_fwhm_factor,
-        },
-    );
     say(format!(
         "DRT: λ = {:.2e}{}, peaks at τ = {}",
         d.lambda,
@@ -546,10 +530,6 @@ pub fn run(a: ImpedanceArgs) -> Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     ));
-    let fit = (c.analysis.fit_elements > 0).then(|| {
-        let guesses: Vec<(f64, f64)> = d.peaks.iter().map(|p| (p.tau_s, p.r_ohm)).collect();
-        fit_rc(&spectrum, c.analysis.fit_elements, &guesses)
-    });
     if let Some(fit) = &fit {
         say(format!(
             "fit R0 + {} RC: rms relative residual {:.3e}",

@@ -95,7 +95,7 @@ enum Command {
         config: Option<PathBuf>,
     },
     // Help text: on `ImpedanceArgs` (cmd_impedance.rs).
-    Impedance(cmd_impedance::ImpedanceArgs),
+    Impedance(Box<cmd_impedance::ImpedanceArgs>),
     // Help text: on `InfoArgs` (cmd_info.rs).
     Info(cmd_info::InfoArgs),
     // Help text: on `BenchArgs` (cmd_bench.rs).
@@ -258,7 +258,7 @@ fn real_main() -> Result<()> {
             }
             Ok(())
         }
-        Command::Impedance(args) => cmd_impedance::run(args),
+        Command::Impedance(args) => cmd_impedance::run(*args),
         Command::Info(args) => cmd_info::run(args),
         #[cfg(feature = "gpu")]
         Command::Bench(args) => cmd_bench::run(args),
