@@ -2,10 +2,8 @@
 //! `lipf geometry` computes), with its fields.
 
 use crate::{parse_config, run_error, LipfError};
-use lipf::cmd_geometry::{describe, geometry_command, GeometryReport};
-use lipf_core::geometry as scaffold;
+use lipf::cmd_geometry::{describe, measure_geometry, write_geometry, GeometryReport};
 use lipf_core::metrics::{self, thickness};
-use lipf_core::Coefficients;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use std::path::PathBuf;
@@ -58,34 +56,16 @@ pub fn geometry<'py>(
 )> {
     let config = parse_config(py, config_json)?;
     let built = py.detach(move || -> anyhow::Result<Built> {
-        let coeffs = Coefficients::from_config(&config);
+        let (coeffs, fields, report) = measure_geometry(&config)?;
+        if let Some(out) = &out_dir {
+            write_geometry(&config, &coeffs, &fields, &report, out, true)?;
+        }
         let grid = coeffs.grid;
-        let fields = scaffold::build(&config, &grid, coeffs.ell_m);
-        let info = fields.info.clone();
-        let report = match &out_dir {
-            Some(out) => geometry_command(&config, out, true)?,
-            None => {
-                let m = metrics::measure(
-                    &fields.phi,
-                    &grid,
-                    &info,
-                    coeffs.ell_m,
-                    config.material.llzo_conductivity_s_m,
-                    &metrics::default_depths_um(&info),
-                )
-                .map_err(|e| anyhow::anyhow!("cannot measure the scaffold: {e}"))?;
-                GeometryReport {
-                    name: config.name.clone(),
-                    lipf_version: lipf_core::VERSION.into(),
-                    geometry: info.clone(),
-                    metrics: m,
-                }
-            }
-        };
-        let (j0, j1) = metrics::band_rows(&info, &grid, coeffs.ell_m);
+        let info = &fields.info;
+        let (j0, j1) = metrics::band_rows(info, &grid, coeffs.ell_m);
         let band = &fields.phi[j0 * grid.nx..j1 * grid.nx];
         let pore: Vec<bool> = band.iter().map(|&p| p < 0.5).collect();
-        let dx_um = grid.dx_m * 1e6;
+        let dx_um = lipf_core::units::m_to_um(grid.dx_m);
         let local_thickness_um = thickness::local_thickness_cells(&pore, grid.nx, j1 - j0)
             .iter()
             .map(|t| t * dx_um)

@@ -32,27 +32,51 @@ pub struct GeometryReport {
 /// Builds and measures the scaffold of `config`, writes the files into `out` and returns the
 /// report. The text summary is printed unless `quiet`.
 pub fn geometry_command(config: &Config, out: &Path, quiet: bool) -> Result<GeometryReport> {
+    let (coeffs, fields, report) = measure_geometry(config)?;
+    write_geometry(config, &coeffs, &fields, &report, out, quiet)?;
+    Ok(report)
+}
+
+/// Builds the scaffold of `config` and measures it, writing nothing: the coefficients, the
+/// fields as built and the report.
+pub fn measure_geometry(
+    config: &Config,
+) -> Result<(Coefficients, geometry::InitialFields, GeometryReport)> {
     let coeffs = Coefficients::from_config(config);
-    let grid = coeffs.grid;
-    let fields = geometry::build(config, &grid, coeffs.ell_m);
-    let info = fields.info.clone();
+    let fields = geometry::build(config, &coeffs.grid, coeffs.ell_m);
     let m = metrics::measure(
         &fields.phi,
-        &grid,
-        &info,
+        &coeffs.grid,
+        &fields.info,
         coeffs.ell_m,
         config.material.llzo_conductivity_s_m,
-        &metrics::default_depths_um(&info),
+        &metrics::default_depths_um(&fields.info),
     )
     .map_err(|e| anyhow::anyhow!("cannot measure the scaffold: {e}"))?;
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let report = GeometryReport {
         name: config.name.clone(),
         lipf_version: lipf_core::VERSION.into(),
-        geometry: info.clone(),
-        metrics: m.clone(),
+        geometry: fields.info.clone(),
+        metrics: m,
     };
-    let metrics_json = serde_json::to_string_pretty(&report)?;
+    Ok((coeffs, fields, report))
+}
+
+/// Writes the outputs of `lipf geometry` for a measured scaffold into `out` (the text summary
+/// is printed unless `quiet`).
+pub fn write_geometry(
+    config: &Config,
+    coeffs: &Coefficients,
+    fields: &geometry::InitialFields,
+    report: &GeometryReport,
+    out: &Path,
+    quiet: bool,
+) -> Result<()> {
+    let grid = coeffs.grid;
+    let info = &fields.info;
+    let m = &report.metrics;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let metrics_json = serde_json::to_string_pretty(report)?;
     lipf_io::atomic::write_atomic(&out.join("metrics.json"), metrics_json.as_bytes())?;
 
     let mut csv = String::from("depth_um,cylinder_4phi_over_delta,slit_2phi_over_delta,measured,measured_with_foil_contact\n");
@@ -130,17 +154,17 @@ pub fn geometry_command(config: &Config, out: &Path, quiet: bool) -> Result<Geom
     write_scaffold_h5(
         &out.join("scaffold.h5"),
         config,
-        &fields,
-        &m,
-        &coeffs,
+        fields,
+        m,
+        coeffs,
         &metrics_json,
     )?;
 
     if !quiet {
-        println!("{}", describe(&report));
+        println!("{}", describe(report));
         println!("written to {}", out.display());
     }
-    Ok(report)
+    Ok(())
 }
 
 #[cfg(feature = "hdf5")]
