@@ -1,13 +1,13 @@
-// observables.wgsl — per-workgroup partial sums of ∫ξ and of the Li inside the scaffold
-// (ξ where ξ > ½ and ϕ > ½), compensated: every sum is carried as (hi, lo) with an exact
+// observables.wgsl — per-workgroup partial sums of ∫ξ and of the Li inside the electrolyte
+// ((ξ + ϕ − 1)₊ at any ξ), compensated: every sum is carried as (hi, lo) with an exact
 // two-sum, and the host adds hi + lo of all partials in f64.
 //
-// Update:    partials[w] = (Σξ hi, Σξ lo, Σξ[ξ>½, ϕ>½] hi, lo) over the cells of workgroup w,
+// Update:    partials[w] = (Σξ hi, Σξ lo, Σ(ξ + ϕ − 1)₊ hi, lo) over the cells of workgroup w,
 //            ξ = xi + xi_lo (the compensated pair of xi_update.wgsl).
 // Bindings:  0 uniform ReduceParams; 1 xi, 2 phi (read); 3 partials (write); 4 xi_lo (read).
 // Dispatch:  (groups, 1, 1) workgroups of 256, grid-stride as in reduce.wgsl.
 // Index:     k = j·nx + i over n cells.
-// Twin:      crates/lipf-core/src/observables.rs (xi_integral_m, li_in_llzo_mol_m2).
+// Twin:      crates/lipf-core/src/observables.rs (xi_integral_m, li_in_electrolyte_mol_m2).
 // Imports:   shared/reduce.wgsl, shared/float.wgsl
 
 @group(0) @binding(0) var<uniform> p: ReduceParams;
@@ -41,8 +41,9 @@ fn xi_integral_partials(@builtin(local_invocation_id) lid: vec3<u32>,
         let x = xi[k];
         let lo = xi_lo[k];
         var inside = vec2<f32>(0.0, 0.0);
-        if (x > 0.5 && phi[k] > 0.5) {
-            inside = vec2<f32>(x, lo);
+        let excess = x + phi[k] - 1.0;
+        if (excess > 0.0) {
+            inside = vec2<f32>(excess, lo);
         }
         s = add4(s, vec4<f32>(x, lo, inside));
     }

@@ -1,7 +1,7 @@
 //! docs/models/phase-field.md §13.5–§13.7 (checks 5–7) and the §12 hazards on whole runs of the
 //! CPU backend.
 
-use lipf_core::observables::{faraday_error, li_amount_mol_m2, li_in_llzo_mol_m2};
+use lipf_core::observables::{faraday_error, li_amount_mol_m2, li_in_electrolyte_mol_m2};
 use lipf_core::{Backend, Config, CpuBackend, StopFlag};
 use std::path::PathBuf;
 
@@ -56,7 +56,7 @@ fn li_stays_out_of_the_llzo_scaffold() {
     let c = b.coeffs.clone();
     let s = b.state();
     let deposited = li_amount_mol_m2(&c, s) - s.li_amount0_mol_m2;
-    let inside = li_in_llzo_mol_m2(&c, s);
+    let inside = li_in_electrolyte_mol_m2(&c, s);
     eprintln!("deposited {deposited:e} mol/m², inside LLZO {inside:e} mol/m²");
     assert!(deposited > 0.0);
     assert!(

@@ -751,10 +751,18 @@ const F32_WHY: &str =
      difference is the f32 rounding of the kernel's own arithmetic, amplified by cancellation in \
      the differences of neighbouring cells";
 
+/// A configuration of the repository in the form the GPU backend runs: the consistent
+/// overpotential (the GPU does not run the default two-potential form yet).
+fn gpu_config(path: &str) -> Config {
+    let mut cfg = Config::from_file(&repo_path(path)).unwrap();
+    cfg.model.overpotential = lipf_core::config::OverpotentialForm::Consistent;
+    cfg
+}
+
 /// A 67 × 45 case (not a multiple of the 16 × 16 workgroups) with the smoke geometry, its
 /// initial state rounded to f32 (the GPU's precision), and smooth fields for η and φ.
 fn twin_config(modify: impl Fn(&mut Config)) -> Config {
-    let mut cfg = Config::from_file(&repo_path("configs/smoke.json")).unwrap();
+    let mut cfg = gpu_config("configs/smoke.json");
     cfg.domain.width_um = 67.0 * 0.25;
     cfg.domain.height_um = 45.0 * 0.25;
     cfg.model.equilibration_time_s = 0.05;
@@ -844,6 +852,7 @@ impl TwinCase {
             &g,
             &s.eta,
             &s.potential,
+            &s.electronic_potential,
             TWIN_V_COLLECTOR,
             &mut rate,
             &mut eta,
@@ -1102,7 +1111,17 @@ twin_test!(twin_reaction_rate, |t, k| {
     let (c, s, n) = (&k.c, &k.s, k.c.grid.cells());
     let v = TWIN_V_COLLECTOR;
     let (mut rate, mut eta) = (vec![0.0; n], vec![0.0; n]);
-    cpu::reaction_rate::reaction_rate(c, &k.a, &k.g, &s.eta, &s.potential, v, &mut rate, &mut eta);
+    cpu::reaction_rate::reaction_rate(
+        c,
+        &k.a,
+        &k.g,
+        &s.eta,
+        &s.potential,
+        &s.electronic_potential,
+        v,
+        &mut rate,
+        &mut eta,
+    );
     let (grate, geta) = t
         .reaction_rate(c, &k.a, &k.g, &s.eta, &s.potential, v)
         .unwrap();
@@ -1861,7 +1880,7 @@ const GALVANO_CHECKS: usize = 10;
 
 /// configs/smoke.json with Δt ≤ `STEP_MAX_DT_S`.
 fn smoke_stepped() -> Config {
-    let mut cfg = Config::from_file(&repo_path("configs/smoke.json")).unwrap();
+    let mut cfg = gpu_config("configs/smoke.json");
     cfg.time.max_dt_s = Some(STEP_MAX_DT_S);
     cfg.time.end_time_s = SMOKE_COMPARE_S.max(FARADAY_S);
     cfg
@@ -1899,7 +1918,7 @@ fn gpu_potentiostatic_smoke_steps_match_the_cpu_backend() {
 #[test]
 #[ignore = "about a minute on lavapipe; run with --ignored"]
 fn gpu_paper_case_steps_match_the_cpu_backend() {
-    let mut cfg = Config::from_file(&repo_path("configs/paper/pore-1.5um.json")).unwrap();
+    let mut cfg = gpu_config("configs/paper/pore-1.5um.json");
     cfg.time.max_dt_s = Some(STEP_MAX_DT_S);
     compare_steps("paper pore-1.5um", &cfg, 20.0 * STEP_MAX_DT_S, 5e-4, 3e-4);
 }

@@ -11,12 +11,13 @@ import h5py
 import numpy as np
 import xarray as xr
 
-FIELDS = ("xi", "c", "potential")
+FIELDS = ("xi", "c", "potential", "electronic_potential")
 
 _LONG_NAMES = {
     "xi": "Li order parameter ξ (1 in Li)",
     "c": "Li⁺ concentration c/c0",
-    "potential": "electric potential",
+    "potential": "ionic potential φ_l (the single potential in that form)",
+    "electronic_potential": "electronic potential φ_s (two-potential form)",
     "phi": "LLZO scaffold order parameter ϕ (1 in LLZO)",
 }
 
@@ -102,7 +103,7 @@ def load(run: Union[str, "os.PathLike[str]"], lazy: Optional[bool] = None) -> xr
     - ``xi``, ``c``, ``potential``: the snapshots, dims ``(t, y, x)``, float32 as stored;
     - ``phi``: the LLZO scaffold, dims ``(y, x)`` (it does not change);
     - the time series (``current_density_a_m2``, ``cell_voltage_v``, ``li_amount_mol_m2``,
-      ``charge_c_m2``, ``li_in_llzo_mol_m2``, ``step``, ``solver_iterations`` and the
+      ``charge_c_m2``, ``li_in_electrolyte_mol_m2``, ``step``, ``solver_iterations`` and the
       morphology observables), dims ``(t_series,)``; ``channel_fill`` has dims
       ``(t_series, channel)``. The series is sampled more often than the snapshots, hence its
       own dimension.

@@ -20,7 +20,7 @@ fn main() {
         let st = b.state().clone();
         println!("t={:.3} step={} i={:.5} V={:.6} li={:.6e} Q={:.6e} ferr={:.3e} it={} llzo={:.3e} cmin={:.4}",
             s.time_s, s.step, s.current_density_a_m2, s.cell_voltage_v, s.li_amount_mol_m2 - st.li_amount0_mol_m2,
-            s.charge_c_m2, observables::faraday_error(&b.coeffs, &st), s.solver_iterations, s.li_in_llzo_mol_m2,
+            s.charge_c_m2, observables::faraday_error(&b.coeffs, &st), s.solver_iterations, s.li_in_electrolyte_mol_m2,
             st.conc.iter().cloned().fold(f64::INFINITY, f64::min));
     }
     let st = b.state();

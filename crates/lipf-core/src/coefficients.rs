@@ -40,9 +40,12 @@ pub struct Coefficients {
     pub c0_mol_m3: f64,
     /// LLZO conductivity σ_p, S/m.
     pub sigma_p_s_m: f64,
-    /// Metal conductivity used by the single-potential form (σ_e capped), S/m.
+    /// Metal conductivity used by the single- and two-potential forms (σ_e capped), S/m.
     pub sigma_e_s_m: f64,
-    /// Conductivity floor of pores (and of the metal in the consistent form), S/m.
+    /// Electronic conductivity of the electrolyte σ_e,el (two-potential form), S/m.
+    pub sigma_e_el_s_m: f64,
+    /// Conductivity floor of pores (and of the metal in the consistent form), S/m; in the
+    /// two-potential form the floor of both conductivities.
     pub sigma_floor_s_m: f64,
     /// Li⁺ diffusivity in LLZO, m²/s.
     pub d_p_m2_s: f64,
@@ -105,6 +108,7 @@ impl Coefficients {
             sigma_e_s_m: m
                 .li_conductivity_s_m
                 .min(md.metal_conductivity_cap * sigma_p),
+            sigma_e_el_s_m: m.electrolyte_electronic_conductivity_s_m,
             sigma_floor_s_m: md.pore_conductivity_floor * sigma_p,
             d_p_m2_s: d_p,
             d_e_m2_s: m.electrode_diffusivity_m2_s,
@@ -217,7 +221,13 @@ impl Coefficients {
             "metal conductivity (used)",
             self.sigma_e_s_m,
             "S/m",
-            "min(σ_e, cap·σ_p); single-potential form only",
+            "min(σ_e, cap·σ_p); single- and two-potential forms",
+        );
+        line(
+            "electrolyte electronic σ_e,el",
+            self.sigma_e_el_s_m,
+            "S/m",
+            "two-potential form",
         );
         line(
             "pore conductivity floor",

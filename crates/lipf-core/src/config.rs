@@ -107,6 +107,10 @@ pub struct Material {
     pub llzo_diffusivity_m2_s: Option<f64>,
     /// Li metal electronic conductivity σ_e, S/m.
     pub li_conductivity_s_m: f64,
+    /// Electronic conductivity of the electrolyte σ_e,el, S/m (two-potential form): the leakage
+    /// that lets electrons, and so Li, reach the inside of the LLZO. 0 is an ideal electronic
+    /// insulator.
+    pub electrolyte_electronic_conductivity_s_m: f64,
     /// Li⁺ diffusivity in the electrode D_e, m²/s.
     pub electrode_diffusivity_m2_s: f64,
     /// Exchange current density i0 of Li/LLZO, A/m².
@@ -124,9 +128,15 @@ pub struct Material {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum OverpotentialForm {
+    /// Two current-continuity problems: ions in the electrolyte (σ_p h(ϕ)), electrons in the
+    /// metal and, weakly, in the electrolyte (σ_Li h(ξ) + σ_e,el h(ϕ)); η = φ_s − φ_l − E⁰ at
+    /// every site, so Li forms only where both carriers arrive (docs/models/phase-field.md §9.6;
+    /// default).
+    TwoPotential,
     /// Metal equipotential at the collector potential, ionic potential solved with the ionic
-    /// conductivity only, η = φ_s − φ_l − E⁰ (docs/models/phase-field.md §9.6, physically
-    /// consistent; default).
+    /// conductivity σ_p min(1, h(ϕ) + h(ξ)), η = V − φ_l − E⁰: every Li cell is at the collector
+    /// potential whether or not it is connected to it (docs/models/phase-field.md §9.6; kept for
+    /// comparison with earlier results).
     Consistent,
     /// The source paper's single potential with σ_eff = σ_e h(ξ) + σ_p h(ϕ), η = φ − E⁰.
     SinglePotential,
@@ -166,9 +176,10 @@ pub struct Model {
     pub scaffold_obstacle_over_w1: f64,
     /// Which overpotential enters Butler–Volmer.
     pub overpotential: OverpotentialForm,
-    /// Conductivity (and diffusivity) floor of pores relative to σ_p (D_p).
+    /// Conductivity (and diffusivity) floor of pores relative to σ_p (D_p); in the two-potential
+    /// form the floor of both the ionic and the electronic conductivity.
     pub pore_conductivity_floor: f64,
-    /// Cap of the metal conductivity relative to σ_p (single-potential form only).
+    /// Cap of the metal conductivity relative to σ_p (single-potential and two-potential forms).
     pub metal_conductivity_cap: f64,
     /// Initial c̃ = c/c0 in the pores (closed reservoirs; see docs/models/phase-field.md).
     pub pore_initial_concentration: f64,
@@ -324,6 +335,7 @@ impl Default for Material {
             llzo_conductivity_s_m: 0.032,
             llzo_diffusivity_m2_s: None,
             li_conductivity_s_m: 1.1e7,
+            electrolyte_electronic_conductivity_s_m: 3.25e-6,
             electrode_diffusivity_m2_s: 7.5e-13,
             exchange_current_density_a_m2: 10.4,
             transfer_coefficient_anodic: 0.5,
@@ -345,7 +357,7 @@ impl Default for Model {
             cross_term_over_w1: 0.0,
             double_well: DoubleWell::Sharp,
             scaffold_obstacle_over_w1: 100.0,
-            overpotential: OverpotentialForm::Consistent,
+            overpotential: OverpotentialForm::TwoPotential,
             pore_conductivity_floor: 1e-6,
             metal_conductivity_cap: 1e6,
             pore_initial_concentration: 1.0,
@@ -613,6 +625,10 @@ impl Config {
             positive("material.llzo_diffusivity_m2_s", dp)?;
         }
         positive("material.li_conductivity_s_m", m.li_conductivity_s_m)?;
+        non_negative(
+            "material.electrolyte_electronic_conductivity_s_m",
+            m.electrolyte_electronic_conductivity_s_m,
+        )?;
         non_negative(
             "material.electrode_diffusivity_m2_s",
             m.electrode_diffusivity_m2_s,

@@ -16,7 +16,11 @@
 use crate::backend::{AdvanceOutcome, Backend, SimulationError, StopFlag};
 use crate::coefficients::Coefficients;
 use crate::config::Config;
-use crate::cpu::collector::{add_scaled_rhs, collector, combine_potential, top_current};
+use crate::config::OverpotentialForm;
+use crate::cpu::collector::{
+    add_scaled_rhs, collector, collector_from_currents, combine_potential, top_current,
+};
+use crate::cpu::electronic_assemble::electronic_assemble;
 use crate::cpu::conc_update::cell_diffusivity;
 use crate::cpu::np_coefficients::{np_coefficients, NP_COEFFS};
 use crate::cpu::np_substep::np_substep;
@@ -30,7 +34,7 @@ use crate::cpu::xi_rate::{xi_rate, XiRateParams};
 use crate::cpu::xi_update::xi_update;
 use crate::geometry::GeometryInfo;
 use crate::observables::{self, Scalars};
-use crate::solver::{Multigrid, SolveStats};
+use crate::solver::{CoupledMultigrid, Multigrid, SolveStats};
 use crate::state::State;
 use crate::step::{potential_sequence, step_sequence, Solve, StepKernels};
 use std::time::Instant;
@@ -59,6 +63,8 @@ pub struct CpuBackend {
     geometry: GeometryInfo,
     mg: Multigrid,
     op: Operator,
+    /// The two-potential form: the electronic problem and the coupled solver (None otherwise).
+    electronic: Option<Electronic>,
     diffusivity: Vec<f64>,
     // Work arrays.
     a: Vec<f64>,
@@ -78,6 +84,14 @@ pub struct CpuBackend {
     timings: StepTimings,
     /// What the stages of the step in progress hand on to each other (not part of the state).
     current: StepInProgress,
+}
+
+/// The electronic problem of the two-potential form.
+struct Electronic {
+    solver: CoupledMultigrid,
+    op: Operator,
+    b0: Vec<f64>,
+    b1: Vec<f64>,
 }
 
 /// Values one stage of a CPU step hands to the next.
@@ -140,9 +154,18 @@ impl CpuBackend {
             .collect();
         let dt_stable_s = config.time.stability_safety * coeffs.dt_allen_cahn_s();
         let dt_np_s = config.time.stability_safety * coeffs.dt_diffusion_s();
+        let sweeps = config.solver.smoothing_sweeps;
+        let two_potential = coeffs.overpotential == OverpotentialForm::TwoPotential;
         CpuBackend {
-            mg: Multigrid::new(grid.nx, grid.ny, config.solver.smoothing_sweeps),
+            // The two-potential form solves with the coupled solver's hierarchies only.
+            mg: Multigrid::new(grid.nx, if two_potential { 1 } else { grid.ny }, sweeps),
             op: Operator::zeros(grid.nx, grid.ny),
+            electronic: two_potential.then(|| Electronic {
+                solver: CoupledMultigrid::new(grid.nx, grid.ny, sweeps),
+                op: Operator::zeros(grid.nx, grid.ny),
+                b0: vec![0.0; n],
+                b1: vec![0.0; n],
+            }),
             diffusivity,
             a: vec![0.0; n],
             g: vec![0.0; n],
@@ -264,6 +287,20 @@ impl CpuBackend {
     }
 }
 
+/// Runs `solve` on `fields` shifted by −`v` (the potentials relative to the collector) and
+/// shifts them back.
+fn relative_to_collector(
+    v: f64,
+    fields: [&mut Vec<f64>; 2],
+    solve: impl FnOnce([&mut [f64]; 2]) -> SolveStats,
+) -> SolveStats {
+    let [a, b] = fields;
+    a.iter_mut().chain(b.iter_mut()).for_each(|x| *x -= v);
+    let st = solve([a.as_mut_slice(), b.as_mut_slice()]);
+    a.iter_mut().chain(b.iter_mut()).for_each(|x| *x += v);
+    st
+}
+
 /// The fields' admissible ranges (`cpu::range_check`) as an error naming field, value and cell.
 pub fn check_field_ranges(s: &State) -> Result<(), SimulationError> {
     use crate::cpu::range_check::{range_check, FIELDS, IN_RANGE};
@@ -322,26 +359,65 @@ impl StepKernels for CpuBackend {
             &mut self.b0,
             &mut self.b1,
         );
-        self.mg.setup(&self.op).map_err(SimulationError::Solver)
+        match &mut self.electronic {
+            Some(e) => {
+                electronic_assemble(
+                    &self.coeffs,
+                    &s.xi,
+                    &s.phi,
+                    &self.a,
+                    &self.g,
+                    &mut e.op,
+                    &mut e.b0,
+                    &mut e.b1,
+                );
+                e.solver.setup(&self.op, &e.op)
+            }
+            None => self.mg.setup(&self.op),
+        }
+        .map_err(SimulationError::Solver)
     }
 
     fn add_collector_rhs(&mut self) -> Result<(), SimulationError> {
-        add_scaled_rhs(&mut self.b0, &self.b1, self.state.v_collector);
+        let v = self.state.v_collector;
+        add_scaled_rhs(&mut self.b0, &self.b1, v);
+        if let Some(e) = &mut self.electronic {
+            add_scaled_rhs(&mut e.b0, &e.b1, v);
+        }
         Ok(())
     }
 
     fn solve(&mut self, which: Solve) -> Result<(), SimulationError> {
         let (tol, max_it) = self.solve_limits();
         let s = &mut self.state;
-        let st = match which {
-            Solve::Zero => self.mg.solve(&self.b0, &mut s.potential0, tol, max_it),
-            Solve::Unit => {
-                // φ1 enters scaled by V: its tolerance is relative to the expected |V|.
-                let v_scale = s.v_collector.abs().max(1e-3);
+        // φ1 enters scaled by V: its tolerance is relative to the expected |V|.
+        let v_scale = s.v_collector.abs().max(1e-3);
+        let st = match (which, &mut self.electronic) {
+            (Solve::Zero, Some(e)) => e.solver.solve(
+                &self.b0,
+                &e.b0,
+                &mut s.potential0,
+                &mut s.electronic_potential0,
+                tol,
+                max_it,
+            ),
+            // Relative to the collector potential (`electronic_assemble`): φ = V + ψ.
+            (Solve::Unit, Some(e)) => relative_to_collector(
+                1.0,
+                [&mut s.potential1, &mut s.electronic_potential1],
+                |[pl, ps]| e.solver.solve(&self.b1, &e.b1, pl, ps, tol / v_scale, max_it),
+            ),
+            (Solve::Imposed, Some(e)) => relative_to_collector(
+                s.v_collector,
+                [&mut s.potential, &mut s.electronic_potential],
+                |[pl, ps]| e.solver.solve(&self.b0, &e.b0, pl, ps, tol, max_it),
+            ),
+            (Solve::Zero, None) => self.mg.solve(&self.b0, &mut s.potential0, tol, max_it),
+            (Solve::Unit, None) => {
                 self.mg
                     .solve(&self.b1, &mut s.potential1, tol / v_scale, max_it)
             }
-            Solve::Imposed => self.mg.solve(&self.b0, &mut s.potential, tol, max_it),
+            (Solve::Imposed, None) => self.mg.solve(&self.b0, &mut s.potential, tol, max_it),
         };
         self.current.iterations += st.iterations as u64;
         match which {
@@ -366,13 +442,25 @@ impl StepKernels for CpuBackend {
             return Err(self.not_converged(&format!("{st0:?} / {st1:?}")));
         }
         let s = &mut self.state;
-        let v = collector(
-            &self.op,
-            &s.potential0,
-            &s.potential1,
-            self.coeffs.target_current_a_m,
-        )?
-        .v_collector;
+        let target = self.coeffs.target_current_a_m;
+        let v = match &self.electronic {
+            Some(e) => {
+                // Ions and electrons together through the counter electrode.
+                let i0 = top_current(&self.op, &s.potential0)
+                    + top_current(&e.op, &s.electronic_potential0);
+                let i1 = top_current(&self.op, &s.potential1)
+                    + top_current(&e.op, &s.electronic_potential1);
+                let v = collector_from_currents(i0, i1, target)?.v_collector;
+                combine_potential(
+                    &s.electronic_potential0,
+                    &s.electronic_potential1,
+                    v,
+                    &mut s.electronic_potential,
+                );
+                v
+            }
+            None => collector(&self.op, &s.potential0, &s.potential1, target)?.v_collector,
+        };
         s.v_collector = v;
         combine_potential(&s.potential0, &s.potential1, v, &mut s.potential);
         Ok(())
@@ -386,6 +474,7 @@ impl StepKernels for CpuBackend {
             &self.g,
             &s.eta,
             &s.potential,
+            &s.electronic_potential,
             s.v_collector,
             &mut self.rate,
             &mut self.eta_new,
@@ -468,9 +557,15 @@ impl StepKernels for CpuBackend {
         let cur = self.current;
         let s = &mut self.state;
         std::mem::swap(&mut s.eta, &mut self.eta_new);
-        let current_a_m = top_current(&self.op, &s.potential);
+        let leakage_a_m = self
+            .electronic
+            .as_ref()
+            .map_or(0.0, |e| top_current(&e.op, &s.electronic_potential));
+        let current_a_m = top_current(&self.op, &s.potential) + leakage_a_m;
         s.current_density_a_m2 = current_a_m / c.grid.width_m();
+        s.leakage_current_density_a_m2 = leakage_a_m / c.grid.width_m();
         s.charge_c_m2 += s.current_density_a_m2 * cur.dt_s;
+        s.leakage_charge_c_m2 += s.leakage_current_density_a_m2 * cur.dt_s;
         s.time_s = if cur.land {
             cur.t_max_s
         } else {

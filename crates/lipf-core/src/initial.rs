@@ -35,6 +35,9 @@ pub fn initial_state(config: &Config) -> Result<Initial, SimulationError> {
         eta: vec![0.0; n],
         potential0: vec![0.0; n],
         potential1: vec![0.0; n],
+        electronic_potential: vec![0.0; n],
+        electronic_potential0: vec![0.0; n],
+        electronic_potential1: vec![0.0; n],
         v_collector: match config.control.mode {
             ControlMode::Galvanostatic => 0.0,
             ControlMode::Potentiostatic => config.control.cell_voltage_v,
@@ -43,6 +46,8 @@ pub fn initial_state(config: &Config) -> Result<Initial, SimulationError> {
         step: 0,
         current_density_a_m2: 0.0,
         charge_c_m2: 0.0,
+        leakage_current_density_a_m2: 0.0,
+        leakage_charge_c_m2: 0.0,
         li_amount0_mol_m2: 0.0,
         solver_iterations: 0,
         solver_iterations_total: 0,

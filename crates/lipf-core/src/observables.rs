@@ -17,9 +17,13 @@ pub struct Scalars {
     pub li_amount_mol_m2: f64,
     /// ∫ i dt, C/m².
     pub charge_c_m2: f64,
-    /// Li inside the scaffold: c_s ∫ ξ [ξ > ½ and ϕ > ½] dA / width, mol/m².
-    pub li_in_llzo_mol_m2: f64,
+    /// Li inside the electrolyte, at any ξ: c_s ∫ (ξ + ϕ − 1)₊ dA / width, mol/m²
+    /// ([`li_in_electrolyte_mol_m2`]).
+    pub li_in_electrolyte_mol_m2: f64,
     pub solver_iterations: u64,
+    /// Electrons that leak through the electrolyte to the counter electrode, A/m² (part of
+    /// `current_density_a_m2`; they plate nothing).
+    pub leakage_current_density_a_m2: f64,
 }
 
 /// ∫ξ dA per unit width (m), deterministic.
@@ -35,15 +39,24 @@ pub fn li_amount_mol_m2(c: &Coefficients, state: &State) -> f64 {
     c.cs_mol_m3 * xi_integral_m(state)
 }
 
-pub fn li_in_llzo_mol_m2(c: &Coefficients, state: &State) -> f64 {
+/// Li inside the electrolyte: c_s ∫ (ξ + ϕ − 1)₊ dA per unit width, mol/m². Li and LLZO share a
+/// cell only as far as the two volume fractions fit, ξ + ϕ ≤ 1 (the builder makes every contact
+/// so, ξ = min(ξ_Li, 1 − ϕ)); what exceeds it is Li where the scaffold leaves no room. Counted at
+/// every ξ, without a threshold: a cell of LLZO (ϕ = 1) holding ξ = 0.01 adds 0.01.
+pub fn li_in_electrolyte_mol_m2(c: &Coefficients, state: &State) -> f64 {
     let g = state.grid;
     let s = sum_rows(g.ny, g.cells(), |j| {
         (j * g.nx..(j + 1) * g.nx)
-            .filter(|&k| state.xi[k] > 0.5 && state.phi[k] > 0.5)
-            .map(|k| state.xi[k])
+            .map(|k| excess_li(state.xi[k], state.phi[k]))
             .sum()
     });
     c.cs_mol_m3 * s * g.dx_m * g.dx_m / g.width_m()
+}
+
+/// (ξ + ϕ − 1)₊: the Li fraction of a cell beyond the room the scaffold leaves.
+#[inline(always)]
+pub fn excess_li(xi: f64, phi: f64) -> f64 {
+    (xi + phi - 1.0).max(0.0)
 }
 
 pub fn scalars(c: &Coefficients, state: &State) -> Scalars {
@@ -54,15 +67,17 @@ pub fn scalars(c: &Coefficients, state: &State) -> Scalars {
         cell_voltage_v: state.v_collector,
         li_amount_mol_m2: li_amount_mol_m2(c, state),
         charge_c_m2: state.charge_c_m2,
-        li_in_llzo_mol_m2: li_in_llzo_mol_m2(c, state),
+        li_in_electrolyte_mol_m2: li_in_electrolyte_mol_m2(c, state),
         solver_iterations: state.solver_iterations,
+        leakage_current_density_a_m2: state.leakage_current_density_a_m2,
     }
 }
 
-/// Relative Faraday error |nF Δli − Q| / |Q| between t = 0 and the state.
+/// Relative Faraday error |nF Δli − Q_ion| / |Q_ion| between t = 0 and the state, with
+/// Q_ion = Q − Q_leak the charge that ions carried through the counter electrode.
 pub fn faraday_error(c: &Coefficients, state: &State) -> f64 {
     let dli = li_amount_mol_m2(c, state) - state.li_amount0_mol_m2;
-    let q = state.charge_c_m2;
+    let q = state.charge_c_m2 - state.leakage_charge_c_m2;
     if q == 0.0 {
         return 0.0;
     }

@@ -206,6 +206,18 @@ impl Multigrid {
         }
     }
 
+    /// z = M⁻¹ r: one V-cycle on the operator given to [`Multigrid::setup`].
+    pub fn vcycle_into(&mut self, r: &[f64], z: &mut [f64]) {
+        self.levels[0].b.copy_from_slice(r);
+        self.vcycle(0);
+        z.copy_from_slice(&self.levels[0].x);
+    }
+
+    /// The finest operator (as given to [`Multigrid::setup`]).
+    pub fn operator(&self) -> &Operator {
+        &self.levels[0].op
+    }
+
     fn precondition(&mut self) {
         self.levels[0].b.copy_from_slice(&self.r);
         self.vcycle(0);
@@ -269,6 +281,156 @@ impl Multigrid {
             rz = rz_new;
             for k in 0..n {
                 self.p[k] = self.z[k] + beta * self.p[k];
+            }
+        }
+        SolveStats {
+            iterations: max_iterations,
+            residual_l1: res,
+            converged: false,
+        }
+    }
+}
+
+/// The coupled ionic–electronic problem of the two-potential form
+/// (docs/models/phase-field.md §9.6):
+///
+///   [ A_l + S    −S    ] [φ_l]   [b_l]
+///   [   −S     A_s + S ] [φ_s] = [b_s]
+///
+/// with A_l, A_s the ionic and electronic 5-point operators and S ≥ 0 the linearised reaction
+/// (both operators carry S as their diagonal term, so `ionic.operator().s` is the coupling). The
+/// matrix is symmetric positive definite, so CG applies; the preconditioner is block-diagonal, one
+/// multigrid V-cycle on each operator. Where the reaction couples the two strongly and one side
+/// has no path to a boundary (a floating Li island, a Li surface that only faces vacuum), the
+/// block preconditioner leaves a few small eigenvalues, one per such region, which CG removes in
+/// a few extra iterations.
+pub struct CoupledMultigrid {
+    pub ionic: Multigrid,
+    pub electronic: Multigrid,
+    r: [Vec<f64>; 2],
+    z: [Vec<f64>; 2],
+    p: [Vec<f64>; 2],
+    q: [Vec<f64>; 2],
+}
+
+impl CoupledMultigrid {
+    pub fn new(nx: usize, ny: usize, sweeps: usize) -> CoupledMultigrid {
+        let n = nx * ny;
+        let two = || [vec![0.0; n], vec![0.0; n]];
+        CoupledMultigrid {
+            ionic: Multigrid::new(nx, ny, sweeps),
+            electronic: Multigrid::new(nx, ny, sweeps),
+            r: two(),
+            z: two(),
+            p: two(),
+            q: two(),
+        }
+    }
+
+    /// Sets up both hierarchies. The two operators must carry the same S.
+    pub fn setup(&mut self, ionic: &Operator, electronic: &Operator) -> Result<(), String> {
+        debug_assert_eq!(ionic.s, electronic.s);
+        self.ionic.setup(ionic)?;
+        self.electronic.setup(electronic)
+    }
+
+    /// y = K x for the block matrix K.
+    fn apply(&self, x: [&[f64]; 2], y: &mut [Vec<f64>; 2]) {
+        let (ol, os) = (self.ionic.operator(), self.electronic.operator());
+        mg_apply(ol, x[0], &mut y[0]);
+        mg_apply(os, x[1], &mut y[1]);
+        let [y0, y1] = y;
+        for k in 0..ol.s.len() {
+            let s = ol.s[k];
+            y0[k] -= s * x[1][k];
+            y1[k] -= s * x[0][k];
+        }
+    }
+
+    fn residual(&mut self, b: [&[f64]; 2], x: [&[f64]; 2]) {
+        let mut r = std::mem::take(&mut self.r);
+        self.apply(x, &mut r);
+        for (rb, bb) in r.iter_mut().zip(b) {
+            for (v, &bv) in rb.iter_mut().zip(bb) {
+                *v = bv - *v;
+            }
+        }
+        self.r = r;
+    }
+
+    fn precondition(&mut self) {
+        self.ionic.vcycle_into(&self.r[0], &mut self.z[0]);
+        self.electronic.vcycle_into(&self.r[1], &mut self.z[1]);
+    }
+
+    /// Solves K (x_l, x_s) = (b_l, b_s) by block-preconditioned CG from the initial guesses in
+    /// `x_l`, `x_s`, until Σ|b − K x| over both blocks ≤ `tol_l1` (A/m: the current imbalance
+    /// of ions and electrons together).
+    pub fn solve(
+        &mut self,
+        b_l: &[f64],
+        b_s: &[f64],
+        x_l: &mut [f64],
+        x_s: &mut [f64],
+        tol_l1: f64,
+        max_iterations: usize,
+    ) -> SolveStats {
+        let (nx, ny) = (self.ionic.operator().nx, self.ionic.operator().ny);
+        let l1_2 = |r: &[Vec<f64>; 2]| l1(&r[0], nx, ny) + l1(&r[1], nx, ny);
+        let dot_2 = |a: &[Vec<f64>; 2], b: &[Vec<f64>; 2]| {
+            dot(&a[0], &b[0], nx, ny) + dot(&a[1], &b[1], nx, ny)
+        };
+        self.residual([b_l, b_s], [x_l, x_s]);
+        let mut res = l1_2(&self.r);
+        if res <= tol_l1 {
+            return SolveStats {
+                iterations: 0,
+                residual_l1: res,
+                converged: true,
+            };
+        }
+        self.precondition();
+        self.p.clone_from(&self.z);
+        let mut rz = dot_2(&self.r, &self.z);
+        for it in 1..=max_iterations {
+            let mut q = std::mem::take(&mut self.q);
+            self.apply([&self.p[0], &self.p[1]], &mut q);
+            self.q = q;
+            let pq = dot_2(&self.p, &self.q);
+            if pq <= 0.0 || !pq.is_finite() {
+                return SolveStats {
+                    iterations: it,
+                    residual_l1: res,
+                    converged: false,
+                };
+            }
+            let alpha = rz / pq;
+            for (b, x) in [&mut *x_l, &mut *x_s].into_iter().enumerate() {
+                for (k, xk) in x.iter_mut().enumerate() {
+                    *xk += alpha * self.p[b][k];
+                    self.r[b][k] -= alpha * self.q[b][k];
+                }
+            }
+            res = l1_2(&self.r);
+            if res <= tol_l1 {
+                self.residual([b_l, b_s], [x_l, x_s]);
+                res = l1_2(&self.r);
+                if res <= tol_l1 {
+                    return SolveStats {
+                        iterations: it,
+                        residual_l1: res,
+                        converged: true,
+                    };
+                }
+            }
+            self.precondition();
+            let rz_new = dot_2(&self.r, &self.z);
+            let beta = rz_new / rz;
+            rz = rz_new;
+            for b in 0..2 {
+                for k in 0..self.p[b].len() {
+                    self.p[b][k] = self.z[b][k] + beta * self.p[b][k];
+                }
             }
         }
         SolveStats {

@@ -20,14 +20,25 @@ pub struct State {
     pub potential0: Vec<f64>,
     /// Response of the potential to a unit collector potential (warm start).
     pub potential1: Vec<f64>,
+    /// Electronic potential φ_s of the last step, V (two-potential form; zero otherwise).
+    pub electronic_potential: Vec<f64>,
+    /// Electronic part of the zero-collector-potential solve (warm start, two-potential form).
+    pub electronic_potential0: Vec<f64>,
+    /// Electronic part of the unit-collector-potential response (warm start).
+    pub electronic_potential1: Vec<f64>,
     /// Collector potential against the counter electrode (= cell voltage), V.
     pub v_collector: f64,
     pub time_s: f64,
     pub step: u64,
     /// Plating current density of the last step, A/m² (positive plates Li).
     pub current_density_a_m2: f64,
-    /// ∫ i dt since t = 0, C/m².
+    /// ∫ i dt since t = 0, C/m² (ions and electrons through the counter electrode).
     pub charge_c_m2: f64,
+    /// Electronic part of the current through the counter electrode, A/m²: electrons that leak
+    /// through the electrolyte and plate nothing (two-potential form).
+    pub leakage_current_density_a_m2: f64,
+    /// ∫ leakage current dt since t = 0, C/m².
+    pub leakage_charge_c_m2: f64,
     /// Li amount c_s ∫ξ dA / width at t = 0, mol/m².
     pub li_amount0_mol_m2: f64,
     /// Potential-solver iterations of the last step (both solves).
@@ -135,7 +146,7 @@ impl State {
         }
         let cells = g.cells();
         let inf = f64::INFINITY;
-        let fields: [(&'static str, &Vec<f64>, f64, f64); 7] = [
+        let fields: [(&'static str, &Vec<f64>, f64, f64); 10] = [
             ("xi", &self.xi, XI_MIN, XI_MAX),
             ("phi", &self.phi, PHI_MIN, PHI_MAX),
             ("c", &self.conc, CONC_MIN, inf),
@@ -143,6 +154,9 @@ impl State {
             ("eta", &self.eta, -inf, inf),
             ("potential0", &self.potential0, -inf, inf),
             ("potential1", &self.potential1, -inf, inf),
+            ("electronic_potential", &self.electronic_potential, -inf, inf),
+            ("electronic_potential0", &self.electronic_potential0, -inf, inf),
+            ("electronic_potential1", &self.electronic_potential1, -inf, inf),
         ];
         for (field, f, lo, hi) in fields {
             if f.len() != cells {
@@ -176,6 +190,8 @@ impl State {
             ("v_collector", self.v_collector),
             ("current_density_a_m2", self.current_density_a_m2),
             ("charge_c_m2", self.charge_c_m2),
+            ("leakage_current_density_a_m2", self.leakage_current_density_a_m2),
+            ("leakage_charge_c_m2", self.leakage_charge_c_m2),
             ("li_amount0_mol_m2", self.li_amount0_mol_m2),
         ] {
             if !value.is_finite() {

@@ -408,6 +408,13 @@ impl GpuBackend {
         geometry: GeometryInfo,
     ) -> Result<GpuBackend, GpuError> {
         let coeffs = Coefficients::from_config(config);
+        if coeffs.overpotential == OverpotentialForm::TwoPotential {
+            return Err(GpuError::Unsupported(
+                "the two-potential form (model.overpotential = \"two_potential\", the default); \
+                 \"consistent\" and \"single_potential\" run on it"
+                    .into(),
+            ));
+        }
         let (nx, ny) = (coeffs.grid.nx, coeffs.grid.ny);
         assert_eq!((nx, ny), (state.grid.nx, state.grid.ny));
         let n = nx * ny;
@@ -1381,8 +1388,9 @@ impl Backend for GpuBackend {
             cell_voltage_v: s.v_collector,
             li_amount_mol_m2: self.coeffs.cs_mol_m3 * xi * per_width,
             charge_c_m2: s.charge_c_m2,
-            li_in_llzo_mol_m2: self.coeffs.cs_mol_m3 * inside * per_width,
+            li_in_electrolyte_mol_m2: self.coeffs.cs_mol_m3 * inside * per_width,
             solver_iterations: s.solver_iterations,
+            leakage_current_density_a_m2: s.leakage_current_density_a_m2,
         }
     }
 

@@ -1,7 +1,8 @@
 //! `timeseries.csv`: the scalar observables of a run, one row per sample.
 //!
 //! Columns (units in the names): `time_s, step, current_density_a_m2, cell_voltage_v,
-//! li_amount_mol_m2, charge_c_m2, li_in_llzo_mol_m2, solver_iterations`. Numbers are written in
+//! li_amount_mol_m2, charge_c_m2, li_in_electrolyte_mol_m2, solver_iterations,
+//! leakage_current_density_a_m2`. Numbers are written in
 //! the shortest form that parses back to the identical f64 (plain decimals for ordinary
 //! magnitudes, `1.5e-9` style otherwise), so the file is exact and readable by any CSV reader.
 
@@ -10,7 +11,8 @@ use std::fmt::Write;
 
 /// The header line (without newline).
 pub const HEADER: &str = "time_s,step,current_density_a_m2,cell_voltage_v,li_amount_mol_m2,\
-                          charge_c_m2,li_in_llzo_mol_m2,solver_iterations";
+                          charge_c_m2,li_in_electrolyte_mol_m2,solver_iterations,\
+                          leakage_current_density_a_m2";
 
 /// The whole CSV text: header and one line per row, each terminated by `\n`.
 pub fn timeseries_csv(rows: &[Scalars]) -> String {
@@ -34,15 +36,16 @@ fn push_row(s: &mut String, r: &Scalars) {
     // Writing to a String cannot fail.
     let _ = writeln!(
         s,
-        "{},{},{},{},{},{},{},{}",
+        "{},{},{},{},{},{},{},{},{}",
         num(r.time_s),
         r.step,
         num(r.current_density_a_m2),
         num(r.cell_voltage_v),
         num(r.li_amount_mol_m2),
         num(r.charge_c_m2),
-        num(r.li_in_llzo_mol_m2),
-        r.solver_iterations
+        num(r.li_in_electrolyte_mol_m2),
+        r.solver_iterations,
+        num(r.leakage_current_density_a_m2)
     );
 }
 
@@ -95,7 +98,8 @@ mod tests {
                 cell_voltage_v: -0.0125,
                 li_amount_mol_m2: 0.1538,
                 charge_c_m2: 1.0,
-                li_in_llzo_mol_m2: 0.0,
+                li_in_electrolyte_mol_m2: 0.0,
+                leakage_current_density_a_m2: 0.0,
                 solver_iterations: 12,
             },
             Scalars::default(),

@@ -20,7 +20,7 @@
 //! /snapshots/NNNNNN/c         (ny, nx) f32  c/c0                        attrs: time_s, step, row0
 //! /snapshots/NNNNNN/potential (ny, nx) f32  electric potential, V      attrs: time_s, step, row0
 //! /timeseries/{time_s, current_density_a_m2, cell_voltage_v, li_amount_mol_m2, charge_c_m2,
-//!              li_in_llzo_mol_m2}  1-D f64;  /timeseries/{step, solver_iterations}  1-D u64
+//!              li_in_electrolyte_mol_m2}  1-D f64;  /timeseries/{step, solver_iterations}  1-D u64
 //!                         each with attr units
 //! ```
 //!
@@ -90,7 +90,8 @@ pub fn disable_file_locking() {
 pub const ROW0: &str = "bottom (y = 0, current collector)";
 const FIELDS_FORMAT: &str = "lipf-fields";
 const CHECKPOINT_FORMAT: &str = "lipf-checkpoint";
-const FORMAT_VERSION: u32 = 1;
+/// 2: the electronic potential (two-potential form) and the leakage current and charge.
+const FORMAT_VERSION: u32 = 2;
 
 /// Units of every quantity in `fields.h5` (root attribute `units`).
 const UNITS: &[(&str, &str)] = &[
@@ -107,7 +108,9 @@ const UNITS: &[(&str, &str)] = &[
     ("cell_voltage_v", "V"),
     ("li_amount_mol_m2", "mol/m^2"),
     ("charge_c_m2", "C/m^2"),
-    ("li_in_llzo_mol_m2", "mol/m^2"),
+    ("li_in_electrolyte_mol_m2", "mol/m^2"),
+    ("leakage_current_density_a_m2", "A/m^2"),
+    ("electronic_potential", "V"),
     ("solver_iterations", "1"),
 ];
 
@@ -440,6 +443,7 @@ impl FieldsFile {
                 ("xi", &state.xi),
                 ("c", &state.conc),
                 ("potential", &state.potential),
+                ("electronic_potential", &state.electronic_potential),
             ] {
                 let ds = write_field(&f, field, &self.grid, &to_f32(data), true)?;
                 set_attr(&ds, "time_s", state.time_s)?;
@@ -476,13 +480,17 @@ impl FieldsFile {
             file.create_group("timeseries")?
         };
         let col = |f: fn(&Scalars) -> f64| rows.iter().map(f).collect::<Vec<f64>>();
-        let float_columns: [(&str, Vec<f64>); 6] = [
+        let float_columns: [(&str, Vec<f64>); 7] = [
             ("time_s", col(|r| r.time_s)),
             ("current_density_a_m2", col(|r| r.current_density_a_m2)),
             ("cell_voltage_v", col(|r| r.cell_voltage_v)),
             ("li_amount_mol_m2", col(|r| r.li_amount_mol_m2)),
             ("charge_c_m2", col(|r| r.charge_c_m2)),
-            ("li_in_llzo_mol_m2", col(|r| r.li_in_llzo_mol_m2)),
+            ("li_in_electrolyte_mol_m2", col(|r| r.li_in_electrolyte_mol_m2)),
+            (
+                "leakage_current_density_a_m2",
+                col(|r| r.leakage_current_density_a_m2),
+            ),
         ];
         for (name, values) in &float_columns {
             write_column(&group, name, values)?;
@@ -530,7 +538,7 @@ impl FieldsFile {
             f("cell_voltage_v")?,
             f("li_amount_mol_m2")?,
             f("charge_c_m2")?,
-            f("li_in_llzo_mol_m2")?,
+            f("li_in_electrolyte_mol_m2")?,
         );
         let step = u("step")?;
         let iters = if g.link_exists("solver_iterations") {
@@ -538,14 +546,20 @@ impl FieldsFile {
         } else {
             vec![0; n]
         };
+        let leak = if g.link_exists("leakage_current_density_a_m2") {
+            f("leakage_current_density_a_m2")?
+        } else {
+            vec![0.0; n]
+        };
         for (name, len) in [
             ("current_density_a_m2", cd.len()),
             ("cell_voltage_v", v.len()),
             ("li_amount_mol_m2", li.len()),
             ("charge_c_m2", q.len()),
-            ("li_in_llzo_mol_m2", llzo.len()),
+            ("li_in_electrolyte_mol_m2", llzo.len()),
             ("step", step.len()),
             ("solver_iterations", iters.len()),
+            ("leakage_current_density_a_m2", leak.len()),
         ] {
             ensure!(len == n, "/timeseries/{name} has {len} rows, time_s {n}");
         }
@@ -557,8 +571,9 @@ impl FieldsFile {
                 cell_voltage_v: v[k],
                 li_amount_mol_m2: li[k],
                 charge_c_m2: q[k],
-                li_in_llzo_mol_m2: llzo[k],
+                li_in_electrolyte_mol_m2: llzo[k],
                 solver_iterations: iters[k],
+                leakage_current_density_a_m2: leak[k],
             })
             .collect())
     }
@@ -677,6 +692,8 @@ pub fn state_checksum(state: &State, config_json: &str) -> u64 {
         state.current_density_a_m2,
         state.charge_c_m2,
         state.li_amount0_mol_m2,
+        state.leakage_current_density_a_m2,
+        state.leakage_charge_c_m2,
     ] {
         eat(&v.to_bits().to_le_bytes());
     }
@@ -688,6 +705,9 @@ pub fn state_checksum(state: &State, config_json: &str) -> u64 {
         &state.eta,
         &state.potential0,
         &state.potential1,
+        &state.electronic_potential,
+        &state.electronic_potential0,
+        &state.electronic_potential1,
     ] {
         eat(&(f.len() as u64).to_le_bytes());
         for v in f.iter() {
@@ -720,11 +740,16 @@ fn write_checkpoint_to(path: &Path, state: &State, config_json: &str) -> Result<
         eta,
         potential0,
         potential1,
+        electronic_potential,
+        electronic_potential0,
+        electronic_potential1,
         v_collector,
         time_s,
         step,
         current_density_a_m2,
         charge_c_m2,
+        leakage_current_density_a_m2,
+        leakage_charge_c_m2,
         li_amount0_mol_m2,
         solver_iterations,
         solver_iterations_total,
@@ -750,6 +775,8 @@ fn write_checkpoint_to(path: &Path, state: &State, config_json: &str) -> Result<
         ("time_s", *time_s),
         ("current_density_a_m2", *current_density_a_m2),
         ("charge_c_m2", *charge_c_m2),
+        ("leakage_current_density_a_m2", *leakage_current_density_a_m2),
+        ("leakage_charge_c_m2", *leakage_charge_c_m2),
         ("li_amount0_mol_m2", *li_amount0_mol_m2),
     ] {
         set_attr(&file, name, v)?;
@@ -769,6 +796,9 @@ fn write_checkpoint_to(path: &Path, state: &State, config_json: &str) -> Result<
         ("eta", eta),
         ("potential0", potential0),
         ("potential1", potential1),
+        ("electronic_potential", electronic_potential),
+        ("electronic_potential0", electronic_potential0),
+        ("electronic_potential1", electronic_potential1),
     ] {
         write_field(&file, name, grid, data, false)?;
     }
@@ -791,6 +821,12 @@ pub fn read_checkpoint(path: &Path) -> Result<(State, String)> {
         if version > FORMAT_VERSION {
             bail!("checkpoint format version {version} is newer than this lipf ({FORMAT_VERSION})");
         }
+        if version < FORMAT_VERSION {
+            bail!(
+                "checkpoint format version {version} was written by an earlier lipf without the \
+                 electronic potential (format {FORMAT_VERSION}); start the run again"
+            );
+        }
         let nx = attr::<u64>(&file, "nx")? as usize;
         let ny = attr::<u64>(&file, "ny")? as usize;
         let dx_m = attr::<f64>(&file, "dx_m")?;
@@ -812,11 +848,16 @@ pub fn read_checkpoint(path: &Path) -> Result<(State, String)> {
             eta: field("eta")?,
             potential0: field("potential0")?,
             potential1: field("potential1")?,
+            electronic_potential: field("electronic_potential")?,
+            electronic_potential0: field("electronic_potential0")?,
+            electronic_potential1: field("electronic_potential1")?,
             v_collector: attr(&file, "v_collector")?,
             time_s: attr(&file, "time_s")?,
             step: attr(&file, "step")?,
             current_density_a_m2: attr(&file, "current_density_a_m2")?,
             charge_c_m2: attr(&file, "charge_c_m2")?,
+            leakage_current_density_a_m2: attr(&file, "leakage_current_density_a_m2")?,
+            leakage_charge_c_m2: attr(&file, "leakage_charge_c_m2")?,
             li_amount0_mol_m2: attr(&file, "li_amount0_mol_m2")?,
             solver_iterations: attr(&file, "solver_iterations")?,
             solver_iterations_total: attr(&file, "solver_iterations_total")?,

@@ -51,11 +51,16 @@ fn random_state(nx: usize, ny: usize, seed: u64) -> State {
         eta: r.field(n),
         potential0: r.field(n),
         potential1: r.field(n),
+        electronic_potential: r.field(n),
+        electronic_potential0: r.field(n),
+        electronic_potential1: r.field(n),
         v_collector: -0.012345678901234567,
         time_s: 12.5 + r.unit(),
         step: r.next_u64(),
         current_density_a_m2: 2.0 + r.unit(),
         charge_c_m2: r.wild(),
+        leakage_current_density_a_m2: r.wild(),
+        leakage_charge_c_m2: r.wild(),
         li_amount0_mol_m2: r.wild(),
         solver_iterations: r.next_u64() % 1000,
         solver_iterations_total: u64::MAX - 3,
@@ -230,7 +235,8 @@ mod h5 {
                 cell_voltage_v: -0.01 - 1e-3 * t,
                 li_amount_mol_m2: 0.15 + 1e-6 * t,
                 charge_c_m2: 2.0 * t,
-                li_in_llzo_mol_m2: 1e-3 * t,
+                li_in_electrolyte_mol_m2: 1e-3 * t,
+                leakage_current_density_a_m2: 1e-4 * t,
                 solver_iterations: 7 + k as u64,
             })
             .collect()
@@ -366,7 +372,7 @@ mod h5 {
             "current_density_a_m2",
             "li_amount_mol_m2",
             "charge_c_m2",
-            "li_in_llzo_mol_m2",
+            "li_in_electrolyte_mol_m2",
             "solver_iterations",
         ] {
             assert_eq!(ts.dataset(name).unwrap().size(), 3, "{name}");

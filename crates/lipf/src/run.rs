@@ -62,7 +62,7 @@ pub struct RunSummary {
     pub final_current_density_a_m2: f64,
     pub deposited_li_mol_m2: f64,
     /// Li inside the scaffold relative to the deposited Li.
-    pub li_in_llzo_fraction: f64,
+    pub li_in_electrolyte_fraction: f64,
     pub geometry: lipf_core::geometry::GeometryInfo,
     /// Morphology observables (docs/study.md) at t = 0 (absent on resume) and at the end.
     pub morphology_initial: Option<Morphology>,
@@ -317,8 +317,9 @@ fn read_timeseries_csv(path: &Path, t_max: f64) -> Result<Vec<Scalars>> {
             cell_voltage_v: f(3),
             li_amount_mol_m2: f(4),
             charge_c_m2: f(5),
-            li_in_llzo_mol_m2: f(6),
+            li_in_electrolyte_mol_m2: f(6),
             solver_iterations: v[7].trim().parse().unwrap_or(0),
+            leakage_current_density_a_m2: if v.len() > 8 { f(8) } else { 0.0 },
         };
         if row.time_s <= t_max * (1.0 + 1e-12) {
             rows.push(row);
@@ -590,8 +591,8 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
         final_cell_voltage_v: state.v_collector,
         final_current_density_a_m2: state.current_density_a_m2,
         deposited_li_mol_m2: deposited,
-        li_in_llzo_fraction: if deposited.abs() > 0.0 {
-            observables::li_in_llzo_mol_m2(&coeffs, &state) / deposited.abs()
+        li_in_electrolyte_fraction: if deposited.abs() > 0.0 {
+            observables::li_in_electrolyte_mol_m2(&coeffs, &state) / deposited.abs()
         } else {
             0.0
         },

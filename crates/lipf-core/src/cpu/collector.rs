@@ -39,8 +39,20 @@ pub fn collector(
     potential1: &[f64],
     target_current_a_m: f64,
 ) -> Result<CollectorPotential, SimulationError> {
-    let i0 = top_current(op, potential0);
-    let i1 = top_current(op, potential1);
+    collector_from_currents(
+        top_current(op, potential0),
+        top_current(op, potential1),
+        target_current_a_m,
+    )
+}
+
+/// V = (I_target − I0)/I1 from the currents of the two galvanostatic solves (in the
+/// two-potential form each the sum of the ionic and the electronic current through the top).
+pub fn collector_from_currents(
+    i0: f64,
+    i1: f64,
+    target_current_a_m: f64,
+) -> Result<CollectorPotential, SimulationError> {
     if i1.abs() < MIN_UNIT_RESPONSE_A_M || !i1.is_finite() {
         return Err(SimulationError::Solver(
             "galvanostatic control impossible: the current does not depend on the \

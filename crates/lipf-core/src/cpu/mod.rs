@@ -5,7 +5,8 @@
 //! | kernel | update |
 //! |---|---|
 //! | `xi_rate` | Allen–Cahn rate and linearised Butler–Volmer (a, g) |
-//! | `potential_assemble` | 5-point operator and right-hand sides of current continuity |
+//! | `potential_assemble` | 5-point operator and right-hand sides of current continuity (ions) |
+//! | `electronic_assemble` | the same for the electrons (two-potential form) |
 //! | `mg_smooth`, `mg_residual`, `mg_restrict`, `mg_prolong`, `mg_coarsen` | multigrid |
 //! | `collector` | galvanostatic V = (I_target − I0)/I1, φ = φ0 + V φ1, the top-boundary current |
 //! | `reaction_rate` | final ξ rate r and overpotential η |
@@ -18,6 +19,7 @@
 
 pub mod collector;
 pub mod conc_update;
+pub mod electronic_assemble;
 pub mod interp;
 pub mod mg_coarsen;
 pub mod mg_prolong;

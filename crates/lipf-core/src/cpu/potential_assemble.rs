@@ -12,6 +12,13 @@
 //! by an artificial insulating layer. Pores keep the floor. η = V − φ − E⁰, so r = (a + g E⁰) − g V + g φ and
 //! the reaction enters implicitly (linearised Butler–Volmer, which keeps the coupling stable):
 //!   S = nF c_s g Δx²,  b0 = −nF c_s (a + g E⁰) Δx²,  b1 = S;  bottom: no flux (metal side).
+//! Two-potential form (default): this kernel assembles the ionic problem with σ_l = σ_p h(ϕ) +
+//! σ_floor (ions only in the electrolyte). η = φ_s − φ_l − E⁰ with the electronic potential φ_s
+//! of [`super::electronic_assemble`], so r = (a + g E⁰) − g φ_s + g φ_l:
+//!   S = nF c_s g Δx²,  b0 = −nF c_s (a + g E⁰) Δx²;  bottom: no ion flux;
+//!   b1 = −T_top in the top row: the response to a unit collector potential is solved relative
+//!   to it, φ1 = 1 + ψ1 (see `electronic_assemble`).
+//! The coupling −S φ_s is applied by the coupled solver ([`crate::solver::CoupledMultigrid`]).
 //! Single-potential form: σ = σ_e h(ξ) + σ_p h(ϕ) + σ_floor, η = φ − E⁰ taken from the previous
 //! potential (explicit): S = 0, b0 = −nF c_s r Δx², bottom φ = V (b1 = bottom conductance).
 
@@ -24,6 +31,7 @@ use crate::config::OverpotentialForm;
 #[inline(always)]
 pub fn cell_conductivity(c: &Coefficients, xi: f64, phi: f64) -> f64 {
     match c.overpotential {
+        OverpotentialForm::TwoPotential => c.sigma_p_s_m * h(phi) + c.sigma_floor_s_m,
         OverpotentialForm::Consistent => {
             c.sigma_p_s_m * (h(phi) + h(xi)).min(1.0) + c.sigma_floor_s_m
         }
@@ -54,6 +62,8 @@ pub fn potential_assemble(
         .zip(phi)
         .map(|(&x, &p)| cell_conductivity(c, x, p))
         .collect();
+    // The rate is implicit in the potential (consistent and two-potential forms).
+    let implicit = c.overpotential != OverpotentialForm::SinglePotential;
     let consistent = c.overpotential == OverpotentialForm::Consistent;
     for j in 0..ny {
         for i in 0..nx {
@@ -69,11 +79,11 @@ pub fn potential_assemble(
             } else {
                 2.0 * sigma[k]
             };
-            if consistent {
-                // r = a − g (V − φ − E⁰) = (a + g E⁰) − g V + g φ
+            if implicit {
+                // r = a − g (φ_s − φ − E⁰) = (a + g E⁰) − g φ_s + g φ, φ_s = V (consistent)
                 op.s[k] = q * g[k];
                 b0[k] = -q * (a[k] + g[k] * c.e0_v);
-                b1[k] = op.s[k];
+                b1[k] = if consistent { op.s[k] } else { 0.0 };
             } else {
                 op.s[k] = 0.0;
                 b0[k] = -q * (a[k] - g[k] * eta_star[k]);
@@ -81,9 +91,17 @@ pub fn potential_assemble(
             }
         }
     }
+    if c.overpotential == OverpotentialForm::TwoPotential {
+        // Potentials relative to the collector potential (see `electronic_assemble`): the
+        // response to V = 1 is 1 + K⁻¹ b1 with the counter electrode at −1 relative to it.
+        let top = (ny - 1) * nx;
+        for i in 0..nx {
+            b1[top + i] = -op.ty[top + i];
+        }
+    }
     for i in 0..nx {
-        op.tbot[i] = if consistent { 0.0 } else { 2.0 * sigma[i] };
-        if !consistent {
+        op.tbot[i] = if implicit { 0.0 } else { 2.0 * sigma[i] };
+        if !implicit {
             b1[i] += op.tbot[i];
         }
     }

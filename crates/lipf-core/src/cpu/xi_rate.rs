@@ -52,6 +52,9 @@ pub struct XiRateParams {
     /// e^a and e^{−a}, computed once (used by [`sharp_lambda`] in every cell).
     pub exp_sharp_a: f64,
     pub exp_minus_sharp_a: f64,
+    /// The obstacle keeps ξ + ϕ ≤ 1 in every cell (two-potential form, [`room_obstacle_slope`])
+    /// instead of ξ ≤ 0.45 where ϕ > ½.
+    pub room_obstacle: bool,
 }
 
 impl XiRateParams {
@@ -81,6 +84,7 @@ impl XiRateParams {
             sharp_a,
             exp_sharp_a: sharp_a.exp(),
             exp_minus_sharp_a: (-sharp_a).exp(),
+            room_obstacle: c.overpotential == crate::config::OverpotentialForm::TwoPotential,
         }
     }
 }
@@ -99,6 +103,14 @@ pub fn obstacle_slope(b: f64, xi: f64, phi: f64) -> f64 {
     } else {
         0.0
     }
+}
+
+/// ∂/∂ξ of the room obstacle B (ξ + ϕ − 1)₊²: Li and LLZO share a cell only as far as their
+/// volume fractions fit. Continuous in ξ and ϕ (no mask, no threshold), zero at every contact the
+/// builder makes (ξ = min(ξ_Li, 1 − ϕ)) and in pores.
+#[inline(always)]
+pub fn room_obstacle_slope(b: f64, xi: f64, phi: f64) -> f64 {
+    2.0 * b * (xi + phi - 1.0).max(0.0)
 }
 
 /// Discrete Laplacian (times Δx²) of the logistic profile p_k = 1/(1 + e^{(x_k − x0)/ℓ'}) with
@@ -209,7 +221,11 @@ pub fn xi_rate(
                 * inv_dx;
             let df0 = double_well_slope(p, x)
                 + 2.0 * p.a_cross * x * ph * ph
-                + obstacle_slope(p.b_obstacle, x, ph);
+                + if p.room_obstacle {
+                    room_obstacle_slope(p.b_obstacle, x, ph)
+                } else {
+                    obstacle_slope(p.b_obstacle, x, ph)
+                };
             let r_ac = -p.l_sigma * (df0 - div);
             let (mut a, mut g) = (r_ac, 0.0);
             if p.reaction_on {

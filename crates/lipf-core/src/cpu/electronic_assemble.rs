@@ -1,0 +1,84 @@
+//! Assembly of the electronic current-continuity problem of the two-potential form
+//! (docs/models/phase-field.md §9.5, §9.6). Twin: `shaders/electronic_assemble.wgsl`.
+//!
+//! Electrons move in the metal and, weakly, in the electrolyte:
+//!   σ_s = σ_e m(ξ) + σ_e,el h(ϕ) + σ_floor   (σ_e capped, none in pores but the floor),
+//! with the metal path m = h(min(ξ, 1 − ϕ)) of [`metal_path`]: Li conducts as metal only in the
+//! room the scaffold leaves a cell; Li that overlaps the LLZO beyond ξ + ϕ = 1 is not a metal
+//! path (docs/models/phase-field.md §9.6).
+//! Per unit depth and in flux form every cell balances
+//!   Σ_faces T_f (φ_s,c − φ_s,nb) = +nF c_s r_c Δx²,   r = (a + g E⁰) − g φ_s + g φ_l,
+//! the ionic sink of [`super::potential_assemble`] with the opposite sign: the reaction takes one
+//! ion and one electron, so both balances close with the same discrete rate. Hence
+//!   S = nF c_s g Δx² (the same diagonal as the ionic problem),  b0 = +nF c_s (a + g E⁰) Δx²,
+//! and the coupling −S φ_l is applied by the coupled solver. Boundaries: the collector fixes
+//! φ_s = V at the bottom (conductance 2σ_s, half a cell away) and the counter electrode φ_s = 0
+//! at the top (electrons that leak through the electrolyte leave there).
+//!
+//! The response to the collector potential is solved relative to it. Shifting both potentials by
+//! a constant leaves η and the reaction unchanged, so φ1 = 1 + ψ1 with ψ1 the solution for the
+//! collector at 0 and the counter electrode at −1: b1 = −T_top in the top row of both problems.
+//! Solving for φ1 directly would put the metal's conductance (up to 10⁶ σ_p) times 1 V into the
+//! right-hand side and ask CG for a current balance 10¹⁶ times smaller than it: measured, CG
+//! diverged at a metal cap of 1e7 σ_p.
+
+use super::interp::{h, harmonic_mean};
+use super::operator::Operator;
+use crate::coefficients::Coefficients;
+
+/// m(ξ, ϕ) = h(ξ_m), ξ_m = min(ξ, 1 − ϕ): the share of the metal conductivity a cell carries.
+/// Li conducts as metal only in the room the scaffold leaves the cell.
+#[inline(always)]
+pub fn metal_path(xi: f64, phi: f64) -> f64 {
+    h(xi.min(1.0 - phi))
+}
+
+/// Electronic cell conductivity σ_s, S/m.
+#[inline(always)]
+pub fn electronic_conductivity(c: &Coefficients, xi: f64, phi: f64) -> f64 {
+    c.sigma_e_s_m * metal_path(xi, phi) + c.sigma_e_el_s_m * h(phi) + c.sigma_floor_s_m
+}
+
+/// Fills `op`, `b0` and `b1` of the electronic problem from the ξ rate's `a` and `g`.
+pub fn electronic_assemble(
+    c: &Coefficients,
+    xi: &[f64],
+    phi: &[f64],
+    a: &[f64],
+    g: &[f64],
+    op: &mut Operator,
+    b0: &mut [f64],
+    b1: &mut [f64],
+) {
+    let (nx, ny) = (c.grid.nx, c.grid.ny);
+    let dx2 = c.grid.dx_m * c.grid.dx_m;
+    let q = c.nf_c_mol * c.cs_mol_m3 * dx2;
+    let sigma: Vec<f64> = xi
+        .iter()
+        .zip(phi)
+        .map(|(&x, &p)| electronic_conductivity(c, x, p))
+        .collect();
+    for j in 0..ny {
+        for i in 0..nx {
+            let k = j * nx + i;
+            let e = j * nx + (i + 1) % nx;
+            op.tx[k] = if nx > 1 {
+                harmonic_mean(sigma[k], sigma[e])
+            } else {
+                0.0
+            };
+            op.ty[k] = if j + 1 < ny {
+                harmonic_mean(sigma[k], sigma[k + nx])
+            } else {
+                2.0 * sigma[k]
+            };
+            op.s[k] = q * g[k];
+            b0[k] = q * (a[k] + g[k] * c.e0_v);
+            b1[k] = if j + 1 == ny { -op.ty[k] } else { 0.0 };
+        }
+    }
+    for i in 0..nx {
+        op.tbot[i] = 2.0 * sigma[i];
+    }
+    op.update_diagonal();
+}
