@@ -4,6 +4,7 @@ mod backend_choice;
 mod cell_checks;
 mod config_errors;
 mod doc_paths;
+mod electronic_checks;
 mod geometry_checks;
 mod gpu_checks;
 mod hostile_inputs;

@@ -356,7 +356,7 @@ impl Default for Model {
             anisotropy_angle_deg: 0.0,
             cross_term_over_w1: 0.0,
             double_well: DoubleWell::Sharp,
-            scaffold_obstacle_over_w1: 100.0,
+            scaffold_obstacle_over_w1: 1000.0,
             overpotential: OverpotentialForm::TwoPotential,
             pore_conductivity_floor: 1e-6,
             metal_conductivity_cap: 1e6,

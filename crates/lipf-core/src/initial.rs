@@ -65,6 +65,14 @@ pub fn initial_state(config: &Config) -> Result<Initial, SimulationError> {
             *x = (*x + config.noise.amplitude * u * 4.0 * *x * (1.0 - *x)).clamp(0.0, 1.0);
         }
     }
+    if coeffs.overpotential == crate::config::OverpotentialForm::TwoPotential {
+        // Warm starts of the first solve: the electronic potential at the collector potential
+        // (exact in the metal), the response to it 1. Starting from 0 would put the metal's
+        // conductance times V into the first residual, 10¹² times the tolerance.
+        state.electronic_potential.fill(state.v_collector);
+        state.electronic_potential1.fill(1.0);
+        state.potential1.fill(1.0);
+    }
     state.li_amount0_mol_m2 = observables::li_amount_mol_m2(&coeffs, &state);
     Ok(Initial {
         state,
