@@ -6,7 +6,7 @@ use lipf_core::config::{ControlMode, OverpotentialForm};
 use lipf_core::cpu::electronic_assemble::{electronic_assemble, electronic_conductivity};
 use lipf_core::cpu::operator::Operator;
 use lipf_core::cpu::potential_assemble::cell_conductivity;
-use lipf_core::observables::{faraday_error, li_amount_mol_m2, li_in_electrolyte_mol_m2};
+use lipf_core::observables::{faraday_error, li_amount_mol_m2};
 use lipf_core::solver::Multigrid;
 use lipf_core::{Backend, Coefficients, Config, CpuBackend, State, StopFlag};
 

@@ -305,7 +305,7 @@ fn xdmf_describes_a_plane_of_zero_thickness() {
     ));
     assert_eq!(
         text.matches(r#"<DataItem Dimensions="1 120 200""#).count(),
-        4
+        5
     );
     assert!(text.contains("fields.h5:/snapshots/000000/xi"));
     assert!(text.contains("fields.h5:/static/phi"));

@@ -108,8 +108,8 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 3);
         assert_eq!(lines[0], HEADER);
-        assert_eq!(lines[1], "0.5,3,2,-0.0125,0.1538,1,0,12");
-        assert_eq!(lines[2], "0,0,0,0,0,0,0,0");
+        assert_eq!(lines[1], "0.5,3,2,-0.0125,0.1538,1,0,12,0");
+        assert_eq!(lines[2], "0,0,0,0,0,0,0,0,0");
         assert_eq!(lines[0].split(',').count(), lines[1].split(',').count());
         assert_eq!(timeseries_csv_row(&rows[0]), format!("{}\n", lines[1]));
     }

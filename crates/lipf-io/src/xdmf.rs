@@ -137,7 +137,7 @@ mod tests {
             3
         );
         assert_eq!(text.matches(r#"GeometryType="ORIGIN_DXDYDZ""#).count(), 3);
-        assert_eq!(text.matches(r#"Dimensions="1 45 67""#).count(), 12);
+        assert_eq!(text.matches(r#"Dimensions="1 45 67""#).count(), 15);
         assert!(!text.contains("2DCoRectMesh") && !text.contains(r#""ORIGIN_DXDY""#));
         assert!(text.contains("fields.h5:/snapshots/000002/potential"));
         assert!(text.contains("fields.h5:/static/phi"));

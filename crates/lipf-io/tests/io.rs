@@ -118,7 +118,7 @@ fn xdmf_has_one_grid_per_snapshot_and_ny_nx_attributes() {
     let grid = Grid::new(7, 5, 0.5e-6);
     let text = xdmf::xdmf(&grid, "fields.h5", &[(0, 0.0), (4, 0.25)]);
     assert_eq!(text.matches("<Grid Name=\"snapshot").count(), 2);
-    assert_eq!(text.matches("Dimensions=\"1 5 7\"").count(), 8);
+    assert_eq!(text.matches("Dimensions=\"1 5 7\"").count(), 10);
     assert!(text.contains("<Topology TopologyType=\"3DCoRectMesh\" Dimensions=\"1 6 8\"/>"));
     assert!(text.contains("GeometryType=\"ORIGIN_DXDYDZ\""));
     assert!(text.contains("fields.h5:/snapshots/000001/c"));

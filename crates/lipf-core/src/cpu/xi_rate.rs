@@ -53,8 +53,8 @@ pub struct XiRateParams {
     pub exp_sharp_a: f64,
     pub exp_minus_sharp_a: f64,
     /// The obstacle keeps ξ + ϕ ≤ 1 in every cell (two-potential form, [`room_obstacle_slope`])
-    /// instead of ξ ≤ 0.45 where ϕ > ½, and its chemical potential enters the reaction
-    /// ([`pressure_overpotential`]).
+    /// instead of ξ ≤ 0.45 where ϕ > ½, and the chemical potential of ξ enters the reaction
+    /// ([`chemical_overpotential`]).
     pub room_obstacle: bool,
     /// 1/(nF c_s), m³ V/J: a free-energy density (J/m³) per Li as a potential.
     pub inv_nf_cs: f64,
@@ -117,15 +117,17 @@ pub fn room_obstacle_slope(b: f64, xi: f64, phi: f64) -> f64 {
     2.0 * b * (xi + phi - 1.0).max(0.0)
 }
 
-/// The room obstacle's chemical potential as a potential, V: (2B/(nF c_s)) (ξ + ϕ − 1)₊ ≥ 0.
-/// Li pressed into a cell that has no room for it is under pressure; the reaction sees the work
-/// of that pressure (p Ω/nF, the stress term of Monroe and Newman) as an overpotential that
-/// opposes plating there and favours stripping, so the current goes where Li has room instead
-/// of compressing Li against the obstacle. B = 100 W1 gives 0.16 V per unit of excess ξ.
+/// The chemical potential of the Li phase field as a potential, μ/(nF c_s) with
+/// μ = δF/δξ = ∂f0/∂ξ − ∇·J (J/m³), in the two-potential form; 0 otherwise. The reaction's
+/// driving force is η + μ/(nF c_s): at a relaxed interface μ = 0 and nothing changes; on a
+/// curved one it is the Gibbs–Thomson shift; where Li is pressed into a cell without room the
+/// room obstacle makes it the work of that pressure (pΩ/F, the stress term of Monroe and
+/// Newman), which opposes plating there and favours stripping, so the current goes where Li has
+/// room instead of compressing it. B = 1000 W1 gives 1.6 V per unit of excess ξ.
 #[inline(always)]
-pub fn pressure_overpotential(p: &XiRateParams, xi: f64, phi: f64) -> f64 {
+pub fn chemical_overpotential(p: &XiRateParams, mu_j_m3: f64) -> f64 {
     if p.room_obstacle {
-        room_obstacle_slope(p.b_obstacle, xi, phi) * p.inv_nf_cs
+        mu_j_m3 * p.inv_nf_cs
     } else {
         0.0
     }
@@ -244,13 +246,14 @@ pub fn xi_rate(
                 } else {
                     obstacle_slope(p.b_obstacle, x, ph)
                 };
-            let r_ac = -p.l_sigma * (df0 - div);
+            let mu = df0 - div;
+            let r_ac = -p.l_sigma * mu;
             let (mut a, mut g) = (r_ac, 0.0);
             if p.reaction_on {
                 let w = p.l_eta * reaction_shape(x);
                 if w > 0.0 {
                     let eta = eta_star[k];
-                    let (b, db) = butler_volmer(p, eta + pressure_overpotential(p, x, ph), conc[k]);
+                    let (b, db) = butler_volmer(p, eta + chemical_overpotential(p, mu), conc[k]);
                     g = w * db;
                     a += -w * b + g * eta;
                 }
