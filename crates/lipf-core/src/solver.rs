@@ -25,13 +25,6 @@ use crate::cpu::par::sum_rows;
 /// A constant factor keeps the V-cycle symmetric.
 pub const COARSE_CORRECTION_SCALE: f64 = 1.8;
 
-/// Coarse-correction factor of the hierarchies that carry the metal's conductance (electronic and
-/// common mode). The metal conducts 10⁶ times better than the LLZO, so piecewise-constant
-/// aggregates represent its smooth modes exactly and an over-correction overshoots them: with
-/// 1.8 the V-cycle is not a positive definite preconditioner there and CG stalled (measured on a
-/// Li disk in a pore under stripping).
-pub const ELECTRONIC_CORRECTION_SCALE: f64 = 1.0;
-
 /// Levels are coarsened until a level has at most this many cells.
 const COARSEST_MAX_CELLS: usize = 64;
 
@@ -127,8 +120,6 @@ pub struct Multigrid {
     levels: Vec<Level>,
     coarse: Option<DenseCholesky>,
     sweeps: usize,
-    /// Factor of the coarse-grid correction ([`COARSE_CORRECTION_SCALE`] by default).
-    correction_scale: f64,
     // CG work vectors on the finest level.
     r: Vec<f64>,
     z: Vec<f64>,
@@ -159,18 +150,11 @@ impl Multigrid {
             levels,
             coarse: None,
             sweeps,
-            correction_scale: COARSE_CORRECTION_SCALE,
             r: vec![0.0; n],
             z: vec![0.0; n],
             p: vec![0.0; n],
             q: vec![0.0; n],
         }
-    }
-
-    /// The same hierarchy with another coarse-correction factor.
-    pub fn with_correction_scale(mut self, scale: f64) -> Multigrid {
-        self.correction_scale = scale;
-        self
     }
 
     pub fn levels(&self) -> usize {
@@ -215,7 +199,7 @@ impl Multigrid {
         self.vcycle(l + 1);
         let (f, c) = self.levels.split_at_mut(l + 1);
         let lev = &mut f[l];
-        mg_prolong(&c[0].x, self.correction_scale, lev.op.nx, &mut lev.x);
+        mg_prolong(&c[0].x, COARSE_CORRECTION_SCALE, lev.op.nx, &mut lev.x);
         for _ in 0..self.sweeps {
             mg_smooth(&lev.op, &lev.b, &mut lev.x, 1);
             mg_smooth(&lev.op, &lev.b, &mut lev.x, 0);
@@ -315,26 +299,18 @@ impl Multigrid {
 ///
 /// with A_l, A_s the ionic and electronic 5-point operators and S ≥ 0 the linearised reaction
 /// (both operators carry S as their diagonal term, so `ionic.operator().s` is the coupling). The
-/// matrix is symmetric positive definite, so CG applies. The preconditioner is additive:
-///
-///   M⁻¹ = diag(V_l, V_s) + P V_c Pᵀ,   P = [I; I],
-///
-/// with V_l, V_s one multigrid V-cycle on A_l + S and on A_s + S, and V_c one on A_l + A_s (the
-/// operator of the common mode φ_l = φ_s, on which S does not act). Where the reaction couples
-/// the two potentials more strongly than either conducts (the diffuse tail of Li facing a pore:
-/// S ∝ ξ, σ_s ∝ ξ³, σ_l = floor), the block-diagonal part alone sees S as stiffness in both
-/// fields and misses that their common shift costs almost nothing; every such cell then left a
-/// near-zero eigenvalue and CG stalled (measured: 200 iterations, no convergence, on a Li disk in
-/// a pore). The common-mode term treats exactly that mode; it is a sum of SPD parts, so CG
-/// applies.
+/// matrix is symmetric positive definite, so CG applies; the preconditioner is block-diagonal, one
+/// multigrid V-cycle on each operator. Where the reaction couples the two potentials more
+/// strongly than either conducts (the diffuse tail of Li facing a pore: S ∝ ξ, σ_s ∝ ξ³,
+/// σ_l = floor) it sees S as stiffness in both fields and misses that their common shift costs
+/// almost nothing; such cells leave small eigenvalues, which cost CG iterations (measured: on a
+/// Li disk floating in a pore under stripping CG stalls near 1e-4 of the current). An additive
+/// common-mode term, one more V-cycle on A_l + A_s, did not cure that and cost 1.6× the
+/// iterations on the smoke case (20 against 12 per step); a 2×2-block smoother that relaxes φ_l
+/// and φ_s of a cell together is the known remedy.
 pub struct CoupledMultigrid {
     pub ionic: Multigrid,
     pub electronic: Multigrid,
-    /// The common-mode operator A_l + A_s.
-    pub common: Multigrid,
-    common_op: Operator,
-    rc: Vec<f64>,
-    zc: Vec<f64>,
     r: [Vec<f64>; 2],
     z: [Vec<f64>; 2],
     p: [Vec<f64>; 2],
@@ -347,13 +323,7 @@ impl CoupledMultigrid {
         let two = || [vec![0.0; n], vec![0.0; n]];
         CoupledMultigrid {
             ionic: Multigrid::new(nx, ny, sweeps),
-            electronic: Multigrid::new(nx, ny, sweeps)
-                .with_correction_scale(ELECTRONIC_CORRECTION_SCALE),
-            common: Multigrid::new(nx, ny, sweeps)
-                .with_correction_scale(ELECTRONIC_CORRECTION_SCALE),
-            common_op: Operator::zeros(nx, ny),
-            rc: vec![0.0; n],
-            zc: vec![0.0; n],
+            electronic: Multigrid::new(nx, ny, sweeps),
             r: two(),
             z: two(),
             p: two(),
@@ -365,24 +335,7 @@ impl CoupledMultigrid {
     pub fn setup(&mut self, ionic: &Operator, electronic: &Operator) -> Result<(), String> {
         debug_assert_eq!(ionic.s, electronic.s);
         self.ionic.setup(ionic)?;
-        self.electronic.setup(electronic)?;
-        let c = &mut self.common_op;
-        for (((t, a), b), (u, (v, w))) in c
-            .tx
-            .iter_mut()
-            .zip(&ionic.tx)
-            .zip(&electronic.tx)
-            .zip(c.ty.iter_mut().zip(ionic.ty.iter().zip(&electronic.ty)))
-        {
-            *t = a + b;
-            *u = v + w;
-        }
-        for ((t, a), b) in c.tbot.iter_mut().zip(&ionic.tbot).zip(&electronic.tbot) {
-            *t = a + b;
-        }
-        c.s.fill(0.0);
-        c.update_diagonal();
-        self.common.setup(&self.common_op)
+        self.electronic.setup(electronic)
     }
 
     /// y = K x for the block matrix K.
@@ -412,13 +365,6 @@ impl CoupledMultigrid {
     fn precondition(&mut self) {
         self.ionic.vcycle_into(&self.r[0], &mut self.z[0]);
         self.electronic.vcycle_into(&self.r[1], &mut self.z[1]);
-        for ((c, a), b) in self.rc.iter_mut().zip(&self.r[0]).zip(&self.r[1]) {
-            *c = a + b;
-        }
-        self.common.vcycle_into(&self.rc, &mut self.zc);
-        for (z, &c) in self.z.iter_mut().flat_map(|z| z.iter_mut()).zip(self.zc.iter().cycle()) {
-            *z += c;
-        }
     }
 
     /// Solves K (x_l, x_s) = (b_l, b_s) by block-preconditioned CG from the initial guesses in

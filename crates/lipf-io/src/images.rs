@@ -1,10 +1,13 @@
 //! PNG pictures: maps of one snapshot and line plots of time series.
 //!
-//! [`write_snapshot_images`] writes three images per snapshot:
+//! [`write_snapshot_images`] writes five images per snapshot:
 //!
 //! * `<stem>_phases.png` — which phase each cell is in, in three fixed colours: Li where ξ > ½
 //!   (blue), otherwise LLZO where ϕ > ½ (tan), otherwise pore (near black); with a legend.
-//! * `<stem>_potential.png` — the electric potential, V, on a viridis colour scale.
+//! * `<stem>_xi_log.png` — log₁₀ ξ (floor 1e-6): Li at every fraction, including what the
+//!   thresholded phase map cannot show (Li in the electrolyte below ξ = ½).
+//! * `<stem>_potential.png` — the ionic potential φ_l, V, on a viridis colour scale.
+//! * `<stem>_electronic_potential.png` — the electronic potential φ_s, V.
 //! * `<stem>_conc.png` — the Li⁺ concentration c/c0 on a viridis colour scale.
 //!
 //! Every map is drawn with square cells of [`cell_pixels`] pixels (about 600 px of height for
@@ -689,8 +692,12 @@ fn trim_zeros(s: String) -> String {
     }
 }
 
-/// Writes `<stem>_phases.png`, `<stem>_potential.png` and `<stem>_conc.png` of `state` into
-/// `dir` (created if missing) and returns their paths.
+/// ξ below this is drawn at the bottom of the logarithmic ξ map.
+pub const XI_LOG_FLOOR: f64 = 1e-6;
+
+/// Writes `<stem>_phases.png`, `<stem>_xi_log.png` (log₁₀ ξ: Li at every fraction, which a phase
+/// map thresholded at ½ hides), `<stem>_potential.png`, `<stem>_electronic_potential.png` and
+/// `<stem>_conc.png` of `state` into `dir` (created if missing) and returns their paths.
 pub fn write_snapshot_images(dir: &Path, stem: &str, state: &State) -> Result<Vec<PathBuf>> {
     let n = state.cells();
     for (name, len) in [
@@ -698,6 +705,7 @@ pub fn write_snapshot_images(dir: &Path, stem: &str, state: &State) -> Result<Ve
         ("phi", state.phi.len()),
         ("conc", state.conc.len()),
         ("potential", state.potential.len()),
+        ("electronic_potential", state.electronic_potential.len()),
     ] {
         anyhow::ensure!(
             len == n,
@@ -706,11 +714,28 @@ pub fn write_snapshot_images(dir: &Path, stem: &str, state: &State) -> Result<Ve
             state.grid.ny
         );
     }
+    let xi_log: Vec<f64> = state
+        .xi
+        .iter()
+        .map(|&x| x.max(XI_LOG_FLOOR).log10())
+        .collect();
     let images = [
         ("phases", phases_png(state)?),
         (
+            "xi_log",
+            colour_map_png(state, &xi_log, "log₁₀ ξ, Li fraction (floor 1e-6)")?,
+        ),
+        (
             "potential",
-            colour_map_png(state, &state.potential, "Potential (V)")?,
+            colour_map_png(state, &state.potential, "Ionic potential φ_l (V)")?,
+        ),
+        (
+            "electronic_potential",
+            colour_map_png(
+                state,
+                &state.electronic_potential,
+                "Electronic potential φ_s (V)",
+            )?,
         ),
         (
             "conc",
