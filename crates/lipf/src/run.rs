@@ -61,8 +61,12 @@ pub struct RunSummary {
     pub final_cell_voltage_v: f64,
     pub final_current_density_a_m2: f64,
     pub deposited_li_mol_m2: f64,
-    /// Li inside the scaffold relative to the deposited Li.
+    /// Li inside the electrolyte at the end, c_s∫(ξ + ϕ − 1)₊ dA per width, mol/m².
+    pub li_in_electrolyte_mol_m2: f64,
+    /// Its growth since t = 0 relative to the deposited Li.
     pub li_in_electrolyte_fraction: f64,
+    /// Charge of the electrons that leaked through the electrolyte since t = 0, C/m².
+    pub leakage_charge_c_m2: f64,
     pub geometry: lipf_core::geometry::GeometryInfo,
     /// Morphology observables (docs/study.md) at t = 0 (absent on resume) and at the end.
     pub morphology_initial: Option<Morphology>,
@@ -567,6 +571,12 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
         None
     };
     let deposited = observables::li_amount_mol_m2(&coeffs, &state) - state.li_amount0_mol_m2;
+    let li_in_electrolyte = observables::li_in_electrolyte_mol_m2(&coeffs, &state);
+    // The time series starts at t = 0 (also on resume, where it is read back).
+    let li_in_electrolyte0 = out
+        .rows
+        .first()
+        .map_or(li_in_electrolyte, |r| r.li_in_electrolyte_mol_m2);
     let summary = RunSummary {
         name: config.name.clone(),
         lipf_version: lipf_core::VERSION.into(),
@@ -591,11 +601,13 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
         final_cell_voltage_v: state.v_collector,
         final_current_density_a_m2: state.current_density_a_m2,
         deposited_li_mol_m2: deposited,
+        li_in_electrolyte_mol_m2: li_in_electrolyte,
         li_in_electrolyte_fraction: if deposited.abs() > 0.0 {
-            observables::li_in_electrolyte_mol_m2(&coeffs, &state) / deposited.abs()
+            (li_in_electrolyte - li_in_electrolyte0) / deposited.abs()
         } else {
             0.0
         },
+        leakage_charge_c_m2: state.leakage_charge_c_m2,
         geometry,
         morphology_initial,
         morphology_final,
