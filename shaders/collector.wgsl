@@ -1,24 +1,32 @@
 // collector.wgsl — galvanostatic control and the boundary current, on the device.
 //
 // Update:    collector_potential: I0 = −Σ_top T φ0, I1 = −Σ_top T φ1 and, galvanostatic,
-//              V = (I_target − I0)/I1 (FLAG_NO_ACTIVE_INTERFACE when I1 vanishes);
-//            combine_potential: φ = φ0 + V φ1;
-//            add_scaled_rhs: b0 += V b1 (potentiostatic: one solve at the fixed V);
-//            top_current: I = −Σ_top T φ, the plating current per unit depth (A/m).
+//              V = (I_target − I0)/I1 (FLAG_NO_ACTIVE_INTERFACE when I1 vanishes); in the
+//              two-potential form (p.electronic) I0 and I1 also carry the electronic currents
+//              −Σ_top T_s φ_s0 and −Σ_top T_s φ_s1 (ions and electrons together);
+//            combine_potential: φ = φ0 + V φ1 (dispatched once per potential);
+//            add_scaled_rhs: b0 += V b1 (potentiostatic: one solve at the fixed V; once per
+//              right-hand side);
+//            top_current: I = −Σ_top T φ (+ the leakage −Σ_top T_s φ_s in the two-potential
+//              form, also written alone), the current per unit depth (A/m).
 // Bindings:  0 uniform CollectorParams; 1 op (read); 2 pot0, 3 pot1 (read);
-//            4 control (read_write); 5 potential (read_write); 6 b0 (read_write); 7 b1 (read).
+//            4 control (read_write); 5 potential (read_write); 6 b0 (read_write); 7 b1 (read);
+//            8 op_s (read); 9 pot0_s, 10 pot1_s, 11 potential_s (read): the electronic problem,
+//            read only when p.electronic != 0.
 // Dispatch:  collector_potential, top_current: (1, 1, 1), one workgroup of 256 summing the top
 //            row; combine_potential, add_scaled_rhs: (ceil(nx/16), ceil(ny/16), 1) of 16×16.
 // Index:     k = j·nx + i; the top row is j = ny − 1, its boundary conductance ty at n + k.
-// Twin:      crates/lipf-core/src/cpu/collector.rs (collector: collector_potential;
-//            combine_potential, add_scaled_rhs and top_current of the same names).
+// Twin:      crates/lipf-core/src/cpu/collector.rs (collector and collector_from_currents:
+//            collector_potential; combine_potential, add_scaled_rhs and top_current of the same
+//            names); the two-potential sums of StepKernels::collector and end_step in
+//            crates/lipf-core/src/cpu_backend.rs.
 // Imports:   shared/control.wgsl, shared/tree.wgsl, shared/float.wgsl
 
 struct CollectorParams {
     nx: u32,
     ny: u32,
     galvanostatic: u32,
-    _pad0: u32,
+    electronic: u32,
     target_current_a_m: f32,
     _pad1: f32,
     _pad2: f32,
@@ -33,6 +41,10 @@ struct CollectorParams {
 @group(0) @binding(5) var<storage, read_write> potential: array<f32>;
 @group(0) @binding(6) var<storage, read_write> b0: array<f32>;
 @group(0) @binding(7) var<storage, read> b1: array<f32>;
+@group(0) @binding(8) var<storage, read> op_s: array<f32>;
+@group(0) @binding(9) var<storage, read> pot0_s: array<f32>;
+@group(0) @binding(10) var<storage, read> pot1_s: array<f32>;
+@group(0) @binding(11) var<storage, read> potential_s: array<f32>;
 
 @compute @workgroup_size(256)
 fn collector_potential(@builtin(local_invocation_id) lid: vec3<u32>) {
@@ -42,6 +54,10 @@ fn collector_potential(@builtin(local_invocation_id) lid: vec3<u32>) {
     for (var i = lid.x; i < p.nx; i += 256u) {
         let t = op[n + top + i];
         s += vec2<f32>(t * pot0[top + i], t * pot1[top + i]);
+        if (p.electronic != 0u) {
+            let ts = op_s[n + top + i];
+            s += vec2<f32>(ts * pot0_s[top + i], ts * pot1_s[top + i]);
+        }
     }
     let sum = tree_sum(lid.x, s);
     if (lid.x != 0u || control.running == 0u || p.galvanostatic == 0u) {
@@ -86,9 +102,14 @@ fn top_current(@builtin(local_invocation_id) lid: vec3<u32>) {
     var s = vec2<f32>(0.0, 0.0);
     for (var i = lid.x; i < p.nx; i += 256u) {
         s.x += op[n + top + i] * potential[top + i];
+        if (p.electronic != 0u) {
+            let leak = op_s[n + top + i] * potential_s[top + i];
+            s += vec2<f32>(leak, leak);
+        }
     }
     let sum = tree_sum(lid.x, s);
     if (lid.x == 0u && control.running != 0u) {
         control.current_a_m = -sum.x;
+        control.leakage_a_m = -sum.y;
     }
 }

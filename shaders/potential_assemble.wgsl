@@ -4,6 +4,9 @@
 // Update:    op = [tx | ty | s | diag | tbot] (harmonic-mean face conductances, Dirichlet
 //            conductance 2σ to the top boundary, linearised reaction S, cached diagonal
 //            Σ T + S, bottom conductance), b0 and b1.
+//            Two-potential form (the ionic problem): S = q g, b0 = −q (a + g E⁰), tbot = 0,
+//              b1 = −T_top in the top row and 0 elsewhere (the response to the collector
+//              potential solved relative to it; see electronic_assemble.wgsl).
 //            Consistent form: S = q g, b0 = −q (a + g E⁰), b1 = S, tbot = 0.
 //            Single-potential form: S = 0, b0 = −q (a − g η*), b1 = tbot = 2σ on row 0.
 // Bindings:  0 uniform AssembleParams; 1 xi, 2 phi, 3 a, 4 g, 5 eta_star (read);
@@ -18,7 +21,7 @@
 struct AssembleParams {
     nx: u32,
     ny: u32,
-    consistent: u32,
+    form: u32,
     _pad0: u32,
     q: f32,
     e0_v: f32,
@@ -41,7 +44,7 @@ struct AssembleParams {
 @group(0) @binding(8) var<storage, read_write> b1: array<f32>;
 
 fn sigma(k: u32) -> f32 {
-    return cell_conductivity(p.consistent != 0u, p.sigma_p, p.sigma_e, p.sigma_floor, xi[k], phi[k]);
+    return cell_conductivity(p.form, p.sigma_p, p.sigma_e, p.sigma_floor, xi[k], phi[k]);
 }
 
 @compute @workgroup_size(16, 16)
@@ -55,7 +58,8 @@ fn potential_assemble(@builtin(global_invocation_id) gid: vec3<u32>) {
     let nx = p.nx;
     let n = nx * p.ny;
     let k = j * nx + i;
-    let consistent = p.consistent != 0u;
+    // The rate is implicit in the potential (consistent and two-potential forms).
+    let implicit = p.form != FORM_SINGLE_POTENTIAL;
     let sk = sigma(k);
     let e = j * nx + (i + 1u) % nx;
     let w = j * nx + (i + nx - 1u) % nx;
@@ -72,7 +76,7 @@ fn potential_assemble(@builtin(global_invocation_id) gid: vec3<u32>) {
         ty = 2.0 * sk;
     }
     var tbot = 0.0;
-    if (!consistent) {
+    if (!implicit) {
         tbot = 2.0 * sk;
     }
     var ty_south: f32;
@@ -84,17 +88,25 @@ fn potential_assemble(@builtin(global_invocation_id) gid: vec3<u32>) {
     var s: f32;
     var r0: f32;
     var r1: f32;
-    if (consistent) {
-        // r = a − g (V − φ − E⁰) = (a + g E⁰) − g V + g φ
+    if (implicit) {
+        // r = a − g (φ_s − φ − E⁰) = (a + g E⁰) − g φ_s + g φ, φ_s = V (consistent)
         s = p.q * g[k];
         r0 = -p.q * (a[k] + g[k] * p.e0_v);
-        r1 = s;
+        if (p.form == FORM_CONSISTENT) {
+            r1 = s;
+        } else {
+            r1 = 0.0;
+        }
     } else {
         s = 0.0;
         r0 = -p.q * (a[k] - g[k] * eta_star[k]);
         r1 = 0.0;
     }
-    if (j == 0u && !consistent) {
+    if (p.form == FORM_TWO_POTENTIAL && j + 1u == p.ny) {
+        // Relative to the collector potential: the counter electrode at −1 for V = 1.
+        r1 = -ty;
+    }
+    if (j == 0u && !implicit) {
         r1 += tbot;
     }
     var d = s;

@@ -1,19 +1,22 @@
 // reaction_rate.wgsl — the ξ rate r = a − g η with the overpotential of the freshly solved
-// potential (consistent form) or of the previous one (single-potential form), and η itself.
+// potentials (two-potential and consistent forms) or of the previous one (single-potential
+// form), and η itself.
 //
-// Update:    eta[k] = V − φ_k − E⁰ (consistent) or φ_k − E⁰ (single potential);
-//            rate[k] = a − g η (consistent) or a − g η* (single potential).
+// Update:    eta[k] = φ_s,k − φ_k − E⁰ (two-potential), V − φ_k − E⁰ (consistent) or φ_k − E⁰
+//            (single potential); rate[k] = a − g η (two-potential, consistent) or a − g η*
+//            (single potential).
 // Bindings:  0 uniform ReactionParams; 1 a, 2 g, 3 eta_star, 4 potential (read);
-//            5 control (read: v_collector); 6 rate, 7 eta (write).
+//            5 control (read: v_collector); 6 rate, 7 eta (write); 8 electronic (read: φ_s, read
+//            only by the two-potential form).
 // Dispatch:  (ceil(nx/16), ceil(ny/16), 1) workgroups of 16×16, one invocation per cell.
 // Index:     k = j·nx + i.
 // Twin:      crates/lipf-core/src/cpu/reaction_rate.rs (reaction_rate, overpotential).
-// Imports:   shared/control.wgsl
+// Imports:   shared/control.wgsl, shared/interp.wgsl
 
 struct ReactionParams {
     nx: u32,
     ny: u32,
-    consistent: u32,
+    form: u32,
     _pad0: u32,
     e0_v: f32,
     _pad1: f32,
@@ -29,6 +32,7 @@ struct ReactionParams {
 @group(0) @binding(5) var<storage, read> control: Control;
 @group(0) @binding(6) var<storage, read_write> rate: array<f32>;
 @group(0) @binding(7) var<storage, read_write> eta: array<f32>;
+@group(0) @binding(8) var<storage, read> electronic: array<f32>;
 
 @compute @workgroup_size(16, 16)
 fn reaction_rate(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -38,7 +42,10 @@ fn reaction_rate(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     let k = gid.y * p.nx + gid.x;
     var e: f32;
-    if (p.consistent != 0u) {
+    if (p.form == FORM_TWO_POTENTIAL) {
+        e = electronic[k] - potential[k] - p.e0_v;
+        rate[k] = a[k] - g[k] * e;
+    } else if (p.form == FORM_CONSISTENT) {
         e = control.v_collector - potential[k] - p.e0_v;
         rate[k] = a[k] - g[k] * e;
     } else {

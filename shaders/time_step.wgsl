@@ -10,7 +10,8 @@
 //              landing exactly on the remaining time when it is within a step; the Nernst–Planck
 //              sub-step count ceil(Δt / Δt_np), Δt_np = min(diffusion limit, half a cell of
 //              drift), and the indirect entries of the recorded sub-steps (FLAG_SUBSTEPS_EXCEEDED
-//              when more are needed than were recorded); appends (Δt, I, V, iterations, sub-steps) to the log.
+//              when more are needed than were recorded); appends (Δt, I, V, iterations, sub-steps, the
+//              electronic leakage part of I) to the log.
 // Bindings:  0 uniform StepParams; 1 control (read_write); 2 shapes (read); 3 args (read_write;
 //            step part, CG part, then one entry per recorded sub-step);
 //            4 rate, 5 potential, 6 xi, 7 phi (read); 8 partials (read_write); 9 steps (the step
@@ -30,7 +31,7 @@ struct StepParams {
     ny: u32,
     n: u32,
     groups: u32,
-    consistent: u32,
+    form: u32,
     shapes: u32,
     max_steps: u32,
     substeps_recorded: u32,
@@ -43,7 +44,7 @@ struct StepParams {
     d_p: f32,
     d_e: f32,
     land_tolerance: f32,
-    _pad0: u32,
+    floor: f32,
     _pad1: u32,
     _pad2: u32,
 }
@@ -56,7 +57,7 @@ struct StepLog {
     iterations: u32,
     max_solve_iterations: u32,
     substeps: u32,
-    _pad0: u32,
+    leakage_a_m: f32,
     _pad1: u32,
 }
 
@@ -172,6 +173,7 @@ fn time_step(@builtin(local_invocation_id) lid: vec3<u32>) {
         }
     }
     steps[control.step_count] = StepLog(dt, control.current_a_m, control.v_collector,
-        control.step_iterations, control.max_solve_iterations, substeps, 0u, 0u);
+        control.step_iterations, control.max_solve_iterations, substeps, control.leakage_a_m,
+        0u);
     control.step_count += 1u;
 }

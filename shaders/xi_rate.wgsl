@@ -2,18 +2,21 @@
 // linearisation in the overpotential: a = r_ac + G(η*) + g η* and g, so that r = a − g η.
 //
 // Update:    a[k], g[k] for every cell from ξ, ϕ, c̃ and the linearisation point η*:
-//            r_ac = −Lσ [f'_W(ξ) + 2A ξ ϕ² + 2B (ξ − ξc)₊ [ϕ > ½] − ∇·J] with the polynomial or
-//            the translation-invariant ("sharp") double-well slope f'_W, the scaffold obstacle
-//            and the Kobayashi anisotropic flux J on cell faces; the Butler–Volmer source
-//            Lη s(ξ) B(η), s = 6ξ(1−ξ), with B continued linearly beyond
-//            |η| = max_bv_overpotential_v.
+//            r_ac = −Lσ μ, μ = f'_W(ξ) + 2A ξ ϕ² + O'(ξ, ϕ) − ∇·J with the polynomial or
+//            the translation-invariant ("sharp") double-well slope f'_W, the obstacle slope O'
+//            (scaffold: 2B (ξ − ξc)₊ [ϕ > ½]; room, two-potential form: 2B (ξ + ϕ − 1)₊) and
+//            the Kobayashi anisotropic flux J on cell faces; the Butler–Volmer source
+//            Lη s(ξ) B(η + μ_η), s = 6ξ(1−ξ), with B continued linearly beyond
+//            |η| = max_bv_overpotential_v and μ_η = μ/(nF c_s) the chemical potential of ξ as a
+//            potential in the two-potential form (0 otherwise).
 // Bindings:  0 uniform XiRateParams; 1 xi, 2 phi, 3 conc, 4 eta_star (read);
 //            5 a_out, 6 g_out (write).
 // Dispatch:  (ceil(nx/16), ceil(ny/16), 1) workgroups of 16×16, one invocation per cell.
 // Index:     k = j·nx + i, row j = 0 at the current collector; x periodic, no flux of ξ through
 //            the bottom and top.
 // Twin:      crates/lipf-core/src/cpu/xi_rate.rs (xi_rate, double_well_slope, sharp_lambda,
-//            obstacle_slope, kobayashi_flux, butler_volmer).
+//            obstacle_slope, room_obstacle_slope, chemical_overpotential, kobayashi_flux,
+//            butler_volmer).
 //            cos θ0, sin θ0, e^a and e^−a come precomputed from the host.
 // Imports:   shared/interp.wgsl
 
@@ -40,8 +43,8 @@ struct XiRateParams {
     sharp_a: f32,
     exp_sharp_a: f32,
     exp_minus_sharp_a: f32,
-    _pad0: u32,
-    _pad1: u32,
+    room_obstacle: u32,
+    inv_nf_cs: f32,
 }
 
 @group(0) @binding(0) var<uniform> p: XiRateParams;
@@ -83,6 +86,23 @@ fn down(j: u32) -> u32 {
 fn obstacle_slope(x: f32, ph: f32) -> f32 {
     if (ph > 0.5) {
         return 2.0 * p.b_obstacle * max(x - p.obstacle_xi_threshold, 0.0);
+    }
+    return 0.0;
+}
+
+// ∂/∂ξ of the room obstacle B (ξ + ϕ − 1)₊²: Li and LLZO share a cell only as far as their volume
+// fractions fit (two-potential form). The excess is formed as ξ − (1 − ϕ), exact in f32 where Li
+// nearly fills the room (both differences are then exact; ξ + ϕ would round near 1, and the
+// (·)₊ would keep the upward roundings).
+fn room_obstacle_slope(x: f32, ph: f32) -> f32 {
+    return 2.0 * p.b_obstacle * max(x - (1.0 - ph), 0.0);
+}
+
+// The chemical potential μ (J/m³) of ξ as a potential, μ/(nF c_s), in the two-potential form;
+// 0 otherwise.
+fn chemical_overpotential(mu: f32) -> f32 {
+    if (p.room_obstacle != 0u) {
+        return mu * p.inv_nf_cs;
     }
     return 0.0;
 }
@@ -181,15 +201,22 @@ fn xi_rate(@builtin(global_invocation_id) gid: vec3<u32>) {
         south = jy_north(i, j - 1u);
     }
     let div = (jx_east(i, j) - jx_east(west(i), j) + jy_north(i, j) - south) * p.inv_dx_m;
-    let df0 = double_well_slope(x) + 2.0 * p.a_cross * x * ph * ph + obstacle_slope(x, ph);
-    let r_ac = -p.l_sigma * (df0 - div);
+    var obstacle: f32;
+    if (p.room_obstacle != 0u) {
+        obstacle = room_obstacle_slope(x, ph);
+    } else {
+        obstacle = obstacle_slope(x, ph);
+    }
+    let df0 = double_well_slope(x) + 2.0 * p.a_cross * x * ph * ph + obstacle;
+    let mu = df0 - div;
+    let r_ac = -p.l_sigma * mu;
     var a = r_ac;
     var g = 0.0;
     if (p.reaction_on != 0u) {
         let w = p.l_eta * reaction_shape(x);
         if (w > 0.0) {
             let eta = eta_star[k];
-            let bv = butler_volmer(eta, conc[k]);
+            let bv = butler_volmer(eta + chemical_overpotential(mu), conc[k]);
             g = w * bv.y;
             a += -w * bv.x + g * eta;
         }

@@ -150,7 +150,10 @@ fn flat_cell_voltage(modify: impl Fn(&mut Config), t: f64) -> (f64, f64) {
     let l = (cfg.domain.height_um - cfg.geometry.li_foil_thickness_um) * 1e-6;
     let eta_ct = 2.0 / c.f_over_rt_per_v * (i / (2.0 * c.exchange_current_density_a_m2)).asinh();
     let v = b.state().v_collector.abs();
-    eprintln!("t = {t} s: |V| = {v} V, expected {} V", eta_ct + i * l / c.sigma_p_s_m);
+    eprintln!(
+        "t = {t} s: |V| = {v} V, expected {} V",
+        eta_ct + i * l / c.sigma_p_s_m
+    );
     (v, eta_ct + i * l / c.sigma_p_s_m)
 }
 

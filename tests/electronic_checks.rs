@@ -179,7 +179,10 @@ fn an_isolated_li_island_neither_plates_nor_strips() {
              mol/m² isolated ({:.3e} of it)",
             (isolated / connected).abs()
         );
-        assert!(connected * v < 0.0, "the connected disk must plate at V < 0, strip at V > 0");
+        assert!(
+            connected * v < 0.0,
+            "the connected disk must plate at V < 0, strip at V > 0"
+        );
         assert!(
             isolated.abs() < 1e-3 * connected.abs(),
             "isolated {isolated:e} vs connected {connected:e} mol/m²"
@@ -245,7 +248,8 @@ fn ionic_and_electronic_balances_close() {
         for i in 0..g.nx {
             let k = top + i;
             i_top -= 2.0 * cell_conductivity(&c, s.xi[k], s.phi[k]) * s.potential[k];
-            i_top -= 2.0 * electronic_conductivity(&c, s.xi[k], s.phi[k]) * s.electronic_potential[k];
+            i_top -=
+                2.0 * electronic_conductivity(&c, s.xi[k], s.phi[k]) * s.electronic_potential[k];
             i_bottom += 2.0
                 * electronic_conductivity(&c, s.xi[i], s.phi[i])
                 * (s.v_collector - s.electronic_potential[i]);
@@ -266,4 +270,3 @@ fn ionic_and_electronic_balances_close() {
     assert!(s.leakage_charge_c_m2 > 0.0 && s.leakage_charge_c_m2 < 1e-2 * s.charge_c_m2);
     assert!(err < 5e-3, "Faraday error {err}");
 }
-

@@ -8,14 +8,14 @@
 struct ConcParams {
     nx: u32,
     ny: u32,
-    consistent: u32,
+    form: u32,
     _pad0: u32,
     inv_dx2: f32,
     f: f32,
     sink: f32,
     d_p: f32,
     d_e: f32,
-    _pad1: f32,
+    floor: f32,
     _pad2: f32,
     _pad3: f32,
 }

@@ -30,7 +30,7 @@ struct Control {
     flags: u32,
     substeps: u32,
     dt_sub: f32,
-    _pad0: u32,
+    leakage_a_m: f32,
     _pad1: u32,
     _pad2: u32,
 }

@@ -3,10 +3,10 @@
 //
 // Declares: dif(k) = cell_diffusivity of cell k.
 // Needs:    interp (cell_diffusivity) and, from the importing kernel, the uniform `p` with
-//           members consistent, d_p and d_e and the storage arrays `xi` and `phi`
+//           members form, d_p, d_e and floor and the storage arrays `xi` and `phi`
 //           (conc_update.wgsl, np_coefficients.wgsl, time_step.wgsl).
 // Twin:     crates/lipf-core/src/cpu/conc_update.rs (cell_diffusivity).
 
 fn dif(k: u32) -> f32 {
-    return cell_diffusivity(p.consistent != 0u, p.d_p, p.d_e, xi[k], phi[k]);
+    return cell_diffusivity(p.form, p.d_p, p.d_e, p.floor, xi[k], phi[k]);
 }

@@ -1,8 +1,9 @@
 // shared/interp.wgsl — interpolation functions and cell material laws (no entry point).
 //
 // Declares: h(x), h'(x), the Butler–Volmer shape 6x(1 − x), the harmonic mean of two face
-//           neighbours, and the cell conductivity and diffusivity of the two overpotential
-//           forms.
+//           neighbours, the codes of the overpotential forms (FORM_*; twins:
+//           lipf_gpu::params::FORM_*, compared by tests/gpu_checks.rs), and the ionic cell
+//           conductivity and the cell diffusivity of each form.
 // Needs:    nothing.
 // Twin:     crates/lipf-core/src/cpu/interp.rs (h, dh, reaction_shape, harmonic_mean),
 //           cpu/potential_assemble.rs (cell_conductivity), cpu/conc_update.rs (cell_diffusivity).
@@ -34,20 +35,35 @@ fn harmonic_mean(a: f32, b: f32) -> f32 {
     return 0.0;
 }
 
-// Cell conductivity, S/m. Consistent form: σ_p min(1, h(ϕ) + h(ξ)) + floor;
-// single-potential form: σ_e h(ξ) + σ_p h(ϕ) + floor.
-fn cell_conductivity(consistent: bool, sigma_p: f32, sigma_e: f32, sigma_floor: f32,
+// Codes of model.overpotential (the `form` member of the parameter structs).
+// The source paper's single potential, σ = σ_e h(ξ) + σ_p h(ϕ), η = φ − E⁰ (explicit).
+const FORM_SINGLE_POTENTIAL: u32 = 0u;
+// Metal at the collector potential, η = V − φ − E⁰ (implicit).
+const FORM_CONSISTENT: u32 = 1u;
+// Ionic and electronic potentials solved together, η = φ_s − φ_l − E⁰ (implicit).
+const FORM_TWO_POTENTIAL: u32 = 2u;
+
+// Ionic cell conductivity, S/m. Two-potential form: σ_p h(ϕ) + floor; consistent form:
+// σ_p min(1, h(ϕ) + h(ξ)) + floor; single-potential form: σ_e h(ξ) + σ_p h(ϕ) + floor.
+fn cell_conductivity(form: u32, sigma_p: f32, sigma_e: f32, sigma_floor: f32,
                      xi: f32, phi: f32) -> f32 {
-    if (consistent) {
+    if (form == FORM_TWO_POTENTIAL) {
+        return sigma_p * h(phi) + sigma_floor;
+    }
+    if (form == FORM_CONSISTENT) {
         return sigma_p * min(h(phi) + h(xi), 1.0) + sigma_floor;
     }
     return sigma_e * h(xi) + sigma_p * h(phi) + sigma_floor;
 }
 
-// Cell Li⁺ diffusivity, m²/s. Consistent form: D_p min(1, h(ϕ) + h(ξ));
-// single-potential form: D_e h(ξ) + D_p h(ϕ).
-fn cell_diffusivity(consistent: bool, d_p: f32, d_e: f32, xi: f32, phi: f32) -> f32 {
-    if (consistent) {
+// Cell Li⁺ diffusivity, m²/s. Two-potential form: D_p (h(ϕ) + floor), floor = σ_floor/σ_p (the
+// ionic conductivity over σ_p); consistent form: D_p min(1, h(ϕ) + h(ξ)); single-potential
+// form: D_e h(ξ) + D_p h(ϕ).
+fn cell_diffusivity(form: u32, d_p: f32, d_e: f32, floor: f32, xi: f32, phi: f32) -> f32 {
+    if (form == FORM_TWO_POTENTIAL) {
+        return d_p * (h(phi) + floor);
+    }
+    if (form == FORM_CONSISTENT) {
         return d_p * min(h(phi) + h(xi), 1.0);
     }
     return d_e * h(xi) + d_p * h(phi);

@@ -20,8 +20,8 @@ use crate::config::OverpotentialForm;
 use crate::cpu::collector::{
     add_scaled_rhs, collector, collector_from_currents, combine_potential, top_current,
 };
-use crate::cpu::electronic_assemble::electronic_assemble;
 use crate::cpu::conc_update::cell_diffusivity;
+use crate::cpu::electronic_assemble::electronic_assemble;
 use crate::cpu::np_coefficients::{np_coefficients, NP_COEFFS};
 use crate::cpu::np_substep::np_substep;
 use crate::cpu::operator::Operator;
@@ -405,7 +405,10 @@ impl StepKernels for CpuBackend {
             (Solve::Unit, Some(e)) => relative_to_collector(
                 1.0,
                 [&mut s.potential1, &mut s.electronic_potential1],
-                |[pl, ps]| e.solver.solve(&self.b1, &e.b1, pl, ps, tol / v_scale, max_it),
+                |[pl, ps]| {
+                    e.solver
+                        .solve(&self.b1, &e.b1, pl, ps, tol / v_scale, max_it)
+                },
             ),
             (Solve::Imposed, Some(e)) => relative_to_collector(
                 s.v_collector,

@@ -154,9 +154,24 @@ impl State {
             ("eta", &self.eta, -inf, inf),
             ("potential0", &self.potential0, -inf, inf),
             ("potential1", &self.potential1, -inf, inf),
-            ("electronic_potential", &self.electronic_potential, -inf, inf),
-            ("electronic_potential0", &self.electronic_potential0, -inf, inf),
-            ("electronic_potential1", &self.electronic_potential1, -inf, inf),
+            (
+                "electronic_potential",
+                &self.electronic_potential,
+                -inf,
+                inf,
+            ),
+            (
+                "electronic_potential0",
+                &self.electronic_potential0,
+                -inf,
+                inf,
+            ),
+            (
+                "electronic_potential1",
+                &self.electronic_potential1,
+                -inf,
+                inf,
+            ),
         ];
         for (field, f, lo, hi) in fields {
             if f.len() != cells {
@@ -190,7 +205,10 @@ impl State {
             ("v_collector", self.v_collector),
             ("current_density_a_m2", self.current_density_a_m2),
             ("charge_c_m2", self.charge_c_m2),
-            ("leakage_current_density_a_m2", self.leakage_current_density_a_m2),
+            (
+                "leakage_current_density_a_m2",
+                self.leakage_current_density_a_m2,
+            ),
             ("leakage_charge_c_m2", self.leakage_charge_c_m2),
             ("li_amount0_mol_m2", self.li_amount0_mol_m2),
         ] {

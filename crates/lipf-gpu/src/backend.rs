@@ -9,6 +9,14 @@
 //!    `mg_smooth`, `mg_residual`, `mg_restrict`, `mg_prolong`. Galvanostatic:
 //!    `collector::collector_potential` sets V = (I_target − I0)/I1 on the device and
 //!    `combine_potential` forms φ = φ0 + V φ1. Potentiostatic: one solve with b0 + V b1.
+//!    Two-potential form (the default): `potential_assemble` is followed by
+//!    `electronic_assemble` and the electronic hierarchy's `mg_coarsen`; each solve is one
+//!    block-preconditioned CG over the pair (φ_l, φ_s) (solver.rs, CoupledMultigrid): the block
+//!    operator is `mg_apply`/`mg_residual` per block plus `cg_coupled::couple_*`, the
+//!    preconditioner one V-cycle per block, the CG scalars `reduce`'s two-block sums; the Unit
+//!    and Imposed solves run in the collector's frame (`cg_coupled::shift_potentials`), and the
+//!    collector and the step's current add the electronic currents (the leakage goes to the
+//!    step log).
 //! 4. `reaction_rate`, `collector::top_current` (the step's current for the charge).
 //! 5. `time_step::dt_partials` + `time_step`: Δt from the same limits as the CPU (stability,
 //!    max |r|, migration drift, max_dt), landing exactly on the target time; the step's Δt, I,
@@ -37,7 +45,9 @@
 //! where the CPU stops at 64 cells and factors them, so iteration counts differ from the CPU's
 //! (10–25 % more on the smoke and paper cases). Against the CPU backend after 20 steps
 //! (tests/gpu_checks.rs): cell voltage within 2e-5, fields within 1e-4 of their maximum,
-//! ∫ξ within 1e-4, c̃ ≈ 1 within 1e-6 (a few f32 spacings).
+//! ∫ξ within 1e-4, c̃ ≈ 1 within 1e-6 (a few f32 spacings). In the two-potential form the
+//! GPU's Faraday balance is 1.3e-4 (CPU 5e-8), so the cell voltage, η, φ_s and the plated Li
+//! differ by up to 1.3e-4 from the CPU's after 20 smoke steps.
 
 use crate::device::{AdapterRequest, GpuContext};
 use crate::kernels::{
@@ -84,6 +94,7 @@ enum Gate {
 struct Pipelines {
     xi_rate: Kernel,
     assemble: Kernel,
+    electronic_assemble: Kernel,
     coarsen: Kernel,
     smooth: Kernel,
     residual: Kernel,
@@ -93,6 +104,12 @@ struct Pipelines {
     dot: Kernel,
     l1: Kernel,
     resnorm: Kernel,
+    dot2: Kernel,
+    l1_2: Kernel,
+    resnorm2: Kernel,
+    couple_residual: Kernel,
+    couple_apply: Kernel,
+    shift: Kernel,
     cg_begin: Kernel,
     cg_rz0: Kernel,
     cg_alpha: Kernel,
@@ -123,6 +140,7 @@ impl Pipelines {
         let mut m = Modules::default();
         let mut k = |s: &'static str, e: &str, b: &[(u32, Bind)]| Kernel::new(ctx, &mut m, s, e, b);
         let ctl = [(0, U), (1, W), (2, R), (3, R), (4, W)];
+        let couple = [(0, U), (1, R), (2, R), (3, R), (4, W), (5, W)];
         Ok(Pipelines {
             xi_rate: k(
                 "xi_rate",
@@ -144,6 +162,20 @@ impl Pipelines {
                     (8, W),
                 ],
             )?,
+            electronic_assemble: k(
+                "electronic_assemble",
+                "electronic_assemble",
+                &[
+                    (0, U),
+                    (1, R),
+                    (2, R),
+                    (3, R),
+                    (4, R),
+                    (5, W),
+                    (6, W),
+                    (7, W),
+                ],
+            )?,
             coarsen: k("mg_coarsen", "mg_coarsen", &[(0, U), (1, R), (2, W)])?,
             smooth: k("mg_smooth", "mg_smooth", &[(0, U), (1, R), (2, R), (3, W)])?,
             residual: k(
@@ -160,6 +192,24 @@ impl Pipelines {
                 "reduce",
                 "residual_norm_partials",
                 &[(0, U), (1, R), (2, R), (3, W)],
+            )?,
+            dot2: k(
+                "reduce",
+                "dot2_partials",
+                &[(0, U), (1, R), (2, R), (3, W), (4, R), (5, R)],
+            )?,
+            l1_2: k("reduce", "l1_2_partials", &[(0, U), (1, R), (3, W), (4, R)])?,
+            resnorm2: k(
+                "reduce",
+                "residual_norm2_partials",
+                &[(0, U), (1, R), (2, R), (3, W), (4, R), (5, R)],
+            )?,
+            couple_residual: k("cg_coupled", "couple_residual", &couple)?,
+            couple_apply: k("cg_coupled", "couple_apply", &couple)?,
+            shift: k(
+                "cg_coupled",
+                "shift_potentials",
+                &[(0, U), (4, W), (5, W), (6, R)],
             )?,
             cg_begin: k("cg_control", "cg_begin", &ctl)?,
             cg_rz0: k("cg_control", "cg_rz0", &ctl)?,
@@ -180,7 +230,16 @@ impl Pipelines {
             collector: k(
                 "collector",
                 "collector_potential",
-                &[(0, U), (1, R), (2, R), (3, R), (4, W)],
+                &[
+                    (0, U),
+                    (1, R),
+                    (2, R),
+                    (3, R),
+                    (4, W),
+                    (8, R),
+                    (9, R),
+                    (10, R),
+                ],
             )?,
             combine: k(
                 "collector",
@@ -195,7 +254,7 @@ impl Pipelines {
             top_current: k(
                 "collector",
                 "top_current",
-                &[(0, U), (1, R), (4, W), (5, W)],
+                &[(0, U), (1, R), (4, W), (5, W), (8, R), (11, R)],
             )?,
             reaction: k(
                 "reaction_rate",
@@ -209,6 +268,7 @@ impl Pipelines {
                     (5, R),
                     (6, W),
                     (7, W),
+                    (8, R),
                 ],
             )?,
             step_begin: k("time_step", "step_begin", &[(0, U), (1, W), (2, R), (3, W)])?,
@@ -280,14 +340,69 @@ struct Buffers {
     steps: wgpu::Buffer,
     args: wgpu::Buffer,
     status: wgpu::Buffer,
-    /// Per level: operator, right-hand side, iterate, residual. Level 0's right-hand side is
-    /// the CG residual r and its iterate the preconditioned residual z.
+    /// The multigrid hierarchy of the potential operator (the ionic one in the two-potential
+    /// form). Level 0's right-hand side is the CG residual r and its iterate the preconditioned
+    /// residual z.
+    mg: Hierarchy,
+    /// The electronic potential φ_s and the warm starts of its two galvanostatic parts (the
+    /// two-potential form; one unused element otherwise).
+    es: wgpu::Buffer,
+    es0: wgpu::Buffer,
+    es1: wgpu::Buffer,
+    /// The rest of the coupled solve (two-potential form only).
+    coupled: Option<CoupledBuffers>,
+    /// Copies of the evolving fields at the start of a batch (undo on a failed solve).
+    backup: Vec<(wgpu::Buffer, wgpu::Buffer)>,
+}
+
+/// One multigrid hierarchy: per level the operator, right-hand side, iterate and residual.
+/// The two hierarchies of the coupled solve share the work vectors of the coarse levels (their
+/// V-cycles run one after the other) and differ in the operators and in level 0's b and x.
+struct Hierarchy {
     op: Vec<wgpu::Buffer>,
     lb: Vec<wgpu::Buffer>,
     lx: Vec<wgpu::Buffer>,
     lr: Vec<wgpu::Buffer>,
-    /// Copies of the evolving fields at the start of a batch (undo on a failed solve).
-    backup: Vec<(wgpu::Buffer, wgpu::Buffer)>,
+}
+
+impl Hierarchy {
+    /// The hierarchy with new operators, level 0's b and x, and `work`'s other vectors.
+    fn sharing(
+        ctx: &GpuContext,
+        label: &str,
+        dims: &[(usize, usize)],
+        work: &Hierarchy,
+        b0: &wgpu::Buffer,
+        x0: &wgpu::Buffer,
+    ) -> Hierarchy {
+        let mut lb = work.lb.clone();
+        let mut lx = work.lx.clone();
+        lb[0] = b0.clone();
+        lx[0] = x0.clone();
+        Hierarchy {
+            op: dims
+                .iter()
+                .enumerate()
+                .map(|(l, &(cx, cy))| storage_f32(ctx, &format!("{label} op{l}"), 4 * cx * cy + cx))
+                .collect(),
+            lb,
+            lx,
+            lr: work.lr.clone(),
+        }
+    }
+}
+
+/// The buffers of the coupled ionic–electronic solve (two-potential form), besides the ionic
+/// ones of [`Buffers`] (whose b0, b1, p, q, r = mg.lb[0] and z = mg.lx[0] are the ionic blocks).
+struct CoupledBuffers {
+    /// Electronic right-hand sides (electronic_assemble.wgsl).
+    b0: wgpu::Buffer,
+    b1: wgpu::Buffer,
+    /// Electronic blocks of the CG vectors p and q.
+    p: wgpu::Buffer,
+    q: wgpu::Buffer,
+    /// The electronic operator's hierarchy (level 0: r_s and z_s).
+    electronic: Hierarchy,
 }
 
 /// Bind groups of one CG solve target (right-hand side b, solution x).
@@ -298,15 +413,101 @@ struct SolveGroups {
     control: wgpu::BindGroup,
 }
 
-struct Groups {
-    xi_rate: wgpu::BindGroup,
-    assemble: wgpu::BindGroup,
+/// Bind groups of the V-cycle and the coarsening of one [`Hierarchy`].
+struct LevelGroups {
     coarsen: Vec<Option<wgpu::BindGroup>>,
     smooth: Vec<[wgpu::BindGroup; 2]>,
     residual: Vec<wgpu::BindGroup>,
     restrict: Vec<Option<wgpu::BindGroup>>,
     prolong: Vec<Option<wgpu::BindGroup>>,
     zero: Vec<wgpu::BindGroup>,
+}
+
+/// The uniforms of the multigrid kernels, per level (shared by both hierarchies).
+struct LevelParams {
+    grid: Vec<wgpu::Buffer>,
+    mg: Vec<[wgpu::Buffer; 2]>,
+    /// Transfer from level l to l + 1.
+    transfer: Vec<Option<wgpu::Buffer>>,
+}
+
+impl LevelGroups {
+    fn new(ctx: &GpuContext, k: &Pipelines, h: &Hierarchy, lp: &LevelParams) -> LevelGroups {
+        let levels = h.op.len();
+        let tr = |l: usize| lp.transfer[l].as_ref().unwrap();
+        LevelGroups {
+            coarsen: (0..levels)
+                .map(|l| (l > 0).then(|| k.coarsen.bind(ctx, &[tr(l - 1), &h.op[l - 1], &h.op[l]])))
+                .collect(),
+            smooth: (0..levels)
+                .map(|l| {
+                    [0, 1].map(|col| {
+                        k.smooth
+                            .bind(ctx, &[&lp.mg[l][col], &h.op[l], &h.lb[l], &h.lx[l]])
+                    })
+                })
+                .collect(),
+            residual: (0..levels)
+                .map(|l| {
+                    k.residual
+                        .bind(ctx, &[&lp.mg[l][0], &h.op[l], &h.lb[l], &h.lx[l], &h.lr[l]])
+                })
+                .collect(),
+            restrict: (0..levels)
+                .map(|l| {
+                    (l + 1 < levels).then(|| k.restrict.bind(ctx, &[tr(l), &h.lr[l], &h.lb[l + 1]]))
+                })
+                .collect(),
+            prolong: (0..levels)
+                .map(|l| {
+                    (l + 1 < levels).then(|| k.prolong.bind(ctx, &[tr(l), &h.lx[l + 1], &h.lx[l]]))
+                })
+                .collect(),
+            zero: (0..levels)
+                .map(|l| k.zero.bind(ctx, &[&lp.grid[l], &h.lx[l]]))
+                .collect(),
+        }
+    }
+}
+
+/// Bind groups of one target of the coupled solve, besides the ionic [`SolveGroups`].
+struct CoupledSolveGroups {
+    /// r_s = b_s − A_s x_s.
+    residual: wgpu::BindGroup,
+    /// r_l += S x_s, r_s += S x_l.
+    couple: wgpu::BindGroup,
+    /// Σ|r| and Σ|b| over both blocks.
+    resnorm: wgpu::BindGroup,
+    /// x_s += α p_s, r_s −= α q_s.
+    xr: wgpu::BindGroup,
+    /// The shifts of (x_l, x_s) into the collector's frame and back (the Unit and Imposed
+    /// solves; `relative_to_collector` of the CPU backend).
+    shift: Option<[wgpu::BindGroup; 2]>,
+}
+
+/// Bind groups of the two-potential form.
+struct CoupledGroups {
+    electronic_assemble: wgpu::BindGroup,
+    electronic: LevelGroups,
+    solves: Vec<CoupledSolveGroups>,
+    /// q_s = A_s p_s, then q_l −= S p_s, q_s −= S p_l.
+    apply: wgpu::BindGroup,
+    couple_apply: wgpu::BindGroup,
+    dot_pq: wgpu::BindGroup,
+    dot_rz: wgpu::BindGroup,
+    l1_r: wgpu::BindGroup,
+    copy_zp: wgpu::BindGroup,
+    cg_p: wgpu::BindGroup,
+    /// φ_s = φ_s0 + V φ_s1; b_s0 += V b_s1.
+    combine: wgpu::BindGroup,
+    add_rhs: wgpu::BindGroup,
+}
+
+struct Groups {
+    xi_rate: wgpu::BindGroup,
+    assemble: wgpu::BindGroup,
+    mg: LevelGroups,
+    coupled: Option<CoupledGroups>,
     solves: Vec<SolveGroups>,
     apply: wgpu::BindGroup,
     dot_pq: wgpu::BindGroup,
@@ -408,13 +609,7 @@ impl GpuBackend {
         geometry: GeometryInfo,
     ) -> Result<GpuBackend, GpuError> {
         let coeffs = Coefficients::from_config(config);
-        if coeffs.overpotential == OverpotentialForm::TwoPotential {
-            return Err(GpuError::Unsupported(
-                "the two-potential form (model.overpotential = \"two_potential\", the default); \
-                 \"consistent\" and \"single_potential\" run on it"
-                    .into(),
-            ));
-        }
+        let two_potential = coeffs.overpotential == OverpotentialForm::TwoPotential;
         let (nx, ny) = (coeffs.grid.nx, coeffs.grid.ny);
         assert_eq!((nx, ny), (state.grid.nx, state.grid.ny));
         let n = nx * ny;
@@ -425,6 +620,8 @@ impl GpuBackend {
         let k = Pipelines::new(&ctx)?;
 
         let f = |label: &str| storage_f32(&ctx, label, n);
+        // Fields of the two-potential form: one unused element in the other forms.
+        let fe = |label: &str| storage_f32(&ctx, label, if two_potential { n } else { 1 });
         let indirect = FIELD_USAGE | wgpu::BufferUsages::INDIRECT;
         let mut op = Vec::new();
         let (mut lb, mut lx, mut lr) = (Vec::new(), Vec::new(), Vec::new());
@@ -444,6 +641,14 @@ impl GpuBackend {
             });
             lr.push(storage_f32(&ctx, &format!("r{l}"), cn));
         }
+        let mg = Hierarchy { op, lb, lx, lr };
+        let coupled = two_potential.then(|| CoupledBuffers {
+            b0: f("electronic b0"),
+            b1: f("electronic b1"),
+            p: f("electronic p"),
+            q: f("electronic q"),
+            electronic: Hierarchy::sharing(&ctx, "electronic", &dims, &mg, &f("r_s"), &f("z_s")),
+        });
         let b = Buffers {
             xi: f("xi"),
             xi_lo: f("xi_lo"),
@@ -493,14 +698,15 @@ impl GpuBackend {
                 indirect,
             ),
             status: storage_bytes(&ctx, "range status", 16, FIELD_USAGE),
-            op,
-            lb,
-            lx,
-            lr,
+            mg,
+            es: fe("electronic potential"),
+            es0: fe("electronic potential0"),
+            es1: fe("electronic potential1"),
+            coupled,
             backup: Vec::new(),
         };
         let mut b = b;
-        for (src, label) in [
+        let mut evolving = vec![
             (&b.xi, "xi"),
             (&b.xi_lo, "xi_lo"),
             (&b.conc, "conc"),
@@ -508,10 +714,24 @@ impl GpuBackend {
             (&b.pot0, "potential0"),
             (&b.pot1, "potential1"),
             (&b.potential, "potential"),
-        ] {
-            let copy = storage_f32(&ctx, &format!("backup {label}"), n);
-            b.backup.push((src.clone(), copy));
+        ];
+        if two_potential {
+            evolving.extend([
+                (&b.es, "electronic potential"),
+                (&b.es0, "electronic potential0"),
+                (&b.es1, "electronic potential1"),
+            ]);
         }
+        let backup: Vec<(wgpu::Buffer, wgpu::Buffer)> = evolving
+            .into_iter()
+            .map(|(src, label)| {
+                (
+                    src.clone(),
+                    storage_f32(&ctx, &format!("backup {label}"), n),
+                )
+            })
+            .collect();
+        b.backup = backup;
 
         // Dispatch shapes: one grid per level, then the reductions over the finest level.
         let mut shape_table: Vec<u32> = Vec::new();
@@ -539,26 +759,29 @@ impl GpuBackend {
         let conc_p = uniform(&ctx, "conc", &ConcParams::new(&coeffs));
         let coll_p = uniform(&ctx, "collector", &CollectorParams::new(&coeffs));
         let red_p = uniform(&ctx, "reduce", &ReduceParams::new(n));
-        let grid_p: Vec<wgpu::Buffer> = dims
-            .iter()
-            .map(|&(cx, cy)| uniform(&ctx, "grid", &GridParams::new(cx, cy)))
-            .collect();
-        let mg_p: Vec<[wgpu::Buffer; 2]> = dims
-            .iter()
-            .map(|&(cx, cy)| [0, 1].map(|c| uniform(&ctx, "mg", &MgParams::new(cx, cy, c))))
-            .collect();
-        let tr_p: Vec<Option<wgpu::Buffer>> = (0..levels)
-            .map(|l| {
-                (l + 1 < levels).then(|| {
-                    let (fx, fy) = dims[l];
-                    uniform(
-                        &ctx,
-                        "transfer",
-                        &TransferParams::new(fx, fy, COARSE_CORRECTION_SCALE),
-                    )
+
+        let lp = LevelParams {
+            grid: dims
+                .iter()
+                .map(|&(cx, cy)| uniform(&ctx, "grid", &GridParams::new(cx, cy)))
+                .collect(),
+            mg: dims
+                .iter()
+                .map(|&(cx, cy)| [0, 1].map(|c| uniform(&ctx, "mg", &MgParams::new(cx, cy, c))))
+                .collect(),
+            transfer: (0..levels)
+                .map(|l| {
+                    (l + 1 < levels).then(|| {
+                        let (fx, fy) = dims[l];
+                        uniform(
+                            &ctx,
+                            "transfer",
+                            &TransferParams::new(fx, fy, COARSE_CORRECTION_SCALE),
+                        )
+                    })
                 })
-            })
-            .collect();
+                .collect(),
+        };
         let tol = config.solver.relative_tolerance * current_scale_a_m(&coeffs);
         let solve_p: Vec<wgpu::Buffer> = (0..2u32)
             .map(|s| {
@@ -582,7 +805,7 @@ impl GpuBackend {
             ny: ny as u32,
             n: n as u32,
             groups: reduce_groups(n),
-            consistent: (coeffs.overpotential == OverpotentialForm::Consistent) as u32,
+            form: form(&coeffs),
             shapes: shapes as u32,
             max_steps: MAX_BATCH_STEPS as u32,
             substeps_recorded: substeps as u32,
@@ -595,13 +818,16 @@ impl GpuBackend {
             d_p: coeffs.d_p_m2_s as f32,
             d_e: coeffs.d_e_m2_s as f32,
             land_tolerance: LAND_TOLERANCE,
+            floor: diffusivity_floor(&coeffs),
             ..Default::default()
         };
         let step_p = uniform(&ctx, "step", &step_params);
 
         // Bind groups.
         let c = &ctx;
-        let g0 = &grid_p[0];
+        let g0 = &lp.grid[0];
+        let mg0 = &lp.mg[0][0];
+        let mg = &b.mg;
         let targets: Vec<(&wgpu::Buffer, &wgpu::Buffer)> = match coeffs.control {
             ControlMode::Galvanostatic => vec![(&b.b0, &b.pot0), (&b.b1, &b.pot1)],
             ControlMode::Potentiostatic => vec![(&b.b0, &b.potential)],
@@ -610,17 +836,80 @@ impl GpuBackend {
             .iter()
             .enumerate()
             .map(|(s, (rhs, x))| SolveGroups {
-                residual: k
-                    .residual
-                    .bind(c, &[&mg_p[0][0], &b.op[0], rhs, x, &b.lb[0]]),
-                resnorm: k.resnorm.bind(c, &[&red_p, &b.lb[0], rhs, &b.partials]),
-                xr: k.cg_xr.bind(c, &[g0, &b.control, &b.p, &b.q, x, &b.lb[0]]),
+                residual: k.residual.bind(c, &[mg0, &mg.op[0], rhs, x, &mg.lb[0]]),
+                resnorm: k.resnorm.bind(c, &[&red_p, &mg.lb[0], rhs, &b.partials]),
+                xr: k.cg_xr.bind(c, &[g0, &b.control, &b.p, &b.q, x, &mg.lb[0]]),
                 control: k.cg_begin.bind(
                     c,
                     &[&solve_p[s], &b.control, &b.partials, &shapes_buf, &b.args],
                 ),
             })
             .collect();
+        let coupled_groups = b.coupled.as_ref().map(|cb| {
+            let el = &cb.electronic;
+            let el_p = uniform(c, "electronic", &ElectronicParams::new(&coeffs));
+            let cp = uniform(c, "coupled", &CoupledParams::new(nx, ny));
+            let shift = |unit: bool| {
+                [-1.0f32, 1.0]
+                    .map(|sign| uniform(c, "shift", &CoupledParams::shift(nx, ny, unit, sign)))
+            };
+            let (r_l, z_l, r_s, z_s) = (&mg.lb[0], &mg.lx[0], &el.lb[0], &el.lx[0]);
+            // (b_l, x_l, b_s, x_s, shift into the collector's frame: None, Some(unit)).
+            let targets: Vec<(
+                &wgpu::Buffer,
+                &wgpu::Buffer,
+                &wgpu::Buffer,
+                &wgpu::Buffer,
+                Option<bool>,
+            )> = match coeffs.control {
+                ControlMode::Galvanostatic => vec![
+                    (&b.b0, &b.pot0, &cb.b0, &b.es0, None),
+                    (&b.b1, &b.pot1, &cb.b1, &b.es1, Some(true)),
+                ],
+                ControlMode::Potentiostatic => {
+                    vec![(&b.b0, &b.potential, &cb.b0, &b.es, Some(false))]
+                }
+            };
+            let solves = targets
+                .into_iter()
+                .map(|(bl, xl, bs, xs, frame)| CoupledSolveGroups {
+                    residual: k.residual.bind(c, &[mg0, &el.op[0], bs, xs, r_s]),
+                    couple: k
+                        .couple_residual
+                        .bind(c, &[&cp, &mg.op[0], xl, xs, r_l, r_s]),
+                    resnorm: k.resnorm2.bind(c, &[&red_p, r_l, bl, &b.partials, r_s, bs]),
+                    xr: k.cg_xr.bind(c, &[g0, &b.control, &cb.p, &cb.q, xs, r_s]),
+                    shift: frame.map(|unit| {
+                        shift(unit).map(|u| k.shift.bind(c, &[&u, xl, xs, &b.control]))
+                    }),
+                })
+                .collect();
+            CoupledGroups {
+                electronic_assemble: k.electronic_assemble.bind(
+                    c,
+                    &[&el_p, &b.xi, &b.phi, &b.a, &b.g, &el.op[0], &cb.b0, &cb.b1],
+                ),
+                electronic: LevelGroups::new(c, &k, el, &lp),
+                solves,
+                apply: k.apply.bind(c, &[mg0, &el.op[0], &cb.p, &cb.q]),
+                couple_apply: k
+                    .couple_apply
+                    .bind(c, &[&cp, &mg.op[0], &b.p, &cb.p, &b.q, &cb.q]),
+                dot_pq: k
+                    .dot2
+                    .bind(c, &[&red_p, &b.p, &b.q, &b.partials, &cb.p, &cb.q]),
+                dot_rz: k.dot2.bind(c, &[&red_p, r_l, z_l, &b.partials, r_s, z_s]),
+                l1_r: k.l1_2.bind(c, &[&red_p, r_l, &b.partials, r_s]),
+                copy_zp: k.copy.bind(c, &[g0, z_s, &cb.p]),
+                cg_p: k.cg_p.bind(c, &[g0, &b.control, z_s, &cb.p]),
+                combine: k
+                    .combine
+                    .bind(c, &[&coll_p, &b.es0, &b.es1, &b.control, &b.es]),
+                add_rhs: k.add_rhs.bind(c, &[&coll_p, &b.control, &cb.b0, &cb.b1]),
+            }
+        });
+        // The electronic operator the collector reads (an unused element in the other forms).
+        let op_s = b.coupled.as_ref().map_or(&b.es, |cb| &cb.electronic.op[0]);
         let g = Groups {
             xi_rate: k
                 .xi_rate
@@ -628,68 +917,33 @@ impl GpuBackend {
             assemble: k.assemble.bind(
                 c,
                 &[
-                    &asm_p, &b.xi, &b.phi, &b.a, &b.g, &b.eta, &b.op[0], &b.b0, &b.b1,
+                    &asm_p, &b.xi, &b.phi, &b.a, &b.g, &b.eta, &mg.op[0], &b.b0, &b.b1,
                 ],
             ),
-            coarsen: (0..levels)
-                .map(|l| {
-                    (l > 0).then(|| {
-                        k.coarsen
-                            .bind(c, &[tr_p[l - 1].as_ref().unwrap(), &b.op[l - 1], &b.op[l]])
-                    })
-                })
-                .collect(),
-            smooth: (0..levels)
-                .map(|l| {
-                    [0, 1].map(|col| {
-                        k.smooth
-                            .bind(c, &[&mg_p[l][col], &b.op[l], &b.lb[l], &b.lx[l]])
-                    })
-                })
-                .collect(),
-            residual: (0..levels)
-                .map(|l| {
-                    k.residual
-                        .bind(c, &[&mg_p[l][0], &b.op[l], &b.lb[l], &b.lx[l], &b.lr[l]])
-                })
-                .collect(),
-            restrict: (0..levels)
-                .map(|l| {
-                    (l + 1 < levels).then(|| {
-                        k.restrict
-                            .bind(c, &[tr_p[l].as_ref().unwrap(), &b.lr[l], &b.lb[l + 1]])
-                    })
-                })
-                .collect(),
-            prolong: (0..levels)
-                .map(|l| {
-                    (l + 1 < levels).then(|| {
-                        k.prolong
-                            .bind(c, &[tr_p[l].as_ref().unwrap(), &b.lx[l + 1], &b.lx[l]])
-                    })
-                })
-                .collect(),
-            zero: (0..levels)
-                .map(|l| k.zero.bind(c, &[&grid_p[l], &b.lx[l]]))
-                .collect(),
+            mg: LevelGroups::new(c, &k, mg, &lp),
+            coupled: coupled_groups,
             solves,
-            apply: k.apply.bind(c, &[&mg_p[0][0], &b.op[0], &b.p, &b.q]),
+            apply: k.apply.bind(c, &[mg0, &mg.op[0], &b.p, &b.q]),
             dot_pq: k.dot.bind(c, &[&red_p, &b.p, &b.q, &b.partials]),
-            dot_rz: k.dot.bind(c, &[&red_p, &b.lb[0], &b.lx[0], &b.partials]),
-            l1_r: k.l1.bind(c, &[&red_p, &b.lb[0], &b.partials]),
-            copy_zp: k.copy.bind(c, &[g0, &b.lx[0], &b.p]),
-            cg_p: k.cg_p.bind(c, &[g0, &b.control, &b.lx[0], &b.p]),
+            dot_rz: k.dot.bind(c, &[&red_p, &mg.lb[0], &mg.lx[0], &b.partials]),
+            l1_r: k.l1.bind(c, &[&red_p, &mg.lb[0], &b.partials]),
+            copy_zp: k.copy.bind(c, &[g0, &mg.lx[0], &b.p]),
+            cg_p: k.cg_p.bind(c, &[g0, &b.control, &mg.lx[0], &b.p]),
             cg_end: k.cg_end.bind(c, &[&b.control]),
-            collector: k
-                .collector
-                .bind(c, &[&coll_p, &b.op[0], &b.pot0, &b.pot1, &b.control]),
+            collector: k.collector.bind(
+                c,
+                &[
+                    &coll_p, &mg.op[0], &b.pot0, &b.pot1, &b.control, op_s, &b.es0, &b.es1,
+                ],
+            ),
             combine: k
                 .combine
                 .bind(c, &[&coll_p, &b.pot0, &b.pot1, &b.control, &b.potential]),
             add_rhs: k.add_rhs.bind(c, &[&coll_p, &b.control, &b.b0, &b.b1]),
-            top_current: k
-                .top_current
-                .bind(c, &[&coll_p, &b.op[0], &b.control, &b.potential]),
+            top_current: k.top_current.bind(
+                c,
+                &[&coll_p, &mg.op[0], &b.control, &b.potential, op_s, &b.es],
+            ),
             reaction: k.reaction.bind(
                 c,
                 &[
@@ -701,6 +955,7 @@ impl GpuBackend {
                     &b.control,
                     &b.rate,
                     &b.eta_new,
+                    &b.es,
                 ],
             ),
             step_begin: k
@@ -788,6 +1043,11 @@ impl GpuBackend {
         upload_f64(c, &self.b.eta, &state.eta);
         upload_f64(c, &self.b.pot0, &state.potential0);
         upload_f64(c, &self.b.pot1, &state.potential1);
+        if self.b.coupled.is_some() {
+            upload_f64(c, &self.b.es, &state.electronic_potential);
+            upload_f64(c, &self.b.es0, &state.electronic_potential0);
+            upload_f64(c, &self.b.es1, &state.electronic_potential1);
+        }
         self.host = state;
         self.fields_on_host = true;
     }
@@ -829,9 +1089,10 @@ impl GpuBackend {
         self.shapes - 1
     }
 
-    /// z = M⁻¹ r: one V-cycle from a zero initial guess (solver.rs, Multigrid::vcycle).
-    fn record_vcycle(&self, pass: &mut wgpu::ComputePass) {
-        let (k, g) = (&self.k, &self.g);
+    /// z = M⁻¹ r: one V-cycle from a zero initial guess on the hierarchy of `g` (solver.rs,
+    /// Multigrid::vcycle).
+    fn record_vcycle(&self, pass: &mut wgpu::ComputePass, g: &LevelGroups) {
+        let k = &self.k;
         let last = self.dims.len() - 1;
         let sweeps = self.config.solver.smoothing_sweeps;
         for l in 0..last {
@@ -874,7 +1135,7 @@ impl GpuBackend {
         self.dispatch(pass, &k.residual, &sg.residual, Gate::Step(0));
         self.dispatch(pass, &k.resnorm, &sg.resnorm, Gate::Step(red));
         self.dispatch(pass, &k.cg_begin, &sg.control, one);
-        self.record_vcycle(pass);
+        self.record_vcycle(pass, &g.mg);
         self.dispatch(pass, &k.dot, &g.dot_rz, Gate::Cg(red));
         self.dispatch(pass, &k.cg_rz0, &sg.control, one);
         self.dispatch(pass, &k.copy, &g.copy_zp, Gate::Cg(0));
@@ -885,12 +1146,63 @@ impl GpuBackend {
             self.dispatch(pass, &k.cg_xr, &sg.xr, Gate::Cg(0));
             self.dispatch(pass, &k.l1, &g.l1_r, Gate::Cg(red));
             self.dispatch(pass, &k.cg_check, &sg.control, one);
-            self.record_vcycle(pass);
+            self.record_vcycle(pass, &g.mg);
             self.dispatch(pass, &k.dot, &g.dot_rz, Gate::Cg(red));
             self.dispatch(pass, &k.cg_beta, &sg.control, one);
             self.dispatch(pass, &k.cg_p, &g.cg_p, Gate::Cg(0));
         }
         self.dispatch(pass, &k.cg_end, &g.cg_end, one);
+    }
+
+    /// z = M⁻¹ r of the coupled solve (solver.rs, CoupledMultigrid::precondition): one V-cycle
+    /// on each block's operator.
+    fn record_coupled_precondition(&self, pass: &mut wgpu::ComputePass, cg: &CoupledGroups) {
+        self.record_vcycle(pass, &self.g.mg);
+        self.record_vcycle(pass, &cg.electronic);
+    }
+
+    /// Block-preconditioned CG on target `s` of the two-potential form, the pair (φ_l, φ_s)
+    /// (solver.rs, CoupledMultigrid::solve), warm-started; in the collector's frame for the
+    /// Unit and Imposed solves (`relative_to_collector` of the CPU backend). The CG scalars
+    /// are those of the single solve (cg_control.wgsl) over sums of both blocks.
+    fn record_coupled_solve(&self, pass: &mut wgpu::ComputePass, s: usize, cg: &CoupledGroups) {
+        let (k, g) = (&self.k, &self.g);
+        let (sg, cs) = (&g.solves[s], &cg.solves[s]);
+        let one = Gate::Direct([1, 1, 1]);
+        let red = self.red();
+        if let Some([down, _]) = &cs.shift {
+            self.dispatch(pass, &k.shift, down, Gate::Step(0));
+        }
+        self.dispatch(pass, &k.residual, &sg.residual, Gate::Step(0));
+        self.dispatch(pass, &k.residual, &cs.residual, Gate::Step(0));
+        self.dispatch(pass, &k.couple_residual, &cs.couple, Gate::Step(0));
+        self.dispatch(pass, &k.resnorm2, &cs.resnorm, Gate::Step(red));
+        self.dispatch(pass, &k.cg_begin, &sg.control, one);
+        self.record_coupled_precondition(pass, cg);
+        self.dispatch(pass, &k.dot2, &cg.dot_rz, Gate::Cg(red));
+        self.dispatch(pass, &k.cg_rz0, &sg.control, one);
+        self.dispatch(pass, &k.copy, &g.copy_zp, Gate::Cg(0));
+        self.dispatch(pass, &k.copy, &cg.copy_zp, Gate::Cg(0));
+        for _ in 0..self.cg_iterations {
+            self.dispatch(pass, &k.apply, &g.apply, Gate::Cg(0));
+            self.dispatch(pass, &k.apply, &cg.apply, Gate::Cg(0));
+            self.dispatch(pass, &k.couple_apply, &cg.couple_apply, Gate::Cg(0));
+            self.dispatch(pass, &k.dot2, &cg.dot_pq, Gate::Cg(red));
+            self.dispatch(pass, &k.cg_alpha, &sg.control, one);
+            self.dispatch(pass, &k.cg_xr, &sg.xr, Gate::Cg(0));
+            self.dispatch(pass, &k.cg_xr, &cs.xr, Gate::Cg(0));
+            self.dispatch(pass, &k.l1_2, &cg.l1_r, Gate::Cg(red));
+            self.dispatch(pass, &k.cg_check, &sg.control, one);
+            self.record_coupled_precondition(pass, cg);
+            self.dispatch(pass, &k.dot2, &cg.dot_rz, Gate::Cg(red));
+            self.dispatch(pass, &k.cg_beta, &sg.control, one);
+            self.dispatch(pass, &k.cg_p, &g.cg_p, Gate::Cg(0));
+            self.dispatch(pass, &k.cg_p, &cg.cg_p, Gate::Cg(0));
+        }
+        self.dispatch(pass, &k.cg_end, &g.cg_end, one);
+        if let Some([_, up]) = &cs.shift {
+            self.dispatch(pass, &k.shift, up, Gate::Step(0));
+        }
     }
 
     /// Records one time step ([`step_sequence`]) into `pass`.
@@ -1135,6 +1447,7 @@ impl GpuBackend {
                 return Err(self.solver_failure(&c));
             }
             let width = self.coeffs.grid.width_m();
+            let two_potential = self.b.coupled.is_some();
             let s = &mut self.host;
             let mut most = 0u32;
             let mut most_sub = 0u32;
@@ -1143,6 +1456,10 @@ impl GpuBackend {
                 let dt = e.dt as f64;
                 s.current_density_a_m2 = e.current_a_m as f64 / width;
                 s.charge_c_m2 += s.current_density_a_m2 * dt;
+                if two_potential {
+                    s.leakage_current_density_a_m2 = e.leakage_a_m as f64 / width;
+                    s.leakage_charge_c_m2 += s.leakage_current_density_a_m2 * dt;
+                }
                 s.time_s += dt;
                 s.step += 1;
                 s.solver_iterations = e.iterations as u64;
@@ -1171,19 +1488,20 @@ impl GpuBackend {
         }
         let n = self.host.grid.cells();
         let b = &self.b;
-        let mut f = download_f32(
-            &self.ctx,
-            &[
-                (&b.xi, n),
-                (&b.xi_lo, n),
-                (&b.conc, n),
-                (&b.potential, n),
-                (&b.eta, n),
-                (&b.pot0, n),
-                (&b.pot1, n),
-            ],
-        )
-        .into_iter();
+        let mut fields = vec![
+            (&b.xi, n),
+            (&b.xi_lo, n),
+            (&b.conc, n),
+            (&b.potential, n),
+            (&b.eta, n),
+            (&b.pot0, n),
+            (&b.pot1, n),
+        ];
+        let two_potential = b.coupled.is_some();
+        if two_potential {
+            fields.extend([(&b.es, n), (&b.es0, n), (&b.es1, n)]);
+        }
+        let mut f = download_f32(&self.ctx, &fields).into_iter();
         let s = &mut self.host;
         let (hi, lo) = (f.next().unwrap(), f.next().unwrap());
         s.xi = hi.iter().zip(&lo).map(|(h, l)| h + l).collect();
@@ -1192,6 +1510,11 @@ impl GpuBackend {
         s.eta = f.next().unwrap();
         s.potential0 = f.next().unwrap();
         s.potential1 = f.next().unwrap();
+        if two_potential {
+            s.electronic_potential = f.next().unwrap();
+            s.electronic_potential0 = f.next().unwrap();
+            s.electronic_potential1 = f.next().unwrap();
+        }
         self.fields_on_host = true;
     }
 
@@ -1246,11 +1569,24 @@ impl StepKernels for Recorder<'_, '_> {
     fn potential_assemble(&mut self) -> Result<(), SimulationError> {
         let b = self.b;
         b.dispatch(self.pass, &b.k.assemble, &b.g.assemble, Gate::Step(0));
-        for l in 1..b.dims.len() {
-            let g = b.g.coarsen[l]
-                .as_ref()
-                .expect("coarse levels have a coarsen group");
-            b.dispatch(self.pass, &b.k.coarsen, g, Gate::Step(l));
+        let mut hierarchies = vec![&b.g.mg];
+        if let Some(cg) = &b.g.coupled {
+            let k = &b.k;
+            b.dispatch(
+                self.pass,
+                &k.electronic_assemble,
+                &cg.electronic_assemble,
+                Gate::Step(0),
+            );
+            hierarchies.push(&cg.electronic);
+        }
+        for h in hierarchies {
+            for l in 1..b.dims.len() {
+                let g = h.coarsen[l]
+                    .as_ref()
+                    .expect("coarse levels have a coarsen group");
+                b.dispatch(self.pass, &b.k.coarsen, g, Gate::Step(l));
+            }
         }
         Ok(())
     }
@@ -1258,6 +1594,9 @@ impl StepKernels for Recorder<'_, '_> {
     fn add_collector_rhs(&mut self) -> Result<(), SimulationError> {
         let b = self.b;
         b.dispatch(self.pass, &b.k.add_rhs, &b.g.add_rhs, Gate::Step(0));
+        if let Some(cg) = &b.g.coupled {
+            b.dispatch(self.pass, &b.k.add_rhs, &cg.add_rhs, Gate::Step(0));
+        }
         Ok(())
     }
 
@@ -1267,7 +1606,10 @@ impl StepKernels for Recorder<'_, '_> {
             Solve::Zero | Solve::Imposed => 0,
             Solve::Unit => 1,
         };
-        self.b.record_solve(self.pass, s);
+        match &self.b.g.coupled {
+            Some(cg) => self.b.record_coupled_solve(self.pass, s, cg),
+            None => self.b.record_solve(self.pass, s),
+        }
         Ok(())
     }
 
@@ -1275,6 +1617,9 @@ impl StepKernels for Recorder<'_, '_> {
         let (b, one) = (self.b, Gate::Direct([1, 1, 1]));
         b.dispatch(self.pass, &b.k.collector, &b.g.collector, one);
         b.dispatch(self.pass, &b.k.combine, &b.g.combine, Gate::Step(0));
+        if let Some(cg) = &b.g.coupled {
+            b.dispatch(self.pass, &b.k.combine, &cg.combine, Gate::Step(0));
+        }
         Ok(())
     }
 

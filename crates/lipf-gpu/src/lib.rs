@@ -44,6 +44,4 @@ pub enum GpuError {
     },
     #[error("WGSL pipeline `{kernel}` rejected by the device: {message}")]
     Pipeline { kernel: String, message: String },
-    #[error("the GPU backend does not run {0} yet; use `--backend cpu` (the default)")]
-    Unsupported(String),
 }

@@ -1,8 +1,9 @@
 //! `#[repr(C)]` twins of the WGSL parameter structs and of the device-side control records,
-//! the bits of `Control::flags` and the layout of the indirect-dispatch table.
-//! `tests/gpu_checks.rs` compares each struct with the layout naga computes for the WGSL
-//! declaration (size and every member's offset) in every shader that uses it, and the flag and
-//! table constants with the WGSL `const`s of `shaders/shared/control.wgsl` and
+//! the bits of `Control::flags`, the codes of the overpotential forms and the layout of the
+//! indirect-dispatch table. `tests/gpu_checks.rs` compares each struct with the layout naga
+//! computes for the WGSL declaration (size and every member's offset) in every shader that uses
+//! it, and the flag, form and table constants with the WGSL `const`s of
+//! `shaders/shared/control.wgsl`, `shaders/shared/interp.wgsl` and
 //! `shaders/shared/indirect.wgsl`.
 
 use bytemuck::{Pod, Zeroable};
@@ -44,16 +45,34 @@ gpu_struct!(
         b_obstacle: f32, obstacle_xi_threshold: f32, kappa0: f32, delta: f32,
         cos_theta0: f32, sin_theta0: f32, l_eta: f32, f: f32,
         alpha: f32, beta: f32, max_bv_overpotential_v: f32, sharp_a: f32,
-        exp_sharp_a: f32, exp_minus_sharp_a: f32, _pad0: u32, _pad1: u32,
+        exp_sharp_a: f32, exp_minus_sharp_a: f32, room_obstacle: u32, inv_nf_cs: f32,
     }
 );
 
 gpu_struct!(
     /// Twin of `AssembleParams` in `shaders/potential_assemble.wgsl`.
     AssembleParams {
-        nx: u32, ny: u32, consistent: u32, _pad0: u32,
+        nx: u32, ny: u32, form: u32, _pad0: u32,
         q: f32, e0_v: f32, sigma_p: f32, sigma_e: f32,
         sigma_floor: f32, _pad1: f32, _pad2: f32, _pad3: f32,
+    }
+);
+
+gpu_struct!(
+    /// Twin of `ElectronicParams` in `shaders/electronic_assemble.wgsl`.
+    ElectronicParams {
+        nx: u32, ny: u32, _pad0: u32, _pad1: u32,
+        q: f32, e0_v: f32, sigma_e: f32, sigma_e_el: f32,
+        sigma_floor: f32, _pad2: f32, _pad3: f32, _pad4: f32,
+    }
+);
+
+gpu_struct!(
+    /// Twin of `CoupledParams` in `shaders/cg_coupled.wgsl`: `unit` and `sign` are read by
+    /// `shift_potentials` only.
+    CoupledParams {
+        nx: u32, ny: u32, unit: u32, _pad0: u32,
+        sign: f32, _pad1: f32, _pad2: f32, _pad3: f32,
     }
 );
 
@@ -85,7 +104,7 @@ gpu_struct!(
 gpu_struct!(
     /// Twin of `ReactionParams` in `shaders/reaction_rate.wgsl`.
     ReactionParams {
-        nx: u32, ny: u32, consistent: u32, _pad0: u32,
+        nx: u32, ny: u32, form: u32, _pad0: u32,
         e0_v: f32, _pad1: f32, _pad2: f32, _pad3: f32,
     }
 );
@@ -93,9 +112,9 @@ gpu_struct!(
 gpu_struct!(
     /// Twin of `ConcParams` in `shaders/shared/conc.wgsl` (conc_update, np_coefficients).
     ConcParams {
-        nx: u32, ny: u32, consistent: u32, _pad0: u32,
+        nx: u32, ny: u32, form: u32, _pad0: u32,
         inv_dx2: f32, f: f32, sink: f32, d_p: f32,
-        d_e: f32, _pad1: f32, _pad2: f32, _pad3: f32,
+        d_e: f32, floor: f32, _pad2: f32, _pad3: f32,
     }
 );
 
@@ -107,7 +126,7 @@ gpu_struct!(
 gpu_struct!(
     /// Twin of `CollectorParams` in `shaders/collector.wgsl`.
     CollectorParams {
-        nx: u32, ny: u32, galvanostatic: u32, _pad0: u32,
+        nx: u32, ny: u32, galvanostatic: u32, electronic: u32,
         target_current_a_m: f32, _pad1: f32, _pad2: f32, _pad3: f32,
     }
 );
@@ -116,10 +135,10 @@ gpu_struct!(
     /// Twin of `StepParams` in `shaders/time_step.wgsl`.
     StepParams {
         nx: u32, ny: u32, n: u32, groups: u32,
-        consistent: u32, shapes: u32, max_steps: u32, substeps_recorded: u32,
+        form: u32, shapes: u32, max_steps: u32, substeps_recorded: u32,
         dt_stable: f32, dt_np: f32, max_xi_change: f32, max_dt: f32,
         inv_dx2: f32, f: f32, d_p: f32, d_e: f32,
-        land_tolerance: f32, _pad0: u32, _pad1: u32, _pad2: u32,
+        land_tolerance: f32, floor: f32, _pad1: u32, _pad2: u32,
     }
 );
 
@@ -127,7 +146,7 @@ gpu_struct!(
     /// Twin of `StepLog` in `shaders/time_step.wgsl`: one step of a batch.
     StepLog {
         dt: f32, current_a_m: f32, v_collector: f32, iterations: u32,
-        max_solve_iterations: u32, substeps: u32, _pad0: u32, _pad1: u32,
+        max_solve_iterations: u32, substeps: u32, leakage_a_m: f32, _pad1: u32,
     }
 );
 
@@ -162,7 +181,8 @@ gpu_struct!(
         /// Nernst–Planck sub-steps of the current step and their length, s.
         substeps: u32,
         dt_sub: f32,
-        _pad0: u32,
+        /// The electronic part of `current_a_m` (two-potential form), A/m.
+        leakage_a_m: f32,
         _pad1: u32,
         _pad2: u32,
     }
@@ -186,6 +206,35 @@ pub const CONTROL_FLAGS: &[(&str, u32)] = &[
     ("FLAG_CG_BREAKDOWN", FLAG_CG_BREAKDOWN),
     ("FLAG_SUBSTEPS_EXCEEDED", FLAG_SUBSTEPS_EXCEEDED),
 ];
+
+/// Code of [`OverpotentialForm::SinglePotential`] in the `form` member of the parameter structs.
+/// Twin of the WGSL const of the same name in `shaders/shared/interp.wgsl`.
+pub const FORM_SINGLE_POTENTIAL: u32 = 0;
+/// Code of [`OverpotentialForm::Consistent`].
+pub const FORM_CONSISTENT: u32 = 1;
+/// Code of [`OverpotentialForm::TwoPotential`].
+pub const FORM_TWO_POTENTIAL: u32 = 2;
+
+/// Every overpotential form code with its name (the WGSL const's).
+pub const OVERPOTENTIAL_FORMS: &[(&str, u32)] = &[
+    ("FORM_SINGLE_POTENTIAL", FORM_SINGLE_POTENTIAL),
+    ("FORM_CONSISTENT", FORM_CONSISTENT),
+    ("FORM_TWO_POTENTIAL", FORM_TWO_POTENTIAL),
+];
+
+/// The code of `c`'s overpotential form.
+pub fn form(c: &Coefficients) -> u32 {
+    match c.overpotential {
+        OverpotentialForm::SinglePotential => FORM_SINGLE_POTENTIAL,
+        OverpotentialForm::Consistent => FORM_CONSISTENT,
+        OverpotentialForm::TwoPotential => FORM_TWO_POTENTIAL,
+    }
+}
+
+/// σ_floor/σ_p: the floor of the two-potential form's diffusivity D_p (h(ϕ) + floor).
+pub fn diffusivity_floor(c: &Coefficients) -> f32 {
+    (c.sigma_floor_s_m / c.sigma_p_s_m) as f32
+}
 
 /// One entry of the indirect-dispatch table: the workgroup counts of one
 /// `dispatch_workgroups_indirect` (the layout wgpu reads).
@@ -251,6 +300,8 @@ pub fn layouts() -> Vec<(RustLayout, &'static [&'static str])> {
     vec![
         (XiRateParams::layout(), &["xi_rate"]),
         (AssembleParams::layout(), &["potential_assemble"]),
+        (ElectronicParams::layout(), &["electronic_assemble"]),
+        (CoupledParams::layout(), &["cg_coupled"]),
         (MgParams::layout(), &["mg_smooth", "mg_residual"]),
         (
             TransferParams::layout(),
@@ -282,6 +333,7 @@ pub fn layouts() -> Vec<(RustLayout, &'static [&'static str])> {
                 "xi_update",
                 "cg_vectors",
                 "cg_control",
+                "cg_coupled",
                 "collector",
                 "time_step",
             ],
@@ -316,13 +368,10 @@ impl XiRateParams {
             sharp_a: p.sharp_a as f32,
             exp_sharp_a: p.exp_sharp_a as f32,
             exp_minus_sharp_a: p.exp_minus_sharp_a as f32,
-            ..Default::default()
+            room_obstacle: p.room_obstacle as u32,
+            inv_nf_cs: p.inv_nf_cs as f32,
         }
     }
-}
-
-fn consistent(c: &Coefficients) -> u32 {
-    (c.overpotential == OverpotentialForm::Consistent) as u32
 }
 
 impl AssembleParams {
@@ -331,7 +380,7 @@ impl AssembleParams {
         AssembleParams {
             nx: c.grid.nx as u32,
             ny: c.grid.ny as u32,
-            consistent: consistent(c),
+            form: form(c),
             q: (c.nf_c_mol * c.cs_mol_m3 * dx2) as f32,
             e0_v: c.e0_v as f32,
             sigma_p: c.sigma_p_s_m as f32,
@@ -347,7 +396,7 @@ impl ReactionParams {
         ReactionParams {
             nx: c.grid.nx as u32,
             ny: c.grid.ny as u32,
-            consistent: consistent(c),
+            form: form(c),
             e0_v: c.e0_v as f32,
             ..Default::default()
         }
@@ -359,13 +408,51 @@ impl ConcParams {
         ConcParams {
             nx: c.grid.nx as u32,
             ny: c.grid.ny as u32,
-            consistent: consistent(c),
+            form: form(c),
             inv_dx2: (1.0 / (c.grid.dx_m * c.grid.dx_m)) as f32,
             f: c.f_over_rt_per_v as f32,
             sink: (c.cs_mol_m3 / c.c0_mol_m3) as f32,
             d_p: c.d_p_m2_s as f32,
             d_e: c.d_e_m2_s as f32,
+            floor: diffusivity_floor(c),
             ..Default::default()
+        }
+    }
+}
+
+impl ElectronicParams {
+    pub fn new(c: &Coefficients) -> ElectronicParams {
+        let dx2 = c.grid.dx_m * c.grid.dx_m;
+        ElectronicParams {
+            nx: c.grid.nx as u32,
+            ny: c.grid.ny as u32,
+            q: (c.nf_c_mol * c.cs_mol_m3 * dx2) as f32,
+            e0_v: c.e0_v as f32,
+            sigma_e: c.sigma_e_s_m as f32,
+            sigma_e_el: c.sigma_e_el_s_m as f32,
+            sigma_floor: c.sigma_floor_s_m as f32,
+            ..Default::default()
+        }
+    }
+}
+
+impl CoupledParams {
+    /// The parameters of every entry but `shift_potentials`.
+    pub fn new(nx: usize, ny: usize) -> CoupledParams {
+        CoupledParams {
+            nx: nx as u32,
+            ny: ny as u32,
+            ..Default::default()
+        }
+    }
+
+    /// `shift_potentials` by `sign` × (1 if `unit`, else the control record's collector
+    /// potential).
+    pub fn shift(nx: usize, ny: usize, unit: bool, sign: f32) -> CoupledParams {
+        CoupledParams {
+            unit: unit as u32,
+            sign,
+            ..CoupledParams::new(nx, ny)
         }
     }
 }
@@ -376,6 +463,7 @@ impl CollectorParams {
             nx: c.grid.nx as u32,
             ny: c.grid.ny as u32,
             galvanostatic: (c.control == ControlMode::Galvanostatic) as u32,
+            electronic: (c.overpotential == OverpotentialForm::TwoPotential) as u32,
             target_current_a_m: c.target_current_a_m as f32,
             ..Default::default()
         }
@@ -461,6 +549,13 @@ mod tests {
         // The word offsets of shared/indirect.wgsl: cg_args_base = 3 S, substep_args_base = 6 S.
         assert_eq!(t.cg(0), 4 * (DISPATCH_ARGS_WORDS as u64) * 5);
         assert_eq!(t.substep(0), 4 * 2 * (DISPATCH_ARGS_WORDS as u64) * 5);
+    }
+
+    #[test]
+    fn form_codes_are_distinct() {
+        let codes: std::collections::BTreeSet<u32> =
+            OVERPOTENTIAL_FORMS.iter().map(|&(_, v)| v).collect();
+        assert_eq!(codes.len(), OVERPOTENTIAL_FORMS.len());
     }
 
     #[test]

@@ -173,6 +173,7 @@ pub const MODULES: &[Module] = &[
 pub const SHADERS: &[Shader] = &[
     shader!("xi_rate", twin, imports = ["interp"]),
     shader!("potential_assemble", twin, imports = ["interp"]),
+    shader!("electronic_assemble", twin, imports = ["interp"]),
     shader!("mg_coarsen", twin, imports = ["multigrid"]),
     shader!("mg_smooth", twin, imports = ["multigrid"]),
     shader!("mg_residual", twin, imports = ["multigrid"]),
@@ -184,8 +185,9 @@ pub const SHADERS: &[Shader] = &[
         "cg_control",
         imports = ["control", "tree", "float", "indirect"]
     ),
+    shader!("cg_coupled", imports = ["control"]),
     shader!("collector", twin, imports = ["control", "tree", "float"]),
-    shader!("reaction_rate", twin, imports = ["control"]),
+    shader!("reaction_rate", twin, imports = ["control", "interp"]),
     shader!(
         "time_step",
         twin,

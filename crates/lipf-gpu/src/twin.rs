@@ -39,6 +39,8 @@ pub struct DeviceCollector {
     pub control: Control,
     /// φ = φ0 + V φ1.
     pub potential: Vec<f64>,
+    /// φ_s = φ_s0 + V φ_s1 (two-potential form).
+    pub electronic_potential: Option<Vec<f64>>,
 }
 
 /// Runs kernels one by one with fresh buffers.
@@ -218,6 +220,146 @@ impl<'a> TwinRunner<'a> {
         Ok((unpack_operator(nx, ny, &out[0]), r0, r1))
     }
 
+    /// (operator, b0, b1) of `shaders/electronic_assemble.wgsl`.
+    pub fn electronic_assemble(
+        &mut self,
+        c: &Coefficients,
+        xi: &[f64],
+        phi: &[f64],
+        a: &[f64],
+        g: &[f64],
+    ) -> Result<(Operator, Vec<f64>, Vec<f64>), GpuError> {
+        let ctx = self.ctx;
+        let (nx, ny) = (c.grid.nx, c.grid.ny);
+        let n = nx * ny;
+        let pu = uniform(ctx, "electronic", &ElectronicParams::new(c));
+        let bufs = [xi, phi, a, g].map(|v| field(ctx, "in", v));
+        let op = storage_f32(ctx, "op_s", 4 * n + nx);
+        let (b0, b1) = (storage_f32(ctx, "b0", n), storage_f32(ctx, "b1", n));
+        let mut out = self.run(
+            "electronic_assemble",
+            "electronic_assemble",
+            &[
+                (0, U),
+                (1, R),
+                (2, R),
+                (3, R),
+                (4, R),
+                (5, W),
+                (6, W),
+                (7, W),
+            ],
+            &[&pu, &bufs[0], &bufs[1], &bufs[2], &bufs[3], &op, &b0, &b1],
+            grid_groups(nx, ny),
+            &[(&op, 4 * n + nx), (&b0, n), (&b1, n)],
+        )?;
+        let r1 = out.pop().unwrap();
+        let r0 = out.pop().unwrap();
+        Ok((unpack_operator(nx, ny, &out[0]), r0, r1))
+    }
+
+    /// `cg_coupled::couple_residual` (`subtract` false: v += S u of the other block) or
+    /// `couple_apply` (`subtract` true: v −= S u), with S the `s` of `op`: the new (v_l, v_s).
+    pub fn couple(
+        &mut self,
+        op: &Operator,
+        u: [&[f64]; 2],
+        v: [&[f64]; 2],
+        subtract: bool,
+    ) -> Result<[Vec<f64>; 2], GpuError> {
+        let ctx = self.ctx;
+        let n = op.cells();
+        let pu = uniform(ctx, "coupled", &CoupledParams::new(op.nx, op.ny));
+        let bo = field(ctx, "op", &pack_operator(op));
+        let [ul, us] = u.map(|x| field(ctx, "u", x));
+        let [vl, vs] = v.map(|x| field(ctx, "v", x));
+        let entry = if subtract {
+            "couple_apply"
+        } else {
+            "couple_residual"
+        };
+        let mut out = self.run(
+            "cg_coupled",
+            entry,
+            &[(0, U), (1, R), (2, R), (3, R), (4, W), (5, W)],
+            &[&pu, &bo, &ul, &us, &vl, &vs],
+            grid_groups(op.nx, op.ny),
+            &[(&vl, n), (&vs, n)],
+        )?;
+        let s = out.pop().unwrap();
+        Ok([out.pop().unwrap(), s])
+    }
+
+    /// `cg_coupled::shift_potentials`: (x_l, x_s) + sign · V, V = 1 (`unit`) or `v_collector`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn shift_potentials(
+        &mut self,
+        nx: usize,
+        ny: usize,
+        x: [&[f64]; 2],
+        unit: bool,
+        sign: f64,
+        v_collector: f64,
+    ) -> Result<[Vec<f64>; 2], GpuError> {
+        let ctx = self.ctx;
+        let pu = uniform(
+            ctx,
+            "shift",
+            &CoupledParams::shift(nx, ny, unit, sign as f32),
+        );
+        let [xl, xs] = x.map(|v| field(ctx, "x", v));
+        let control = self.control(0.0, v_collector);
+        let mut out = self.run(
+            "cg_coupled",
+            "shift_potentials",
+            &[(0, U), (4, W), (5, W), (6, R)],
+            &[&pu, &xl, &xs, &control],
+            grid_groups(nx, ny),
+            &[(&xl, nx * ny), (&xs, nx * ny)],
+        )?;
+        let s = out.pop().unwrap();
+        Ok([out.pop().unwrap(), s])
+    }
+
+    /// The sums of a two-block entry of `shaders/reduce.wgsl` (`dot2_partials`,
+    /// `l1_2_partials`, `residual_norm2_partials`) over the blocks (a, b) and (a2, b2): the
+    /// per-workgroup partials (x, y) added up here in f64.
+    pub fn reduce_two_blocks(
+        &mut self,
+        entry: &'static str,
+        a: [&[f64]; 2],
+        b: [&[f64]; 2],
+    ) -> Result<(f64, f64), GpuError> {
+        let ctx = self.ctx;
+        let n = a[0].len();
+        let groups = reduce_groups(n);
+        let pu = uniform(ctx, "reduce", &ReduceParams::new(n));
+        let [a1, a2] = a.map(|v| field(ctx, "a", v));
+        let [b1, b2] = b.map(|v| field(ctx, "b", v));
+        let partials = storage_f32(ctx, "partials", 2 * groups as usize);
+        let (bindings, buffers): (&[(u32, Bind)], Vec<&wgpu::Buffer>) = match entry {
+            "l1_2_partials" => (
+                &[(0, U), (1, R), (3, W), (4, R)],
+                vec![&pu, &a1, &partials, &a2],
+            ),
+            _ => (
+                &[(0, U), (1, R), (2, R), (3, W), (4, R), (5, R)],
+                vec![&pu, &a1, &b1, &partials, &a2, &b2],
+            ),
+        };
+        let out = self.run(
+            "reduce",
+            entry,
+            bindings,
+            &buffers,
+            [groups, 1, 1],
+            &[(&partials, 2 * groups as usize)],
+        )?;
+        Ok(out[0]
+            .chunks(2)
+            .fold((0.0, 0.0), |(x, y), p| (x + p[0], y + p[1])))
+    }
+
     /// x after one colour sweep of `shaders/mg_smooth.wgsl`.
     pub fn mg_smooth(
         &mut self,
@@ -363,7 +505,8 @@ impl<'a> TwinRunner<'a> {
         Ok(unpack_operator(nxc, nyc, &out[0]))
     }
 
-    /// (rate, η) of `shaders/reaction_rate.wgsl`.
+    /// (rate, η) of `shaders/reaction_rate.wgsl` (`electronic` is φ_s, read by the two-potential
+    /// form only).
     #[allow(clippy::too_many_arguments)]
     pub fn reaction_rate(
         &mut self,
@@ -372,12 +515,13 @@ impl<'a> TwinRunner<'a> {
         g: &[f64],
         eta_star: &[f64],
         potential: &[f64],
+        electronic: &[f64],
         v_collector: f64,
     ) -> Result<(Vec<f64>, Vec<f64>), GpuError> {
         let ctx = self.ctx;
         let n = c.grid.cells();
         let pu = uniform(ctx, "reaction", &ReactionParams::new(c));
-        let bufs = [a, g, eta_star, potential].map(|v| field(ctx, "in", v));
+        let bufs = [a, g, eta_star, potential, electronic].map(|v| field(ctx, "in", v));
         let control = self.control(0.0, v_collector);
         let (rate, eta) = (storage_f32(ctx, "rate", n), storage_f32(ctx, "eta", n));
         let mut out = self.run(
@@ -392,9 +536,10 @@ impl<'a> TwinRunner<'a> {
                 (5, R),
                 (6, W),
                 (7, W),
+                (8, R),
             ],
             &[
-                &pu, &bufs[0], &bufs[1], &bufs[2], &bufs[3], &control, &rate, &eta,
+                &pu, &bufs[0], &bufs[1], &bufs[2], &bufs[3], &control, &rate, &eta, &bufs[4],
             ],
             grid_groups(c.grid.nx, c.grid.ny),
             &[(&rate, n), (&eta, n)],
@@ -584,8 +729,8 @@ impl<'a> TwinRunner<'a> {
             ny: ny as u32,
             n: n as u32,
             groups,
-            consistent: (c.overpotential == lipf_core::config::OverpotentialForm::Consistent)
-                as u32,
+            form: form(c),
+            floor: diffusivity_floor(c),
             shapes: shapes as u32,
             max_steps: 1,
             substeps_recorded: substeps_recorded as u32,
@@ -670,40 +815,103 @@ impl<'a> TwinRunner<'a> {
         pot1: &[f64],
         target_current_a_m: f64,
     ) -> Result<DeviceCollector, GpuError> {
+        self.collector_with(op, pot0, pot1, None, target_current_a_m)
+    }
+
+    /// [`TwinRunner::collector`] in the two-potential form: the currents of both problems, the
+    /// electronic one `(op_s, φ_s0, φ_s1)`; `combine_potential` runs for both potentials.
+    pub fn collector_two_potential(
+        &mut self,
+        op: &Operator,
+        pot0: &[f64],
+        pot1: &[f64],
+        electronic: (&Operator, &[f64], &[f64]),
+        target_current_a_m: f64,
+    ) -> Result<DeviceCollector, GpuError> {
+        self.collector_with(op, pot0, pot1, Some(electronic), target_current_a_m)
+    }
+
+    fn collector_with(
+        &mut self,
+        op: &Operator,
+        pot0: &[f64],
+        pot1: &[f64],
+        electronic: Option<(&Operator, &[f64], &[f64])>,
+        target_current_a_m: f64,
+    ) -> Result<DeviceCollector, GpuError> {
         let ctx = self.ctx;
         let n = op.cells();
-        let pu = uniform(ctx, "collector", &collector_params(op, target_current_a_m));
+        let params = CollectorParams {
+            electronic: electronic.is_some() as u32,
+            ..collector_params(op, target_current_a_m)
+        };
+        let pu = uniform(ctx, "collector", &params);
         let (bo, b0, b1) = (
             field(ctx, "op", &pack_operator(op)),
             field(ctx, "pot0", pot0),
             field(ctx, "pot1", pot1),
         );
+        // The electronic problem (one unused element when absent, as in the backend).
+        let (bos, bs0, bs1) = match electronic {
+            Some((ops, s0, s1)) => (
+                field(ctx, "op_s", &pack_operator(ops)),
+                field(ctx, "pot0_s", s0),
+                field(ctx, "pot1_s", s1),
+            ),
+            None => (
+                storage_f32(ctx, "op_s", 1),
+                storage_f32(ctx, "pot0_s", 1),
+                storage_f32(ctx, "pot1_s", 1),
+            ),
+        };
         let control = self.control_buffer(&Control {
             running: 1,
             ..Default::default()
         });
         let potential = storage_f32(ctx, "potential", n);
-        self.submit(
-            "collector",
-            &[
-                (
-                    "collector_potential",
-                    &[(0, U), (1, R), (2, R), (3, R), (4, W)],
-                    &[&pu, &bo, &b0, &b1, &control],
-                    [1, 1, 1],
-                ),
-                (
-                    "combine_potential",
-                    &[(0, U), (2, R), (3, R), (4, W), (5, W)],
-                    &[&pu, &b0, &b1, &control, &potential],
-                    grid_groups(op.nx, op.ny),
-                ),
-            ],
-        )?;
-        let potential = download_f32(ctx, &[(&potential, n)]).remove(0);
+        let potential_s = storage_f32(ctx, "potential_s", n);
+        let combine: &[(u32, Bind)] = &[(0, U), (2, R), (3, R), (4, W), (5, W)];
+        let collect = [&pu, &bo, &b0, &b1, &control, &bos, &bs0, &bs1];
+        let combine_l = [&pu, &b0, &b1, &control, &potential];
+        let combine_s = [&pu, &bs0, &bs1, &control, &potential_s];
+        let mut dispatches: Vec<Dispatch> = vec![
+            (
+                "collector_potential",
+                &[
+                    (0, U),
+                    (1, R),
+                    (2, R),
+                    (3, R),
+                    (4, W),
+                    (8, R),
+                    (9, R),
+                    (10, R),
+                ],
+                &collect,
+                [1, 1, 1],
+            ),
+            (
+                "combine_potential",
+                combine,
+                &combine_l,
+                grid_groups(op.nx, op.ny),
+            ),
+        ];
+        if electronic.is_some() {
+            dispatches.push((
+                "combine_potential",
+                combine,
+                &combine_s,
+                grid_groups(op.nx, op.ny),
+            ));
+        }
+        self.submit("collector", &dispatches)?;
+        let mut out = download_f32(ctx, &[(&potential, n), (&potential_s, n)]);
+        let electronic_potential = out.pop().unwrap();
         Ok(DeviceCollector {
             control: self.read_control(&control),
-            potential,
+            potential: out.pop().unwrap(),
+            electronic_potential: electronic.is_some().then_some(electronic_potential),
         })
     }
 
@@ -742,12 +950,47 @@ impl<'a> TwinRunner<'a> {
 
     /// The plating current −Σ_top T φ of `collector::top_current`, A/m.
     pub fn top_current(&mut self, op: &Operator, potential: &[f64]) -> Result<f64, GpuError> {
+        Ok(self.top_current_with(op, potential, None)?.0)
+    }
+
+    /// `collector::top_current` in the two-potential form: (the current −Σ_top T φ −
+    /// Σ_top T_s φ_s, the leakage −Σ_top T_s φ_s), A/m.
+    pub fn top_current_two_potential(
+        &mut self,
+        op: &Operator,
+        potential: &[f64],
+        op_s: &Operator,
+        potential_s: &[f64],
+    ) -> Result<(f64, f64), GpuError> {
+        self.top_current_with(op, potential, Some((op_s, potential_s)))
+    }
+
+    fn top_current_with(
+        &mut self,
+        op: &Operator,
+        potential: &[f64],
+        electronic: Option<(&Operator, &[f64])>,
+    ) -> Result<(f64, f64), GpuError> {
         let ctx = self.ctx;
-        let pu = uniform(ctx, "collector", &collector_params(op, 0.0));
+        let params = CollectorParams {
+            electronic: electronic.is_some() as u32,
+            ..collector_params(op, 0.0)
+        };
+        let pu = uniform(ctx, "collector", &params);
         let (bo, bp) = (
             field(ctx, "op", &pack_operator(op)),
             field(ctx, "potential", potential),
         );
+        let (bos, bps) = match electronic {
+            Some((ops, ps)) => (
+                field(ctx, "op_s", &pack_operator(ops)),
+                field(ctx, "potential_s", ps),
+            ),
+            None => (
+                storage_f32(ctx, "op_s", 1),
+                storage_f32(ctx, "potential_s", 1),
+            ),
+        };
         let control = self.control_buffer(&Control {
             running: 1,
             ..Default::default()
@@ -756,12 +999,13 @@ impl<'a> TwinRunner<'a> {
             "collector",
             &[(
                 "top_current",
-                &[(0, U), (1, R), (4, W), (5, W)],
-                &[&pu, &bo, &control, &bp],
+                &[(0, U), (1, R), (4, W), (5, W), (8, R), (11, R)],
+                &[&pu, &bo, &control, &bp, &bos, &bps],
                 [1, 1, 1],
             )],
         )?;
-        Ok(self.read_control(&control).current_a_m as f64)
+        let c = self.read_control(&control);
+        Ok((c.current_a_m as f64, c.leakage_a_m as f64))
     }
 }
 

@@ -486,7 +486,10 @@ impl FieldsFile {
             ("cell_voltage_v", col(|r| r.cell_voltage_v)),
             ("li_amount_mol_m2", col(|r| r.li_amount_mol_m2)),
             ("charge_c_m2", col(|r| r.charge_c_m2)),
-            ("li_in_electrolyte_mol_m2", col(|r| r.li_in_electrolyte_mol_m2)),
+            (
+                "li_in_electrolyte_mol_m2",
+                col(|r| r.li_in_electrolyte_mol_m2),
+            ),
             (
                 "leakage_current_density_a_m2",
                 col(|r| r.leakage_current_density_a_m2),
@@ -775,7 +778,10 @@ fn write_checkpoint_to(path: &Path, state: &State, config_json: &str) -> Result<
         ("time_s", *time_s),
         ("current_density_a_m2", *current_density_a_m2),
         ("charge_c_m2", *charge_c_m2),
-        ("leakage_current_density_a_m2", *leakage_current_density_a_m2),
+        (
+            "leakage_current_density_a_m2",
+            *leakage_current_density_a_m2,
+        ),
         ("leakage_charge_c_m2", *leakage_charge_c_m2),
         ("li_amount0_mol_m2", *li_amount0_mol_m2),
     ] {

@@ -83,7 +83,10 @@ pub fn xdmf(grid: &Grid, h5_file_name: &str, snapshots: &[(u64, f64)]) -> String
             ("xi", format!("{group}/xi")),
             ("c", format!("{group}/c")),
             ("potential", format!("{group}/potential")),
-            ("electronic_potential", format!("{group}/electronic_potential")),
+            (
+                "electronic_potential",
+                format!("{group}/electronic_potential"),
+            ),
             ("phi", "/static/phi".to_string()),
         ] {
             let _ = writeln!(

@@ -146,8 +146,14 @@ fn snapshot_images_for_odd_grids_are_valid_pngs() {
         s.potential[0] = f64::NAN;
         let stem = format!("snap_{nx}x{ny}");
         let paths = images::write_snapshot_images(&dir, &stem, &s).unwrap();
-        assert_eq!(paths.len(), 3);
-        for (p, kind) in paths.iter().zip(["phases", "potential", "conc"]) {
+        assert_eq!(paths.len(), 5);
+        for (p, kind) in paths.iter().zip([
+            "phases",
+            "xi_log",
+            "potential",
+            "electronic_potential",
+            "conc",
+        ]) {
             assert_eq!(
                 p.file_name().unwrap().to_string_lossy(),
                 format!("{stem}_{kind}.png")

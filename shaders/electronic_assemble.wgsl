@@ -1,0 +1,111 @@
+// electronic_assemble.wgsl — the 5-point current-continuity operator of the electrons and its two
+// right-hand sides (two-potential form; the ionic problem is potential_assemble.wgsl).
+//
+// Update:    op = [tx | ty | s | diag | tbot] of σ_s = σ_e h(min(ξ, 1 − ϕ)) + σ_e,el h(ϕ) +
+//            σ_floor (harmonic-mean face conductances, Dirichlet conductance 2σ_s to the counter
+//            electrode at the top and to the collector at the bottom), the linearised reaction
+//            S = q g (the ionic problem's), the cached diagonal Σ T + S; b0 = +q (a + g E⁰) (the
+//            ionic sink with the opposite sign: the reaction takes one ion and one electron);
+//            b1 = −T_top in the top row and 0 elsewhere (the response to the collector potential
+//            solved relative to it: collector at 0, counter electrode at −1).
+// Bindings:  0 uniform ElectronicParams; 1 xi, 2 phi, 3 a, 4 g (read); 5 op, 6 b0, 7 b1 (write).
+// Dispatch:  (ceil(nx/16), ceil(ny/16), 1) workgroups of 16×16, one invocation per cell.
+// Index:     k = j·nx + i, row 0 at the collector; x periodic. op holds tx at k, ty at n + k,
+//            s at 2n + k, diag at 3n + k, tbot at 4n + i (n = nx·ny), as potential_assemble.wgsl.
+// Twin:      crates/lipf-core/src/cpu/electronic_assemble.rs (electronic_assemble,
+//            electronic_conductivity, metal_path), with Operator::update_diagonal
+//            (cpu/operator.rs) folded in: the diagonal is built from the neighbours' σ_s.
+// Imports:   shared/interp.wgsl
+
+struct ElectronicParams {
+    nx: u32,
+    ny: u32,
+    _pad0: u32,
+    _pad1: u32,
+    q: f32,
+    e0_v: f32,
+    sigma_e: f32,
+    sigma_e_el: f32,
+    sigma_floor: f32,
+    _pad2: f32,
+    _pad3: f32,
+    _pad4: f32,
+}
+
+@group(0) @binding(0) var<uniform> p: ElectronicParams;
+@group(0) @binding(1) var<storage, read> xi: array<f32>;
+@group(0) @binding(2) var<storage, read> phi: array<f32>;
+@group(0) @binding(3) var<storage, read> a: array<f32>;
+@group(0) @binding(4) var<storage, read> g: array<f32>;
+@group(0) @binding(5) var<storage, read_write> op: array<f32>;
+@group(0) @binding(6) var<storage, read_write> b0: array<f32>;
+@group(0) @binding(7) var<storage, read_write> b1: array<f32>;
+
+// h(ξ_m), ξ_m = min(ξ, 1 − ϕ): Li conducts as metal only in the room the scaffold leaves a cell.
+fn metal_path(x: f32, ph: f32) -> f32 {
+    return h(min(x, 1.0 - ph));
+}
+
+// Electronic cell conductivity σ_s, S/m.
+fn electronic_conductivity(x: f32, ph: f32) -> f32 {
+    return p.sigma_e * metal_path(x, ph) + p.sigma_e_el * h(ph) + p.sigma_floor;
+}
+
+fn sigma_s(k: u32) -> f32 {
+    return electronic_conductivity(xi[k], phi[k]);
+}
+
+@compute @workgroup_size(16, 16)
+fn electronic_assemble(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = gid.x;
+    let j = gid.y;
+    // Invocations past the grid's edge do nothing.
+    if (i >= p.nx || j >= p.ny) {
+        return;
+    }
+    let nx = p.nx;
+    let n = nx * p.ny;
+    let k = j * nx + i;
+    let sk = sigma_s(k);
+    let e = j * nx + (i + 1u) % nx;
+    let w = j * nx + (i + nx - 1u) % nx;
+    var tx = 0.0;
+    var tx_west = 0.0;
+    if (nx > 1u) {
+        tx = harmonic_mean(sk, sigma_s(e));
+        tx_west = harmonic_mean(sigma_s(w), sk);
+    }
+    var ty: f32;
+    var r1 = 0.0;
+    if (j + 1u < p.ny) {
+        ty = harmonic_mean(sk, sigma_s(k + nx));
+    } else {
+        // The counter electrode, half a cell away; at −1 relative to the collector.
+        ty = 2.0 * sk;
+        r1 = -ty;
+    }
+    // The collector, half a cell below row 0.
+    let tbot = 2.0 * sk;
+    var ty_south: f32;
+    if (j > 0u) {
+        ty_south = harmonic_mean(sigma_s(k - nx), sk);
+    } else {
+        ty_south = tbot;
+    }
+    let s = p.q * g[k];
+    var d = s;
+    if (nx > 1u) {
+        d += tx + tx_west;
+    }
+    d += ty;
+    d += ty_south;
+    op[k] = tx;
+    op[n + k] = ty;
+    op[2u * n + k] = s;
+    op[3u * n + k] = d;
+    if (j == 0u) {
+        op[4u * n + i] = tbot;
+    }
+    b0[k] = p.q * (a[k] + g[k] * p.e0_v);
+    b1[k] = r1;
+}
