@@ -61,10 +61,8 @@ pub struct CpuBackend {
     config: Config,
     state: State,
     geometry: GeometryInfo,
-    mg: Multigrid,
     op: Operator,
-    /// The two-potential form: the electronic problem and the coupled solver (None otherwise).
-    electronic: Option<Electronic>,
+    solver: PotentialSolver,
     diffusivity: Vec<f64>,
     // Work arrays.
     a: Vec<f64>,
@@ -84,6 +82,14 @@ pub struct CpuBackend {
     timings: StepTimings,
     /// What the stages of the step in progress hand on to each other (not part of the state).
     current: StepInProgress,
+}
+
+/// The potential solver of the model form.
+enum PotentialSolver {
+    /// One potential (consistent and single-potential forms).
+    Single(Multigrid),
+    /// The two-potential form: the electronic problem and the coupled solver.
+    Coupled(Electronic),
 }
 
 /// The electronic problem of the two-potential form.
@@ -155,17 +161,19 @@ impl CpuBackend {
         let dt_stable_s = config.time.stability_safety * coeffs.dt_allen_cahn_s();
         let dt_np_s = config.time.stability_safety * coeffs.dt_diffusion_s();
         let sweeps = config.solver.smoothing_sweeps;
-        let two_potential = coeffs.overpotential == OverpotentialForm::TwoPotential;
-        CpuBackend {
-            // The two-potential form solves with the coupled solver's hierarchies only.
-            mg: Multigrid::new(grid.nx, if two_potential { 1 } else { grid.ny }, sweeps),
-            op: Operator::zeros(grid.nx, grid.ny),
-            electronic: two_potential.then(|| Electronic {
+        let solver = if coeffs.overpotential == OverpotentialForm::TwoPotential {
+            PotentialSolver::Coupled(Electronic {
                 solver: CoupledMultigrid::new(grid.nx, grid.ny, sweeps),
                 op: Operator::zeros(grid.nx, grid.ny),
                 b0: vec![0.0; n],
                 b1: vec![0.0; n],
-            }),
+            })
+        } else {
+            PotentialSolver::Single(Multigrid::new(grid.nx, grid.ny, sweeps))
+        };
+        CpuBackend {
+            op: Operator::zeros(grid.nx, grid.ny),
+            solver,
             diffusivity,
             a: vec![0.0; n],
             g: vec![0.0; n],
@@ -359,8 +367,8 @@ impl StepKernels for CpuBackend {
             &mut self.b0,
             &mut self.b1,
         );
-        match &mut self.electronic {
-            Some(e) => {
+        match &mut self.solver {
+            PotentialSolver::Coupled(e) => {
                 electronic_assemble(
                     &self.coeffs,
                     &s.xi,
@@ -373,7 +381,7 @@ impl StepKernels for CpuBackend {
                 );
                 e.solver.setup(&self.op, &e.op)
             }
-            None => self.mg.setup(&self.op),
+            PotentialSolver::Single(mg) => mg.setup(&self.op),
         }
         .map_err(SimulationError::Solver)
     }
@@ -381,7 +389,7 @@ impl StepKernels for CpuBackend {
     fn add_collector_rhs(&mut self) -> Result<(), SimulationError> {
         let v = self.state.v_collector;
         add_scaled_rhs(&mut self.b0, &self.b1, v);
-        if let Some(e) = &mut self.electronic {
+        if let PotentialSolver::Coupled(e) = &mut self.solver {
             add_scaled_rhs(&mut e.b0, &e.b1, v);
         }
         Ok(())
@@ -392,8 +400,8 @@ impl StepKernels for CpuBackend {
         let s = &mut self.state;
         // φ1 enters scaled by V: its tolerance is relative to the expected |V|.
         let v_scale = s.v_collector.abs().max(1e-3);
-        let st = match (which, &mut self.electronic) {
-            (Solve::Zero, Some(e)) => e.solver.solve(
+        let st = match (which, &mut self.solver) {
+            (Solve::Zero, PotentialSolver::Coupled(e)) => e.solver.solve(
                 &self.b0,
                 &e.b0,
                 &mut s.potential0,
@@ -402,7 +410,7 @@ impl StepKernels for CpuBackend {
                 max_it,
             ),
             // Relative to the collector potential (`electronic_assemble`): φ = V + ψ.
-            (Solve::Unit, Some(e)) => relative_to_collector(
+            (Solve::Unit, PotentialSolver::Coupled(e)) => relative_to_collector(
                 1.0,
                 [&mut s.potential1, &mut s.electronic_potential1],
                 |[pl, ps]| {
@@ -410,17 +418,20 @@ impl StepKernels for CpuBackend {
                         .solve(&self.b1, &e.b1, pl, ps, tol / v_scale, max_it)
                 },
             ),
-            (Solve::Imposed, Some(e)) => relative_to_collector(
+            (Solve::Imposed, PotentialSolver::Coupled(e)) => relative_to_collector(
                 s.v_collector,
                 [&mut s.potential, &mut s.electronic_potential],
                 |[pl, ps]| e.solver.solve(&self.b0, &e.b0, pl, ps, tol, max_it),
             ),
-            (Solve::Zero, None) => self.mg.solve(&self.b0, &mut s.potential0, tol, max_it),
-            (Solve::Unit, None) => {
-                self.mg
-                    .solve(&self.b1, &mut s.potential1, tol / v_scale, max_it)
+            (Solve::Zero, PotentialSolver::Single(mg)) => {
+                mg.solve(&self.b0, &mut s.potential0, tol, max_it)
             }
-            (Solve::Imposed, None) => self.mg.solve(&self.b0, &mut s.potential, tol, max_it),
+            (Solve::Unit, PotentialSolver::Single(mg)) => {
+                mg.solve(&self.b1, &mut s.potential1, tol / v_scale, max_it)
+            }
+            (Solve::Imposed, PotentialSolver::Single(mg)) => {
+                mg.solve(&self.b0, &mut s.potential, tol, max_it)
+            }
         };
         self.current.iterations += st.iterations as u64;
         match which {
@@ -446,8 +457,8 @@ impl StepKernels for CpuBackend {
         }
         let s = &mut self.state;
         let target = self.coeffs.target_current_a_m;
-        let v = match &self.electronic {
-            Some(e) => {
+        let v = match &self.solver {
+            PotentialSolver::Coupled(e) => {
                 // Ions and electrons together through the counter electrode.
                 let i0 = top_current(&self.op, &s.potential0)
                     + top_current(&e.op, &s.electronic_potential0);
@@ -462,7 +473,9 @@ impl StepKernels for CpuBackend {
                 );
                 v
             }
-            None => collector(&self.op, &s.potential0, &s.potential1, target)?.v_collector,
+            PotentialSolver::Single(_) => {
+                collector(&self.op, &s.potential0, &s.potential1, target)?.v_collector
+            }
         };
         s.v_collector = v;
         combine_potential(&s.potential0, &s.potential1, v, &mut s.potential);
@@ -560,10 +573,10 @@ impl StepKernels for CpuBackend {
         let cur = self.current;
         let s = &mut self.state;
         std::mem::swap(&mut s.eta, &mut self.eta_new);
-        let leakage_a_m = self
-            .electronic
-            .as_ref()
-            .map_or(0.0, |e| top_current(&e.op, &s.electronic_potential));
+        let leakage_a_m = match &self.solver {
+            PotentialSolver::Coupled(e) => top_current(&e.op, &s.electronic_potential),
+            PotentialSolver::Single(_) => 0.0,
+        };
         let current_a_m = top_current(&self.op, &s.potential) + leakage_a_m;
         s.current_density_a_m2 = current_a_m / c.grid.width_m();
         s.leakage_current_density_a_m2 = leakage_a_m / c.grid.width_m();

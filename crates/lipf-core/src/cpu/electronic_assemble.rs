@@ -22,7 +22,7 @@
 //! right-hand side and ask CG for a current balance 10¹⁶ times smaller than it: measured, CG
 //! diverged at a metal cap of 1e7 σ_p.
 
-use super::interp::{h, harmonic_mean};
+use super::interp::h;
 use super::operator::Operator;
 use crate::coefficients::Coefficients;
 
@@ -58,20 +58,10 @@ pub fn electronic_assemble(
         .zip(phi)
         .map(|(&x, &p)| electronic_conductivity(c, x, p))
         .collect();
+    op.set_face_conductances(&sigma);
     for j in 0..ny {
         for i in 0..nx {
             let k = j * nx + i;
-            let e = j * nx + (i + 1) % nx;
-            op.tx[k] = if nx > 1 {
-                harmonic_mean(sigma[k], sigma[e])
-            } else {
-                0.0
-            };
-            op.ty[k] = if j + 1 < ny {
-                harmonic_mean(sigma[k], sigma[k + nx])
-            } else {
-                2.0 * sigma[k]
-            };
             op.s[k] = q * g[k];
             b0[k] = q * (a[k] + g[k] * c.e0_v);
             b1[k] = if j + 1 == ny { -op.ty[k] } else { 0.0 };

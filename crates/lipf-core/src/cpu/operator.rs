@@ -7,6 +7,8 @@
 //! values enter the right-hand side), and a non-negative diagonal S (the linearised reaction).
 //! x is periodic. The same struct describes every multigrid level.
 
+use super::interp::harmonic_mean;
+
 #[derive(Debug, Clone, Default)]
 pub struct Operator {
     pub nx: usize,
@@ -40,6 +42,29 @@ impl Operator {
 
     pub fn cells(&self) -> usize {
         self.nx * self.ny
+    }
+
+    /// Sets the face conductances from cell conductivities `sigma` (S/m): harmonic means on the
+    /// inner faces (periodic in x; none when nx = 1) and 2σ to the top boundary, half a cell away.
+    /// The bottom conductance, S and the diagonal are left to the caller.
+    pub fn set_face_conductances(&mut self, sigma: &[f64]) {
+        let (nx, ny) = (self.nx, self.ny);
+        for j in 0..ny {
+            for i in 0..nx {
+                let k = j * nx + i;
+                let e = j * nx + (i + 1) % nx;
+                self.tx[k] = if nx > 1 {
+                    harmonic_mean(sigma[k], sigma[e])
+                } else {
+                    0.0
+                };
+                self.ty[k] = if j + 1 < ny {
+                    harmonic_mean(sigma[k], sigma[k + nx])
+                } else {
+                    2.0 * sigma[k]
+                };
+            }
+        }
     }
 
     /// Recomputes the cached diagonal from T and S.

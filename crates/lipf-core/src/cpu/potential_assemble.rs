@@ -22,7 +22,7 @@
 //! Single-potential form: σ = σ_e h(ξ) + σ_p h(ϕ) + σ_floor, η = φ − E⁰ taken from the previous
 //! potential (explicit): S = 0, b0 = −nF c_s r Δx², bottom φ = V (b1 = bottom conductance).
 
-use super::interp::{h, harmonic_mean};
+use super::interp::h;
 use super::operator::Operator;
 use crate::coefficients::Coefficients;
 use crate::config::OverpotentialForm;
@@ -62,23 +62,13 @@ pub fn potential_assemble(
         .zip(phi)
         .map(|(&x, &p)| cell_conductivity(c, x, p))
         .collect();
+    op.set_face_conductances(&sigma);
     // The rate is implicit in the potential (consistent and two-potential forms).
     let implicit = c.overpotential != OverpotentialForm::SinglePotential;
     let consistent = c.overpotential == OverpotentialForm::Consistent;
     for j in 0..ny {
         for i in 0..nx {
             let k = j * nx + i;
-            let e = j * nx + (i + 1) % nx;
-            op.tx[k] = if nx > 1 {
-                harmonic_mean(sigma[k], sigma[e])
-            } else {
-                0.0
-            };
-            op.ty[k] = if j + 1 < ny {
-                harmonic_mean(sigma[k], sigma[k + nx])
-            } else {
-                2.0 * sigma[k]
-            };
             if implicit {
                 // r = a − g (φ_s − φ − E⁰) = (a + g E⁰) − g φ_s + g φ, φ_s = V (consistent)
                 op.s[k] = q * g[k];

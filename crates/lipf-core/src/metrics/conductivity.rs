@@ -11,7 +11,7 @@
 //! (solid) area fraction; τ = 1 for straight channels along y. The Bruggeman estimate is
 //! σ_eff = σ_p (1 − f)^{3/2} (docs/models/phase-field.md §13.8), i.e. τ_B = (1 − f)^{−1/2}.
 
-use crate::cpu::interp::{h, harmonic_mean};
+use crate::cpu::interp::h;
 use crate::cpu::operator::Operator;
 use crate::solver::Multigrid;
 
@@ -47,22 +47,7 @@ pub fn effective_conductivity_y(
     let sigma: Vec<f64> = phi.iter().map(|&p| h(p) + FLOOR).collect();
     let mut op = Operator::zeros(nx, rows);
     let mut b = vec![0.0; nx * rows];
-    for j in 0..rows {
-        for i in 0..nx {
-            let k = j * nx + i;
-            let e = j * nx + (i + 1) % nx;
-            op.tx[k] = if nx > 1 {
-                harmonic_mean(sigma[k], sigma[e])
-            } else {
-                0.0
-            };
-            op.ty[k] = if j + 1 < rows {
-                harmonic_mean(sigma[k], sigma[k + nx])
-            } else {
-                2.0 * sigma[k]
-            };
-        }
-    }
+    op.set_face_conductances(&sigma);
     for i in 0..nx {
         op.tbot[i] = 2.0 * sigma[i];
         b[i] = op.tbot[i]; // bottom potential 1
