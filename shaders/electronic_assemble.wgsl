@@ -8,12 +8,17 @@
 //            ionic sink with the opposite sign: the reaction takes one ion and one electron);
 //            b1 = −T_top in the top row and 0 elsewhere (the response to the collector potential
 //            solved relative to it: collector at 0, counter electrode at −1).
-// Bindings:  0 uniform ElectronicParams; 1 xi, 2 phi, 3 a, 4 g (read); 5 op, 6 b0, 7 b1 (write).
+//            The rectifying interphase (cells with ½ ≤ ϕ ≤ ip_phi_max; none when 0): no metal
+//            path, σ_s = the forward or reverse conductivity + σ_floor, reverse where
+//            ∇φ_s·∇ϕ > 0 for the previous step's φ_s (central differences; beyond the bottom
+//            and top rows the cell itself).
+// Bindings:  0 uniform ElectronicParams; 1 xi, 2 phi, 3 a, 4 g (read); 5 op, 6 b0, 7 b1 (write);
+//            8 phi_s, the previous step's electronic potential (read).
 // Dispatch:  (ceil(nx/16), ceil(ny/16), 1) workgroups of 16×16, one invocation per cell.
 // Index:     k = j·nx + i, row 0 at the collector; x periodic. op holds tx at k, ty at n + k,
 //            s at 2n + k, diag at 3n + k, tbot at 4n + i (n = nx·ny), as potential_assemble.wgsl.
 // Twin:      crates/lipf-core/src/cpu/electronic_assemble.rs (electronic_assemble,
-//            electronic_conductivity, metal_path), with Operator::update_diagonal
+//            electronic_conductivity, metal_path, interphase_bias, interphase_conductivity), with Operator::update_diagonal
 //            (cpu/operator.rs) folded in: the diagonal is built from the neighbours' σ_s.
 // Imports:   shared/interp.wgsl
 
@@ -27,9 +32,9 @@ struct ElectronicParams {
     sigma_e: f32,
     sigma_e_el: f32,
     sigma_floor: f32,
-    _pad2: f32,
-    _pad3: f32,
-    _pad4: f32,
+    ip_phi_max: f32,
+    sigma_ip_forward: f32,
+    sigma_ip_reverse: f32,
 }
 
 @group(0) @binding(0) var<uniform> p: ElectronicParams;
@@ -40,6 +45,7 @@ struct ElectronicParams {
 @group(0) @binding(5) var<storage, read_write> op: array<f32>;
 @group(0) @binding(6) var<storage, read_write> b0: array<f32>;
 @group(0) @binding(7) var<storage, read_write> b1: array<f32>;
+@group(0) @binding(8) var<storage, read> phi_s: array<f32>;
 
 // h(ξ_m), ξ_m = min(ξ, 1 − ϕ): Li conducts as metal only in the room the scaffold leaves a cell.
 fn metal_path(x: f32, ph: f32) -> f32 {
@@ -51,7 +57,39 @@ fn electronic_conductivity(x: f32, ph: f32) -> f32 {
     return p.sigma_e * metal_path(x, ph) + p.sigma_e_el * h(ph) + p.sigma_floor;
 }
 
-fn sigma_s(k: u32) -> f32 {
+// The bias of cell (i, j) across the interphase, (ϕ_E − ϕ_W)(φ_E − φ_W) + (ϕ_N − ϕ_S)(φ_N − φ_S):
+// positive when φ_s rises into the electrolyte (reverse bias).
+fn interphase_bias(i: u32, j: u32) -> f32 {
+    let nx = p.nx;
+    let k = j * nx + i;
+    let e = j * nx + (i + 1u) % nx;
+    let w = j * nx + (i + nx - 1u) % nx;
+    var nn = k;
+    if (j + 1u < p.ny) {
+        nn = k + nx;
+    }
+    var ss = k;
+    if (j > 0u) {
+        ss = k - nx;
+    }
+    return (phi[e] - phi[w]) * (phi_s[e] - phi_s[w]) + (phi[nn] - phi[ss]) * (phi_s[nn] - phi_s[ss]);
+}
+
+// Electronic conductivity of an interphase cell, S/m: reverse bias when `bias` > 0.
+fn interphase_conductivity(bias: f32) -> f32 {
+    var layer = p.sigma_ip_forward;
+    if (bias > 0.0) {
+        layer = p.sigma_ip_reverse;
+    }
+    return layer + p.sigma_floor;
+}
+
+// σ_s of cell (i, j).
+fn sigma_s(i: u32, j: u32) -> f32 {
+    let k = j * p.nx + i;
+    if (in_interphase(phi[k], p.ip_phi_max)) {
+        return interphase_conductivity(interphase_bias(i, j));
+    }
     return electronic_conductivity(xi[k], phi[k]);
 }
 
@@ -66,19 +104,17 @@ fn electronic_assemble(@builtin(global_invocation_id) gid: vec3<u32>) {
     let nx = p.nx;
     let n = nx * p.ny;
     let k = j * nx + i;
-    let sk = sigma_s(k);
-    let e = j * nx + (i + 1u) % nx;
-    let w = j * nx + (i + nx - 1u) % nx;
+    let sk = sigma_s(i, j);
     var tx = 0.0;
     var tx_west = 0.0;
     if (nx > 1u) {
-        tx = harmonic_mean(sk, sigma_s(e));
-        tx_west = harmonic_mean(sigma_s(w), sk);
+        tx = harmonic_mean(sk, sigma_s((i + 1u) % nx, j));
+        tx_west = harmonic_mean(sigma_s((i + nx - 1u) % nx, j), sk);
     }
     var ty: f32;
     var r1 = 0.0;
     if (j + 1u < p.ny) {
-        ty = harmonic_mean(sk, sigma_s(k + nx));
+        ty = harmonic_mean(sk, sigma_s(i, j + 1u));
     } else {
         // The counter electrode, half a cell away; at −1 relative to the collector.
         ty = 2.0 * sk;
@@ -88,7 +124,7 @@ fn electronic_assemble(@builtin(global_invocation_id) gid: vec3<u32>) {
     let tbot = 2.0 * sk;
     var ty_south: f32;
     if (j > 0u) {
-        ty_south = harmonic_mean(sigma_s(k - nx), sk);
+        ty_south = harmonic_mean(sigma_s(i, j - 1u), sk);
     } else {
         ty_south = tbot;
     }

@@ -45,8 +45,9 @@ struct StepParams {
     d_e: f32,
     land_tolerance: f32,
     floor: f32,
-    _pad1: u32,
-    _pad2: u32,
+    // The interphase: its cells have ½ ≤ ϕ ≤ ip_phi_max, their D_p is scaled by ip_ionic.
+    ip_phi_max: f32,
+    ip_ionic: f32,
 }
 
 // One entry of the step log (twin: lipf_gpu::params::StepLog).

@@ -79,3 +79,26 @@ fn shipped_configurations_are_valid_and_default_is_the_paper_case() {
     assert!(matches!(Config::from_json_str("{}"), Ok(c) if c == d));
     let _: Option<ConfigError> = None;
 }
+
+#[test]
+fn interphase_needs_the_two_potential_form_and_a_resolved_thickness() {
+    let e = err(r#"{"material": {"interphase": {}}, "model": {"overpotential": "consistent"}}"#);
+    assert!(
+        e.contains("material.interphase") && e.contains("two_potential"),
+        "{e}"
+    );
+    let e = err(r#"{"material": {"interphase": {"thickness_um": 0.1}}}"#);
+    assert!(
+        e.contains("material.interphase.thickness_um") && e.contains("grid spacing"),
+        "{e}"
+    );
+    let e = err(
+        r#"{"material": {"interphase": {"reverse_electronic_conductivity_s_m": -1e-7}}}"#,
+    );
+    assert!(
+        e.contains("material.interphase.reverse_electronic_conductivity_s_m"),
+        "{e}"
+    );
+    // The defaults (seed 003's reverse conductivity, 0.5 µm) are valid.
+    Config::from_json_str(r#"{"material": {"interphase": {}}}"#).unwrap();
+}

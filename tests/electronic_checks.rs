@@ -90,7 +90,7 @@ fn electronic_leakage_through_a_dense_slab_is_sigma_v_over_l() {
         let zeros = vec![0.0; n];
         let mut op = Operator::zeros(g.nx, g.ny);
         let (mut b0, mut b1) = (vec![0.0; n], vec![0.0; n]);
-        electronic_assemble(&c, &xi, &phi, &zeros, &zeros, &mut op, &mut b0, &mut b1);
+        electronic_assemble(&c, &xi, &phi, &zeros, &zeros, &zeros, &mut op, &mut b0, &mut b1);
         // The response to the collector potential, relative to it: φ = V (1 + ψ).
         let mut mg = Multigrid::new(g.nx, g.ny, 2);
         mg.setup(&op).unwrap();
@@ -121,6 +121,111 @@ fn electronic_leakage_through_a_dense_slab_is_sigma_v_over_l() {
         (1.6..2.4).contains(&ratio),
         "the offset should scale with ℓ: {offsets:?} µm at ℓ = 0.5, 0.25 µm"
     );
+}
+
+/// The rectifying interphase's layer on a dense slab (check 3): a Li layer under 20 µm of
+/// electrolyte whose first 2 µm are the interphase, the collector at V and the counter
+/// electrode at 0, no reaction. The layer's law is applied from the electronic potential of the
+/// previous solve (as a run does from the previous step), repeated until no layer cell changes
+/// branch. Expected: the series resistance of the layer and the rest of the slab,
+///   |i| = |V| / (t/σ_layer + (L − t)/σ_e,el),
+/// with σ_layer the configured forward (V > 0: electrons leave the electrolyte) or reverse
+/// (V < 0: electrons pushed into it, as in plating) conductivity. The layer ends 8ℓ from the Li,
+/// where the diffuse metal no longer conducts, so the discrete sum of the face resistances is
+/// this series to the solver's tolerance: 1 % is allowed, against a 50× asymmetry.
+#[test]
+fn the_interphase_rectifies_the_leakage_by_its_configured_law() {
+    let (li_um, slab_um, t_um) = (4.0, 20.0, 2.0);
+    let mut cfg = cell_config(0.5, li_um + slab_um, 0.125);
+    cfg.model.interface_half_width_um = Some(0.25);
+    // The floor (added to every conductivity) 1e-4 of the reverse conductivity.
+    cfg.model.pore_conductivity_floor = 1e-10;
+    let sigma_el = 3.25e-6;
+    let sigma_rev = sigma_el / 50.0;
+    cfg.material.electrolyte_electronic_conductivity_s_m = sigma_el;
+    cfg.material.interphase = Some(lipf_core::config::Interphase {
+        thickness_um: t_um,
+        forward_electronic_conductivity_s_m: None,
+        reverse_electronic_conductivity_s_m: sigma_rev,
+        ionic_conductivity_s_m: None,
+    });
+    cfg.validate().unwrap();
+    let c = Coefficients::from_config(&cfg);
+    let g = c.grid;
+    let n = g.cells();
+    let (mut xi, mut phi) = (vec![0.0; n], vec![0.0; n]);
+    for j in 0..g.ny {
+        for i in 0..g.nx {
+            let x = inside((g.y_m(j) * 1e6 - li_um) * 1e-6, 0.25e-6);
+            xi[g.idx(i, j)] = x;
+            phi[g.idx(i, j)] = 1.0 - x;
+        }
+    }
+    // The layer holds the cells within t of the contact: 16 per column.
+    let layer = (0..g.ny)
+        .filter(|&j| lipf_core::cpu::electronic_assemble::in_interphase(&c, phi[g.idx(0, j)]))
+        .count();
+    assert_eq!(layer, 16, "cells of the layer in a column");
+    let floor = c.sigma_floor_s_m;
+    let series = |sigma_layer: f64| {
+        t_um * 1e-6 / (sigma_layer + floor) + (slab_um - t_um) * 1e-6 / (sigma_el + floor)
+    };
+    let zeros = vec![0.0; n];
+    let mut currents = Vec::new();
+    for v in [0.01, 0.005, -0.005, -0.01] {
+        // φ_s of the previous solve; the first assembly sees no bias (forward).
+        let mut phi_s = vec![v; n];
+        let mut changes = Vec::new();
+        let mut i_top = 0.0;
+        for _ in 0..6 {
+            let mut op = Operator::zeros(g.nx, g.ny);
+            let (mut b0, mut b1) = (vec![0.0; n], vec![0.0; n]);
+            electronic_assemble(&c, &xi, &phi, &phi_s, &zeros, &zeros, &mut op, &mut b0, &mut b1);
+            let mut mg = Multigrid::new(g.nx, g.ny, 2);
+            mg.setup(&op).unwrap();
+            let mut psi = vec![0.0; n];
+            let scale: f64 = b1.iter().map(|b| b.abs()).sum();
+            assert!(mg.solve(&b1, &mut psi, 1e-13 * scale, 500).converged);
+            let new: Vec<f64> = psi.iter().map(|p| v * (1.0 + p)).collect();
+            let sigma_old = lipf_core::cpu::electronic_assemble::electronic_conductivities(
+                &c, &xi, &phi, &phi_s,
+            );
+            let sigma_new =
+                lipf_core::cpu::electronic_assemble::electronic_conductivities(&c, &xi, &phi, &new);
+            changes.push(sigma_old.iter().zip(&sigma_new).filter(|(a, b)| a != b).count());
+            i_top = -op.top_outflow(&new) / g.width_m();
+            phi_s = new;
+            if *changes.last().unwrap() == 0 {
+                break;
+            }
+        }
+        assert_eq!(
+            changes.last(),
+            Some(&0),
+            "V = {v} V: the layer's branch did not settle: cells changed per solve {changes:?}"
+        );
+        // Electrons flow out of the electrolyte (forward) when the collector is above the
+        // counter electrode.
+        let sigma_layer = if v > 0.0 { sigma_el } else { sigma_rev };
+        let expected = -v / series(sigma_layer);
+        eprintln!(
+            "V = {v:+} V: leakage {i_top:.6e} A/m², layer law {expected:.6e} A/m² ({:+.4} %), \
+             branch settled after {} solves",
+            100.0 * (i_top / expected - 1.0),
+            changes.len()
+        );
+        assert!(
+            (i_top / expected - 1.0).abs() < 0.01,
+            "V = {v} V: leakage {i_top} A/m² against the layer law {expected} A/m²"
+        );
+        currents.push(i_top);
+    }
+    // Forward over reverse at the same |V|, against the configured asymmetry in series with
+    // the slab.
+    let ratio = currents[0] / currents[3];
+    let expected = -series(sigma_rev) / series(sigma_el);
+    eprintln!("forward/reverse at 10 mV: {ratio:.4} (expected {expected:.4})");
+    assert!((ratio / expected - 1.0).abs() < 0.01);
 }
 
 /// A pore of radius 2.5 µm in dense LLZO above a Li foil, with a Li disk inside it that rests on

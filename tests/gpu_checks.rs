@@ -1021,6 +1021,18 @@ fn twin_cases() -> &'static [TwinCase] {
                     two_potential(c);
                 },
             ),
+            TwinCase::new(
+                "two-potential form with the rectifying interphase (0.5 µm; forward and reverse \
+                 cells, ionic σ 2σ_p)",
+                "interphase",
+                |c| {
+                    two_potential(c);
+                    c.material.interphase = Some(lipf_core::config::Interphase {
+                        ionic_conductivity_s_m: Some(2.0 * c.material.llzo_conductivity_s_m),
+                        ..Default::default()
+                    });
+                },
+            ),
         ]
     })
 }
@@ -1084,7 +1096,15 @@ fn electronic_problem(k: &TwinCase) -> (cpu::operator::Operator, Vec<f64>, Vec<f
     let mut op = cpu::operator::Operator::zeros(nx, ny);
     let (mut b0, mut b1) = (vec![0.0; n], vec![0.0; n]);
     cpu::electronic_assemble::electronic_assemble(
-        c, &s.xi, &s.phi, &k.a, &k.g, &mut op, &mut b0, &mut b1,
+        c,
+        &s.xi,
+        &s.phi,
+        &s.electronic_potential,
+        &k.a,
+        &k.g,
+        &mut op,
+        &mut b0,
+        &mut b1,
     );
     (op, b0, b1)
 }
@@ -1094,7 +1114,7 @@ twin_test!(twin_electronic_assemble, |t, k| {
     let (c, s) = (&k.c, &k.s);
     let nx = c.grid.nx;
     let (op, b0, b1) = electronic_problem(k);
-    let (gop, gb0, gb1) = t.electronic_assemble(c, &s.xi, &s.phi, &k.a, &k.g).unwrap();
+    let (gop, gb0, gb1) = t.electronic_assemble(c, &s.xi, &s.phi, &s.electronic_potential, &k.a, &k.g).unwrap();
     let kernel = "electronic_assemble";
     // Metal and electrolyte differ by up to 10¹² in σ_s: every operator part is compared cell by
     // cell relative to its own size (the harmonic mean of f32 values is exact to a few
@@ -1125,6 +1145,25 @@ twin_test!(twin_electronic_assemble, |t, k| {
     }
     k.close(kernel, "b0", nx, &gb0, &b0, 1e-5, F32_WHY);
     k.close(kernel, "b1", nx, &gb1, &b1, 1e-5, F32_WHY);
+    if c.interphase_phi_max > 0.0 {
+        // The case must exercise both branches of the interphase's law.
+        use cpu::electronic_assemble::{in_interphase, interphase_bias};
+        let (mut forward, mut reverse) = (0, 0);
+        for j in 0..c.grid.ny {
+            for i in 0..nx {
+                if in_interphase(c, s.phi[j * nx + i]) {
+                    let b = interphase_bias(nx, c.grid.ny, &s.phi, &s.electronic_potential, i, j);
+                    if b > 0.0 {
+                        reverse += 1;
+                    } else {
+                        forward += 1;
+                    }
+                }
+            }
+        }
+        eprintln!("interphase cells: {forward} forward, {reverse} reverse");
+        assert!(forward > 20 && reverse > 20, "{forward} forward, {reverse} reverse cells");
+    }
 });
 
 twin_test!(twin_cg_coupled, |t, k| {

@@ -16,6 +16,7 @@ struct ConcParams {
     d_p: f32,
     d_e: f32,
     floor: f32,
-    _pad2: f32,
-    _pad3: f32,
+    // The interphase: its cells have ½ ≤ ϕ ≤ ip_phi_max, their D_p is scaled by ip_ionic.
+    ip_phi_max: f32,
+    ip_ionic: f32,
 }

@@ -2,11 +2,12 @@
 // point).
 //
 // Declares: dif(k) = cell_diffusivity of cell k.
-// Needs:    interp (cell_diffusivity) and, from the importing kernel, the uniform `p` with
-//           members form, d_p, d_e and floor and the storage arrays `xi` and `phi`
+// Needs:    interp (cell_diffusivity, interphase_ionic_scale) and, from the importing kernel,
+//           the uniform `p` with members form, d_p, d_e, floor, ip_phi_max and ip_ionic and the storage arrays `xi` and `phi`
 //           (conc_update.wgsl, np_coefficients.wgsl, time_step.wgsl).
 // Twin:     crates/lipf-core/src/cpu/conc_update.rs (cell_diffusivity).
 
 fn dif(k: u32) -> f32 {
-    return cell_diffusivity(p.form, p.d_p, p.d_e, p.floor, xi[k], phi[k]);
+    let d_p = p.d_p * interphase_ionic_scale(phi[k], p.ip_phi_max, p.ip_ionic);
+    return cell_diffusivity(p.form, d_p, p.d_e, p.floor, xi[k], phi[k]);
 }

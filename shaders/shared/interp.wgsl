@@ -3,9 +3,11 @@
 // Declares: h(x), h'(x), the Butler–Volmer shape 6x(1 − x), the harmonic mean of two face
 //           neighbours, the codes of the overpotential forms (FORM_*; twins:
 //           lipf_gpu::params::FORM_*, compared by tests/gpu_checks.rs), and the ionic cell
-//           conductivity and the cell diffusivity of each form.
+//           conductivity and the cell diffusivity of each form, the interphase's cells and
+//           their ionic scale.
 // Needs:    nothing.
 // Twin:     crates/lipf-core/src/cpu/interp.rs (h, dh, reaction_shape, harmonic_mean),
+//           cpu/electronic_assemble.rs (in_interphase, interphase_ionic_scale),
 //           cpu/potential_assemble.rs (cell_conductivity), cpu/conc_update.rs (cell_diffusivity).
 
 // h(x) = x³(6x² − 15x + 10) with x clamped to [0, 1].
@@ -42,6 +44,21 @@ const FORM_SINGLE_POTENTIAL: u32 = 0u;
 const FORM_CONSISTENT: u32 = 1u;
 // Ionic and electronic potentials solved together, η = φ_s − φ_l − E⁰ (implicit).
 const FORM_TWO_POTENTIAL: u32 = 2u;
+
+// Whether a cell of scaffold fraction ϕ belongs to the rectifying interphase: ½ ≤ ϕ ≤ ϕ_max
+// (ϕ_max = 0 without one).
+fn in_interphase(phi: f32, phi_max: f32) -> bool {
+    return phi >= 0.5 && phi <= phi_max;
+}
+
+// The ionic conductivity (and Li⁺ diffusivity) of a cell relative to the electrolyte's: the
+// interphase's ratio σ_ip/σ_p in its cells, 1 elsewhere.
+fn interphase_ionic_scale(phi: f32, phi_max: f32, ratio: f32) -> f32 {
+    if (in_interphase(phi, phi_max)) {
+        return ratio;
+    }
+    return 1.0;
+}
 
 // Ionic cell conductivity, S/m. Two-potential form: σ_p h(ϕ) + floor; consistent form:
 // σ_p min(1, h(ϕ) + h(ξ)) + floor; single-potential form: σ_e h(ξ) + σ_p h(ϕ) + floor.

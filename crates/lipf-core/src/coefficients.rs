@@ -44,6 +44,16 @@ pub struct Coefficients {
     pub sigma_e_s_m: f64,
     /// Electronic conductivity of the electrolyte σ_e,el (two-potential form), S/m.
     pub sigma_e_el_s_m: f64,
+    /// The rectifying interphase (config `material.interphase`, docs/models/phase-field.md §9.7):
+    /// its cells are those with ½ ≤ ϕ ≤ `interphase_phi_max` = ½[1 + tanh(t/ℓ)], the electrolyte
+    /// side of the scaffold's surface up to the distance t; 0 without an interphase (no cell).
+    pub interphase_phi_max: f64,
+    /// Electronic conductivity of the interphase under forward bias, S/m.
+    pub sigma_ip_forward_s_m: f64,
+    /// Electronic conductivity of the interphase under reverse bias, S/m.
+    pub sigma_ip_reverse_s_m: f64,
+    /// Ionic conductivity of the interphase, S/m.
+    pub sigma_ip_ionic_s_m: f64,
     /// Conductivity floor of pores (and of the metal in the consistent form), S/m; in the
     /// two-potential form the floor of both conductivities.
     pub sigma_floor_s_m: f64,
@@ -109,6 +119,20 @@ impl Coefficients {
                 .li_conductivity_s_m
                 .min(md.metal_conductivity_cap * sigma_p),
             sigma_e_el_s_m: m.electrolyte_electronic_conductivity_s_m,
+            interphase_phi_max: m.interphase.as_ref().map_or(0.0, |ip| {
+                0.5 * (1.0 + (um_to_m(ip.thickness_um) / ell).tanh())
+            }),
+            sigma_ip_forward_s_m: m.interphase.as_ref().map_or(0.0, |ip| {
+                ip.forward_electronic_conductivity_s_m
+                    .unwrap_or(m.electrolyte_electronic_conductivity_s_m)
+            }),
+            sigma_ip_reverse_s_m: m
+                .interphase
+                .as_ref()
+                .map_or(0.0, |ip| ip.reverse_electronic_conductivity_s_m),
+            sigma_ip_ionic_s_m: m.interphase.as_ref().map_or(0.0, |ip| {
+                ip.ionic_conductivity_s_m.unwrap_or(sigma_p)
+            }),
             sigma_floor_s_m: md.pore_conductivity_floor * sigma_p,
             d_p_m2_s: d_p,
             d_e_m2_s: m.electrode_diffusivity_m2_s,
@@ -229,6 +253,27 @@ impl Coefficients {
             "S/m",
             "two-potential form",
         );
+        if self.interphase_phi_max > 0.0 {
+            line(
+                "interphase: cells with ϕ in [½, ϕ_max]",
+                self.interphase_phi_max,
+                "",
+                "½[1 + tanh(t/ℓ)]",
+            );
+            line(
+                "interphase electronic, forward",
+                self.sigma_ip_forward_s_m,
+                "S/m",
+                "electrons leave the electrolyte",
+            );
+            line(
+                "interphase electronic, reverse",
+                self.sigma_ip_reverse_s_m,
+                "S/m",
+                "electrons enter the electrolyte (plating)",
+            );
+            line("interphase ionic", self.sigma_ip_ionic_s_m, "S/m", "");
+        }
         line(
             "pore conductivity floor",
             self.sigma_floor_s_m,

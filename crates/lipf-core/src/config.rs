@@ -123,6 +123,43 @@ pub struct Material {
     pub surface_energy_j_m2: f64,
     /// Equilibrium potential E⁰ of Li/Li⁺ against the reference, V.
     pub equilibrium_potential_v: f64,
+    /// An electronically rectifying interphase on the electrolyte's surface (seed 003's
+    /// p-Si/n-TiO2 layer; two-potential form only); null: none.
+    pub interphase: Option<Interphase>,
+}
+
+/// A thin layer on the electrolyte side of every electrolyte surface (the ϕ = ½ contour): the
+/// cells with ½ ≤ ϕ whose distance from that contour is at most `thickness_um`. Its electronic
+/// conductivity depends on the sign of the electronic voltage across it (docs/models/
+/// phase-field.md §9.7): reverse bias (electrons pushed from the Li side into the electrolyte, as
+/// during plating) conducts `reverse_electronic_conductivity_s_m`, forward bias
+/// `forward_electronic_conductivity_s_m`. The metal does not conduct inside the layer: electrons
+/// reach the electrolyte only through it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Interphase {
+    /// Thickness of the layer, µm; at least one grid spacing (the layer is resolved in whole
+    /// cells).
+    pub thickness_um: f64,
+    /// Electronic conductivity under forward bias, S/m; null: the electrolyte's
+    /// (`material.electrolyte_electronic_conductivity_s_m`), as seed 003 measured.
+    pub forward_electronic_conductivity_s_m: Option<f64>,
+    /// Electronic conductivity under reverse bias, S/m (seed 003: 2.57e-9 S/cm).
+    pub reverse_electronic_conductivity_s_m: f64,
+    /// Ionic conductivity of the layer, S/m; null: the electrolyte's (`llzo_conductivity_s_m`).
+    /// Seed 003 measured 6e-4 S/cm for the coated pellet.
+    pub ionic_conductivity_s_m: Option<f64>,
+}
+
+impl Default for Interphase {
+    fn default() -> Self {
+        Interphase {
+            thickness_um: 0.5,
+            forward_electronic_conductivity_s_m: None,
+            reverse_electronic_conductivity_s_m: 2.57e-7,
+            ionic_conductivity_s_m: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -342,6 +379,7 @@ impl Default for Material {
             transfer_coefficient_cathodic: 0.5,
             surface_energy_j_m2: 0.5,
             equilibrium_potential_v: 0.0,
+            interphase: None,
         }
     }
 }
@@ -650,6 +688,39 @@ impl Config {
             "material.equilibrium_potential_v",
             m.equilibrium_potential_v,
         )?;
+        if let Some(ip) = &m.interphase {
+            if self.model.overpotential != OverpotentialForm::TwoPotential {
+                return Err(invalid(
+                    "material.interphase",
+                    "an interphase",
+                    "needs model.overpotential = \"two_potential\" (the layer acts on the electrons, \
+                     which only that form follows)",
+                ));
+            }
+            positive("material.interphase.thickness_um", ip.thickness_um)?;
+            if ip.thickness_um < 0.999 * d.grid_spacing_um {
+                return Err(invalid(
+                    "material.interphase.thickness_um",
+                    ip.thickness_um,
+                    format!(
+                        "must be at least one grid spacing ({} µm): the layer is resolved in whole \
+                         cells (a thinner physical layer: keep its area-specific resistance \
+                         t/σ and widen it)",
+                        d.grid_spacing_um
+                    ),
+                ));
+            }
+            if let Some(s) = ip.forward_electronic_conductivity_s_m {
+                non_negative("material.interphase.forward_electronic_conductivity_s_m", s)?;
+            }
+            non_negative(
+                "material.interphase.reverse_electronic_conductivity_s_m",
+                ip.reverse_electronic_conductivity_s_m,
+            )?;
+            if let Some(s) = ip.ionic_conductivity_s_m {
+                positive("material.interphase.ionic_conductivity_s_m", s)?;
+            }
+        }
 
         let md = &self.model;
         if let Some(l) = md.interface_half_width_um {

@@ -373,6 +373,7 @@ impl StepKernels for CpuBackend {
                     &self.coeffs,
                     &s.xi,
                     &s.phi,
+                    &s.electronic_potential,
                     &self.a,
                     &self.g,
                     &mut e.op,

@@ -174,6 +174,7 @@ impl Pipelines {
                     (5, W),
                     (6, W),
                     (7, W),
+                    (8, R),
                 ],
             )?,
             coarsen: k("mg_coarsen", "mg_coarsen", &[(0, U), (1, R), (2, W)])?,
@@ -819,6 +820,8 @@ impl GpuBackend {
             d_e: coeffs.d_e_m2_s as f32,
             land_tolerance: LAND_TOLERANCE,
             floor: diffusivity_floor(&coeffs),
+            ip_phi_max: coeffs.interphase_phi_max as f32,
+            ip_ionic: interphase_ionic_ratio(&coeffs),
             ..Default::default()
         };
         let step_p = uniform(&ctx, "step", &step_params);
@@ -887,7 +890,9 @@ impl GpuBackend {
             CoupledGroups {
                 electronic_assemble: k.electronic_assemble.bind(
                     c,
-                    &[&el_p, &b.xi, &b.phi, &b.a, &b.g, &el.op[0], &cb.b0, &cb.b1],
+                    &[
+                        &el_p, &b.xi, &b.phi, &b.a, &b.g, &el.op[0], &cb.b0, &cb.b1, &b.es,
+                    ],
                 ),
                 electronic: LevelGroups::new(c, &k, el, &lp),
                 solves,

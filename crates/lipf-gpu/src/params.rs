@@ -54,7 +54,7 @@ gpu_struct!(
     AssembleParams {
         nx: u32, ny: u32, form: u32, _pad0: u32,
         q: f32, e0_v: f32, sigma_p: f32, sigma_e: f32,
-        sigma_floor: f32, _pad1: f32, _pad2: f32, _pad3: f32,
+        sigma_floor: f32, ip_phi_max: f32, ip_ionic: f32, _pad1: f32,
     }
 );
 
@@ -63,7 +63,7 @@ gpu_struct!(
     ElectronicParams {
         nx: u32, ny: u32, _pad0: u32, _pad1: u32,
         q: f32, e0_v: f32, sigma_e: f32, sigma_e_el: f32,
-        sigma_floor: f32, _pad2: f32, _pad3: f32, _pad4: f32,
+        sigma_floor: f32, ip_phi_max: f32, sigma_ip_forward: f32, sigma_ip_reverse: f32,
     }
 );
 
@@ -114,7 +114,7 @@ gpu_struct!(
     ConcParams {
         nx: u32, ny: u32, form: u32, _pad0: u32,
         inv_dx2: f32, f: f32, sink: f32, d_p: f32,
-        d_e: f32, floor: f32, _pad2: f32, _pad3: f32,
+        d_e: f32, floor: f32, ip_phi_max: f32, ip_ionic: f32,
     }
 );
 
@@ -138,7 +138,7 @@ gpu_struct!(
         form: u32, shapes: u32, max_steps: u32, substeps_recorded: u32,
         dt_stable: f32, dt_np: f32, max_xi_change: f32, max_dt: f32,
         inv_dx2: f32, f: f32, d_p: f32, d_e: f32,
-        land_tolerance: f32, floor: f32, _pad1: u32, _pad2: u32,
+        land_tolerance: f32, floor: f32, ip_phi_max: f32, ip_ionic: f32,
     }
 );
 
@@ -386,6 +386,8 @@ impl AssembleParams {
             sigma_p: c.sigma_p_s_m as f32,
             sigma_e: c.sigma_e_s_m as f32,
             sigma_floor: c.sigma_floor_s_m as f32,
+            ip_phi_max: c.interphase_phi_max as f32,
+            ip_ionic: interphase_ionic_ratio(c),
             ..Default::default()
         }
     }
@@ -403,6 +405,15 @@ impl ReactionParams {
     }
 }
 
+/// σ_ip/σ_p, the interphase's ionic scale (1 without an interphase).
+pub fn interphase_ionic_ratio(c: &Coefficients) -> f32 {
+    if c.interphase_phi_max > 0.0 {
+        (c.sigma_ip_ionic_s_m / c.sigma_p_s_m) as f32
+    } else {
+        1.0
+    }
+}
+
 impl ConcParams {
     pub fn new(c: &Coefficients) -> ConcParams {
         ConcParams {
@@ -415,6 +426,8 @@ impl ConcParams {
             d_p: c.d_p_m2_s as f32,
             d_e: c.d_e_m2_s as f32,
             floor: diffusivity_floor(c),
+            ip_phi_max: c.interphase_phi_max as f32,
+            ip_ionic: interphase_ionic_ratio(c),
             ..Default::default()
         }
     }
@@ -431,6 +444,9 @@ impl ElectronicParams {
             sigma_e: c.sigma_e_s_m as f32,
             sigma_e_el: c.sigma_e_el_s_m as f32,
             sigma_floor: c.sigma_floor_s_m as f32,
+            ip_phi_max: c.interphase_phi_max as f32,
+            sigma_ip_forward: c.sigma_ip_forward_s_m as f32,
+            sigma_ip_reverse: c.sigma_ip_reverse_s_m as f32,
             ..Default::default()
         }
     }

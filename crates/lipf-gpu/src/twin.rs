@@ -220,12 +220,14 @@ impl<'a> TwinRunner<'a> {
         Ok((unpack_operator(nx, ny, &out[0]), r0, r1))
     }
 
-    /// (operator, b0, b1) of `shaders/electronic_assemble.wgsl`.
+    /// (operator, b0, b1) of `shaders/electronic_assemble.wgsl`; `phi_s` is the previous step's
+    /// electronic potential (it biases the interphase).
     pub fn electronic_assemble(
         &mut self,
         c: &Coefficients,
         xi: &[f64],
         phi: &[f64],
+        phi_s: &[f64],
         a: &[f64],
         g: &[f64],
     ) -> Result<(Operator, Vec<f64>, Vec<f64>), GpuError> {
@@ -233,7 +235,7 @@ impl<'a> TwinRunner<'a> {
         let (nx, ny) = (c.grid.nx, c.grid.ny);
         let n = nx * ny;
         let pu = uniform(ctx, "electronic", &ElectronicParams::new(c));
-        let bufs = [xi, phi, a, g].map(|v| field(ctx, "in", v));
+        let bufs = [xi, phi, a, g, phi_s].map(|v| field(ctx, "in", v));
         let op = storage_f32(ctx, "op_s", 4 * n + nx);
         let (b0, b1) = (storage_f32(ctx, "b0", n), storage_f32(ctx, "b1", n));
         let mut out = self.run(
@@ -248,8 +250,11 @@ impl<'a> TwinRunner<'a> {
                 (5, W),
                 (6, W),
                 (7, W),
+                (8, R),
             ],
-            &[&pu, &bufs[0], &bufs[1], &bufs[2], &bufs[3], &op, &b0, &b1],
+            &[
+                &pu, &bufs[0], &bufs[1], &bufs[2], &bufs[3], &op, &b0, &b1, &bufs[4],
+            ],
             grid_groups(nx, ny),
             &[(&op, 4 * n + nx), (&b0, n), (&b1, n)],
         )?;
@@ -731,6 +736,8 @@ impl<'a> TwinRunner<'a> {
             groups,
             form: form(c),
             floor: diffusivity_floor(c),
+            ip_phi_max: c.interphase_phi_max as f32,
+            ip_ionic: interphase_ionic_ratio(c),
             shapes: shapes as u32,
             max_steps: 1,
             substeps_recorded: substeps_recorded as u32,

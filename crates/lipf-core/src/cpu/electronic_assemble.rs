@@ -15,6 +15,12 @@
 //! φ_s = V at the bottom (conductance 2σ_s, half a cell away) and the counter electrode φ_s = 0
 //! at the top (electrons that leak through the electrolyte leave there).
 //!
+//! The rectifying interphase (config `material.interphase`, §9.7): in its cells (½ ≤ ϕ ≤ ϕ_max)
+//! the metal does not conduct and σ_s is the layer's forward or reverse conductivity, chosen by
+//! the sign of ∇φ_s·∇ϕ of the previous step's φ_s (central differences): positive means the
+//! electronic potential rises into the electrolyte, electrons are pushed from the Li side into
+//! it (plating): reverse bias.
+//!
 //! The response to the collector potential is solved relative to it. Shifting both potentials by
 //! a constant leaves η and the reaction unchanged, so φ1 = 1 + ψ1 with ψ1 the solution for the
 //! collector at 0 and the counter electrode at −1: b1 = −T_top in the top row of both problems.
@@ -39,11 +45,77 @@ pub fn electronic_conductivity(c: &Coefficients, xi: f64, phi: f64) -> f64 {
     c.sigma_e_s_m * metal_path(xi, phi) + c.sigma_e_el_s_m * h(phi) + c.sigma_floor_s_m
 }
 
-/// Fills `op`, `b0` and `b1` of the electronic problem from the ξ rate's `a` and `g`.
+/// Whether a cell of scaffold fraction ϕ belongs to the interphase layer.
+#[inline(always)]
+pub fn in_interphase(c: &Coefficients, phi: f64) -> bool {
+    phi >= 0.5 && phi <= c.interphase_phi_max
+}
+
+/// The ionic conductivity (and Li⁺ diffusivity) of a cell relative to the electrolyte's:
+/// σ_ip/σ_p in the interphase, 1 elsewhere.
+#[inline(always)]
+pub fn interphase_ionic_scale(c: &Coefficients, phi: f64) -> f64 {
+    if in_interphase(c, phi) {
+        c.sigma_ip_ionic_s_m / c.sigma_p_s_m
+    } else {
+        1.0
+    }
+}
+
+/// Electronic conductivity of an interphase cell, S/m: reverse bias when `bias` > 0.
+#[inline(always)]
+pub fn interphase_conductivity(c: &Coefficients, bias: f64) -> f64 {
+    let layer = if bias > 0.0 {
+        c.sigma_ip_reverse_s_m
+    } else {
+        c.sigma_ip_forward_s_m
+    };
+    layer + c.sigma_floor_s_m
+}
+
+/// The bias of cell (i, j) across the interphase, (ϕ_E − ϕ_W)(φ_E − φ_W) + (ϕ_N − ϕ_S)(φ_N − φ_S),
+/// V: positive when the electronic potential φ_s rises into the electrolyte. x is periodic; a
+/// neighbour beyond the bottom or top row is the cell itself.
+pub fn interphase_bias(nx: usize, ny: usize, phi: &[f64], phi_s: &[f64], i: usize, j: usize) -> f64 {
+    let k = j * nx + i;
+    let e = j * nx + (i + 1) % nx;
+    let w = j * nx + (i + nx - 1) % nx;
+    let n = if j + 1 < ny { k + nx } else { k };
+    let s = if j > 0 { k - nx } else { k };
+    (phi[e] - phi[w]) * (phi_s[e] - phi_s[w]) + (phi[n] - phi[s]) * (phi_s[n] - phi_s[s])
+}
+
+/// σ_s of every cell, S/m, with the interphase's cells biased by the electronic potential `phi_s`
+/// (the previous step's).
+pub fn electronic_conductivities(
+    c: &Coefficients,
+    xi: &[f64],
+    phi: &[f64],
+    phi_s: &[f64],
+) -> Vec<f64> {
+    let (nx, ny) = (c.grid.nx, c.grid.ny);
+    let mut sigma = vec![0.0; nx * ny];
+    for j in 0..ny {
+        for i in 0..nx {
+            let k = j * nx + i;
+            sigma[k] = if in_interphase(c, phi[k]) {
+                interphase_conductivity(c, interphase_bias(nx, ny, phi, phi_s, i, j))
+            } else {
+                electronic_conductivity(c, xi[k], phi[k])
+            };
+        }
+    }
+    sigma
+}
+
+/// Fills `op`, `b0` and `b1` of the electronic problem from the ξ rate's `a` and `g`; `phi_s` is
+/// the previous step's electronic potential (it biases the interphase, if any).
+#[allow(clippy::too_many_arguments)]
 pub fn electronic_assemble(
     c: &Coefficients,
     xi: &[f64],
     phi: &[f64],
+    phi_s: &[f64],
     a: &[f64],
     g: &[f64],
     op: &mut Operator,
@@ -53,11 +125,7 @@ pub fn electronic_assemble(
     let (nx, ny) = (c.grid.nx, c.grid.ny);
     let dx2 = c.grid.dx_m * c.grid.dx_m;
     let q = c.nf_c_mol * c.cs_mol_m3 * dx2;
-    let sigma: Vec<f64> = xi
-        .iter()
-        .zip(phi)
-        .map(|(&x, &p)| electronic_conductivity(c, x, p))
-        .collect();
+    let sigma = electronic_conductivities(c, xi, phi, phi_s);
     op.set_face_conductances(&sigma);
     for j in 0..ny {
         for i in 0..nx {

@@ -13,7 +13,7 @@
 //! the reaction enters implicitly (linearised Butler–Volmer, which keeps the coupling stable):
 //!   S = nF c_s g Δx²,  b0 = −nF c_s (a + g E⁰) Δx²,  b1 = S;  bottom: no flux (metal side).
 //! Two-potential form (default): this kernel assembles the ionic problem with σ_l = σ_p h(ϕ) +
-//! σ_floor (ions only in the electrolyte). η = φ_s − φ_l − E⁰ with the electronic potential φ_s
+//! σ_floor (ions only in the electrolyte), scaled by σ_ip/σ_p in the interphase's cells (§9.7). η = φ_s − φ_l − E⁰ with the electronic potential φ_s
 //! of [`super::electronic_assemble`], so r = (a + g E⁰) − g φ_s + g φ_l:
 //!   S = nF c_s g Δx²,  b0 = −nF c_s (a + g E⁰) Δx²;  bottom: no ion flux;
 //!   b1 = −T_top in the top row: the response to a unit collector potential is solved relative
@@ -22,6 +22,7 @@
 //! Single-potential form: σ = σ_e h(ξ) + σ_p h(ϕ) + σ_floor, η = φ − E⁰ taken from the previous
 //! potential (explicit): S = 0, b0 = −nF c_s r Δx², bottom φ = V (b1 = bottom conductance).
 
+use super::electronic_assemble::interphase_ionic_scale;
 use super::interp::h;
 use super::operator::Operator;
 use crate::coefficients::Coefficients;
@@ -31,7 +32,9 @@ use crate::config::OverpotentialForm;
 #[inline(always)]
 pub fn cell_conductivity(c: &Coefficients, xi: f64, phi: f64) -> f64 {
     match c.overpotential {
-        OverpotentialForm::TwoPotential => c.sigma_p_s_m * h(phi) + c.sigma_floor_s_m,
+        OverpotentialForm::TwoPotential => {
+            interphase_ionic_scale(c, phi) * (c.sigma_p_s_m * h(phi) + c.sigma_floor_s_m)
+        }
         OverpotentialForm::Consistent => {
             c.sigma_p_s_m * (h(phi) + h(xi)).min(1.0) + c.sigma_floor_s_m
         }
