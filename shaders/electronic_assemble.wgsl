@@ -8,8 +8,9 @@
 //            ionic sink with the opposite sign: the reaction takes one ion and one electron);
 //            b1 = −T_top in the top row and 0 elsewhere (the response to the collector potential
 //            solved relative to it: collector at 0, counter electrode at −1).
-//            The rectifying interphase (cells with ½ ≤ ϕ ≤ ip_phi_max; none when 0): no metal
-//            path, σ_s = the forward or reverse conductivity + σ_floor, reverse where
+//            The rectifying interphase's band (ip_phi_lo ≤ ϕ < ip_phi_hi; none when both 0): no
+//            metal path, σ_s = 1/(1/(σ_e,el h(ϕ) + σ_floor) + ASR/ℓ) with the forward or reverse
+//            ASR/ℓ, reverse where
 //            ∇φ_s·∇ϕ > 0 for the previous step's φ_s (central differences; beyond the bottom
 //            and top rows the cell itself).
 // Bindings:  0 uniform ElectronicParams; 1 xi, 2 phi, 3 a, 4 g (read); 5 op, 6 b0, 7 b1 (write);
@@ -25,16 +26,16 @@
 struct ElectronicParams {
     nx: u32,
     ny: u32,
-    _pad0: u32,
-    _pad1: u32,
+    ip_phi_lo: f32,
+    ip_phi_hi: f32,
     q: f32,
     e0_v: f32,
     sigma_e: f32,
     sigma_e_el: f32,
     sigma_floor: f32,
-    ip_phi_max: f32,
-    sigma_ip_forward: f32,
-    sigma_ip_reverse: f32,
+    ip_forward: f32,
+    ip_reverse: f32,
+    _pad0: f32,
 }
 
 @group(0) @binding(0) var<uniform> p: ElectronicParams;
@@ -75,20 +76,22 @@ fn interphase_bias(i: u32, j: u32) -> f32 {
     return (phi[e] - phi[w]) * (phi_s[e] - phi_s[w]) + (phi[nn] - phi[ss]) * (phi_s[nn] - phi_s[ss]);
 }
 
-// Electronic conductivity of an interphase cell, S/m: reverse bias when `bias` > 0.
-fn interphase_conductivity(bias: f32) -> f32 {
-    var layer = p.sigma_ip_forward;
+// Electronic conductivity of a band cell, S/m: the electrolyte's with the layer's ASR/ℓ in
+// series, the reverse one when `bias` > 0.
+fn interphase_conductivity(ph: f32, bias: f32) -> f32 {
+    var layer = p.ip_forward;
     if (bias > 0.0) {
-        layer = p.sigma_ip_reverse;
+        layer = p.ip_reverse;
     }
-    return layer + p.sigma_floor;
+    let sigma = p.sigma_e_el * h(ph) + p.sigma_floor;
+    return 1.0 / (1.0 / sigma + layer);
 }
 
 // σ_s of cell (i, j).
 fn sigma_s(i: u32, j: u32) -> f32 {
     let k = j * p.nx + i;
-    if (in_interphase(phi[k], p.ip_phi_max)) {
-        return interphase_conductivity(interphase_bias(i, j));
+    if (in_interphase(phi[k], p.ip_phi_lo, p.ip_phi_hi)) {
+        return interphase_conductivity(phi[k], interphase_bias(i, j));
     }
     return electronic_conductivity(xi[k], phi[k]);
 }

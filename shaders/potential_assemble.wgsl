@@ -28,11 +28,11 @@ struct AssembleParams {
     sigma_p: f32,
     sigma_e: f32,
     sigma_floor: f32,
-    // The interphase (two-potential form): cells with ½ ≤ ϕ ≤ ip_phi_max conduct ions ip_ionic
-    // times the electrolyte (ip_phi_max = 0: none).
-    ip_phi_max: f32,
-    ip_ionic: f32,
-    _pad1: f32,
+    // The interphase's band (two-potential form): lo ≤ ϕ < hi (both 0: none), where the layer's
+    // ionic ASR is in series (k = σ_p ASR/ℓ; shared/interp.wgsl).
+    ip_phi_lo: f32,
+    ip_phi_hi: f32,
+    ip_ionic_k: f32,
 }
 
 @group(0) @binding(0) var<uniform> p: AssembleParams;
@@ -46,7 +46,8 @@ struct AssembleParams {
 @group(0) @binding(8) var<storage, read_write> b1: array<f32>;
 
 fn sigma(k: u32) -> f32 {
-    let scale = interphase_ionic_scale(phi[k], p.ip_phi_max, p.ip_ionic);
+    let scale = interphase_ionic_scale(
+        phi[k], p.ip_phi_lo, p.ip_phi_hi, p.ip_ionic_k, p.sigma_floor / p.sigma_p);
     return scale * cell_conductivity(p.form, p.sigma_p, p.sigma_e, p.sigma_floor, xi[k], phi[k]);
 }
 

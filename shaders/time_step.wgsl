@@ -45,9 +45,13 @@ struct StepParams {
     d_e: f32,
     land_tolerance: f32,
     floor: f32,
-    // The interphase: its cells have ½ ≤ ϕ ≤ ip_phi_max, their D_p is scaled by ip_ionic.
-    ip_phi_max: f32,
-    ip_ionic: f32,
+    // The interphase's band: lo ≤ ϕ < hi, where D_p is scaled (shared/interp.wgsl).
+    ip_phi_hi: f32,
+    ip_ionic_k: f32,
+    ip_phi_lo: f32,
+    _pad1: u32,
+    _pad2: u32,
+    _pad3: u32,
 }
 
 // One entry of the step log (twin: lipf_gpu::params::StepLog).

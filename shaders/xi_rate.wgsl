@@ -45,6 +45,11 @@ struct XiRateParams {
     exp_minus_sharp_a: f32,
     room_obstacle: u32,
     inv_nf_cs: f32,
+    // The rectifying interphase's band, ip_phi_lo ≤ ϕ < ip_phi_hi (both 0: none): ξ is held.
+    ip_phi_lo: f32,
+    ip_phi_hi: f32,
+    _pad0: u32,
+    _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: XiRateParams;
@@ -212,7 +217,11 @@ fn xi_rate(@builtin(global_invocation_id) gid: vec3<u32>) {
     let r_ac = -p.l_sigma * mu;
     var a = r_ac;
     var g = 0.0;
-    if (p.reaction_on != 0u) {
+    if (in_interphase(ph, p.ip_phi_lo, p.ip_phi_hi)) {
+        // The interphase's band: ξ is held (every change of ξ carries charge, and the layer
+        // passes no Li).
+        a = 0.0;
+    } else if (p.reaction_on != 0u) {
         let w = p.l_eta * reaction_shape(x);
         if (w > 0.0) {
             let eta = eta_star[k];

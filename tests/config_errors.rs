@@ -81,24 +81,24 @@ fn shipped_configurations_are_valid_and_default_is_the_paper_case() {
 }
 
 #[test]
-fn interphase_needs_the_two_potential_form_and_a_resolved_thickness() {
+fn interphase_needs_the_two_potential_form_and_whole_cells_per_interface_width() {
     let e = err(r#"{"material": {"interphase": {}}, "model": {"overpotential": "consistent"}}"#);
     assert!(
         e.contains("material.interphase") && e.contains("two_potential"),
         "{e}"
     );
-    let e = err(r#"{"material": {"interphase": {"thickness_um": 0.1}}}"#);
-    assert!(
-        e.contains("material.interphase.thickness_um") && e.contains("grid spacing"),
-        "{e}"
-    );
     let e = err(
-        r#"{"material": {"interphase": {"reverse_electronic_conductivity_s_m": -1e-7}}}"#,
+        r#"{"material": {"interphase": {}}, "model": {"interface_half_width_um": 0.6}}"#,
     );
     assert!(
-        e.contains("material.interphase.reverse_electronic_conductivity_s_m"),
+        e.contains("model.interface_half_width_um") && e.contains("whole number"),
         "{e}"
     );
-    // The defaults (seed 003's reverse conductivity, 0.5 µm) are valid.
+    let e = err(r#"{"material": {"interphase": {"reverse_electronic_asr_ohm_m2": -1.0}}}"#);
+    assert!(
+        e.contains("material.interphase.reverse_electronic_asr_ohm_m2"),
+        "{e}"
+    );
+    // The defaults (seed 003's asymmetry for a 1 mm pellet) are valid.
     Config::from_json_str(r#"{"material": {"interphase": {}}}"#).unwrap();
 }

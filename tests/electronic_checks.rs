@@ -123,31 +123,17 @@ fn electronic_leakage_through_a_dense_slab_is_sigma_v_over_l() {
     );
 }
 
-/// The rectifying interphase's layer on a dense slab (check 3): a Li layer under 20 µm of
-/// electrolyte whose first 2 µm are the interphase, the collector at V and the counter
-/// electrode at 0, no reaction. The layer's law is applied from the electronic potential of the
-/// previous solve (as a run does from the previous step), repeated until no layer cell changes
-/// branch. Expected: the series resistance of the layer and the rest of the slab,
-///   |i| = |V| / (t/σ_layer + (L − t)/σ_e,el),
-/// with σ_layer the configured forward (V > 0: electrons leave the electrolyte) or reverse
-/// (V < 0: electrons pushed into it, as in plating) conductivity. The layer ends 8ℓ from the Li,
-/// where the diffuse metal no longer conducts, so the discrete sum of the face resistances is
-/// this series to the solver's tolerance: 1 % is allowed, against a 50× asymmetry.
-#[test]
-fn the_interphase_rectifies_the_leakage_by_its_configured_law() {
-    let (li_um, slab_um, t_um) = (4.0, 20.0, 2.0);
+/// The slab of the interphase check: a Li layer under 20 µm of electrolyte at Δx = 0.125 µm,
+/// ℓ = 0.25 µm, and the interphase's ASRs (forward, reverse) if any.
+fn interphase_slab(asr: Option<(f64, f64)>) -> (Config, Coefficients, Vec<f64>, Vec<f64>) {
+    let (li_um, slab_um) = (4.0, 20.0);
     let mut cfg = cell_config(0.5, li_um + slab_um, 0.125);
     cfg.model.interface_half_width_um = Some(0.25);
-    // The floor (added to every conductivity) 1e-4 of the reverse conductivity.
-    cfg.model.pore_conductivity_floor = 1e-10;
-    let sigma_el = 3.25e-6;
-    let sigma_rev = sigma_el / 50.0;
-    cfg.material.electrolyte_electronic_conductivity_s_m = sigma_el;
-    cfg.material.interphase = Some(lipf_core::config::Interphase {
-        thickness_um: t_um,
-        forward_electronic_conductivity_s_m: None,
-        reverse_electronic_conductivity_s_m: sigma_rev,
-        ionic_conductivity_s_m: None,
+    cfg.material.electrolyte_electronic_conductivity_s_m = 3.25e-6;
+    cfg.material.interphase = asr.map(|(forward, reverse)| lipf_core::config::Interphase {
+        forward_electronic_asr_ohm_m2: forward,
+        reverse_electronic_asr_ohm_m2: reverse,
+        ionic_asr_ohm_m2: 0.0,
     });
     cfg.validate().unwrap();
     let c = Coefficients::from_config(&cfg);
@@ -161,70 +147,81 @@ fn the_interphase_rectifies_the_leakage_by_its_configured_law() {
             phi[g.idx(i, j)] = 1.0 - x;
         }
     }
-    // The layer holds the cells within t of the contact: 16 per column.
-    let layer = (0..g.ny)
-        .filter(|&j| lipf_core::cpu::electronic_assemble::in_interphase(&c, phi[g.idx(0, j)]))
-        .count();
-    assert_eq!(layer, 16, "cells of the layer in a column");
-    let floor = c.sigma_floor_s_m;
-    let series = |sigma_layer: f64| {
-        t_um * 1e-6 / (sigma_layer + floor) + (slab_um - t_um) * 1e-6 / (sigma_el + floor)
-    };
+    (cfg, c, xi, phi)
+}
+
+/// The steady electronic current density through the slab at collector potential `v`
+/// (counter electrode 0, no reaction), A/m², with the interphase's branch taken from the
+/// previous solve and repeated until no band cell changes branch; and the number of solves.
+fn slab_leakage(c: &Coefficients, xi: &[f64], phi: &[f64], v: f64) -> (f64, usize) {
+    use lipf_core::cpu::electronic_assemble::electronic_conductivities;
+    let g = c.grid;
+    let n = g.cells();
     let zeros = vec![0.0; n];
+    // The first assembly sees no bias (forward).
+    let mut phi_s = vec![v; n];
+    for solves in 1..=6 {
+        let mut op = Operator::zeros(g.nx, g.ny);
+        let (mut b0, mut b1) = (vec![0.0; n], vec![0.0; n]);
+        electronic_assemble(c, xi, phi, &phi_s, &zeros, &zeros, &mut op, &mut b0, &mut b1);
+        let mut mg = Multigrid::new(g.nx, g.ny, 2);
+        mg.setup(&op).unwrap();
+        let mut psi = vec![0.0; n];
+        let scale: f64 = b1.iter().map(|b| b.abs()).sum();
+        assert!(mg.solve(&b1, &mut psi, 1e-13 * scale, 500).converged);
+        let new: Vec<f64> = psi.iter().map(|p| v * (1.0 + p)).collect();
+        let settled = electronic_conductivities(c, xi, phi, &phi_s)
+            == electronic_conductivities(c, xi, phi, &new);
+        let i_top = -op.top_outflow(&new) / g.width_m();
+        phi_s = new;
+        if settled {
+            return (i_top, solves);
+        }
+    }
+    panic!("V = {v} V: the interphase's branch did not settle in 6 solves");
+}
+
+/// Check 3 (the rectifying interphase): the layer adds its configured area-specific resistance
+/// in series, the forward one when electrons leave the electrolyte (collector above the counter
+/// electrode), the reverse one when they are pushed into it (below: plating), at two voltages
+/// each (ohmic branches). The reference is the same slab with both ASRs 0 (the band without the
+/// metal path, as with a layer): the band holds ℓ/Δx = 2 cells per column, each carrying ASR/ℓ
+/// over Δx, so the difference of the column resistances is the ASR to the solver's tolerance.
+/// 1 % is allowed; the forward/reverse current ratio must match the configured asymmetry in
+/// series with the slab to 1 %.
+#[test]
+fn the_interphase_rectifies_the_leakage_by_its_configured_law() {
+    let (r_forward, r_reverse) = (2.0, 100.0);
+    let (_, c0, xi, phi) = interphase_slab(Some((0.0, 0.0)));
+    let (_, c, _, _) = interphase_slab(Some((r_forward, r_reverse)));
+    let band = (0..c.grid.ny)
+        .filter(|&j| lipf_core::cpu::electronic_assemble::in_interphase(&c, phi[c.grid.idx(0, j)]))
+        .count();
+    assert_eq!(band, 2, "band cells per column (ℓ/Δx)");
     let mut currents = Vec::new();
     for v in [0.01, 0.005, -0.005, -0.01] {
-        // φ_s of the previous solve; the first assembly sees no bias (forward).
-        let mut phi_s = vec![v; n];
-        let mut changes = Vec::new();
-        let mut i_top = 0.0;
-        for _ in 0..6 {
-            let mut op = Operator::zeros(g.nx, g.ny);
-            let (mut b0, mut b1) = (vec![0.0; n], vec![0.0; n]);
-            electronic_assemble(&c, &xi, &phi, &phi_s, &zeros, &zeros, &mut op, &mut b0, &mut b1);
-            let mut mg = Multigrid::new(g.nx, g.ny, 2);
-            mg.setup(&op).unwrap();
-            let mut psi = vec![0.0; n];
-            let scale: f64 = b1.iter().map(|b| b.abs()).sum();
-            assert!(mg.solve(&b1, &mut psi, 1e-13 * scale, 500).converged);
-            let new: Vec<f64> = psi.iter().map(|p| v * (1.0 + p)).collect();
-            let sigma_old = lipf_core::cpu::electronic_assemble::electronic_conductivities(
-                &c, &xi, &phi, &phi_s,
-            );
-            let sigma_new =
-                lipf_core::cpu::electronic_assemble::electronic_conductivities(&c, &xi, &phi, &new);
-            changes.push(sigma_old.iter().zip(&sigma_new).filter(|(a, b)| a != b).count());
-            i_top = -op.top_outflow(&new) / g.width_m();
-            phi_s = new;
-            if *changes.last().unwrap() == 0 {
-                break;
-            }
-        }
-        assert_eq!(
-            changes.last(),
-            Some(&0),
-            "V = {v} V: the layer's branch did not settle: cells changed per solve {changes:?}"
-        );
-        // Electrons flow out of the electrolyte (forward) when the collector is above the
-        // counter electrode.
-        let sigma_layer = if v > 0.0 { sigma_el } else { sigma_rev };
-        let expected = -v / series(sigma_layer);
+        let (i_ref, _) = slab_leakage(&c0, &xi, &phi, v);
+        let (i, solves) = slab_leakage(&c, &xi, &phi, v);
+        // Column resistances, Ω·m².
+        let (r_slab, r) = (-v / i_ref, -v / i);
+        let expected = if v > 0.0 { r_forward } else { r_reverse };
         eprintln!(
-            "V = {v:+} V: leakage {i_top:.6e} A/m², layer law {expected:.6e} A/m² ({:+.4} %), \
-             branch settled after {} solves",
-            100.0 * (i_top / expected - 1.0),
-            changes.len()
+            "V = {v:+} V: slab {r_slab:.5} Ω·m², with the layer {r:.5} Ω·m²: layer {:.5} Ω·m² \
+             against {expected} ({:+.4} %), settled after {solves} solves",
+            r - r_slab,
+            100.0 * ((r - r_slab) / expected - 1.0)
         );
         assert!(
-            (i_top / expected - 1.0).abs() < 0.01,
-            "V = {v} V: leakage {i_top} A/m² against the layer law {expected} A/m²"
+            ((r - r_slab) / expected - 1.0).abs() < 0.01,
+            "V = {v} V: the layer adds {} Ω·m², configured {expected}",
+            r - r_slab
         );
-        currents.push(i_top);
+        currents.push((i, r_slab));
     }
-    // Forward over reverse at the same |V|, against the configured asymmetry in series with
-    // the slab.
-    let ratio = currents[0] / currents[3];
-    let expected = -series(sigma_rev) / series(sigma_el);
-    eprintln!("forward/reverse at 10 mV: {ratio:.4} (expected {expected:.4})");
+    let ratio = currents[0].0 / currents[3].0;
+    let r_slab = currents[0].1;
+    let expected = -(r_slab + r_reverse) / (r_slab + r_forward);
+    eprintln!("forward/reverse current at 10 mV: {ratio:.4} (configured law {expected:.4})");
     assert!((ratio / expected - 1.0).abs() < 0.01);
 }
 

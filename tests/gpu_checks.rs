@@ -828,6 +828,7 @@ fn twin_case(cfg: Config) -> (Config, lipf_core::Coefficients, lipf_core::State)
     let (nx, ny) = (s.grid.nx, s.grid.ny);
     let two_potential =
         b.coeffs.overpotential == lipf_core::config::OverpotentialForm::TwoPotential;
+    let interphase = cfg.material.interphase.is_some();
     for k in 0..nx * ny {
         let (i, j) = ((k % nx) as f64, (k / nx) as f64);
         s.eta[k] = -4e-3 + 1e-3 * (0.3 * i).sin() * (0.2 * j).cos();
@@ -836,6 +837,10 @@ fn twin_case(cfg: Config) -> (Config, lipf_core::Coefficients, lipf_core::State)
         // φ_s: near the collector potential, varying in both directions.
         s.electronic_potential[k] =
             TWIN_V_COLLECTOR + 2e-4 * (0.4 * i).sin() * (j / ny as f64) + 1e-4 * (0.1 * j).cos();
+        if interphase {
+            // Short waves, so that the interphase's band sees both signs of the bias.
+            s.electronic_potential[k] += 5e-5 * (1.1 * i + 0.9 * j).sin();
+        }
         // Some Li pressed into the scaffold (ξ + ϕ > 1) for the room obstacle and its pressure.
         if two_potential && s.phi[k] > 0.3 {
             s.xi[k] = (s.xi[k] + 0.04 * (0.7 * i + 0.3 * j).sin().powi(2)).min(1.0);
@@ -1022,14 +1027,16 @@ fn twin_cases() -> &'static [TwinCase] {
                 },
             ),
             TwinCase::new(
-                "two-potential form with the rectifying interphase (0.5 µm; forward and reverse \
-                 cells, ionic σ 2σ_p)",
+                "two-potential form with the rectifying interphase (forward and reverse band \
+                 cells; electronic ASR/ℓ comparable to the electrolyte's 1/σ, ionic k = 1)",
                 "interphase",
                 |c| {
                     two_potential(c);
+                    let ell_m = 2.0 * c.domain.grid_spacing_um * 1e-6;
                     c.material.interphase = Some(lipf_core::config::Interphase {
-                        ionic_conductivity_s_m: Some(2.0 * c.material.llzo_conductivity_s_m),
-                        ..Default::default()
+                        forward_electronic_asr_ohm_m2: 0.1,
+                        reverse_electronic_asr_ohm_m2: 1.0,
+                        ionic_asr_ohm_m2: ell_m / c.material.llzo_conductivity_s_m,
                     });
                 },
             ),
@@ -1145,7 +1152,7 @@ twin_test!(twin_electronic_assemble, |t, k| {
     }
     k.close(kernel, "b0", nx, &gb0, &b0, 1e-5, F32_WHY);
     k.close(kernel, "b1", nx, &gb1, &b1, 1e-5, F32_WHY);
-    if c.interphase_phi_max > 0.0 {
+    if c.interphase_phi_hi > 0.0 {
         // The case must exercise both branches of the interphase's law.
         use cpu::electronic_assemble::{in_interphase, interphase_bias};
         let (mut forward, mut reverse) = (0, 0);

@@ -28,6 +28,8 @@ fn bare_params(nx: usize, ny: usize, dx: f64, w1: f64, l_sigma: f64, kappa: f64)
         exp_minus_sharp_a: 1.0,
         room_obstacle: false,
         inv_nf_cs: 0.0,
+        ip_phi_lo: 0.0,
+        ip_phi_hi: 0.0,
     }
 }
 

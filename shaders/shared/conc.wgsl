@@ -9,14 +9,14 @@ struct ConcParams {
     nx: u32,
     ny: u32,
     form: u32,
-    _pad0: u32,
+    // The interphase's band: lo ≤ ϕ < hi, where D_p is scaled (shared/interp.wgsl).
+    ip_phi_lo: f32,
     inv_dx2: f32,
     f: f32,
     sink: f32,
     d_p: f32,
     d_e: f32,
     floor: f32,
-    // The interphase: its cells have ½ ≤ ϕ ≤ ip_phi_max, their D_p is scaled by ip_ionic.
-    ip_phi_max: f32,
-    ip_ionic: f32,
+    ip_phi_hi: f32,
+    ip_ionic_k: f32,
 }

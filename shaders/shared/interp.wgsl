@@ -45,17 +45,18 @@ const FORM_CONSISTENT: u32 = 1u;
 // Ionic and electronic potentials solved together, η = φ_s − φ_l − E⁰ (implicit).
 const FORM_TWO_POTENTIAL: u32 = 2u;
 
-// Whether a cell of scaffold fraction ϕ belongs to the rectifying interphase: ½ ≤ ϕ ≤ ϕ_max
-// (ϕ_max = 0 without one).
-fn in_interphase(phi: f32, phi_max: f32) -> bool {
-    return phi >= 0.5 && phi <= phi_max;
+// Whether a cell of scaffold fraction ϕ belongs to the rectifying interphase's band,
+// lo ≤ ϕ < hi (3ℓ to 4ℓ into the electrolyte; lo = hi = 0 without one).
+fn in_interphase(phi: f32, lo: f32, hi: f32) -> bool {
+    return phi >= lo && phi < hi;
 }
 
-// The ionic conductivity (and Li⁺ diffusivity) of a cell relative to the electrolyte's: the
-// interphase's ratio σ_ip/σ_p in its cells, 1 elsewhere.
-fn interphase_ionic_scale(phi: f32, phi_max: f32, ratio: f32) -> f32 {
-    if (in_interphase(phi, phi_max)) {
-        return ratio;
+// The ionic conductivity (and Li⁺ diffusivity) of a cell relative to its value without the
+// interphase: 1/(1 + k (h(ϕ) + floor)) in the band (the layer's ionic ASR in series,
+// k = σ_p ASR/ℓ, floor = σ_floor/σ_p), 1 elsewhere.
+fn interphase_ionic_scale(phi: f32, lo: f32, hi: f32, k: f32, floor: f32) -> f32 {
+    if (in_interphase(phi, lo, hi)) {
+        return 1.0 / (1.0 + k * (h(phi) + floor));
     }
     return 1.0;
 }

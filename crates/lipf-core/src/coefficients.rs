@@ -45,15 +45,17 @@ pub struct Coefficients {
     /// Electronic conductivity of the electrolyte σ_e,el (two-potential form), S/m.
     pub sigma_e_el_s_m: f64,
     /// The rectifying interphase (config `material.interphase`, docs/models/phase-field.md §9.7):
-    /// its cells are those with ½ ≤ ϕ ≤ `interphase_phi_max` = ½[1 + tanh(t/ℓ)], the electrolyte
-    /// side of the scaffold's surface up to the distance t; 0 without an interphase (no cell).
-    pub interphase_phi_max: f64,
-    /// Electronic conductivity of the interphase under forward bias, S/m.
-    pub sigma_ip_forward_s_m: f64,
-    /// Electronic conductivity of the interphase under reverse bias, S/m.
-    pub sigma_ip_reverse_s_m: f64,
-    /// Ionic conductivity of the interphase, S/m.
-    pub sigma_ip_ionic_s_m: f64,
+    /// its band holds the cells with ϕ_lo ≤ ϕ < ϕ_hi, ϕ_lo = ½[1 + tanh 3] and ϕ_hi = ½[1 + tanh 4]
+    /// (3ℓ to 4ℓ into the electrolyte); both 0 without an interphase (no cell).
+    pub interphase_phi_lo: f64,
+    pub interphase_phi_hi: f64,
+    /// The layer's electronic ASR under forward bias over the band's width ℓ, Ω·m.
+    pub ip_forward_ohm_m: f64,
+    /// The layer's electronic ASR under reverse bias over ℓ, Ω·m.
+    pub ip_reverse_ohm_m: f64,
+    /// σ_p × the layer's ionic ASR / ℓ (dimensionless): a band cell's ionic conductivity is
+    /// σ_l/(1 + k σ_l/σ_p).
+    pub ip_ionic_k: f64,
     /// Conductivity floor of pores (and of the metal in the consistent form), S/m; in the
     /// two-potential form the floor of both conductivities.
     pub sigma_floor_s_m: f64,
@@ -119,20 +121,26 @@ impl Coefficients {
                 .li_conductivity_s_m
                 .min(md.metal_conductivity_cap * sigma_p),
             sigma_e_el_s_m: m.electrolyte_electronic_conductivity_s_m,
-            interphase_phi_max: m.interphase.as_ref().map_or(0.0, |ip| {
-                0.5 * (1.0 + (um_to_m(ip.thickness_um) / ell).tanh())
-            }),
-            sigma_ip_forward_s_m: m.interphase.as_ref().map_or(0.0, |ip| {
-                ip.forward_electronic_conductivity_s_m
-                    .unwrap_or(m.electrolyte_electronic_conductivity_s_m)
-            }),
-            sigma_ip_reverse_s_m: m
+            interphase_phi_lo: m
                 .interphase
                 .as_ref()
-                .map_or(0.0, |ip| ip.reverse_electronic_conductivity_s_m),
-            sigma_ip_ionic_s_m: m.interphase.as_ref().map_or(0.0, |ip| {
-                ip.ionic_conductivity_s_m.unwrap_or(sigma_p)
-            }),
+                .map_or(0.0, |_| 0.5 * (1.0 + 3f64.tanh())),
+            interphase_phi_hi: m
+                .interphase
+                .as_ref()
+                .map_or(0.0, |_| 0.5 * (1.0 + 4f64.tanh())),
+            ip_forward_ohm_m: m
+                .interphase
+                .as_ref()
+                .map_or(0.0, |ip| ip.forward_electronic_asr_ohm_m2 / ell),
+            ip_reverse_ohm_m: m
+                .interphase
+                .as_ref()
+                .map_or(0.0, |ip| ip.reverse_electronic_asr_ohm_m2 / ell),
+            ip_ionic_k: m
+                .interphase
+                .as_ref()
+                .map_or(0.0, |ip| sigma_p * ip.ionic_asr_ohm_m2 / ell),
             sigma_floor_s_m: md.pore_conductivity_floor * sigma_p,
             d_p_m2_s: d_p,
             d_e_m2_s: m.electrode_diffusivity_m2_s,
@@ -145,7 +153,7 @@ impl Coefficients {
         }
     }
 
-    /// Largest Li⁺ diffusivity anywhere, m²/s.
+    /// Largest Li⁺ diffusivity anywhere, m²/s (the interphase only lowers it).
     pub fn d_max_m2_s(&self) -> f64 {
         self.d_p_m2_s.max(self.d_e_m2_s)
     }
@@ -253,26 +261,32 @@ impl Coefficients {
             "S/m",
             "two-potential form",
         );
-        if self.interphase_phi_max > 0.0 {
+        if self.interphase_phi_hi > 0.0 {
             line(
-                "interphase: cells with ϕ in [½, ϕ_max]",
-                self.interphase_phi_max,
+                "interphase band: ϕ from",
+                self.interphase_phi_lo,
                 "",
-                "½[1 + tanh(t/ℓ)]",
+                "½[1 + tanh 3] (3ℓ into the electrolyte)",
             );
             line(
-                "interphase electronic, forward",
-                self.sigma_ip_forward_s_m,
-                "S/m",
+                "interphase band: ϕ below",
+                self.interphase_phi_hi,
+                "",
+                "½[1 + tanh 4] (4ℓ)",
+            );
+            line(
+                "interphase ASR/ℓ, forward",
+                self.ip_forward_ohm_m,
+                "Ω·m",
                 "electrons leave the electrolyte",
             );
             line(
-                "interphase electronic, reverse",
-                self.sigma_ip_reverse_s_m,
-                "S/m",
+                "interphase ASR/ℓ, reverse",
+                self.ip_reverse_ohm_m,
+                "Ω·m",
                 "electrons enter the electrolyte (plating)",
             );
-            line("interphase ionic", self.sigma_ip_ionic_s_m, "S/m", "");
+            line("interphase ionic σ_p ASR/ℓ", self.ip_ionic_k, "", "");
         }
         line(
             "pore conductivity floor",

@@ -89,6 +89,22 @@ pub struct Geometry {
     pub image_path: Option<String>,
     /// `image`: pores are the dark pixels (grey value < 128) when true, the light ones when false.
     pub image_pores_are_dark: bool,
+    /// Li nuclei placed into the pores at t = 0 (any geometry): disks with a tanh profile,
+    /// cut to the room the scaffold leaves (ξ ≤ 1 − ϕ). A nucleus not touching the foil is an
+    /// isolated Li particle: it grows only from electrons that leak through the electrolyte.
+    pub li_nuclei: Vec<Nucleus>,
+}
+
+/// A Li disk at t = 0.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Nucleus {
+    /// Centre, µm from the left edge.
+    pub x_um: f64,
+    /// Centre, µm above the collector.
+    pub y_um: f64,
+    /// Radius, µm.
+    pub radius_um: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -123,41 +139,39 @@ pub struct Material {
     pub surface_energy_j_m2: f64,
     /// Equilibrium potential E⁰ of Li/Li⁺ against the reference, V.
     pub equilibrium_potential_v: f64,
-    /// An electronically rectifying interphase on the electrolyte's surface (seed 003's
+    /// An electronically rectifying interphase on the electrolyte's surfaces (seed 003's
     /// p-Si/n-TiO2 layer; two-potential form only); null: none.
     pub interphase: Option<Interphase>,
 }
 
-/// A thin layer on the electrolyte side of every electrolyte surface (the ϕ = ½ contour): the
-/// cells with ½ ≤ ϕ whose distance from that contour is at most `thickness_um`. Its electronic
-/// conductivity depends on the sign of the electronic voltage across it (docs/models/
-/// phase-field.md §9.7): reverse bias (electrons pushed from the Li side into the electrolyte, as
-/// during plating) conducts `reverse_electronic_conductivity_s_m`, forward bias
-/// `forward_electronic_conductivity_s_m`. The metal does not conduct inside the layer: electrons
-/// reach the electrolyte only through it.
+/// A thin layer on every electrolyte surface (docs/models/phase-field.md §9.7): seed 003's
+/// p-Si/n-TiO2 interphase, tens of nm thick, far below a grid cell. It is modelled by what it does
+/// to the currents that cross it: an area-specific resistance (ASR) in series, electronic (by the
+/// sign of the bias: reverse when electrons are pushed from the Li into the electrolyte, as at a
+/// plating contact; forward when they leave it) and ionic. The model spreads it over the cells
+/// 3ℓ to 4ℓ into the electrolyte from its surface (ϕ = ½), beyond the reaction zone of the
+/// diffuse contact, and the metal does not conduct there.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Interphase {
-    /// Thickness of the layer, µm; at least one grid spacing (the layer is resolved in whole
-    /// cells).
-    pub thickness_um: f64,
-    /// Electronic conductivity under forward bias, S/m; null: the electrolyte's
-    /// (`material.electrolyte_electronic_conductivity_s_m`), as seed 003 measured.
-    pub forward_electronic_conductivity_s_m: Option<f64>,
-    /// Electronic conductivity under reverse bias, S/m (seed 003: 2.57e-9 S/cm).
-    pub reverse_electronic_conductivity_s_m: f64,
-    /// Ionic conductivity of the layer, S/m; null: the electrolyte's (`llzo_conductivity_s_m`).
-    /// Seed 003 measured 6e-4 S/cm for the coated pellet.
-    pub ionic_conductivity_s_m: Option<f64>,
+    /// Electronic ASR under forward bias, Ω·m² (seed 003: as the bare electrolyte, 0).
+    pub forward_electronic_asr_ohm_m2: f64,
+    /// Electronic ASR under reverse bias, Ω·m². Seed 003 measured the coated pellet at
+    /// 2.57e-9 S/cm against 3.25e-8 S/cm bare; for a pellet of thickness L_p that is
+    /// L_p (1/σ_coated − 1/σ_bare) = L_p × 3.58e6 Ω·m. The default takes L_p = 1 mm (the pellet
+    /// thickness is not given in the paper): 3.58e3 Ω·m².
+    pub reverse_electronic_asr_ohm_m2: f64,
+    /// Ionic ASR of the layer, Ω·m² (0: the layer passes ions as the electrolyte does; seed 003
+    /// measured the same bulk ionic conductivity with and without it).
+    pub ionic_asr_ohm_m2: f64,
 }
 
 impl Default for Interphase {
     fn default() -> Self {
         Interphase {
-            thickness_um: 0.5,
-            forward_electronic_conductivity_s_m: None,
-            reverse_electronic_conductivity_s_m: 2.57e-7,
-            ionic_conductivity_s_m: None,
+            forward_electronic_asr_ohm_m2: 0.0,
+            reverse_electronic_asr_ohm_m2: 1e-3 * (1.0 / 2.57e-7 - 1.0 / 3.25e-6),
+            ionic_asr_ohm_m2: 0.0,
         }
     }
 }
@@ -358,6 +372,7 @@ impl Default for Geometry {
             seed: 1,
             image_path: None,
             image_pores_are_dark: true,
+            li_nuclei: Vec::new(),
         }
     }
 }
@@ -594,6 +609,30 @@ impl Config {
         }
 
         let g = &self.geometry;
+        for (n, nu) in g.li_nuclei.iter().enumerate() {
+            let path = |f: &str| format!("geometry.li_nuclei[{n}].{f}");
+            positive(&path("radius_um"), nu.radius_um)?;
+            if !(nu.x_um >= 0.0 && nu.x_um <= self.domain.width_um) {
+                return Err(invalid(
+                    &path("x_um"),
+                    nu.x_um,
+                    format!(
+                        "must lie in [0, domain.width_um = {}]",
+                        self.domain.width_um
+                    ),
+                ));
+            }
+            if !(nu.y_um >= 0.0 && nu.y_um <= self.domain.height_um) {
+                return Err(invalid(
+                    &path("y_um"),
+                    nu.y_um,
+                    format!(
+                        "must lie in [0, domain.height_um = {}]",
+                        self.domain.height_um
+                    ),
+                ));
+            }
+        }
         non_negative("geometry.li_foil_thickness_um", g.li_foil_thickness_um)?;
         non_negative("geometry.dense_cap_thickness_um", g.dense_cap_thickness_um)?;
         non_negative("geometry.impregnation_depth_um", g.impregnation_depth_um)?;
@@ -697,29 +736,30 @@ impl Config {
                      which only that form follows)",
                 ));
             }
-            positive("material.interphase.thickness_um", ip.thickness_um)?;
-            if ip.thickness_um < 0.999 * d.grid_spacing_um {
+            // The layer's band holds ℓ/Δx cells along a grid line when that is a whole number.
+            let ell = md_ell(&self.model, d.grid_spacing_um);
+            let cells = ell / d.grid_spacing_um;
+            if (cells - cells.round()).abs() > 1e-6 {
                 return Err(invalid(
-                    "material.interphase.thickness_um",
-                    ip.thickness_um,
+                    "model.interface_half_width_um",
+                    ell,
                     format!(
-                        "must be at least one grid spacing ({} µm): the layer is resolved in whole \
-                         cells (a thinner physical layer: keep its area-specific resistance \
-                         t/σ and widen it)",
+                        "with material.interphase, must be a whole number of grid spacings \
+                         ({} µm): the layer's band, 3ℓ to 4ℓ from its surface, then holds ℓ/Δx \
+                         cells along every grid line",
                         d.grid_spacing_um
                     ),
                 ));
             }
-            if let Some(s) = ip.forward_electronic_conductivity_s_m {
-                non_negative("material.interphase.forward_electronic_conductivity_s_m", s)?;
-            }
             non_negative(
-                "material.interphase.reverse_electronic_conductivity_s_m",
-                ip.reverse_electronic_conductivity_s_m,
+                "material.interphase.forward_electronic_asr_ohm_m2",
+                ip.forward_electronic_asr_ohm_m2,
             )?;
-            if let Some(s) = ip.ionic_conductivity_s_m {
-                positive("material.interphase.ionic_conductivity_s_m", s)?;
-            }
+            non_negative(
+                "material.interphase.reverse_electronic_asr_ohm_m2",
+                ip.reverse_electronic_asr_ohm_m2,
+            )?;
+            non_negative("material.interphase.ionic_asr_ohm_m2", ip.ionic_asr_ohm_m2)?;
         }
 
         let md = &self.model;
@@ -1086,6 +1126,11 @@ fn require_objects(
         }
     }
     Ok(())
+}
+
+/// The interface half-width ℓ in µm: configured, or 2 grid spacings.
+fn md_ell(md: &Model, grid_spacing_um: f64) -> f64 {
+    md.interface_half_width_um.unwrap_or(2.0 * grid_spacing_um)
 }
 
 fn invalid(path: &str, value: impl std::fmt::Display, allowed: impl Into<String>) -> ConfigError {

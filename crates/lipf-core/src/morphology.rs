@@ -48,10 +48,15 @@ pub struct Morphology {
     pub contact_current_mean_a_m2: f64,
     /// J_applied / (d·S) with S = 2φ/δ, A/m² (NaN without channels or impregnation).
     pub contact_current_estimate_a_m2: f64,
+    /// Li in closed pores, mol/m²: c_s Σ ξ ΔA / width over the pore cells (ϕ < ½) that the pore
+    /// space does not connect to the bottom row (voids inside the electrolyte) and the cells of
+    /// their walls within 4ℓ (where a particle's diffuse rim and the Li that wets the wall sit),
+    /// every ξ.
+    pub li_in_closed_pores_mol_m2: f64,
 }
 
 /// Names of the scalar columns [`Morphology::columns`] gives, in order (units in the names).
-pub const COLUMNS: [&str; 10] = [
+pub const COLUMNS: [&str; 11] = [
     "mean_fill",
     "front_centre_um",
     "front_wall_um",
@@ -62,11 +67,12 @@ pub const COLUMNS: [&str; 10] = [
     "interface_current_p99_over_mean",
     "contact_current_mean_a_m2",
     "contact_current_estimate_a_m2",
+    "li_in_closed_pores_mol_m2",
 ];
 
 impl Morphology {
     /// The scalar columns in the order of [`COLUMNS`].
-    pub fn columns(&self) -> [f64; 10] {
+    pub fn columns(&self) -> [f64; COLUMNS.len()] {
         [
             self.mean_fill,
             self.front_centre_um,
@@ -78,6 +84,7 @@ impl Morphology {
             self.interface_current_p99_over_mean,
             self.contact_current_mean_a_m2,
             self.contact_current_estimate_a_m2,
+            self.li_in_closed_pores_mol_m2,
         ]
     }
 
@@ -97,8 +104,57 @@ impl Morphology {
             interface_current_p99_over_mean: g(7),
             contact_current_mean_a_m2: g(8),
             contact_current_estimate_a_m2: g(9),
+            li_in_closed_pores_mol_m2: g(10),
         }
     }
+}
+
+/// The 4-neighbours of cell k (x periodic).
+fn neighbours(nx: usize, ny: usize, k: usize) -> impl Iterator<Item = usize> {
+    let (i, j) = (k % nx, k / nx);
+    [
+        Some(j * nx + (i + 1) % nx),
+        Some(j * nx + (i + nx - 1) % nx),
+        (j + 1 < ny).then_some(k + nx),
+        (j > 0).then_some(k - nx),
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// The closed pores and their walls: the pore cells (ϕ < ½) not connected through pore cells
+/// (4-neighbours) to the bottom row, and the electrolyte cells (ϕ ≥ ½) within `reach` steps of
+/// them.
+pub fn closed_pores(nx: usize, ny: usize, phi: &[f64], reach: usize) -> Vec<bool> {
+    let pore = |k: usize| phi[k] < 0.5;
+    let mut open = vec![false; nx * ny];
+    let mut stack: Vec<usize> = (0..nx).filter(|&k| pore(k)).collect();
+    for &k in &stack {
+        open[k] = true;
+    }
+    while let Some(k) = stack.pop() {
+        for n in neighbours(nx, ny, k) {
+            if !open[n] && pore(n) {
+                open[n] = true;
+                stack.push(n);
+            }
+        }
+    }
+    let mut closed: Vec<bool> = (0..nx * ny).map(|k| pore(k) && !open[k]).collect();
+    let mut front: Vec<usize> = (0..nx * ny).filter(|&k| closed[k]).collect();
+    for _ in 0..reach {
+        let mut next = Vec::new();
+        for k in front {
+            for n in neighbours(nx, ny, k) {
+                if !closed[n] && !pore(n) {
+                    closed[n] = true;
+                    next.push(n);
+                }
+            }
+        }
+        front = next;
+    }
+    closed
 }
 
 /// Bilinear interpolation of a cell-centred field at (x, y), m (periodic in x, clamped in y).
@@ -192,6 +248,13 @@ pub fn measure(
 
     let mut m = Morphology {
         mean_fill,
+        li_in_closed_pores_mol_m2: c.cs_mol_m3 * dx * dx / g.width_m()
+            * closed_pores(nx, ny, &state.phi, (4.0 * c.ell_m / dx).ceil() as usize)
+                .iter()
+                .zip(&state.xi)
+                .filter(|(&closed, _)| closed)
+                .map(|(_, &x)| x)
+                .sum::<f64>(),
         front_centre_um: f64::NAN,
         front_wall_um: f64::NAN,
         homogeneity: f64::NAN,

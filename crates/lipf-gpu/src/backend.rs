@@ -820,8 +820,9 @@ impl GpuBackend {
             d_e: coeffs.d_e_m2_s as f32,
             land_tolerance: LAND_TOLERANCE,
             floor: diffusivity_floor(&coeffs),
-            ip_phi_max: coeffs.interphase_phi_max as f32,
-            ip_ionic: interphase_ionic_ratio(&coeffs),
+            ip_phi_lo: coeffs.interphase_phi_lo as f32,
+            ip_phi_hi: coeffs.interphase_phi_hi as f32,
+            ip_ionic_k: coeffs.ip_ionic_k as f32,
             ..Default::default()
         };
         let step_p = uniform(&ctx, "step", &step_params);

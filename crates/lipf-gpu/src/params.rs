@@ -46,6 +46,7 @@ gpu_struct!(
         cos_theta0: f32, sin_theta0: f32, l_eta: f32, f: f32,
         alpha: f32, beta: f32, max_bv_overpotential_v: f32, sharp_a: f32,
         exp_sharp_a: f32, exp_minus_sharp_a: f32, room_obstacle: u32, inv_nf_cs: f32,
+        ip_phi_lo: f32, ip_phi_hi: f32, _pad0: u32, _pad1: u32,
     }
 );
 
@@ -54,16 +55,16 @@ gpu_struct!(
     AssembleParams {
         nx: u32, ny: u32, form: u32, _pad0: u32,
         q: f32, e0_v: f32, sigma_p: f32, sigma_e: f32,
-        sigma_floor: f32, ip_phi_max: f32, ip_ionic: f32, _pad1: f32,
+        sigma_floor: f32, ip_phi_lo: f32, ip_phi_hi: f32, ip_ionic_k: f32,
     }
 );
 
 gpu_struct!(
     /// Twin of `ElectronicParams` in `shaders/electronic_assemble.wgsl`.
     ElectronicParams {
-        nx: u32, ny: u32, _pad0: u32, _pad1: u32,
+        nx: u32, ny: u32, ip_phi_lo: f32, ip_phi_hi: f32,
         q: f32, e0_v: f32, sigma_e: f32, sigma_e_el: f32,
-        sigma_floor: f32, ip_phi_max: f32, sigma_ip_forward: f32, sigma_ip_reverse: f32,
+        sigma_floor: f32, ip_forward: f32, ip_reverse: f32, _pad0: f32,
     }
 );
 
@@ -112,9 +113,9 @@ gpu_struct!(
 gpu_struct!(
     /// Twin of `ConcParams` in `shaders/shared/conc.wgsl` (conc_update, np_coefficients).
     ConcParams {
-        nx: u32, ny: u32, form: u32, _pad0: u32,
+        nx: u32, ny: u32, form: u32, ip_phi_lo: f32,
         inv_dx2: f32, f: f32, sink: f32, d_p: f32,
-        d_e: f32, floor: f32, ip_phi_max: f32, ip_ionic: f32,
+        d_e: f32, floor: f32, ip_phi_hi: f32, ip_ionic_k: f32,
     }
 );
 
@@ -138,7 +139,8 @@ gpu_struct!(
         form: u32, shapes: u32, max_steps: u32, substeps_recorded: u32,
         dt_stable: f32, dt_np: f32, max_xi_change: f32, max_dt: f32,
         inv_dx2: f32, f: f32, d_p: f32, d_e: f32,
-        land_tolerance: f32, floor: f32, ip_phi_max: f32, ip_ionic: f32,
+        land_tolerance: f32, floor: f32, ip_phi_hi: f32, ip_ionic_k: f32,
+        ip_phi_lo: f32, _pad1: u32, _pad2: u32, _pad3: u32,
     }
 );
 
@@ -370,6 +372,9 @@ impl XiRateParams {
             exp_minus_sharp_a: p.exp_minus_sharp_a as f32,
             room_obstacle: p.room_obstacle as u32,
             inv_nf_cs: p.inv_nf_cs as f32,
+            ip_phi_lo: p.ip_phi_lo as f32,
+            ip_phi_hi: p.ip_phi_hi as f32,
+            ..Default::default()
         }
     }
 }
@@ -386,8 +391,9 @@ impl AssembleParams {
             sigma_p: c.sigma_p_s_m as f32,
             sigma_e: c.sigma_e_s_m as f32,
             sigma_floor: c.sigma_floor_s_m as f32,
-            ip_phi_max: c.interphase_phi_max as f32,
-            ip_ionic: interphase_ionic_ratio(c),
+            ip_phi_lo: c.interphase_phi_lo as f32,
+            ip_phi_hi: c.interphase_phi_hi as f32,
+            ip_ionic_k: c.ip_ionic_k as f32,
             ..Default::default()
         }
     }
@@ -405,15 +411,6 @@ impl ReactionParams {
     }
 }
 
-/// σ_ip/σ_p, the interphase's ionic scale (1 without an interphase).
-pub fn interphase_ionic_ratio(c: &Coefficients) -> f32 {
-    if c.interphase_phi_max > 0.0 {
-        (c.sigma_ip_ionic_s_m / c.sigma_p_s_m) as f32
-    } else {
-        1.0
-    }
-}
-
 impl ConcParams {
     pub fn new(c: &Coefficients) -> ConcParams {
         ConcParams {
@@ -426,8 +423,9 @@ impl ConcParams {
             d_p: c.d_p_m2_s as f32,
             d_e: c.d_e_m2_s as f32,
             floor: diffusivity_floor(c),
-            ip_phi_max: c.interphase_phi_max as f32,
-            ip_ionic: interphase_ionic_ratio(c),
+            ip_phi_lo: c.interphase_phi_lo as f32,
+            ip_phi_hi: c.interphase_phi_hi as f32,
+            ip_ionic_k: c.ip_ionic_k as f32,
             ..Default::default()
         }
     }
@@ -444,9 +442,10 @@ impl ElectronicParams {
             sigma_e: c.sigma_e_s_m as f32,
             sigma_e_el: c.sigma_e_el_s_m as f32,
             sigma_floor: c.sigma_floor_s_m as f32,
-            ip_phi_max: c.interphase_phi_max as f32,
-            sigma_ip_forward: c.sigma_ip_forward_s_m as f32,
-            sigma_ip_reverse: c.sigma_ip_reverse_s_m as f32,
+            ip_phi_lo: c.interphase_phi_lo as f32,
+            ip_phi_hi: c.interphase_phi_hi as f32,
+            ip_forward: c.ip_forward_ohm_m as f32,
+            ip_reverse: c.ip_reverse_ohm_m as f32,
             ..Default::default()
         }
     }

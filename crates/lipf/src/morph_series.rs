@@ -49,7 +49,7 @@ pub fn timeseries_csv(rows: &[Scalars], morph: &[Morphology]) -> String {
             }
         } else {
             let m = morph.get(k - 1);
-            let cols = m.map_or([f64::NAN; 10], |m| m.columns());
+            let cols = m.map_or([f64::NAN; COLUMNS.len()], |m| m.columns());
             for v in cols {
                 let _ = write!(out, ",{}", num(v));
             }

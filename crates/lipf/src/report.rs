@@ -103,6 +103,15 @@ pub struct CaseRow {
     pub contact_current_a_m2: f64,
     pub contact_current_estimate_a_m2: f64,
     pub flat_estimate_v: f64,
+    /// Electronic current through the counter electrode at the end (A/m²) and its time integral
+    /// (C/m²): electrons that leaked through the whole electrolyte.
+    pub leakage_final_a_m2: f64,
+    pub leakage_charge_c_m2: f64,
+    /// Li pressed into the electrolyte at the end, c_s ∫ (ξ + ϕ − 1)₊, mol/m².
+    pub li_in_electrolyte_mol_m2: f64,
+    /// Li in closed pores (and their walls) at the start and its change to the end, mol/m².
+    pub closed_pores_initial_mol_m2: f64,
+    pub closed_pores_gain_mol_m2: f64,
 }
 
 fn num(v: &Value, path: &[&str]) -> f64 {
@@ -180,6 +189,12 @@ fn load_case(dir: &Path, name: &str, label: &str) -> Result<Loaded> {
         contact_current_a_m2: num(m1, &["contact_current_mean_a_m2"]),
         contact_current_estimate_a_m2: num(m1, &["contact_current_estimate_a_m2"]),
         flat_estimate_v: flat_estimate(&config, porosity.max(0.0)),
+        leakage_final_a_m2: series.last("leakage_current_density_a_m2"),
+        leakage_charge_c_m2: num(&summary, &["leakage_charge_c_m2"]),
+        li_in_electrolyte_mol_m2: num(&summary, &["li_in_electrolyte_mol_m2"]),
+        closed_pores_initial_mol_m2: series.first("li_in_closed_pores_mol_m2"),
+        closed_pores_gain_mol_m2: series.last("li_in_closed_pores_mol_m2")
+            - series.first("li_in_closed_pores_mol_m2"),
     };
     Ok(Loaded {
         row,
@@ -326,6 +341,109 @@ fn table_row(r: &CaseRow) -> Vec<String> {
         f(r.current_p99_over_mean, 3),
         f(r.contact_current_a_m2 / r.contact_current_estimate_a_m2, 3),
     ]
+}
+
+/// Whether the study has anything to say about Li inside the electrolyte: electrons leaked, or
+/// Li sits in closed pores.
+fn has_electrolyte_section(rows: &[CaseRow]) -> bool {
+    rows.iter().any(|r| {
+        r.leakage_charge_c_m2.abs() > 0.0
+            || r.closed_pores_initial_mol_m2 > 0.0
+            || r.li_in_electrolyte_mol_m2 > 0.0
+    })
+}
+
+/// The table of Li inside the electrolyte (Markdown).
+fn electrolyte_table(rows: &[CaseRow]) -> String {
+    let mut t = String::from(
+        "| case | leakage at the end (A/m²) | leakage charge (C/m²) | Li in closed pores at t = 0 \
+         (mol/m²) | its change (mol/m²) | Li pressed into the electrolyte (mol/m²) |\n\
+         |---|---|---|---|---|---|\n",
+    );
+    let e = |v: f64| {
+        if v.is_finite() {
+            format!("{v:.3e}")
+        } else {
+            MISSING.into()
+        }
+    };
+    for r in rows {
+        let _ = writeln!(
+            t,
+            "| {} | {} | {} | {} | {} | {} |",
+            r.label,
+            e(r.leakage_final_a_m2),
+            e(r.leakage_charge_c_m2),
+            e(r.closed_pores_initial_mol_m2),
+            e(r.closed_pores_gain_mol_m2),
+            e(r.li_in_electrolyte_mol_m2)
+        );
+    }
+    t
+}
+
+/// What the numbers say about Li inside the electrolyte: each case against the first.
+pub fn electrolyte_statement(rows: &[CaseRow]) -> String {
+    let mut t = String::new();
+    let Some(reference) = rows.first() else {
+        return t;
+    };
+    let _ = writeln!(
+        t,
+        "Electrons that leak through the electrolyte can meet ions away from the anode: on Li \
+         particles in closed pores (which the foil does not reach) and wherever Li presses into \
+         the electrolyte. Criteria: the leakage charge through the counter electrode, and the \
+         change of the Li in closed pores (and their walls, within 4ℓ) since t = 0; every case \
+         is compared with the first, {}.\n",
+        reference.label
+    );
+    let verb = |g: f64| if g > 0.0 { "grew" } else { "lost" };
+    let _ = writeln!(
+        t,
+        "- {}: leakage charge {:.3e} C/m²; the Li in closed pores {} {:.3e} mol/m² ({:+.3e} of \
+         what it held).",
+        reference.label,
+        reference.leakage_charge_c_m2,
+        verb(reference.closed_pores_gain_mol_m2),
+        reference.closed_pores_gain_mol_m2.abs(),
+        reference.closed_pores_gain_mol_m2 / reference.closed_pores_initial_mol_m2
+    );
+    for r in &rows[1..] {
+        let leak = reference.leakage_charge_c_m2 / r.leakage_charge_c_m2;
+        let mut line = format!(
+            "- {}: leakage charge {:.3e} C/m² ({}); the Li in closed pores {} {:.3e} mol/m²",
+            r.label,
+            r.leakage_charge_c_m2,
+            if leak.is_finite() && leak > 0.0 {
+                format!("{leak:.3}× less than {}", reference.label)
+            } else {
+                format!("opposite in sign to {}", reference.label)
+            },
+            verb(r.closed_pores_gain_mol_m2),
+            r.closed_pores_gain_mol_m2.abs()
+        );
+        let (g0, g1) = (
+            reference.closed_pores_gain_mol_m2,
+            r.closed_pores_gain_mol_m2,
+        );
+        if g0 > 0.0 && g1 <= 0.0 {
+            line += &format!(
+                ": where {} deposits Li inside the electrolyte, this case does not (the particle \
+                 dissolves instead).",
+                reference.label
+            );
+        } else if g0 > 0.0 && g1 > 0.0 {
+            line += &format!(
+                ": internal deposition {:.3}× that of {}.",
+                g1 / g0,
+                reference.label
+            );
+        } else {
+            line += ".";
+        }
+        let _ = writeln!(t, "{line}");
+    }
+    t
 }
 
 /// What the numbers say about pore size, against seed 000's claim, with the criteria.
@@ -567,6 +685,49 @@ pub fn write_report(dir: &Path) -> Result<Vec<String>> {
         )?;
     }
 
+    if has_electrolyte_section(&rows) {
+        for (file, title, yl, y, relative, why) in [
+            (
+                "leakage.png",
+                "Electronic leakage through the counter electrode",
+                "leakage current density (A/m²)",
+                "leakage_current_density_a_m2",
+                false,
+                "no case recorded a leakage current",
+            ),
+            (
+                "closed_pores.png",
+                "Li gained in closed pores since t = 0",
+                "Li gained (mol/m²)",
+                "li_in_closed_pores_mol_m2",
+                true,
+                "no case recorded Li in closed pores",
+            ),
+        ] {
+            let s: Vec<(String, Vec<(f64, f64)>)> = loaded
+                .iter()
+                .map(|l| {
+                    let (a, b) = (l.series.col("time_s"), l.series.col(y));
+                    let b0 = if relative { l.series.first(y) } else { 0.0 };
+                    (
+                        l.row.label.clone(),
+                        a.iter().zip(&b).map(|(&u, &v)| (u, v - b0)).collect(),
+                    )
+                })
+                .collect();
+            let s_ref: Vec<(&str, Vec<(f64, f64)>)> =
+                s.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
+            lipf_io::images::line_plot_png_with_note(
+                &out.join(file),
+                title,
+                "time (s)",
+                yl,
+                &s_ref,
+                Some(why),
+            )?;
+        }
+    }
+
     // Morphology panel.
     let panel_rows: Vec<(String, Vec<PhaseMap>)> = loaded
         .iter()
@@ -629,8 +790,18 @@ pub fn write_report(dir: &Path) -> Result<Vec<String>> {
         }
         let _ = writeln!(r);
     }
-    let _ = writeln!(r, "## What the model shows about pore size\n");
-    r += &statement(&rows);
+    let channel_cases = rows.iter().filter(|r| r.channels > 0.0).count();
+    if channel_cases > 0 {
+        let _ = writeln!(r, "## What the model shows about pore size\n");
+        r += &statement(&rows);
+    }
+    let electrolyte = has_electrolyte_section(&rows);
+    if electrolyte {
+        let _ = writeln!(r, "\n## Li inside the electrolyte\n");
+        r += &electrolyte_statement(&rows);
+        let _ = writeln!(r);
+        r += &electrolyte_table(&rows);
+    }
     let _ = writeln!(r, "\n## Metrics\n");
     r += &md;
     let _ = writeln!(r, "\n## Figures\n");
@@ -644,6 +815,10 @@ pub fn write_report(dir: &Path) -> Result<Vec<String>> {
     let _ = writeln!(r, "![cell voltage](voltage.png)\n");
     let _ = writeln!(r, "![fill](fill.png)\n");
     let _ = writeln!(r, "![homogeneity](homogeneity.png)");
+    if electrolyte {
+        let _ = writeln!(r, "\n![leakage](leakage.png)\n");
+        let _ = writeln!(r, "![Li in closed pores](closed_pores.png)");
+    }
     for note in &plot_notes {
         let _ = writeln!(r, "\n{note}");
     }

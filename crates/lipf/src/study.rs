@@ -86,8 +86,23 @@ impl Study {
             .with_context(|| format!("cannot read study {}", path.display()))?;
         let text = lipf_core::config::strip_json_comments(&text);
         let de = &mut serde_json::Deserializer::from_str(&text);
-        let s: Study = serde_path_to_error::deserialize(de)
+        let mut s: Study = serde_path_to_error::deserialize(de)
             .map_err(|e| anyhow::anyhow!("study {} at `{}`: {}", path.display(), e.path(), e))?;
+        // A relative image path names a file beside the study, wherever lipf runs (as in a
+        // configuration file).
+        let dir = path.parent().unwrap_or(Path::new(""));
+        for set in std::iter::once(&mut s.base).chain(s.cases.iter_mut().map(|c| &mut c.set)) {
+            if let Some(image) = set
+                .get_mut("geometry")
+                .and_then(|g| g.get_mut("image_path"))
+            {
+                if let Some(rel) = image.as_str().filter(|p| Path::new(p).is_relative()) {
+                    let joined = dir.join(rel);
+                    let abs = std::path::absolute(&joined).unwrap_or(joined);
+                    *image = Value::String(abs.display().to_string());
+                }
+            }
+        }
         if s.cases.is_empty() {
             bail!("study {} has no cases", path.display());
         }

@@ -15,11 +15,11 @@
 //! φ_s = V at the bottom (conductance 2σ_s, half a cell away) and the counter electrode φ_s = 0
 //! at the top (electrons that leak through the electrolyte leave there).
 //!
-//! The rectifying interphase (config `material.interphase`, §9.7): in its cells (½ ≤ ϕ ≤ ϕ_max)
-//! the metal does not conduct and σ_s is the layer's forward or reverse conductivity, chosen by
-//! the sign of ∇φ_s·∇ϕ of the previous step's φ_s (central differences): positive means the
-//! electronic potential rises into the electrolyte, electrons are pushed from the Li side into
-//! it (plating): reverse bias.
+//! The rectifying interphase (config `material.interphase`, §9.7): in its band (ϕ_lo ≤ ϕ < ϕ_hi,
+//! 3ℓ to 4ℓ into the electrolyte) the metal does not conduct and the layer's forward or reverse
+//! ASR over ℓ is in series with the electrolyte's σ_s, chosen by the sign of ∇φ_s·∇ϕ of the
+//! previous step's φ_s (central differences): positive means the electronic potential rises
+//! into the electrolyte, electrons are pushed from the Li side into it (plating): reverse bias.
 //!
 //! The response to the collector potential is solved relative to it. Shifting both potentials by
 //! a constant leaves η and the reaction unchanged, so φ1 = 1 + ψ1 with ψ1 the solution for the
@@ -45,38 +45,49 @@ pub fn electronic_conductivity(c: &Coefficients, xi: f64, phi: f64) -> f64 {
     c.sigma_e_s_m * metal_path(xi, phi) + c.sigma_e_el_s_m * h(phi) + c.sigma_floor_s_m
 }
 
-/// Whether a cell of scaffold fraction ϕ belongs to the interphase layer.
+/// Whether a cell of scaffold fraction ϕ belongs to the interphase's band (3ℓ to 4ℓ into the
+/// electrolyte).
 #[inline(always)]
 pub fn in_interphase(c: &Coefficients, phi: f64) -> bool {
-    phi >= 0.5 && phi <= c.interphase_phi_max
+    phi >= c.interphase_phi_lo && phi < c.interphase_phi_hi
 }
 
-/// The ionic conductivity (and Li⁺ diffusivity) of a cell relative to the electrolyte's:
-/// σ_ip/σ_p in the interphase, 1 elsewhere.
+/// The ionic conductivity (and Li⁺ diffusivity) of a cell relative to its value without the
+/// interphase: in the band the layer's ionic ASR r is in series over the band's width ℓ,
+/// σ → σ/(1 + σ r/ℓ) with σ = σ_p (h(ϕ) + σ_floor/σ_p); 1 elsewhere.
 #[inline(always)]
 pub fn interphase_ionic_scale(c: &Coefficients, phi: f64) -> f64 {
     if in_interphase(c, phi) {
-        c.sigma_ip_ionic_s_m / c.sigma_p_s_m
+        1.0 / (1.0 + c.ip_ionic_k * (h(phi) + c.sigma_floor_s_m / c.sigma_p_s_m))
     } else {
         1.0
     }
 }
 
-/// Electronic conductivity of an interphase cell, S/m: reverse bias when `bias` > 0.
+/// Electronic conductivity of a band cell, S/m: the electrolyte's σ_e,el h(ϕ) + σ_floor with the
+/// layer's ASR/ℓ in series, the reverse ASR when `bias` > 0. No metal path.
 #[inline(always)]
-pub fn interphase_conductivity(c: &Coefficients, bias: f64) -> f64 {
+pub fn interphase_conductivity(c: &Coefficients, phi: f64, bias: f64) -> f64 {
     let layer = if bias > 0.0 {
-        c.sigma_ip_reverse_s_m
+        c.ip_reverse_ohm_m
     } else {
-        c.sigma_ip_forward_s_m
+        c.ip_forward_ohm_m
     };
-    layer + c.sigma_floor_s_m
+    let sigma = c.sigma_e_el_s_m * h(phi) + c.sigma_floor_s_m;
+    1.0 / (1.0 / sigma + layer)
 }
 
 /// The bias of cell (i, j) across the interphase, (ϕ_E − ϕ_W)(φ_E − φ_W) + (ϕ_N − ϕ_S)(φ_N − φ_S),
 /// V: positive when the electronic potential φ_s rises into the electrolyte. x is periodic; a
 /// neighbour beyond the bottom or top row is the cell itself.
-pub fn interphase_bias(nx: usize, ny: usize, phi: &[f64], phi_s: &[f64], i: usize, j: usize) -> f64 {
+pub fn interphase_bias(
+    nx: usize,
+    ny: usize,
+    phi: &[f64],
+    phi_s: &[f64],
+    i: usize,
+    j: usize,
+) -> f64 {
     let k = j * nx + i;
     let e = j * nx + (i + 1) % nx;
     let w = j * nx + (i + nx - 1) % nx;
@@ -99,7 +110,7 @@ pub fn electronic_conductivities(
         for i in 0..nx {
             let k = j * nx + i;
             sigma[k] = if in_interphase(c, phi[k]) {
-                interphase_conductivity(c, interphase_bias(nx, ny, phi, phi_s, i, j))
+                interphase_conductivity(c, phi[k], interphase_bias(nx, ny, phi, phi_s, i, j))
             } else {
                 electronic_conductivity(c, xi[k], phi[k])
             };

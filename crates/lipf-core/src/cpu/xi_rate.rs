@@ -58,6 +58,10 @@ pub struct XiRateParams {
     pub room_obstacle: bool,
     /// 1/(nF c_s), m³ V/J: a free-energy density (J/m³) per Li as a potential.
     pub inv_nf_cs: f64,
+    /// The rectifying interphase's band, ip_phi_lo ≤ ϕ < ip_phi_hi (both 0: none): the layer
+    /// separates the Li from the electrolyte, so ξ is held there (a = g = 0; §9.7).
+    pub ip_phi_lo: f64,
+    pub ip_phi_hi: f64,
 }
 
 impl XiRateParams {
@@ -89,6 +93,8 @@ impl XiRateParams {
             exp_minus_sharp_a: (-sharp_a).exp(),
             room_obstacle: c.overpotential == crate::config::OverpotentialForm::TwoPotential,
             inv_nf_cs: 1.0 / (c.nf_c_mol * c.cs_mol_m3),
+            ip_phi_lo: c.interphase_phi_lo,
+            ip_phi_hi: c.interphase_phi_hi,
         }
     }
 }
@@ -249,7 +255,11 @@ pub fn xi_rate(
             let mu = df0 - div;
             let r_ac = -p.l_sigma * mu;
             let (mut a, mut g) = (r_ac, 0.0);
-            if p.reaction_on {
+            if ph >= p.ip_phi_lo && ph < p.ip_phi_hi {
+                // The interphase's band: ξ is held (every change of ξ carries charge, and the
+                // layer passes no Li).
+                a = 0.0;
+            } else if p.reaction_on {
                 let w = p.l_eta * reaction_shape(x);
                 if w > 0.0 {
                     let eta = eta_star[k];

@@ -169,9 +169,33 @@ fn union_profile(rects: &[Rect], x: f64, y: f64, width: f64, ell: f64) -> f64 {
 
 /// Builds the initial fields for `config` on `grid` with interface half-width `ell_m`.
 pub fn build(config: &Config, grid: &Grid, ell_m: f64) -> InitialFields {
-    match config.geometry.kind {
+    let mut f = match config.geometry.kind {
         GeometryKind::Channels | GeometryKind::Flat => build_boxes(config, grid, ell_m),
         GeometryKind::RandomPores | GeometryKind::Image => build_from_mask(config, grid, ell_m),
+    };
+    if !config.geometry.li_nuclei.is_empty() {
+        add_nuclei(config, grid, ell_m, &mut f.xi, &f.phi);
+        f.conc = initial_concentration(config, &f.xi, &f.phi);
+    }
+    f
+}
+
+/// Adds the configured Li nuclei: ξ = max(ξ, min(½[1 − tanh((r − R)/ℓ)], 1 − ϕ)), r the
+/// distance to the centre (periodic in x).
+fn add_nuclei(config: &Config, grid: &Grid, ell_m: f64, xi: &mut [f64], phi: &[f64]) {
+    let width = grid.width_m();
+    for nu in &config.geometry.li_nuclei {
+        let (cx, cy, r0) = (um_to_m(nu.x_um), um_to_m(nu.y_um), um_to_m(nu.radius_um));
+        for j in 0..grid.ny {
+            for i in 0..grid.nx {
+                let k = grid.idx(i, j);
+                let mut dx = (grid.x_m(i) - cx).abs();
+                dx = dx.min(width - dx);
+                let r = (dx * dx + (grid.y_m(j) - cy).powi(2)).sqrt();
+                let disk = 0.5 * (1.0 - ((r - r0) / ell_m).tanh());
+                xi[k] = xi[k].max(disk.min(1.0 - phi[k]));
+            }
+        }
     }
 }
 
