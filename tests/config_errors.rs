@@ -87,9 +87,7 @@ fn interphase_needs_the_two_potential_form_and_whole_cells_per_interface_width()
         e.contains("material.interphase") && e.contains("two_potential"),
         "{e}"
     );
-    let e = err(
-        r#"{"material": {"interphase": {}}, "model": {"interface_half_width_um": 0.6}}"#,
-    );
+    let e = err(r#"{"material": {"interphase": {}}, "model": {"interface_half_width_um": 0.6}}"#);
     assert!(
         e.contains("model.interface_half_width_um") && e.contains("whole number"),
         "{e}"

@@ -90,7 +90,9 @@ fn electronic_leakage_through_a_dense_slab_is_sigma_v_over_l() {
         let zeros = vec![0.0; n];
         let mut op = Operator::zeros(g.nx, g.ny);
         let (mut b0, mut b1) = (vec![0.0; n], vec![0.0; n]);
-        electronic_assemble(&c, &xi, &phi, &zeros, &zeros, &zeros, &mut op, &mut b0, &mut b1);
+        electronic_assemble(
+            &c, &xi, &phi, &zeros, &zeros, &zeros, &mut op, &mut b0, &mut b1,
+        );
         // The response to the collector potential, relative to it: φ = V (1 + ψ).
         let mut mg = Multigrid::new(g.nx, g.ny, 2);
         mg.setup(&op).unwrap();
@@ -163,7 +165,9 @@ fn slab_leakage(c: &Coefficients, xi: &[f64], phi: &[f64], v: f64) -> (f64, usiz
     for solves in 1..=6 {
         let mut op = Operator::zeros(g.nx, g.ny);
         let (mut b0, mut b1) = (vec![0.0; n], vec![0.0; n]);
-        electronic_assemble(c, xi, phi, &phi_s, &zeros, &zeros, &mut op, &mut b0, &mut b1);
+        electronic_assemble(
+            c, xi, phi, &phi_s, &zeros, &zeros, &mut op, &mut b0, &mut b1,
+        );
         let mut mg = Multigrid::new(g.nx, g.ny, 2);
         mg.setup(&op).unwrap();
         let mut psi = vec![0.0; n];

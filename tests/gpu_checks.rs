@@ -1121,7 +1121,9 @@ twin_test!(twin_electronic_assemble, |t, k| {
     let (c, s) = (&k.c, &k.s);
     let nx = c.grid.nx;
     let (op, b0, b1) = electronic_problem(k);
-    let (gop, gb0, gb1) = t.electronic_assemble(c, &s.xi, &s.phi, &s.electronic_potential, &k.a, &k.g).unwrap();
+    let (gop, gb0, gb1) = t
+        .electronic_assemble(c, &s.xi, &s.phi, &s.electronic_potential, &k.a, &k.g)
+        .unwrap();
     let kernel = "electronic_assemble";
     // Metal and electrolyte differ by up to 10¹² in σ_s: every operator part is compared cell by
     // cell relative to its own size (the harmonic mean of f32 values is exact to a few
@@ -1169,7 +1171,10 @@ twin_test!(twin_electronic_assemble, |t, k| {
             }
         }
         eprintln!("interphase cells: {forward} forward, {reverse} reverse");
-        assert!(forward > 20 && reverse > 20, "{forward} forward, {reverse} reverse cells");
+        assert!(
+            forward > 20 && reverse > 20,
+            "{forward} forward, {reverse} reverse cells"
+        );
     }
 });
 
@@ -2351,6 +2356,25 @@ fn gpu_two_potential_smoke_steps_match_the_cpu_backend() {
     let cfg = smoke_stepped_two_potential();
     compare_steps_with(
         "two-potential smoke",
+        &cfg,
+        SMOKE_COMPARE_S,
+        TWO_POTENTIAL_STEP_TOLERANCES,
+    );
+}
+
+/// The rectifying interphase (forward ASR 1 Ω·m², reverse the default 3.58e3 Ω·m², ionic
+/// ASR ℓ/σ_p) on the two-potential smoke case.
+#[test]
+fn gpu_interphase_smoke_steps_match_the_cpu_backend() {
+    let mut cfg = smoke_stepped_two_potential();
+    let ell_m = 2.0 * cfg.domain.grid_spacing_um * 1e-6;
+    cfg.material.interphase = Some(lipf_core::config::Interphase {
+        forward_electronic_asr_ohm_m2: 1.0,
+        ionic_asr_ohm_m2: ell_m / cfg.material.llzo_conductivity_s_m,
+        ..Default::default()
+    });
+    compare_steps_with(
+        "two-potential smoke with the interphase",
         &cfg,
         SMOKE_COMPARE_S,
         TWO_POTENTIAL_STEP_TOLERANCES,

@@ -44,7 +44,7 @@ pub struct Coefficients {
     pub sigma_e_s_m: f64,
     /// Electronic conductivity of the electrolyte σ_e,el (two-potential form), S/m.
     pub sigma_e_el_s_m: f64,
-    /// The rectifying interphase (config `material.interphase`, docs/models/phase-field.md §9.7):
+    /// The rectifying interphase (config `material.interphase`, docs/models/phase-field.md §9.9):
     /// its band holds the cells with ϕ_lo ≤ ϕ < ϕ_hi, ϕ_lo = ½[1 + tanh 3] and ϕ_hi = ½[1 + tanh 4]
     /// (3ℓ to 4ℓ into the electrolyte); both 0 without an interphase (no cell).
     pub interphase_phi_lo: f64,

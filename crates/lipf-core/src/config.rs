@@ -144,7 +144,7 @@ pub struct Material {
     pub interphase: Option<Interphase>,
 }
 
-/// A thin layer on every electrolyte surface (docs/models/phase-field.md §9.7): seed 003's
+/// A thin layer on every electrolyte surface (docs/models/phase-field.md §9.9): seed 003's
 /// p-Si/n-TiO2 interphase, tens of nm thick, far below a grid cell. It is modelled by what it does
 /// to the currents that cross it: an area-specific resistance (ASR) in series, electronic (by the
 /// sign of the bias: reverse when electrons are pushed from the Li into the electrolyte, as at a

@@ -15,7 +15,7 @@
 //! φ_s = V at the bottom (conductance 2σ_s, half a cell away) and the counter electrode φ_s = 0
 //! at the top (electrons that leak through the electrolyte leave there).
 //!
-//! The rectifying interphase (config `material.interphase`, §9.7): in its band (ϕ_lo ≤ ϕ < ϕ_hi,
+//! The rectifying interphase (config `material.interphase`, §9.9): in its band (ϕ_lo ≤ ϕ < ϕ_hi,
 //! 3ℓ to 4ℓ into the electrolyte) the metal does not conduct and the layer's forward or reverse
 //! ASR over ℓ is in series with the electrolyte's σ_s, chosen by the sign of ∇φ_s·∇ϕ of the
 //! previous step's φ_s (central differences): positive means the electronic potential rises

@@ -14,7 +14,7 @@
 //!   S = nF c_s g Δx²,  b0 = −nF c_s (a + g E⁰) Δx²,  b1 = S;  bottom: no flux (metal side).
 //! Two-potential form (default): this kernel assembles the ionic problem with σ_l = σ_p h(ϕ) +
 //! σ_floor (ions only in the electrolyte), with the interphase's ionic ASR in series in its band
-//! (§9.7). η = φ_s − φ_l − E⁰ with the electronic potential φ_s
+//! (§9.9). η = φ_s − φ_l − E⁰ with the electronic potential φ_s
 //! of [`super::electronic_assemble`], so r = (a + g E⁰) − g φ_s + g φ_l:
 //!   S = nF c_s g Δx²,  b0 = −nF c_s (a + g E⁰) Δx²;  bottom: no ion flux;
 //!   b1 = −T_top in the top row: the response to a unit collector potential is solved relative

@@ -59,7 +59,7 @@ pub struct XiRateParams {
     /// 1/(nF c_s), m³ V/J: a free-energy density (J/m³) per Li as a potential.
     pub inv_nf_cs: f64,
     /// The rectifying interphase's band, ip_phi_lo ≤ ϕ < ip_phi_hi (both 0: none): the layer
-    /// separates the Li from the electrolyte, so ξ is held there (a = g = 0; §9.7).
+    /// separates the Li from the electrolyte, so ξ is held there (a = g = 0; §9.9).
     pub ip_phi_lo: f64,
     pub ip_phi_hi: f64,
 }
