@@ -63,6 +63,9 @@ pub trait Backend {
     fn state(&mut self) -> &State;
     /// Replaces the current state (resume from a checkpoint).
     fn set_state(&mut self, state: State) -> Result<(), SimulationError>;
+    /// Sets the applied current density (galvanostatic control; `control.protocol`), A/m², for
+    /// the steps from now on.
+    fn set_current_density(&mut self, a_m2: f64);
     /// Wall time split (potential solve, rest) of the steps taken so far, when measured.
     fn timings(&self) -> Option<crate::cpu_backend::StepTimings> {
         None

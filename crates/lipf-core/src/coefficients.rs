@@ -148,7 +148,7 @@ impl Coefficients {
             exchange_current_density_a_m2: m.exchange_current_density_a_m2,
             overpotential: md.overpotential,
             control: c.control.mode,
-            target_current_a_m: c.control.current_density_a_m2 * grid.width_m(),
+            target_current_a_m: c.control.current_density_at(0.0) * grid.width_m(),
             cell_voltage_v: c.control.cell_voltage_v,
         }
     }

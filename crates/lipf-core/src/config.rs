@@ -253,6 +253,60 @@ pub struct Control {
     pub current_density_a_m2: f64,
     /// Collector potential against the counter electrode (potentiostatic), V; negative plates.
     pub cell_voltage_v: f64,
+    /// A galvanostatic protocol: segments of constant current, repeated until the end of the
+    /// run (a plating/stripping cycle is two segments; a current ramp is a list run once).
+    /// Empty: `current_density_a_m2` throughout. When given, it replaces `current_density_a_m2`.
+    pub protocol: Vec<ProtocolSegment>,
+}
+
+/// One segment of a galvanostatic protocol.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ProtocolSegment {
+    /// Applied current density, A/m²; positive plates Li, negative strips it.
+    pub current_density_a_m2: f64,
+    /// Duration, s.
+    pub duration_s: f64,
+}
+
+impl Control {
+    /// The protocol's period, s (0 without a protocol).
+    pub fn protocol_period_s(&self) -> f64 {
+        self.protocol.iter().map(|s| s.duration_s).sum()
+    }
+
+    /// Index of the protocol segment that holds time `t_s` (a time within 1e-9 of the period
+    /// before a segment's end belongs to the next segment), and that segment's end, s.
+    fn segment_at(&self, t_s: f64) -> (usize, f64) {
+        let period = self.protocol_period_s();
+        let cycles = (t_s / period).floor();
+        let mut end = cycles * period;
+        for (k, s) in self.protocol.iter().enumerate() {
+            end += s.duration_s;
+            if t_s < end - 1e-9 * period {
+                return (k, end);
+            }
+        }
+        (0, end + self.protocol[0].duration_s)
+    }
+
+    /// The applied current density at time `t_s`, A/m² (galvanostatic control).
+    pub fn current_density_at(&self, t_s: f64) -> f64 {
+        if self.protocol.is_empty() {
+            self.current_density_a_m2
+        } else {
+            self.protocol[self.segment_at(t_s).0].current_density_a_m2
+        }
+    }
+
+    /// The first time after `t_s` at which the protocol changes the current, s.
+    pub fn next_change_after(&self, t_s: f64) -> Option<f64> {
+        if self.protocol.is_empty() {
+            None
+        } else {
+            Some(self.segment_at(t_s).1)
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -425,6 +479,7 @@ impl Default for Control {
             mode: ControlMode::Galvanostatic,
             current_density_a_m2: 2.0,
             cell_voltage_v: -0.01,
+            protocol: Vec::new(),
         }
     }
 }
@@ -831,6 +886,25 @@ impl Config {
                 c.current_density_a_m2,
                 "must be non-zero under galvanostatic control",
             ));
+        }
+        if !c.protocol.is_empty() && c.mode != ControlMode::Galvanostatic {
+            return Err(invalid(
+                "control.protocol",
+                "a protocol",
+                "needs control.mode = \"galvanostatic\" (its segments are currents)",
+            ));
+        }
+        for (k, s) in c.protocol.iter().enumerate() {
+            let path = |f: &str| format!("control.protocol[{k}].{f}");
+            positive(&path("duration_s"), s.duration_s)?;
+            finite(&path("current_density_a_m2"), s.current_density_a_m2)?;
+            if s.current_density_a_m2 == 0.0 {
+                return Err(invalid(
+                    &path("current_density_a_m2"),
+                    s.current_density_a_m2,
+                    "must be non-zero (an open-circuit rest is not supported)",
+                ));
+            }
         }
         if c.cell_voltage_v.abs() > 1.0 {
             return Err(invalid(

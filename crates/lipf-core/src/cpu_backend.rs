@@ -635,6 +635,10 @@ impl Backend for CpuBackend {
         Some(self.timings)
     }
 
+    fn set_current_density(&mut self, a_m2: f64) {
+        self.coeffs.target_current_a_m = a_m2 * self.coeffs.grid.width_m();
+    }
+
     fn set_state(&mut self, state: State) -> Result<(), SimulationError> {
         state.validate(&self.config)?;
         self.state = state;

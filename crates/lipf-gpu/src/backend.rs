@@ -554,6 +554,8 @@ pub struct GpuBackend {
     substeps: usize,
     step_params: StepParams,
     step_params_buf: wgpu::Buffer,
+    /// The collector's parameters (the galvanostatic target; `set_current_density`).
+    collector_params_buf: wgpu::Buffer,
     dt_estimate_s: f64,
     dt_stable_s: f64,
 }
@@ -1008,6 +1010,7 @@ impl GpuBackend {
             substeps,
             step_params,
             step_params_buf: step_p.clone(),
+            collector_params_buf: coll_p.clone(),
             ctx,
             config: config.clone(),
             coeffs,
@@ -1748,6 +1751,15 @@ impl Backend for GpuBackend {
     fn state(&mut self) -> &State {
         self.download_fields();
         &self.host
+    }
+
+    fn set_current_density(&mut self, a_m2: f64) {
+        self.coeffs.target_current_a_m = a_m2 * self.coeffs.grid.width_m();
+        self.ctx.queue.write_buffer(
+            &self.collector_params_buf,
+            0,
+            bytemuck::bytes_of(&CollectorParams::new(&self.coeffs)),
+        );
     }
 
     fn set_state(&mut self, state: State) -> Result<(), SimulationError> {

@@ -15,6 +15,7 @@ use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use lipf_core::morphology::{self, Morphology};
 use lipf_core::observables::{self, Scalars};
+use lipf_core::config::ControlMode;
 use lipf_core::{AdvanceOutcome, Config, State, StopFlag};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -425,7 +426,7 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
     ));
     let geometry_json = serde_json::to_string(&geometry)?;
     let morphology_of = |st: &State| {
-        let j = config.control.current_density_a_m2;
+        let j = config.control.current_density_at(st.time_s);
         morphology::measure(&coeffs, &geometry, &xi_built, st, j)
     };
     let resume_time = opts.resume.as_ref().map(|_| backend.state().time_s);
@@ -473,9 +474,15 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
             completed = true;
             break;
         }
+        // The protocol's current for the coming steps (a resumed run starts mid-protocol), and
+        // its next change, where the run stops to switch.
+        if config.control.mode == ControlMode::Galvanostatic {
+            backend.set_current_density(config.control.current_density_at(t));
+        }
+        let t_change = config.control.next_change_after(t).unwrap_or(end);
         let t_ts = (ts_k as f64 * ts_dt).min(end);
         let t_snap = (snap_k as f64 * snap_dt).min(end);
-        let target = t_ts.min(t_snap);
+        let target = t_ts.min(t_snap).min(t_change);
         let outcome = match backend.advance(target, &opts.stop) {
             Ok(o) => o,
             Err(e) => {
