@@ -5,6 +5,8 @@
 #   make test                         build and run the test suite (Rust, then Python)
 #   make python-test                  build the Python package (python/) into target/pyenv and
 #                                     run its tests
+#   make mutants                      the mutation gate (scripts/mutants): every listed mutation
+#                                     of the model must make one of its named tests fail
 #
 # `deps` installs the system packages the build needs (Debian/Ubuntu) and does nothing when they
 # are already there.
@@ -18,7 +20,7 @@ LIPF   := ./target/release/lipf
 # and its tests on machines without a GPU).
 DEB_PACKAGES := libhdf5-dev pkg-config mesa-vulkan-drivers libvulkan1
 
-.PHONY: all deps build run test python-deps python-test bench fmt clippy clean
+.PHONY: all deps build run test mutants python-deps python-test bench fmt clippy clean
 
 all: build
 
@@ -52,6 +54,11 @@ run: build
 test: deps
 	RUST_BACKTRACE=1 $(CARGO) test --release --workspace
 	$(MAKE) --no-print-directory python-test
+
+# One release build with `--features mutants`, then each mutation of lipf_core::mutants::LIST
+# switched on by LIPF_MUTANT against the tests named for it in scripts/mutants.
+mutants: deps
+	CARGO=$(CARGO) scripts/mutants
 
 # The Python package (python/, PyO3 + maturin): a virtual environment in target/pyenv with the
 # build and test requirements from PyPI, the package built in release mode into target/ (the

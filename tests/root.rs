@@ -10,6 +10,7 @@ mod gpu_checks;
 mod hostile_inputs;
 mod independent_checks;
 mod model_checks;
+mod mutant_checks;
 mod pictures;
 mod resume;
 mod study;

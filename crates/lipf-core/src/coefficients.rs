@@ -80,6 +80,8 @@ impl Coefficients {
         let m = &c.material;
         let md = &c.model;
         let nf = m.charge_number * FARADAY_C_MOL;
+        #[cfg(feature = "mutants")]
+        let nf = nf * crate::mutants::factor("faraday", 1.01);
         let f_over_rt = nf / (GAS_CONSTANT_J_MOL_K * m.temperature_k);
         let ell = md
             .interface_half_width_um
@@ -97,7 +99,7 @@ impl Coefficients {
         let d_p = m
             .llzo_diffusivity_m2_s
             .unwrap_or(sigma_p / (nf * c0 * f_over_rt));
-        Coefficients {
+        let coeffs = Coefficients {
             grid,
             f_over_rt_per_v: f_over_rt,
             nf_c_mol: nf,
@@ -150,7 +152,10 @@ impl Coefficients {
             control: c.control.mode,
             target_current_a_m: c.control.current_density_at(0.0) * grid.width_m(),
             cell_voltage_v: c.control.cell_voltage_v,
-        }
+        };
+        #[cfg(feature = "mutants")]
+        let coeffs = crate::mutants::coefficients(coeffs);
+        coeffs
     }
 
     /// Largest Li⁺ diffusivity anywhere, m²/s (the interphase only lowers it).

@@ -17,6 +17,7 @@ pub mod grid;
 pub mod initial;
 pub mod metrics;
 pub mod morphology;
+pub mod mutants;
 pub mod observables;
 pub mod solver;
 pub mod state;

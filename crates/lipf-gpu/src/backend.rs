@@ -1668,6 +1668,10 @@ impl StepKernels for Recorder<'_, '_> {
     }
 
     fn np_substeps(&mut self) -> Result<(), SimulationError> {
+        #[cfg(feature = "mutants")]
+        if lipf_core::mutants::active("gpu-no-np-substeps") {
+            return Ok(());
+        }
         let b = self.b;
         for m in 0..b.substeps {
             b.dispatch(self.pass, &b.k.np_substep, &b.g.np_substep, Gate::Sub(m));

@@ -37,10 +37,14 @@ pub struct Modules {
 impl Modules {
     fn get(&mut self, ctx: &GpuContext, name: &'static str) -> &wgpu::ShaderModule {
         self.modules.entry(name).or_insert_with(|| {
+            #[cfg(feature = "mutants")]
+            let source = crate::shaders::mutated(name, shader(name).source);
+            #[cfg(not(feature = "mutants"))]
+            let source = shader(name).source.into();
             ctx.device
                 .create_shader_module(wgpu::ShaderModuleDescriptor {
                     label: Some(name),
-                    source: wgpu::ShaderSource::Wgsl(shader(name).source.into()),
+                    source: wgpu::ShaderSource::Wgsl(source),
                 })
         })
     }

@@ -304,3 +304,41 @@ mod tests {
         );
     }
 }
+
+/// The source of shader `name` with the WGSL mutations of the active mutation
+/// ([`lipf_core::mutants`]) applied; panics when a mutation no longer finds the code it edits.
+#[cfg(feature = "mutants")]
+pub fn mutated(name: &str, source: &'static str) -> std::borrow::Cow<'static, str> {
+    use lipf_core::mutants::active;
+    const EDITS: &[(&str, &str, &str, &str)] = &[
+        (
+            "no-anisotropy",
+            "xi_rate",
+            "if (p.delta == 0.0 || p.omega == 0u) {",
+            "if (true) {",
+        ),
+        (
+            "reaction-sign",
+            "xi_rate",
+            "return vec2<f32>(xa - xc + slope * (eta - ec), slope);",
+            "return -vec2<f32>(xa - xc + slope * (eta - ec), slope);",
+        ),
+        (
+            "no-concentration-factor",
+            "xi_rate",
+            "let xc = max(c, 0.0) * exp(",
+            "let xc = exp(",
+        ),
+    ];
+    let mut out = std::borrow::Cow::Borrowed(source);
+    for (mutant, shader_name, from, to) in EDITS {
+        if *shader_name == name && active(mutant) {
+            assert!(
+                out.matches(from).count() == 1,
+                "mutation {mutant}: `{from}` is not in shaders/{name}.wgsl once"
+            );
+            out = out.replace(from, to).into();
+        }
+    }
+    out
+}

@@ -51,6 +51,12 @@ fn fit_m(spec: &Spectrum, m: usize) -> (f64, Vec<f64>, Vec<f64>) {
     let mut b = vec![0.0; 2 * n];
     for i in 0..n {
         let w = 1.0 / spec.z[i].norm();
+        #[cfg(feature = "mutants")]
+        let w = if lipf_core::mutants::active("linkk-unweighted") {
+            1.0
+        } else {
+            w
+        };
         let omega = spec.omega(i);
         a[2 * i * cols] = w;
         for (k, tau) in taus.iter().enumerate() {

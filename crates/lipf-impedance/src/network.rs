@@ -265,6 +265,10 @@ impl Network {
                             | (PhaseKind::Electrolyte, PhaseKind::Metal) => ct(area),
                             (PhaseKind::Electrolyte, PhaseKind::Electrolyte) => {
                                 let mut layers = if axis == 2 { s.gb_layers_z[k] } else { 0 };
+                                #[cfg(feature = "mutants")]
+                                if axis != 2 && lipf_core::mutants::active("impedance-lateral-gb") {
+                                    layers += s.gb_layers_z.get(k).copied().unwrap_or(0);
+                                }
                                 if let Some(g) = &s.grains {
                                     if g[v] != g[w] {
                                         layers += 1;

@@ -169,6 +169,10 @@ pub fn double_well_slope(p: &XiRateParams, x: f64) -> f64 {
 /// Anisotropic flux component pair (Jx, Jy) for a face gradient (gx, gy).
 #[inline(always)]
 pub fn kobayashi_flux(p: &XiRateParams, gx: f64, gy: f64) -> (f64, f64) {
+    #[cfg(feature = "mutants")]
+    if crate::mutants::active("no-anisotropy") {
+        return (p.kappa0 * gx, p.kappa0 * gy);
+    }
     if p.delta == 0.0 || p.omega == 0 {
         return (p.kappa0 * gx, p.kappa0 * gy);
     }
@@ -199,7 +203,17 @@ pub fn butler_volmer(p: &XiRateParams, eta: f64, conc: f64) -> (f64, f64) {
     let ec = eta.clamp(-MAX_BV_OVERPOTENTIAL_V, MAX_BV_OVERPOTENTIAL_V);
     let xa = ((1.0 - p.alpha) * p.f * ec).exp();
     let xc = conc.max(0.0) * (-p.beta * p.f * ec).exp();
+    #[cfg(feature = "mutants")]
+    let xc = if crate::mutants::active("no-concentration-factor") {
+        (-p.beta * p.f * ec).exp()
+    } else {
+        xc
+    };
     let slope = p.f * ((1.0 - p.alpha) * xa + p.beta * xc);
+    #[cfg(feature = "mutants")]
+    if crate::mutants::active("reaction-sign") {
+        return (-(xa - xc + slope * (eta - ec)), -slope);
+    }
     (xa - xc + slope * (eta - ec), slope)
 }
 
