@@ -60,6 +60,7 @@ fn state(nx: usize, ny: usize, dx_m: f64, step: u64, li_rows: usize) -> State {
         charge_c_m2: 0.0,
         leakage_current_density_a_m2: 0.0,
         leakage_charge_c_m2: 0.0,
+        ionic_throughput_c_m2: 0.0,
         li_amount0_mol_m2: 0.0,
         solver_iterations: 0,
         solver_iterations_total: 0,

@@ -12,5 +12,6 @@ mod independent_checks;
 mod model_checks;
 mod mutant_checks;
 mod pictures;
+mod protocol_checks;
 mod resume;
 mod study;

@@ -583,6 +583,8 @@ impl StepKernels for CpuBackend {
         s.leakage_current_density_a_m2 = leakage_a_m / c.grid.width_m();
         s.charge_c_m2 += s.current_density_a_m2 * cur.dt_s;
         s.leakage_charge_c_m2 += s.leakage_current_density_a_m2 * cur.dt_s;
+        s.ionic_throughput_c_m2 +=
+            ((s.current_density_a_m2 - s.leakage_current_density_a_m2) * cur.dt_s).abs();
         s.time_s = if cur.land {
             cur.t_max_s
         } else {

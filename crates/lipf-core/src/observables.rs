@@ -73,13 +73,16 @@ pub fn scalars(c: &Coefficients, state: &State) -> Scalars {
     }
 }
 
-/// Relative Faraday error |nF Δli − Q_ion| / |Q_ion| between t = 0 and the state, with
-/// Q_ion = Q − Q_leak the charge that ions carried through the counter electrode.
+/// Relative Faraday error |nF Δli − Q_ion| / max(|Q_ion|, ∫|i_ion| dt) between t = 0 and the
+/// state, with Q_ion = Q − Q_leak the charge that ions carried through the counter electrode.
+/// The denominator is |Q_ion| under a current of one sign, and the ionic throughput when a
+/// protocol changes the sign (a full cycle's net charge is near zero).
 pub fn faraday_error(c: &Coefficients, state: &State) -> f64 {
     let dli = li_amount_mol_m2(c, state) - state.li_amount0_mol_m2;
     let q = state.charge_c_m2 - state.leakage_charge_c_m2;
-    if q == 0.0 {
+    let scale = q.abs().max(state.ionic_throughput_c_m2);
+    if scale == 0.0 {
         return 0.0;
     }
-    ((c.nf_c_mol * dli - q) / q).abs()
+    ((c.nf_c_mol * dli - q) / scale).abs()
 }

@@ -39,6 +39,10 @@ pub struct State {
     pub leakage_current_density_a_m2: f64,
     /// ∫ leakage current dt since t = 0, C/m².
     pub leakage_charge_c_m2: f64,
+    /// ∫ |ionic current| dt since t = 0 (ionic: the current minus the leakage), C/m²: the
+    /// charge the ions moved whichever way, the scale of the Faraday error under a protocol
+    /// whose net charge returns to zero.
+    pub ionic_throughput_c_m2: f64,
     /// Li amount c_s ∫ξ dA / width at t = 0, mol/m².
     pub li_amount0_mol_m2: f64,
     /// Potential-solver iterations of the last step (both solves).
@@ -210,6 +214,7 @@ impl State {
                 self.leakage_current_density_a_m2,
             ),
             ("leakage_charge_c_m2", self.leakage_charge_c_m2),
+            ("ionic_throughput_c_m2", self.ionic_throughput_c_m2),
             ("li_amount0_mol_m2", self.li_amount0_mol_m2),
         ] {
             if !value.is_finite() {

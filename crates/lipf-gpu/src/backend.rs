@@ -1469,6 +1469,8 @@ impl GpuBackend {
                     s.leakage_current_density_a_m2 = e.leakage_a_m as f64 / width;
                     s.leakage_charge_c_m2 += s.leakage_current_density_a_m2 * dt;
                 }
+                s.ionic_throughput_c_m2 +=
+                    ((s.current_density_a_m2 - s.leakage_current_density_a_m2) * dt).abs();
                 s.time_s += dt;
                 s.step += 1;
                 s.solver_iterations = e.iterations as u64;

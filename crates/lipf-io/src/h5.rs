@@ -46,8 +46,11 @@
 //! ```text
 //! /   attrs: format = "lipf-checkpoint", format_version (u32), lipf_version, config_json, row0,
 //!            nx, ny (u64), dx_m (f64), v_collector, time_s, current_density_a_m2, charge_c_m2,
-//!            li_amount0_mol_m2 (f64), step, solver_iterations, solver_iterations_total (u64)
-//! /xi /phi /conc /potential /eta /potential0 /potential1   (ny, nx) f64
+//!            leakage_current_density_a_m2, leakage_charge_c_m2, ionic_throughput_c_m2 (format
+//!            3 on), li_amount0_mol_m2 (f64), step, solver_iterations, solver_iterations_total
+//!            (u64), checksum_fnv1a64
+//! /xi /phi /conc /potential /eta /potential0 /potential1 /electronic_potential
+//! /electronic_potential0 /electronic_potential1   (ny, nx) f64
 //! ```
 //!
 //! It is written to `<name>.tmp` and renamed over `<name>`.
@@ -91,7 +94,7 @@ pub const ROW0: &str = "bottom (y = 0, current collector)";
 const FIELDS_FORMAT: &str = "lipf-fields";
 const CHECKPOINT_FORMAT: &str = "lipf-checkpoint";
 /// 2: the electronic potential (two-potential form) and the leakage current and charge.
-const FORMAT_VERSION: u32 = 2;
+const FORMAT_VERSION: u32 = 3;
 
 /// Units of every quantity in `fields.h5` (root attribute `units`).
 const UNITS: &[(&str, &str)] = &[
@@ -671,6 +674,11 @@ fn create_column<T: H5Type>(group: &Group, name: &str, len: usize) -> Result<Dat
 
 /// FNV-1a (64 bit) of a state and its configuration: every field value, scalar and the JSON.
 pub fn state_checksum(state: &State, config_json: &str) -> u64 {
+    state_checksum_of(state, config_json, true)
+}
+
+/// [`state_checksum`], with or without the ionic throughput (format 3 and format 2).
+fn state_checksum_of(state: &State, config_json: &str, with_throughput: bool) -> u64 {
     let mut h = 0xcbf2_9ce4_8422_2325u64;
     let mut eat = |bytes: &[u8]| {
         for &b in bytes {
@@ -699,6 +707,10 @@ pub fn state_checksum(state: &State, config_json: &str) -> u64 {
         state.leakage_charge_c_m2,
     ] {
         eat(&v.to_bits().to_le_bytes());
+    }
+    // Format 3 on; a format-2 checkpoint has no throughput and is checked without it.
+    if with_throughput {
+        eat(&state.ionic_throughput_c_m2.to_bits().to_le_bytes());
     }
     for f in [
         &state.xi,
@@ -753,6 +765,7 @@ fn write_checkpoint_to(path: &Path, state: &State, config_json: &str) -> Result<
         charge_c_m2,
         leakage_current_density_a_m2,
         leakage_charge_c_m2,
+        ionic_throughput_c_m2,
         li_amount0_mol_m2,
         solver_iterations,
         solver_iterations_total,
@@ -783,6 +796,7 @@ fn write_checkpoint_to(path: &Path, state: &State, config_json: &str) -> Result<
             *leakage_current_density_a_m2,
         ),
         ("leakage_charge_c_m2", *leakage_charge_c_m2),
+        ("ionic_throughput_c_m2", *ionic_throughput_c_m2),
         ("li_amount0_mol_m2", *li_amount0_mol_m2),
     ] {
         set_attr(&file, name, v)?;
@@ -827,10 +841,10 @@ pub fn read_checkpoint(path: &Path) -> Result<(State, String)> {
         if version > FORMAT_VERSION {
             bail!("checkpoint format version {version} is newer than this lipf ({FORMAT_VERSION})");
         }
-        if version < FORMAT_VERSION {
+        if version < 2 {
             bail!(
                 "checkpoint format version {version} was written by an earlier lipf without the \
-                 electronic potential (format {FORMAT_VERSION}); start the run again"
+                 electronic potential (format 2 and later); start the run again"
             );
         }
         let nx = attr::<u64>(&file, "nx")? as usize;
@@ -864,6 +878,14 @@ pub fn read_checkpoint(path: &Path) -> Result<(State, String)> {
             charge_c_m2: attr(&file, "charge_c_m2")?,
             leakage_current_density_a_m2: attr(&file, "leakage_current_density_a_m2")?,
             leakage_charge_c_m2: attr(&file, "leakage_charge_c_m2")?,
+            // Format 2 has no throughput: the net ionic charge (exact for a current of one
+            // sign, the only control format 2 had).
+            ionic_throughput_c_m2: if version >= 3 {
+                attr(&file, "ionic_throughput_c_m2")?
+            } else {
+                (attr::<f64>(&file, "charge_c_m2")? - attr::<f64>(&file, "leakage_charge_c_m2")?)
+                    .abs()
+            },
             li_amount0_mol_m2: attr(&file, "li_amount0_mol_m2")?,
             solver_iterations: attr(&file, "solver_iterations")?,
             solver_iterations_total: attr(&file, "solver_iterations_total")?,
@@ -873,7 +895,7 @@ pub fn read_checkpoint(path: &Path) -> Result<(State, String)> {
         if has_attr(&file, "checksum_fnv1a64")? {
             let stored = attr::<u64>(&file, "checksum_fnv1a64")?;
             ensure!(
-                stored == state_checksum(&state, &config_json),
+                stored == state_checksum_of(&state, &config_json, version >= 3),
                 "the checkpoint is damaged: its content does not match its checksum"
             );
         }

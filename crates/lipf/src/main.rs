@@ -389,6 +389,20 @@ fn check(config: &Config) -> Result<()> {
         "control: {:?}, {}",
         config.control.mode,
         match config.control.mode {
+            lipf_core::config::ControlMode::Galvanostatic if !config.control.protocol.is_empty() =>
+                format!(
+                    "protocol of {} segment(s) ({}), period {} s, repeated until {} s",
+                    config.control.protocol.len(),
+                    config
+                        .control
+                        .protocol
+                        .iter()
+                        .map(|s| format!("{} A/m² for {} s", s.current_density_a_m2, s.duration_s))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    config.control.protocol_period_s(),
+                    config.time.end_time_s
+                ),
             lipf_core::config::ControlMode::Galvanostatic =>
                 format!("{} A/m²", config.control.current_density_a_m2),
             lipf_core::config::ControlMode::Potentiostatic =>

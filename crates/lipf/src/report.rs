@@ -438,6 +438,12 @@ pub fn electrolyte_statement(rows: &[CaseRow]) -> String {
                 g1 / g0,
                 reference.label
             );
+        } else if g0 != 0.0 && g1 != 0.0 {
+            line += &format!(
+                ": it changed {:.3}× as much as in {}.",
+                (g1 / g0).abs(),
+                reference.label
+            );
         } else {
             line += ".";
         }
