@@ -52,7 +52,7 @@
 use crate::device::{AdapterRequest, GpuContext};
 use crate::kernels::{
     download, download_f32, grid_groups, reduce_groups, storage_bytes, storage_f32, uniform,
-    upload_f64, Bind, Kernel, Modules, FIELD_USAGE, MAX_PARTIALS,
+    upload_f64, Kernel, Modules, FIELD_USAGE, MAX_PARTIALS,
 };
 use crate::params::*;
 use crate::GpuError;
@@ -63,7 +63,6 @@ use lipf_core::geometry::GeometryInfo;
 use lipf_core::observables::Scalars;
 use lipf_core::step::{potential_sequence, step_sequence, Solve, StepKernels};
 use lipf_core::{Coefficients, State};
-use Bind::{Read as R, ReadWrite as W, Uniform as U};
 
 /// Most steps recorded in one submission (the step log's length).
 pub const MAX_BATCH_STEPS: usize = 64;
@@ -138,178 +137,58 @@ struct Pipelines {
 impl Pipelines {
     fn new(ctx: &GpuContext) -> Result<Pipelines, GpuError> {
         let mut m = Modules::default();
-        let mut k = |s: &'static str, e: &str, b: &[(u32, Bind)]| Kernel::new(ctx, &mut m, s, e, b);
-        let ctl = [(0, U), (1, W), (2, R), (3, R), (4, W)];
-        let couple = [(0, U), (1, R), (2, R), (3, R), (4, W), (5, W)];
+        // The CG control entries share one bind group per solve.
+        const CG_CONTROL: [&str; 5] = ["cg_begin", "cg_rz0", "cg_alpha", "cg_check", "cg_beta"];
+        let mut k = |s: &'static str, e: &str| {
+            let share: &[&str] = if s == "cg_control" && CG_CONTROL.contains(&e) {
+                &CG_CONTROL
+            } else {
+                &[]
+            };
+            Kernel::sharing(ctx, &mut m, s, e, share)
+        };
         Ok(Pipelines {
-            xi_rate: k(
-                "xi_rate",
-                "xi_rate",
-                &[(0, U), (1, R), (2, R), (3, R), (4, R), (5, W), (6, W)],
-            )?,
-            assemble: k(
-                "potential_assemble",
-                "potential_assemble",
-                &[
-                    (0, U),
-                    (1, R),
-                    (2, R),
-                    (3, R),
-                    (4, R),
-                    (5, R),
-                    (6, W),
-                    (7, W),
-                    (8, W),
-                ],
-            )?,
-            electronic_assemble: k(
-                "electronic_assemble",
-                "electronic_assemble",
-                &[
-                    (0, U),
-                    (1, R),
-                    (2, R),
-                    (3, R),
-                    (4, R),
-                    (5, W),
-                    (6, W),
-                    (7, W),
-                    (8, R),
-                ],
-            )?,
-            coarsen: k("mg_coarsen", "mg_coarsen", &[(0, U), (1, R), (2, W)])?,
-            smooth: k("mg_smooth", "mg_smooth", &[(0, U), (1, R), (2, R), (3, W)])?,
-            residual: k(
-                "mg_residual",
-                "mg_residual",
-                &[(0, U), (1, R), (2, R), (3, R), (4, W)],
-            )?,
-            apply: k("mg_residual", "mg_apply", &[(0, U), (1, R), (3, R), (4, W)])?,
-            restrict: k("mg_restrict", "mg_restrict", &[(0, U), (1, R), (2, W)])?,
-            prolong: k("mg_prolong", "mg_prolong", &[(0, U), (1, R), (2, W)])?,
-            dot: k("reduce", "dot_partials", &[(0, U), (1, R), (2, R), (3, W)])?,
-            l1: k("reduce", "l1_partials", &[(0, U), (1, R), (3, W)])?,
-            resnorm: k(
-                "reduce",
-                "residual_norm_partials",
-                &[(0, U), (1, R), (2, R), (3, W)],
-            )?,
-            dot2: k(
-                "reduce",
-                "dot2_partials",
-                &[(0, U), (1, R), (2, R), (3, W), (4, R), (5, R)],
-            )?,
-            l1_2: k("reduce", "l1_2_partials", &[(0, U), (1, R), (3, W), (4, R)])?,
-            resnorm2: k(
-                "reduce",
-                "residual_norm2_partials",
-                &[(0, U), (1, R), (2, R), (3, W), (4, R), (5, R)],
-            )?,
-            couple_residual: k("cg_coupled", "couple_residual", &couple)?,
-            couple_apply: k("cg_coupled", "couple_apply", &couple)?,
-            shift: k(
-                "cg_coupled",
-                "shift_potentials",
-                &[(0, U), (4, W), (5, W), (6, R)],
-            )?,
-            cg_begin: k("cg_control", "cg_begin", &ctl)?,
-            cg_rz0: k("cg_control", "cg_rz0", &ctl)?,
-            cg_alpha: k("cg_control", "cg_alpha", &ctl)?,
-            cg_check: k("cg_control", "cg_check", &ctl)?,
-            cg_beta: k("cg_control", "cg_beta", &ctl)?,
-            cg_end: k("cg_control", "cg_end", &[(1, W)])?,
-            cg_xr: k(
-                "cg_vectors",
-                "cg_update_xr",
-                &[(0, U), (1, R), (2, R), (3, R), (4, W), (5, W)],
-            )?,
-            cg_p: k(
-                "cg_vectors",
-                "cg_update_p",
-                &[(0, U), (1, R), (3, R), (6, W)],
-            )?,
-            collector: k(
-                "collector",
-                "collector_potential",
-                &[
-                    (0, U),
-                    (1, R),
-                    (2, R),
-                    (3, R),
-                    (4, W),
-                    (8, R),
-                    (9, R),
-                    (10, R),
-                ],
-            )?,
-            combine: k(
-                "collector",
-                "combine_potential",
-                &[(0, U), (2, R), (3, R), (4, W), (5, W)],
-            )?,
-            add_rhs: k(
-                "collector",
-                "add_scaled_rhs",
-                &[(0, U), (4, W), (6, W), (7, R)],
-            )?,
-            top_current: k(
-                "collector",
-                "top_current",
-                &[(0, U), (1, R), (4, W), (5, W), (8, R), (11, R)],
-            )?,
-            reaction: k(
-                "reaction_rate",
-                "reaction_rate",
-                &[
-                    (0, U),
-                    (1, R),
-                    (2, R),
-                    (3, R),
-                    (4, R),
-                    (5, R),
-                    (6, W),
-                    (7, W),
-                    (8, R),
-                ],
-            )?,
-            step_begin: k("time_step", "step_begin", &[(0, U), (1, W), (2, R), (3, W)])?,
-            dt_partials: k(
-                "time_step",
-                "dt_partials",
-                &[(0, U), (4, R), (5, R), (6, R), (7, R), (8, W)],
-            )?,
-            time_step: k(
-                "time_step",
-                "time_step",
-                &[(0, U), (1, W), (2, R), (3, W), (8, W), (9, W)],
-            )?,
-            np_coefficients: k(
-                "np_coefficients",
-                "np_coefficients",
-                &[(0, U), (1, R), (2, R), (3, R), (4, R), (5, W)],
-            )?,
-            np_substep: k(
-                "np_substep",
-                "np_substep",
-                &[(0, U), (1, R), (2, R), (3, R), (4, W)],
-            )?,
-            xi_update: k(
-                "xi_update",
-                "xi_update",
-                &[(0, U), (1, R), (2, R), (3, W), (4, W)],
-            )?,
-            copy: k("copy", "copy", &[(0, U), (1, R), (2, W)])?,
-            zero: k("copy", "fill_zero", &[(0, U), (2, W)])?,
-            observables: k(
-                "observables",
-                "xi_integral_partials",
-                &[(0, U), (1, R), (2, R), (3, W), (4, R)],
-            )?,
-            range: k(
-                "range_check",
-                "range_check",
-                &[(0, U), (1, R), (2, R), (3, R), (4, W)],
-            )?,
+            xi_rate: k("xi_rate", "xi_rate")?,
+            assemble: k("potential_assemble", "potential_assemble")?,
+            electronic_assemble: k("electronic_assemble", "electronic_assemble")?,
+            coarsen: k("mg_coarsen", "mg_coarsen")?,
+            smooth: k("mg_smooth", "mg_smooth")?,
+            residual: k("mg_residual", "mg_residual")?,
+            apply: k("mg_residual", "mg_apply")?,
+            restrict: k("mg_restrict", "mg_restrict")?,
+            prolong: k("mg_prolong", "mg_prolong")?,
+            dot: k("reduce", "dot_partials")?,
+            l1: k("reduce", "l1_partials")?,
+            resnorm: k("reduce", "residual_norm_partials")?,
+            dot2: k("reduce", "dot2_partials")?,
+            l1_2: k("reduce", "l1_2_partials")?,
+            resnorm2: k("reduce", "residual_norm2_partials")?,
+            couple_residual: k("cg_coupled", "couple_residual")?,
+            couple_apply: k("cg_coupled", "couple_apply")?,
+            shift: k("cg_coupled", "shift_potentials")?,
+            cg_begin: k("cg_control", "cg_begin")?,
+            cg_rz0: k("cg_control", "cg_rz0")?,
+            cg_alpha: k("cg_control", "cg_alpha")?,
+            cg_check: k("cg_control", "cg_check")?,
+            cg_beta: k("cg_control", "cg_beta")?,
+            cg_end: k("cg_control", "cg_end")?,
+            cg_xr: k("cg_vectors", "cg_update_xr")?,
+            cg_p: k("cg_vectors", "cg_update_p")?,
+            collector: k("collector", "collector_potential")?,
+            combine: k("collector", "combine_potential")?,
+            add_rhs: k("collector", "add_scaled_rhs")?,
+            top_current: k("collector", "top_current")?,
+            reaction: k("reaction_rate", "reaction_rate")?,
+            step_begin: k("time_step", "step_begin")?,
+            dt_partials: k("time_step", "dt_partials")?,
+            time_step: k("time_step", "time_step")?,
+            np_coefficients: k("np_coefficients", "np_coefficients")?,
+            np_substep: k("np_substep", "np_substep")?,
+            xi_update: k("xi_update", "xi_update")?,
+            copy: k("copy", "copy")?,
+            zero: k("copy", "fill_zero")?,
+            observables: k("observables", "xi_integral_partials")?,
+            range: k("range_check", "range_check")?,
         })
     }
 }

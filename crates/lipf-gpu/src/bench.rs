@@ -15,7 +15,7 @@
 //! per cell).
 
 use crate::device::GpuContext;
-use crate::kernels::{grid_groups, storage_bytes, storage_f32, uniform, upload_f64, Bind, Kernel};
+use crate::kernels::{grid_groups, storage_bytes, storage_f32, uniform, upload_f64, Kernel};
 use crate::kernels::{Modules, FIELD_USAGE};
 use crate::params::{Control, GridParams, XiRateParams};
 use crate::GpuError;
@@ -24,7 +24,6 @@ use lipf_core::cpu::np_coefficients::NP_COEFFS;
 use lipf_core::cpu::xi_rate as cpu_xi_rate;
 use lipf_core::{Coefficients, Config};
 use std::time::Instant;
-use Bind::{Read as R, ReadWrite as W, Uniform as U};
 
 /// Each timing runs at least this long, s.
 pub const MIN_SECONDS: f64 = 0.2;
@@ -209,28 +208,10 @@ impl<'a> GpuExplicit<'a> {
         );
         ctx.queue
             .write_buffer(&control_b, 0, bytemuck::bytes_of(&control));
-        let k_rate = Kernel::new(
-            ctx,
-            &mut m,
-            "xi_rate",
-            "xi_rate",
-            &[(0, U), (1, R), (2, R), (3, R), (4, R), (5, W), (6, W)],
-        )?;
-        let k_update = Kernel::new(
-            ctx,
-            &mut m,
-            "xi_update",
-            "xi_update",
-            &[(0, U), (1, R), (2, R), (3, W), (4, W)],
-        )?;
-        let k_sub = Kernel::new(
-            ctx,
-            &mut m,
-            "np_substep",
-            "np_substep",
-            &[(0, U), (1, R), (2, R), (3, R), (4, W)],
-        )?;
-        let k_copy = Kernel::new(ctx, &mut m, "copy", "copy", &[(0, U), (1, R), (2, W)])?;
+        let k_rate = Kernel::new(ctx, &mut m, "xi_rate", "xi_rate")?;
+        let k_update = Kernel::new(ctx, &mut m, "xi_update", "xi_update")?;
+        let k_sub = Kernel::new(ctx, &mut m, "np_substep", "np_substep")?;
+        let k_copy = Kernel::new(ctx, &mut m, "copy", "copy")?;
         let bg_rate = vec![k_rate.bind(ctx, &[&xi_p, &xi, &phi, &conc, &eta, &a, &g])];
         // The rate r of xi_update: `a` stands in (any field does).
         let bg_update = vec![k_update.bind(ctx, &[&grid_p, &a, &control_b, &xi, &xi_lo])];

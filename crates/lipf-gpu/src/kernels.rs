@@ -1,7 +1,8 @@
 //! Pipelines, bind groups and buffers: the small vocabulary the backend is written in.
 //!
-//! A kernel is one entry point of one registry shader with the list of its bindings, each a
-//! [`Bind`] kind; nobody writes a `BindGroupLayoutEntry` by hand. Every pipeline is labelled with
+//! A kernel is one entry point of one registry shader; its bindings, each a [`Bind`] kind, are
+//! read from the WGSL itself ([`reflected_bindings`]), so a kernel's interface is declared once,
+//! in its shader, and nobody writes a binding list or a `BindGroupLayoutEntry` by hand. Every pipeline is labelled with
 //! `shader::entry`.
 
 use crate::device::GpuContext;
@@ -50,15 +51,103 @@ impl Modules {
     }
 }
 
+/// The bindings of `shader::entry` as its WGSL declares them: every `@group(0)` variable the
+/// entry point uses (naga's analysis of the whole module with its imports), in binding order,
+/// as [`Bind::Uniform`], [`Bind::Read`] (`var<storage, read>`) or [`Bind::ReadWrite`]
+/// (`var<storage, read_write>`). This is the only place a binding list comes from: the shader
+/// declares each kernel's interface once.
+pub fn reflected_bindings(shader_name: &'static str, entry: &str) -> Vec<(u32, Bind)> {
+    use std::sync::{Mutex, OnceLock};
+    type Parsed = (naga::Module, naga::valid::ModuleInfo);
+    static CACHE: OnceLock<Mutex<HashMap<&'static str, &'static Parsed>>> = OnceLock::new();
+    let parsed: &'static Parsed = *CACHE
+        .get_or_init(Default::default)
+        .lock()
+        .expect("shader reflection cache")
+        .entry(shader_name)
+        .or_insert_with(|| {
+            let source = shader(shader_name).source;
+            let module = naga::front::wgsl::parse_str(source)
+                .unwrap_or_else(|e| panic!("{shader_name}.wgsl does not parse: {e}"));
+            let info = naga::valid::Validator::new(
+                naga::valid::ValidationFlags::all(),
+                naga::valid::Capabilities::all(),
+            )
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{shader_name}.wgsl does not validate: {e:?}"));
+            Box::leak(Box::new((module, info)))
+        });
+    let (module, info) = parsed;
+    let index = module
+        .entry_points
+        .iter()
+        .position(|e| e.name == entry)
+        .unwrap_or_else(|| panic!("{shader_name}.wgsl has no entry point `{entry}`"));
+    let uses = info.get_entry_point(index);
+    let mut bindings: Vec<(u32, Bind)> = module
+        .global_variables
+        .iter()
+        .filter(|(h, _)| !uses[*h].is_empty())
+        .filter_map(|(_, var)| {
+            let rb = var.binding.as_ref()?;
+            if rb.group != 0 {
+                return None;
+            }
+            let kind = match var.space {
+                naga::AddressSpace::Uniform => Bind::Uniform,
+                naga::AddressSpace::Storage { access } => {
+                    if access.contains(naga::StorageAccess::STORE) {
+                        Bind::ReadWrite
+                    } else {
+                        Bind::Read
+                    }
+                }
+                _ => return None,
+            };
+            Some((rb.binding, kind))
+        })
+        .collect();
+    bindings.sort_by_key(|b| b.0);
+    bindings
+}
+
 impl Kernel {
-    /// The pipeline of `shader::entry` with the given bindings (group 0).
+    /// The pipeline of `shader::entry`, its bindings as the WGSL declares them
+    /// ([`reflected_bindings`]).
     pub fn new(
         ctx: &GpuContext,
         modules: &mut Modules,
         shader_name: &'static str,
         entry: &str,
-        bindings: &[(u32, Bind)],
     ) -> Result<Kernel, GpuError> {
+        Kernel::sharing(ctx, modules, shader_name, entry, &[])
+    }
+
+    /// The pipeline of `shader::entry` whose bind group is also that of the entries `with` of
+    /// the same shader: its layout holds every binding any of them uses (a binding an entry
+    /// does not use is allowed in its layout), so one bind group serves them all.
+    pub fn sharing(
+        ctx: &GpuContext,
+        modules: &mut Modules,
+        shader_name: &'static str,
+        entry: &str,
+        with: &[&str],
+    ) -> Result<Kernel, GpuError> {
+        let mut bindings = reflected_bindings(shader_name, entry);
+        for other in with {
+            for b in reflected_bindings(shader_name, other) {
+                match bindings.iter().find(|x| x.0 == b.0) {
+                    Some(x) => assert_eq!(
+                        x.1, b.1,
+                        "{shader_name}: entries `{entry}` and `{other}` bind {} differently",
+                        b.0
+                    ),
+                    None => bindings.push(b),
+                }
+            }
+        }
+        bindings.sort_by_key(|b| b.0);
+        let bindings = &bindings[..];
         let label = format!("{shader_name}::{entry}");
         let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let entries: Vec<wgpu::BindGroupLayoutEntry> = bindings

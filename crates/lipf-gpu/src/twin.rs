@@ -4,7 +4,7 @@
 use crate::device::GpuContext;
 use crate::kernels::{
     download, download_f32, grid_groups, reduce_groups, storage_bytes, storage_f32, uniform,
-    upload_f64, Bind, Kernel, Modules, FIELD_USAGE,
+    upload_f64, Kernel, Modules, FIELD_USAGE,
 };
 use crate::params::*;
 use crate::GpuError;
@@ -12,10 +12,9 @@ use lipf_core::cpu::operator::Operator;
 use lipf_core::cpu::time_step as cpu_time_step;
 use lipf_core::cpu::xi_rate as cpu_xi_rate;
 use lipf_core::Coefficients;
-use Bind::{Read as R, ReadWrite as W, Uniform as U};
 
 /// One dispatch of [`TwinRunner::submit`]: entry point, bindings, buffers, workgroups.
-type Dispatch<'b> = (&'b str, &'b [(u32, Bind)], &'b [&'b wgpu::Buffer], [u32; 3]);
+type Dispatch<'b> = (&'b str, &'b [&'b wgpu::Buffer], [u32; 3]);
 
 /// What `shaders/time_step.wgsl` (`dt_partials`, then `time_step`) left on the device for one
 /// step.
@@ -91,21 +90,20 @@ impl<'a> TwinRunner<'a> {
         &mut self,
         shader: &'static str,
         entry: &str,
-        bindings: &[(u32, Bind)],
         buffers: &[&wgpu::Buffer],
         groups: [u32; 3],
         outputs: &[(&wgpu::Buffer, usize)],
     ) -> Result<Vec<Vec<f64>>, GpuError> {
-        self.submit(shader, &[(entry, bindings, buffers, groups)])?;
+        self.submit(shader, &[(entry, buffers, groups)])?;
         Ok(download_f32(self.ctx, outputs))
     }
 
     /// Dispatches the entries of `shader` in order, in one submission, one compute pass each:
-    /// (entry, bindings, buffers in the order of the bindings, workgroups).
+    /// (entry, buffers in the order of the entry's bindings, workgroups).
     fn submit(&mut self, shader: &'static str, dispatches: &[Dispatch]) -> Result<(), GpuError> {
         let mut recorded = Vec::with_capacity(dispatches.len());
-        for &(entry, bindings, buffers, groups) in dispatches {
-            let k = Kernel::new(self.ctx, &mut self.modules, shader, entry, bindings)?;
+        for &(entry, buffers, groups) in dispatches {
+            let k = Kernel::new(self.ctx, &mut self.modules, shader, entry)?;
             let bg = k.bind(self.ctx, buffers);
             recorded.push((k, bg, groups));
         }
@@ -168,7 +166,6 @@ impl<'a> TwinRunner<'a> {
         let mut out = self.run(
             "xi_rate",
             "xi_rate",
-            &[(0, U), (1, R), (2, R), (3, R), (4, R), (5, W), (6, W)],
             &[&pu, &bx, &bp, &bc, &be, &ba, &bg],
             grid_groups(p.nx, p.ny),
             &[(&ba, n), (&bg, n)],
@@ -198,17 +195,6 @@ impl<'a> TwinRunner<'a> {
         let mut out = self.run(
             "potential_assemble",
             "potential_assemble",
-            &[
-                (0, U),
-                (1, R),
-                (2, R),
-                (3, R),
-                (4, R),
-                (5, R),
-                (6, W),
-                (7, W),
-                (8, W),
-            ],
             &[
                 &pu, &bufs[0], &bufs[1], &bufs[2], &bufs[3], &bufs[4], &op, &b0, &b1,
             ],
@@ -241,17 +227,6 @@ impl<'a> TwinRunner<'a> {
         let mut out = self.run(
             "electronic_assemble",
             "electronic_assemble",
-            &[
-                (0, U),
-                (1, R),
-                (2, R),
-                (3, R),
-                (4, R),
-                (5, W),
-                (6, W),
-                (7, W),
-                (8, R),
-            ],
             &[
                 &pu, &bufs[0], &bufs[1], &bufs[2], &bufs[3], &op, &b0, &b1, &bufs[4],
             ],
@@ -286,7 +261,6 @@ impl<'a> TwinRunner<'a> {
         let mut out = self.run(
             "cg_coupled",
             entry,
-            &[(0, U), (1, R), (2, R), (3, R), (4, W), (5, W)],
             &[&pu, &bo, &ul, &us, &vl, &vs],
             grid_groups(op.nx, op.ny),
             &[(&vl, n), (&vs, n)],
@@ -317,7 +291,6 @@ impl<'a> TwinRunner<'a> {
         let mut out = self.run(
             "cg_coupled",
             "shift_potentials",
-            &[(0, U), (4, W), (5, W), (6, R)],
             &[&pu, &xl, &xs, &control],
             grid_groups(nx, ny),
             &[(&xl, nx * ny), (&xs, nx * ny)],
@@ -342,20 +315,13 @@ impl<'a> TwinRunner<'a> {
         let [a1, a2] = a.map(|v| field(ctx, "a", v));
         let [b1, b2] = b.map(|v| field(ctx, "b", v));
         let partials = storage_f32(ctx, "partials", 2 * groups as usize);
-        let (bindings, buffers): (&[(u32, Bind)], Vec<&wgpu::Buffer>) = match entry {
-            "l1_2_partials" => (
-                &[(0, U), (1, R), (3, W), (4, R)],
-                vec![&pu, &a1, &partials, &a2],
-            ),
-            _ => (
-                &[(0, U), (1, R), (2, R), (3, W), (4, R), (5, R)],
-                vec![&pu, &a1, &b1, &partials, &a2, &b2],
-            ),
+        let buffers: Vec<&wgpu::Buffer> = match entry {
+            "l1_2_partials" => vec![&pu, &a1, &partials, &a2],
+            _ => vec![&pu, &a1, &b1, &partials, &a2, &b2],
         };
         let out = self.run(
             "reduce",
             entry,
-            bindings,
             &buffers,
             [groups, 1, 1],
             &[(&partials, 2 * groups as usize)],
@@ -385,7 +351,6 @@ impl<'a> TwinRunner<'a> {
             .run(
                 "mg_smooth",
                 "mg_smooth",
-                &[(0, U), (1, R), (2, R), (3, W)],
                 &[&pu, &bo, &bb, &bx],
                 grid_groups(op.nx, op.ny),
                 &[(&bx, n)],
@@ -413,7 +378,6 @@ impl<'a> TwinRunner<'a> {
             .run(
                 "mg_residual",
                 "mg_residual",
-                &[(0, U), (1, R), (2, R), (3, R), (4, W)],
                 &[&pu, &bo, &bb, &bx, &r],
                 grid_groups(op.nx, op.ny),
                 &[(&r, n)],
@@ -432,7 +396,6 @@ impl<'a> TwinRunner<'a> {
             .run(
                 "mg_residual",
                 "mg_apply",
-                &[(0, U), (1, R), (3, R), (4, W)],
                 &[&pu, &bo, &bx, &y],
                 grid_groups(op.nx, op.ny),
                 &[(&y, n)],
@@ -457,7 +420,6 @@ impl<'a> TwinRunner<'a> {
             .run(
                 "mg_restrict",
                 "mg_restrict",
-                &[(0, U), (1, R), (2, W)],
                 &[&pu, &bf, &bc],
                 grid_groups(t.nxc as usize, t.nyc as usize),
                 &[(&bc, nc)],
@@ -482,7 +444,6 @@ impl<'a> TwinRunner<'a> {
             .run(
                 "mg_prolong",
                 "mg_prolong",
-                &[(0, U), (1, R), (2, W)],
                 &[&pu, &bc, &bf],
                 grid_groups(nxf, nyf),
                 &[(&bf, nxf * nyf)],
@@ -502,7 +463,6 @@ impl<'a> TwinRunner<'a> {
         let out = self.run(
             "mg_coarsen",
             "mg_coarsen",
-            &[(0, U), (1, R), (2, W)],
             &[&pu, &bf, &bc],
             grid_groups(nxc, nyc),
             &[(&bc, len)],
@@ -532,17 +492,6 @@ impl<'a> TwinRunner<'a> {
         let mut out = self.run(
             "reaction_rate",
             "reaction_rate",
-            &[
-                (0, U),
-                (1, R),
-                (2, R),
-                (3, R),
-                (4, R),
-                (5, R),
-                (6, W),
-                (7, W),
-                (8, R),
-            ],
             &[
                 &pu, &bufs[0], &bufs[1], &bufs[2], &bufs[3], &control, &rate, &eta, &bufs[4],
             ],
@@ -576,16 +525,6 @@ impl<'a> TwinRunner<'a> {
                 "conc_update",
                 "conc_update",
                 &[
-                    (0, U),
-                    (1, R),
-                    (2, R),
-                    (3, R),
-                    (4, R),
-                    (5, R),
-                    (6, R),
-                    (7, W),
-                ],
-                &[
                     &pu, &bufs[0], &bufs[1], &bufs[2], &bufs[3], &bufs[4], &control, &out,
                 ],
                 grid_groups(c.grid.nx, c.grid.ny),
@@ -613,7 +552,6 @@ impl<'a> TwinRunner<'a> {
         let out = self.run(
             "xi_update",
             "xi_update",
-            &[(0, U), (1, R), (2, R), (3, W), (4, W)],
             &[&pu, &br, &control, &bx, &bl],
             grid_groups(nx, ny),
             &[(&bx, nx * ny), (&bl, nx * ny)],
@@ -639,7 +577,6 @@ impl<'a> TwinRunner<'a> {
             .run(
                 "np_coefficients",
                 "np_coefficients",
-                &[(0, U), (1, R), (2, R), (3, R), (4, R), (5, W)],
                 &[&pu, &bufs[0], &bufs[1], &bufs[2], &bufs[3], &out],
                 grid_groups(c.grid.nx, c.grid.ny),
                 &[(&out, 6 * n)],
@@ -668,7 +605,6 @@ impl<'a> TwinRunner<'a> {
             .run(
                 "np_substep",
                 "np_substep",
-                &[(0, U), (1, R), (2, R), (3, R), (4, W)],
                 &[&pu, &bs, &bc, &cb, &out],
                 grid_groups(nx, ny),
                 &[(&out, nx * ny)],
@@ -695,7 +631,6 @@ impl<'a> TwinRunner<'a> {
             "range_check",
             &[(
                 "range_check",
-                &[(0, U), (1, R), (2, R), (3, R), (4, W)],
                 &[&pu, &bufs[0], &bufs[1], &bufs[2], &status],
                 grid_groups(nx, ny),
             )],
@@ -778,13 +713,11 @@ impl<'a> TwinRunner<'a> {
             &[
                 (
                     "dt_partials",
-                    &[(0, U), (4, R), (5, R), (6, R), (7, R), (8, W)],
                     &[&pu, &bufs[0], &bufs[1], &bufs[2], &bufs[3], &partials],
                     [groups, 1, 1],
                 ),
                 (
                     "time_step",
-                    &[(0, U), (1, W), (2, R), (3, W), (8, W), (9, W)],
                     &[&pu, &control, &shapes_buf, &args, &partials, &steps],
                     [1, 1, 1],
                 ),
@@ -878,40 +811,15 @@ impl<'a> TwinRunner<'a> {
         });
         let potential = storage_f32(ctx, "potential", n);
         let potential_s = storage_f32(ctx, "potential_s", n);
-        let combine: &[(u32, Bind)] = &[(0, U), (2, R), (3, R), (4, W), (5, W)];
         let collect = [&pu, &bo, &b0, &b1, &control, &bos, &bs0, &bs1];
         let combine_l = [&pu, &b0, &b1, &control, &potential];
         let combine_s = [&pu, &bs0, &bs1, &control, &potential_s];
         let mut dispatches: Vec<Dispatch> = vec![
-            (
-                "collector_potential",
-                &[
-                    (0, U),
-                    (1, R),
-                    (2, R),
-                    (3, R),
-                    (4, W),
-                    (8, R),
-                    (9, R),
-                    (10, R),
-                ],
-                &collect,
-                [1, 1, 1],
-            ),
-            (
-                "combine_potential",
-                combine,
-                &combine_l,
-                grid_groups(op.nx, op.ny),
-            ),
+            ("collector_potential", &collect, [1, 1, 1]),
+            ("combine_potential", &combine_l, grid_groups(op.nx, op.ny)),
         ];
         if electronic.is_some() {
-            dispatches.push((
-                "combine_potential",
-                combine,
-                &combine_s,
-                grid_groups(op.nx, op.ny),
-            ));
+            dispatches.push(("combine_potential", &combine_s, grid_groups(op.nx, op.ny)));
         }
         self.submit("collector", &dispatches)?;
         let mut out = download_f32(ctx, &[(&potential, n), (&potential_s, n)]);
@@ -948,7 +856,6 @@ impl<'a> TwinRunner<'a> {
             .run(
                 "collector",
                 "add_scaled_rhs",
-                &[(0, U), (4, W), (6, W), (7, R)],
                 &[&pu, &control, &bb0, &bb1],
                 grid_groups(nx, ny),
                 &[(&bb0, nx * ny)],
@@ -1007,7 +914,6 @@ impl<'a> TwinRunner<'a> {
             "collector",
             &[(
                 "top_current",
-                &[(0, U), (1, R), (4, W), (5, W), (8, R), (11, R)],
                 &[&pu, &bo, &control, &bp, &bos, &bps],
                 [1, 1, 1],
             )],

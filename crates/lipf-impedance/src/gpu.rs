@@ -23,7 +23,7 @@ use crate::kernels::{
 use crate::solver::{FrequencySolver, FrequencySystem, SolveStats, SolverError};
 use lipf_gpu::device::{is_software, GpuContext};
 pub use lipf_gpu::device::{AdapterRequest, AdapterSummary};
-use lipf_gpu::kernels::{Bind, Kernel, Modules};
+use lipf_gpu::kernels::{Kernel, Modules};
 use lipf_gpu::GpuError;
 use num_complex::Complex64 as C64;
 use std::sync::Arc;
@@ -210,83 +210,18 @@ impl ImpedanceDevice {
             .into());
         }
         let mut m = Modules::default();
-        use Bind::{Read as R, ReadWrite as W, Uniform as U};
         let ap = "impedance_apply";
         let cg = "impedance_cocg";
         let k = Kernels {
-            bond_admittance: Kernel::new(
-                &ctx,
-                &mut m,
-                ap,
-                "bond_admittance",
-                &[(0, U), (1, R), (2, R), (3, W)],
-            )?,
-            assemble_node: Kernel::new(
-                &ctx,
-                &mut m,
-                ap,
-                "assemble_node",
-                &[(0, U), (3, W), (4, R), (5, R), (6, W), (7, W)],
-            )?,
-            apply_dot: Kernel::new(
-                &ctx,
-                &mut m,
-                ap,
-                "apply_dot",
-                &[
-                    (0, U),
-                    (3, W),
-                    (4, R),
-                    (5, R),
-                    (6, W),
-                    (8, R),
-                    (9, W),
-                    (10, W),
-                ],
-            )?,
-            residual: Kernel::new(
-                &ctx,
-                &mut m,
-                ap,
-                "residual",
-                &[
-                    (0, U),
-                    (3, W),
-                    (4, R),
-                    (5, R),
-                    (6, W),
-                    (7, W),
-                    (8, R),
-                    (9, W),
-                    (10, W),
-                ],
-            )?,
-            finish_init: Kernel::new(&ctx, &mut m, cg, "finish_init", &[(0, U), (1, W), (2, W)])?,
-            finish_alpha: Kernel::new(&ctx, &mut m, cg, "finish_alpha", &[(0, U), (1, W), (2, W)])?,
-            finish_beta: Kernel::new(&ctx, &mut m, cg, "finish_beta", &[(0, U), (1, W), (2, W)])?,
-            update_xr: Kernel::new(
-                &ctx,
-                &mut m,
-                cg,
-                "update_xr",
-                &[
-                    (0, U),
-                    (1, W),
-                    (2, W),
-                    (3, R),
-                    (4, W),
-                    (5, W),
-                    (6, W),
-                    (7, R),
-                ],
-            )?,
-            update_p: Kernel::new(
-                &ctx,
-                &mut m,
-                cg,
-                "update_p",
-                &[(0, U), (2, W), (3, R), (5, W), (6, W)],
-            )?,
+            bond_admittance: Kernel::new(&ctx, &mut m, ap, "bond_admittance")?,
+            assemble_node: Kernel::new(&ctx, &mut m, ap, "assemble_node")?,
+            apply_dot: Kernel::new(&ctx, &mut m, ap, "apply_dot")?,
+            residual: Kernel::new(&ctx, &mut m, ap, "residual")?,
+            finish_init: Kernel::new(&ctx, &mut m, cg, "finish_init")?,
+            finish_alpha: Kernel::new(&ctx, &mut m, cg, "finish_alpha")?,
+            finish_beta: Kernel::new(&ctx, &mut m, cg, "finish_beta")?,
+            update_xr: Kernel::new(&ctx, &mut m, cg, "update_xr")?,
+            update_p: Kernel::new(&ctx, &mut m, cg, "update_p")?,
         };
         Ok(Arc::new(ImpedanceDevice { ctx, k }))
     }
