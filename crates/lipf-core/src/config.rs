@@ -667,25 +667,17 @@ impl Config {
         for (n, nu) in g.li_nuclei.iter().enumerate() {
             let path = |f: &str| format!("geometry.li_nuclei[{n}].{f}");
             positive(&path("radius_um"), nu.radius_um)?;
-            if !(nu.x_um >= 0.0 && nu.x_um <= self.domain.width_um) {
-                return Err(invalid(
-                    &path("x_um"),
-                    nu.x_um,
-                    format!(
-                        "must lie in [0, domain.width_um = {}]",
-                        self.domain.width_um
-                    ),
-                ));
-            }
-            if !(nu.y_um >= 0.0 && nu.y_um <= self.domain.height_um) {
-                return Err(invalid(
-                    &path("y_um"),
-                    nu.y_um,
-                    format!(
-                        "must lie in [0, domain.height_um = {}]",
-                        self.domain.height_um
-                    ),
-                ));
+            for (field, v, side, len) in [
+                ("x_um", nu.x_um, "domain.width_um", self.domain.width_um),
+                ("y_um", nu.y_um, "domain.height_um", self.domain.height_um),
+            ] {
+                if !(v >= 0.0 && v <= len) {
+                    return Err(invalid(
+                        &path(field),
+                        v,
+                        format!("must lie in [0, {side} = {len}]"),
+                    ));
+                }
             }
         }
         non_negative("geometry.li_foil_thickness_um", g.li_foil_thickness_um)?;
