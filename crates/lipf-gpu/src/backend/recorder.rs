@@ -1,0 +1,144 @@
+//! The GPU backend's step stages: the `StepKernels` implementation that records each stage's
+//! dispatches (the step sequence itself is `lipf_core::step::step_sequence`, shared with the CPU
+//! backend).
+
+use super::resources::Gate;
+use super::*;
+/// The GPU backend's stages of the step: each records its dispatches into the pass (the
+/// device decides the step size, the collector potential and the sub-step count; dispatches
+/// past the target time or past convergence get zero workgroups).
+pub(super) struct Recorder<'a, 'p> {
+    pub(super) b: &'a GpuBackend,
+    pub(super) pass: &'a mut wgpu::ComputePass<'p>,
+}
+
+impl StepKernels for Recorder<'_, '_> {
+    fn begin_step(&mut self) -> Result<(), SimulationError> {
+        let (b, one) = (self.b, Gate::Direct([1, 1, 1]));
+        b.dispatch(self.pass, &b.k.step_begin, &b.g.step_begin, one);
+        Ok(())
+    }
+
+    fn xi_rate(&mut self) -> Result<(), SimulationError> {
+        let b = self.b;
+        b.dispatch(self.pass, &b.k.xi_rate, &b.g.xi_rate, Gate::Step(0));
+        Ok(())
+    }
+
+    fn potential_assemble(&mut self) -> Result<(), SimulationError> {
+        let b = self.b;
+        b.dispatch(self.pass, &b.k.assemble, &b.g.assemble, Gate::Step(0));
+        let mut hierarchies = vec![&b.g.mg];
+        if let Some(cg) = &b.g.coupled {
+            let k = &b.k;
+            b.dispatch(
+                self.pass,
+                &k.electronic_assemble,
+                &cg.electronic_assemble,
+                Gate::Step(0),
+            );
+            hierarchies.push(&cg.electronic);
+        }
+        for h in hierarchies {
+            for l in 1..b.dims.len() {
+                let g = h.coarsen[l]
+                    .as_ref()
+                    .expect("coarse levels have a coarsen group");
+                b.dispatch(self.pass, &b.k.coarsen, g, Gate::Step(l));
+            }
+        }
+        Ok(())
+    }
+
+    fn add_collector_rhs(&mut self) -> Result<(), SimulationError> {
+        let b = self.b;
+        b.dispatch(self.pass, &b.k.add_rhs, &b.g.add_rhs, Gate::Step(0));
+        if let Some(cg) = &b.g.coupled {
+            b.dispatch(self.pass, &b.k.add_rhs, &cg.add_rhs, Gate::Step(0));
+        }
+        Ok(())
+    }
+
+    fn solve(&mut self, which: Solve) -> Result<(), SimulationError> {
+        // Solve 0 holds φ0 (or φ itself under potentiostatic control), solve 1 holds φ1.
+        let s = match which {
+            Solve::Zero | Solve::Imposed => 0,
+            Solve::Unit => 1,
+        };
+        match &self.b.g.coupled {
+            Some(cg) => self.b.record_coupled_solve(self.pass, s, cg),
+            None => self.b.record_solve(self.pass, s),
+        }
+        Ok(())
+    }
+
+    fn collector(&mut self) -> Result<(), SimulationError> {
+        let (b, one) = (self.b, Gate::Direct([1, 1, 1]));
+        b.dispatch(self.pass, &b.k.collector, &b.g.collector, one);
+        b.dispatch(self.pass, &b.k.combine, &b.g.combine, Gate::Step(0));
+        if let Some(cg) = &b.g.coupled {
+            b.dispatch(self.pass, &b.k.combine, &cg.combine, Gate::Step(0));
+        }
+        Ok(())
+    }
+
+    fn reaction_rate(&mut self) -> Result<(), SimulationError> {
+        let (b, one) = (self.b, Gate::Direct([1, 1, 1]));
+        b.dispatch(self.pass, &b.k.reaction, &b.g.reaction, Gate::Step(0));
+        b.dispatch(self.pass, &b.k.top_current, &b.g.top_current, one);
+        Ok(())
+    }
+
+    fn time_step(&mut self) -> Result<(), SimulationError> {
+        let b = self.b;
+        b.dispatch(
+            self.pass,
+            &b.k.dt_partials,
+            &b.g.dt_partials,
+            Gate::Step(b.red()),
+        );
+        b.dispatch(
+            self.pass,
+            &b.k.time_step,
+            &b.g.time_step,
+            Gate::Direct([1, 1, 1]),
+        );
+        Ok(())
+    }
+
+    fn np_coefficients(&mut self) -> Result<(), SimulationError> {
+        let b = self.b;
+        b.dispatch(
+            self.pass,
+            &b.k.np_coefficients,
+            &b.g.np_coefficients,
+            Gate::Step(0),
+        );
+        Ok(())
+    }
+
+    fn np_substeps(&mut self) -> Result<(), SimulationError> {
+        #[cfg(feature = "mutants")]
+        if lipf_core::mutants::active("gpu-no-np-substeps") {
+            return Ok(());
+        }
+        let b = self.b;
+        for m in 0..b.substeps {
+            b.dispatch(self.pass, &b.k.np_substep, &b.g.np_substep, Gate::Sub(m));
+            b.dispatch(self.pass, &b.k.copy, &b.g.copy_conc, Gate::Sub(m));
+        }
+        Ok(())
+    }
+
+    fn xi_update(&mut self) -> Result<(), SimulationError> {
+        let b = self.b;
+        b.dispatch(self.pass, &b.k.xi_update, &b.g.xi_update, Gate::Step(0));
+        Ok(())
+    }
+
+    fn end_step(&mut self) -> Result<(), SimulationError> {
+        let b = self.b;
+        b.dispatch(self.pass, &b.k.copy, &b.g.copy_eta, Gate::Step(0));
+        Ok(())
+    }
+}

@@ -1,0 +1,345 @@
+//! The device resources of the GPU backend: the pipelines (one per kernel entry), the buffers
+//! (fields, operators, multigrid hierarchies, the CG vectors, control records) and the bind
+//! groups that tie them together, built once by `GpuBackend::with_state`.
+
+use super::*;
+/// Where a dispatch takes its workgroup counts from.
+#[derive(Clone, Copy)]
+pub(super) enum Gate {
+    /// The step part of the indirect table, dispatch shape `s`.
+    Step(usize),
+    /// The CG part of the indirect table, dispatch shape `s`.
+    Cg(usize),
+    /// The `m`-th recorded Nernst–Planck sub-step of a step.
+    Sub(usize),
+    /// Always, with these counts.
+    Direct([u32; 3]),
+}
+
+pub(super) struct Pipelines {
+    pub(super) xi_rate: Kernel,
+    pub(super) assemble: Kernel,
+    pub(super) electronic_assemble: Kernel,
+    pub(super) coarsen: Kernel,
+    pub(super) smooth: Kernel,
+    pub(super) residual: Kernel,
+    pub(super) apply: Kernel,
+    pub(super) restrict: Kernel,
+    pub(super) prolong: Kernel,
+    pub(super) dot: Kernel,
+    pub(super) l1: Kernel,
+    pub(super) resnorm: Kernel,
+    pub(super) dot2: Kernel,
+    pub(super) l1_2: Kernel,
+    pub(super) resnorm2: Kernel,
+    pub(super) couple_residual: Kernel,
+    pub(super) couple_apply: Kernel,
+    pub(super) shift: Kernel,
+    pub(super) cg_begin: Kernel,
+    pub(super) cg_rz0: Kernel,
+    pub(super) cg_alpha: Kernel,
+    pub(super) cg_check: Kernel,
+    pub(super) cg_beta: Kernel,
+    pub(super) cg_end: Kernel,
+    pub(super) cg_xr: Kernel,
+    pub(super) cg_p: Kernel,
+    pub(super) collector: Kernel,
+    pub(super) combine: Kernel,
+    pub(super) add_rhs: Kernel,
+    pub(super) top_current: Kernel,
+    pub(super) reaction: Kernel,
+    pub(super) step_begin: Kernel,
+    pub(super) dt_partials: Kernel,
+    pub(super) time_step: Kernel,
+    pub(super) np_coefficients: Kernel,
+    pub(super) np_substep: Kernel,
+    pub(super) xi_update: Kernel,
+    pub(super) copy: Kernel,
+    pub(super) zero: Kernel,
+    pub(super) observables: Kernel,
+    pub(super) range: Kernel,
+}
+
+impl Pipelines {
+    pub(super) fn new(ctx: &GpuContext) -> Result<Pipelines, GpuError> {
+        let mut m = Modules::default();
+        // The CG control entries share one bind group per solve.
+        const CG_CONTROL: [&str; 5] = ["cg_begin", "cg_rz0", "cg_alpha", "cg_check", "cg_beta"];
+        let mut k = |s: &'static str, e: &str| {
+            let share: &[&str] = if s == "cg_control" && CG_CONTROL.contains(&e) {
+                &CG_CONTROL
+            } else {
+                &[]
+            };
+            Kernel::sharing(ctx, &mut m, s, e, share)
+        };
+        Ok(Pipelines {
+            xi_rate: k("xi_rate", "xi_rate")?,
+            assemble: k("potential_assemble", "potential_assemble")?,
+            electronic_assemble: k("electronic_assemble", "electronic_assemble")?,
+            coarsen: k("mg_coarsen", "mg_coarsen")?,
+            smooth: k("mg_smooth", "mg_smooth")?,
+            residual: k("mg_residual", "mg_residual")?,
+            apply: k("mg_residual", "mg_apply")?,
+            restrict: k("mg_restrict", "mg_restrict")?,
+            prolong: k("mg_prolong", "mg_prolong")?,
+            dot: k("reduce", "dot_partials")?,
+            l1: k("reduce", "l1_partials")?,
+            resnorm: k("reduce", "residual_norm_partials")?,
+            dot2: k("reduce", "dot2_partials")?,
+            l1_2: k("reduce", "l1_2_partials")?,
+            resnorm2: k("reduce", "residual_norm2_partials")?,
+            couple_residual: k("cg_coupled", "couple_residual")?,
+            couple_apply: k("cg_coupled", "couple_apply")?,
+            shift: k("cg_coupled", "shift_potentials")?,
+            cg_begin: k("cg_control", "cg_begin")?,
+            cg_rz0: k("cg_control", "cg_rz0")?,
+            cg_alpha: k("cg_control", "cg_alpha")?,
+            cg_check: k("cg_control", "cg_check")?,
+            cg_beta: k("cg_control", "cg_beta")?,
+            cg_end: k("cg_control", "cg_end")?,
+            cg_xr: k("cg_vectors", "cg_update_xr")?,
+            cg_p: k("cg_vectors", "cg_update_p")?,
+            collector: k("collector", "collector_potential")?,
+            combine: k("collector", "combine_potential")?,
+            add_rhs: k("collector", "add_scaled_rhs")?,
+            top_current: k("collector", "top_current")?,
+            reaction: k("reaction_rate", "reaction_rate")?,
+            step_begin: k("time_step", "step_begin")?,
+            dt_partials: k("time_step", "dt_partials")?,
+            time_step: k("time_step", "time_step")?,
+            np_coefficients: k("np_coefficients", "np_coefficients")?,
+            np_substep: k("np_substep", "np_substep")?,
+            xi_update: k("xi_update", "xi_update")?,
+            copy: k("copy", "copy")?,
+            zero: k("copy", "fill_zero")?,
+            observables: k("observables", "xi_integral_partials")?,
+            range: k("range_check", "range_check")?,
+        })
+    }
+}
+
+/// Device buffers.
+pub(super) struct Buffers {
+    pub(super) xi: wgpu::Buffer,
+    /// The rounding remainder of ξ (ξ = xi + xi_lo; xi_update.wgsl).
+    pub(super) xi_lo: wgpu::Buffer,
+    pub(super) phi: wgpu::Buffer,
+    pub(super) conc: wgpu::Buffer,
+    pub(super) conc_new: wgpu::Buffer,
+    pub(super) potential: wgpu::Buffer,
+    pub(super) eta: wgpu::Buffer,
+    pub(super) eta_new: wgpu::Buffer,
+    pub(super) pot0: wgpu::Buffer,
+    pub(super) pot1: wgpu::Buffer,
+    pub(super) a: wgpu::Buffer,
+    pub(super) g: wgpu::Buffer,
+    pub(super) rate: wgpu::Buffer,
+    pub(super) stencil: wgpu::Buffer,
+    pub(super) b0: wgpu::Buffer,
+    pub(super) b1: wgpu::Buffer,
+    pub(super) p: wgpu::Buffer,
+    pub(super) q: wgpu::Buffer,
+    pub(super) control: wgpu::Buffer,
+    pub(super) partials: wgpu::Buffer,
+    pub(super) obs_partials: wgpu::Buffer,
+    pub(super) steps: wgpu::Buffer,
+    pub(super) args: wgpu::Buffer,
+    pub(super) status: wgpu::Buffer,
+    /// The multigrid hierarchy of the potential operator (the ionic one in the two-potential
+    /// form). Level 0's right-hand side is the CG residual r and its iterate the preconditioned
+    /// residual z.
+    pub(super) mg: Hierarchy,
+    /// The electronic potential φ_s and the warm starts of its two galvanostatic parts (the
+    /// two-potential form; one unused element otherwise).
+    pub(super) es: wgpu::Buffer,
+    pub(super) es0: wgpu::Buffer,
+    pub(super) es1: wgpu::Buffer,
+    /// The rest of the coupled solve (two-potential form only).
+    pub(super) coupled: Option<CoupledBuffers>,
+    /// Copies of the evolving fields at the start of a batch (undo on a failed solve).
+    pub(super) backup: Vec<(wgpu::Buffer, wgpu::Buffer)>,
+}
+
+/// One multigrid hierarchy: per level the operator, right-hand side, iterate and residual.
+/// The two hierarchies of the coupled solve share the work vectors of the coarse levels (their
+/// V-cycles run one after the other) and differ in the operators and in level 0's b and x.
+pub(super) struct Hierarchy {
+    pub(super) op: Vec<wgpu::Buffer>,
+    pub(super) lb: Vec<wgpu::Buffer>,
+    pub(super) lx: Vec<wgpu::Buffer>,
+    pub(super) lr: Vec<wgpu::Buffer>,
+}
+
+impl Hierarchy {
+    /// The hierarchy with new operators, level 0's b and x, and `work`'s other vectors.
+    pub(super) fn sharing(
+        ctx: &GpuContext,
+        label: &str,
+        dims: &[(usize, usize)],
+        work: &Hierarchy,
+        b0: &wgpu::Buffer,
+        x0: &wgpu::Buffer,
+    ) -> Hierarchy {
+        let mut lb = work.lb.clone();
+        let mut lx = work.lx.clone();
+        lb[0] = b0.clone();
+        lx[0] = x0.clone();
+        Hierarchy {
+            op: dims
+                .iter()
+                .enumerate()
+                .map(|(l, &(cx, cy))| storage_f32(ctx, &format!("{label} op{l}"), 4 * cx * cy + cx))
+                .collect(),
+            lb,
+            lx,
+            lr: work.lr.clone(),
+        }
+    }
+}
+
+/// The buffers of the coupled ionic–electronic solve (two-potential form), besides the ionic
+/// ones of [`Buffers`] (whose b0, b1, p, q, r = mg.lb[0] and z = mg.lx[0] are the ionic blocks).
+pub(super) struct CoupledBuffers {
+    /// Electronic right-hand sides (electronic_assemble.wgsl).
+    pub(super) b0: wgpu::Buffer,
+    pub(super) b1: wgpu::Buffer,
+    /// Electronic blocks of the CG vectors p and q.
+    pub(super) p: wgpu::Buffer,
+    pub(super) q: wgpu::Buffer,
+    /// The electronic operator's hierarchy (level 0: r_s and z_s).
+    pub(super) electronic: Hierarchy,
+}
+
+/// Bind groups of one CG solve target (right-hand side b, solution x).
+pub(super) struct SolveGroups {
+    pub(super) residual: wgpu::BindGroup,
+    pub(super) resnorm: wgpu::BindGroup,
+    pub(super) xr: wgpu::BindGroup,
+    pub(super) control: wgpu::BindGroup,
+}
+
+/// Bind groups of the V-cycle and the coarsening of one [`Hierarchy`].
+pub(super) struct LevelGroups {
+    pub(super) coarsen: Vec<Option<wgpu::BindGroup>>,
+    pub(super) smooth: Vec<[wgpu::BindGroup; 2]>,
+    pub(super) residual: Vec<wgpu::BindGroup>,
+    pub(super) restrict: Vec<Option<wgpu::BindGroup>>,
+    pub(super) prolong: Vec<Option<wgpu::BindGroup>>,
+    pub(super) zero: Vec<wgpu::BindGroup>,
+}
+
+/// The uniforms of the multigrid kernels, per level (shared by both hierarchies).
+pub(super) struct LevelParams {
+    pub(super) grid: Vec<wgpu::Buffer>,
+    pub(super) mg: Vec<[wgpu::Buffer; 2]>,
+    /// Transfer from level l to l + 1.
+    pub(super) transfer: Vec<Option<wgpu::Buffer>>,
+}
+
+impl LevelGroups {
+    pub(super) fn new(
+        ctx: &GpuContext,
+        k: &Pipelines,
+        h: &Hierarchy,
+        lp: &LevelParams,
+    ) -> LevelGroups {
+        let levels = h.op.len();
+        let tr = |l: usize| lp.transfer[l].as_ref().unwrap();
+        LevelGroups {
+            coarsen: (0..levels)
+                .map(|l| (l > 0).then(|| k.coarsen.bind(ctx, &[tr(l - 1), &h.op[l - 1], &h.op[l]])))
+                .collect(),
+            smooth: (0..levels)
+                .map(|l| {
+                    [0, 1].map(|col| {
+                        k.smooth
+                            .bind(ctx, &[&lp.mg[l][col], &h.op[l], &h.lb[l], &h.lx[l]])
+                    })
+                })
+                .collect(),
+            residual: (0..levels)
+                .map(|l| {
+                    k.residual
+                        .bind(ctx, &[&lp.mg[l][0], &h.op[l], &h.lb[l], &h.lx[l], &h.lr[l]])
+                })
+                .collect(),
+            restrict: (0..levels)
+                .map(|l| {
+                    (l + 1 < levels).then(|| k.restrict.bind(ctx, &[tr(l), &h.lr[l], &h.lb[l + 1]]))
+                })
+                .collect(),
+            prolong: (0..levels)
+                .map(|l| {
+                    (l + 1 < levels).then(|| k.prolong.bind(ctx, &[tr(l), &h.lx[l + 1], &h.lx[l]]))
+                })
+                .collect(),
+            zero: (0..levels)
+                .map(|l| k.zero.bind(ctx, &[&lp.grid[l], &h.lx[l]]))
+                .collect(),
+        }
+    }
+}
+
+/// Bind groups of one target of the coupled solve, besides the ionic [`SolveGroups`].
+pub(super) struct CoupledSolveGroups {
+    /// r_s = b_s − A_s x_s.
+    pub(super) residual: wgpu::BindGroup,
+    /// r_l += S x_s, r_s += S x_l.
+    pub(super) couple: wgpu::BindGroup,
+    /// Σ|r| and Σ|b| over both blocks.
+    pub(super) resnorm: wgpu::BindGroup,
+    /// x_s += α p_s, r_s −= α q_s.
+    pub(super) xr: wgpu::BindGroup,
+    /// The shifts of (x_l, x_s) into the collector's frame and back (the Unit and Imposed
+    /// solves; `relative_to_collector` of the CPU backend).
+    pub(super) shift: Option<[wgpu::BindGroup; 2]>,
+}
+
+/// Bind groups of the two-potential form.
+pub(super) struct CoupledGroups {
+    pub(super) electronic_assemble: wgpu::BindGroup,
+    pub(super) electronic: LevelGroups,
+    pub(super) solves: Vec<CoupledSolveGroups>,
+    /// q_s = A_s p_s, then q_l −= S p_s, q_s −= S p_l.
+    pub(super) apply: wgpu::BindGroup,
+    pub(super) couple_apply: wgpu::BindGroup,
+    pub(super) dot_pq: wgpu::BindGroup,
+    pub(super) dot_rz: wgpu::BindGroup,
+    pub(super) l1_r: wgpu::BindGroup,
+    pub(super) copy_zp: wgpu::BindGroup,
+    pub(super) cg_p: wgpu::BindGroup,
+    /// φ_s = φ_s0 + V φ_s1; b_s0 += V b_s1.
+    pub(super) combine: wgpu::BindGroup,
+    pub(super) add_rhs: wgpu::BindGroup,
+}
+
+pub(super) struct Groups {
+    pub(super) xi_rate: wgpu::BindGroup,
+    pub(super) assemble: wgpu::BindGroup,
+    pub(super) mg: LevelGroups,
+    pub(super) coupled: Option<CoupledGroups>,
+    pub(super) solves: Vec<SolveGroups>,
+    pub(super) apply: wgpu::BindGroup,
+    pub(super) dot_pq: wgpu::BindGroup,
+    pub(super) dot_rz: wgpu::BindGroup,
+    pub(super) l1_r: wgpu::BindGroup,
+    pub(super) copy_zp: wgpu::BindGroup,
+    pub(super) cg_p: wgpu::BindGroup,
+    pub(super) cg_end: wgpu::BindGroup,
+    pub(super) collector: wgpu::BindGroup,
+    pub(super) combine: wgpu::BindGroup,
+    pub(super) add_rhs: wgpu::BindGroup,
+    pub(super) top_current: wgpu::BindGroup,
+    pub(super) reaction: wgpu::BindGroup,
+    pub(super) step_begin: wgpu::BindGroup,
+    pub(super) dt_partials: wgpu::BindGroup,
+    pub(super) time_step: wgpu::BindGroup,
+    pub(super) np_coefficients: wgpu::BindGroup,
+    pub(super) np_substep: wgpu::BindGroup,
+    pub(super) xi_update: wgpu::BindGroup,
+    pub(super) copy_conc: wgpu::BindGroup,
+    pub(super) copy_eta: wgpu::BindGroup,
+    pub(super) observables: wgpu::BindGroup,
+    pub(super) range: wgpu::BindGroup,
+}
