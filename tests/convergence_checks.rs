@@ -311,3 +311,58 @@ fn coupled_model_converges_in_the_grid_spacing_on_five_levels() {
         "observed orders {orders:?}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// PFHub benchmark 7 at the published resolutions (docs/models/phase-field.md §13.1).
+
+/// Published L2 errors at t = 8 (forward Euler, 5-point Laplacian; §13.1, [7]) and the grid that
+/// has that spacing on [0, 1].
+const BM7_PUBLISHED: [(f64, f64); 4] = [
+    (1e-2, 7.81e-3),
+    (5.13e-3, 1.53e-3),
+    (2.62e-3, 3.29e-4),
+    (1.07e-3, 7.18e-5),
+];
+
+/// lipf's BM7 error at the k-th published spacing (nx = 1/h rounded: 100, 195, 382, 935, within
+/// 0.1 % of the published h; the error is rescaled by h² to the published spacing) against the
+/// published one, within ±20 %: the published runs used their own time step, which at these
+/// resolutions is part of the error (lipf uses 1/4 of the stability limit).
+fn bm7_against_published(k: usize) {
+    let (h, published) = BM7_PUBLISHED[k];
+    let nx = (1.0 / h).round() as usize;
+    let t0 = std::time::Instant::now();
+    let e = super::model_checks::bm7_l2_error(nx) * (h * nx as f64).powi(2);
+    let rel = e / published - 1.0;
+    eprintln!(
+        "BM7 h = {h:e} (nx = {nx}): L2 {e:.4e} against published {published:.3e} ({:+.1} %), {:.1} s",
+        100.0 * rel,
+        t0.elapsed().as_secs_f64()
+    );
+    assert!(
+        rel.abs() < 0.2,
+        "h = {h}: L2 {e:e}, published {published:e}"
+    );
+}
+
+/// Measured: −13.5 % at h = 1e-2 and −4.1 % at 5.13e-3 (4.3 s in release).
+#[test]
+fn pfhub_benchmark7_matches_the_published_errors_at_the_two_coarsest_spacings() {
+    bm7_against_published(0);
+    bm7_against_published(1);
+}
+
+/// Measured: +12.7 % at h = 2.62e-3 (3.708e-4), 61 s in release.
+#[test]
+#[ignore = "slow: 61 s in release (nx = 382)"]
+fn pfhub_benchmark7_matches_the_published_error_at_h_2_62e_3() {
+    bm7_against_published(2);
+}
+
+/// Not run to the end yet: forward Euler on 935 × 467 cells for 44 800 steps, about 37 min in
+/// release by the nx⁴ scaling of the 61 s at nx = 382.
+#[test]
+#[ignore = "slow: about 37 min in release (nx = 935), estimated from the nx = 382 run"]
+fn pfhub_benchmark7_matches_the_published_error_at_h_1_07e_3() {
+    bm7_against_published(3);
+}
