@@ -63,7 +63,7 @@ fn bm7_exact(x: f64, y: f64, t: f64) -> (f64, f64) {
 }
 
 /// Runs benchmark 7 on an nx × nx/2 grid of [0,1]×[0,0.5] to t = 8; returns the L2 error.
-fn bm7_l2_error(nx: usize) -> f64 {
+pub(crate) fn bm7_l2_error(nx: usize) -> f64 {
     let ny = nx / 2;
     let h = 1.0 / nx as f64;
     let p = bare_params(nx, ny, h, 1.0, 1.0, KAPPA);
