@@ -100,3 +100,23 @@ fn interphase_needs_the_two_potential_form_and_whole_cells_per_interface_width()
     // The defaults (seed 003's asymmetry for a 1 mm pellet) are valid.
     Config::from_json_str(r#"{"material": {"interphase": {}}}"#).unwrap();
 }
+
+/// `limits.max_steps` is a budget the run keeps: a run that needs more steps stops with an
+/// error naming the limit, not after the estimate only.
+#[test]
+fn a_run_stops_at_its_step_budget() {
+    use lipf_core::{Backend, CpuBackend, StopFlag};
+    let mut cfg = super::cell_checks::smoke();
+    cfg.time.max_dt_s = Some(0.05);
+    cfg.limits.max_steps = 5.0;
+    let mut b = CpuBackend::new(&cfg).unwrap();
+    let e = b
+        .advance(cfg.time.end_time_s, &StopFlag::new())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("limits.max_steps") && e.contains("5 steps"),
+        "{e}"
+    );
+    assert_eq!(b.state().step, 5);
+}

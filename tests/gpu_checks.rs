@@ -790,13 +790,20 @@ const F32_WHY: &str =
 fn gpu_config(path: &str) -> Config {
     let mut cfg = Config::from_file(&repo_path(path)).unwrap();
     cfg.model.overpotential = lipf_core::config::OverpotentialForm::Consistent;
+    cfg.limits.max_steps = GPU_TEST_MAX_STEPS;
     cfg
 }
+
+/// The step budget of every GPU test configuration: the longest comparison takes a few hundred
+/// steps, so a kernel that shrinks the time step ends the test with an error instead of running
+/// on (each step's CG iterations are bounded by `solver.max_iterations`).
+const GPU_TEST_MAX_STEPS: f64 = 5000.0;
 
 /// A configuration of the repository in the two-potential form (the default).
 fn two_potential_config(path: &str) -> Config {
     let mut cfg = Config::from_file(&repo_path(path)).unwrap();
     cfg.model.overpotential = lipf_core::config::OverpotentialForm::TwoPotential;
+    cfg.limits.max_steps = GPU_TEST_MAX_STEPS;
     cfg
 }
 
@@ -2083,6 +2090,28 @@ fn backend_pair(cfg: &Config) -> Option<(CpuBackend, GpuBackend)> {
     let geometry = cpu.geometry().clone();
     let gpu = GpuBackend::with_state(ctx, cfg, state, geometry).expect("GPU backend");
     Some((cpu, gpu))
+}
+
+/// The GPU backend keeps the step budget too (checked between batches, so it may run one batch
+/// past it): a GPU test cannot run on when a kernel shrinks the time step.
+#[test]
+fn gpu_run_stops_at_its_step_budget() {
+    let mut cfg = smoke_stepped_two_potential();
+    cfg.time.max_dt_s = Some(0.01);
+    cfg.limits.max_steps = 3.0;
+    let Some((_, mut gpu)) = backend_pair(&cfg) else {
+        return;
+    };
+    let e = gpu
+        .advance(cfg.time.end_time_s, &StopFlag::new())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("limits.max_steps"), "{e}");
+    let steps = gpu.scalars().step;
+    assert!(
+        (3..3 + lipf_gpu::backend::MAX_BATCH_STEPS as u64).contains(&steps),
+        "{steps} steps"
+    );
 }
 
 /// A galvanostatic protocol on the GPU (`Backend::set_current_density`, which rewrites the

@@ -46,6 +46,14 @@ pub enum SimulationError {
     },
     #[error("{0}")]
     Solver(String),
+    /// The run took `limits.max_steps` steps before reaching its target time.
+    #[error("the run took {steps} steps, the budget limits.max_steps = {limit}, at t = {time_s:.6} s before reaching {until_s} s: the time step is far smaller than estimated (check the configuration with `lipf check`, or raise the limit)")]
+    StepLimit {
+        steps: u64,
+        limit: f64,
+        time_s: f64,
+        until_s: f64,
+    },
     /// A state given to a backend (a checkpoint) that does not fit its configuration.
     #[error("{0}")]
     State(#[from] crate::state::StateError),

@@ -604,6 +604,20 @@ impl StepKernels for CpuBackend {
     }
 }
 
+/// Refuses another step once the run has taken `limits.max_steps` (both backends; the GPU
+/// backend checks between batches).
+pub fn check_step_budget(config: &Config, s: &State, until_s: f64) -> Result<(), SimulationError> {
+    if s.step as f64 >= config.limits.max_steps {
+        return Err(SimulationError::StepLimit {
+            steps: s.step,
+            limit: config.limits.max_steps,
+            time_s: s.time_s,
+            until_s,
+        });
+    }
+    Ok(())
+}
+
 impl Backend for CpuBackend {
     fn name(&self) -> String {
         format!("cpu ({} threads)", rayon::current_num_threads())
@@ -619,6 +633,7 @@ impl Backend for CpuBackend {
                 self.check_ranges()?;
                 return Ok(AdvanceOutcome::Stopped);
             }
+            check_step_budget(&self.config, &self.state, until_s)?;
             self.step(until_s)?;
         }
         self.check_ranges()?;

@@ -1136,6 +1136,7 @@ impl Backend for GpuBackend {
                 self.check_ranges()?;
                 return Ok(AdvanceOutcome::Stopped);
             }
+            lipf_core::cpu_backend::check_step_budget(&self.config, &self.host, until_s)?;
             if self.host.step == 0 {
                 self.converge_initial_overpotential()?;
             }
