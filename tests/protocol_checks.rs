@@ -96,7 +96,9 @@ fn a_plating_stripping_cycle_returns_charge_and_li() {
         })
         .collect();
     let li0 = rows[0][cl];
-    let nf = lipf_core::Coefficients::from_config(&cfg).nf_c_mol;
+    // nF from CODATA (charge number 1), not from the code under test.
+    assert_eq!(cfg.material.charge_number, 1.0);
+    let nf = 96_485.332_12;
     let throughput = 4.0 * 2.0;
     for r in &rows[1..] {
         let t = r[ct];
