@@ -7,7 +7,8 @@
 //            6 p_out (read_write, cg_update_p).
 // Dispatch:  (ceil(nx/16), ceil(ny/16), 1) workgroups of 16×16, one invocation per cell.
 // Index:     k = j·nx + i.
-// Twin:      crates/lipf-core/src/solver.rs (the loops of Multigrid::solve).
+// Twin:      crates/lipf-core/src/cpu/cg_vectors.rs (cg_update_xr, cg_update_p; used by
+//            solver.rs, Multigrid::solve and CoupledMultigrid::solve).
 // Imports:   shared/grid.wgsl, shared/control.wgsl
 
 @group(0) @binding(0) var<uniform> p: GridParams;

@@ -1282,6 +1282,33 @@ twin_test!(twin_reduce_two_blocks, |t, k| {
     check("residual_norm2 b", gb, l1(b), l1(b));
 });
 
+twin_test!(twin_cg_vectors, |t, k| {
+    // x += α p, r −= α q, then p = z + β p (solver.rs's loops), with fields of the case and
+    // α, β of the size CG produces.
+    let s = &k.s;
+    let (alpha, beta) = (0.37, 0.81);
+    let (p, q, z) = (&s.potential, &k.b0, &s.eta);
+    let (mut x, mut r) = (s.electronic_potential.clone(), k.b1.clone());
+    let mut pn = p.clone();
+    cpu::cg_vectors::cg_update_xr(alpha, p, q, &mut x, &mut r);
+    cpu::cg_vectors::cg_update_p(beta, z, &mut pn);
+    let [xg, rg, pg] = t
+        .cg_vectors(
+            (k.nx(), k.c.grid.ny),
+            alpha,
+            beta,
+            p,
+            q,
+            z,
+            &s.electronic_potential,
+            &k.b1,
+        )
+        .unwrap();
+    for (name, g, c) in [("x", &xg, &x), ("r", &rg, &r), ("p", &pg, &pn)] {
+        k.close("cg_vectors", name, k.nx(), g, c, 1e-5, F32_WHY);
+    }
+});
+
 twin_test!(twin_mg_smooth, |t, k| {
     for colour in [0, 1] {
         let mut x = k.s.potential.clone();

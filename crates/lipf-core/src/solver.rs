@@ -11,6 +11,7 @@
 //! signed sum of the residual is exactly the mismatch between the boundary current and the
 //! integrated reaction source, so the tolerance bounds the Faraday error directly.
 
+use crate::cpu::cg_vectors::{cg_update_p, cg_update_xr};
 use crate::cpu::mg_coarsen::mg_coarsen;
 use crate::cpu::mg_prolong::mg_prolong;
 use crate::cpu::mg_residual::{mg_apply, mg_residual};
@@ -258,10 +259,7 @@ impl Multigrid {
                 };
             }
             let alpha = rz / pq;
-            for (k, xk) in x.iter_mut().enumerate().take(n) {
-                *xk += alpha * self.p[k];
-                self.r[k] -= alpha * self.q[k];
-            }
+            cg_update_xr(alpha, &self.p, &self.q, &mut x[..n], &mut self.r);
             res = l1(&self.r, nx, ny);
             if res <= tol_l1 {
                 // Recompute the true residual: the recurrence drifts in long solves.
@@ -279,9 +277,7 @@ impl Multigrid {
             let rz_new = dot(&self.r, &self.z, nx, ny);
             let beta = rz_new / rz;
             rz = rz_new;
-            for k in 0..n {
-                self.p[k] = self.z[k] + beta * self.p[k];
-            }
+            cg_update_p(beta, &self.z, &mut self.p);
         }
         SolveStats {
             iterations: max_iterations,
@@ -410,10 +406,7 @@ impl CoupledMultigrid {
             }
             let alpha = rz / pq;
             for (b, x) in [&mut *x_l, &mut *x_s].into_iter().enumerate() {
-                for (k, xk) in x.iter_mut().enumerate() {
-                    *xk += alpha * self.p[b][k];
-                    self.r[b][k] -= alpha * self.q[b][k];
-                }
+                cg_update_xr(alpha, &self.p[b], &self.q[b], x, &mut self.r[b]);
             }
             res = l1_2(&self.r);
             if res <= tol_l1 {
@@ -432,9 +425,7 @@ impl CoupledMultigrid {
             let beta = rz_new / rz;
             rz = rz_new;
             for b in 0..2 {
-                for k in 0..self.p[b].len() {
-                    self.p[b][k] = self.z[b][k] + beta * self.p[b][k];
-                }
+                cg_update_p(beta, &self.z[b], &mut self.p[b]);
             }
         }
         SolveStats {

@@ -180,7 +180,7 @@ pub const SHADERS: &[Shader] = &[
     shader!("mg_restrict", twin, imports = ["multigrid"]),
     shader!("mg_prolong", twin, imports = ["multigrid"]),
     shader!("reduce", imports = ["reduce", "tree"]),
-    shader!("cg_vectors", imports = ["grid", "control"]),
+    shader!("cg_vectors", twin, imports = ["grid", "control"]),
     shader!(
         "cg_control",
         imports = ["control", "tree", "float", "indirect"]

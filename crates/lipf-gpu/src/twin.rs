@@ -358,6 +358,43 @@ impl<'a> TwinRunner<'a> {
             .remove(0))
     }
 
+    /// (x, r) after `cg_vectors::cg_update_xr` with α, and p after `cg_update_p` with β
+    /// (α and β in the control record, as `cg_control.wgsl` leaves them).
+    #[allow(clippy::too_many_arguments)]
+    pub fn cg_vectors(
+        &mut self,
+        (nx, ny): (usize, usize),
+        alpha: f64,
+        beta: f64,
+        p: &[f64],
+        q: &[f64],
+        z: &[f64],
+        x: &[f64],
+        r: &[f64],
+    ) -> Result<[Vec<f64>; 3], GpuError> {
+        let ctx = self.ctx;
+        let n = nx * ny;
+        let pu = uniform(ctx, "grid", &GridParams::new(nx, ny));
+        let control = self.control_buffer(&Control {
+            alpha: alpha as f32,
+            beta: beta as f32,
+            ..Default::default()
+        });
+        let [bp, bq, bz, bx, br, bp_out] = [p, q, z, x, r, p].map(|v| field(ctx, "v", v));
+        let groups = grid_groups(nx, ny);
+        self.submit(
+            "cg_vectors",
+            &[
+                ("cg_update_xr", &[&pu, &control, &bp, &bq, &bx, &br], groups),
+                ("cg_update_p", &[&pu, &control, &bz, &bp_out], groups),
+            ],
+        )?;
+        let mut out = download_f32(ctx, &[(&bx, n), (&br, n), (&bp_out, n)]);
+        let p_new = out.pop().unwrap();
+        let r_new = out.pop().unwrap();
+        Ok([out.pop().unwrap(), r_new, p_new])
+    }
+
     /// r = b − A x of `shaders/mg_residual.wgsl`.
     pub fn mg_residual(
         &mut self,

@@ -16,7 +16,9 @@
 //! | `np_coefficients` | the same step's stencil, computed once per step |
 //! | `np_substep` | one Nernst–Planck sub-step with that stencil (what the backend runs) |
 //! | `range_check` | first cell of each field outside its admissible range |
+//! | `cg_vectors` | the CG vector updates x += αp, r −= αq and p = z + βp (`solver.rs`) |
 
+pub mod cg_vectors;
 pub mod collector;
 pub mod conc_update;
 pub mod electronic_assemble;
