@@ -15,8 +15,8 @@
 //            w·256 + t + m·groups·256. Sums are f32 trees inside a workgroup; the finishing
 //            kernel sums at most 1024 partials in a fixed order (deterministic).
 // Index:     k = j·nx + i over n = nx·ny cells.
-// Twin:      crates/lipf-core/src/solver.rs (fn dot, fn l1; dot_2 and l1_2 of
-//            CoupledMultigrid::solve).
+// Twin:      crates/lipf-core/src/cpu/reduce.rs (dot, l1; solver.rs sums them over both blocks
+//            in dot_2 and l1_2 of CoupledMultigrid::solve).
 // Imports:   shared/reduce.wgsl, shared/tree.wgsl
 
 @group(0) @binding(0) var<uniform> p: ReduceParams;

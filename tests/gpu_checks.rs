@@ -1239,14 +1239,13 @@ twin_test!(twin_cg_coupled, |t, k| {
 });
 
 twin_test!(twin_reduce_two_blocks, |t, k| {
-    // The sums of both blocks of the coupled solve (solver.rs: dot_2 and l1_2 of
-    // CoupledMultigrid::solve), from the same f32 inputs, summed in f64 here.
+    // The sums of both blocks of the coupled solve (cpu/reduce.rs, summed over the blocks as
+    // dot_2 and l1_2 of CoupledMultigrid::solve do), from the same f32 inputs.
     let s = &k.s;
     let a = [&k.b0[..], &k.b1[..]];
     let b = [&s.potential[..], &s.electronic_potential[..]];
-    let dot: f64 = (0..2)
-        .map(|q| a[q].iter().zip(b[q]).map(|(x, y)| x * y).sum::<f64>())
-        .sum();
+    let (nx, ny) = (k.nx(), k.c.grid.ny);
+    let dot: f64 = (0..2).map(|q| cpu::reduce::dot(a[q], b[q], nx, ny)).sum();
     let dot_size: f64 = (0..2)
         .map(|q| {
             a[q].iter()
@@ -1255,7 +1254,7 @@ twin_test!(twin_reduce_two_blocks, |t, k| {
                 .sum::<f64>()
         })
         .sum();
-    let l1 = |v: [&[f64]; 2]| -> f64 { v.iter().flat_map(|x| x.iter()).map(|x| x.abs()).sum() };
+    let l1 = |v: [&[f64]; 2]| -> f64 { v.iter().map(|x| cpu::reduce::l1(x, nx, ny)).sum() };
     let why = "the device sums in f32 (per thread, then a 256-wide tree), the CPU in f64; \
                relative to the sum of the terms' sizes";
     let check = |what: &str, gpu: f64, cpu: f64, size: f64| {

@@ -18,7 +18,7 @@ use crate::cpu::mg_residual::{mg_apply, mg_residual};
 use crate::cpu::mg_restrict::{coarse_len, mg_restrict};
 use crate::cpu::mg_smooth::mg_smooth;
 use crate::cpu::operator::Operator;
-use crate::cpu::par::sum_rows;
+use crate::cpu::reduce::{dot, l1};
 
 /// Over-correction of the coarse-grid correction. With 2×2 piecewise-constant aggregation the
 /// Galerkin coarse operator of a 2D diffusion problem is twice as stiff as a rediscretisation,
@@ -434,19 +434,6 @@ impl CoupledMultigrid {
             converged: false,
         }
     }
-}
-
-fn dot(a: &[f64], b: &[f64], nx: usize, ny: usize) -> f64 {
-    sum_rows(ny, nx * ny, |j| {
-        let r = j * nx..(j + 1) * nx;
-        a[r.clone()].iter().zip(&b[r]).map(|(x, y)| x * y).sum()
-    })
-}
-
-fn l1(a: &[f64], nx: usize, ny: usize) -> f64 {
-    sum_rows(ny, nx * ny, |j| {
-        a[j * nx..(j + 1) * nx].iter().map(|v| v.abs()).sum()
-    })
 }
 
 #[cfg(test)]

@@ -179,7 +179,7 @@ pub const SHADERS: &[Shader] = &[
     shader!("mg_residual", twin, imports = ["multigrid"]),
     shader!("mg_restrict", twin, imports = ["multigrid"]),
     shader!("mg_prolong", twin, imports = ["multigrid"]),
-    shader!("reduce", imports = ["reduce", "tree"]),
+    shader!("reduce", twin, imports = ["reduce", "tree"]),
     shader!("cg_vectors", twin, imports = ["grid", "control"]),
     shader!(
         "cg_control",

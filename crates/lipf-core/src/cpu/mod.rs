@@ -17,6 +17,7 @@
 //! | `np_substep` | one Nernst–Planck sub-step with that stencil (what the backend runs) |
 //! | `range_check` | first cell of each field outside its admissible range |
 //! | `cg_vectors` | the CG vector updates x += αp, r −= αq and p = z + βp (`solver.rs`) |
+//! | `reduce` | the CG sums: dot products and L1 norms (`solver.rs`) |
 
 pub mod cg_vectors;
 pub mod collector;
@@ -35,6 +36,7 @@ pub mod par;
 pub mod potential_assemble;
 pub mod range_check;
 pub mod reaction_rate;
+pub mod reduce;
 pub mod time_step;
 pub mod xi_rate;
 pub mod xi_update;
