@@ -57,4 +57,41 @@ impl Grid {
             i - 1
         }
     }
+
+    /// The 4-neighbours of cell k (periodic in x; none beyond the bottom and top rows).
+    pub fn neighbours(&self, k: usize) -> impl Iterator<Item = usize> {
+        let (nx, ny) = (self.nx, self.ny);
+        let (i, j) = (k % nx, k / nx);
+        [
+            Some(j * nx + self.east(i)),
+            Some(j * nx + self.west(i)),
+            (j + 1 < ny).then_some(k + nx),
+            (j > 0).then_some(k - nx),
+        ]
+        .into_iter()
+        .flatten()
+    }
+
+    /// The cells reached from `seeds` through 4-neighbours (periodic in x) that satisfy `pass`;
+    /// a seed counts only if it satisfies `pass` itself.
+    pub fn flood(
+        &self,
+        seeds: impl IntoIterator<Item = usize>,
+        pass: impl Fn(usize) -> bool,
+    ) -> Vec<bool> {
+        let mut reached = vec![false; self.cells()];
+        let mut stack: Vec<usize> = seeds.into_iter().filter(|&k| pass(k)).collect();
+        for &k in &stack {
+            reached[k] = true;
+        }
+        while let Some(k) = stack.pop() {
+            for n in self.neighbours(k) {
+                if !reached[n] && pass(n) {
+                    reached[n] = true;
+                    stack.push(n);
+                }
+            }
+        }
+        reached
+    }
 }

@@ -23,6 +23,7 @@
 
 use crate::coefficients::Coefficients;
 use crate::geometry::GeometryInfo;
+use crate::grid::Grid;
 use crate::metrics::surface::iso_segments;
 use crate::state::State;
 use serde::{Deserialize, Serialize};
@@ -109,43 +110,18 @@ impl Morphology {
     }
 }
 
-/// The 4-neighbours of cell k (x periodic).
-fn neighbours(nx: usize, ny: usize, k: usize) -> impl Iterator<Item = usize> {
-    let (i, j) = (k % nx, k / nx);
-    [
-        Some(j * nx + (i + 1) % nx),
-        Some(j * nx + (i + nx - 1) % nx),
-        (j + 1 < ny).then_some(k + nx),
-        (j > 0).then_some(k - nx),
-    ]
-    .into_iter()
-    .flatten()
-}
-
 /// The closed pores and their walls: the pore cells (ϕ < ½) not connected through pore cells
 /// (4-neighbours) to the bottom row, and the electrolyte cells (ϕ ≥ ½) within `reach` steps of
 /// them.
-pub fn closed_pores(nx: usize, ny: usize, phi: &[f64], reach: usize) -> Vec<bool> {
+pub fn closed_pores(grid: &Grid, phi: &[f64], reach: usize) -> Vec<bool> {
     let pore = |k: usize| phi[k] < 0.5;
-    let mut open = vec![false; nx * ny];
-    let mut stack: Vec<usize> = (0..nx).filter(|&k| pore(k)).collect();
-    for &k in &stack {
-        open[k] = true;
-    }
-    while let Some(k) = stack.pop() {
-        for n in neighbours(nx, ny, k) {
-            if !open[n] && pore(n) {
-                open[n] = true;
-                stack.push(n);
-            }
-        }
-    }
-    let mut closed: Vec<bool> = (0..nx * ny).map(|k| pore(k) && !open[k]).collect();
-    let mut front: Vec<usize> = (0..nx * ny).filter(|&k| closed[k]).collect();
+    let open = grid.flood(0..grid.nx, pore);
+    let mut closed: Vec<bool> = (0..grid.cells()).map(|k| pore(k) && !open[k]).collect();
+    let mut front: Vec<usize> = (0..grid.cells()).filter(|&k| closed[k]).collect();
     for _ in 0..reach {
         let mut next = Vec::new();
         for k in front {
-            for n in neighbours(nx, ny, k) {
+            for n in grid.neighbours(k) {
                 if !closed[n] && !pore(n) {
                     closed[n] = true;
                     next.push(n);
@@ -249,7 +225,7 @@ pub fn measure(
     let mut m = Morphology {
         mean_fill,
         li_in_closed_pores_mol_m2: c.cs_mol_m3 * dx * dx / g.width_m()
-            * closed_pores(nx, ny, &state.phi, (4.0 * c.ell_m / dx).ceil() as usize)
+            * closed_pores(&g, &state.phi, (4.0 * c.ell_m / dx).ceil() as usize)
                 .iter()
                 .zip(&state.xi)
                 .filter(|(&closed, _)| closed)

@@ -253,31 +253,14 @@ fn build_from_mask(config: &Config, grid: &Grid, ell_m: f64) -> InitialFields {
             }
         }
     }
-    // Impregnation: flood the pores from the foil (4-connected, periodic in x) below li_top.
-    let mut stack: Vec<(usize, usize)> = Vec::new();
-    if j0 < j1 {
-        for i in 0..nx {
-            if !llzo[grid.idx(i, j0)] && grid.y_m(j0) < li_top {
-                li[grid.idx(i, j0)] = true;
-                stack.push((i, j0));
-            }
-        }
-    }
-    while let Some((i, j)) = stack.pop() {
-        let mut nb = vec![(grid.east(i), j), (grid.west(i), j)];
-        if j > j0 {
-            nb.push((i, j - 1));
-        }
-        if j + 1 < j1 {
-            nb.push((i, j + 1));
-        }
-        for (a, b) in nb {
-            let k = grid.idx(a, b);
-            if !llzo[k] && !li[k] && grid.y_m(b) < li_top {
-                li[k] = true;
-                stack.push((a, b));
-            }
-        }
+    // Impregnation: flood the scaffold's pores from the foil (4-connected, periodic in x) below
+    // li_top.
+    let impregnated = grid.flood((0..nx).map(|i| grid.idx(i, j0)), |k| {
+        let j = k / nx;
+        (j0..j1).contains(&j) && !llzo[k] && grid.y_m(j) < li_top
+    });
+    for (l, imp) in li.iter_mut().zip(impregnated) {
+        *l |= imp;
     }
     let lat = Lattice::section(nx, ny);
     let profile = |d_cells: f64| 0.5 * (1.0 + (d_cells * grid.dx_m / ell_m).tanh());
