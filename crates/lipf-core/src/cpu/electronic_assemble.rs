@@ -49,7 +49,14 @@ pub fn electronic_conductivity(c: &Coefficients, xi: f64, phi: f64) -> f64 {
 /// electrolyte).
 #[inline(always)]
 pub fn in_interphase(c: &Coefficients, phi: f64) -> bool {
-    phi >= c.interphase_phi_lo && phi < c.interphase_phi_hi
+    in_band(phi, c.interphase_phi_lo, c.interphase_phi_hi)
+}
+
+/// lo ≤ ϕ < hi: the interphase's band test, for kernels that carry the bounds in their own
+/// parameters (`xi_rate`). Twin: `in_interphase` of `shaders/shared/interp.wgsl`.
+#[inline(always)]
+pub fn in_band(phi: f64, lo: f64, hi: f64) -> bool {
+    phi >= lo && phi < hi
 }
 
 /// The ionic conductivity (and Li⁺ diffusivity) of a cell relative to its value without the

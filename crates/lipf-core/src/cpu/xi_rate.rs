@@ -16,6 +16,7 @@
 //! two cells' central differences (and symmetrically on north faces). With δ = 0 the gradient
 //! term is exactly the 5-point Laplacian κ0 ∇²ξ. ξ has no flux through the bottom and top.
 
+use super::electronic_assemble::in_band;
 use super::interp::reaction_shape;
 use super::par::for_rows2;
 use crate::coefficients::Coefficients;
@@ -269,7 +270,7 @@ pub fn xi_rate(
             let mu = df0 - div;
             let r_ac = -p.l_sigma * mu;
             let (mut a, mut g) = (r_ac, 0.0);
-            if ph >= p.ip_phi_lo && ph < p.ip_phi_hi {
+            if in_band(ph, p.ip_phi_lo, p.ip_phi_hi) {
                 // The interphase's band: ξ is held (every change of ξ carries charge, and the
                 // layer passes no Li).
                 a = 0.0;
