@@ -625,20 +625,21 @@ pub fn write_report(dir: &Path) -> Result<Vec<String>> {
     lipf_io::atomic::write_atomic(&out.join("metrics.md"), md.as_bytes())?;
 
     // Plots.
-    let series = |x: &str, y: &str, xs: f64| -> Vec<(String, Vec<(f64, f64)>)> {
+    // y against x·xs per case; `relative`: y minus its first value.
+    let series = |x: &str, y: &str, xs: f64, relative: bool| -> Vec<(String, Vec<(f64, f64)>)> {
         loaded
             .iter()
             .map(|l| {
                 let (a, b) = (l.series.col(x), l.series.col(y));
+                let b0 = if relative { l.series.first(y) } else { 0.0 };
                 (
                     l.row.label.clone(),
-                    a.iter().zip(&b).map(|(&u, &v)| (u * xs, v)).collect(),
+                    a.iter().zip(&b).map(|(&u, &v)| (u * xs, v - b0)).collect(),
                 )
             })
             .collect()
     };
-    let mut plot_notes: Vec<String> = Vec::new();
-    for (file, title, xl, yl, x, y, xs, why) in [
+    let mut plots = vec![
         (
             "voltage.png",
             "Cell voltage",
@@ -648,6 +649,7 @@ pub fn write_report(dir: &Path) -> Result<Vec<String>> {
             "cell_voltage_v",
             1.0,
             "no case recorded a cell voltage",
+            false,
         ),
         (
             "fill.png",
@@ -658,6 +660,7 @@ pub fn write_report(dir: &Path) -> Result<Vec<String>> {
             "mean_fill",
             1.0,
             "no case has scaffold pores whose fill is defined",
+            false,
         ),
         (
             "homogeneity.png",
@@ -669,9 +672,36 @@ pub fn write_report(dir: &Path) -> Result<Vec<String>> {
             1.0 / C_M2_PER_MAH_CM2,
             "H is undefined in every case: less than a quarter of a grid cell of Li was gained \
              above the initial Li on average (run longer or to a larger capacity)",
+            false,
         ),
-    ] {
-        let s = series(x, y, xs);
+    ];
+    if has_electrolyte_section(&rows) {
+        plots.push((
+            "leakage.png",
+            "Electronic leakage through the counter electrode",
+            "time (s)",
+            "leakage current density (A/m²)",
+            "time_s",
+            "leakage_current_density_a_m2",
+            1.0,
+            "no case recorded a leakage current",
+            false,
+        ));
+        plots.push((
+            "closed_pores.png",
+            "Li gained in closed pores since t = 0",
+            "time (s)",
+            "Li gained (mol/m²)",
+            "time_s",
+            "li_in_closed_pores_mol_m2",
+            1.0,
+            "no case recorded Li in closed pores",
+            true,
+        ));
+    }
+    let mut plot_notes: Vec<String> = Vec::new();
+    for (file, title, xl, yl, x, y, xs, why, relative) in plots {
+        let s = series(x, y, xs, relative);
         let s_ref: Vec<(&str, Vec<(f64, f64)>)> =
             s.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
         let has_data = s_ref
@@ -689,49 +719,6 @@ pub fn write_report(dir: &Path) -> Result<Vec<String>> {
             &s_ref,
             Some(why),
         )?;
-    }
-
-    if has_electrolyte_section(&rows) {
-        for (file, title, yl, y, relative, why) in [
-            (
-                "leakage.png",
-                "Electronic leakage through the counter electrode",
-                "leakage current density (A/m²)",
-                "leakage_current_density_a_m2",
-                false,
-                "no case recorded a leakage current",
-            ),
-            (
-                "closed_pores.png",
-                "Li gained in closed pores since t = 0",
-                "Li gained (mol/m²)",
-                "li_in_closed_pores_mol_m2",
-                true,
-                "no case recorded Li in closed pores",
-            ),
-        ] {
-            let s: Vec<(String, Vec<(f64, f64)>)> = loaded
-                .iter()
-                .map(|l| {
-                    let (a, b) = (l.series.col("time_s"), l.series.col(y));
-                    let b0 = if relative { l.series.first(y) } else { 0.0 };
-                    (
-                        l.row.label.clone(),
-                        a.iter().zip(&b).map(|(&u, &v)| (u, v - b0)).collect(),
-                    )
-                })
-                .collect();
-            let s_ref: Vec<(&str, Vec<(f64, f64)>)> =
-                s.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
-            lipf_io::images::line_plot_png_with_note(
-                &out.join(file),
-                title,
-                "time (s)",
-                yl,
-                &s_ref,
-                Some(why),
-            )?;
-        }
     }
 
     // Morphology panel.
