@@ -389,7 +389,8 @@ fn check(config: &Config) -> Result<()> {
         "control: {:?}, {}",
         config.control.mode,
         match config.control.mode {
-            lipf_core::config::ControlMode::Galvanostatic if !config.control.protocol.is_empty() =>
+            lipf_core::config::ControlMode::Galvanostatic
+                if !config.control.protocol.is_empty() =>
                 format!(
                     "protocol of {} segment(s) ({}), period {} s, repeated until {} s",
                     config.control.protocol.len(),

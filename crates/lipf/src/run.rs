@@ -13,9 +13,9 @@
 use crate::backend_select::{make_backend, BackendSelection};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use lipf_core::config::ControlMode;
 use lipf_core::morphology::{self, Morphology};
 use lipf_core::observables::{self, Scalars};
-use lipf_core::config::ControlMode;
 use lipf_core::{AdvanceOutcome, Config, State, StopFlag};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
