@@ -357,3 +357,31 @@ fn ionic_and_electronic_balances_close() {
     assert!(s.leakage_charge_c_m2 > 0.0 && s.leakage_charge_c_m2 < 1e-2 * s.charge_c_m2);
     assert!(err < 5e-3, "Faraday error {err}");
 }
+
+/// The interphase in a whole run (the seed 003 pellet with its layer and the Li particle in the
+/// void, 20 s at 0.2 mA/cm²): the charge through the counter electrode equals nF times the Li
+/// gained, counted over every cell at every ξ (no threshold), and the layer's band holds its ξ
+/// exactly (every change of ξ carries charge; the layer passes none).
+#[test]
+fn the_interphase_keeps_the_faraday_balance_and_holds_its_band() {
+    use lipf_core::cpu::electronic_assemble::in_interphase;
+    let mut cfg = Config::from_file(&config_path("seed003/llzto-interphase-void.json")).unwrap();
+    cfg.time.end_time_s = 20.0;
+    let mut b = CpuBackend::new(&cfg).unwrap();
+    let c = b.coeffs.clone();
+    let s0 = b.state().clone();
+    let band: Vec<usize> = (0..s0.cells()).filter(|&k| in_interphase(&c, s0.phi[k])).collect();
+    assert!(band.len() > 100, "{} band cells", band.len());
+    b.advance(cfg.time.end_time_s, &StopFlag::new()).unwrap();
+    let s = b.state();
+    let err = faraday_error(&c, s);
+    eprintln!(
+        "interphase pellet, 20 s: {} band cells, Faraday error {err:.2e}, leakage charge {:.3e} C/m²",
+        band.len(),
+        s.leakage_charge_c_m2
+    );
+    assert!(err < 1e-4, "Faraday error {err}");
+    for &k in &band {
+        assert_eq!(s.xi[k], s0.xi[k], "ξ changed in band cell {k}");
+    }
+}
