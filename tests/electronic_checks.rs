@@ -370,7 +370,9 @@ fn the_interphase_keeps_the_faraday_balance_and_holds_its_band() {
     let mut b = CpuBackend::new(&cfg).unwrap();
     let c = b.coeffs.clone();
     let s0 = b.state().clone();
-    let band: Vec<usize> = (0..s0.cells()).filter(|&k| in_interphase(&c, s0.phi[k])).collect();
+    let band: Vec<usize> = (0..s0.cells())
+        .filter(|&k| in_interphase(&c, s0.phi[k]))
+        .collect();
     assert!(band.len() > 100, "{} band cells", band.len());
     b.advance(cfg.time.end_time_s, &StopFlag::new()).unwrap();
     let s = b.state();
