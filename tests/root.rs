@@ -16,3 +16,4 @@ mod pictures;
 mod protocol_checks;
 mod resume;
 mod study;
+mod transport_checks;
