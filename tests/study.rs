@@ -79,7 +79,26 @@ fn study_runs_cases_in_parallel_and_writes_the_report() {
     assert!(summary["morphology_final"]["mean_fill"].as_f64().unwrap() > 0.0);
     let md = std::fs::read_to_string(report.join("report.md")).unwrap();
     assert!(md.contains("## What the model shows about pore size"));
-    assert!(md.contains("model agrees") || md.contains("model does not reproduce"));
+    // The verdict follows from the table by the criteria the report states (H ≥ 0.8 and a fill
+    // gain for the smallest pores; a fill gain and H < 0.5 or a wall lead above two grid
+    // spacings for the largest): recomputed here from metrics.csv, not taken from the report.
+    let col = |row: &str, name: &str| -> f64 {
+        let i = lines[0].split(',').position(|c| c == name).unwrap();
+        row.split(',').nth(i).unwrap().parse().unwrap_or(f64::NAN)
+    };
+    let (large, small) = (lines[1], lines[2]);
+    let gain = |r: &str| col(r, "fill_final") - col(r, "fill_initial");
+    let small_ok = col(small, "homogeneity_final") >= 0.8 && gain(small) > 0.0;
+    let h_large = col(large, "homogeneity_final");
+    let large_ok = gain(large) > 0.0
+        && (h_large < 0.5 || col(large, "wall_lead_um") > 2.0 * 0.25)
+        && !(h_large >= col(small, "homogeneity_final"));
+    let expected = if small_ok && large_ok {
+        "**The model agrees with the paper's claim**"
+    } else {
+        "**The model does not reproduce the paper's claim**"
+    };
+    assert!(md.contains(expected), "expected {expected:?} in\n{md}");
     assert!(md.contains("![morphology](morphology.png)"));
 
     // Collecting again from the finished runs gives the same table.
@@ -189,4 +208,73 @@ fn collect_fails_loudly_when_cases_are_missing() {
     let e = format!("{:#}", lipf::cmd_study::collect_command(&dir).unwrap_err());
     assert!(e.contains("2 case(s) missing"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn verdict_row(name: &str, pore_um: f64, gain: f64, h: f64, lead_um: f64) -> lipf::report::CaseRow {
+    lipf::report::CaseRow {
+        name: name.into(),
+        label: name.into(),
+        completed: true,
+        pore_size_um: pore_um,
+        grid_spacing_um: 0.25,
+        channels: 2.0,
+        porosity: 0.5,
+        fill_initial: 0.3,
+        fill_final: 0.3 + gain,
+        front_centre_um: 10.0,
+        front_wall_um: 10.0 + lead_um,
+        homogeneity: h,
+        ..Default::default()
+    }
+}
+
+/// The pore-size verdict on constructed rows: each side of each criterion (docs/study.md) gives
+/// the statement it must, so the report cannot say "agrees" whatever the numbers.
+#[test]
+fn the_pore_size_verdict_follows_the_stated_criteria() {
+    let agrees = "**The model agrees with the paper's claim**";
+    let differs = "**The model does not reproduce the paper's claim**";
+    let says = |rows: &[lipf::report::CaseRow]| lipf::report::statement(rows);
+    // Small pores homogeneous, large pores grow along the walls (low H).
+    let t = says(&[
+        verdict_row("5", 5.0, 0.1, 0.3, 0.0),
+        verdict_row("0.6", 0.6, 0.1, 0.95, 0.0),
+    ]);
+    assert!(t.contains(agrees), "{t}");
+    // Large pores with a homogeneous-looking H but a wall lead of more than two grid spacings.
+    let t = says(&[
+        verdict_row("5", 5.0, 0.1, 0.7, 0.6),
+        verdict_row("0.6", 0.6, 0.1, 0.95, 0.0),
+    ]);
+    assert!(t.contains(agrees), "{t}");
+    // A wall lead of exactly two grid spacings is not enough.
+    let t = says(&[
+        verdict_row("5", 5.0, 0.1, 0.7, 0.5),
+        verdict_row("0.6", 0.6, 0.1, 0.95, 0.0),
+    ]);
+    assert!(
+        t.contains(differs) && t.contains("largest pores do not grow"),
+        "{t}"
+    );
+    // Small pores not homogeneous.
+    let t = says(&[
+        verdict_row("5", 5.0, 0.1, 0.3, 0.0),
+        verdict_row("0.6", 0.6, 0.1, 0.79, 0.0),
+    ]);
+    assert!(
+        t.contains(differs) && t.contains("smallest pores do not fill"),
+        "{t}"
+    );
+    // No Li went into the small pores.
+    let t = says(&[
+        verdict_row("5", 5.0, 0.1, 0.3, 0.0),
+        verdict_row("0.6", 0.6, 0.0, 0.95, 0.0),
+    ]);
+    assert!(t.contains(differs) && t.contains("did not increase"), "{t}");
+    // The large pores more homogeneous than the small ones.
+    let t = says(&[
+        verdict_row("5", 5.0, 0.1, 0.97, 0.6),
+        verdict_row("0.6", 0.6, 0.1, 0.95, 0.0),
+    ]);
+    assert!(t.contains(differs), "{t}");
 }
