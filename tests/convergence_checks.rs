@@ -3,6 +3,7 @@
 //! model in Δt and Δx with the observed order asserted (docs/models/phase-field.md §13.10).
 
 use super::cell_checks::{config_path, smoke};
+use lipf_core::config::OverpotentialForm;
 use lipf_core::{Backend, Config, CpuBackend, State, StopFlag};
 
 /// CODATA 2018 (exact in the SI since 2019): F = e·N_A, R = k_B·N_A.
@@ -365,4 +366,145 @@ fn pfhub_benchmark7_matches_the_published_error_at_h_2_62e_3() {
 #[ignore = "slow: about 37 min in release (nx = 935), estimated from the nx = 382 run"]
 fn pfhub_benchmark7_matches_the_published_error_at_h_1_07e_3() {
     bm7_against_published(3);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Convergence in the interface width ℓ (the thin-interface limit).
+
+/// Threshold-free measures of where the Li went between two states of the same run: the mean
+/// height of the deposit ∫Δξ y dA / ∫Δξ dA (m; a "front height" that needs no ξ level), and the
+/// wall–centre contrast of the deposit in the channels, (⟨Δξ⟩_wall − ⟨Δξ⟩_centre)/⟨Δξ⟩_pore, where
+/// a pore cell (ϕ < ½, a fixed geometric mask) is "wall" when a scaffold cell (ϕ ≥ ½) lies within
+/// a quarter of the pore size in its row, and "centre" otherwise.
+fn deposit_measures(s0: &State, s: &State, pore_um: f64) -> (f64, f64) {
+    let g = s.grid;
+    let reach = ((0.25 * pore_um * 1e-6) / g.dx_m).round() as isize;
+    let (mut sum, mut moment) = (0.0, 0.0);
+    let (mut wall, mut nwall, mut centre, mut ncentre) = (0.0, 0usize, 0.0, 0usize);
+    for j in 0..g.ny {
+        let row_has_scaffold = (0..g.nx).any(|i| s.phi[g.idx(i, j)] >= 0.5);
+        for i in 0..g.nx {
+            let k = g.idx(i, j);
+            let d = s.xi[k] - s0.xi[k];
+            sum += d;
+            moment += d * g.y_m(j);
+            if !row_has_scaffold || s.phi[k] >= 0.5 {
+                continue;
+            }
+            let near = (-reach..=reach).any(|o| {
+                let ii = (i as isize + o).rem_euclid(g.nx as isize) as usize;
+                s.phi[g.idx(ii, j)] >= 0.5
+            });
+            if near {
+                wall += d;
+                nwall += 1;
+            } else {
+                centre += d;
+                ncentre += 1;
+            }
+        }
+    }
+    let (w, c) = (wall / nwall as f64, centre / ncentre as f64);
+    let pore = (wall + centre) / (nwall + ncentre) as f64;
+    (moment / sum, (w - c) / pore)
+}
+
+/// The smoke case after 2 s at interface half-width `ell_um`, Δx = ℓ/4, Δt ≤ 0.05 s and no
+/// equilibration, in the overpotential form `form`: cell voltage (V), deposit height (m) and
+/// wall–centre contrast (see [`deposit_measures`]).
+fn smoke_in_ell(ell_um: f64, form: OverpotentialForm) -> (f64, f64, f64) {
+    let mut cfg = smoke();
+    cfg.model.overpotential = form;
+    cfg.time.end_time_s = 2.0;
+    cfg.time.max_dt_s = Some(0.05);
+    cfg.domain.grid_spacing_um = ell_um / 4.0;
+    cfg.model.interface_half_width_um = Some(ell_um);
+    cfg.model.equilibration_time_s = 0.0;
+    let t0 = std::time::Instant::now();
+    let mut b = CpuBackend::new(&cfg).unwrap();
+    let s0 = b.state().clone();
+    b.advance(2.0, &StopFlag::new()).unwrap();
+    let s = b.state();
+    let (height, contrast) = deposit_measures(&s0, s, cfg.geometry.pore_size_um);
+    eprintln!(
+        "{form:?}, ℓ = {ell_um} µm: V = {:.6e} V, deposit height {:.6e} µm, wall–centre \
+         contrast {contrast:.5e} ({} steps, {:.1} s)",
+        s.v_collector,
+        height * 1e6,
+        s.step,
+        t0.elapsed().as_secs_f64()
+    );
+    (s.v_collector, height, contrast)
+}
+
+/// Convergence in the interface width (§13.10) where the model has a sharp-interface limit: the
+/// smoke case in the consistent form, where the metal carries ions and every Li surface can
+/// plate, at ℓ = 1, 0.5, 0.25, 0.125 µm with Δx = ℓ/4 after 2 s. Measured: V = −5.966, −3.854,
+/// −3.085, −2.878 mV (observed orders 1.46 and 1.87 in ℓ, asserted ≥ 1.2 on the finer triple and
+/// the differences shrinking); the deposit's mean height 1.355, 1.845, 2.359, 2.603 µm (differences
+/// 0.49, 0.51, 0.24 µm: it settles only below ℓ = 0.25 µm, asserted that the last difference is
+/// below 60 % of the one before). The wall–centre contrast (1.10, 0.27, 0.56, 0.83) has not
+/// converged at ℓ = 0.125 µm and is not asserted. 11 s in release.
+#[test]
+fn consistent_form_converges_as_the_interface_narrows() {
+    let r: Vec<(f64, f64, f64)> = [1.0, 0.5, 0.25, 0.125]
+        .iter()
+        .map(|&ell| smoke_in_ell(ell, OverpotentialForm::Consistent))
+        .collect();
+    let pv = observed_order(r[1].0, r[2].0, r[3].0);
+    let dv: Vec<f64> = r.windows(2).map(|w| (w[1].0 - w[0].0).abs()).collect();
+    let dh: Vec<f64> = r.windows(2).map(|w| (w[1].1 - w[0].1).abs()).collect();
+    eprintln!("voltage: order {pv:.3} on the finer triple; differences {dv:?} V, heights {dh:?} m");
+    assert!(pv >= 1.2, "observed order in ℓ on the voltage: {pv}");
+    assert!(dv[1] < dv[0] && dv[2] < dv[1], "{dv:?}");
+    assert!(dh[2] < 0.6 * dh[1], "{dh:?}");
+}
+
+/// Known gap: in the default two-potential form the smoke case has no sharp-interface limit
+/// without Li creep. Measured (same runs as above): V = −12.32, −7.51, −8.37, −12.08 mV at
+/// ℓ = 1, 0.5, 0.25, 0.125 µm; the voltage grows again below ℓ = 0.5 µm. Plating needs ions
+/// (through the LLZO only), electrons (through the metal) and room (pore, not LLZO). In the
+/// channels, all three meet only in the diffuse zone around the Li/LLZO/pore triple line, whose
+/// area shrinks with ℓ. The Li/LLZO contact has ions and electrons but no room, so Li plated
+/// there is compressed against the obstacle, which opposes it. The consistent form, where the
+/// metal carries ions to the Li/pore surface, converges (test above). Creep of the metal
+/// (docs/models/phase-field.md §6) would give the contact room. 20 s in release.
+#[test]
+#[ignore = "known gap: the two-potential form has no sharp-interface limit in channels without Li creep (docs/models/phase-field.md §13.10); 20 s"]
+fn two_potential_form_converges_as_the_interface_narrows() {
+    let v: Vec<f64> = [0.5, 0.25, 0.125]
+        .iter()
+        .map(|&ell| smoke_in_ell(ell, OverpotentialForm::TwoPotential).0)
+        .collect();
+    assert!(
+        (v[2] - v[1]).abs() < (v[1] - v[0]).abs(),
+        "the voltage does not settle as ℓ shrinks: {v:?}"
+    );
+}
+
+/// The flat cell's exchange current in the sharp-interface limit (§13.10): i0 recovered from the
+/// linear regime (as in `exchange_current_from_the_linear_regime_matches_the_configured_one`) at
+/// ℓ = 1, 0.5, 0.25, 0.125 µm with Δx = ℓ/4. Measured: −2.458, −1.829, −1.319, −0.922 % of the
+/// configured i0: the diffuse reaction zone's excess resistance shrinks about as ℓ^½ (error ratios
+/// 1.34, 1.39, 1.43 per halving, tending to √2; order of the differences 0.30 and 0.36). Asserted:
+/// negative, shrinking by ≥ 1.25× per halving, and below 1 % at ℓ = 0.125 µm. 1.5 s in release.
+#[test]
+fn flat_cell_exchange_current_converges_as_the_interface_narrows() {
+    let i = 0.2;
+    let errors: Vec<f64> = [1.0, 0.5, 0.25, 0.125]
+        .iter()
+        .map(|&ell| {
+            let (v, cfg) = flat_cell_odd_voltage(ell / 4.0, ell, 49.0, i);
+            let eta_ct = v - ohmic_drop(&cfg);
+            let i0 = thermal_voltage(&cfg) * i / eta_ct;
+            i0 / cfg.material.exchange_current_density_a_m2 - 1.0
+        })
+        .collect();
+    eprintln!("i0 error at ℓ = 1, 0.5, 0.25, 0.125 µm: {errors:.5?}");
+    assert!(errors.iter().all(|&e| e < 0.0), "{errors:?}");
+    assert!(
+        errors.windows(2).all(|w| w[0] / w[1] >= 1.25),
+        "the error does not shrink with ℓ: {errors:?}"
+    );
+    assert!(errors[3].abs() < 0.01, "{errors:?}");
 }
