@@ -67,6 +67,8 @@ pub struct Coefficients {
     pub exchange_current_density_a_m2: f64,
     pub overpotential: OverpotentialForm,
     pub control: ControlMode,
+    /// Time integration of Nernst–Planck.
+    pub nernst_planck: crate::config::NernstPlanck,
     /// Target plating current per unit depth (galvanostatic), A/m (current density × width).
     pub target_current_a_m: f64,
     /// Collector potential under potentiostatic control, V.
@@ -150,6 +152,7 @@ impl Coefficients {
             exchange_current_density_a_m2: m.exchange_current_density_a_m2,
             overpotential: md.overpotential,
             control: c.control.mode,
+            nernst_planck: md.nernst_planck,
             target_current_a_m: c.control.current_density_at(0.0) * grid.width_m(),
             cell_voltage_v: c.control.cell_voltage_v,
         };

@@ -236,6 +236,20 @@ pub struct Model {
     pub pore_initial_concentration: f64,
     /// Allen–Cahn relaxation of the initial profiles before t = 0 (no reaction), s.
     pub equilibration_time_s: f64,
+    /// Time integration of Nernst–Planck.
+    pub nernst_planck: NernstPlanck,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum NernstPlanck {
+    /// Backward Euler over the whole step in the Slotboom variable u = c̃ e^{fφ} (Scharfetter–
+    /// Gummel fluxes), one multigrid-preconditioned CG solve per step: no Δx² limit
+    /// (docs/models/phase-field.md §9.4).
+    Implicit,
+    /// Forward-Euler sub-steps at the explicit diffusion limit Δx²/(4D) within each step
+    /// (the reference; cost grows as 1/Δx² per simulated second).
+    Explicit,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -465,6 +479,7 @@ impl Default for Model {
             double_well: DoubleWell::Sharp,
             scaffold_obstacle_over_w1: 1000.0,
             overpotential: OverpotentialForm::TwoPotential,
+            nernst_planck: NernstPlanck::Explicit,
             pore_conductivity_floor: 1e-6,
             metal_conductivity_cap: 1e6,
             pore_initial_concentration: 1.0,

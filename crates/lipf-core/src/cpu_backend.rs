@@ -7,8 +7,9 @@
 //!    (`collector`).
 //! 4. `reaction_rate`: r and η from φ = φ0 + V φ1.
 //! 5. `time_step`: Δt from the explicit stability limits and the largest allowed change of ξ.
-//! 6. `np_coefficients` once, then `np_substep` (Nernst–Planck, sub-stepped at its own
-//!    stability limit within the step), and `xi_update` (ξ += Δt r).
+//! 6. Nernst–Planck: implicit (`np_assemble`, one multigrid-preconditioned CG solve for
+//!    u = c̃ e^{fφ}, `np_finish`) or explicit (`np_coefficients` once, then `np_substep` at its own
+//!    stability limit within the step); then `xi_update` (ξ += Δt r).
 //!
 //! The charge of a step is i·Δt with i the top-boundary current of the potential whose source
 //! was r, so nF Δ(c_s∫ξ) = ∫ i dt holds to the solver tolerance.
@@ -16,13 +17,15 @@
 use crate::backend::{AdvanceOutcome, Backend, SimulationError, StopFlag};
 use crate::coefficients::Coefficients;
 use crate::config::Config;
-use crate::config::OverpotentialForm;
+use crate::config::{NernstPlanck, OverpotentialForm};
 use crate::cpu::collector::{
     add_scaled_rhs, collector, collector_from_currents, combine_potential, top_current,
 };
 use crate::cpu::conc_update::cell_diffusivity;
 use crate::cpu::electronic_assemble::electronic_assemble;
+use crate::cpu::np_assemble::np_assemble;
 use crate::cpu::np_coefficients::{np_coefficients, NP_COEFFS};
+use crate::cpu::np_finish::np_finish;
 use crate::cpu::np_substep::np_substep;
 use crate::cpu::operator::Operator;
 use crate::cpu::potential_assemble::potential_assemble;
@@ -55,6 +58,9 @@ pub const NEWTON_MAX_ITERATIONS: usize = 30;
 pub const NEWTON_TOLERANCE_V: f64 = 1e-5;
 /// The range check runs every this many steps (and at the end of every advance).
 const CHECK_EVERY: u64 = 16;
+/// Tolerance of the implicit Nernst–Planck solve: Σ|b − A u| ≤ this × cells, in units of c̃
+/// (ions are conserved to the residual; c̃ − 1 is ~1e-6 at Nernst–Einstein diffusivity).
+pub const NP_RESIDUAL_PER_CELL: f64 = 1e-11;
 
 pub struct CpuBackend {
     pub coeffs: Coefficients,
@@ -78,6 +84,9 @@ pub struct CpuBackend {
     dt_np_s: f64,
     /// Nernst–Planck stencil of the current step (`np_coefficients`).
     np_stencil: Vec<f64>,
+    /// The implicit Nernst–Planck problem (`np_assemble`): operator, right-hand side, the
+    /// Slotboom variable u and its multigrid hierarchy (None with explicit sub-steps).
+    np: Option<ImplicitNp>,
     /// Wall time spent in the potential solve and in everything else (not part of the state).
     timings: StepTimings,
     /// What the stages of the step in progress hand on to each other (not part of the state).
@@ -90,6 +99,16 @@ enum PotentialSolver {
     Single(Multigrid),
     /// The two-potential form: the electronic problem and the coupled solver.
     Coupled(Electronic),
+}
+
+/// The implicit Nernst–Planck problem of a step.
+struct ImplicitNp {
+    op: Operator,
+    rhs: Vec<f64>,
+    u: Vec<f64>,
+    solver: Multigrid,
+    /// CG iterations of all implicit Nernst–Planck solves of this backend.
+    iterations_total: u64,
 }
 
 /// The electronic problem of the two-potential form.
@@ -183,6 +202,13 @@ impl CpuBackend {
             eta_new: vec![0.0; n],
             conc_new: vec![0.0; n],
             np_stencil: vec![0.0; n * NP_COEFFS],
+            np: (coeffs.nernst_planck == NernstPlanck::Implicit).then(|| ImplicitNp {
+                op: Operator::zeros(grid.nx, grid.ny),
+                rhs: vec![0.0; n],
+                u: vec![0.0; n],
+                solver: Multigrid::new(grid.nx, grid.ny, sweeps),
+                iterations_total: 0,
+            }),
             dt_stable_s,
             dt_np_s,
             timings: StepTimings::default(),
@@ -201,6 +227,11 @@ impl CpuBackend {
     /// The ξ (and potential) step the explicit Allen–Cahn limit allows, s.
     pub fn dt_stable_s(&self) -> f64 {
         self.dt_stable_s
+    }
+
+    /// CG iterations of all implicit Nernst–Planck solves so far (0 with explicit sub-steps).
+    pub fn np_iterations_total(&self) -> u64 {
+        self.np.as_ref().map_or(0, |np| np.iterations_total)
     }
 
     /// The Nernst–Planck sub-step the explicit diffusion limit allows, s.
@@ -235,7 +266,7 @@ impl CpuBackend {
             self.converge_initial_overpotential()?;
         }
         self.current.t_max_s = t_max_s;
-        step_sequence(self, self.coeffs.control)
+        step_sequence(self, self.coeffs.control, self.coeffs.nernst_planck)
     }
 
     /// Wall time split of the steps taken so far by this backend object.
@@ -556,6 +587,57 @@ impl StepKernels for CpuBackend {
             );
             std::mem::swap(&mut s.conc, &mut self.conc_new);
         }
+        Ok(())
+    }
+
+    fn np_assemble(&mut self) -> Result<(), SimulationError> {
+        let np = self.np.as_mut().expect("implicit Nernst–Planck");
+        let s = &self.state;
+        np_assemble(
+            &self.coeffs,
+            self.current.dt_s,
+            &self.diffusivity,
+            &s.potential,
+            &self.rate,
+            &s.conc,
+            &mut np.op,
+            &mut np.rhs,
+            &mut np.u,
+        );
+        np.solver
+            .setup(&np.op)
+            .map_err(|e| SimulationError::Solver(format!("Nernst–Planck multigrid: {e}")))
+    }
+
+    fn np_solve(&mut self) -> Result<(), SimulationError> {
+        let np = self.np.as_mut().expect("implicit Nernst–Planck");
+        let n = self.coeffs.grid.cells();
+        let st = np.solver.solve(
+            &np.rhs,
+            &mut np.u,
+            NP_RESIDUAL_PER_CELL * n as f64,
+            self.config.solver.max_iterations,
+        );
+        np.iterations_total += st.iterations as u64;
+        if !st.converged {
+            let s = &self.state;
+            return Err(SimulationError::Solver(format!(
+                "Nernst–Planck solve did not converge at step {} (t = {:.6} s): {st:?}",
+                s.step, s.time_s
+            )));
+        }
+        Ok(())
+    }
+
+    fn np_finish(&mut self) -> Result<(), SimulationError> {
+        let np = self.np.as_ref().expect("implicit Nernst–Planck");
+        np_finish(
+            self.coeffs.grid.nx,
+            self.coeffs.f_over_rt_per_v,
+            &self.state.potential,
+            &np.u,
+            &mut self.state.conc,
+        );
         Ok(())
     }
 

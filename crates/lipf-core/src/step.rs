@@ -6,7 +6,7 @@
 //! to the step by a method here, its two implementations, and one line in the sequence.
 
 use crate::backend::SimulationError;
-use crate::config::ControlMode;
+use crate::config::{ControlMode, NernstPlanck};
 
 /// Which potential a solve computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +43,13 @@ pub trait StepKernels {
     fn np_coefficients(&mut self) -> Result<(), SimulationError>;
     /// `np_substep` as many times as `time_step` chose.
     fn np_substeps(&mut self) -> Result<(), SimulationError>;
+    /// Implicit Nernst–Planck: `np_assemble` (the step's SPD problem in u = c̃ e^{fφ}) and the
+    /// coarse operators of its multigrid hierarchy.
+    fn np_assemble(&mut self) -> Result<(), SimulationError>;
+    /// Multigrid-preconditioned CG for u (warm-started from the old c̃).
+    fn np_solve(&mut self) -> Result<(), SimulationError>;
+    /// `np_finish`: c̃ = e^{−fφ} u.
+    fn np_finish(&mut self) -> Result<(), SimulationError>;
     /// `xi_update`: ξ += Δt r.
     fn xi_update(&mut self) -> Result<(), SimulationError>;
     /// Closes the step: η becomes the next linearisation point, time, charge and counters
@@ -76,12 +83,22 @@ pub fn potential_sequence<K: StepKernels + ?Sized>(
 pub fn step_sequence<K: StepKernels + ?Sized>(
     k: &mut K,
     control: ControlMode,
+    nernst_planck: NernstPlanck,
 ) -> Result<(), SimulationError> {
     k.begin_step()?;
     potential_sequence(k, control)?;
     k.time_step()?;
-    k.np_coefficients()?;
-    k.np_substeps()?;
+    match nernst_planck {
+        NernstPlanck::Explicit => {
+            k.np_coefficients()?;
+            k.np_substeps()?;
+        }
+        NernstPlanck::Implicit => {
+            k.np_assemble()?;
+            k.np_solve()?;
+            k.np_finish()?;
+        }
+    }
     k.xi_update()?;
     k.end_step()
 }
@@ -152,7 +169,7 @@ mod tests {
     #[test]
     fn the_step_runs_its_stages_in_order() {
         let mut g = Log::default();
-        step_sequence(&mut g, ControlMode::Galvanostatic).unwrap();
+        step_sequence(&mut g, ControlMode::Galvanostatic, NernstPlanck::Explicit).unwrap();
         assert_eq!(
             g.0,
             [

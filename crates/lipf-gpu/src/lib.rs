@@ -44,4 +44,6 @@ pub enum GpuError {
     },
     #[error("WGSL pipeline `{kernel}` rejected by the device: {message}")]
     Pipeline { kernel: String, message: String },
+    #[error("{0}")]
+    Unsupported(String),
 }

@@ -14,7 +14,9 @@
 //! | `xi_update` | ξ ← ξ + Δt r |
 //! | `conc_update` | Nernst–Planck step of c̃ (reference form, one step) |
 //! | `np_coefficients` | the same step's stencil, computed once per step |
-//! | `np_substep` | one Nernst–Planck sub-step with that stencil (what the backend runs) |
+//! | `np_substep` | one Nernst–Planck sub-step with that stencil (`model.nernst_planck = "explicit"`) |
+//! | `np_assemble` | the implicit Nernst–Planck step as an SPD 5-point problem in u = c̃ e^{fφ} |
+//! | `np_finish` | c̃ = e^{−fφ} u after that problem is solved |
 //! | `range_check` | first cell of each field outside its admissible range |
 //! | `cg_vectors` | the CG vector updates x += αp, r −= αq and p = z + βp (`solver.rs`) |
 //! | `reduce` | the CG sums: dot products and L1 norms (`solver.rs`) |
@@ -29,7 +31,9 @@ pub mod mg_prolong;
 pub mod mg_residual;
 pub mod mg_restrict;
 pub mod mg_smooth;
+pub mod np_assemble;
 pub mod np_coefficients;
+pub mod np_finish;
 pub mod np_substep;
 pub mod operator;
 pub mod par;

@@ -160,6 +160,13 @@ impl GpuBackend {
         geometry: GeometryInfo,
     ) -> Result<GpuBackend, GpuError> {
         let coeffs = Coefficients::from_config(config);
+        if coeffs.nernst_planck == lipf_core::config::NernstPlanck::Implicit {
+            return Err(GpuError::Unsupported(
+                "model.nernst_planck = \"implicit\" is not yet available on the GPU backend; \
+                 use \"explicit\" or the CPU backend"
+                    .into(),
+            ));
+        }
         let two_potential = coeffs.overpotential == OverpotentialForm::TwoPotential;
         let (nx, ny) = (coeffs.grid.nx, coeffs.grid.ny);
         assert_eq!((nx, ny), (state.grid.nx, state.grid.ny));
@@ -766,7 +773,7 @@ impl GpuBackend {
     fn record_step(&self, pass: &mut wgpu::ComputePass) {
         let mut rec = Recorder { b: self, pass };
         // Recording cannot fail: errors surface in the control record after the submission.
-        let _ = step_sequence(&mut rec, self.coeffs.control);
+        let _ = step_sequence(&mut rec, self.coeffs.control, self.coeffs.nernst_planck);
     }
 
     fn read_control_and_log(&self, with_status: bool) -> (Control, Vec<StepLog>, [u32; 4]) {

@@ -130,6 +130,18 @@ impl StepKernels for Recorder<'_, '_> {
         Ok(())
     }
 
+    fn np_assemble(&mut self) -> Result<(), SimulationError> {
+        Err(implicit_np_unsupported())
+    }
+
+    fn np_solve(&mut self) -> Result<(), SimulationError> {
+        Err(implicit_np_unsupported())
+    }
+
+    fn np_finish(&mut self) -> Result<(), SimulationError> {
+        Err(implicit_np_unsupported())
+    }
+
     fn xi_update(&mut self) -> Result<(), SimulationError> {
         let b = self.b;
         b.dispatch(self.pass, &b.k.xi_update, &b.g.xi_update, Gate::Step(0));
@@ -141,4 +153,11 @@ impl StepKernels for Recorder<'_, '_> {
         b.dispatch(self.pass, &b.k.copy, &b.g.copy_eta, Gate::Step(0));
         Ok(())
     }
+}
+
+fn implicit_np_unsupported() -> SimulationError {
+    SimulationError::Solver(
+        "model.nernst_planck = \"implicit\" is not yet available on the GPU backend; use \"explicit\""
+            .into(),
+    )
 }

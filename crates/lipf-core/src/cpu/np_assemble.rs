@@ -1,0 +1,130 @@
+//! Implicit (backward-Euler) Nernst–Planck step as a symmetric positive definite 5-point problem,
+//! solved by the potential's multigrid-preconditioned CG (docs/models/phase-field.md §9.4).
+//! Twin: `shaders/np_assemble.wgsl`.
+//!
+//! In the Slotboom variable u = c̃ e^{fφ} the Nernst–Planck flux D(∇c̃ + c̃ f∇φ) is D e^{−fφ}∇u.
+//! With e_k = e^{−fφ_k}, a face between cells k and n carries the Scharfetter–Gummel flux
+//!   W_kn (u_n − u_k),  W_kn = d_kn L(e_k, e_n)/Δx²,
+//! d_kn the harmonic mean of the cell diffusivities (as in [`super::conc_update`]) and
+//! L(a, b) = (a − b)/ln(a/b) the logarithmic mean: exact for a steady flux in a uniform field,
+//! and the central flux of the explicit update to O((fΔφ)²). Backward Euler over Δt,
+//!   e_k u_k − Δt Σ_n W_kn (u_n − u_k) = c̃_k + Δt b_k,  b_k = −(c_s/c0) r_k,
+//! is the operator of [`super::operator::Operator`] with face conductances T = Δt W, diagonal
+//! S = e_k and right-hand side c̃_k + Δt b_k. The top face (c̃ = 1, φ = 0 half a cell away, so
+//! u = 1 there) has T = 2Δt D_k L(e_k, 1)/Δx² and adds T·1 to the right-hand side; the bottom has
+//! no flux; x is periodic. The matrix is symmetric (W_kn = W_nk) with positive diagonal S, so
+//! CG applies, and Σ_k (e_k u_k − c̃_k) = Δt (Σ_k b_k + top inflow) to the solver's residual:
+//! ions are conserved to the solver tolerance. [`super::np_finish`] returns c̃ = e_k u_k.
+//! The warm start is u = c̃ e^{fφ} of the old c̃ with the new φ.
+
+use super::interp::harmonic_mean;
+use super::operator::Operator;
+use super::par::for_rows;
+use crate::coefficients::Coefficients;
+
+/// (e^x − 1)/x, continuous through x = 0 (a series below |x| = 0.05, where 1 − e^x cancels;
+/// the WGSL twin computes in f32 and uses the same switch).
+#[inline(always)]
+pub fn exprel(x: f64) -> f64 {
+    if x.abs() < 0.05 {
+        1.0 + x * (0.5 + x * (1.0 / 6.0 + x / 24.0))
+    } else {
+        x.exp_m1() / x
+    }
+}
+
+/// Logarithmic mean of e^{−fφa} and e^{−fφb}, from the potentials: e^{−fφb} · exprel(f(φb − φa)).
+#[inline(always)]
+pub fn boltzmann_log_mean(f: f64, phi_a: f64, phi_b: f64) -> f64 {
+    (-f * phi_b).exp() * exprel(f * (phi_b - phi_a))
+}
+
+/// Writes the operator (east and north face conductances, the diagonal term S and the cached
+/// diagonal), the right-hand side and the warm start u of one implicit Nernst–Planck step of
+/// `dt_s` from the cell diffusivities, the ionic potential φ, the final ξ rate r and c̃.
+#[allow(clippy::too_many_arguments)]
+pub fn np_assemble(
+    c: &Coefficients,
+    dt_s: f64,
+    diffusivity: &[f64],
+    potential: &[f64],
+    rate: &[f64],
+    conc: &[f64],
+    op: &mut Operator,
+    rhs: &mut [f64],
+    u: &mut [f64],
+) {
+    let (nx, ny) = (c.grid.nx, c.grid.ny);
+    let scale = dt_s / (c.grid.dx_m * c.grid.dx_m);
+    let f = c.f_over_rt_per_v;
+    let sink = c.cs_mol_m3 / c.c0_mol_m3;
+    // T of the face between cells k and n.
+    let face = |k: usize, n: usize| {
+        scale
+            * harmonic_mean(diffusivity[k], diffusivity[n])
+            * boltzmann_log_mean(f, potential[k], potential[n])
+    };
+    let top = |k: usize| 2.0 * scale * diffusivity[k] * boltzmann_log_mean(f, potential[k], 0.0);
+    let row = |j: usize, i: usize| j * nx + i;
+    for_rows(&mut op.tx, nx, |j, out| {
+        for (i, t) in out.iter_mut().enumerate() {
+            *t = if nx > 1 {
+                face(row(j, i), row(j, (i + 1) % nx))
+            } else {
+                0.0
+            };
+        }
+    });
+    for_rows(&mut op.ty, nx, |j, out| {
+        for (i, t) in out.iter_mut().enumerate() {
+            let k = row(j, i);
+            *t = if j + 1 < ny { face(k, k + nx) } else { top(k) };
+        }
+    });
+    op.tbot.iter_mut().for_each(|t| *t = 0.0);
+    for_rows(&mut op.s, nx, |j, out| {
+        for (i, s) in out.iter_mut().enumerate() {
+            *s = (-f * potential[row(j, i)]).exp();
+        }
+    });
+    op.update_diagonal();
+    let ty = &op.ty;
+    for_rows(rhs, nx, |j, out| {
+        for (i, b) in out.iter_mut().enumerate() {
+            let k = row(j, i);
+            *b = conc[k] - dt_s * sink * rate[k] + if j + 1 == ny { ty[k] } else { 0.0 };
+        }
+    });
+    for_rows(u, nx, |j, out| {
+        for (i, v) in out.iter_mut().enumerate() {
+            let k = row(j, i);
+            *v = conc[k] * (f * potential[k]).exp();
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exprel_is_continuous_at_the_series_switch_and_at_zero() {
+        for &x in &[0.0499999, 0.05, -0.0499999, -0.05] {
+            let a = exprel(x);
+            let b = (x as f64).exp_m1() / x;
+            assert!((a / b - 1.0).abs() < 1e-9, "x = {x}: {a} against {b}");
+        }
+        assert_eq!(exprel(0.0), 1.0);
+    }
+
+    #[test]
+    fn log_mean_lies_between_its_arguments_and_is_symmetric() {
+        let f = 38.9;
+        for &(a, b) in &[(0.0, 0.01), (-0.02, 0.03), (0.001, 0.001 + 1e-9)] {
+            let m = boltzmann_log_mean(f, a, b);
+            let (ea, eb) = ((-f * a as f64).exp(), (-f * b as f64).exp());
+            assert!(m >= ea.min(eb) * (1.0 - 1e-12) && m <= ea.max(eb) * (1.0 + 1e-12));
+            assert!((m / boltzmann_log_mean(f, b, a) - 1.0).abs() < 1e-12);
+        }
+    }
+}
