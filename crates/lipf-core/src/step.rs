@@ -156,6 +156,18 @@ mod tests {
             self.0.push("np_substeps");
             Ok(())
         }
+        fn np_assemble(&mut self) -> Result<(), SimulationError> {
+            self.0.push("np_assemble");
+            Ok(())
+        }
+        fn np_solve(&mut self) -> Result<(), SimulationError> {
+            self.0.push("np_solve");
+            Ok(())
+        }
+        fn np_finish(&mut self) -> Result<(), SimulationError> {
+            self.0.push("np_finish");
+            Ok(())
+        }
         fn xi_update(&mut self) -> Result<(), SimulationError> {
             self.0.push("xi_update");
             Ok(())
@@ -183,6 +195,25 @@ mod tests {
                 "time_step",
                 "np_coefficients",
                 "np_substeps",
+                "xi_update",
+                "end"
+            ]
+        );
+        let mut i = Log::default();
+        step_sequence(&mut i, ControlMode::Potentiostatic, NernstPlanck::Implicit).unwrap();
+        assert_eq!(
+            i.0,
+            [
+                "begin",
+                "xi_rate",
+                "assemble",
+                "add_rhs",
+                "solve",
+                "reaction",
+                "time_step",
+                "np_assemble",
+                "np_solve",
+                "np_finish",
                 "xi_update",
                 "end"
             ]
