@@ -180,15 +180,16 @@ impl CpuBackend {
         let dt_stable_s = config.time.stability_safety * coeffs.dt_allen_cahn_s();
         let dt_np_s = config.time.stability_safety * coeffs.dt_diffusion_s();
         let sweeps = config.solver.smoothing_sweeps;
+        let cycle = config.solver.cycle;
         let solver = if coeffs.overpotential == OverpotentialForm::TwoPotential {
             PotentialSolver::Coupled(Electronic {
-                solver: CoupledMultigrid::new(grid.nx, grid.ny, sweeps),
+                solver: CoupledMultigrid::new(grid.nx, grid.ny, sweeps, cycle),
                 op: Operator::zeros(grid.nx, grid.ny),
                 b0: vec![0.0; n],
                 b1: vec![0.0; n],
             })
         } else {
-            PotentialSolver::Single(Multigrid::new(grid.nx, grid.ny, sweeps))
+            PotentialSolver::Single(Multigrid::with_cycle(grid.nx, grid.ny, sweeps, cycle))
         };
         CpuBackend {
             op: Operator::zeros(grid.nx, grid.ny),
@@ -206,7 +207,7 @@ impl CpuBackend {
                 op: Operator::zeros(grid.nx, grid.ny),
                 rhs: vec![0.0; n],
                 u: vec![0.0; n],
-                solver: Multigrid::new(grid.nx, grid.ny, sweeps),
+                solver: Multigrid::with_cycle(grid.nx, grid.ny, sweeps, cycle),
                 iterations_total: 0,
             }),
             dt_stable_s,
