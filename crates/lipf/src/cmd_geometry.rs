@@ -284,8 +284,8 @@ pub fn describe(r: &GeometryReport) -> String {
     }
     let _ = writeln!(
         t,
-        "  effective ionic conductivity along y: σ_eff/σ_p = {:.4} ({:.4e} S/m); tortuosity factor τ = {:.4} (σ_eff = σ_p(1−f)/τ); Bruggeman (1−f)^1.5 = {:.4} ({:.4e} S/m)",
-        c.relative, m.effective_conductivity_s_m, c.tortuosity_factor, c.bruggeman_relative, m.bruggeman_conductivity_s_m
+        "  effective ionic conductivity along y: σ_eff/σ_p = {:.4} ({:.4e} S/m) on the diffuse h(ϕ) the simulation sees, {:.4} on the segmented voxels (ϕ ≥ ½, as TauFactor); tortuosity factor τ (σ_eff = σ_p(1−f)/τ) diffuse {:.4}, voxels {:.4}: estimate {:.3} ± {:.3} (the two bracket the converged value; refine the grid to narrow it); Bruggeman (1−f)^1.5 = {:.4} ({:.4e} S/m)",
+        c.relative, m.effective_conductivity_s_m, c.voxel_relative, c.tortuosity_factor, c.voxel_tortuosity_factor, c.tortuosity_estimate, c.tortuosity_uncertainty, c.bruggeman_relative, m.bruggeman_conductivity_s_m
     );
     t
 }
