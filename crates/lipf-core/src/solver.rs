@@ -126,6 +126,23 @@ impl DenseCholesky {
 
 pub use crate::config::Cycle;
 
+/// Whether a cycle visits the coarse level below the current one twice (the W-cycle's rule,
+/// shared by the CPU and GPU backends): `coarse_cells` is that level's size and
+/// `coarse_is_coarsest` whether it is the last level (solved exactly, so once is enough).
+pub fn second_coarse_visit(cycle: Cycle, coarse_cells: usize, coarse_is_coarsest: bool) -> bool {
+    cycle == Cycle::W && !coarse_is_coarsest && coarse_cells >= W_MIN_CELLS
+}
+
+/// The over-correction of a coarse correction ([`COARSE_CORRECTION_SCALE`] after one visit,
+/// [`W_COARSE_CORRECTION_SCALE`] after two).
+pub fn coarse_correction_scale(second_visit: bool) -> f64 {
+    if second_visit {
+        W_COARSE_CORRECTION_SCALE
+    } else {
+        COARSE_CORRECTION_SCALE
+    }
+}
+
 /// Statistics of one solve.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct SolveStats {
@@ -226,9 +243,11 @@ impl Multigrid {
         }
         self.vcycle(l + 1);
         // Second coarse cycle on the residual of the first: x_c ← x_c + M_c⁻¹(b_c − A_c x_c).
-        let twice = self.cycle == Cycle::W
-            && l + 2 < self.levels.len()
-            && self.levels[l + 1].op.cells() >= W_MIN_CELLS;
+        let twice = second_coarse_visit(
+            self.cycle,
+            self.levels[l + 1].op.cells(),
+            l + 2 == self.levels.len(),
+        );
         if twice {
             {
                 let c = &mut self.levels[l + 1];
@@ -243,11 +262,7 @@ impl Multigrid {
             }
         }
         // The over-correction suited to how accurately the coarse problem was solved.
-        let scale = if twice {
-            W_COARSE_CORRECTION_SCALE
-        } else {
-            COARSE_CORRECTION_SCALE
-        };
+        let scale = coarse_correction_scale(twice);
         let (f, c) = self.levels.split_at_mut(l + 1);
         let lev = &mut f[l];
         mg_prolong(&c[0].x, scale, lev.op.nx, &mut lev.x);

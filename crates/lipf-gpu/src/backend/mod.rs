@@ -64,6 +64,7 @@ use lipf_core::config::{Config, ControlMode, OverpotentialForm};
 use lipf_core::cpu::xi_rate as cpu_xi_rate;
 use lipf_core::geometry::GeometryInfo;
 use lipf_core::observables::Scalars;
+use lipf_core::solver::coarse_correction_scale;
 use lipf_core::step::{potential_sequence, step_sequence, Solve, StepKernels};
 use lipf_core::{Coefficients, State};
 use recorder::Recorder;
@@ -74,7 +75,6 @@ pub const MAX_BATCH_STEPS: usize = 64;
 /// Most Nernst–Planck sub-steps recorded per step.
 pub const MAX_SUBSTEPS: usize = 256;
 /// The CPU solver's over-correction of the coarse-grid correction, in f32.
-const COARSE_CORRECTION_SCALE: f32 = lipf_core::solver::COARSE_CORRECTION_SCALE as f32;
 /// Relative slack of the landing test (the CPU uses 1e-9 in f64).
 const LAND_TOLERANCE: f32 = 1e-5;
 /// Newton iterations on the overpotential before the first step: the CPU backend's.
@@ -109,6 +109,13 @@ pub struct GpuBackend {
 }
 
 /// Level sizes of the multigrid hierarchy: halve (rounding up) down to a single cell.
+/// Whether a cycle on level `l` of the hierarchy `dims` visits level l + 1 twice (the CPU's rule,
+/// `lipf_core::solver::second_coarse_visit`).
+fn second_visit(cycle: lipf_core::config::Cycle, dims: &[(usize, usize)], l: usize) -> bool {
+    let (cx, cy) = dims[l + 1];
+    lipf_core::solver::second_coarse_visit(cycle, cx * cy, l + 2 == dims.len())
+}
+
 fn level_dims(nx: usize, ny: usize) -> Vec<(usize, usize)> {
     let mut v = vec![(nx, ny)];
     let (mut cx, mut cy) = (nx, ny);
@@ -334,7 +341,12 @@ impl GpuBackend {
                         uniform(
                             &ctx,
                             "transfer",
-                            &TransferParams::new(fx, fy, COARSE_CORRECTION_SCALE),
+                            &TransferParams::new(
+                                fx,
+                                fy,
+                                coarse_correction_scale(second_visit(config.solver.cycle, &dims, l))
+                                    as f32,
+                            ),
                         )
                     })
                 })
@@ -653,40 +665,59 @@ impl GpuBackend {
         self.shapes - 1
     }
 
-    /// z = M⁻¹ r: one V-cycle from a zero initial guess on the hierarchy of `g` (solver.rs,
-    /// Multigrid::vcycle).
+    /// z = M⁻¹ r: one cycle (`solver.cycle`) from a zero initial guess on the hierarchy of `g`
+    /// (solver.rs, Multigrid::vcycle).
     fn record_vcycle(&self, pass: &mut wgpu::ComputePass, g: &LevelGroups) {
+        self.record_cycle(pass, g, 0, true);
+    }
+
+    /// One cycle on level `l`, from zero (`zero_start`) or improving the level's current x
+    /// (the W-cycle's second coarse visit: x ← x + M(b − A x), what the CPU computes from the
+    /// residual, since the cycle is a linear iteration).
+    fn record_cycle(
+        &self,
+        pass: &mut wgpu::ComputePass,
+        g: &LevelGroups,
+        l: usize,
+        zero_start: bool,
+    ) {
         let k = &self.k;
         let last = self.dims.len() - 1;
-        let sweeps = self.config.solver.smoothing_sweeps;
-        for l in 0..last {
-            self.dispatch(pass, &k.zero, &g.zero[l], Gate::Cg(l));
-            for _ in 0..sweeps {
-                self.dispatch(pass, &k.smooth, &g.smooth[l][0], Gate::Cg(l));
-                self.dispatch(pass, &k.smooth, &g.smooth[l][1], Gate::Cg(l));
-            }
-            self.dispatch(pass, &k.residual, &g.residual[l], Gate::Cg(l));
-            self.dispatch(
-                pass,
-                &k.restrict,
-                g.restrict[l].as_ref().unwrap(),
-                Gate::Cg(l + 1),
-            );
+        if l == last {
+            // The coarsest level is one cell: one relaxation from zero solves it exactly.
+            self.dispatch(pass, &k.zero, &g.zero[last], Gate::Cg(last));
+            self.dispatch(pass, &k.smooth, &g.smooth[last][0], Gate::Cg(last));
+            return;
         }
-        // The coarsest level is one cell: one relaxation from zero solves it exactly.
-        self.dispatch(pass, &k.zero, &g.zero[last], Gate::Cg(last));
-        self.dispatch(pass, &k.smooth, &g.smooth[last][0], Gate::Cg(last));
-        for l in (0..last).rev() {
-            self.dispatch(
-                pass,
-                &k.prolong,
-                g.prolong[l].as_ref().unwrap(),
-                Gate::Cg(l),
-            );
-            for _ in 0..sweeps {
-                self.dispatch(pass, &k.smooth, &g.smooth[l][1], Gate::Cg(l));
-                self.dispatch(pass, &k.smooth, &g.smooth[l][0], Gate::Cg(l));
-            }
+        let sweeps = self.config.solver.smoothing_sweeps;
+        if zero_start {
+            self.dispatch(pass, &k.zero, &g.zero[l], Gate::Cg(l));
+        }
+        for _ in 0..sweeps {
+            self.dispatch(pass, &k.smooth, &g.smooth[l][0], Gate::Cg(l));
+            self.dispatch(pass, &k.smooth, &g.smooth[l][1], Gate::Cg(l));
+        }
+        self.dispatch(pass, &k.residual, &g.residual[l], Gate::Cg(l));
+        self.dispatch(
+            pass,
+            &k.restrict,
+            g.restrict[l].as_ref().unwrap(),
+            Gate::Cg(l + 1),
+        );
+        self.record_cycle(pass, g, l + 1, true);
+        if second_visit(self.config.solver.cycle, &self.dims, l) {
+            self.record_cycle(pass, g, l + 1, false);
+        }
+        // Scaled by the over-correction of this level's cycle (its TransferParams).
+        self.dispatch(
+            pass,
+            &k.prolong,
+            g.prolong[l].as_ref().unwrap(),
+            Gate::Cg(l),
+        );
+        for _ in 0..sweeps {
+            self.dispatch(pass, &k.smooth, &g.smooth[l][1], Gate::Cg(l));
+            self.dispatch(pass, &k.smooth, &g.smooth[l][0], Gate::Cg(l));
         }
     }
 
