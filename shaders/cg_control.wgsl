@@ -7,16 +7,25 @@
 //              few iterations more, which still bounds the charge balance to ~1e-6 of the
 //              right-hand side. (A floor on the size of the terms of A x, |diag·x|, stopped the
 //              φ1 solve, whose x is O(1 V) with stiff Li/LLZO conductances, before it started.)
+//            The implicit Nernst–Planck solve (np_assemble.wgsl; solve SOLVE_NERNST_PLANCK) has
+//              an absolute tolerance and no floor: its right-hand side is c̃ ≈ 1 per cell, so
+//              1e-6 Σ|b| would be a residual of 1e-6 per cell, more than a step changes c̃ by
+//              where it is near equilibrium (the tolerance's reason: NP_RESIDUAL_PER_CELL in
+//              crates/lipf-gpu/src/backend/mod.rs).
 //            cg_rz0: r·z;  cg_alpha: iteration count, α = r·z / p·q;  cg_check: residual L1
 //            norm and converged flag;  cg_beta: β = r·z_new / r·z;  cg_end: iterations of the
-//            solve into the step's counters, the sticky not_converged flag.
+//            solve into the step's counters (the Nernst–Planck solve's into the batch's
+//            np_iterations and np_max_solve_iterations), the sticky not_converged flag (and
+//            FLAG_NP_NOT_CONVERGED for the Nernst–Planck solve).
 //            Every kernel except cg_end rewrites the CG part of the indirect-dispatch table:
 //            zero workgroups once the solve has converged, so the recorded iterations that
 //            follow cost nothing.
 // Bindings:  0 uniform SolveParams; 1 control (read_write); 2 partials (read);
 //            3 shapes (read; the workgroup counts of every dispatch shape, 3 u32 each);
-//            4 args (read_write; the indirect table: step part, then CG part).
-// Dispatch:  (1, 1, 1), one workgroup of 256 (the partial sums are added by a 256-wide tree).
+//            4 args (read_write; the indirect table: step part, then CG part). One bind group
+//            per solve serves every entry (cg_end uses 0 and 1).
+// Dispatch:  (1, 1, 1), one workgroup of 256 (the partial sums are added by a 256-wide tree);
+//            cg_end one invocation.
 // Index:     none (scalars).
 // Twin:      crates/lipf-core/src/solver.rs (Multigrid::solve: the scalars and the stopping
 //            test).
@@ -34,6 +43,13 @@ struct SolveParams {
 @group(0) @binding(2) var<storage, read> partials: array<vec2<f32>>;
 @group(0) @binding(3) var<storage, read> shapes: array<u32>;
 @group(0) @binding(4) var<storage, read_write> args: array<u32>;
+
+// Codes of SolveParams.solve (twins: lipf_gpu::params::SOLVE_*, compared by
+// tests/gpu_checks.rs). Solve 0 is φ0 (or φ under potentiostatic control).
+// φ1, the response to a unit collector potential: its tolerance is relative to |V|.
+const SOLVE_UNIT: u32 = 1u;
+// u = c̃ e^{fφ} of the implicit Nernst–Planck step: absolute tolerance, no floor.
+const SOLVE_NERNST_PLANCK: u32 = 2u;
 
 // Floor of the stopping test, as a fraction of Σ|b|: about 10 f32 epsilons, reachable by the
 // recurrence residual r −= α q (whose round-off shrinks with the update) in every solve.
@@ -83,11 +99,13 @@ fn cg_begin(@builtin(local_invocation_id) lid: vec3<u32>) {
         return;
     }
     var tol = params.tol;
-    if (params.solve == 1u) {
+    if (params.solve == SOLVE_UNIT) {
         // φ1 enters scaled by V: its tolerance is relative to the expected |V|.
         tol = tol / max(abs(control.v_collector), 1e-3);
     }
-    tol = max(tol, F32_RHS_FLOOR * t.y);
+    if (params.solve != SOLVE_NERNST_PLANCK) {
+        tol = max(tol, F32_RHS_FLOOR * t.y);
+    }
     control.tol = tol;
     control.res = t.x;
     let conv = t.x <= tol;
@@ -114,6 +132,9 @@ fn cg_alpha(@builtin(local_invocation_id) lid: vec3<u32>) {
     if (!(pq > 0.0) || !finite(pq)) {
         // Breakdown: stop this solve; cg_end reports it as not converged.
         control.flags |= FLAG_CG_BREAKDOWN;
+        if (params.solve == SOLVE_NERNST_PLANCK) {
+            control.flags |= FLAG_NP_NOT_CONVERGED;
+        }
         control.converged = 1u;
         set_cg_args(false);
         return;
@@ -153,8 +174,18 @@ fn cg_end() {
     if (control.running == 0u) {
         return;
     }
+    let np = params.solve == SOLVE_NERNST_PLANCK;
     if (control.converged == 0u) {
         control.not_converged = 1u;
+        if (np) {
+            control.flags |= FLAG_NP_NOT_CONVERGED;
+        }
+    }
+    if (np) {
+        control.np_iterations += control.solve_iterations;
+        control.np_max_solve_iterations =
+            max(control.np_max_solve_iterations, control.solve_iterations);
+        return;
     }
     control.step_iterations += control.solve_iterations;
     control.max_solve_iterations = max(control.max_solve_iterations, control.solve_iterations);

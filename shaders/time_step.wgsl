@@ -10,8 +10,9 @@
 //              landing exactly on the remaining time when it is within a step; the Nernst–Planck
 //              sub-step count ceil(Δt / Δt_np), Δt_np = min(diffusion limit, half a cell of
 //              drift), and the indirect entries of the recorded sub-steps (FLAG_SUBSTEPS_EXCEEDED
-//              when more are needed than were recorded); appends (Δt, I, V, iterations, sub-steps, the
-//              electronic leakage part of I) to the log.
+//              when more are needed than were recorded); with the implicit Nernst–Planck step
+//              (np_implicit) no sub-steps: the count is 0 and no entry is written; appends (Δt,
+//              I, V, iterations, sub-steps, the electronic leakage part of I) to the log.
 // Bindings:  0 uniform StepParams; 1 control (read_write); 2 shapes (read); 3 args (read_write;
 //            step part, CG part, then one entry per recorded sub-step);
 //            4 rate, 5 potential, 6 xi, 7 phi (read); 8 partials (read_write); 9 steps (the step
@@ -49,7 +50,8 @@ struct StepParams {
     ip_phi_hi: f32,
     ip_ionic_k: f32,
     ip_phi_lo: f32,
-    _pad1: u32,
+    // 1: model.nernst_planck = "implicit" (np_assemble.wgsl), no sub-steps.
+    np_implicit: u32,
     _pad2: u32,
     _pad3: u32,
 }
@@ -165,18 +167,21 @@ fn time_step(@builtin(local_invocation_id) lid: vec3<u32>) {
         control.remaining = remaining - dt;
     }
     control.dt = dt;
-    let substeps = max(u32(ceil(dt / dt_np * (1.0 - 1e-6))), 1u);
-    control.substeps = substeps;
-    control.dt_sub = dt / f32(substeps);
-    if (substeps > p.substeps_recorded) {
-        control.flags |= FLAG_SUBSTEPS_EXCEEDED;
-    }
-    let sub_base = substep_args_base(p.shapes);
-    for (var q = 0u; q < min(substeps, p.substeps_recorded); q++) {
-        for (var c = 0u; c < DISPATCH_ARGS_WORDS; c++) {
-            args[sub_base + DISPATCH_ARGS_WORDS * q + c] = shapes[c];
+    var substeps = 0u;
+    if (p.np_implicit == 0u) {
+        substeps = max(u32(ceil(dt / dt_np * (1.0 - 1e-6))), 1u);
+        control.dt_sub = dt / f32(substeps);
+        if (substeps > p.substeps_recorded) {
+            control.flags |= FLAG_SUBSTEPS_EXCEEDED;
+        }
+        let sub_base = substep_args_base(p.shapes);
+        for (var q = 0u; q < min(substeps, p.substeps_recorded); q++) {
+            for (var c = 0u; c < DISPATCH_ARGS_WORDS; c++) {
+                args[sub_base + DISPATCH_ARGS_WORDS * q + c] = shapes[c];
+            }
         }
     }
+    control.substeps = substeps;
     steps[control.step_count] = StepLog(dt, control.current_a_m, control.v_collector,
         control.step_iterations, control.max_solve_iterations, substeps, control.leakage_a_m,
         0u);

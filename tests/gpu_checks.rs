@@ -495,7 +495,7 @@ fn wgsl_control_flags_are_the_rust_ones() {
         wgsl, rust,
         "the FLAG_ consts of shaders/shared/control.wgsl differ from lipf_gpu::params::CONTROL_FLAGS"
     );
-    assert_eq!(rust.len(), 3, "expected three control flags");
+    assert_eq!(rust.len(), 4, "expected four control flags");
     // No kernel sets or tests a bare flag number.
     for s in SHADERS {
         for (k, line) in s.kernel_source().lines().enumerate() {
@@ -512,6 +512,39 @@ fn wgsl_control_flags_are_the_rust_ones() {
                     k + 1
                 );
             }
+        }
+    }
+}
+
+#[test]
+fn wgsl_solve_codes_are_the_rust_ones() {
+    let (module, _) = parse_and_validate(lipf_gpu::shaders::shader("cg_control"));
+    let wgsl = wgsl_u32_constants(&module, "SOLVE_");
+    let rust: BTreeMap<String, u32> = lipf_gpu::params::SOLVE_CODES
+        .iter()
+        .map(|&(n, v)| (n.to_string(), v))
+        .collect();
+    assert_eq!(
+        wgsl, rust,
+        "the SOLVE_ consts of shaders/cg_control.wgsl differ from lipf_gpu::params::SOLVE_CODES"
+    );
+    // No entry compares the solve code with a bare number.
+    for (k, line) in lipf_gpu::shaders::shader("cg_control")
+        .kernel_source()
+        .lines()
+        .enumerate()
+    {
+        let code = line.split("//").next().unwrap();
+        if let Some(at) = code.find("params.solve") {
+            let operand = code[at + "params.solve".len()..]
+                .trim_start()
+                .trim_start_matches(['=', '!', ' '])
+                .trim_start();
+            assert!(
+                !operand.starts_with(|c: char| c.is_ascii_digit()),
+                "shaders/cg_control.wgsl:{}: a bare solve code; use a SOLVE_ const",
+                k + 1
+            );
         }
     }
 }
@@ -1504,6 +1537,199 @@ twin_test!(twin_np_substep, |t, k| {
     );
 });
 
+/// The implicit Nernst–Planck step of the twin tests, s: 100 explicit diffusion limits, the
+/// regime the implicit step is for (Δt D/Δx² ≫ 1, so the face conductances dominate the
+/// diagonal term e^{−fφ}).
+fn twin_implicit_dt_s(c: &lipf_core::Coefficients) -> f64 {
+    100.0 * c.dt_diffusion_s()
+}
+
+/// A potential with neighbour differences up to 2e-2 V (f Δφ up to 0.8): the faces take both
+/// branches of `exprel` (its series below |x| = 0.3, the quotient above), while the case's own
+/// potential (f Δφ ≤ 4e-3) takes only the series.
+fn steep_potential(k: &TwinCase) -> Vec<f64> {
+    let nx = k.nx();
+    round(
+        &(0..k.c.grid.cells())
+            .map(|q| {
+                let (i, j) = ((q % nx) as f64, (q / nx) as f64);
+                1e-2 * (1.3 * i + 0.7 * j).sin()
+            })
+            .collect::<Vec<_>>(),
+    )
+}
+
+twin_test!(twin_np_assemble, |t, k| {
+    let (c, s, n) = (&k.c, &k.s, k.c.grid.cells());
+    let (nx, ny) = (c.grid.nx, c.grid.ny);
+    let dt = twin_implicit_dt_s(c);
+    for (label, potential) in [("", s.potential.clone()), ("steep", steep_potential(k))] {
+        let mut op = cpu::operator::Operator::zeros(nx, ny);
+        let (mut rhs, mut u) = (vec![0.0; n], vec![0.0; n]);
+        cpu::np_assemble::np_assemble(
+            c, dt, &k.dif, &potential, &k.rate, &s.conc, &mut op, &mut rhs, &mut u,
+        );
+        let (gop, grhs, gu) = t
+            .np_assemble(c, dt, &s.xi, &s.phi, &potential, &k.rate, &s.conc)
+            .unwrap();
+        let kernel = "np_assemble";
+        let out = |name: &str| match label {
+            "" => name.to_string(),
+            _ => format!("{name} {label}"),
+        };
+        for (name, x, y) in [
+            ("tx", &gop.tx, &op.tx),
+            ("ty", &gop.ty, &op.ty),
+            ("s", &gop.s, &op.s),
+            ("diag", &gop.diag, &op.diag),
+        ] {
+            k.close(kernel, &out(name), nx, x, y, 1e-5, F32_WHY);
+        }
+        assert!(
+            gop.tbot.iter().all(|&t| t == 0.0),
+            "np_assemble: no flux through the bottom, tbot = 0"
+        );
+        // The device's problem is the CPU's in correction form: rhs = b − A u0 (evaluated here
+        // in f64 from the CPU's b and warm start u0), u = 0.
+        let mut r0 = vec![0.0; n];
+        cpu::mg_residual::mg_residual(&op, &rhs, &u, &mut r0);
+        k.close(
+            kernel,
+            &out("rhs = b - A u0"),
+            nx,
+            &grhs,
+            &r0,
+            1e-5,
+            "each face's flux T (u0_n − u0_k) is formed from c̃_n − c̃_k and e^{fΔφ} − 1 in f32, \
+             so it keeps the f32 precision of the flux (not of u0 ≈ 1, which would cost \
+             diag/|b − A u0| ~1e2 more)",
+        );
+        assert!(
+            gu.iter().all(|&v| v == 0.0),
+            "np_assemble: the correction starts at 0 in every cell"
+        );
+    }
+});
+
+twin_test!(twin_np_finish, |t, k| {
+    let (c, s, n) = (&k.c, &k.s, k.c.grid.cells());
+    let (nx, ny) = (c.grid.nx, c.grid.ny);
+    let potential = steep_potential(k);
+    // The warm start u0 of the CPU's step, changed by a smooth field δu (as a solve would).
+    let mut op = cpu::operator::Operator::zeros(nx, ny);
+    let (mut rhs, mut u0) = (vec![0.0; n], vec![0.0; n]);
+    cpu::np_assemble::np_assemble(
+        c,
+        twin_implicit_dt_s(c),
+        &k.dif,
+        &potential,
+        &k.rate,
+        &s.conc,
+        &mut op,
+        &mut rhs,
+        &mut u0,
+    );
+    let du = round(
+        &u0.iter()
+            .enumerate()
+            .map(|(q, v)| 1e-3 * v * (0.2 * q as f64).cos())
+            .collect::<Vec<_>>(),
+    );
+    let u: Vec<f64> = u0.iter().zip(&du).map(|(a, b)| a + b).collect();
+    let mut conc = vec![0.0; n];
+    cpu::np_finish::np_finish(nx, c.f_over_rt_per_v, &potential, &u, &mut conc);
+    let gconc = t.np_finish(c, &potential, &du, &s.conc).unwrap();
+    // The change e^{−fφ} δu (~1e-3) is formed in f32 and added to c̃ ≈ 1: compare the change.
+    let dc: Vec<f64> = conc.iter().zip(&s.conc).map(|(a, b)| a - b).collect();
+    let gdc: Vec<f64> = gconc.iter().zip(&s.conc).map(|(a, b)| a - b).collect();
+    k.close(
+        "np_finish",
+        "delta_conc",
+        nx,
+        &gdc,
+        &dc,
+        1e-4,
+        "the change e^{−fφ} δu is added to c̃ ≈ 1 in f32, whose spacing 6e-8 is ~6e-5 of \
+         max|Δc̃| here",
+    );
+});
+
+/// The end of a CG solve on the device (`cg_control::cg_end`): a potential solve's iterations go
+/// to the step's counters and its failure to `not_converged`; the implicit Nernst–Planck solve's
+/// to the batch's `np_iterations` and `np_max_solve_iterations`, and its failure also raises
+/// `FLAG_NP_NOT_CONVERGED`, by which the host tells it from a potential solve's (and records
+/// more of its iterations, or stops with the Nernst–Planck solver error). A step that does not
+/// run counts nothing; an earlier flag marks the solve not converged and counts nothing.
+#[test]
+fn twin_cg_end_counts_and_flags_the_nernst_planck_solve_apart() {
+    use lipf_gpu::params::{
+        Control, FLAG_CG_BREAKDOWN, FLAG_NP_NOT_CONVERGED, SOLVE_NERNST_PLANCK, SOLVE_UNIT,
+        SOLVE_ZERO,
+    };
+    let Some(ctx) = device() else { return };
+    let mut t = TwinRunner::new(&ctx);
+    let before = Control {
+        running: 1,
+        solve_iterations: 5,
+        step_iterations: 3,
+        max_solve_iterations: 4,
+        np_iterations: 7,
+        np_max_solve_iterations: 2,
+        ..Default::default()
+    };
+    for solve in [SOLVE_ZERO, SOLVE_UNIT, SOLVE_NERNST_PLANCK] {
+        let np = solve == SOLVE_NERNST_PLANCK;
+        for converged in [1, 0] {
+            let c = t
+                .cg_end(
+                    &Control {
+                        converged,
+                        ..before
+                    },
+                    solve,
+                )
+                .unwrap();
+            let failed = converged == 0;
+            let mut want = Control {
+                converged,
+                not_converged: failed as u32,
+                ..before
+            };
+            if np {
+                want.np_iterations = 12;
+                want.np_max_solve_iterations = 5;
+                if failed {
+                    want.flags = FLAG_NP_NOT_CONVERGED;
+                }
+            } else {
+                want.step_iterations = 8;
+                want.max_solve_iterations = 5;
+            }
+            assert_eq!(c, want, "solve {solve}, converged {converged}");
+        }
+        // A step that does not run.
+        let idle = Control {
+            running: 0,
+            ..before
+        };
+        assert_eq!(t.cg_end(&idle, solve).unwrap(), idle, "solve {solve}, idle");
+        // A breakdown flagged during the solve.
+        let broken = Control {
+            flags: FLAG_CG_BREAKDOWN,
+            converged: 1,
+            ..before
+        };
+        assert_eq!(
+            t.cg_end(&broken, solve).unwrap(),
+            Control {
+                not_converged: 1,
+                ..broken
+            },
+            "solve {solve}, breakdown"
+        );
+    }
+}
+
 twin_test!(twin_xi_update, |t, k| {
     // The increment Δξ = Δt r (~1e-5 here) must survive being added to ξ ~ 1, whose f32
     // spacing is 6e-8: compare Δξ, not ξ.
@@ -1658,7 +1884,8 @@ const DEVICE_SUBSTEP_SLACK: f64 = 1e-6;
 
 /// The device's Δt and sub-step count against `cpu::time_step` on the same inputs, in several
 /// regimes: limited by stability, by the ξ change, by max Δt, by the drift, landing within a
-/// step, landing within the tolerance, not landing, and more sub-steps than recorded.
+/// step, landing within the tolerance, not landing, and more sub-steps than recorded; and with
+/// the implicit Nernst–Planck step (the same Δt, no sub-steps: count 0, no entry, no flag).
 #[allow(clippy::too_many_arguments)]
 fn check_time_step(
     t: &mut TwinRunner,
@@ -1696,9 +1923,9 @@ fn check_time_step(
     };
     let drift_dt_np = 0.5 * dx * dx / m.max_drift;
     let far = 1e3 * dt_stable;
-    // (label, limits, remaining time, recorded sub-steps, factor on φ).
-    let regimes: [(&str, TimeStepParams, f64, usize, f64); 8] = [
-        ("stability", base, far, 8, 1.0),
+    // (label, limits, remaining time, recorded sub-steps, factor on φ, implicit Nernst–Planck).
+    let regimes: [(&str, TimeStepParams, f64, usize, f64, bool); 9] = [
+        ("stability", base, far, 8, 1.0, false),
         (
             "xi-change",
             TimeStepParams {
@@ -1708,6 +1935,7 @@ fn check_time_step(
             far,
             8,
             1.0,
+            false,
         ),
         (
             "max-dt",
@@ -1718,6 +1946,7 @@ fn check_time_step(
             far,
             8,
             1.0,
+            false,
         ),
         (
             // φ scaled so that half a cell of drift takes Δt / 5.4 (6 sub-steps).
@@ -1729,19 +1958,23 @@ fn check_time_step(
             far,
             8,
             5.4 * drift_dt_np / dt_stable,
+            false,
         ),
-        ("lands-within-a-step", base, 0.37 * dt_stable, 8, 1.0),
+        ("lands-within-a-step", base, 0.37 * dt_stable, 8, 1.0, false),
         (
             "lands-within-tolerance",
             base,
             dt_stable * (1.0 + 1e-6),
             8,
             1.0,
+            false,
         ),
-        ("does-not-land", base, 1.6 * dt_stable, 8, 1.0),
-        ("substeps-exceeded", base, far, 2, 1.0),
+        ("does-not-land", base, 1.6 * dt_stable, 8, 1.0, false),
+        ("substeps-exceeded", base, far, 2, 1.0, false),
+        // As substeps-exceeded, but nothing is sub-stepped.
+        ("implicit-nernst-planck", base, far, 2, 1.0, true),
     ];
-    for (label, p, remaining, recorded, pot_scale) in regimes {
+    for (label, p, remaining, recorded, pot_scale, implicit) in regimes {
         let what = format!("time_step {case} {label}");
         let stem = format!("time_step-{}-{label}", slug(case));
         let potential = round(&potential.iter().map(|x| pot_scale * x).collect::<Vec<_>>());
@@ -1758,6 +1991,7 @@ fn check_time_step(
                 phi,
                 remaining,
                 recorded,
+                implicit,
             )
             .unwrap();
         eprintln!("{what}: gpu {:?}, cpu {want:?}", g.control);
@@ -1807,6 +2041,21 @@ fn check_time_step(
                 F32_WHY,
             );
         }
+        assert_eq!(gc.step_count, 1, "{what}: one step logged");
+        if implicit {
+            assert_eq!(gc.substeps, 0, "{what}: no sub-steps");
+            assert_eq!(gc.flags, 0, "{what}: no flag (flags {})", gc.flags);
+            assert_eq!(
+                (g.log.dt, g.log.substeps),
+                (gc.dt, 0),
+                "{what}: the step log"
+            );
+            assert!(
+                g.substep_args.iter().all(|a| *a == DispatchArgs::default()),
+                "{what}: no sub-step runs"
+            );
+            continue;
+        }
         // The sub-step count is exact unless Δt / Δt_np sits at a rounding edge.
         let dt_np = p.dt_np_s.min(0.5 / (m.max_drift / (dx * dx)));
         let ratio = want.dt_s / dt_np * (1.0 - p.substep_slack);
@@ -1831,7 +2080,6 @@ fn check_time_step(
             "{what}: FLAG_SUBSTEPS_EXCEEDED (flags {})",
             gc.flags
         );
-        assert_eq!(gc.step_count, 1, "{what}: one step logged");
         assert_eq!(
             (g.log.dt, g.log.substeps),
             (gc.dt, gc.substeps),
@@ -2229,19 +2477,21 @@ fn compare_steps(name: &str, cfg: &Config, until_s: f64, tol_scalars: f64, tol_f
             cell_voltage: tol_scalars,
             plated_li: tol_scalars,
             fields: tol_fields,
+            conc: CONC_ABS_TOL,
         },
     );
 }
 
 /// The tolerances of [`compare_steps_with`]: relative differences of the scalars (current,
-/// charge, leakage), of the cell voltage and of the plated Li, and `fields` for the fields as
-/// in [`compare_steps`].
+/// charge, leakage), of the cell voltage and of the plated Li, `fields` for the fields as in
+/// [`compare_steps`], and `conc` for |gpu − cpu| of c̃.
 #[derive(Debug, Clone, Copy)]
 struct StepTolerances {
     scalars: f64,
     cell_voltage: f64,
     plated_li: f64,
     fields: f64,
+    conc: f64,
 }
 
 /// The ionic potential φ_l and η of the two-potential form only where the ionic conductivity
@@ -2353,7 +2603,7 @@ fn compare_steps_with(name: &str, cfg: &Config, until_s: f64, tol: StepTolerance
         nx,
         &g.conc,
         &c.conc,
-        CONC_ABS_TOL,
+        tol.conc,
         "c̃ ≈ 1 is stored in f32 (spacing 6e-8 below 1, 1.2e-7 above): each step and Nernst–Planck \
          sub-step rounds it, and the rounding accumulates over the run",
     );
@@ -2468,6 +2718,7 @@ const TWO_POTENTIAL_STEP_TOLERANCES: StepTolerances = StepTolerances {
     cell_voltage: 3e-4,
     plated_li: 3e-4,
     fields: 3e-4,
+    conc: CONC_ABS_TOL,
 };
 
 #[test]
@@ -2551,6 +2802,140 @@ fn gpu_potentiostatic_smoke_steps_match_the_cpu_backend() {
     let mut cfg = smoke_stepped();
     cfg.control.mode = lipf_core::config::ControlMode::Potentiostatic;
     compare_steps("potentiostatic smoke", &cfg, SMOKE_COMPARE_S, 1e-4, 1e-4);
+}
+
+/// `cfg` with the implicit Nernst–Planck step (np_assemble, one CG solve for u = c̃ e^{fφ},
+/// np_finish) instead of the explicit sub-steps.
+fn implicit_np(mut cfg: Config) -> Config {
+    cfg.model.nernst_planck = lipf_core::config::NernstPlanck::Implicit;
+    cfg
+}
+
+/// |gpu − cpu| bound of c̃ after the step-level runs with the implicit Nernst–Planck step: half
+/// `CONC_ABS_TOL`, 8 f32 spacings. Each step's c̃ is the old one plus the solved change, rounded
+/// once (np_finish.wgsl), and the solve stops at `NP_RESIDUAL_PER_CELL` = 1e-9 per cell, ~1e-2
+/// of a spacing. Measured on lavapipe: 3.2e-7 (consistent form) and 5.9e-7 (two-potential);
+/// the same step with its right-hand side formed as b − A u0 in f32 and c̃ = e^{−fφ} u left
+/// 1.3e-6 and 1.4e-6 (the rounding of the diagonal, ≈ 4Δt D/Δx² = 26 times e^{−fφ} here, enters
+/// c̃ every step), where the CPU's own c̃ − 1 is below 1e-6.
+const IMPLICIT_CONC_ABS_TOL: f64 = 1e-6;
+
+/// The smoke case with the implicit Nernst–Planck step, consistent form: the tolerances of the
+/// explicit smoke comparison but c̃ within `IMPLICIT_CONC_ABS_TOL`.
+#[test]
+fn gpu_implicit_nernst_planck_smoke_steps_match_the_cpu_backend() {
+    let cfg = implicit_np(smoke_stepped());
+    compare_steps_with(
+        "implicit Nernst–Planck smoke",
+        &cfg,
+        SMOKE_COMPARE_S,
+        StepTolerances {
+            scalars: 1e-4,
+            cell_voltage: 1e-4,
+            plated_li: 1e-4,
+            fields: 1e-4,
+            conc: IMPLICIT_CONC_ABS_TOL,
+        },
+    );
+}
+
+/// The two-potential smoke case with the implicit Nernst–Planck step: the two-potential
+/// tolerances (its Faraday gap on the GPU, [`TWO_POTENTIAL_STEP_TOLERANCES`]), c̃ within
+/// `IMPLICIT_CONC_ABS_TOL`.
+#[test]
+fn gpu_implicit_nernst_planck_two_potential_smoke_steps_match_the_cpu_backend() {
+    let cfg = implicit_np(smoke_stepped_two_potential());
+    compare_steps_with(
+        "implicit Nernst–Planck two-potential smoke",
+        &cfg,
+        SMOKE_COMPARE_S,
+        StepTolerances {
+            conc: IMPLICIT_CONC_ABS_TOL,
+            ..TWO_POTENTIAL_STEP_TOLERANCES
+        },
+    );
+}
+
+/// The implicit Nernst–Planck step where c̃ − 1 is large enough to compare relatively: the
+/// smoke case (two-potential form) with D_p half its Nernst–Einstein value, so that migration
+/// carries only half the ionic current and a gradient |∇c̃| = i f/σ_p grows from the interface
+/// (max|c̃ − 1| ~1.5e-2 after 2 s; as `mutant_checks::gpu_nernst_planck_deviation_of_c_matches_
+/// the_cpu_relatively` for the explicit update). Steps of 0.25 s: Δt D_p/Δx² = 3.2, 13 explicit
+/// diffusion limits.
+///
+/// Tolerances: c̃ − 1 within 3e-4 of the CPU's largest |c̃ − 1| (measured 2.7e-5 on lavapipe;
+/// the explicit GPU update's is 2.3e-4). The GPU stores c̃ in f32 (spacing 6e-8 near 1, 4e-6 of
+/// the deviation per rounding), its Nernst–Planck solve stops at Σ|r| ≤ `NP_RESIDUAL_PER_CELL` ×
+/// cells (1e-9 per cell, ~1e-7 of the deviation), and its potentials carry the f32 round-off of
+/// each step into the next ones (the drift and the sink of the Nernst–Planck step come from
+/// them); the cell voltage within
+/// `TWO_POTENTIAL_STEP_TOLERANCES.cell_voltage` (3e-4: the two-potential form's Faraday gap on
+/// the GPU). The CG iterations of the Nernst–Planck solves: within 0.5–2× the CPU's (the GPU's
+/// V-cycle hierarchy goes down to one cell, the CPU's W-cycle stops at 64 cells; the GPU's
+/// test is on the f32 recurrence residual at 1e-9 per cell, the CPU's on the true one at 1e-11).
+#[test]
+fn gpu_implicit_nernst_planck_deviation_of_c_matches_the_cpu_relatively() {
+    let mut cfg = implicit_np(two_potential_config("configs/smoke.json"));
+    let d_ne = lipf_core::Coefficients::from_config(&cfg).d_p_m2_s;
+    cfg.material.llzo_diffusivity_m2_s = Some(0.5 * d_ne);
+    cfg.time.max_dt_s = Some(STEP_MAX_DT_S);
+    let until = 2.0;
+    cfg.time.end_time_s = until;
+    let Some((mut cpu, mut gpu)) = backend_pair(&cfg) else {
+        return;
+    };
+    let stop = StopFlag::new();
+    let t0 = std::time::Instant::now();
+    cpu.advance(until, &stop).expect("CPU run");
+    let t1 = std::time::Instant::now();
+    gpu.advance(until, &stop).expect("GPU run");
+    let t2 = std::time::Instant::now();
+    let (sc, sg) = (cpu.scalars(), gpu.scalars());
+    let (nc, ng) = (cpu.np_iterations_total(), gpu.np_iterations_total());
+    eprintln!(
+        "implicit Nernst–Planck, D_p = D_NE/2: t = {until} s, CPU {} steps in {:.2} s, GPU {} steps \
+         in {:.2} s; Nernst–Planck CG iterations per step: CPU {:.2}, GPU {:.2}; Δt D_p/Δx² = {:.1}, {:.1} explicit limits",
+        sc.step,
+        (t1 - t0).as_secs_f64(),
+        sg.step,
+        (t2 - t1).as_secs_f64(),
+        nc as f64 / sc.step as f64,
+        ng as f64 / sg.step as f64,
+        STEP_MAX_DT_S * 0.5 * d_ne / (cpu.coeffs.grid.dx_m * cpu.coeffs.grid.dx_m),
+        STEP_MAX_DT_S / cpu.coeffs.dt_diffusion_s(),
+    );
+    assert_eq!(sg.time_s, sc.time_s, "both land on the target time");
+    assert_eq!(sg.step, sc.step, "the same steps");
+    let c = cpu.state().conc.clone();
+    let g = gpu.state().conc.clone();
+    let dev: Vec<f64> = c.iter().map(|x| x - 1.0).collect();
+    let gdev: Vec<f64> = g.iter().map(|x| x - 1.0).collect();
+    let largest = dev.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    assert!(
+        largest > 1e-3,
+        "max|c̃ − 1| = {largest:e}: too small to compare relatively"
+    );
+    assert_close(
+        "implicit Nernst–Planck c̃ − 1 (D_p = D_NE/2)",
+        "implicit-np-half-diffusivity.conc",
+        cpu.coeffs.grid.nx,
+        &gdev,
+        &dev,
+        3e-4,
+        "c̃ is f32 on the device (6e-8 near 1), the Nernst–Planck solve stops at 1e-9 per cell, \
+         and the potentials' f32 round-off is carried from step to step",
+    );
+    assert_rel(
+        "implicit Nernst–Planck (D_p = D_NE/2) cell voltage",
+        sg.cell_voltage_v,
+        sc.cell_voltage_v,
+        TWO_POTENTIAL_STEP_TOLERANCES.cell_voltage,
+        STEPS_WHY,
+    );
+    assert!(
+        nc > 0 && (ng as f64) >= 0.5 * nc as f64 && (ng as f64) <= 2.0 * nc as f64,
+        "Nernst–Planck CG iterations: GPU {ng}, CPU {nc}"
+    );
 }
 
 /// The paper's 1.5 µm case (200 × 200 cells), 20 steps. Slow on lavapipe (run with

@@ -1,7 +1,7 @@
 // shared/conc.wgsl — the uniform of the Nernst–Planck kernels (no entry point).
 //
-// Declares: struct ConcParams (conc_update.wgsl, np_coefficients.wgsl; twin:
-//           lipf_gpu::params::ConcParams).
+// Declares: struct ConcParams (conc_update.wgsl, np_coefficients.wgsl, np_assemble.wgsl,
+//           np_finish.wgsl; twin: lipf_gpu::params::ConcParams).
 // Needs:    nothing.
 // Twin:     none.
 

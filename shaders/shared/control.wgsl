@@ -31,8 +31,10 @@ struct Control {
     substeps: u32,
     dt_sub: f32,
     leakage_a_m: f32,
-    _pad1: u32,
-    _pad2: u32,
+    // CG iterations of the implicit Nernst–Planck solves of the batch, their sum and the most
+    // one solve took (cg_control.wgsl, cg_end).
+    np_iterations: u32,
+    np_max_solve_iterations: u32,
 }
 
 // Bits of Control.flags. Any set bit stops the batch's remaining steps (step_begin) and makes the
@@ -44,3 +46,6 @@ const FLAG_NO_ACTIVE_INTERFACE: u32 = 1u;
 const FLAG_CG_BREAKDOWN: u32 = 2u;
 // The step needs more Nernst–Planck sub-steps than were recorded. Set by time_step.wgsl.
 const FLAG_SUBSTEPS_EXCEEDED: u32 = 4u;
+// The implicit Nernst–Planck solve did not converge within the recorded iterations (or broke
+// down). Set by cg_control.wgsl.
+const FLAG_NP_NOT_CONVERGED: u32 = 8u;

@@ -5,7 +5,7 @@
 // Needs:    interp (cell_diffusivity, interphase_ionic_scale) and, from the importing kernel,
 //           the uniform `p` with members form, d_p, d_e, floor, ip_phi_lo, ip_phi_hi and
 //           ip_ionic_k and the storage arrays `xi` and `phi`
-//           (conc_update.wgsl, np_coefficients.wgsl, time_step.wgsl).
+//           (conc_update.wgsl, np_coefficients.wgsl, np_assemble.wgsl, time_step.wgsl).
 // Twin:     crates/lipf-core/src/cpu/conc_update.rs (cell_diffusivity).
 
 fn dif(k: u32) -> f32 {

@@ -111,7 +111,8 @@ gpu_struct!(
 );
 
 gpu_struct!(
-    /// Twin of `ConcParams` in `shaders/shared/conc.wgsl` (conc_update, np_coefficients).
+    /// Twin of `ConcParams` in `shaders/shared/conc.wgsl` (conc_update, np_coefficients,
+    /// np_assemble, np_finish).
     ConcParams {
         nx: u32, ny: u32, form: u32, ip_phi_lo: f32,
         inv_dx2: f32, f: f32, sink: f32, d_p: f32,
@@ -140,7 +141,9 @@ gpu_struct!(
         dt_stable: f32, dt_np: f32, max_xi_change: f32, max_dt: f32,
         inv_dx2: f32, f: f32, d_p: f32, d_e: f32,
         land_tolerance: f32, floor: f32, ip_phi_hi: f32, ip_ionic_k: f32,
-        ip_phi_lo: f32, _pad1: u32, _pad2: u32, _pad3: u32,
+        ip_phi_lo: f32,
+        /// 1 with the implicit Nernst–Planck step (no sub-steps), 0 with explicit sub-steps.
+        np_implicit: u32, _pad2: u32, _pad3: u32,
     }
 );
 
@@ -178,15 +181,17 @@ gpu_struct!(
         i0: f32,
         i1: f32,
         /// Bits [`FLAG_NO_ACTIVE_INTERFACE`], [`FLAG_CG_BREAKDOWN`],
-        /// [`FLAG_SUBSTEPS_EXCEEDED`].
+        /// [`FLAG_SUBSTEPS_EXCEEDED`], [`FLAG_NP_NOT_CONVERGED`].
         flags: u32,
         /// Nernst–Planck sub-steps of the current step and their length, s.
         substeps: u32,
         dt_sub: f32,
         /// The electronic part of `current_a_m` (two-potential form), A/m.
         leakage_a_m: f32,
-        _pad1: u32,
-        _pad2: u32,
+        /// CG iterations of the batch's implicit Nernst–Planck solves: their sum and the most
+        /// one solve took.
+        np_iterations: u32,
+        np_max_solve_iterations: u32,
     }
 );
 
@@ -201,12 +206,31 @@ pub const FLAG_CG_BREAKDOWN: u32 = 2;
 /// Bit of [`Control::flags`]: the step needs more Nernst–Planck sub-steps than were recorded.
 /// Set by `shaders/time_step.wgsl`.
 pub const FLAG_SUBSTEPS_EXCEEDED: u32 = 4;
+/// Bit of [`Control::flags`]: the implicit Nernst–Planck solve did not converge within the
+/// recorded iterations (or broke down). Set by `shaders/cg_control.wgsl`.
+pub const FLAG_NP_NOT_CONVERGED: u32 = 8;
 
 /// Every flag of [`Control::flags`] with its name (the WGSL const's).
 pub const CONTROL_FLAGS: &[(&str, u32)] = &[
     ("FLAG_NO_ACTIVE_INTERFACE", FLAG_NO_ACTIVE_INTERFACE),
     ("FLAG_CG_BREAKDOWN", FLAG_CG_BREAKDOWN),
     ("FLAG_SUBSTEPS_EXCEEDED", FLAG_SUBSTEPS_EXCEEDED),
+    ("FLAG_NP_NOT_CONVERGED", FLAG_NP_NOT_CONVERGED),
+];
+
+/// Code of [`SolveParams::solve`]: φ0 (galvanostatic) or φ (potentiostatic control).
+pub const SOLVE_ZERO: u32 = 0;
+/// φ1, the response to a unit collector potential (tolerance relative to |V|). Twin of the
+/// WGSL const of the same name in `shaders/cg_control.wgsl`.
+pub const SOLVE_UNIT: u32 = 1;
+/// u = c̃ e^{fφ} of the implicit Nernst–Planck step (absolute tolerance, no floor; iterations
+/// counted apart). Twin of the WGSL const of the same name in `shaders/cg_control.wgsl`.
+pub const SOLVE_NERNST_PLANCK: u32 = 2;
+
+/// The solve codes the WGSL names, with their names.
+pub const SOLVE_CODES: &[(&str, u32)] = &[
+    ("SOLVE_UNIT", SOLVE_UNIT),
+    ("SOLVE_NERNST_PLANCK", SOLVE_NERNST_PLANCK),
 ];
 
 /// Code of [`OverpotentialForm::SinglePotential`] in the `form` member of the parameter structs.
@@ -321,7 +345,10 @@ pub fn layouts() -> Vec<(RustLayout, &'static [&'static str])> {
         ),
         (ReduceParams::layout(), &["reduce", "observables"]),
         (ReactionParams::layout(), &["reaction_rate"]),
-        (ConcParams::layout(), &["conc_update", "np_coefficients"]),
+        (
+            ConcParams::layout(),
+            &["conc_update", "np_coefficients", "np_assemble", "np_finish"],
+        ),
         (SolveParams::layout(), &["cg_control"]),
         (CollectorParams::layout(), &["collector"]),
         (StepParams::layout(), &["time_step"]),
@@ -332,6 +359,7 @@ pub fn layouts() -> Vec<(RustLayout, &'static [&'static str])> {
                 "reaction_rate",
                 "conc_update",
                 "np_substep",
+                "np_assemble",
                 "xi_update",
                 "cg_vectors",
                 "cg_control",
@@ -426,7 +454,6 @@ impl ConcParams {
             ip_phi_lo: c.interphase_phi_lo as f32,
             ip_phi_hi: c.interphase_phi_hi as f32,
             ip_ionic_k: c.ip_ionic_k as f32,
-            ..Default::default()
         }
     }
 }

@@ -204,6 +204,12 @@ pub const SHADERS: &[Shader] = &[
         imports = ["conc", "interp", "diffusivity"]
     ),
     shader!("np_substep", twin, imports = ["grid", "control"]),
+    shader!(
+        "np_assemble",
+        twin,
+        imports = ["conc", "control", "interp", "diffusivity"]
+    ),
+    shader!("np_finish", twin, imports = ["conc"]),
     shader!("xi_update", twin, imports = ["grid", "control", "float"]),
     shader!("copy", imports = ["grid"]),
     shader!("observables", imports = ["reduce", "float"]),

@@ -621,6 +621,94 @@ impl<'a> TwinRunner<'a> {
             .remove(0))
     }
 
+    /// The control record after `cg_control::cg_end` of a solve of code `solve`
+    /// (`SolveParams::solve`) on the record `c`.
+    pub fn cg_end(&mut self, c: &Control, solve: u32) -> Result<Control, GpuError> {
+        let params = uniform(
+            self.ctx,
+            "solve",
+            &SolveParams {
+                solve,
+                ..Default::default()
+            },
+        );
+        let control = self.control_buffer(c);
+        self.submit("cg_control", &[("cg_end", &[&params, &control], [1, 1, 1])])?;
+        Ok(self.read_control(&control))
+    }
+
+    /// (operator, rhs, u) of one implicit Nernst–Planck step of `dt_s` by
+    /// `shaders/np_assemble.wgsl` (`np_assemble`, then `np_assemble_rhs`): the problem in
+    /// correction form, rhs = b − A u0 and u = the start of the correction, 0.
+    #[allow(clippy::too_many_arguments)]
+    pub fn np_assemble(
+        &mut self,
+        c: &Coefficients,
+        dt_s: f64,
+        xi: &[f64],
+        phi: &[f64],
+        potential: &[f64],
+        rate: &[f64],
+        conc: &[f64],
+    ) -> Result<(Operator, Vec<f64>, Vec<f64>), GpuError> {
+        let ctx = self.ctx;
+        let (nx, ny) = (c.grid.nx, c.grid.ny);
+        let n = nx * ny;
+        let pu = uniform(ctx, "conc", &ConcParams::new(c));
+        let [bx, bp, bpot, br, bc] = [xi, phi, potential, rate, conc].map(|v| field(ctx, "in", v));
+        let control = self.control(dt_s, 0.0);
+        let op = storage_f32(ctx, "op", 4 * n + nx);
+        // u starts as NaN: the kernel must write every cell.
+        let (rhs, u) = (
+            storage_f32(ctx, "rhs", n),
+            field(ctx, "u", &vec![f64::NAN; n]),
+        );
+        let groups = grid_groups(nx, ny);
+        self.submit(
+            "np_assemble",
+            &[
+                (
+                    "np_assemble",
+                    &[&pu, &bx, &bp, &bpot, &control, &op],
+                    groups,
+                ),
+                (
+                    "np_assemble_rhs",
+                    &[&pu, &bpot, &control, &op, &br, &bc, &rhs, &u],
+                    groups,
+                ),
+            ],
+        )?;
+        let mut out = download_f32(ctx, &[(&op, 4 * n + nx), (&rhs, n), (&u, n)]);
+        let u = out.pop().unwrap();
+        let rhs = out.pop().unwrap();
+        Ok((unpack_operator(nx, ny, &out[0]), rhs, u))
+    }
+
+    /// c̃ + e^{−fφ} δu of `shaders/np_finish.wgsl` (c̃ the old concentration, δu the solved
+    /// correction).
+    pub fn np_finish(
+        &mut self,
+        c: &Coefficients,
+        potential: &[f64],
+        du: &[f64],
+        conc: &[f64],
+    ) -> Result<Vec<f64>, GpuError> {
+        let ctx = self.ctx;
+        let n = c.grid.cells();
+        let pu = uniform(ctx, "conc", &ConcParams::new(c));
+        let [bp, bu, bc] = [potential, du, conc].map(|v| field(ctx, "in", v));
+        Ok(self
+            .run(
+                "np_finish",
+                "np_finish",
+                &[&pu, &bp, &bu, &bc],
+                grid_groups(c.grid.nx, c.grid.ny),
+                &[(&bc, n)],
+            )?
+            .remove(0))
+    }
+
     /// c̃ after one sub-step of `shaders/np_substep.wgsl`.
     pub fn np_substep(
         &mut self,
@@ -679,9 +767,10 @@ impl<'a> TwinRunner<'a> {
 
     /// One step of `shaders/time_step.wgsl` on an nx × ny grid (`dt_partials` over
     /// `reduce_groups` workgroups, then `time_step`), with `remaining_s` left until the target
-    /// and room for `substeps_recorded` sub-steps. `c` gives F/RT, Δx, the diffusivities and the
-    /// overpotential form; `p` the limits (its `land_tolerance` is the device's; the sub-step
-    /// slack of the device is fixed in the WGSL).
+    /// and room for `substeps_recorded` sub-steps (none with `np_implicit`, the implicit
+    /// Nernst–Planck step). `c` gives F/RT, Δx, the diffusivities and the overpotential form; `p`
+    /// the limits (its `land_tolerance` is the device's; the sub-step slack of the device is
+    /// fixed in the WGSL).
     #[allow(clippy::too_many_arguments)]
     pub fn time_step(
         &mut self,
@@ -694,6 +783,7 @@ impl<'a> TwinRunner<'a> {
         phi: &[f64],
         remaining_s: f64,
         substeps_recorded: usize,
+        np_implicit: bool,
     ) -> Result<DeviceTimeStep, GpuError> {
         let ctx = self.ctx;
         let n = nx * ny;
@@ -723,6 +813,7 @@ impl<'a> TwinRunner<'a> {
             d_p: c.d_p_m2_s as f32,
             d_e: c.d_e_m2_s as f32,
             land_tolerance: p.land_tolerance as f32,
+            np_implicit: np_implicit as u32,
             ..Default::default()
         };
         let pu = uniform(ctx, "step", &params);

@@ -21,8 +21,13 @@
 //! 5. `time_step::dt_partials` + `time_step`: Δt from the same limits as the CPU (stability,
 //!    max |r|, migration drift, max_dt), landing exactly on the target time; the step's Δt, I,
 //!    V and iterations go to a step log.
-//! 6. `np_coefficients` once, `np_substep` (+ `copy`) for each Nernst–Planck sub-step, then
-//!    `xi_update` and `copy` for the swap of η.
+//! 6. Nernst–Planck, explicit: `np_coefficients` once, `np_substep` (+ `copy`) for each
+//!    sub-step. Implicit (`model.nernst_planck = "implicit"`): `np_assemble` (the operator of the
+//!    step in u = c̃ e^{fφ}), `np_assemble_rhs` (the problem in correction form, u = u0 + δu
+//!    with the CPU's warm start u0 = c̃ e^{fφ}: rhs = b − A u0 formed face by face, δu = 0),
+//!    `mg_coarsen` on every level of its own hierarchy, one preconditioned CG solve for δu as in
+//!    3. (its tolerance [`NP_RESIDUAL_PER_CELL`], its iterations counted apart), then
+//!    `np_finish` (c̃ += e^{−fφ} δu). Then `xi_update` and `copy` for the swap of η.
 //!
 //! Batches: `advance` records up to [`MAX_BATCH_STEPS`] steps in one submission (its estimate
 //! of the steps left, from the last Δt) and reads back only the control record, the step log
@@ -32,9 +37,10 @@
 //! adds up time and charge in f64 from the step log.
 //!
 //! The number of CG iterations recorded per solve is adaptive (twice the most the last batch
-//! needed). A solve that does not converge within them raises a flag; the batch is then undone
-//! from a copy of the fields taken at its start and recorded again with twice as many
-//! iterations, up to `solver.max_iterations`, after which the run stops with a solver error.
+//! needed; the potentials' and the implicit Nernst–Planck solve's counted apart). A solve that
+//! does not converge within them raises a flag; the batch is then undone from a copy of the
+//! fields taken at its start and recorded again with twice as many iterations of that solve, up
+//! to `solver.max_iterations`, after which the run stops with a solver error.
 //!
 //! Precision: fields are f32, except ξ, which is an f32 pair (xi + xi_lo) updated with an
 //! error-free sum (`xi_update.wgsl`): a step's Δξ in the Li foil (ξ ≈ 1) is below the f32
@@ -48,6 +54,15 @@
 //! ∫ξ within 1e-4, c̃ ≈ 1 within 1e-6 (a few f32 spacings). In the two-potential form the
 //! GPU's Faraday balance is 1.3e-4 (CPU 5e-8), so the cell voltage, η, φ_s and the plated Li
 //! differ by up to 1.3e-4 from the CPU's after 20 smoke steps.
+//!
+//! The implicit Nernst–Planck solve has an absolute tolerance and no floor
+//! ([`NP_RESIDUAL_PER_CELL`]), and is solved for the correction of the warm start: formed as
+//! A u0 in f32, its right-hand side would carry the rounding of the diagonal ≈ 4Δt D/Δx² ≫ e^{−fφ}
+//! into c̃ every step (measured: c̃ off by 2.7e-6 after 80 smoke steps against 5.6e-7 in
+//! correction form, where the CPU's c̃ − 1 is 6.8e-7). Against the CPU backend after 20 smoke
+//! steps of 0.25 s (25 explicit diffusion limits): c̃ within 3.2e-7 (consistent form) and 5.9e-7
+//! (two-potential form); with D_p = D_NE/2, where c̃ − 1 reaches 1.5e-2, within 2.7e-5 of that
+//! deviation, and 5 CG iterations per step against the CPU's 7.
 
 mod recorder;
 mod resources;
@@ -60,7 +75,7 @@ use crate::kernels::{
 use crate::params::*;
 use crate::GpuError;
 use lipf_core::backend::{AdvanceOutcome, Backend, SimulationError, StopFlag};
-use lipf_core::config::{Config, ControlMode, OverpotentialForm};
+use lipf_core::config::{Config, ControlMode, NernstPlanck, OverpotentialForm};
 use lipf_core::cpu::xi_rate as cpu_xi_rate;
 use lipf_core::geometry::GeometryInfo;
 use lipf_core::observables::Scalars;
@@ -81,6 +96,15 @@ const LAND_TOLERANCE: f32 = 1e-5;
 use lipf_core::cpu_backend::{NEWTON_MAX_ITERATIONS, NEWTON_TOLERANCE_V};
 /// CG iterations recorded per solve before anything is known.
 const INITIAL_CG_ITERATIONS: usize = 12;
+/// Tolerance of the implicit Nernst–Planck solve on the device: Σ|b − A u| ≤ this × cells, in
+/// units of c̃ (the CPU's `lipf_core::cpu_backend::NP_RESIDUAL_PER_CELL` is 1e-11). The solve is
+/// for the correction δu of the warm start, its right-hand side b − A u0 formed flux by flux
+/// (np_assemble.wgsl), so f32 resolves its residual to ~1e-7 of the step's change rather than
+/// of u ≈ 1; the result is added to c̃, which f32 rounds by up to 3e-8 (below 1) to 6e-8 (above)
+/// per cell and step. 1e-9 per cell keeps the solve's error ~30× below that rounding; 1e-11
+/// would chase digits the stored c̃ does not have (measured on the smoke case with D_p = D_NE/2:
+/// 5 CG iterations per step at 1e-9, 7 at 1e-11, the CPU's 7, and c̃ the same to its rounding).
+pub const NP_RESIDUAL_PER_CELL: f64 = 1e-9;
 
 pub struct GpuBackend {
     ctx: GpuContext,
@@ -97,7 +121,12 @@ pub struct GpuBackend {
     k: Pipelines,
     b: Buffers,
     g: Groups,
+    /// CG iterations recorded per potential solve in the next batch.
     cg_iterations: usize,
+    /// CG iterations recorded per implicit Nernst–Planck solve in the next batch.
+    np_cg_iterations: usize,
+    /// CG iterations of all implicit Nernst–Planck solves so far.
+    np_iterations_total: u64,
     /// Nernst–Planck sub-steps recorded per step in the next batch.
     substeps: usize,
     step_params: StepParams,
@@ -167,13 +196,7 @@ impl GpuBackend {
         geometry: GeometryInfo,
     ) -> Result<GpuBackend, GpuError> {
         let coeffs = Coefficients::from_config(config);
-        if coeffs.nernst_planck == lipf_core::config::NernstPlanck::Implicit {
-            return Err(GpuError::Unsupported(
-                "model.nernst_planck = \"implicit\" is not yet available on the GPU backend; \
-                 use \"explicit\" or the CPU backend"
-                    .into(),
-            ));
-        }
+        let implicit_np = coeffs.nernst_planck == NernstPlanck::Implicit;
         let two_potential = coeffs.overpotential == OverpotentialForm::TwoPotential;
         let (nx, ny) = (coeffs.grid.nx, coeffs.grid.ny);
         assert_eq!((nx, ny), (state.grid.nx, state.grid.ny));
@@ -214,6 +237,7 @@ impl GpuBackend {
             q: f("electronic q"),
             electronic: Hierarchy::sharing(&ctx, "electronic", &dims, &mg, &f("r_s"), &f("z_s")),
         });
+        let np = implicit_np.then(|| NpBuffers::new(&ctx, &dims, &mg));
         let b = Buffers {
             xi: f("xi"),
             xi_lo: f("xi_lo"),
@@ -228,7 +252,8 @@ impl GpuBackend {
             a: f("a"),
             g: f("g"),
             rate: f("rate"),
-            stencil: storage_f32(&ctx, "np stencil", 6 * n),
+            // The explicit update's stencil (one unused element with the implicit step).
+            stencil: storage_f32(&ctx, "np stencil", if implicit_np { 1 } else { 6 * n }),
             b0: f("b0"),
             b1: f("b1"),
             p: f("p"),
@@ -268,6 +293,7 @@ impl GpuBackend {
             es0: fe("electronic potential0"),
             es1: fe("electronic potential1"),
             coupled,
+            np,
             backup: Vec::new(),
         };
         let mut b = b;
@@ -353,7 +379,7 @@ impl GpuBackend {
                 .collect(),
         };
         let tol = config.solver.relative_tolerance * current_scale_a_m(&coeffs);
-        let solve_p: Vec<wgpu::Buffer> = (0..2u32)
+        let solve_p: Vec<wgpu::Buffer> = [SOLVE_ZERO, SOLVE_UNIT]
             .map(|s| {
                 uniform(
                     &ctx,
@@ -366,7 +392,17 @@ impl GpuBackend {
                     },
                 )
             })
-            .collect();
+            .into();
+        let np_solve_p = uniform(
+            &ctx,
+            "np solve",
+            &SolveParams {
+                tol: (NP_RESIDUAL_PER_CELL * n as f64) as f32,
+                solve: SOLVE_NERNST_PLANCK,
+                partials: reduce_groups(n),
+                shapes: shapes as u32,
+            },
+        );
         let dt_stable_s = config.time.stability_safety * coeffs.dt_allen_cahn_s();
         let dt_np_s = config.time.stability_safety * coeffs.dt_diffusion_s();
         let substeps = ((dt_stable_s / dt_np_s).ceil() as usize + 1).clamp(1, MAX_SUBSTEPS);
@@ -392,6 +428,7 @@ impl GpuBackend {
             ip_phi_lo: coeffs.interphase_phi_lo as f32,
             ip_phi_hi: coeffs.interphase_phi_hi as f32,
             ip_ionic_k: coeffs.ip_ionic_k as f32,
+            np_implicit: implicit_np as u32,
             ..Default::default()
         };
         let step_p = uniform(&ctx, "step", &step_params);
@@ -504,7 +541,6 @@ impl GpuBackend {
             l1_r: k.l1.bind(c, &[&red_p, &mg.lb[0], &b.partials]),
             copy_zp: k.copy.bind(c, &[g0, &mg.lx[0], &b.p]),
             cg_p: k.cg_p.bind(c, &[g0, &b.control, &mg.lx[0], &b.p]),
-            cg_end: k.cg_end.bind(c, &[&b.control]),
             collector: k.collector.bind(
                 c,
                 &[
@@ -558,6 +594,21 @@ impl GpuBackend {
             np_substep: k
                 .np_substep
                 .bind(c, &[g0, &b.stencil, &b.conc, &b.control, &b.conc_new]),
+            np: b.np.as_ref().map(|np| {
+                NpGroups::new(
+                    c,
+                    &k,
+                    &b,
+                    np,
+                    NpInputs {
+                        conc_p: &conc_p,
+                        solve_p: &np_solve_p,
+                        red_p: &red_p,
+                        shapes: &shapes_buf,
+                        lp: &lp,
+                    },
+                )
+            }),
             xi_update: k
                 .xi_update
                 .bind(c, &[g0, &b.rate, &b.control, &b.xi, &b.xi_lo]),
@@ -572,6 +623,8 @@ impl GpuBackend {
         };
         let mut backend = GpuBackend {
             cg_iterations: INITIAL_CG_ITERATIONS.min(config.solver.max_iterations.max(1)),
+            np_cg_iterations: INITIAL_CG_ITERATIONS.min(config.solver.max_iterations.max(1)),
+            np_iterations_total: 0,
             dt_estimate_s: dt_stable_s,
             dt_stable_s,
             substeps,
@@ -605,6 +658,12 @@ impl GpuBackend {
     /// CG iterations recorded per solve in the next batch.
     pub fn recorded_cg_iterations(&self) -> usize {
         self.cg_iterations
+    }
+
+    /// CG iterations of all implicit Nernst–Planck solves so far (0 with explicit sub-steps;
+    /// `CpuBackend::np_iterations_total`).
+    pub fn np_iterations_total(&self) -> u64 {
+        self.np_iterations_total
     }
 
     fn upload(&mut self, state: State) {
@@ -721,32 +780,57 @@ impl GpuBackend {
         }
     }
 
-    /// Preconditioned CG on target `s` (solver.rs, Multigrid::solve), warm-started.
+    /// Preconditioned CG on potential target `s` (solver.rs, Multigrid::solve), warm-started.
     fn record_solve(&self, pass: &mut wgpu::ComputePass, s: usize) {
+        let g = &self.g;
+        self.record_cg(pass, &g.solves[s], &g.apply, &g.mg, self.cg_iterations);
+    }
+
+    /// The implicit Nernst–Planck solve for u, warm-started by `np_assemble_rhs`.
+    fn record_np_solve(&self, pass: &mut wgpu::ComputePass, np: &NpGroups) {
+        self.record_cg(
+            pass,
+            &np.solve,
+            &np.apply,
+            &np.levels,
+            self.np_cg_iterations,
+        );
+    }
+
+    /// Preconditioned CG (solver.rs, Multigrid::solve) on the target of `sg` with the operator
+    /// of `apply` and the V-cycle of `levels`, `iterations` recorded. The work vectors r, z, p
+    /// and q and their groups are the potential hierarchy's.
+    fn record_cg(
+        &self,
+        pass: &mut wgpu::ComputePass,
+        sg: &SolveGroups,
+        apply: &wgpu::BindGroup,
+        levels: &LevelGroups,
+        iterations: usize,
+    ) {
         let (k, g) = (&self.k, &self.g);
-        let sg = &g.solves[s];
         let one = Gate::Direct([1, 1, 1]);
         let red = self.red();
         self.dispatch(pass, &k.residual, &sg.residual, Gate::Step(0));
         self.dispatch(pass, &k.resnorm, &sg.resnorm, Gate::Step(red));
         self.dispatch(pass, &k.cg_begin, &sg.control, one);
-        self.record_vcycle(pass, &g.mg);
+        self.record_vcycle(pass, levels);
         self.dispatch(pass, &k.dot, &g.dot_rz, Gate::Cg(red));
         self.dispatch(pass, &k.cg_rz0, &sg.control, one);
         self.dispatch(pass, &k.copy, &g.copy_zp, Gate::Cg(0));
-        for _ in 0..self.cg_iterations {
-            self.dispatch(pass, &k.apply, &g.apply, Gate::Cg(0));
+        for _ in 0..iterations {
+            self.dispatch(pass, &k.apply, apply, Gate::Cg(0));
             self.dispatch(pass, &k.dot, &g.dot_pq, Gate::Cg(red));
             self.dispatch(pass, &k.cg_alpha, &sg.control, one);
             self.dispatch(pass, &k.cg_xr, &sg.xr, Gate::Cg(0));
             self.dispatch(pass, &k.l1, &g.l1_r, Gate::Cg(red));
             self.dispatch(pass, &k.cg_check, &sg.control, one);
-            self.record_vcycle(pass, &g.mg);
+            self.record_vcycle(pass, levels);
             self.dispatch(pass, &k.dot, &g.dot_rz, Gate::Cg(red));
             self.dispatch(pass, &k.cg_beta, &sg.control, one);
             self.dispatch(pass, &k.cg_p, &g.cg_p, Gate::Cg(0));
         }
-        self.dispatch(pass, &k.cg_end, &g.cg_end, one);
+        self.dispatch(pass, &k.cg_end, &sg.control, one);
     }
 
     /// z = M⁻¹ r of the coupled solve (solver.rs, CoupledMultigrid::precondition): one V-cycle
@@ -794,7 +878,7 @@ impl GpuBackend {
             self.dispatch(pass, &k.cg_p, &g.cg_p, Gate::Cg(0));
             self.dispatch(pass, &k.cg_p, &cg.cg_p, Gate::Cg(0));
         }
-        self.dispatch(pass, &k.cg_end, &g.cg_end, one);
+        self.dispatch(pass, &k.cg_end, &sg.control, one);
         if let Some([_, up]) = &cs.shift {
             self.dispatch(pass, &k.shift, up, Gate::Step(0));
         }
@@ -940,6 +1024,26 @@ impl GpuBackend {
         ))
     }
 
+    /// The implicit Nernst–Planck solve did not converge within `solver.max_iterations`
+    /// (the control record's residual and tolerance are that solve's: it is the last of its
+    /// step, and the steps after it did not run).
+    fn np_failure(&self, c: &Control) -> SimulationError {
+        SimulationError::Solver(format!(
+            "Nernst–Planck solve did not converge on the GPU at step {} (t = {:.6} s) within {} \
+             iterations (residual {:e}, tolerance {:e}{})",
+            self.host.step,
+            self.host.time_s,
+            self.np_cg_iterations,
+            c.res,
+            c.tol,
+            if c.flags & FLAG_CG_BREAKDOWN != 0 {
+                ", CG breakdown"
+            } else {
+                ""
+            }
+        ))
+    }
+
     /// Newton iterations on the overpotential before the first step
     /// (CpuBackend::converge_initial_overpotential).
     fn converge_initial_overpotential(&mut self) -> Result<(), SimulationError> {
@@ -1022,6 +1126,14 @@ impl GpuBackend {
                     enc.copy_buffer_to_buffer(copy, 0, src, 0, None);
                 }
                 self.ctx.queue.submit(Some(enc.finish()));
+                if c.flags & FLAG_NP_NOT_CONVERGED != 0 {
+                    if self.np_cg_iterations < self.config.solver.max_iterations {
+                        self.np_cg_iterations =
+                            (2 * self.np_cg_iterations).min(self.config.solver.max_iterations);
+                        continue;
+                    }
+                    return Err(self.np_failure(&c));
+                }
                 if c.flags & FLAG_SUBSTEPS_EXCEEDED != 0 {
                     if self.substeps < MAX_SUBSTEPS {
                         self.set_substeps((2 * self.substeps).max(c.substeps as usize));
@@ -1072,6 +1184,11 @@ impl GpuBackend {
             }
             self.cg_iterations =
                 (2 * most as usize + 2).clamp(4, self.config.solver.max_iterations.max(4));
+            if self.g.np.is_some() {
+                self.np_iterations_total += c.np_iterations as u64;
+                self.np_cg_iterations = (2 * c.np_max_solve_iterations as usize + 2)
+                    .clamp(4, self.config.solver.max_iterations.max(4));
+            }
             if (most_sub as usize) < self.substeps / 2 || most_sub as usize > self.substeps {
                 self.set_substeps(most_sub as usize + 1);
             }

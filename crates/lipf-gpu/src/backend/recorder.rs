@@ -2,7 +2,7 @@
 //! dispatches (the step sequence itself is `lipf_core::step::step_sequence`, shared with the CPU
 //! backend).
 
-use super::resources::Gate;
+use super::resources::{Gate, NpGroups};
 use super::*;
 /// The GPU backend's stages of the step: each records its dispatches into the pass (the
 /// device decides the step size, the collector potential and the sub-step count; dispatches
@@ -131,15 +131,33 @@ impl StepKernels for Recorder<'_, '_> {
     }
 
     fn np_assemble(&mut self) -> Result<(), SimulationError> {
-        Err(implicit_np_unsupported())
+        let (b, np) = (self.b, implicit(self.b)?);
+        b.dispatch(self.pass, &b.k.np_assemble, &np.assemble, Gate::Step(0));
+        b.dispatch(
+            self.pass,
+            &b.k.np_assemble_rhs,
+            &np.assemble_rhs,
+            Gate::Step(0),
+        );
+        for l in 1..b.dims.len() {
+            let g = np.levels.coarsen[l]
+                .as_ref()
+                .expect("coarse levels have a coarsen group");
+            b.dispatch(self.pass, &b.k.coarsen, g, Gate::Step(l));
+        }
+        Ok(())
     }
 
     fn np_solve(&mut self) -> Result<(), SimulationError> {
-        Err(implicit_np_unsupported())
+        let (b, np) = (self.b, implicit(self.b)?);
+        b.record_np_solve(self.pass, np);
+        Ok(())
     }
 
     fn np_finish(&mut self) -> Result<(), SimulationError> {
-        Err(implicit_np_unsupported())
+        let (b, np) = (self.b, implicit(self.b)?);
+        b.dispatch(self.pass, &b.k.np_finish, &np.finish, Gate::Step(0));
+        Ok(())
     }
 
     fn xi_update(&mut self) -> Result<(), SimulationError> {
@@ -155,9 +173,14 @@ impl StepKernels for Recorder<'_, '_> {
     }
 }
 
-fn implicit_np_unsupported() -> SimulationError {
-    SimulationError::Solver(
-        "model.nernst_planck = \"implicit\" is not yet available on the GPU backend; use \"explicit\""
-            .into(),
-    )
+/// The implicit Nernst–Planck groups (built by `GpuBackend::with_state` for an implicit
+/// configuration; the step sequence records the implicit stages only then).
+fn implicit(b: &GpuBackend) -> Result<&NpGroups, SimulationError> {
+    b.g.np.as_ref().ok_or_else(|| {
+        SimulationError::Solver(
+            "the implicit Nernst–Planck stages were recorded for a backend built for explicit \
+             sub-steps"
+                .into(),
+        )
+    })
 }

@@ -53,6 +53,9 @@ pub(super) struct Pipelines {
     pub(super) time_step: Kernel,
     pub(super) np_coefficients: Kernel,
     pub(super) np_substep: Kernel,
+    pub(super) np_assemble: Kernel,
+    pub(super) np_assemble_rhs: Kernel,
+    pub(super) np_finish: Kernel,
     pub(super) xi_update: Kernel,
     pub(super) copy: Kernel,
     pub(super) zero: Kernel,
@@ -64,7 +67,9 @@ impl Pipelines {
     pub(super) fn new(ctx: &GpuContext) -> Result<Pipelines, GpuError> {
         let mut m = Modules::default();
         // The CG control entries share one bind group per solve.
-        const CG_CONTROL: [&str; 5] = ["cg_begin", "cg_rz0", "cg_alpha", "cg_check", "cg_beta"];
+        const CG_CONTROL: [&str; 6] = [
+            "cg_begin", "cg_rz0", "cg_alpha", "cg_check", "cg_beta", "cg_end",
+        ];
         let mut k = |s: &'static str, e: &str| {
             let share: &[&str] = if s == "cg_control" && CG_CONTROL.contains(&e) {
                 &CG_CONTROL
@@ -110,6 +115,9 @@ impl Pipelines {
             time_step: k("time_step", "time_step")?,
             np_coefficients: k("np_coefficients", "np_coefficients")?,
             np_substep: k("np_substep", "np_substep")?,
+            np_assemble: k("np_assemble", "np_assemble")?,
+            np_assemble_rhs: k("np_assemble", "np_assemble_rhs")?,
+            np_finish: k("np_finish", "np_finish")?,
             xi_update: k("xi_update", "xi_update")?,
             copy: k("copy", "copy")?,
             zero: k("copy", "fill_zero")?,
@@ -157,6 +165,8 @@ pub(super) struct Buffers {
     pub(super) es1: wgpu::Buffer,
     /// The rest of the coupled solve (two-potential form only).
     pub(super) coupled: Option<CoupledBuffers>,
+    /// The implicit Nernst–Planck problem (model.nernst_planck = "implicit" only).
+    pub(super) np: Option<NpBuffers>,
     /// Copies of the evolving fields at the start of a batch (undo on a failed solve).
     pub(super) backup: Vec<(wgpu::Buffer, wgpu::Buffer)>,
 }
@@ -209,6 +219,29 @@ pub(super) struct CoupledBuffers {
     pub(super) q: wgpu::Buffer,
     /// The electronic operator's hierarchy (level 0: r_s and z_s).
     pub(super) electronic: Hierarchy,
+}
+
+/// The buffers of the implicit Nernst–Planck step (np_assemble.wgsl): its right-hand side, the
+/// Slotboom variable u (the solve's iterate, warm-started by `np_assemble_rhs`; not part of the
+/// state) and the hierarchy of its operator. The hierarchy shares every work vector with the
+/// potential's, level 0's r and z included (the solves run one after the other): the potential
+/// operator (`top_current` reads it), the potentials' warm starts and their right-hand sides
+/// stay untouched.
+pub(super) struct NpBuffers {
+    pub(super) rhs: wgpu::Buffer,
+    pub(super) u: wgpu::Buffer,
+    pub(super) hierarchy: Hierarchy,
+}
+
+impl NpBuffers {
+    pub(super) fn new(ctx: &GpuContext, dims: &[(usize, usize)], mg: &Hierarchy) -> NpBuffers {
+        let n = dims[0].0 * dims[0].1;
+        NpBuffers {
+            rhs: storage_f32(ctx, "np rhs", n),
+            u: storage_f32(ctx, "np u", n),
+            hierarchy: Hierarchy::sharing(ctx, "np", dims, mg, &mg.lb[0], &mg.lx[0]),
+        }
+    }
 }
 
 /// Bind groups of one CG solve target (right-hand side b, solution x).
@@ -314,6 +347,76 @@ pub(super) struct CoupledGroups {
     pub(super) add_rhs: wgpu::BindGroup,
 }
 
+/// Bind groups of the implicit Nernst–Planck step.
+pub(super) struct NpGroups {
+    /// np_assemble (the operator) and np_assemble_rhs (right-hand side, warm start).
+    pub(super) assemble: wgpu::BindGroup,
+    pub(super) assemble_rhs: wgpu::BindGroup,
+    /// The V-cycle and coarsening of its hierarchy.
+    pub(super) levels: LevelGroups,
+    /// The CG target (rhs, u) and the product q = A p with its operator; the other CG vector
+    /// groups are the potential's (`Groups`: dot_pq, dot_rz, l1_r, copy_zp, cg_p).
+    pub(super) solve: SolveGroups,
+    pub(super) apply: wgpu::BindGroup,
+    /// c̃ = e^{−fφ} u.
+    pub(super) finish: wgpu::BindGroup,
+}
+
+/// The uniforms and shared buffers the implicit Nernst–Planck groups bind.
+pub(super) struct NpInputs<'a> {
+    pub(super) conc_p: &'a wgpu::Buffer,
+    pub(super) solve_p: &'a wgpu::Buffer,
+    pub(super) red_p: &'a wgpu::Buffer,
+    pub(super) shapes: &'a wgpu::Buffer,
+    pub(super) lp: &'a LevelParams,
+}
+
+impl NpGroups {
+    pub(super) fn new(
+        ctx: &GpuContext,
+        k: &Pipelines,
+        b: &Buffers,
+        np: &NpBuffers,
+        i: NpInputs,
+    ) -> NpGroups {
+        let c = ctx;
+        let (g0, mg0) = (&i.lp.grid[0], &i.lp.mg[0][0]);
+        let h = &np.hierarchy;
+        let (op, r) = (&h.op[0], &h.lb[0]);
+        NpGroups {
+            assemble: k
+                .np_assemble
+                .bind(c, &[i.conc_p, &b.xi, &b.phi, &b.potential, &b.control, op]),
+            assemble_rhs: k.np_assemble_rhs.bind(
+                c,
+                &[
+                    i.conc_p,
+                    &b.potential,
+                    &b.control,
+                    op,
+                    &b.rate,
+                    &b.conc,
+                    &np.rhs,
+                    &np.u,
+                ],
+            ),
+            levels: LevelGroups::new(c, k, h, i.lp),
+            solve: SolveGroups {
+                residual: k.residual.bind(c, &[mg0, op, &np.rhs, &np.u, r]),
+                resnorm: k.resnorm.bind(c, &[i.red_p, r, &np.rhs, &b.partials]),
+                xr: k.cg_xr.bind(c, &[g0, &b.control, &b.p, &b.q, &np.u, r]),
+                control: k
+                    .cg_begin
+                    .bind(c, &[i.solve_p, &b.control, &b.partials, i.shapes, &b.args]),
+            },
+            apply: k.apply.bind(c, &[mg0, op, &b.p, &b.q]),
+            finish: k
+                .np_finish
+                .bind(c, &[i.conc_p, &b.potential, &np.u, &b.conc]),
+        }
+    }
+}
+
 pub(super) struct Groups {
     pub(super) xi_rate: wgpu::BindGroup,
     pub(super) assemble: wgpu::BindGroup,
@@ -326,7 +429,6 @@ pub(super) struct Groups {
     pub(super) l1_r: wgpu::BindGroup,
     pub(super) copy_zp: wgpu::BindGroup,
     pub(super) cg_p: wgpu::BindGroup,
-    pub(super) cg_end: wgpu::BindGroup,
     pub(super) collector: wgpu::BindGroup,
     pub(super) combine: wgpu::BindGroup,
     pub(super) add_rhs: wgpu::BindGroup,
@@ -337,6 +439,8 @@ pub(super) struct Groups {
     pub(super) time_step: wgpu::BindGroup,
     pub(super) np_coefficients: wgpu::BindGroup,
     pub(super) np_substep: wgpu::BindGroup,
+    /// The implicit Nernst–Planck step (model.nernst_planck = "implicit" only).
+    pub(super) np: Option<NpGroups>,
     pub(super) xi_update: wgpu::BindGroup,
     pub(super) copy_conc: wgpu::BindGroup,
     pub(super) copy_eta: wgpu::BindGroup,
