@@ -3,9 +3,10 @@
 // preconditioned CG of the potentials (docs/models/phase-field.md §9.4).
 //
 // Update:    np_assemble: op = [tx | ty | s | diag | tbot] with the face conductances
-//              T = Δt d L(e_k, e_n)/Δx² (d the harmonic mean of the cell diffusivities, e = e^{−fφ},
-//              L the logarithmic mean, the Scharfetter–Gummel weight), the top row's Dirichlet
-//              conductance 2Δt D_k L(e_k, 1)/Δx² to u = 1 in ty, S = e_k, tbot = 0 (no flux
+//              T = Δt d/[Δx² M(e^{fφ_k}, e^{fφ_n})] (d the harmonic mean of the cell diffusivities,
+//              M the logarithmic mean: the migration flux at c̃ = 1 is the ohmic d f Δφ), the top
+//              row's Dirichlet conductance 2Δt D_k/[Δx² M(e^{fφ_k}, 1)] to u = 1 in ty,
+//              S = e_k = e^{−fφ_k}, tbot = 0 (no flux
 //              through the bottom) and the cached diagonal Σ T + S;
 //            np_assemble_rhs (after np_assemble): the same problem in correction form, for u =
 //              u0 + δu with u0 = c̃ e^{fφ} (the old c̃ with the new φ; the CPU's warm start):
@@ -29,7 +30,7 @@
 // Index:     k = j·nx + i, row 0 at the collector; x periodic; op layout as in
 //            potential_assemble.wgsl (tx at k, ty at n + k, s at 2n + k, diag at 3n + k, tbot at
 //            4n + i).
-// Twin:      crates/lipf-core/src/cpu/np_assemble.rs (exprel, boltzmann_log_mean, np_assemble),
+// Twin:      crates/lipf-core/src/cpu/np_assemble.rs (exprel, boltzmann_weight, np_assemble),
 //            with Operator::update_diagonal (cpu/operator.rs) folded in: the diagonal is built
 //            from the west and south faces recomputed with their owners' arguments, so it holds
 //            the conductances stored by the neighbours. The CPU's (rhs, u) are (b, u0); this
@@ -62,9 +63,9 @@ fn exprel(x: f32) -> f32 {
     return (exp(x) - 1.0) / x;
 }
 
-// The logarithmic mean of e^{−fφa} and e^{−fφb}, from the potentials: e^{−fφb} exprel(f(φb − φa)).
-fn boltzmann_log_mean(phi_a: f32, phi_b: f32) -> f32 {
-    return exp(-p.f * phi_b) * exprel(p.f * (phi_b - phi_a));
+// 1/M(e^{fφa}, e^{fφb}), M the logarithmic mean, from the potentials: e^{−fφa}/exprel(f(φb − φa)).
+fn boltzmann_weight(phi_a: f32, phi_b: f32) -> f32 {
+    return exp(-p.f * phi_a) / exprel(p.f * (phi_b - phi_a));
 }
 
 // Δt/Δx², the factor of every conductance.
@@ -75,12 +76,12 @@ fn scale() -> f32 {
 // T of the face between cells k and n (the argument order of the face's owner, k west or
 // south of n).
 fn conductance(k: u32, n: u32) -> f32 {
-    return scale() * harmonic_mean(dif(k), dif(n)) * boltzmann_log_mean(potential[k], potential[n]);
+    return scale() * harmonic_mean(dif(k), dif(n)) * boltzmann_weight(potential[k], potential[n]);
 }
 
 // The top face of cell k: u = 1 (c̃ = 1, φ = 0) half a cell away.
 fn top_conductance(k: u32) -> f32 {
-    return 2.0 * scale() * dif(k) * boltzmann_log_mean(potential[k], 0.0);
+    return 2.0 * scale() * dif(k) * boltzmann_weight(potential[k], 0.0);
 }
 
 @compute @workgroup_size(16, 16)

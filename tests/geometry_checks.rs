@@ -403,6 +403,9 @@ fn random_pore_tortuosity_is_bracketed_and_the_bracket_narrows_under_refinement(
     let (d1, v1) = bracket(0.25);
     let (d2, v2) = bracket(0.125);
     assert!(d1 < v1 && d2 < v2, "diffuse below voxels");
-    assert!(d2 > d1 && v2 < v1, "each end moves inward: {d1} → {d2}, {v1} → {v2}");
+    assert!(
+        d2 > d1 && v2 < v1,
+        "each end moves inward: {d1} → {d2}, {v1} → {v2}"
+    );
     assert!(v2 - d2 < 0.6 * (v1 - d1), "the bracket narrows");
 }

@@ -243,9 +243,9 @@ pub struct Model {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum NernstPlanck {
-    /// Backward Euler over the whole step in the Slotboom variable u = c̃ e^{fφ} (Scharfetter–
-    /// Gummel fluxes), one multigrid-preconditioned CG solve per step: no Δx² limit
-    /// (docs/models/phase-field.md §9.4).
+    /// Backward Euler over the whole step in the Slotboom variable u = c̃ e^{fφ}, one
+    /// multigrid-preconditioned CG solve per step: no Δx² limit (docs/models/phase-field.md
+    /// §9.4).
     Implicit,
     /// Forward-Euler sub-steps at the explicit diffusion limit Δx²/(4D) within each step
     /// (the reference; cost grows as 1/Δx² per simulated second).
