@@ -21,7 +21,7 @@
 // Twin:      crates/lipf-core/src/cpu/electronic_assemble.rs (electronic_assemble,
 //            electronic_conductivity, metal_path, interphase_bias, interphase_conductivity), with Operator::update_diagonal
 //            (cpu/operator.rs) folded in: the diagonal is built from the neighbours' σ_s.
-// Imports:   shared/interp.wgsl
+// Imports:   shared/interp.wgsl, shared/operator.wgsl
 
 struct ElectronicParams {
     nx: u32,
@@ -105,7 +105,6 @@ fn electronic_assemble(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let nx = p.nx;
-    let n = nx * p.ny;
     let k = j * nx + i;
     let sk = sigma_s(i, j);
     var tx = 0.0;
@@ -132,19 +131,7 @@ fn electronic_assemble(@builtin(global_invocation_id) gid: vec3<u32>) {
         ty_south = tbot;
     }
     let s = p.q * g[k];
-    var d = s;
-    if (nx > 1u) {
-        d += tx + tx_west;
-    }
-    d += ty;
-    d += ty_south;
-    op[k] = tx;
-    op[n + k] = ty;
-    op[2u * n + k] = s;
-    op[3u * n + k] = d;
-    if (j == 0u) {
-        op[4u * n + i] = tbot;
-    }
+    store_operator(i, j, tx, tx_west, ty, ty_south, s, tbot);
     b0[k] = p.q * (a[k] + g[k] * p.e0_v);
     b1[k] = r1;
 }

@@ -36,7 +36,8 @@
 //            the conductances stored by the neighbours. The CPU's (rhs, u) are (b, u0); this
 //            kernel's are (b − A u0, 0), the same step (tests/gpu_checks.rs evaluates b − A u0
 //            of the CPU's outputs in f64).
-// Imports:   shared/conc.wgsl, shared/control.wgsl, shared/interp.wgsl, shared/diffusivity.wgsl
+// Imports:   shared/conc.wgsl, shared/control.wgsl, shared/interp.wgsl, shared/diffusivity.wgsl,
+//            shared/operator.wgsl
 
 @group(0) @binding(0) var<uniform> p: ConcParams;
 @group(0) @binding(1) var<storage, read> xi: array<f32>;
@@ -93,7 +94,6 @@ fn np_assemble(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let nx = p.nx;
-    let n = nx * p.ny;
     let k = j * nx + i;
     var tx = 0.0;
     var tx_west = 0.0;
@@ -112,19 +112,7 @@ fn np_assemble(@builtin(global_invocation_id) gid: vec3<u32>) {
         ty_south = conductance(k - nx, k);
     }
     let s = exp(-p.f * potential[k]);
-    var d = s;
-    if (nx > 1u) {
-        d += tx + tx_west;
-    }
-    d += ty;
-    d += ty_south;
-    op[k] = tx;
-    op[n + k] = ty;
-    op[2u * n + k] = s;
-    op[3u * n + k] = d;
-    if (j == 0u) {
-        op[4u * n + i] = 0.0;
-    }
+    store_operator(i, j, tx, tx_west, ty, ty_south, s, 0.0);
 }
 
 // T (u_b − u_a) for the face of conductance t between a cell (φa, c̃a) and a cell or boundary

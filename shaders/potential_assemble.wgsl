@@ -16,7 +16,7 @@
 //            s at 2n + k, diag at 3n + k, tbot at 4n + i (n = nx·ny).
 // Twin:      crates/lipf-core/src/cpu/potential_assemble.rs, with Operator::update_diagonal
 //            (cpu/operator.rs) folded in: the diagonal is built from the neighbours' σ.
-// Imports:   shared/interp.wgsl
+// Imports:   shared/interp.wgsl, shared/operator.wgsl
 
 struct AssembleParams {
     nx: u32,
@@ -60,7 +60,6 @@ fn potential_assemble(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let nx = p.nx;
-    let n = nx * p.ny;
     let k = j * nx + i;
     // The rate is implicit in the potential (consistent and two-potential forms).
     let implicit = p.form != FORM_SINGLE_POTENTIAL;
@@ -113,19 +112,7 @@ fn potential_assemble(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (j == 0u && !implicit) {
         r1 += tbot;
     }
-    var d = s;
-    if (nx > 1u) {
-        d += tx + tx_west;
-    }
-    d += ty;
-    d += ty_south;
-    op[k] = tx;
-    op[n + k] = ty;
-    op[2u * n + k] = s;
-    op[3u * n + k] = d;
-    if (j == 0u) {
-        op[4u * n + i] = tbot;
-    }
+    store_operator(i, j, tx, tx_west, ty, ty_south, s, tbot);
     b0[k] = r0;
     b1[k] = r1;
 }

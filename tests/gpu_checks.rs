@@ -2871,7 +2871,7 @@ fn gpu_implicit_nernst_planck_two_potential_smoke_steps_match_the_cpu_backend() 
 /// them); the cell voltage within
 /// `TWO_POTENTIAL_STEP_TOLERANCES.cell_voltage` (3e-4: the two-potential form's Faraday gap on
 /// the GPU). The CG iterations of the Nernst–Planck solves: within 0.5–2× the CPU's (the GPU's
-/// V-cycle hierarchy goes down to one cell, the CPU's W-cycle stops at 64 cells; the GPU's
+/// hierarchy goes down to one cell, the CPU's stops at 64 cells; the GPU's
 /// test is on the f32 recurrence residual at 1e-9 per cell, the CPU's on the true one at 1e-11).
 #[test]
 fn gpu_implicit_nernst_planck_deviation_of_c_matches_the_cpu_relatively() {

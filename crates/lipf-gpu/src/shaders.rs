@@ -167,13 +167,18 @@ pub const MODULES: &[Module] = &[
     module!("diffusivity"),
     module!("indirect"),
     module!("complex"),
+    module!("operator"),
 ];
 
 /// Every kernel shader, in the order of the step.
 pub const SHADERS: &[Shader] = &[
     shader!("xi_rate", twin, imports = ["interp"]),
-    shader!("potential_assemble", twin, imports = ["interp"]),
-    shader!("electronic_assemble", twin, imports = ["interp"]),
+    shader!("potential_assemble", twin, imports = ["interp", "operator"]),
+    shader!(
+        "electronic_assemble",
+        twin,
+        imports = ["interp", "operator"]
+    ),
     shader!("mg_coarsen", twin, imports = ["multigrid"]),
     shader!("mg_smooth", twin, imports = ["multigrid"]),
     shader!("mg_residual", twin, imports = ["multigrid"]),
@@ -207,7 +212,7 @@ pub const SHADERS: &[Shader] = &[
     shader!(
         "np_assemble",
         twin,
-        imports = ["conc", "control", "interp", "diffusivity"]
+        imports = ["conc", "control", "interp", "diffusivity", "operator"]
     ),
     shader!("np_finish", twin, imports = ["conc"]),
     shader!("xi_update", twin, imports = ["grid", "control", "float"]),
