@@ -176,12 +176,14 @@ impl Multigrid {
         let (mut cx, mut cy) = (nx, ny);
         loop {
             let n = cx * cy;
+            // Only a coarse level that a W-cycle can visit twice holds its first solution.
+            let twice = !levels.is_empty() && second_coarse_visit(cycle, n, false);
             levels.push(Level {
                 op: Operator::zeros(cx, cy),
                 b: vec![0.0; n],
                 x: vec![0.0; n],
                 r: vec![0.0; n],
-                t: vec![0.0; n],
+                t: vec![0.0; if twice { n } else { 0 }],
             });
             if n <= COARSEST_MAX_CELLS || (cx == 1 && cy == 1) {
                 break;
