@@ -290,6 +290,7 @@ fn state_of(k: &Coefficients, f: &geometry::InitialFields) -> lipf_core::State {
         leakage_charge_c_m2: 0.0,
         ionic_throughput_c_m2: 0.0,
         li_amount0_mol_m2: 0.0,
+        li_extruded_m: 0.0,
         solver_iterations: 0,
         solver_iterations_total: 0,
     }

@@ -62,6 +62,7 @@ fn state(nx: usize, ny: usize, dx_m: f64, step: u64, li_rows: usize) -> State {
         leakage_charge_c_m2: 0.0,
         ionic_throughput_c_m2: 0.0,
         li_amount0_mol_m2: 0.0,
+        li_extruded_m: 0.0,
         solver_iterations: 0,
         solver_iterations_total: 0,
     }

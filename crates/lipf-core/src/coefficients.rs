@@ -73,6 +73,30 @@ pub struct Coefficients {
     pub target_current_a_m: f64,
     /// Collector potential under potentiostatic control, V.
     pub cell_voltage_v: f64,
+    /// Li creep (config `creep`, docs/models/phase-field.md §9.10); None without creep.
+    pub creep: Option<CreepCoefficients>,
+}
+
+/// The creep flow of the metal in SI.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CreepCoefficients {
+    /// Darcy mobility K of the metal, m²/(Pa·s).
+    pub mobility_m2_pa_s: f64,
+    /// Pressure of the metal at an open collector, Pa.
+    pub stack_pressure_pa: f64,
+    /// Metal crosses the bottom boundary (the anode thickens or thins).
+    pub open_collector: bool,
+    /// Free-surface penalty γ (dimensionless).
+    pub penalty: f64,
+    /// Flow width w of the creep law's Darcy mobility, m.
+    pub flow_width_m: f64,
+}
+
+impl CreepCoefficients {
+    /// Creep velocity under the stack pressure across one flow width, K σ_s / w, m/s.
+    pub fn velocity_scale_m_s(&self) -> f64 {
+        self.mobility_m2_pa_s * self.stack_pressure_pa / self.flow_width_m
+    }
 }
 
 impl Coefficients {
@@ -155,10 +179,28 @@ impl Coefficients {
             nernst_planck: md.nernst_planck,
             target_current_a_m: c.control.current_density_at(0.0) * grid.width_m(),
             cell_voltage_v: c.control.cell_voltage_v,
+            creep: c.creep.enabled.then(|| CreepCoefficients {
+                mobility_m2_pa_s: c.creep.mobility(&c.geometry),
+                stack_pressure_pa: crate::units::mpa_to_pa(c.creep.stack_pressure_mpa),
+                open_collector: c.creep.collector == crate::config::CreepCollector::Open,
+                penalty: c.creep.free_surface_penalty,
+                flow_width_m: um_to_m(c.creep.flow_width_um.unwrap_or(c.geometry.pore_size_um)),
+            }),
         };
         #[cfg(feature = "mutants")]
         let coeffs = crate::mutants::coefficients(coeffs);
         coeffs
+    }
+
+    /// The dimensionless ratio of the creep velocity under the stack pressure (across one flow
+    /// width) to the plating velocity |i|/(nF c_s) at the configured current; 0 without creep,
+    /// infinite at zero current. Above 1 the metal flows away faster than it is deposited.
+    pub fn creep_to_plating_ratio(&self) -> f64 {
+        let Some(cr) = &self.creep else {
+            return 0.0;
+        };
+        let i = self.target_current_a_m.abs() / self.grid.width_m();
+        cr.velocity_scale_m_s() / (i / (self.nf_c_mol * self.cs_mol_m3))
     }
 
     /// Largest Li⁺ diffusivity anywhere, m²/s (the interphase only lowers it).
@@ -295,6 +337,27 @@ impl Coefficients {
                 "electrons enter the electrolyte (plating)",
             );
             line("interphase ionic σ_p ASR/ℓ", self.ip_ionic_k, "", "");
+        }
+        if let Some(cr) = &self.creep {
+            line(
+                "creep: Darcy mobility K",
+                cr.mobility_m2_pa_s,
+                "m²/(Pa s)",
+                "w² ε̇(σ_s)/(4σ_s), or configured",
+            );
+            line("creep: stack pressure σ_s", cr.stack_pressure_pa, "Pa", "");
+            line(
+                "creep: velocity K σ_s / w",
+                cr.velocity_scale_m_s(),
+                "m/s",
+                "flow across one flow width w",
+            );
+            line(
+                "creep / plating rate",
+                self.creep_to_plating_ratio(),
+                "",
+                "K σ_s/w over |i|/(nF c_s) at the configured current",
+            );
         }
         line(
             "pore conductivity floor",

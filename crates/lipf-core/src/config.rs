@@ -41,6 +41,8 @@ pub struct Config {
     pub output: Output,
     pub solver: Solver,
     pub limits: Limits,
+    /// Li creep under stack pressure (docs/models/phase-field.md §9.10).
+    pub creep: Creep,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -413,6 +415,77 @@ impl Default for Limits {
     }
 }
 
+/// What the metal may do at the current collector under creep.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CreepCollector {
+    /// The anode may thicken or thin: metal crosses the bottom boundary, which holds the stack
+    /// pressure (the collector moves; the Li pushed out is counted as anode thickening).
+    Open,
+    /// The collector is fixed: plated Li can only go into free space inside the domain.
+    Closed,
+}
+
+/// Li creep under stack pressure: power-law creep of the metal, ε̇ = ε̇_ref (σ/σ_ref)^n,
+/// linearised at the stack pressure into a pressure-driven (Darcy) flow of the metal through
+/// channels of the flow width (docs/models/phase-field.md §9.10).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Creep {
+    /// Off: no flow of the metal (plated Li stays where it is deposited).
+    pub enabled: bool,
+    /// Stack pressure on the anode, MPa: the pressure of the metal at the collector (open
+    /// collector) and the stress at which the creep law is linearised.
+    pub stack_pressure_mpa: f64,
+    /// Power-law creep stress exponent n (Masias et al. 2019: 6.56 at room temperature).
+    pub stress_exponent: f64,
+    /// Reference stress σ_ref of the creep law, MPa.
+    pub reference_stress_mpa: f64,
+    /// Uniaxial strain rate at the reference stress, 1/s.
+    pub reference_strain_rate_per_s: f64,
+    /// Width of the channels the metal flows through, µm (the Poiseuille length of the Darcy
+    /// mobility w²/(12μ)); null: the geometry's pore size.
+    pub flow_width_um: Option<f64>,
+    /// Darcy mobility of the metal, m²/(Pa·s); null: from the creep law (overrides it when set).
+    pub mobility_m2_pa_s: Option<f64>,
+    pub collector: CreepCollector,
+    /// Free surfaces hold zero pressure by a penalty: a cell with free room f takes up metal at
+    /// the rate (penalty · f · K/Δx²) p. A numerical parameter: results converge as it grows.
+    pub free_surface_penalty: f64,
+}
+
+impl Default for Creep {
+    fn default() -> Self {
+        Creep {
+            enabled: false,
+            stack_pressure_mpa: 1.0,
+            stress_exponent: 6.56,
+            reference_stress_mpa: 0.8,
+            reference_strain_rate_per_s: 5e-4,
+            flow_width_um: None,
+            mobility_m2_pa_s: None,
+            collector: CreepCollector::Open,
+            free_surface_penalty: 1000.0,
+        }
+    }
+}
+
+impl Creep {
+    /// The Darcy mobility K of the metal, m²/(Pa·s): the configured one, or w² ε̇(σ_s)/(4σ_s)
+    /// from the creep law at the stack pressure σ_s (Poiseuille flow between walls w apart of a
+    /// fluid with the secant viscosity μ = σ_s/(3 ε̇(σ_s))).
+    pub fn mobility(&self, geometry: &Geometry) -> f64 {
+        if let Some(k) = self.mobility_m2_pa_s {
+            return k;
+        }
+        let w = crate::units::um_to_m(self.flow_width_um.unwrap_or(geometry.pore_size_um));
+        let sigma_pa = crate::units::mpa_to_pa(self.stack_pressure_mpa);
+        let rate = self.reference_strain_rate_per_s
+            * (self.stack_pressure_mpa / self.reference_stress_mpa).powf(self.stress_exponent);
+        w * w * rate / (4.0 * sigma_pa)
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -427,6 +500,7 @@ impl Default for Config {
             output: Output::default(),
             solver: Solver::default(),
             limits: Limits::default(),
+            creep: Creep::default(),
         }
     }
 }
@@ -933,6 +1007,36 @@ impl Config {
                 c.cell_voltage_v,
                 "allowed range is [-1, 1] V",
             ));
+        }
+
+        let cr = &self.creep;
+        if cr.enabled {
+            positive("creep.stack_pressure_mpa", cr.stack_pressure_mpa)?;
+            if !(cr.stress_exponent >= 1.0 && cr.stress_exponent <= 20.0) {
+                return Err(invalid(
+                    "creep.stress_exponent",
+                    cr.stress_exponent,
+                    "allowed range is [1, 20]",
+                ));
+            }
+            positive("creep.reference_stress_mpa", cr.reference_stress_mpa)?;
+            positive(
+                "creep.reference_strain_rate_per_s",
+                cr.reference_strain_rate_per_s,
+            )?;
+            if let Some(w) = cr.flow_width_um {
+                positive("creep.flow_width_um", w)?;
+            }
+            if let Some(k) = cr.mobility_m2_pa_s {
+                positive("creep.mobility_m2_pa_s", k)?;
+            }
+            if !(cr.free_surface_penalty >= 1.0 && cr.free_surface_penalty.is_finite()) {
+                return Err(invalid(
+                    "creep.free_surface_penalty",
+                    cr.free_surface_penalty,
+                    "must be ≥ 1 (it makes free surfaces hold zero pressure)",
+                ));
+            }
         }
 
         let t = &self.time;

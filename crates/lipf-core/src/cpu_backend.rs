@@ -23,6 +23,8 @@ use crate::cpu::collector::{
 };
 use crate::cpu::conc_update::cell_diffusivity;
 use crate::cpu::electronic_assemble::electronic_assemble;
+use crate::cpu::creep_assemble::{creep_assemble, free_room};
+use crate::cpu::creep_finish::creep_finish;
 use crate::cpu::np_assemble::np_assemble;
 use crate::cpu::np_coefficients::{np_coefficients, NP_COEFFS};
 use crate::cpu::np_finish::np_finish;
@@ -61,6 +63,9 @@ const CHECK_EVERY: u64 = 16;
 /// Tolerance of the implicit Nernst–Planck solve: Σ|b − A u| ≤ this × cells, in units of c̃
 /// (ions are conserved to the residual; c̃ − 1 is ~1e-6 at Nernst–Einstein diffusivity).
 pub const NP_RESIDUAL_PER_CELL: f64 = 1e-11;
+/// Tolerance of the creep pressure solve: Σ|b − A p| ≤ this × cells, in units of ξ (the metal
+/// is conserved to the residual).
+pub const CREEP_RESIDUAL_PER_CELL: f64 = 1e-13;
 
 pub struct CpuBackend {
     pub coeffs: Coefficients,
@@ -87,6 +92,8 @@ pub struct CpuBackend {
     /// The implicit Nernst–Planck problem (`np_assemble`): operator, right-hand side, the
     /// Slotboom variable u and its multigrid hierarchy (None with explicit sub-steps).
     np: Option<ImplicitNp>,
+    /// The creep problem of a step (None without creep).
+    creep: Option<CreepFlow>,
     /// Wall time spent in the potential solve and in everything else (not part of the state).
     timings: StepTimings,
     /// What the stages of the step in progress hand on to each other (not part of the state).
@@ -110,6 +117,26 @@ struct ImplicitNp {
     /// CG iterations of all implicit Nernst–Planck solves of this backend.
     iterations_total: u64,
 }
+
+/// The creep pressure problem of a step.
+struct CreepFlow {
+    op: Operator,
+    rhs: Vec<f64>,
+    /// Pressure of the metal, Pa (cold-started at the stack pressure every step, so that a
+    /// resumed run repeats the same solves).
+    pressure: Vec<f64>,
+    /// The cells that fill up in this step (the active set of the obstacle problem).
+    full: Vec<bool>,
+    solver: Multigrid,
+    /// CG iterations and active-set iterations of all creep solves of this backend.
+    iterations_total: u64,
+    active_set_iterations_total: u64,
+}
+
+/// Most active-set iterations of one creep step; beyond them the step keeps the last solution
+/// (still conservative: a free cell that took up more than its room pushes the rest on in the
+/// next step).
+pub const CREEP_MAX_ACTIVE_SET_ITERATIONS: usize = 20;
 
 /// The electronic problem of the two-potential form.
 struct Electronic {
@@ -210,6 +237,15 @@ impl CpuBackend {
                 solver: Multigrid::with_cycle(grid.nx, grid.ny, sweeps, cycle),
                 iterations_total: 0,
             }),
+            creep: coeffs.creep.map(|_| CreepFlow {
+                op: Operator::zeros(grid.nx, grid.ny),
+                rhs: vec![0.0; n],
+                pressure: vec![0.0; n],
+                full: vec![false; n],
+                solver: Multigrid::with_cycle(grid.nx, grid.ny, sweeps, cycle),
+                iterations_total: 0,
+                active_set_iterations_total: 0,
+            }),
             dt_stable_s,
             dt_np_s,
             timings: StepTimings::default(),
@@ -233,6 +269,36 @@ impl CpuBackend {
     /// CG iterations of all implicit Nernst–Planck solves so far (0 with explicit sub-steps).
     pub fn np_iterations_total(&self) -> u64 {
         self.np.as_ref().map_or(0, |np| np.iterations_total)
+    }
+
+    /// CG iterations and active-set iterations of all creep solves so far (0 without creep).
+    pub fn creep_iterations_total(&self) -> (u64, u64) {
+        self.creep.as_ref().map_or((0, 0), |c| {
+            (c.iterations_total, c.active_set_iterations_total)
+        })
+    }
+
+    /// The creep operator and right-hand side for the current set of filling cells, and the
+    /// coarse operators of its hierarchy.
+    fn assemble_creep(&mut self) -> Result<(), SimulationError> {
+        let cr = self.coeffs.creep.expect("creep");
+        let flow = self.creep.as_mut().expect("creep");
+        let g = self.coeffs.grid;
+        creep_assemble(
+            &cr,
+            g.nx,
+            g.ny,
+            g.dx_m,
+            self.current.dt_s,
+            &self.state.xi,
+            &self.state.phi,
+            &flow.full,
+            &mut flow.op,
+            &mut flow.rhs,
+        );
+        flow.solver
+            .setup(&flow.op)
+            .map_err(|e| SimulationError::Solver(format!("creep multigrid: {e}")))
     }
 
     /// The Nernst–Planck sub-step the explicit diffusion limit allows, s.
@@ -267,7 +333,12 @@ impl CpuBackend {
             self.converge_initial_overpotential()?;
         }
         self.current.t_max_s = t_max_s;
-        step_sequence(self, self.coeffs.control, self.coeffs.nernst_planck)
+        step_sequence(
+            self,
+            self.coeffs.control,
+            self.coeffs.nernst_planck,
+            self.coeffs.creep.is_some(),
+        )
     }
 
     /// Wall time split of the steps taken so far by this backend object.
@@ -649,6 +720,78 @@ impl StepKernels for CpuBackend {
             &self.rate,
             &mut self.state.xi,
         );
+        Ok(())
+    }
+
+    fn creep_assemble(&mut self) -> Result<(), SimulationError> {
+        let flow = self.creep.as_mut().expect("creep");
+        // The first guess of the cells that fill: those without room.
+        for ((f, &x), &p) in flow.full.iter_mut().zip(&self.state.xi).zip(&self.state.phi) {
+            *f = free_room(x, p) == 0.0;
+        }
+        self.assemble_creep()
+    }
+
+    /// The primal–dual active-set iteration of the creep obstacle problem: solve, then a free
+    /// cell that took up more than its room fills and a filling cell whose pressure came out
+    /// negative becomes free; repeat until the set holds.
+    fn creep_solve(&mut self) -> Result<(), SimulationError> {
+        let cr = self.coeffs.creep.expect("creep");
+        let n = self.coeffs.grid.cells();
+        for round in 0..CREEP_MAX_ACTIVE_SET_ITERATIONS {
+            if round > 0 {
+                self.assemble_creep()?;
+            }
+            let flow = self.creep.as_mut().expect("creep");
+            flow.pressure.fill(cr.stack_pressure_pa);
+            let st = flow.solver.solve(
+                &flow.rhs,
+                &mut flow.pressure,
+                CREEP_RESIDUAL_PER_CELL * n as f64,
+                self.config.solver.max_iterations,
+            );
+            flow.iterations_total += st.iterations as u64;
+            flow.active_set_iterations_total += 1;
+            if !st.converged {
+                let s = &self.state;
+                return Err(SimulationError::Solver(format!(
+                    "creep pressure solve did not converge at step {} (t = {:.6} s): {st:?}",
+                    s.step, s.time_s
+                )));
+            }
+            let (xi, phi) = (&self.state.xi, &self.state.phi);
+            let mut changed = false;
+            for k in 0..n {
+                let room = free_room(xi[k], phi[k]);
+                let p = flow.pressure[k];
+                if !flow.full[k] && flow.op.s[k] * p > room {
+                    flow.full[k] = true;
+                    changed = true;
+                } else if flow.full[k] && room > 0.0 && p < 0.0 {
+                    flow.full[k] = false;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn creep_finish(&mut self) -> Result<(), SimulationError> {
+        let cr = self.coeffs.creep.expect("creep");
+        let flow = self.creep.as_ref().expect("creep");
+        let g = self.coeffs.grid;
+        let out_cells = creep_finish(
+            &flow.op,
+            cr.stack_pressure_pa,
+            &flow.pressure,
+            &self.state.phi,
+            &flow.full,
+            &mut self.state.xi,
+        );
+        self.state.li_extruded_m += out_cells * g.dx_m * g.dx_m / g.width_m();
         Ok(())
     }
 

@@ -13,7 +13,8 @@ pub struct Scalars {
     pub current_density_a_m2: f64,
     /// Collector potential against the counter electrode, V.
     pub cell_voltage_v: f64,
-    /// c_s ∫ξ dA per unit projected width, mol/m².
+    /// c_s ∫ξ dA per unit projected width, mol/m², plus the Li that creep moved through the
+    /// collector (`li_extruded_m`).
     pub li_amount_mol_m2: f64,
     /// ∫ i dt, C/m².
     pub charge_c_m2: f64,
@@ -35,8 +36,9 @@ pub fn xi_integral_m(state: &State) -> f64 {
     s * g.dx_m * g.dx_m / g.width_m()
 }
 
+/// c_s (∫ξ dA / width + the Li that creep moved through the collector), mol/m².
 pub fn li_amount_mol_m2(c: &Coefficients, state: &State) -> f64 {
-    c.cs_mol_m3 * xi_integral_m(state)
+    c.cs_mol_m3 * (xi_integral_m(state) + state.li_extruded_m)
 }
 
 /// Li inside the electrolyte: c_s ∫ (ξ + ϕ − 1)₊ dA per unit width, mol/m². Li and LLZO share a

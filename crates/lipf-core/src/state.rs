@@ -45,6 +45,10 @@ pub struct State {
     pub ionic_throughput_c_m2: f64,
     /// Li amount c_s ∫ξ dA / width at t = 0, mol/m².
     pub li_amount0_mol_m2: f64,
+    /// Li volume per unit width that creep moved through the current collector since t = 0, m
+    /// (the anode's thickening beyond the domain; negative when it thinned). Part of the Li
+    /// amount. Zero without creep or with a closed collector.
+    pub li_extruded_m: f64,
     /// Potential-solver iterations of the last step (both solves).
     pub solver_iterations: u64,
     /// Sum of solver iterations since t = 0 (for performance reports).
@@ -216,6 +220,7 @@ impl State {
             ("leakage_charge_c_m2", self.leakage_charge_c_m2),
             ("ionic_throughput_c_m2", self.ionic_throughput_c_m2),
             ("li_amount0_mol_m2", self.li_amount0_mol_m2),
+            ("li_extruded_m", self.li_extruded_m),
         ] {
             if !value.is_finite() {
                 return Err(StateError::Scalar {

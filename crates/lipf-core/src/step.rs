@@ -52,6 +52,14 @@ pub trait StepKernels {
     fn np_finish(&mut self) -> Result<(), SimulationError>;
     /// `xi_update`: ξ += Δt r.
     fn xi_update(&mut self) -> Result<(), SimulationError>;
+    /// Li creep: `creep_assemble`, the pressure problem of the metal's flow (and the coarse
+    /// operators of its multigrid hierarchy).
+    fn creep_assemble(&mut self) -> Result<(), SimulationError>;
+    /// Multigrid-preconditioned CG for the pressure.
+    fn creep_solve(&mut self) -> Result<(), SimulationError>;
+    /// `creep_finish`: ξ gives up its excess and takes up the inflow; the flow through the
+    /// collector is counted.
+    fn creep_finish(&mut self) -> Result<(), SimulationError>;
     /// Closes the step: η becomes the next linearisation point, time, charge and counters
     /// advance (and the CPU checks the ranges every few steps).
     fn end_step(&mut self) -> Result<(), SimulationError>;
@@ -84,6 +92,7 @@ pub fn step_sequence<K: StepKernels + ?Sized>(
     k: &mut K,
     control: ControlMode,
     nernst_planck: NernstPlanck,
+    creep: bool,
 ) -> Result<(), SimulationError> {
     k.begin_step()?;
     potential_sequence(k, control)?;
@@ -100,6 +109,11 @@ pub fn step_sequence<K: StepKernels + ?Sized>(
         }
     }
     k.xi_update()?;
+    if creep {
+        k.creep_assemble()?;
+        k.creep_solve()?;
+        k.creep_finish()?;
+    }
     k.end_step()
 }
 
@@ -172,6 +186,18 @@ mod tests {
             self.0.push("xi_update");
             Ok(())
         }
+        fn creep_assemble(&mut self) -> Result<(), SimulationError> {
+            self.0.push("creep_assemble");
+            Ok(())
+        }
+        fn creep_solve(&mut self) -> Result<(), SimulationError> {
+            self.0.push("creep_solve");
+            Ok(())
+        }
+        fn creep_finish(&mut self) -> Result<(), SimulationError> {
+            self.0.push("creep_finish");
+            Ok(())
+        }
         fn end_step(&mut self) -> Result<(), SimulationError> {
             self.0.push("end");
             Ok(())
@@ -181,7 +207,7 @@ mod tests {
     #[test]
     fn the_step_runs_its_stages_in_order() {
         let mut g = Log::default();
-        step_sequence(&mut g, ControlMode::Galvanostatic, NernstPlanck::Explicit).unwrap();
+        step_sequence(&mut g, ControlMode::Galvanostatic, NernstPlanck::Explicit, false).unwrap();
         assert_eq!(
             g.0,
             [
@@ -200,7 +226,7 @@ mod tests {
             ]
         );
         let mut i = Log::default();
-        step_sequence(&mut i, ControlMode::Potentiostatic, NernstPlanck::Implicit).unwrap();
+        step_sequence(&mut i, ControlMode::Potentiostatic, NernstPlanck::Implicit, true).unwrap();
         assert_eq!(
             i.0,
             [
@@ -215,6 +241,9 @@ mod tests {
                 "np_solve",
                 "np_finish",
                 "xi_update",
+                "creep_assemble",
+                "creep_solve",
+                "creep_finish",
                 "end"
             ]
         );

@@ -20,3 +20,10 @@ pub fn m_to_um(x_m: f64) -> f64 {
 pub fn a_m2_to_ma_cm2(i_a_m2: f64) -> f64 {
     i_a_m2 / 10.0
 }
+
+/// Pascal per megapascal.
+pub const PA_PER_MPA: f64 = 1e6;
+
+pub fn mpa_to_pa(p_mpa: f64) -> f64 {
+    p_mpa * PA_PER_MPA
+}

@@ -47,7 +47,7 @@
 //! /   attrs: format = "lipf-checkpoint", format_version (u32), lipf_version, config_json, row0,
 //!            nx, ny (u64), dx_m (f64), v_collector, time_s, current_density_a_m2, charge_c_m2,
 //!            leakage_current_density_a_m2, leakage_charge_c_m2, ionic_throughput_c_m2 (format
-//!            3 on), li_amount0_mol_m2 (f64), step, solver_iterations, solver_iterations_total
+//!            3 on), li_amount0_mol_m2, li_extruded_m (f64; absent before creep: 0), step, solver_iterations, solver_iterations_total
 //!            (u64), checksum_fnv1a64
 //! /xi /phi /conc /potential /eta /potential0 /potential1 /electronic_potential
 //! /electronic_potential0 /electronic_potential1   (ny, nx) f64
@@ -712,6 +712,11 @@ fn state_checksum_of(state: &State, config_json: &str, with_throughput: bool) ->
     if with_throughput {
         eat(&state.ionic_throughput_c_m2.to_bits().to_le_bytes());
     }
+    // Creep's extruded Li: only when non-zero, so that checkpoints without creep (and those
+    // written before it existed) keep their checksum.
+    if state.li_extruded_m != 0.0 {
+        eat(&state.li_extruded_m.to_bits().to_le_bytes());
+    }
     for f in [
         &state.xi,
         &state.phi,
@@ -767,6 +772,7 @@ fn write_checkpoint_to(path: &Path, state: &State, config_json: &str) -> Result<
         leakage_charge_c_m2,
         ionic_throughput_c_m2,
         li_amount0_mol_m2,
+        li_extruded_m,
         solver_iterations,
         solver_iterations_total,
     } = state;
@@ -798,6 +804,7 @@ fn write_checkpoint_to(path: &Path, state: &State, config_json: &str) -> Result<
         ("leakage_charge_c_m2", *leakage_charge_c_m2),
         ("ionic_throughput_c_m2", *ionic_throughput_c_m2),
         ("li_amount0_mol_m2", *li_amount0_mol_m2),
+        ("li_extruded_m", *li_extruded_m),
     ] {
         set_attr(&file, name, v)?;
     }
@@ -887,6 +894,12 @@ pub fn read_checkpoint(path: &Path) -> Result<(State, String)> {
                     .abs()
             },
             li_amount0_mol_m2: attr(&file, "li_amount0_mol_m2")?,
+            // Written since creep exists; earlier checkpoints had none (no creep).
+            li_extruded_m: if has_attr(&file, "li_extruded_m")? {
+                attr(&file, "li_extruded_m")?
+            } else {
+                0.0
+            },
             solver_iterations: attr(&file, "solver_iterations")?,
             solver_iterations_total: attr(&file, "solver_iterations_total")?,
         };

@@ -63,6 +63,7 @@ fn random_state(nx: usize, ny: usize, seed: u64) -> State {
         leakage_charge_c_m2: r.wild(),
         ionic_throughput_c_m2: r.wild(),
         li_amount0_mol_m2: r.wild(),
+        li_extruded_m: r.wild(),
         solver_iterations: r.next_u64() % 1000,
         solver_iterations_total: u64::MAX - 3,
     }

@@ -151,7 +151,9 @@ pub fn make_backend(
     config: &Config,
     resume: Option<(State, GeometryInfo)>,
 ) -> Result<Chosen> {
-    let resolved = if sel.choice == BackendChoice::Cpu {
+    // `auto` takes the CPU for what has no GPU kernels yet (creep).
+    let cpu_only = sel.choice == BackendChoice::Auto && config.creep.enabled;
+    let resolved = if sel.choice == BackendChoice::Cpu || cpu_only {
         resolve(sel, &[])?
     } else {
         resolve(sel, &adapters_present())?

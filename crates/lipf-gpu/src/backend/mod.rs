@@ -196,6 +196,12 @@ impl GpuBackend {
         geometry: GeometryInfo,
     ) -> Result<GpuBackend, GpuError> {
         let coeffs = Coefficients::from_config(config);
+        if coeffs.creep.is_some() {
+            return Err(GpuError::Unsupported(
+                "creep (`creep.enabled`) has no GPU kernels yet: run it with `--backend cpu`"
+                    .into(),
+            ));
+        }
         let implicit_np = coeffs.nernst_planck == NernstPlanck::Implicit;
         let two_potential = coeffs.overpotential == OverpotentialForm::TwoPotential;
         let (nx, ny) = (coeffs.grid.nx, coeffs.grid.ny);
@@ -888,7 +894,12 @@ impl GpuBackend {
     fn record_step(&self, pass: &mut wgpu::ComputePass) {
         let mut rec = Recorder { b: self, pass };
         // Recording cannot fail: errors surface in the control record after the submission.
-        let _ = step_sequence(&mut rec, self.coeffs.control, self.coeffs.nernst_planck);
+        let _ = step_sequence(
+            &mut rec,
+            self.coeffs.control,
+            self.coeffs.nernst_planck,
+            self.coeffs.creep.is_some(),
+        );
     }
 
     fn read_control_and_log(&self, with_status: bool) -> (Control, Vec<StepLog>, [u32; 4]) {
@@ -1311,7 +1322,7 @@ impl Backend for GpuBackend {
             step: s.step,
             current_density_a_m2: s.current_density_a_m2,
             cell_voltage_v: s.v_collector,
-            li_amount_mol_m2: self.coeffs.cs_mol_m3 * xi * per_width,
+            li_amount_mol_m2: self.coeffs.cs_mol_m3 * (xi * per_width + s.li_extruded_m),
             charge_c_m2: s.charge_c_m2,
             li_in_electrolyte_mol_m2: self.coeffs.cs_mol_m3 * inside * per_width,
             solver_iterations: s.solver_iterations,

@@ -166,11 +166,29 @@ impl StepKernels for Recorder<'_, '_> {
         Ok(())
     }
 
+    // Creep has no WGSL kernels yet: `GpuBackend::with_state` refuses a configuration with
+    // creep, so the step sequence never records these stages.
+    fn creep_assemble(&mut self) -> Result<(), SimulationError> {
+        Err(no_creep())
+    }
+
+    fn creep_solve(&mut self) -> Result<(), SimulationError> {
+        Err(no_creep())
+    }
+
+    fn creep_finish(&mut self) -> Result<(), SimulationError> {
+        Err(no_creep())
+    }
+
     fn end_step(&mut self) -> Result<(), SimulationError> {
         let b = self.b;
         b.dispatch(self.pass, &b.k.copy, &b.g.copy_eta, Gate::Step(0));
         Ok(())
     }
+}
+
+fn no_creep() -> SimulationError {
+    SimulationError::Solver("creep runs on the CPU backend only (`--backend cpu`)".into())
 }
 
 /// The implicit Nernst–Planck groups (built by `GpuBackend::with_state` for an implicit
