@@ -4,6 +4,7 @@ mod backend_choice;
 mod cell_checks;
 mod config_errors;
 mod convergence_checks;
+mod creep_checks;
 mod doc_paths;
 mod electronic_checks;
 mod geometry_checks;

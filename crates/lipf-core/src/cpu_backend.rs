@@ -22,9 +22,9 @@ use crate::cpu::collector::{
     add_scaled_rhs, collector, collector_from_currents, combine_potential, top_current,
 };
 use crate::cpu::conc_update::cell_diffusivity;
-use crate::cpu::electronic_assemble::electronic_assemble;
-use crate::cpu::creep_assemble::{creep_assemble, free_room};
+use crate::cpu::creep_assemble::{creep_assemble, free_room, update_active_set};
 use crate::cpu::creep_finish::creep_finish;
+use crate::cpu::electronic_assemble::electronic_assemble;
 use crate::cpu::np_assemble::np_assemble;
 use crate::cpu::np_coefficients::{np_coefficients, NP_COEFFS};
 use crate::cpu::np_finish::np_finish;
@@ -726,7 +726,12 @@ impl StepKernels for CpuBackend {
     fn creep_assemble(&mut self) -> Result<(), SimulationError> {
         let flow = self.creep.as_mut().expect("creep");
         // The first guess of the cells that fill: those without room.
-        for ((f, &x), &p) in flow.full.iter_mut().zip(&self.state.xi).zip(&self.state.phi) {
+        for ((f, &x), &p) in flow
+            .full
+            .iter_mut()
+            .zip(&self.state.xi)
+            .zip(&self.state.phi)
+        {
             *f = free_room(x, p) == 0.0;
         }
         self.assemble_creep()
@@ -759,19 +764,13 @@ impl StepKernels for CpuBackend {
                     s.step, s.time_s
                 )));
             }
-            let (xi, phi) = (&self.state.xi, &self.state.phi);
-            let mut changed = false;
-            for k in 0..n {
-                let room = free_room(xi[k], phi[k]);
-                let p = flow.pressure[k];
-                if !flow.full[k] && flow.op.s[k] * p > room {
-                    flow.full[k] = true;
-                    changed = true;
-                } else if flow.full[k] && room > 0.0 && p < 0.0 {
-                    flow.full[k] = false;
-                    changed = true;
-                }
-            }
+            let changed = update_active_set(
+                &flow.op.s,
+                &flow.pressure,
+                &self.state.xi,
+                &self.state.phi,
+                &mut flow.full,
+            );
             if !changed {
                 break;
             }

@@ -207,7 +207,13 @@ mod tests {
     #[test]
     fn the_step_runs_its_stages_in_order() {
         let mut g = Log::default();
-        step_sequence(&mut g, ControlMode::Galvanostatic, NernstPlanck::Explicit, false).unwrap();
+        step_sequence(
+            &mut g,
+            ControlMode::Galvanostatic,
+            NernstPlanck::Explicit,
+            false,
+        )
+        .unwrap();
         assert_eq!(
             g.0,
             [
@@ -226,7 +232,13 @@ mod tests {
             ]
         );
         let mut i = Log::default();
-        step_sequence(&mut i, ControlMode::Potentiostatic, NernstPlanck::Implicit, true).unwrap();
+        step_sequence(
+            &mut i,
+            ControlMode::Potentiostatic,
+            NernstPlanck::Implicit,
+            true,
+        )
+        .unwrap();
         assert_eq!(
             i.0,
             [

@@ -101,7 +101,12 @@ pub fn creep_assemble(
     for_rows(rhs, nx, |j, out| {
         for (i, b) in out.iter_mut().enumerate() {
             let k = row(j, i);
-            *b = excess(xi[k], phi[k]) - if full[k] { free_room(xi[k], phi[k]) } else { 0.0 }
+            *b = excess(xi[k], phi[k])
+                - if full[k] {
+                    free_room(xi[k], phi[k])
+                } else {
+                    0.0
+                }
                 + if j == 0 {
                     tbot[i] * cr.stack_pressure_pa
                 } else {
@@ -109,4 +114,22 @@ pub fn creep_assemble(
                 };
         }
     });
+}
+
+/// One update of the active set after a solve with diagonal `s` and pressure `p`: a free cell
+/// that took up more than its room fills; a filling cell with room whose pressure came out
+/// negative (its inflow would not fill it) becomes free. Returns whether the set changed.
+pub fn update_active_set(s: &[f64], p: &[f64], xi: &[f64], phi: &[f64], full: &mut [bool]) -> bool {
+    let mut changed = false;
+    for k in 0..full.len() {
+        let room = free_room(xi[k], phi[k]);
+        if !full[k] && s[k] * p[k] > room {
+            full[k] = true;
+            changed = true;
+        } else if full[k] && room > 0.0 && p[k] < 0.0 {
+            full[k] = false;
+            changed = true;
+        }
+    }
+    changed
 }
