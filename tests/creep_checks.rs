@@ -206,19 +206,18 @@ fn front_m(b: &mut CpuBackend) -> f64 {
     panic!("no front");
 }
 
-/// Check 3 of the creep issue: a void at a flat contact closes under the stack pressure at the
-/// rate of the Darcy flow. The metal between the collector (p_s) and its free surface at height
-/// y_f (p = 0) moves as a plug at u = K p_s / y_f, so y_f² grows at 2 K p_s. Measured over the
-/// first half of a 2 µm gap at zero cell voltage: within 1 % of 2 K p_s (bound 5 %).
-#[test]
-fn a_void_at_a_flat_contact_closes_at_the_darcy_rate() {
+/// Rate at which y_f² of the Li front grows, over 2 (m²/s), while it rises ~1 µm into a 2 µm
+/// void at a flat contact, at zero cell voltage, on a grid of `dx_um` (ℓ = 2Δx), and K p_s.
+fn void_closure_rate(dx_um: f64, penalty: f64) -> (f64, f64) {
     let mut cfg = flat_cell();
     cfg.domain.height_um = 20.0;
+    cfg.domain.grid_spacing_um = dx_um;
     cfg.geometry.li_foil_thickness_um = 10.0;
     cfg.geometry.dense_cap_thickness_um = 10.0;
     cfg.control.mode = lipf_core::config::ControlMode::Potentiostatic;
     cfg.control.cell_voltage_v = 0.0;
     cfg.creep.mobility_m2_pa_s = Some(1e-19);
+    cfg.creep.free_surface_penalty = penalty;
     cfg.time.end_time_s = 1e4;
     let k = cfg.creep.mobility_m2_pa_s.unwrap();
     let ps = cfg.creep.stack_pressure_mpa * 1e6;
@@ -226,23 +225,52 @@ fn a_void_at_a_flat_contact_closes_at_the_darcy_rate() {
     let stop = StopFlag::new();
     b.advance(5.0, &stop).unwrap();
     let (t0, y0) = (b.state().time_s, front_m(&mut b));
-    // The front rises by ~1 µm: y_f² − y0² = 2 K p_s t.
+    // y_f² − y0² = 2 K p_s t: the time for the front to rise by 1 µm.
     let t1 = t0 + ((y0 + 1e-6).powi(2) - y0 * y0) / (2.0 * k * ps);
     b.advance(t1, &stop).unwrap();
     let y1 = front_m(&mut b);
+    assert!(y1 > y0 + 0.5e-6, "the void did not close: {y0} → {y1}");
     let measured = (y1 * y1 - y0 * y0) / (2.0 * (t1 - t0));
     eprintln!(
-        "front {:.4} → {:.4} µm over {:.1} s: (y² growth)/2 = {measured:.4e} m²/s against K p_s = \
-         {:.4e} m²/s",
+        "Δx = {dx_um} µm, γ = {penalty}: front {:.4} → {:.4} µm over {:.1} s: (y² growth)/2 = \
+         {measured:.4e} m²/s against K p_s = {:.4e} m²/s",
         y0 * 1e6,
         y1 * 1e6,
         t1 - t0,
         k * ps
     );
-    assert!(y1 > y0 + 0.5e-6, "the void did not close: {y0} → {y1}");
-    assert!(
-        (measured / (k * ps) - 1.0).abs() < 0.05,
-        "closure rate {measured} against K p_s = {}",
-        k * ps
-    );
+    (measured, k * ps)
+}
+
+/// Check 3 of the creep issue: a void at a flat contact closes under the stack pressure at the
+/// rate of the Darcy flow. The metal between the collector (p_s) and its free surface at height
+/// y_f (p = 0) moves as a plug at u = K p_s / y_f, so y_f² grows at 2 K p_s. Measured: 4.5 %
+/// above it at Δx = 0.25 µm, 2.3 % at 0.125 µm (the diffuse front, whose tail takes up metal
+/// ahead of the ξ = ½ line, shrinks with ℓ = 2Δx); bound 5 %, and the error must fall.
+#[test]
+fn a_void_at_a_flat_contact_closes_at_the_darcy_rate() {
+    let errors: Vec<f64> = [0.25, 0.125]
+        .iter()
+        .map(|&dx| {
+            let (measured, expected) = void_closure_rate(dx, 1000.0);
+            measured / expected - 1.0
+        })
+        .collect();
+    eprintln!("relative closure-rate errors at Δx = 0.25, 0.125 µm: {errors:?}");
+    assert!(errors.iter().all(|e| e.abs() < 0.05), "{errors:?}");
+    assert!(errors[1].abs() < errors[0].abs(), "{errors:?}");
+}
+
+/// The free-surface penalty γ is a numerical parameter: the closure rate changes by less than
+/// 1 % between γ = 100 and 1000 (the default) and 10 000.
+#[test]
+fn the_void_closure_rate_does_not_depend_on_the_free_surface_penalty() {
+    let rates: Vec<f64> = [100.0, 1000.0, 10_000.0]
+        .iter()
+        .map(|&g| void_closure_rate(0.25, g).0)
+        .collect();
+    eprintln!("closure rates at γ = 100, 1000, 10000: {rates:?}");
+    for r in &rates {
+        assert!((r / rates[1] - 1.0).abs() < 0.01, "{rates:?}");
+    }
 }
