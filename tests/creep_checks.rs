@@ -274,3 +274,86 @@ fn the_void_closure_rate_does_not_depend_on_the_free_surface_penalty() {
         assert!((r / rates[1] - 1.0).abs() < 0.01, "{rates:?}");
     }
 }
+
+/// Void thickness at the contact of a dense flat cell: the free room Σ(1 − ϕ − ξ)₊ ΔA / width
+/// (m); the flat cell has free room nowhere else.
+fn void_thickness_m(s: &lipf_core::State) -> f64 {
+    let g = s.grid;
+    let room: f64 = (0..s.cells()).map(|k| free_room(s.xi[k], s.phi[k])).sum();
+    room * g.dx_m * g.dx_m / g.width_m()
+}
+
+/// Strips the flat cell at `ratio` × the predicted critical current under `p_mpa` of stack
+/// pressure for 300 s and returns (the void's growth rate over the last 200 s in m/s, the
+/// predicted critical current in A/m², the stripping current's magnitude, nF c_s).
+fn stripping(p_mpa: f64, ratio: f64, creep: bool) -> (f64, f64, f64, f64) {
+    let mut cfg = flat_cell();
+    cfg.creep.stack_pressure_mpa = p_mpa;
+    let c = Coefficients::from_config(&cfg);
+    let cr = c.creep.unwrap();
+    let nfcs = c.nf_c_mol * c.cs_mol_m3;
+    // The metal between the collector (p_s) and an opening contact (p = 0) at the foil's top
+    // carries at most K p_s / L.
+    let l = cfg.geometry.li_foil_thickness_um * 1e-6;
+    let i_c = nfcs * cr.mobility_m2_pa_s * cr.stack_pressure_pa / l;
+    let i = ratio * i_c;
+    cfg.control.current_density_a_m2 = -i;
+    cfg.time.end_time_s = 300.0;
+    cfg.creep.enabled = creep;
+    let mut b = CpuBackend::new(&cfg).unwrap();
+    let stop = StopFlag::new();
+    b.advance(100.0, &stop).unwrap();
+    let v0 = void_thickness_m(b.state());
+    b.advance(300.0, &stop).unwrap();
+    let v1 = void_thickness_m(b.state());
+    ((v1 - v0) / 200.0, i_c, i, nfcs)
+}
+
+/// Check 4 of the creep issue. Stripping below the critical current i_c = nF c_s K p_s / L
+/// (the most the metal can carry from the collector to an opening contact) keeps the contact:
+/// the void does not grow. Above it the void grows at (|i| − i_c)/(nF c_s), which measures i_c;
+/// measured 4 % and 6 % above the prediction at 1 and 1.25 MPa (the diffuse contact shortens
+/// the flow path by about ℓ; bound 15 %), and the ratio of the two gives the creep law's
+/// exponent, 6.64 against n = 6.56 (bound ±0.3), since the mobility was linearised at the stack
+/// pressure (K ∝ p_s^{n−1}, so i_c ∝ p_s^n). Without creep the contact opens at the stripping
+/// rate itself (measured 1.000 of it; bound 0.9).
+#[test]
+fn stripping_keeps_the_contact_below_the_critical_current_which_scales_as_pressure_to_n() {
+    let mut measured = Vec::new();
+    for p in [1.0, 1.25] {
+        let (below, i_c, i, nfcs) = stripping(p, 0.5, true);
+        let stripped = i / nfcs;
+        eprintln!(
+            "p_s = {p} MPa, i_c predicted {i_c:.4} A/m²: at {i:.4} A/m² the void grows at \
+             {below:.3e} m/s (stripping {stripped:.3e} m/s)"
+        );
+        assert!(
+            below.abs() < 0.02 * stripped,
+            "below i_c the void grew at {below} m/s against stripping at {stripped} m/s"
+        );
+        let (above, i_c, i, nfcs) = stripping(p, 2.0, true);
+        let i_c_measured = i - nfcs * above;
+        eprintln!(
+            "p_s = {p} MPa: at {i:.4} A/m² the void grows at {above:.3e} m/s: i_c measured \
+             {i_c_measured:.4} A/m² against {i_c:.4}"
+        );
+        assert!(
+            (i_c_measured / i_c - 1.0).abs() < 0.15,
+            "i_c measured {i_c_measured} against {i_c}"
+        );
+        measured.push(i_c_measured);
+    }
+    let (without, _, i, nfcs) = stripping(1.0, 0.5, false);
+    eprintln!(
+        "without creep at {i:.4} A/m² the void grows at {without:.3e} m/s, {:.3} of the stripping \
+         rate",
+        without * nfcs / i
+    );
+    assert!(
+        without * nfcs / i > 0.9,
+        "without creep the void grew at {without} m/s"
+    );
+    let n = (measured[1] / measured[0]).ln() / 1.25f64.ln();
+    eprintln!("exponent of i_c against p_s: {n:.3} (creep law 6.56)");
+    assert!((n - 6.56).abs() < 0.3, "exponent {n}");
+}
