@@ -413,7 +413,13 @@ fn deposit_measures(s0: &State, s: &State, pore_um: f64) -> (f64, f64) {
 /// equilibration, in the overpotential form `form`: cell voltage (V), deposit height (m) and
 /// wall–centre contrast (see [`deposit_measures`]).
 fn smoke_in_ell(ell_um: f64, form: OverpotentialForm) -> (f64, f64, f64) {
+    smoke_in_ell_with(ell_um, form, false)
+}
+
+/// [`smoke_in_ell`] with Li creep on or off (docs/models/phase-field.md §9.10).
+fn smoke_in_ell_with(ell_um: f64, form: OverpotentialForm, creep: bool) -> (f64, f64, f64) {
     let mut cfg = smoke();
+    cfg.creep.enabled = creep;
     cfg.model.overpotential = form;
     cfg.time.end_time_s = 2.0;
     cfg.time.max_dt_s = Some(0.05);
@@ -427,7 +433,7 @@ fn smoke_in_ell(ell_um: f64, form: OverpotentialForm) -> (f64, f64, f64) {
     let s = b.state();
     let (height, contrast) = deposit_measures(&s0, s, cfg.geometry.pore_size_um);
     eprintln!(
-        "{form:?}, ℓ = {ell_um} µm: V = {:.6e} V, deposit height {:.6e} µm, wall–centre \
+        "{form:?}, creep {creep}, ℓ = {ell_um} µm: V = {:.6e} V, deposit height {:.6e} µm, wall–centre \
          contrast {contrast:.5e} ({} steps, {:.1} s)",
         s.v_collector,
         height * 1e6,
@@ -480,6 +486,24 @@ fn two_potential_form_converges_as_the_interface_narrows() {
         (v[2] - v[1]).abs() < (v[1] - v[0]).abs(),
         "the voltage does not settle as ℓ shrinks: {v:?}"
     );
+}
+
+/// With Li creep (docs/models/phase-field.md §9.10, default 1 MPa, open collector) the
+/// two-potential form's contact has room and the smoke voltage nearly settles: measured
+/// V = −4.237, −3.255, −3.273, −3.447 mV at ℓ = 1, 0.5, 0.25, 0.125 µm (without creep −12.32,
+/// −7.51, −8.37, −12.08 mV, the known gap above). Not a clean limit yet: the last difference
+/// (0.17 mV, 5 %) is larger than the one before (0.02 mV), so this asserts only what holds on
+/// the coarser three levels (7 s in release; ℓ = 0.125 µm adds 40 s): the voltages at 0.5 and
+/// 0.25 µm agree within 2 %, and the first difference is 20 times larger than the second.
+#[test]
+fn two_potential_form_with_creep_nearly_settles_as_the_interface_narrows() {
+    let v: Vec<f64> = [1.0, 0.5, 0.25]
+        .iter()
+        .map(|&ell| smoke_in_ell_with(ell, OverpotentialForm::TwoPotential, true).0)
+        .collect();
+    eprintln!("voltages at ℓ = 1, 0.5, 0.25 µm: {v:?}");
+    assert!((v[2] / v[1] - 1.0).abs() < 0.02, "{v:?}");
+    assert!((v[1] - v[0]).abs() > 20.0 * (v[2] - v[1]).abs(), "{v:?}");
 }
 
 /// The flat cell's exchange current in the sharp-interface limit (§13.10): i0 recovered from the

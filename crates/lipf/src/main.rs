@@ -362,6 +362,25 @@ fn check(config: &Config) -> Result<()> {
         g.kind, g.channels, g.pore_size_um, g.channel_period_um, g.porosity_geometric, g.porosity_measured, g.scaffold_bottom_um, g.scaffold_top_um, g.li_top_um
     );
     println!("derived model coefficients:\n{}", c.describe());
+    if let Some(cr) = &c.creep {
+        println!(
+            "creep: stack pressure {} MPa, Darcy mobility {:.3e} m²/(Pa s), collector {:?}; creep \
+             velocity K p_s/w = {:.3e} m/s against plating {:.3e} m/s at the configured current: \
+             creep/plating ratio {:.3} ({})",
+            config.creep.stack_pressure_mpa,
+            cr.mobility_m2_pa_s,
+            config.creep.collector,
+            cr.velocity_scale_m_s(),
+            cr.velocity_scale_m_s() / c.creep_to_plating_ratio(),
+            c.creep_to_plating_ratio(),
+            if c.creep_to_plating_ratio() >= 1.0 {
+                "across one flow width the metal flows faster than it is plated"
+            } else {
+                "plating outpaces the flow across one flow width: pressure builds at confined \
+                 contacts"
+            }
+        );
+    }
     let gib = lipf_core::estimate::GIB;
     println!("time step (Allen–Cahn stability limit × safety, at most the output intervals): {:.4e} s; steps to {} s: about {:.0} (more if the ξ-change limit binds; budget limits.max_steps = {:.0e})", est.dt_s, config.time.end_time_s, est.steps, config.limits.max_steps);
     println!(
