@@ -14,14 +14,8 @@ fn cycled() -> Config {
     cfg.output.timeseries_interval_s = 0.25;
     cfg.output.snapshot_interval_s = 1.0;
     cfg.control.protocol = vec![
-        ProtocolSegment {
-            current_density_a_m2: 2.0,
-            duration_s: 1.0,
-        },
-        ProtocolSegment {
-            current_density_a_m2: -2.0,
-            duration_s: 1.0,
-        },
+        ProtocolSegment::galvanostatic(2.0, 1.0),
+        ProtocolSegment::galvanostatic(-2.0, 1.0),
     ];
     cfg.time.end_time_s = 4.0;
     // No electronic leakage: the whole current is ionic, so nF ΔLi is the charge itself.

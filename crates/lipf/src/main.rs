@@ -392,16 +392,8 @@ fn check(config: &Config) -> Result<()> {
             lipf_core::config::ControlMode::Galvanostatic
                 if !config.control.protocol.is_empty() =>
                 format!(
-                    "protocol of {} segment(s) ({}), period {} s, repeated until {} s",
-                    config.control.protocol.len(),
-                    config
-                        .control
-                        .protocol
-                        .iter()
-                        .map(|s| format!("{} A/m² for {} s", s.current_density_a_m2, s.duration_s))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    config.control.protocol_period_s(),
+                    "{}; run to {} s at most",
+                    lipf_core::protocol::Tracker::describe(&config.control),
                     config.time.end_time_s
                 ),
             lipf_core::config::ControlMode::Galvanostatic =>
@@ -410,5 +402,23 @@ fn check(config: &Config) -> Result<()> {
                 format!("{} V", config.control.cell_voltage_v),
         }
     );
+    if let Some(st) = &config.control.stop {
+        println!(
+            "stop: {}",
+            [
+                st.voltage_limit_v
+                    .map(|v| format!("when |V| > {v} V (checked after every step)")),
+                st.short_circuit.then(|| {
+                    "on a short circuit: Li (ξ > ½) from the collector row to the top row \
+                     (checked at every time-series sample)"
+                        .to_string()
+                }),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("; ")
+        );
+    }
     Ok(())
 }
