@@ -545,3 +545,54 @@ fn bad_protocol_fields_are_named() {
     )
     .unwrap();
 }
+
+/// The ramp adds its step to the magnitude of every current each `every_cycles` cycles, keeps
+/// the sign, and the protocol ends before the first cycle beyond `max_a_m2`; `repeat` ends it
+/// after its cycles.
+#[test]
+fn the_ramp_steps_the_currents_and_ends_at_its_maximum() {
+    use lipf_core::observables::Scalars;
+    use lipf_core::protocol::Tracker;
+    let mut c = Config::default().control;
+    c.protocol = vec![
+        ProtocolSegment::galvanostatic(0.2, 1.0),
+        ProtocolSegment::galvanostatic(-0.2, 1.0),
+    ];
+    c.ramp = Some(lipf_core::config::Ramp {
+        every_cycles: 2,
+        step_a_m2: 0.2,
+        max_a_m2: Some(0.6),
+    });
+    let mut s = Scalars::default();
+    let mut tr = Tracker::start(&c, &s).unwrap();
+    let mut seen = Vec::new();
+    for k in 1..=20 {
+        seen.push(tr.current());
+        assert_eq!(tr.end_time_s(), k as f64 - 1.0 + 1.0);
+        s.charge_c_m2 += tr.current();
+        s.time_s = k as f64;
+        tr.poll(&s);
+        if tr.finished() {
+            break;
+        }
+    }
+    let want = [
+        0.2, -0.2, 0.2, -0.2, 0.4, -0.4, 0.4, -0.4, 0.6, -0.6, 0.6, -0.6,
+    ];
+    assert_eq!(seen.len(), want.len(), "{seen:?}");
+    for (a, b) in seen.iter().zip(want) {
+        assert!((a - b).abs() < 1e-12, "{seen:?}");
+    }
+    assert!(tr.finished() && tr.current() == 0.0);
+    assert_eq!(tr.records.len(), 12);
+    // repeat = 1 ends after one cycle.
+    c.ramp = None;
+    c.repeat = Some(1);
+    let mut s = Scalars::default();
+    let mut tr = Tracker::start(&c, &s).unwrap();
+    for k in 1..=2 {
+        s.time_s = k as f64;
+        tr.poll(&s);
+    }
+    assert!(tr.finished());
+}

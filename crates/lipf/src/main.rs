@@ -54,8 +54,9 @@ enum Command {
         `lipf run --resume runs/<name>/checkpoint.h5`. On the CPU backend a resumed run ends \
         bitwise equal to an uninterrupted one.\n\n\
         A fresh run refuses an output folder that already holds files; --overwrite replaces them.\n\n\
-        Exit status: 0 completed, 1 error, 130/143 interrupted by SIGINT/SIGTERM (checkpoint \
-        written).")]
+        Exit status: 0 completed (at the end time, at the end of a protocol, or by a stop \
+        criterion of control.stop; summary.json's end_reason says which), 1 error, 130/143 \
+        interrupted by SIGINT/SIGTERM (checkpoint written).")]
     Run {
         /// Configuration file (JSON, see docs/configuration.md). Default: the paper's 1.5 µm case.
         config: Option<PathBuf>,
