@@ -373,7 +373,7 @@ fn short_circuit_needs_a_4_connected_li_path_from_bottom_to_top() {
     clear(&mut st);
     for j in 0..ny {
         st.xi[j * nx + (j / 2) % nx] = 1.0;
-        st.xi[j * nx + ((j + 1) / 2) % nx] = 1.0;
+        st.xi[j * nx + j.div_ceil(2) % nx] = 1.0;
     }
     assert!(short_circuit(&st).is_some());
     // A diagonal joined only at corners is not 4-connected.

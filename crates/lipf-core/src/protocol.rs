@@ -382,7 +382,6 @@ pub struct CycleRecord {
 /// length.
 pub fn cycles(records: &[SegmentRecord], segments: usize, nf: f64) -> Vec<CycleRecord> {
     let mut out: Vec<CycleRecord> = Vec::new();
-    let mut last_seg = 0;
     for r in records {
         if out.last().map(|c| c.cycle) != Some(r.cycle) {
             out.push(CycleRecord {
@@ -408,9 +407,7 @@ pub fn cycles(records: &[SegmentRecord], segments: usize, nf: f64) -> Vec<CycleR
         c.li_change_mah_cm2 += nf * r.li_change_mol_m2 / C_M2_PER_MAH_CM2;
         c.end_time_s = r.end_time_s;
         c.complete = r.end != SegmentEnd::Incomplete && r.segment + 1 == segments;
-        last_seg = r.segment;
     }
-    let _ = last_seg;
     for c in &mut out {
         if c.plated_mah_cm2 > 0.0 {
             c.coulombic_efficiency = c.stripped_mah_cm2 / c.plated_mah_cm2;
@@ -693,7 +690,7 @@ impl Tracker {
         } else {
             None
         };
-        let end = end.or_else(|| match seg.voltage_limit_v {
+        let end = end.or(match seg.voltage_limit_v {
             Some(v) if (i > 0.0 && s.cell_voltage_v <= v) || (i < 0.0 && s.cell_voltage_v >= v) => {
                 Some(SegmentEnd::VoltageLimit)
             }
