@@ -2396,14 +2396,8 @@ fn gpu_run_stops_at_its_step_budget() {
 fn gpu_protocol_switches_the_current_as_the_cpu_backend() {
     let mut cfg = smoke_stepped_two_potential();
     cfg.control.protocol = vec![
-        lipf_core::config::ProtocolSegment {
-            current_density_a_m2: 2.0,
-            duration_s: 1.0,
-        },
-        lipf_core::config::ProtocolSegment {
-            current_density_a_m2: -2.0,
-            duration_s: 1.0,
-        },
+        lipf_core::config::ProtocolSegment::galvanostatic(2.0, 1.0),
+        lipf_core::config::ProtocolSegment::galvanostatic(-2.0, 1.0),
     ];
     let Some((mut cpu, mut gpu)) = backend_pair(&cfg) else {
         return;

@@ -65,6 +65,18 @@ pub trait Backend {
     /// Advances until `until_s` (hit exactly) or until `stop` is raised.
     fn advance(&mut self, until_s: f64, stop: &StopFlag)
         -> Result<AdvanceOutcome, SimulationError>;
+    /// Advances like [`Self::advance`] but takes at most `max_steps` steps (the driver checks a
+    /// voltage limit after every step). `Reached` means `until_s` or the step count was reached.
+    /// A backend that runs its steps in batches may take more (the default runs to `until_s`).
+    fn advance_steps(
+        &mut self,
+        until_s: f64,
+        max_steps: u64,
+        stop: &StopFlag,
+    ) -> Result<AdvanceOutcome, SimulationError> {
+        let _ = max_steps;
+        self.advance(until_s, stop)
+    }
     /// Scalar observables of the current state (cheap; no field transfer).
     fn scalars(&mut self) -> Scalars;
     /// The full state on the host (a GPU backend downloads it).

@@ -269,58 +269,70 @@ pub struct Control {
     pub current_density_a_m2: f64,
     /// Collector potential against the counter electrode (potentiostatic), V; negative plates.
     pub cell_voltage_v: f64,
-    /// A galvanostatic protocol: segments of constant current, repeated until the end of the
-    /// run (a plating/stripping cycle is two segments; a current ramp is a list run once).
-    /// Empty: `current_density_a_m2` throughout. When given, it replaces `current_density_a_m2`.
+    /// A galvanostatic protocol: segments of constant current or rest, each ended by its
+    /// duration, its charge or a voltage limit, run `repeat` times or until the end of the run
+    /// (crate::protocol; docs/protocols.md). Empty: `current_density_a_m2` throughout. When
+    /// given, it replaces `current_density_a_m2`.
     pub protocol: Vec<ProtocolSegment>,
+    /// How many times the segment list runs (cycles); `None`: until `time.end_time_s`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<u64>,
+    /// A current ramp over the cycles (critical-current tests).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ramp: Option<Ramp>,
+    /// Criteria that end the run before its end time (cell voltage, short circuit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop: Option<StopCriteria>,
 }
 
-/// One segment of a galvanostatic protocol.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct ProtocolSegment {
-    /// Applied current density, A/m²; positive plates Li, negative strips it.
-    pub current_density_a_m2: f64,
-    /// Duration, s.
-    pub duration_s: f64,
-}
+pub use crate::protocol::{ProtocolSegment, Ramp, SegmentKind, StopCriteria};
 
 impl Control {
-    /// The protocol's period, s (0 without a protocol).
-    pub fn protocol_period_s(&self) -> f64 {
-        self.protocol.iter().map(|s| s.duration_s).sum()
+    /// The protocol's period, s, when every segment ends by its duration alone (0 without a
+    /// protocol; `None` when a segment ends by charge or voltage).
+    pub fn protocol_period_s(&self) -> Option<f64> {
+        self.protocol
+            .iter()
+            .map(|s| s.fixed_duration_s())
+            .sum::<Option<f64>>()
     }
 
     /// Index of the protocol segment that holds time `t_s` (a time within 1e-9 of the period
-    /// before a segment's end belongs to the next segment), and that segment's end, s.
-    fn segment_at(&self, t_s: f64) -> (usize, f64) {
-        let period = self.protocol_period_s();
+    /// before a segment's end belongs to the next segment), and that segment's end, s; for a
+    /// protocol of fixed durations.
+    fn segment_at(&self, t_s: f64, period: f64) -> (usize, f64) {
         let cycles = (t_s / period).floor();
         let mut end = cycles * period;
         for (k, s) in self.protocol.iter().enumerate() {
-            end += s.duration_s;
+            end += s.fixed_duration_s().unwrap_or(0.0);
             if t_s < end - 1e-9 * period {
                 return (k, end);
             }
         }
-        (0, end + self.protocol[0].duration_s)
+        (0, end + self.protocol[0].fixed_duration_s().unwrap_or(0.0))
     }
 
-    /// The applied current density at time `t_s`, A/m² (galvanostatic control).
+    /// The applied current density at time `t_s`, A/m² (galvanostatic control), for a protocol
+    /// of fixed durations without ramp; otherwise the first segment's current (the run follows
+    /// a protocol with crate::protocol::Tracker).
     pub fn current_density_at(&self, t_s: f64) -> f64 {
         if self.protocol.is_empty() {
-            self.current_density_a_m2
-        } else {
-            self.protocol[self.segment_at(t_s).0].current_density_a_m2
+            return self.current_density_a_m2;
+        }
+        match self.protocol_period_s() {
+            Some(p) if p > 0.0 && self.ramp.is_none() => {
+                self.protocol[self.segment_at(t_s, p).0].current()
+            }
+            _ => self.protocol[0].current(),
         }
     }
 
-    /// The first time after `t_s` at which the protocol changes the current, s.
+    /// The first time after `t_s` at which a protocol of fixed durations changes the current,
+    /// s (`None` without one).
     pub fn next_change_after(&self, t_s: f64) -> Option<f64> {
-        if self.protocol.is_empty() {
-            None
-        } else {
-            Some(self.segment_at(t_s).1)
+        match self.protocol_period_s() {
+            Some(p) if p > 0.0 && !self.protocol.is_empty() => Some(self.segment_at(t_s, p).1),
+            _ => None,
         }
     }
 }
@@ -582,6 +594,9 @@ impl Default for Control {
             current_density_a_m2: 2.0,
             cell_voltage_v: -0.01,
             protocol: Vec::new(),
+            repeat: None,
+            ramp: None,
+            stop: None,
         }
     }
 }
@@ -982,25 +997,7 @@ impl Config {
                 "must be non-zero under galvanostatic control",
             ));
         }
-        if !c.protocol.is_empty() && c.mode != ControlMode::Galvanostatic {
-            return Err(invalid(
-                "control.protocol",
-                "a protocol",
-                "needs control.mode = \"galvanostatic\" (its segments are currents)",
-            ));
-        }
-        for (k, s) in c.protocol.iter().enumerate() {
-            let path = |f: &str| format!("control.protocol[{k}].{f}");
-            positive(&path("duration_s"), s.duration_s)?;
-            finite(&path("current_density_a_m2"), s.current_density_a_m2)?;
-            if s.current_density_a_m2 == 0.0 {
-                return Err(invalid(
-                    &path("current_density_a_m2"),
-                    s.current_density_a_m2,
-                    "must be non-zero (an open-circuit rest is not supported)",
-                ));
-            }
-        }
+        crate::protocol::validate(c)?;
         if c.cell_voltage_v.abs() > 1.0 {
             return Err(invalid(
                 "control.cell_voltage_v",
@@ -1332,7 +1329,11 @@ fn md_ell(md: &Model, grid_spacing_um: f64) -> f64 {
     md.interface_half_width_um.unwrap_or(2.0 * grid_spacing_um)
 }
 
-fn invalid(path: &str, value: impl std::fmt::Display, allowed: impl Into<String>) -> ConfigError {
+pub(crate) fn invalid(
+    path: &str,
+    value: impl std::fmt::Display,
+    allowed: impl Into<String>,
+) -> ConfigError {
     ConfigError::Invalid {
         path: path.into(),
         value: value.to_string(),

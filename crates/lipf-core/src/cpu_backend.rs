@@ -865,6 +865,26 @@ impl Backend for CpuBackend {
         Ok(AdvanceOutcome::Reached)
     }
 
+    fn advance_steps(
+        &mut self,
+        until_s: f64,
+        max_steps: u64,
+        stop: &StopFlag,
+    ) -> Result<AdvanceOutcome, SimulationError> {
+        let mut taken = 0;
+        while self.state.time_s < until_s && taken < max_steps {
+            if stop.is_stopped() {
+                self.check_ranges()?;
+                return Ok(AdvanceOutcome::Stopped);
+            }
+            check_step_budget(&self.config, &self.state, until_s)?;
+            self.step(until_s)?;
+            taken += 1;
+        }
+        self.check_ranges()?;
+        Ok(AdvanceOutcome::Reached)
+    }
+
     fn scalars(&mut self) -> Scalars {
         observables::scalars(&self.coeffs, &self.state)
     }

@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod morphology;
 pub mod mutants;
 pub mod observables;
+pub mod protocol;
 pub mod solver;
 pub mod state;
 pub mod step;

@@ -53,6 +53,9 @@
 //! /electronic_potential0 /electronic_potential1   (ny, nx) f64
 //! ```
 //!
+//! A run's checkpoint also holds `/run_position` (1-D f64, attribute `checksum_fnv1a64`): where a
+//! protocol stands and whether a stop criterion ended the run ([`write_checkpoint_with_position`]).
+//!
 //! It is written to `<name>.tmp` and renamed over `<name>`.
 
 use crate::atomic;
@@ -740,8 +743,48 @@ fn state_checksum_of(state: &State, config_json: &str, with_throughput: bool) ->
 
 /// Writes the full `state` and `config_json` to `path` (atomically; see the module docs).
 pub fn write_checkpoint(path: &Path, state: &State, config_json: &str) -> Result<()> {
+    write_checkpoint_with_position(path, state, config_json, &[])
+}
+
+/// Name of the checkpoint's optional 1-D f64 dataset of the driver's position (protocol and
+/// stop criteria), with its own FNV-1a checksum in the attribute `checksum_fnv1a64`.
+const POSITION: &str = "run_position";
+
+fn position_checksum(v: &[f64]) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    for x in v {
+        for b in x.to_bits().to_le_bytes() {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// [`write_checkpoint`] with the driver's position `position` (exact f64 values; none when
+/// empty), read back by [`read_checkpoint_position`].
+pub fn write_checkpoint_with_position(
+    path: &Path,
+    state: &State,
+    config_json: &str,
+    position: &[f64],
+) -> Result<()> {
     let tmp = atomic::tmp_path(path)?;
-    let written = write_checkpoint_to(&tmp, state, config_json);
+    let written = write_checkpoint_to(&tmp, state, config_json).and_then(|_| {
+        if position.is_empty() {
+            return Ok(());
+        }
+        let file = File::open_rw(&tmp)?;
+        let ds = file
+            .new_dataset_builder()
+            .with_data(position)
+            .create(POSITION)
+            .with_context(|| format!("cannot write dataset {POSITION}"))?;
+        set_attr(&ds, "checksum_fnv1a64", position_checksum(position))?;
+        file.flush()?;
+        file.close()?;
+        Ok(())
+    });
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);
         return Err(e.context(format!("cannot write checkpoint {}", path.display())));
@@ -913,6 +956,25 @@ pub fn read_checkpoint(path: &Path) -> Result<(State, String)> {
             );
         }
         Ok((state, config_json))
+    };
+    read().with_context(|| format!("cannot read checkpoint {}", path.display()))
+}
+
+/// The driver's position stored by [`write_checkpoint_with_position`] (`None` in a checkpoint
+/// without one).
+pub fn read_checkpoint_position(path: &Path) -> Result<Option<Vec<f64>>> {
+    let read = || -> Result<Option<Vec<f64>>> {
+        disable_file_locking();
+        let file = File::open(path)?;
+        let Ok(ds) = file.dataset(POSITION) else {
+            return Ok(None);
+        };
+        let v = read_checked::<f64>(&ds, POSITION, 1 << 16)?;
+        ensure!(
+            attr::<u64>(&ds, "checksum_fnv1a64")? == position_checksum(&v),
+            "the checkpoint is damaged: its {POSITION} does not match its checksum"
+        );
+        Ok(Some(v))
     };
     read().with_context(|| format!("cannot read checkpoint {}", path.display()))
 }

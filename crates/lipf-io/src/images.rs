@@ -973,6 +973,12 @@ pub fn write_run_plot(path: &Path, rows: &[Scalars]) -> Result<()> {
     write_atomic(path, &run_plot_png(rows)?)
 }
 
+/// [`write_run_plot`] with vertical grey lines at the times `marks` (a protocol's segment
+/// boundaries) in every panel.
+pub fn write_run_plot_marked(path: &Path, rows: &[Scalars], marks: &[f64]) -> Result<()> {
+    write_atomic(path, &run_plot_png_marked(rows, marks)?)
+}
+
 /// The time series of one run as a PNG of three panels over a shared time axis: the cell
 /// voltage (mV), the plating current density (A/m²) and the Li deposited since the first row
 /// (mol/m²; the panel states the thickness of dense Li per mol/m²), the latter both as counted in the fields
@@ -980,6 +986,11 @@ pub fn write_run_plot(path: &Path, rows: &[Scalars]) -> Result<()> {
 /// on each other when charge is conserved. Missing values break the lines; a single row is
 /// drawn as dots; no rows give empty axes with a note.
 pub fn run_plot_png(rows: &[Scalars]) -> Result<Vec<u8>> {
+    run_plot_png_marked(rows, &[])
+}
+
+/// [`run_plot_png`] with vertical lines at the times `marks`.
+pub fn run_plot_png_marked(rows: &[Scalars], marks: &[f64]) -> Result<Vec<u8>> {
     ensure_font()?;
     let (w, h) = (900u32, 900u32);
     let li0 = rows
@@ -1066,6 +1077,17 @@ pub fn run_plot_png(rows: &[Scalars]) -> Result<Vec<u8>> {
                 mesh.x_desc("time (s)");
             }
             mesh.draw().map_err(|e| err(&e))?;
+            for &t in marks
+                .iter()
+                .filter(|t| t.is_finite() && **t > x0 && **t < x1)
+            {
+                chart
+                    .draw_series(LineSeries::new(
+                        [(t, y0), (t, y1)],
+                        RGBColor(170, 170, 170).stroke_width(1),
+                    ))
+                    .map_err(|e| err(&e))?;
+            }
             let has_data = values().next().is_some();
             for (n, (name, p)) in series.iter().enumerate() {
                 let name = (series.len() > 1).then_some(*name);

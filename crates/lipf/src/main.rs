@@ -54,8 +54,9 @@ enum Command {
         `lipf run --resume runs/<name>/checkpoint.h5`. On the CPU backend a resumed run ends \
         bitwise equal to an uninterrupted one.\n\n\
         A fresh run refuses an output folder that already holds files; --overwrite replaces them.\n\n\
-        Exit status: 0 completed, 1 error, 130/143 interrupted by SIGINT/SIGTERM (checkpoint \
-        written).")]
+        Exit status: 0 completed (at the end time, at the end of a protocol, or by a stop \
+        criterion of control.stop; summary.json's end_reason says which), 1 error, 130/143 \
+        interrupted by SIGINT/SIGTERM (checkpoint written).")]
     Run {
         /// Configuration file (JSON, see docs/configuration.md). Default: the paper's 1.5 µm case.
         config: Option<PathBuf>,
@@ -411,16 +412,8 @@ fn check(config: &Config) -> Result<()> {
             lipf_core::config::ControlMode::Galvanostatic
                 if !config.control.protocol.is_empty() =>
                 format!(
-                    "protocol of {} segment(s) ({}), period {} s, repeated until {} s",
-                    config.control.protocol.len(),
-                    config
-                        .control
-                        .protocol
-                        .iter()
-                        .map(|s| format!("{} A/m² for {} s", s.current_density_a_m2, s.duration_s))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    config.control.protocol_period_s(),
+                    "{}; run to {} s at most",
+                    lipf_core::protocol::Tracker::describe(&config.control),
                     config.time.end_time_s
                 ),
             lipf_core::config::ControlMode::Galvanostatic =>
@@ -429,5 +422,23 @@ fn check(config: &Config) -> Result<()> {
                 format!("{} V", config.control.cell_voltage_v),
         }
     );
+    if let Some(st) = &config.control.stop {
+        println!(
+            "stop: {}",
+            [
+                st.voltage_limit_v
+                    .map(|v| format!("when |V| > {v} V (checked after every step)")),
+                st.short_circuit.then(|| {
+                    "on a short circuit: Li (ξ > ½) from the collector row to the top row \
+                     (checked at every time-series sample)"
+                        .to_string()
+                }),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("; ")
+        );
+    }
     Ok(())
 }

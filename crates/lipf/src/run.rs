@@ -16,6 +16,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use lipf_core::config::ControlMode;
 use lipf_core::morphology::{self, Morphology};
 use lipf_core::observables::{self, Scalars};
+use lipf_core::protocol::{self, SegmentRecord, ShortCircuit, Tracker};
 use lipf_core::{AdvanceOutcome, Config, State, StopFlag};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -72,8 +73,49 @@ pub struct RunSummary {
     /// Morphology observables (docs/study.md) at t = 0 (absent on resume) and at the end.
     pub morphology_initial: Option<Morphology>,
     pub morphology_final: Morphology,
+    /// Why the run ended: "end_time", "protocol_complete" (every cycle of `control.repeat` or
+    /// of the ramp ran), "voltage_limit" or "short_circuit" (`control.stop`), "interrupted"
+    /// (SIGINT/SIGTERM or a step budget of the caller) or "error".
+    pub end_reason: String,
+    /// The stop criterion that ended the run, if one did.
+    pub stop: Option<StopEvent>,
+    /// Where the protocol stood at the end (with a protocol).
+    pub protocol: Option<ProtocolSummary>,
     pub outputs: Vec<String>,
 }
+
+/// A stop criterion that fired (`control.stop`).
+#[derive(Debug, Clone, Serialize)]
+pub struct StopEvent {
+    /// "voltage_limit" or "short_circuit".
+    pub criterion: String,
+    pub time_s: f64,
+    pub step: u64,
+    pub cell_voltage_v: f64,
+    /// The short circuit's Li path: where it reaches the top row.
+    pub short_circuit: Option<ShortCircuit>,
+}
+
+/// A protocol's state at the end of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProtocolSummary {
+    /// Cycles whose every segment ran to its end.
+    pub cycles_completed: u64,
+    /// Segments that ended (by duration, charge or voltage).
+    pub segments_completed: usize,
+    /// Cycle and segment index where the run ended.
+    pub cycle: u64,
+    pub segment: usize,
+    /// The protocol ran all its cycles.
+    pub finished: bool,
+    /// Current of the last segment, A/m².
+    pub last_current_density_a_m2: f64,
+}
+
+/// Layout version of the checkpoint's `run_position` vector:
+/// [version, end code (0 running, 1 protocol complete, 2 voltage limit, 3 short circuit),
+/// protocol present (0/1), the protocol's `Position` values].
+const POSITION_VERSION: f64 = 1.0;
 
 /// Index of the first event strictly after time t for a schedule k·interval.
 fn next_event_index(t: f64, interval: f64) -> u64 {
@@ -90,6 +132,12 @@ struct Outputs {
     /// Morphology observables of each row of `rows`.
     morph: Vec<Morphology>,
     images: bool,
+    /// Checkpoint `run_position` (see [`POSITION_VERSION`]).
+    position: Vec<f64>,
+    /// The protocol's segments (ended and current) and its length; empty without a protocol.
+    segments: Vec<SegmentRecord>,
+    protocol_len: usize,
+    nf: f64,
 }
 
 impl Outputs {
@@ -117,6 +165,10 @@ impl Outputs {
             rows: Vec::new(),
             morph: Vec::new(),
             images: config.output.images,
+            position: Vec::new(),
+            segments: Vec::new(),
+            protocol_len: config.control.protocol.len(),
+            nf: lipf_core::units::FARADAY_C_MOL * config.material.charge_number,
         };
         if let Some(t) = resume_time {
             // The continued outputs must carry everything before the checkpoint: refuse rather
@@ -222,21 +274,43 @@ impl Outputs {
             &self.path("timeseries.csv"),
             crate::morph_series::timeseries_csv(&self.rows, &self.morph).as_bytes(),
         )?;
-        lipf_io::images::write_run_plot(&self.path("voltage.png"), &self.rows)?;
+        // Segment boundaries (ends of the recorded segments) are marked on the voltage plot.
+        let marks: Vec<f64> = self
+            .segments
+            .iter()
+            .filter(|r| r.end != protocol::SegmentEnd::Incomplete)
+            .map(|r| r.end_time_s)
+            .collect();
+        lipf_io::images::write_run_plot_marked(&self.path("voltage.png"), &self.rows, &marks)?;
+        let cycles = protocol::cycles(&self.segments, self.protocol_len, self.nf);
+        if self.protocol_len > 0 {
+            lipf_io::atomic::write_atomic(
+                &self.path("segments.csv"),
+                crate::cycles::segments_csv(&self.segments).as_bytes(),
+            )?;
+            lipf_io::atomic::write_atomic(
+                &self.path("cycles.csv"),
+                crate::cycles::cycles_csv(&cycles).as_bytes(),
+            )?;
+        }
         #[cfg(feature = "hdf5")]
         {
             if let Some(f) = self.fields.as_mut() {
                 f.write_timeseries(&self.rows)?;
                 crate::morph_series::write_h5(f.path(), &self.morph)?;
+                if self.protocol_len > 0 {
+                    crate::cycles::write_h5(f.path(), &self.segments, &cycles)?;
+                }
                 f.publish()?;
             }
             let xdmf = lipf_io::xdmf::xdmf(&state.grid, "fields.h5", &self.snapshots);
             lipf_io::atomic::write_atomic(&self.path("fields.xdmf"), xdmf.as_bytes())?;
             if checkpoint {
-                lipf_io::h5::write_checkpoint(
+                lipf_io::h5::write_checkpoint_with_position(
                     &self.path("checkpoint.h5"),
                     state,
                     &self.config_json,
+                    &self.position,
                 )?;
             }
         }
@@ -368,17 +442,22 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
     let estimate = lipf_core::estimate::check_config(config)?;
     check_available_memory(estimate.memory_bytes)?;
     #[cfg(feature = "hdf5")]
-    let resumed_state = match &opts.resume {
+    let (resumed_state, resumed_position) = match &opts.resume {
         Some(path) => {
             let (state, _) = lipf_io::h5::read_checkpoint(path)
                 .with_context(|| format!("cannot read checkpoint {}", path.display()))?;
             state
                 .validate_resume(config)
                 .with_context(|| format!("cannot resume from {}", path.display()))?;
-            Some(state)
+            let position = lipf_io::h5::read_checkpoint_position(path)?;
+            check_position_resumable(position.as_deref(), state.time_s)
+                .with_context(|| format!("cannot resume from {}", path.display()))?;
+            (Some(state), position)
         }
-        None => None,
+        None => (None, None),
     };
+    #[cfg(not(feature = "hdf5"))]
+    let resumed_position: Option<Vec<f64>> = None;
     if opts.resume.is_none() {
         prepare_fresh_dir(&opts.out_dir, opts.overwrite)
             .context("to continue a stopped run instead, use --resume CHECKPOINT")?;
@@ -425,15 +504,27 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
         geometry.porosity_measured
     ));
     let geometry_json = serde_json::to_string(&geometry)?;
+    // The applied current of the last step (a protocol's current, 0 in a rest).
     let morphology_of = |st: &State| {
-        let j = config.control.current_density_at(st.time_s);
+        let j = match config.control.mode {
+            ControlMode::Galvanostatic => st.current_density_a_m2,
+            ControlMode::Potentiostatic => config.control.current_density_at(st.time_s),
+        };
         morphology::measure(&coeffs, &geometry, &xi_built, st, j)
     };
     let resume_time = opts.resume.as_ref().map(|_| backend.state().time_s);
     let state0 = backend.state().clone();
     let mut out = Outputs::open(&opts.out_dir, config, &state0, &geometry_json, resume_time)?;
+    let scalars0 = backend.scalars();
+    let mut tracker = match (resume_time, &resumed_position) {
+        (None, _) => Tracker::start(&config.control, &scalars0),
+        (Some(t), position) => resume_tracker(config, position.as_deref(), &scalars0, &out, t)?,
+    };
+    let stop_cfg = config.control.stop.clone().unwrap_or_default();
+    let mut stop_event: Option<StopEvent> = None;
+    sync_protocol(&mut out, &tracker, &scalars0, 0.0);
     if resume_time.is_none() {
-        out.rows.push(backend.scalars());
+        out.rows.push(scalars0);
         out.morph.push(morphology_of(&state0));
         out.snapshot(&state0)?;
         out.publish(&state0, true)?;
@@ -468,6 +559,7 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
             .unwrap_or(std::time::Duration::MAX);
     let mut completed = false;
     let mut failure: Option<String> = None;
+    let mut end_reason = "end_time";
     loop {
         let t = backend.state().time_s;
         if t >= end {
@@ -475,15 +567,26 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
             break;
         }
         // The protocol's current for the coming steps (a resumed run starts mid-protocol), and
-        // its next change, where the run stops to switch.
+        // the end of its segment by duration or charge, where the run stops to switch.
         if config.control.mode == ControlMode::Galvanostatic {
-            backend.set_current_density(config.control.current_density_at(t));
+            let i = tracker
+                .as_ref()
+                .map_or(config.control.current_density_a_m2, |p| p.current());
+            backend.set_current_density(i);
         }
-        let t_change = config.control.next_change_after(t).unwrap_or(end);
+        let t_change = tracker.as_ref().map_or(end, |p| p.end_time_s().min(end));
         let t_ts = (ts_k as f64 * ts_dt).min(end);
         let t_snap = (snap_k as f64 * snap_dt).min(end);
         let target = t_ts.min(t_snap).min(t_change);
-        let outcome = match backend.advance(target, &opts.stop) {
+        // A voltage limit (of the segment or of the run) is checked after every step.
+        let every_step = stop_cfg.voltage_limit_v.is_some()
+            || tracker.as_ref().is_some_and(|p| p.needs_every_step());
+        let advanced = if every_step {
+            backend.advance_steps(target, 1, &opts.stop)
+        } else {
+            backend.advance(target, &opts.stop)
+        };
+        let outcome = match advanced {
             Ok(o) => o,
             Err(e) => {
                 failure = Some(e.to_string());
@@ -527,13 +630,57 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
         }
         let is_ts = (s.time_s - t_ts).abs() <= 1e-12 * end.max(1.0);
         let is_snap = (s.time_s - t_snap).abs() <= 1e-12 * end.max(1.0);
+        if let Some(p) = tracker.as_mut() {
+            if p.poll(&s) && !opts.quiet && plain_progress {
+                eprintln!(
+                    "protocol: cycle {}, segment {} from t = {} s",
+                    p.pos.cycle, p.pos.segment, s.time_s
+                );
+            }
+            if p.finished() {
+                end_reason = "protocol_complete";
+            }
+        }
+        if let Some(limit) = stop_cfg.voltage_limit_v {
+            if s.cell_voltage_v.abs() > limit {
+                stop_event = Some(StopEvent {
+                    criterion: "voltage_limit".into(),
+                    time_s: s.time_s,
+                    step: s.step,
+                    cell_voltage_v: s.cell_voltage_v,
+                    short_circuit: None,
+                });
+            }
+        }
+        if is_ts && stop_cfg.short_circuit && stop_event.is_none() {
+            if let Some(sc) = protocol::short_circuit(backend.state()) {
+                stop_event = Some(StopEvent {
+                    criterion: "short_circuit".into(),
+                    time_s: s.time_s,
+                    step: s.step,
+                    cell_voltage_v: s.cell_voltage_v,
+                    short_circuit: Some(sc),
+                });
+            }
+        }
+        if let Some(e) = &stop_event {
+            end_reason = if e.criterion == "voltage_limit" {
+                "voltage_limit"
+            } else {
+                "short_circuit"
+            };
+        }
+        let ends_here = s.time_s >= end || end_reason != "end_time";
+        if is_snap || ends_here || last_checkpoint.elapsed() >= ckpt_every {
+            sync_protocol(&mut out, &tracker, &s, end_code(end_reason));
+        }
         if is_ts {
             out.rows.push(s);
             out.morph.push(morphology_of(backend.state()));
             out.append_last_row()?;
             ts_k += 1;
         }
-        if is_snap || s.time_s >= end {
+        if is_snap || ends_here {
             if !is_ts {
                 out.rows.push(s);
                 out.morph.push(morphology_of(backend.state()));
@@ -548,6 +695,27 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
             out.publish(&st, true)?;
             last_checkpoint = Instant::now();
         }
+        if ends_here && s.time_s < end {
+            completed = true;
+            say(&format!(
+                "run ended at t = {} s: {}",
+                s.time_s,
+                match &stop_event {
+                    Some(e) => match e.short_circuit {
+                        Some(sc) => format!(
+                            "short circuit, Li reaches the top row at x = {:.3} µm",
+                            sc.x_um
+                        ),
+                        None => format!(
+                            "|V| = {:.6} V beyond control.stop.voltage_limit_v",
+                            e.cell_voltage_v.abs()
+                        ),
+                    },
+                    None => "the protocol ran all its cycles".into(),
+                }
+            ));
+            break;
+        }
         if let Some(n) = opts.stop_after_steps {
             if s.step >= n {
                 opts.stop.stop();
@@ -557,6 +725,13 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
     pb.finish_and_clear();
     let wall = start.elapsed().as_secs_f64();
     let state = backend.state().clone();
+    if failure.is_some() {
+        end_reason = "error";
+    } else if !completed {
+        end_reason = "interrupted";
+    }
+    let last = backend.scalars();
+    sync_protocol(&mut out, &tracker, &last, end_code(end_reason));
     if failure.is_none() && !completed {
         // Interrupted: checkpoint exactly here so that resume continues from this step.
         out.publish(&state, true)?;
@@ -618,12 +793,27 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
         geometry,
         morphology_initial,
         morphology_final,
+        end_reason: end_reason.into(),
+        stop: stop_event,
+        protocol: tracker.as_ref().map(|p| ProtocolSummary {
+            cycles_completed: protocol::cycles(&p.records, config.control.protocol.len(), 1.0)
+                .iter()
+                .filter(|c| c.complete)
+                .count() as u64,
+            segments_completed: p.records.len(),
+            cycle: p.pos.cycle,
+            segment: p.pos.segment,
+            finished: p.finished(),
+            last_current_density_a_m2: p.current_of(p.pos.cycle, p.pos.segment),
+        }),
         outputs: [
             "fields.h5",
             "snapshots/",
             "fields.xdmf",
             "timeseries.csv",
             "voltage.png",
+            "segments.csv",
+            "cycles.csv",
             "checkpoint.h5",
             "images/",
             "morphology.gif",
@@ -661,4 +851,81 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
         out.dir.display()
     ));
     Ok(summary)
+}
+
+/// The end code of the checkpoint's `run_position` for an end reason.
+fn end_code(reason: &str) -> f64 {
+    match reason {
+        "protocol_complete" => 1.0,
+        "voltage_limit" => 2.0,
+        "short_circuit" => 3.0,
+        _ => 0.0,
+    }
+}
+
+/// Copies the protocol's records and position (and the end code) into the outputs, for the
+/// next publish; `s` is the sample the current segment's record runs to.
+fn sync_protocol(out: &mut Outputs, tracker: &Option<Tracker>, s: &Scalars, code: f64) {
+    out.position = vec![POSITION_VERSION, code, 0.0];
+    if let Some(p) = tracker {
+        out.position[2] = 1.0;
+        out.position.extend(p.pos.to_vec());
+        out.segments = p.records_with_current(s);
+    }
+}
+
+/// Refuses a checkpoint whose run ended by its protocol or a stop criterion (there is nothing
+/// to continue), or whose position this lipf cannot read.
+fn check_position_resumable(position: Option<&[f64]>, time_s: f64) -> Result<()> {
+    let Some(p) = position else {
+        return Ok(());
+    };
+    if p.len() < 3 || p[0] != POSITION_VERSION {
+        bail!(
+            "its run_position (layout {:?}) is not one this lipf reads",
+            p.first()
+        );
+    }
+    let why = match p[1] {
+        0.0 => return Ok(()),
+        1.0 => "its protocol ran all its cycles",
+        2.0 => "the cell voltage reached control.stop.voltage_limit_v",
+        3.0 => "a short circuit (control.stop.short_circuit)",
+        _ => bail!("its run_position holds an unknown end code {}", p[1]),
+    };
+    bail!("the run ended at t = {time_s} s because {why}; there is nothing to continue")
+}
+
+/// The protocol of a resumed run: its position from the checkpoint and its ended segments
+/// from `segments.csv`; a checkpoint without a position (written before positions were
+/// stored) continues a protocol of fixed durations from its time alone.
+fn resume_tracker(
+    config: &Config,
+    position: Option<&[f64]>,
+    s: &Scalars,
+    out: &Outputs,
+    t: f64,
+) -> Result<Option<Tracker>> {
+    if config.control.protocol.is_empty() {
+        return Ok(None);
+    }
+    let Some(p) = position.filter(|p| p.len() > 3 && p[2] == 1.0) else {
+        return match Tracker::derive(&config.control, s) {
+            Some(tr) => Ok(Some(tr)),
+            None => bail!(
+                "the checkpoint holds no protocol position (written by an earlier lipf), and                  this protocol (ends by charge or voltage, repeat or ramp) cannot be derived                  from the time alone; start the run again"
+            ),
+        };
+    };
+    let pos = protocol::Position::from_slice(&p[3..])
+        .context("the checkpoint's protocol position is malformed")?;
+    let csv = out.path("segments.csv");
+    let records = if csv.is_file() {
+        crate::cycles::read_segments_csv(&csv, t)?
+    } else {
+        Vec::new()
+    };
+    Tracker::resume(&config.control, pos, records)
+        .context("the checkpoint's protocol position does not fit control.protocol")
+        .map(Some)
 }
