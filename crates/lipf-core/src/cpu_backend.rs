@@ -122,8 +122,8 @@ struct ImplicitNp {
 struct CreepFlow {
     op: Operator,
     rhs: Vec<f64>,
-    /// Pressure of the metal, Pa (cold-started at the stack pressure every step, so that a
-    /// resumed run repeats the same solves).
+    /// Pressure of the metal, Pa (started at the stack pressure every step, so that a resumed
+    /// run repeats the same solves; each later active-set round starts from the one before).
     pressure: Vec<f64>,
     /// The cells that fill up in this step (the active set of the obstacle problem).
     full: Vec<bool>,
@@ -748,7 +748,10 @@ impl StepKernels for CpuBackend {
                 self.assemble_creep()?;
             }
             let flow = self.creep.as_mut().expect("creep");
-            flow.pressure.fill(cr.stack_pressure_pa);
+            // The first round starts at the stack pressure, later ones from the round before.
+            if round == 0 {
+                flow.pressure.fill(cr.stack_pressure_pa);
+            }
             let st = flow.solver.solve(
                 &flow.rhs,
                 &mut flow.pressure,
