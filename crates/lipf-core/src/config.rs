@@ -492,8 +492,14 @@ impl Creep {
         }
         let w = crate::units::um_to_m(self.flow_width_um.unwrap_or(geometry.pore_size_um));
         let sigma_pa = crate::units::mpa_to_pa(self.stack_pressure_mpa);
+        let n = self.stress_exponent
+            - if crate::mutants::active("creep-exponent") {
+                0.5
+            } else {
+                0.0
+            };
         let rate = self.reference_strain_rate_per_s
-            * (self.stack_pressure_mpa / self.reference_stress_mpa).powf(self.stress_exponent);
+            * (self.stack_pressure_mpa / self.reference_stress_mpa).powf(n);
         w * w * rate / (4.0 * sigma_pa)
     }
 }

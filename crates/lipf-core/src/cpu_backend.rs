@@ -793,7 +793,9 @@ impl StepKernels for CpuBackend {
             &flow.full,
             &mut self.state.xi,
         );
-        self.state.li_extruded_m += out_cells * g.dx_m * g.dx_m / g.width_m();
+        if !crate::mutants::active("creep-uncounted-outflow") {
+            self.state.li_extruded_m += out_cells * g.dx_m * g.dx_m / g.width_m();
+        }
         Ok(())
     }
 

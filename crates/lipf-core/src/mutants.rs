@@ -39,6 +39,14 @@ pub const LIST: &[(&str, &str)] = &[
         "no-concentration-factor",
         "concentration factor c̃ removed from the Butler–Volmer rate (CPU and WGSL)",
     ),
+    (
+        "creep-exponent",
+        "creep law's stress exponent taken as n − 0.5 in the metal's mobility",
+    ),
+    (
+        "creep-uncounted-outflow",
+        "Li that creep moves through the collector not counted (li_extruded_m)",
+    ),
 ];
 
 /// The mutation named by `LIPF_MUTANT`, read once; panics on a name not in [`LIST`] (a typo
