@@ -1883,6 +1883,61 @@ twin_test!(twin_creep_finish, |t, k| {
     }
 });
 
+/// The collector outflow of `creep_finish_outflow` on a row of 300 cells (longer than its
+/// 256-wide workgroup, so its grid-stride loop takes two passes), three rows high, with ξ ≈ 1
+/// (excess and room) and a pressure within ±30 % of p_s.
+#[test]
+fn twin_creep_finish_outflow_on_a_row_longer_than_a_workgroup() {
+    let Some(ctx) = device() else { return };
+    let mut t = TwinRunner::new(&ctx);
+    let (nx, ny, dx_m) = (300usize, 3usize, 0.25e-6);
+    let n = nx * ny;
+    let cr = twin_creep(true);
+    let wave = |q: usize, a: f64, b: f64| (a * (q % nx) as f64 + b * (q / nx) as f64).sin();
+    let xi = round(
+        &(0..n)
+            .map(|q| 1.0 + 0.02 * wave(q, 0.13, 1.0))
+            .collect::<Vec<_>>(),
+    );
+    let phi = vec![0.0; n];
+    let full: Vec<bool> = xi.iter().map(|&x| x >= 1.0).collect();
+    let mut op = cpu::operator::Operator::zeros(nx, ny);
+    let mut rhs = vec![0.0; n];
+    cpu::creep_assemble::creep_assemble(
+        &cr,
+        nx,
+        ny,
+        dx_m,
+        TWIN_CREEP_DT_S,
+        &xi,
+        &phi,
+        &full,
+        &mut op,
+        &mut rhs,
+    );
+    let op = lipf_gpu::twin::unpack_operator(nx, ny, &round(&lipf_gpu::twin::pack_operator(&op)));
+    let pressure = round(
+        &(0..n)
+            .map(|q| cr.stack_pressure_pa * (1.0 + 0.3 * wave(q, 0.07, 0.5)))
+            .collect::<Vec<_>>(),
+    );
+    let mut xn = xi.clone();
+    let outflow =
+        cpu::creep_finish::creep_finish(&op, cr.stack_pressure_pa, &pressure, &phi, &full, &mut xn);
+    let (_, goutflow) = t
+        .creep_finish(&op, dx_m, &cr, &pressure, &phi, &full, &xi)
+        .unwrap();
+    assert_scalar(
+        "creep_finish outflow [300 x 3]",
+        "creep_finish-300x3.outflow",
+        goutflow,
+        outflow,
+        1e-5,
+        "Σ tbot (p − p_s) over a row of 300: p − p_s is exact in f32 for p within a factor 2 of \
+         p_s, the products and the sum of 300 terms are rounded (~300 × 6e-8 at worst)",
+    );
+}
+
 twin_test!(twin_creep_active_set, |t, k| {
     let (xi, full) = creep_fields(k);
     let cr = twin_creep(true);
