@@ -1654,6 +1654,335 @@ twin_test!(twin_np_finish, |t, k| {
     );
 });
 
+/// The creep flow of the creep twin tests: the defaults of the creep section (1 MPa, K from the
+/// creep law at the pore size, γ = 1000) with an open or a closed collector.
+fn twin_creep(open: bool) -> lipf_core::coefficients::CreepCoefficients {
+    let mut cfg = twin_config(|_| {});
+    cfg.creep.enabled = true;
+    let mut cr = lipf_core::Coefficients::from_config(&cfg)
+        .creep
+        .expect("creep on");
+    cr.open_collector = open;
+    cr
+}
+
+/// Δt of the creep twin tests, s (the operator scales with Δt K/Δx²).
+const TWIN_CREEP_DT_S: f64 = 0.5;
+
+/// The creep inputs of a case: ξ with a smooth ±0.03 perturbation (ξ ≥ 0), so that cells with
+/// excess (ξ > 1 in the foil, ξ + ϕ > 1 at the contact) lie next to cells with free room, and
+/// the cells that fill: those without room (the CPU's first guess) and every seventh cell with
+/// room (so both branches of the right-hand side are taken).
+fn creep_fields(k: &TwinCase) -> (Vec<f64>, Vec<bool>) {
+    let nx = k.nx();
+    let xi = round(
+        &k.s.xi
+            .iter()
+            .enumerate()
+            .map(|(q, &x)| {
+                let (i, j) = ((q % nx) as f64, (q / nx) as f64);
+                (x + 0.03 * (0.9 * i + 0.4 * j).sin()).max(0.0)
+            })
+            .collect::<Vec<_>>(),
+    );
+    let full = xi
+        .iter()
+        .zip(&k.s.phi)
+        .enumerate()
+        .map(|(q, (&x, &p))| cpu::creep_assemble::free_room(x, p) == 0.0 || q % 7 == 0)
+        .collect();
+    (xi, full)
+}
+
+/// The CPU's creep operator and right-hand side of a case, the operator rounded to f32 (as the
+/// device holds it).
+fn creep_problem(
+    k: &TwinCase,
+    cr: &lipf_core::coefficients::CreepCoefficients,
+    xi: &[f64],
+    full: &[bool],
+) -> (cpu::operator::Operator, Vec<f64>) {
+    let (nx, ny, n) = (k.nx(), k.c.grid.ny, k.c.grid.cells());
+    let mut op = cpu::operator::Operator::zeros(nx, ny);
+    let mut rhs = vec![0.0; n];
+    cpu::creep_assemble::creep_assemble(
+        cr,
+        nx,
+        ny,
+        k.c.grid.dx_m,
+        TWIN_CREEP_DT_S,
+        xi,
+        &k.s.phi,
+        full,
+        &mut op,
+        &mut rhs,
+    );
+    (op, rhs)
+}
+
+/// A pressure field away from every decision of the active set: in a free cell with room
+/// S p = (0.3 or 1.7) × its room (below or above it), in a free cell without room ±0.5 Pa, in
+/// a full cell ±(0.5 to 1.5) p_s (either sign); rounded to f32.
+fn creep_pressure(
+    k: &TwinCase,
+    cr: &lipf_core::coefficients::CreepCoefficients,
+    op: &cpu::operator::Operator,
+    xi: &[f64],
+    full: &[bool],
+) -> Vec<f64> {
+    let nx = k.nx();
+    round(
+        &(0..k.c.grid.cells())
+            .map(|q| {
+                let (i, j) = ((q % nx) as f64, (q / nx) as f64);
+                let wave = (0.7 * i + 1.1 * j).sin();
+                let sign = if wave >= 0.0 { 1.0 } else { -1.0 };
+                let room = cpu::creep_assemble::free_room(xi[q], k.s.phi[q]);
+                if full[q] {
+                    sign * cr.stack_pressure_pa * (0.5 + wave.abs())
+                } else if room > 0.0 {
+                    room / op.s[q] * if sign > 0.0 { 1.7 } else { 0.3 }
+                } else {
+                    0.5 * sign
+                }
+            })
+            .collect::<Vec<_>>(),
+    )
+}
+
+twin_test!(twin_creep_assemble, |t, k| {
+    let (nx, ny) = (k.nx(), k.c.grid.ny);
+    let (xi, full) = creep_fields(k);
+    assert!(
+        full.iter().any(|&f| f) && full.iter().any(|&f| !f),
+        "the case has both full and free cells"
+    );
+    for open in [true, false] {
+        let cr = twin_creep(open);
+        let (op, rhs) = creep_problem(k, &cr, &xi, &full);
+        let (gop, grhs) = t
+            .creep_assemble(
+                (nx, ny, k.c.grid.dx_m),
+                &cr,
+                TWIN_CREEP_DT_S,
+                &xi,
+                &k.s.phi,
+                &full,
+            )
+            .unwrap();
+        let kernel = "creep_assemble";
+        let label = |name: &str| match open {
+            true => format!("{name} open"),
+            false => format!("{name} closed"),
+        };
+        for (name, x, y) in [
+            ("tx", &gop.tx, &op.tx),
+            ("ty", &gop.ty, &op.ty),
+            ("tbot", &gop.tbot, &op.tbot),
+        ] {
+            k.close(
+                kernel,
+                &label(name),
+                nx,
+                x,
+                y,
+                1e-6,
+                "one f32 mean of the metal fractions times Δt K/Δx² per face (measured 1e-7)",
+            );
+        }
+        // S is Δt K/Δx² times γ (free) or ε (full), ~1e12 apart, and the diagonal Σ T + S
+        // follows it: compare both cell by cell. Both are sums and products of positive f32
+        // terms (no cancellation), so each cell keeps a few roundings of 6e-8.
+        for (name, x, y) in [("s", &gop.s, &op.s), ("diag", &gop.diag, &op.diag)] {
+            let ratio: Vec<f64> = x.iter().zip(y.iter()).map(|(g, c)| g / c).collect();
+            k.close_to_scale(
+                kernel,
+                &label(&format!("{name} / {name}_cpu")),
+                &ratio,
+                &vec![1.0; ratio.len()],
+                1.0,
+                "1",
+                1e-6,
+                "a product (S) or a sum of positive terms (the diagonal) in f32: a few \
+                 roundings of 6e-8 per cell",
+            );
+        }
+        k.close(
+            kernel,
+            &label("rhs"),
+            nx,
+            &grhs,
+            &rhs,
+            1e-6,
+            "the excess (ξ + ϕ − 1)₊ and the room (1 − ϕ − ξ)₊ of ξ ~ 1 are formed in f32 \
+             (spacing 6e-8 at 1; max|rhs| ~ 1 here, measured 6e-8 of it); tbot p_s is one f32 \
+             product",
+        );
+        if !open {
+            assert!(
+                gop.tbot.iter().all(|&t| t == 0.0),
+                "creep_assemble: a closed collector has no flux, tbot = 0"
+            );
+        }
+    }
+});
+
+twin_test!(twin_creep_finish, |t, k| {
+    let nx = k.nx();
+    let (xi, full) = creep_fields(k);
+    for open in [true, false] {
+        let cr = twin_creep(open);
+        let (op, _) = creep_problem(k, &cr, &xi, &full);
+        let op =
+            lipf_gpu::twin::unpack_operator(nx, op.ny, &round(&lipf_gpu::twin::pack_operator(&op)));
+        let pressure = creep_pressure(k, &cr, &op, &xi, &full);
+        let mut xn = xi.clone();
+        let outflow = cpu::creep_finish::creep_finish(
+            &op,
+            cr.stack_pressure_pa,
+            &pressure,
+            &k.s.phi,
+            &full,
+            &mut xn,
+        );
+        let (gxn, goutflow) = t
+            .creep_finish(&op, k.c.grid.dx_m, &cr, &pressure, &k.s.phi, &full, &xi)
+            .unwrap();
+        let which = if open { "open" } else { "closed" };
+        // Compare the change of ξ: ξ ~ 1 has the f32 spacing 6e-8.
+        let dx: Vec<f64> = xn.iter().zip(&xi).map(|(a, b)| a - b).collect();
+        let gdx: Vec<f64> = gxn.iter().zip(&xi).map(|(a, b)| a - b).collect();
+        k.close(
+            "creep_finish",
+            &format!("delta_xi {which}"),
+            nx,
+            &gdx,
+            &dx,
+            1e-6,
+            "the change −(ξ + ϕ − 1)₊ + room + S p is formed in f32 from ξ ~ 1 (spacing 6e-8) and \
+             added to it: about one f32 spacing of ξ, ~7e-8 of max|Δξ| ~ 1.6 here",
+        );
+        if open {
+            let stem = k.stem("creep_finish", "outflow");
+            assert_scalar(
+                &format!("creep_finish outflow [{}]", k.slug),
+                &stem,
+                goutflow,
+                outflow,
+                1e-5,
+                "Σ tbot (p − p_s) over one row: p − p_s is exact in f32 for p within a factor 2 \
+                 of p_s, the products and the sum are rounded (~nx × 6e-8)",
+            );
+        } else {
+            assert_eq!(
+                goutflow, 0.0,
+                "creep_finish: no outflow through a closed collector"
+            );
+            assert_eq!(outflow, 0.0);
+        }
+    }
+});
+
+/// The collector outflow of `creep_finish_outflow` on a row of 300 cells (longer than its
+/// 256-wide workgroup, so its grid-stride loop takes two passes), three rows high, with ξ ≈ 1
+/// (excess and room) and a pressure within ±30 % of p_s.
+#[test]
+fn twin_creep_finish_outflow_on_a_row_longer_than_a_workgroup() {
+    let Some(ctx) = device() else { return };
+    let mut t = TwinRunner::new(&ctx);
+    let (nx, ny, dx_m) = (300usize, 3usize, 0.25e-6);
+    let n = nx * ny;
+    let cr = twin_creep(true);
+    let wave = |q: usize, a: f64, b: f64| (a * (q % nx) as f64 + b * (q / nx) as f64).sin();
+    let xi = round(
+        &(0..n)
+            .map(|q| 1.0 + 0.02 * wave(q, 0.13, 1.0))
+            .collect::<Vec<_>>(),
+    );
+    let phi = vec![0.0; n];
+    let full: Vec<bool> = xi.iter().map(|&x| x >= 1.0).collect();
+    let mut op = cpu::operator::Operator::zeros(nx, ny);
+    let mut rhs = vec![0.0; n];
+    cpu::creep_assemble::creep_assemble(
+        &cr,
+        nx,
+        ny,
+        dx_m,
+        TWIN_CREEP_DT_S,
+        &xi,
+        &phi,
+        &full,
+        &mut op,
+        &mut rhs,
+    );
+    let op = lipf_gpu::twin::unpack_operator(nx, ny, &round(&lipf_gpu::twin::pack_operator(&op)));
+    let pressure = round(
+        &(0..n)
+            .map(|q| cr.stack_pressure_pa * (1.0 + 0.3 * wave(q, 0.07, 0.5)))
+            .collect::<Vec<_>>(),
+    );
+    let mut xn = xi.clone();
+    let outflow =
+        cpu::creep_finish::creep_finish(&op, cr.stack_pressure_pa, &pressure, &phi, &full, &mut xn);
+    let (_, goutflow) = t
+        .creep_finish(&op, dx_m, &cr, &pressure, &phi, &full, &xi)
+        .unwrap();
+    assert_scalar(
+        "creep_finish outflow [300 x 3]",
+        "creep_finish-300x3.outflow",
+        goutflow,
+        outflow,
+        1e-5,
+        "Σ tbot (p − p_s) over a row of 300: p − p_s is exact in f32 for p within a factor 2 of \
+         p_s, the products and the sum of 300 terms are rounded (~300 × 6e-8 at worst)",
+    );
+}
+
+twin_test!(twin_creep_active_set, |t, k| {
+    let (xi, full) = creep_fields(k);
+    let cr = twin_creep(true);
+    let (op, _) = creep_problem(k, &cr, &xi, &full);
+    let op =
+        lipf_gpu::twin::unpack_operator(k.nx(), op.ny, &round(&lipf_gpu::twin::pack_operator(&op)));
+    let pressure = creep_pressure(k, &cr, &op, &xi, &full);
+    let mut cpu_full = full.clone();
+    let changed =
+        cpu::creep_assemble::update_active_set(&op.s, &pressure, &xi, &k.s.phi, &mut cpu_full);
+    assert!(changed, "the case changes the active set");
+    let (gfull, gchanged) = t
+        .creep_active_set(&op, k.c.grid.dx_m, &cr, &pressure, &xi, &k.s.phi, &full)
+        .unwrap();
+    let flips = full.iter().zip(&cpu_full).filter(|(a, b)| a != b).count();
+    let differ: Vec<usize> = (0..full.len())
+        .filter(|&q| gfull[q] != cpu_full[q])
+        .collect();
+    eprintln!(
+        "creep_active_set [{}]: {flips} of {} cells change; gpu and cpu differ in {} cells \
+         (exact: every decision is at least 30 % from its threshold)",
+        k.slug,
+        full.len(),
+        differ.len()
+    );
+    assert!(
+        differ.is_empty(),
+        "creep_active_set [{}]: masks differ at cells {differ:?}",
+        k.slug
+    );
+    assert_eq!(gchanged, changed, "the changed flag");
+    // The same pressure again: the set holds.
+    let (again, gchanged) = t
+        .creep_active_set(&op, k.c.grid.dx_m, &cr, &pressure, &xi, &k.s.phi, &gfull)
+        .unwrap();
+    let mut cpu_again = cpu_full.clone();
+    let changed =
+        cpu::creep_assemble::update_active_set(&op.s, &pressure, &xi, &k.s.phi, &mut cpu_again);
+    assert!(
+        !changed && !gchanged,
+        "a second update with the same pressure changes nothing"
+    );
+    assert_eq!(again, cpu_again);
+});
+
 /// The end of a CG solve on the device (`cg_control::cg_end`): a potential solve's iterations go
 /// to the step's counters and its failure to `not_converged`; the implicit Nernst–Planck solve's
 /// to the batch's `np_iterations` and `np_max_solve_iterations`, and its failure also raises

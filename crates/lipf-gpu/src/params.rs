@@ -7,7 +7,9 @@
 //! `shaders/shared/indirect.wgsl`.
 
 use bytemuck::{Pod, Zeroable};
+use lipf_core::coefficients::CreepCoefficients;
 use lipf_core::config::{ControlMode, OverpotentialForm};
+use lipf_core::cpu::creep_assemble as cpu_creep;
 use lipf_core::cpu::xi_rate as cpu_xi_rate;
 use lipf_core::Coefficients;
 
@@ -117,6 +119,15 @@ gpu_struct!(
         nx: u32, ny: u32, form: u32, ip_phi_lo: f32,
         inv_dx2: f32, f: f32, sink: f32, d_p: f32,
         d_e: f32, floor: f32, ip_phi_hi: f32, ip_ionic_k: f32,
+    }
+);
+
+gpu_struct!(
+    /// Twin of `CreepParams` in `shaders/shared/creep.wgsl` (creep_assemble, creep_finish,
+    /// creep_active_set).
+    CreepParams {
+        nx: u32, ny: u32, open_collector: u32, _pad0: u32,
+        mobility_over_dx2: f32, stack_pressure: f32, penalty: f32, pressure_floor: f32,
     }
 );
 
@@ -349,6 +360,10 @@ pub fn layouts() -> Vec<(RustLayout, &'static [&'static str])> {
             ConcParams::layout(),
             &["conc_update", "np_coefficients", "np_assemble", "np_finish"],
         ),
+        (
+            CreepParams::layout(),
+            &["creep_assemble", "creep_finish", "creep_active_set"],
+        ),
         (SolveParams::layout(), &["cg_control"]),
         (CollectorParams::layout(), &["collector"]),
         (StepParams::layout(), &["time_step"]),
@@ -360,6 +375,7 @@ pub fn layouts() -> Vec<(RustLayout, &'static [&'static str])> {
                 "conc_update",
                 "np_substep",
                 "np_assemble",
+                "creep_assemble",
                 "xi_update",
                 "cg_vectors",
                 "cg_control",
@@ -454,6 +470,22 @@ impl ConcParams {
             ip_phi_lo: c.interphase_phi_lo as f32,
             ip_phi_hi: c.interphase_phi_hi as f32,
             ip_ionic_k: c.ip_ionic_k as f32,
+        }
+    }
+}
+
+impl CreepParams {
+    /// The creep flow `cr` on an nx × ny grid of `dx_m` (K/Δx² formed in f64, then rounded).
+    pub fn new(nx: usize, ny: usize, dx_m: f64, cr: &CreepCoefficients) -> CreepParams {
+        CreepParams {
+            nx: nx as u32,
+            ny: ny as u32,
+            open_collector: cr.open_collector as u32,
+            mobility_over_dx2: (cr.mobility_m2_pa_s / (dx_m * dx_m)) as f32,
+            stack_pressure: cr.stack_pressure_pa as f32,
+            penalty: cr.penalty as f32,
+            pressure_floor: cpu_creep::PRESSURE_FLOOR as f32,
+            ..Default::default()
         }
     }
 }

@@ -168,6 +168,7 @@ pub const MODULES: &[Module] = &[
     module!("indirect"),
     module!("complex"),
     module!("operator"),
+    module!("creep"),
 ];
 
 /// Every kernel shader, in the order of the step.
@@ -215,6 +216,13 @@ pub const SHADERS: &[Shader] = &[
         imports = ["conc", "control", "interp", "diffusivity", "operator"]
     ),
     shader!("np_finish", twin, imports = ["conc"]),
+    shader!(
+        "creep_assemble",
+        twin,
+        imports = ["creep", "control", "operator"]
+    ),
+    shader!("creep_active_set", imports = ["creep"]),
+    shader!("creep_finish", twin, imports = ["creep", "tree"]),
     shader!("xi_update", twin, imports = ["grid", "control", "float"]),
     shader!("copy", imports = ["grid"]),
     shader!("observables", imports = ["reduce", "float"]),

@@ -8,6 +8,7 @@ use crate::kernels::{
 };
 use crate::params::*;
 use crate::GpuError;
+use lipf_core::coefficients::CreepCoefficients;
 use lipf_core::cpu::operator::Operator;
 use lipf_core::cpu::time_step as cpu_time_step;
 use lipf_core::cpu::xi_rate as cpu_xi_rate;
@@ -52,6 +53,14 @@ pub struct TwinRunner<'a> {
 fn field(ctx: &GpuContext, label: &str, v: &[f64]) -> wgpu::Buffer {
     let b = storage_f32(ctx, label, v.len());
     upload_f64(ctx, &b, v);
+    b
+}
+
+/// A u32 buffer with 1 where `mask` is set, else 0 (the creep kernels' mask of full cells).
+fn mask(ctx: &GpuContext, mask: &[bool]) -> wgpu::Buffer {
+    let words: Vec<u32> = mask.iter().map(|&m| m as u32).collect();
+    let b = storage_bytes(ctx, "full", 4 * words.len() as u64, FIELD_USAGE);
+    ctx.queue.write_buffer(&b, 0, bytemuck::cast_slice(&words));
     b
 }
 
@@ -707,6 +716,116 @@ impl<'a> TwinRunner<'a> {
                 &[(&bc, n)],
             )?
             .remove(0))
+    }
+
+    /// (operator, rhs) of `shaders/creep_assemble.wgsl` for one creep step of `dt_s` with the
+    /// cells that fill `full`, on an nx × ny grid of `dx_m`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn creep_assemble(
+        &mut self,
+        (nx, ny, dx_m): (usize, usize, f64),
+        cr: &CreepCoefficients,
+        dt_s: f64,
+        xi: &[f64],
+        phi: &[f64],
+        full: &[bool],
+    ) -> Result<(Operator, Vec<f64>), GpuError> {
+        let ctx = self.ctx;
+        let n = nx * ny;
+        let pu = uniform(ctx, "creep", &CreepParams::new(nx, ny, dx_m, cr));
+        let (bx, bp) = (field(ctx, "xi", xi), field(ctx, "phi", phi));
+        let bf = mask(ctx, full);
+        let control = self.control(dt_s, 0.0);
+        // op and rhs start as NaN: the kernel must write every entry.
+        let op = field(ctx, "op", &vec![f64::NAN; 4 * n + nx]);
+        let rhs = field(ctx, "rhs", &vec![f64::NAN; n]);
+        let mut out = self.run(
+            "creep_assemble",
+            "creep_assemble",
+            &[&pu, &bx, &bp, &bf, &control, &op, &rhs],
+            grid_groups(nx, ny),
+            &[(&op, 4 * n + nx), (&rhs, n)],
+        )?;
+        let rhs = out.pop().unwrap();
+        Ok((unpack_operator(nx, ny, &out[0]), rhs))
+    }
+
+    /// (ξ, outflow) of `shaders/creep_finish.wgsl` (`creep_finish`, then
+    /// `creep_finish_outflow`) after a creep solve with operator `op` and `pressure`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn creep_finish(
+        &mut self,
+        op: &Operator,
+        dx_m: f64,
+        cr: &CreepCoefficients,
+        pressure: &[f64],
+        phi: &[f64],
+        full: &[bool],
+        xi: &[f64],
+    ) -> Result<(Vec<f64>, f64), GpuError> {
+        let ctx = self.ctx;
+        let (nx, ny) = (op.nx, op.ny);
+        let n = nx * ny;
+        let pu = uniform(ctx, "creep", &CreepParams::new(nx, ny, dx_m, cr));
+        let bo = field(ctx, "op", &pack_operator(op));
+        let [bpr, bp, bx] = [pressure, phi, xi].map(|v| field(ctx, "in", v));
+        let bf = mask(ctx, full);
+        let outflow = field(ctx, "outflow", &[f64::NAN]);
+        self.submit(
+            "creep_finish",
+            &[
+                (
+                    "creep_finish",
+                    &[&pu, &bo, &bpr, &bp, &bf, &bx],
+                    grid_groups(nx, ny),
+                ),
+                (
+                    "creep_finish_outflow",
+                    &[&pu, &bo, &bpr, &outflow],
+                    [1, 1, 1],
+                ),
+            ],
+        )?;
+        let mut out = download_f32(ctx, &[(&bx, n), (&outflow, 1)]);
+        let outflow = out.pop().unwrap()[0];
+        Ok((out.pop().unwrap(), outflow))
+    }
+
+    /// (full, changed) after one update of `shaders/creep_active_set.wgsl` from the mask `full`
+    /// and the pressure of a solve with operator `op` (S = op.s).
+    #[allow(clippy::too_many_arguments)]
+    pub fn creep_active_set(
+        &mut self,
+        op: &Operator,
+        dx_m: f64,
+        cr: &CreepCoefficients,
+        pressure: &[f64],
+        xi: &[f64],
+        phi: &[f64],
+        full: &[bool],
+    ) -> Result<(Vec<bool>, bool), GpuError> {
+        let ctx = self.ctx;
+        let (nx, ny) = (op.nx, op.ny);
+        let n = nx * ny;
+        let pu = uniform(ctx, "creep", &CreepParams::new(nx, ny, dx_m, cr));
+        let bo = field(ctx, "op", &pack_operator(op));
+        let [bpr, bx, bp] = [pressure, xi, phi].map(|v| field(ctx, "in", v));
+        let bf = mask(ctx, full);
+        let changed = storage_bytes(ctx, "changed", 4, FIELD_USAGE);
+        ctx.queue
+            .write_buffer(&changed, 0, bytemuck::bytes_of(&0u32));
+        self.submit(
+            "creep_active_set",
+            &[(
+                "creep_active_set",
+                &[&pu, &bo, &bpr, &bx, &bp, &bf, &changed],
+                grid_groups(nx, ny),
+            )],
+        )?;
+        let out = download(ctx, &[(&bf, 4 * n as u64), (&changed, 4)]);
+        let full: Vec<u32> = bytemuck::pod_collect_to_vec(&out[0]);
+        let changed: u32 = bytemuck::pod_read_unaligned(&out[1]);
+        Ok((full.iter().map(|&f| f != 0).collect(), changed != 0))
     }
 
     /// c̃ after one sub-step of `shaders/np_substep.wgsl`.

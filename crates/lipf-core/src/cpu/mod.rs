@@ -17,7 +17,7 @@
 //! | `np_substep` | one Nernst–Planck sub-step with that stencil (`model.nernst_planck = "explicit"`) |
 //! | `np_assemble` | the implicit Nernst–Planck step as an SPD 5-point problem in u = c̃ e^{fφ} |
 //! | `np_finish` | c̃ = e^{−fφ} u after that problem is solved |
-//! | `creep_assemble` | Li creep: the pressure problem of the metal's Darcy flow (no WGSL twin yet) |
+//! | `creep_assemble` | Li creep: the pressure problem of the metal's Darcy flow (its active-set update `update_active_set` has the WGSL kernel `creep_active_set`) |
 //! | `creep_finish` | ξ gives up its excess and takes up the inflow after that problem is solved |
 //! | `range_check` | first cell of each field outside its admissible range |
 //! | `cg_vectors` | the CG vector updates x += αp, r −= αq and p = z + βp (`solver.rs`) |

@@ -198,7 +198,8 @@ impl GpuBackend {
         let coeffs = Coefficients::from_config(config);
         if coeffs.creep.is_some() {
             return Err(GpuError::Unsupported(
-                "creep (`creep.enabled`) has no GPU kernels yet: run it with `--backend cpu`"
+                "creep (`creep.enabled`) is not recorded by the GPU backend yet (its kernels \
+                 have WGSL twins, the step does not run them): run it with `--backend cpu`"
                     .into(),
             ));
         }

@@ -166,8 +166,9 @@ impl StepKernels for Recorder<'_, '_> {
         Ok(())
     }
 
-    // Creep has no WGSL kernels yet: `GpuBackend::with_state` refuses a configuration with
-    // creep, so the step sequence never records these stages.
+    // Creep's kernels have WGSL twins (creep_assemble, creep_active_set, creep_finish) but no
+    // buffers, multigrid hierarchy or recording here yet: `GpuBackend::with_state` refuses a
+    // configuration with creep, so the step sequence never records these stages.
     fn creep_assemble(&mut self) -> Result<(), SimulationError> {
         Err(no_creep())
     }
