@@ -134,9 +134,11 @@ struct CreepFlow {
 }
 
 /// Most active-set iterations of one creep step; beyond them the step keeps the last solution
-/// (still conservative: a free cell that took up more than its room pushes the rest on in the
-/// next step).
+/// with the set it was solved for (still conservative: a free cell that took up more than its
+/// room pushes the rest on in the next step).
 pub const CREEP_MAX_ACTIVE_SET_ITERATIONS: usize = 20;
+/// Active-set rounds after which a cell may still fill but no longer become free again.
+pub const CREEP_MONOTONE_AFTER: usize = 5;
 
 /// The electronic problem of the two-potential form.
 struct Electronic {
@@ -767,13 +769,27 @@ impl StepKernels for CpuBackend {
                     s.step, s.time_s
                 )));
             }
-            let changed = update_active_set(
+            if round + 1 == CREEP_MAX_ACTIVE_SET_ITERATIONS {
+                // Keep the set this solve was assembled with: creep_finish must see the
+                // operator's own set, or the uptake would not match the flow.
+                break;
+            }
+            // From round CREEP_MONOTONE_AFTER on, cells only fill (a cell flipping back and
+            // forth between free and full would keep the set from settling).
+            let before = (round >= CREEP_MONOTONE_AFTER).then(|| flow.full.clone());
+            let mut changed = update_active_set(
                 &flow.op.s,
                 &flow.pressure,
                 &self.state.xi,
                 &self.state.phi,
                 &mut flow.full,
             );
+            if let Some(before) = before {
+                for (f, &b) in flow.full.iter_mut().zip(&before) {
+                    *f |= b;
+                }
+                changed = flow.full != before;
+            }
             if !changed {
                 break;
             }
