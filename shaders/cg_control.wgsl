@@ -15,8 +15,9 @@
 //            cg_rz0: r·z;  cg_alpha: iteration count, α = r·z / p·q;  cg_check: residual L1
 //            norm and converged flag;  cg_beta: β = r·z_new / r·z;  cg_end: iterations of the
 //            solve into the step's counters (the Nernst–Planck solve's into the batch's
-//            np_iterations and np_max_solve_iterations), the sticky not_converged flag (and
-//            FLAG_NP_NOT_CONVERGED for the Nernst–Planck solve).
+//            np_iterations and np_max_solve_iterations, the creep solve's (SOLVE_CREEP) into
+//            creep_iterations and creep_max_solve_iterations), the sticky not_converged flag
+//            (and FLAG_NP_NOT_CONVERGED or FLAG_CREEP_NOT_CONVERGED for those solves).
 //            Every kernel except cg_end rewrites the CG part of the indirect-dispatch table:
 //            zero workgroups once the solve has converged, so the recorded iterations that
 //            follow cost nothing.
@@ -50,6 +51,9 @@ struct SolveParams {
 const SOLVE_UNIT: u32 = 1u;
 // u = c̃ e^{fφ} of the implicit Nernst–Planck step: absolute tolerance, no floor.
 const SOLVE_NERNST_PLANCK: u32 = 2u;
+// The creep pressure p (creep_assemble.wgsl): the CPU's absolute tolerance with the f32 floor,
+// iterations counted apart.
+const SOLVE_CREEP: u32 = 3u;
 
 // Floor of the stopping test, as a fraction of Σ|b|: about 10 f32 epsilons, reachable by the
 // recurrence residual r −= α q (whose round-off shrinks with the update) in every solve.
@@ -135,6 +139,9 @@ fn cg_alpha(@builtin(local_invocation_id) lid: vec3<u32>) {
         if (params.solve == SOLVE_NERNST_PLANCK) {
             control.flags |= FLAG_NP_NOT_CONVERGED;
         }
+        if (params.solve == SOLVE_CREEP) {
+            control.flags |= FLAG_CREEP_NOT_CONVERGED;
+        }
         control.converged = 1u;
         set_cg_args(false);
         return;
@@ -175,11 +182,21 @@ fn cg_end() {
         return;
     }
     let np = params.solve == SOLVE_NERNST_PLANCK;
+    let creep = params.solve == SOLVE_CREEP;
     if (control.converged == 0u) {
         control.not_converged = 1u;
         if (np) {
             control.flags |= FLAG_NP_NOT_CONVERGED;
         }
+        if (creep) {
+            control.flags |= FLAG_CREEP_NOT_CONVERGED;
+        }
+    }
+    if (creep) {
+        control.creep_iterations += control.solve_iterations;
+        control.creep_max_solve_iterations =
+            max(control.creep_max_solve_iterations, control.solve_iterations);
+        return;
     }
     if (np) {
         control.np_iterations += control.solve_iterations;

@@ -5,12 +5,16 @@
 //            (full = 1); a full cell with room whose pressure came out negative becomes free
 //            (full = 0); any change sets changed = 1 (an atomic flag the caller clears before
 //            the dispatch; no cell clears it).
+//            creep_first_guess: the set a step starts from, the cells without room
+//            (full = [(1 − ϕ_k − ξ_k)₊ = 0]).
 // Bindings:  0 uniform CreepParams; 1 op (read: s); 2 pressure, 3 xi, 4 phi (read); 5 full
 //            (read_write, u32 per cell); 6 changed (read_write, atomic u32).
+//            creep_first_guess binds 0, 3, 4 and 5.
 // Dispatch:  (ceil(nx/16), ceil(ny/16), 1) workgroups of 16×16, one invocation per cell.
 // Index:     k = j·nx + i; s at 2n + k.
 // Twin:      update_active_set of crates/lipf-core/src/cpu/creep_assemble.rs (its return value
-//            is `changed`).
+//            is `changed`); creep_first_guess: the first guess of CpuBackend::creep_assemble
+//            (crates/lipf-core/src/cpu_backend.rs).
 // Imports:   shared/creep.wgsl
 
 @group(0) @binding(0) var<uniform> p: CreepParams;
@@ -38,4 +42,14 @@ fn creep_active_set(@builtin(global_invocation_id) gid: vec3<u32>) {
         full[k] = 0u;
         atomicStore(&changed, 1u);
     }
+}
+
+@compute @workgroup_size(16, 16)
+fn creep_first_guess(@builtin(global_invocation_id) gid: vec3<u32>) {
+    // Invocations past the grid's edge do nothing.
+    if (gid.x >= p.nx || gid.y >= p.ny) {
+        return;
+    }
+    let k = gid.y * p.nx + gid.x;
+    full[k] = select(0u, 1u, creep_free_room(xi[k], phi[k]) == 0.0);
 }

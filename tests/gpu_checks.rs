@@ -495,7 +495,7 @@ fn wgsl_control_flags_are_the_rust_ones() {
         wgsl, rust,
         "the FLAG_ consts of shaders/shared/control.wgsl differ from lipf_gpu::params::CONTROL_FLAGS"
     );
-    assert_eq!(rust.len(), 4, "expected four control flags");
+    assert_eq!(rust.len(), 5, "expected five control flags");
     // No kernel sets or tests a bare flag number.
     for s in SHADERS {
         for (k, line) in s.kernel_source().lines().enumerate() {
@@ -3339,4 +3339,100 @@ fn galvanostatic_current(cfg: &Config) {
     eprintln!(
         "GPU galvanostatic: worst |i − target|/target {worst:.2e} over {GALVANO_CHECKS} checks"
     );
+}
+
+/// Length of the creep whole run, s (23 steps; 20 s on lavapipe).
+const CREEP_COMPARE_S: f64 = 20.0;
+
+/// configs/flat-cell.json with creep (the defaults: 1 MPa, open collector) plating at 10 A/m²,
+/// faster than creep alone carries the metal through the 6 µm foil at the stack pressure: the
+/// pressure in the foil builds up to several p_s.
+fn flat_cell_creep() -> Config {
+    let mut cfg = gpu_config("configs/flat-cell.json");
+    cfg.creep.enabled = true;
+    cfg.control.current_density_a_m2 = 10.0;
+    cfg.time.end_time_s = CREEP_COMPARE_S;
+    cfg
+}
+
+/// Creep on the GPU (creep_assemble, `CREEP_ACTIVE_SET_ROUNDS` active-set rounds of CG pressure
+/// solves, creep_finish and the collector outflow of each step, added up in f64 on the host)
+/// against the CPU backend on a whole run of the flat cell: the cell voltage, ξ, the Li pushed
+/// through the open collector (`li_extruded_m`, nearly all the plated Li) and the GPU's Faraday
+/// balance (the Li amount counts the extruded Li).
+///
+/// Tolerances (measured on lavapipe after 20 s, and after 60 s / 68 steps): cell voltage 3e-4
+/// (1.1e-5; 7.9e-5); ξ within 1e-6 (6.9e-8; 9.0e-8); `li_extruded_m` 5e-3 relative (2.8e-3;
+/// 8.5e-4) and the GPU's Faraday error below the 5e-3 of the other GPU Faraday checks (2.8e-3;
+/// 8.5e-4; the CPU's 7e-7). With 6 active-set rounds per step instead of 3 the 20 s run's
+/// outflow and Faraday error are 1.4e-3: each further round restarts CG from the true residual
+/// b − A p, which the f32 recurrence residual had drifted from. The outflow, Σ tbot (p − p_s) over the first row, equals the metal
+/// taken off ξ less the solve's true residual Σ(b − A p); at 10 A/m² the pressure reaches ~7 p_s
+/// at the contact, the terms of A p are ~0.5 per cell (in cell volumes) where the flow they
+/// balance is ~5e-3 per column and step, and f32 resolves them to ~3e-8 each: the true residual
+/// the f32 CG leaves is ~1e-3 of the outflow, carried one to one into the Faraday balance.
+#[test]
+fn gpu_creep_flat_cell_run_matches_the_cpu_backend() {
+    let cfg = flat_cell_creep();
+    let Some((mut cpu, mut gpu)) = backend_pair(&cfg) else {
+        return;
+    };
+    let stop = StopFlag::new();
+    let t0 = std::time::Instant::now();
+    cpu.advance(CREEP_COMPARE_S, &stop).expect("CPU run");
+    let t1 = std::time::Instant::now();
+    gpu.advance(CREEP_COMPARE_S, &stop).expect("GPU run");
+    let t2 = std::time::Instant::now();
+    let (sc, sg) = (cpu.scalars(), gpu.scalars());
+    let (cc, gc) = (cpu.creep_iterations_total(), gpu.creep_iterations_total());
+    eprintln!(
+        "creep flat cell: t = {CREEP_COMPARE_S} s, CPU {} steps, {} creep CG iterations in {} \
+         rounds, {:.2} s; GPU {} steps, {} creep CG iterations in {} rounds, {:.2} s",
+        sc.step,
+        cc.0,
+        cc.1,
+        (t1 - t0).as_secs_f64(),
+        sg.step,
+        gc.0,
+        gc.1,
+        (t2 - t1).as_secs_f64()
+    );
+    assert_eq!(sg.time_s, sc.time_s, "both land on the target time");
+    assert!(sc.step > 10, "{} steps", sc.step);
+    let (c, g) = (cpu.state().clone(), gpu.state().clone());
+    assert!(
+        c.li_extruded_m
+            > 0.9 * cfg.control.current_density_a_m2 * CREEP_COMPARE_S
+                / (cpu.coeffs.nf_c_mol * cpu.coeffs.cs_mol_m3),
+        "the plated Li leaves through the collector: {} m",
+        c.li_extruded_m
+    );
+    assert_rel(
+        "creep cell voltage",
+        sg.cell_voltage_v,
+        sc.cell_voltage_v,
+        3e-4,
+        STEPS_WHY,
+    );
+    assert_close(
+        "creep ξ",
+        "steps-creep.xi",
+        c.grid.nx,
+        &g.xi,
+        &c.xi,
+        1e-6,
+        "ξ ≤ 1 in f32 pairs; the creep step leaves the contact at ξ = 1 − ϕ in both",
+    );
+    assert_rel(
+        "creep li_extruded_m",
+        g.li_extruded_m,
+        c.li_extruded_m,
+        5e-3,
+        "the outflow carries the f32 CG's true residual (~1e-3 of it at ~7 p_s)",
+    );
+    let fe_c = lipf_core::observables::faraday_error(&cpu.coeffs, &c);
+    let fe_g = lipf_core::observables::faraday_error(&gpu.coeffs, &g);
+    eprintln!("creep Faraday error: cpu {fe_c:e}, gpu {fe_g:e}");
+    assert!(fe_c < 1e-5, "CPU Faraday error {fe_c}");
+    assert!(fe_g < 5e-3, "GPU Faraday error {fe_g} (tolerance 5e-3)");
 }

@@ -35,6 +35,10 @@ struct Control {
     // one solve took (cg_control.wgsl, cg_end).
     np_iterations: u32,
     np_max_solve_iterations: u32,
+    // CG iterations of the creep pressure solves of the batch (every active-set round), their
+    // sum and the most one solve took (cg_control.wgsl, cg_end).
+    creep_iterations: u32,
+    creep_max_solve_iterations: u32,
 }
 
 // Bits of Control.flags. Any set bit stops the batch's remaining steps (step_begin) and makes the
@@ -49,3 +53,6 @@ const FLAG_SUBSTEPS_EXCEEDED: u32 = 4u;
 // The implicit Nernst–Planck solve did not converge within the recorded iterations (or broke
 // down). Set by cg_control.wgsl.
 const FLAG_NP_NOT_CONVERGED: u32 = 8u;
+// A creep pressure solve did not converge within the recorded iterations (or broke down). Set
+// by cg_control.wgsl.
+const FLAG_CREEP_NOT_CONVERGED: u32 = 16u;

@@ -210,6 +210,41 @@ impl Kernel {
         })
     }
 
+    /// [`Self::bind`] with the buffer of binding `slot` bound from `offset` for `size` bytes
+    /// (`offset` a multiple of the device's storage offset alignment).
+    pub fn bind_slot(
+        &self,
+        ctx: &GpuContext,
+        buffers: &[&wgpu::Buffer],
+        slot: u32,
+        offset: u64,
+        size: u64,
+    ) -> wgpu::BindGroup {
+        assert_eq!(buffers.len(), self.bindings.len(), "{}", self.label);
+        let entries: Vec<wgpu::BindGroupEntry> = self
+            .bindings
+            .iter()
+            .zip(buffers)
+            .map(|(&(binding, _), b)| wgpu::BindGroupEntry {
+                binding,
+                resource: if binding == slot {
+                    wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                        buffer: b,
+                        offset,
+                        size: wgpu::BufferSize::new(size),
+                    })
+                } else {
+                    b.as_entire_binding()
+                },
+            })
+            .collect();
+        ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(&self.label),
+            layout: &self.layout,
+            entries: &entries,
+        })
+    }
+
     /// A bind group with `buffers` in the order of the kernel's bindings.
     pub fn bind(&self, ctx: &GpuContext, buffers: &[&wgpu::Buffer]) -> wgpu::BindGroup {
         assert_eq!(

@@ -192,7 +192,7 @@ gpu_struct!(
         i0: f32,
         i1: f32,
         /// Bits [`FLAG_NO_ACTIVE_INTERFACE`], [`FLAG_CG_BREAKDOWN`],
-        /// [`FLAG_SUBSTEPS_EXCEEDED`], [`FLAG_NP_NOT_CONVERGED`].
+        /// [`FLAG_SUBSTEPS_EXCEEDED`], [`FLAG_NP_NOT_CONVERGED`], [`FLAG_CREEP_NOT_CONVERGED`].
         flags: u32,
         /// Nernst–Planck sub-steps of the current step and their length, s.
         substeps: u32,
@@ -203,6 +203,10 @@ gpu_struct!(
         /// one solve took.
         np_iterations: u32,
         np_max_solve_iterations: u32,
+        /// CG iterations of the creep pressure solves of the batch, their sum and the most one
+        /// solve took.
+        creep_iterations: u32,
+        creep_max_solve_iterations: u32,
     }
 );
 
@@ -220,6 +224,9 @@ pub const FLAG_SUBSTEPS_EXCEEDED: u32 = 4;
 /// Bit of [`Control::flags`]: the implicit Nernst–Planck solve did not converge within the
 /// recorded iterations (or broke down). Set by `shaders/cg_control.wgsl`.
 pub const FLAG_NP_NOT_CONVERGED: u32 = 8;
+/// Bit of [`Control::flags`]: a creep pressure solve did not converge within the recorded
+/// iterations (or broke down). Set by `shaders/cg_control.wgsl`.
+pub const FLAG_CREEP_NOT_CONVERGED: u32 = 16;
 
 /// Every flag of [`Control::flags`] with its name (the WGSL const's).
 pub const CONTROL_FLAGS: &[(&str, u32)] = &[
@@ -227,6 +234,7 @@ pub const CONTROL_FLAGS: &[(&str, u32)] = &[
     ("FLAG_CG_BREAKDOWN", FLAG_CG_BREAKDOWN),
     ("FLAG_SUBSTEPS_EXCEEDED", FLAG_SUBSTEPS_EXCEEDED),
     ("FLAG_NP_NOT_CONVERGED", FLAG_NP_NOT_CONVERGED),
+    ("FLAG_CREEP_NOT_CONVERGED", FLAG_CREEP_NOT_CONVERGED),
 ];
 
 /// Code of [`SolveParams::solve`]: φ0 (galvanostatic) or φ (potentiostatic control).
@@ -237,11 +245,15 @@ pub const SOLVE_UNIT: u32 = 1;
 /// u = c̃ e^{fφ} of the implicit Nernst–Planck step (absolute tolerance, no floor; iterations
 /// counted apart). Twin of the WGSL const of the same name in `shaders/cg_control.wgsl`.
 pub const SOLVE_NERNST_PLANCK: u32 = 2;
+/// The creep pressure p (the CPU's absolute tolerance with the f32 floor; iterations counted
+/// apart). Twin of the WGSL const of the same name in `shaders/cg_control.wgsl`.
+pub const SOLVE_CREEP: u32 = 3;
 
 /// The solve codes the WGSL names, with their names.
 pub const SOLVE_CODES: &[(&str, u32)] = &[
     ("SOLVE_UNIT", SOLVE_UNIT),
     ("SOLVE_NERNST_PLANCK", SOLVE_NERNST_PLANCK),
+    ("SOLVE_CREEP", SOLVE_CREEP),
 ];
 
 /// Code of [`OverpotentialForm::SinglePotential`] in the `form` member of the parameter structs.

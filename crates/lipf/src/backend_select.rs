@@ -151,9 +151,7 @@ pub fn make_backend(
     config: &Config,
     resume: Option<(State, GeometryInfo)>,
 ) -> Result<Chosen> {
-    // `auto` takes the CPU for what the GPU backend does not record yet (creep).
-    let cpu_only = sel.choice == BackendChoice::Auto && config.creep.enabled;
-    let resolved = if sel.choice == BackendChoice::Cpu || cpu_only {
+    let resolved = if sel.choice == BackendChoice::Cpu {
         resolve(sel, &[])?
     } else {
         resolve(sel, &adapters_present())?

@@ -27,7 +27,14 @@
 //!    with the CPU's warm start u0 = c̃ e^{fφ}: rhs = b − A u0 formed face by face, δu = 0),
 //!    `mg_coarsen` on every level of its own hierarchy, one preconditioned CG solve for δu as in
 //!    3. (its tolerance [`NP_RESIDUAL_PER_CELL`], its iterations counted apart), then
-//!    `np_finish` (c̃ += e^{−fφ} δu). Then `xi_update` and `copy` for the swap of η.
+//!    `np_finish` (c̃ += e^{−fφ} δu). Then `xi_update`.
+//! 7. Creep (`creep.enabled`): `creep_active_set::creep_first_guess` (the cells without room
+//!    fill), p = p_s (`copy`), then [`CREEP_ACTIVE_SET_ROUNDS`] rounds of `creep_assemble` +
+//!    `mg_coarsen` on its own hierarchy, one preconditioned CG solve of the pressure (solve
+//!    code `SOLVE_CREEP`, iterations counted and adapted apart, FLAG_CREEP_NOT_CONVERGED), and
+//!    `creep_active_set`; then `creep_finish` and `creep_finish_outflow` into the step's slot
+//!    of the outflow buffer (the host adds the slots to `li_extruded_m` in f64). Then `copy`
+//!    for the swap of η.
 //!
 //! Batches: `advance` records up to [`MAX_BATCH_STEPS`] steps in one submission (its estimate
 //! of the steps left, from the last Δt) and reads back only the control record, the step log
@@ -105,6 +112,15 @@ const INITIAL_CG_ITERATIONS: usize = 12;
 /// would chase digits the stored c̃ does not have (measured on the smoke case with D_p = D_NE/2:
 /// 5 CG iterations per step at 1e-9, 7 at 1e-11, the CPU's 7, and c̃ the same to its rounding).
 pub const NP_RESIDUAL_PER_CELL: f64 = 1e-9;
+/// Tolerance of the creep pressure solve on the device: the CPU's
+/// (`lipf_core::cpu_backend::CREEP_RESIDUAL_PER_CELL`, Σ|b − A p| ≤ 1e-13 × cells in units of
+/// ξ), which f32 cannot reach: cg_control.wgsl's floor 1e-6 Σ|b| stops the solve.
+pub const CREEP_RESIDUAL_PER_CELL: f64 = lipf_core::cpu_backend::CREEP_RESIDUAL_PER_CELL;
+/// Active-set rounds recorded per creep step (each: creep_assemble + mg_coarsen, one CG solve,
+/// creep_active_set). The CPU repeats rounds until the set holds (at most 20); once the set
+/// holds, a further round here re-assembles the same operator and its solve starts converged
+/// (no CG iteration), so it changes nothing.
+pub const CREEP_ACTIVE_SET_ROUNDS: usize = 3;
 
 pub struct GpuBackend {
     ctx: GpuContext,
@@ -127,6 +143,10 @@ pub struct GpuBackend {
     np_cg_iterations: usize,
     /// CG iterations of all implicit Nernst–Planck solves so far.
     np_iterations_total: u64,
+    /// CG iterations recorded per creep pressure solve (each active-set round) in the next batch.
+    creep_cg_iterations: usize,
+    /// CG iterations of all creep pressure solves so far.
+    creep_iterations_total: u64,
     /// Nernst–Planck sub-steps recorded per step in the next batch.
     substeps: usize,
     step_params: StepParams,
@@ -196,13 +216,6 @@ impl GpuBackend {
         geometry: GeometryInfo,
     ) -> Result<GpuBackend, GpuError> {
         let coeffs = Coefficients::from_config(config);
-        if coeffs.creep.is_some() {
-            return Err(GpuError::Unsupported(
-                "creep (`creep.enabled`) is not recorded by the GPU backend yet (its kernels \
-                 have WGSL twins, the step does not run them): run it with `--backend cpu`"
-                    .into(),
-            ));
-        }
         let implicit_np = coeffs.nernst_planck == NernstPlanck::Implicit;
         let two_potential = coeffs.overpotential == OverpotentialForm::TwoPotential;
         let (nx, ny) = (coeffs.grid.nx, coeffs.grid.ny);
@@ -245,6 +258,9 @@ impl GpuBackend {
             electronic: Hierarchy::sharing(&ctx, "electronic", &dims, &mg, &f("r_s"), &f("z_s")),
         });
         let np = implicit_np.then(|| NpBuffers::new(&ctx, &dims, &mg));
+        let creep = coeffs
+            .creep
+            .map(|cr| CreepBuffers::new(&ctx, &dims, &mg, cr.stack_pressure_pa, MAX_BATCH_STEPS));
         let b = Buffers {
             xi: f("xi"),
             xi_lo: f("xi_lo"),
@@ -301,6 +317,7 @@ impl GpuBackend {
             es1: fe("electronic potential1"),
             coupled,
             np,
+            creep,
             backup: Vec::new(),
         };
         let mut b = b;
@@ -410,6 +427,23 @@ impl GpuBackend {
                 shapes: shapes as u32,
             },
         );
+        let creep_solve_p = uniform(
+            &ctx,
+            "creep solve",
+            &SolveParams {
+                tol: (CREEP_RESIDUAL_PER_CELL * n as f64) as f32,
+                solve: SOLVE_CREEP,
+                partials: reduce_groups(n),
+                shapes: shapes as u32,
+            },
+        );
+        let creep_p = coeffs.creep.map(|cr| {
+            uniform(
+                &ctx,
+                "creep",
+                &CreepParams::new(nx, ny, coeffs.grid.dx_m, &cr),
+            )
+        });
         let dt_stable_s = config.time.stability_safety * coeffs.dt_allen_cahn_s();
         let dt_np_s = config.time.stability_safety * coeffs.dt_diffusion_s();
         let substeps = ((dt_stable_s / dt_np_s).ceil() as usize + 1).clamp(1, MAX_SUBSTEPS);
@@ -616,6 +650,21 @@ impl GpuBackend {
                     },
                 )
             }),
+            creep: b.creep.as_ref().map(|cb| {
+                CreepGroups::new(
+                    c,
+                    &k,
+                    &b,
+                    cb,
+                    CreepInputs {
+                        creep_p: creep_p.as_ref().expect("creep parameters"),
+                        solve_p: &creep_solve_p,
+                        red_p: &red_p,
+                        shapes: &shapes_buf,
+                        lp: &lp,
+                    },
+                )
+            }),
             xi_update: k
                 .xi_update
                 .bind(c, &[g0, &b.rate, &b.control, &b.xi, &b.xi_lo]),
@@ -632,6 +681,8 @@ impl GpuBackend {
             cg_iterations: INITIAL_CG_ITERATIONS.min(config.solver.max_iterations.max(1)),
             np_cg_iterations: INITIAL_CG_ITERATIONS.min(config.solver.max_iterations.max(1)),
             np_iterations_total: 0,
+            creep_cg_iterations: INITIAL_CG_ITERATIONS.min(config.solver.max_iterations.max(1)),
+            creep_iterations_total: 0,
             dt_estimate_s: dt_stable_s,
             dt_stable_s,
             substeps,
@@ -671,6 +722,19 @@ impl GpuBackend {
     /// `CpuBackend::np_iterations_total`).
     pub fn np_iterations_total(&self) -> u64 {
         self.np_iterations_total
+    }
+
+    /// CG iterations and active-set rounds of all creep solves so far (0 without creep;
+    /// `CpuBackend::creep_iterations_total`). Every step records [`CREEP_ACTIVE_SET_ROUNDS`]
+    /// rounds.
+    pub fn creep_iterations_total(&self) -> (u64, u64) {
+        match self.g.creep {
+            Some(_) => (
+                self.creep_iterations_total,
+                self.host.step * CREEP_ACTIVE_SET_ROUNDS as u64,
+            ),
+            None => (0, 0),
+        }
     }
 
     fn upload(&mut self, state: State) {
@@ -804,6 +868,17 @@ impl GpuBackend {
         );
     }
 
+    /// One creep pressure solve, from the pressure as it stands (p_s at the first round).
+    fn record_creep_solve(&self, pass: &mut wgpu::ComputePass, cg: &CreepGroups) {
+        self.record_cg(
+            pass,
+            &cg.solve,
+            &cg.apply,
+            &cg.levels,
+            self.creep_cg_iterations,
+        );
+    }
+
     /// Preconditioned CG (solver.rs, Multigrid::solve) on the target of `sg` with the operator
     /// of `apply` and the V-cycle of `levels`, `iterations` recorded. The work vectors r, z, p
     /// and q and their groups are the potential hierarchy's.
@@ -892,8 +967,12 @@ impl GpuBackend {
     }
 
     /// Records one time step ([`step_sequence`]) into `pass`.
-    fn record_step(&self, pass: &mut wgpu::ComputePass) {
-        let mut rec = Recorder { b: self, pass };
+    fn record_step(&self, pass: &mut wgpu::ComputePass, step: usize) {
+        let mut rec = Recorder {
+            b: self,
+            pass,
+            step,
+        };
         // Recording cannot fail: errors surface in the control record after the submission.
         let _ = step_sequence(
             &mut rec,
@@ -1056,6 +1135,25 @@ impl GpuBackend {
         ))
     }
 
+    /// A creep pressure solve did not converge within `solver.max_iterations` (the control
+    /// record's residual and tolerance are that solve's: the steps after it did not run).
+    fn creep_failure(&self, c: &Control) -> SimulationError {
+        SimulationError::Solver(format!(
+            "creep pressure solve did not converge on the GPU at step {} (t = {:.6} s) within {} \
+             iterations (residual {:e}, tolerance {:e}{})",
+            self.host.step,
+            self.host.time_s,
+            self.creep_cg_iterations,
+            c.res,
+            c.tol,
+            if c.flags & FLAG_CG_BREAKDOWN != 0 {
+                ", CG breakdown"
+            } else {
+                ""
+            }
+        ))
+    }
+
     /// Newton iterations on the overpotential before the first step
     /// (CpuBackend::converge_initial_overpotential).
     fn converge_initial_overpotential(&mut self) -> Result<(), SimulationError> {
@@ -1069,6 +1167,7 @@ impl GpuBackend {
                 let mut rec = Recorder {
                     b: self,
                     pass: &mut pass,
+                    step: 0,
                 };
                 let _ = rec.begin_step();
                 let _ = potential_sequence(&mut rec, self.coeffs.control);
@@ -1124,8 +1223,8 @@ impl GpuBackend {
                     label: Some("lipf steps"),
                     timestamp_writes: None,
                 });
-                for _ in 0..steps {
-                    self.record_step(&mut pass);
+                for m in 0..steps {
+                    self.record_step(&mut pass, m);
                 }
                 self.record_range_check(&mut pass);
             }
@@ -1145,6 +1244,14 @@ impl GpuBackend {
                         continue;
                     }
                     return Err(self.np_failure(&c));
+                }
+                if c.flags & FLAG_CREEP_NOT_CONVERGED != 0 {
+                    if self.creep_cg_iterations < self.config.solver.max_iterations {
+                        self.creep_cg_iterations =
+                            (2 * self.creep_cg_iterations).min(self.config.solver.max_iterations);
+                        continue;
+                    }
+                    return Err(self.creep_failure(&c));
                 }
                 if c.flags & FLAG_SUBSTEPS_EXCEEDED != 0 {
                     if self.substeps < MAX_SUBSTEPS {
@@ -1166,12 +1273,29 @@ impl GpuBackend {
                 return Err(self.solver_failure(&c));
             }
             let width = self.coeffs.grid.width_m();
+            // The collector outflow of each step, in cell volumes (creep_finish_outflow).
+            let outflow: Vec<f64> = match &self.b.creep {
+                Some(cb) => {
+                    let bytes = download(&self.ctx, &[(&cb.outflow, cb.outflow.size())]).remove(0);
+                    (0..log.len())
+                        .map(|m| {
+                            let at = m * cb.slot_bytes as usize;
+                            f32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as f64
+                        })
+                        .collect()
+                }
+                None => Vec::new(),
+            };
+            let dx = self.coeffs.grid.dx_m;
             let two_potential = self.b.coupled.is_some();
             let s = &mut self.host;
             let mut most = 0u32;
             let mut most_sub = 0u32;
-            for e in &log {
+            for (m, e) in log.iter().enumerate() {
                 most_sub = most_sub.max(e.substeps);
+                if let Some(out) = outflow.get(m) {
+                    s.li_extruded_m += out * dx * dx / width;
+                }
                 let dt = e.dt as f64;
                 s.current_density_a_m2 = e.current_a_m as f64 / width;
                 s.charge_c_m2 += s.current_density_a_m2 * dt;
@@ -1199,6 +1323,11 @@ impl GpuBackend {
             if self.g.np.is_some() {
                 self.np_iterations_total += c.np_iterations as u64;
                 self.np_cg_iterations = (2 * c.np_max_solve_iterations as usize + 2)
+                    .clamp(4, self.config.solver.max_iterations.max(4));
+            }
+            if self.g.creep.is_some() {
+                self.creep_iterations_total += c.creep_iterations as u64;
+                self.creep_cg_iterations = (2 * c.creep_max_solve_iterations as usize + 2)
                     .clamp(4, self.config.solver.max_iterations.max(4));
             }
             if (most_sub as usize) < self.substeps / 2 || most_sub as usize > self.substeps {

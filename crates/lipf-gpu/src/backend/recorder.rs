@@ -2,7 +2,7 @@
 //! dispatches (the step sequence itself is `lipf_core::step::step_sequence`, shared with the CPU
 //! backend).
 
-use super::resources::{Gate, NpGroups};
+use super::resources::{CreepGroups, Gate, NpGroups};
 use super::*;
 /// The GPU backend's stages of the step: each records its dispatches into the pass (the
 /// device decides the step size, the collector potential and the sub-step count; dispatches
@@ -10,6 +10,8 @@ use super::*;
 pub(super) struct Recorder<'a, 'p> {
     pub(super) b: &'a GpuBackend,
     pub(super) pass: &'a mut wgpu::ComputePass<'p>,
+    /// The index of the recorded step in its batch (its slot of the creep outflow).
+    pub(super) step: usize,
 }
 
 impl StepKernels for Recorder<'_, '_> {
@@ -166,19 +168,44 @@ impl StepKernels for Recorder<'_, '_> {
         Ok(())
     }
 
-    // Creep's kernels have WGSL twins (creep_assemble, creep_active_set, creep_finish) but no
-    // buffers, multigrid hierarchy or recording here yet: `GpuBackend::with_state` refuses a
-    // configuration with creep, so the step sequence never records these stages.
     fn creep_assemble(&mut self) -> Result<(), SimulationError> {
-        Err(no_creep())
+        let (b, cg) = (self.b, creep(self.b)?);
+        // The first guess of the cells that fill (those without room) and p = p_s.
+        b.dispatch(
+            self.pass,
+            &b.k.creep_first_guess,
+            &cg.first_guess,
+            Gate::Step(0),
+        );
+        b.dispatch(self.pass, &b.k.copy, &cg.start, Gate::Step(0));
+        record_creep_assemble(b, self.pass, cg);
+        Ok(())
     }
 
     fn creep_solve(&mut self) -> Result<(), SimulationError> {
-        Err(no_creep())
+        let (b, cg) = (self.b, creep(self.b)?);
+        for round in 0..CREEP_ACTIVE_SET_ROUNDS {
+            if round > 0 {
+                record_creep_assemble(b, self.pass, cg);
+            }
+            b.record_creep_solve(self.pass, cg);
+            b.dispatch(
+                self.pass,
+                &b.k.creep_active_set,
+                &cg.active_set,
+                Gate::Step(0),
+            );
+        }
+        Ok(())
     }
 
     fn creep_finish(&mut self) -> Result<(), SimulationError> {
-        Err(no_creep())
+        let (b, cg) = (self.b, creep(self.b)?);
+        b.dispatch(self.pass, &b.k.creep_finish, &cg.finish, Gate::Step(0));
+        // One workgroup (the coarsest level's single-cell shape) while the step runs.
+        let one = Gate::Step(b.dims.len() - 1);
+        b.dispatch(self.pass, &b.k.creep_outflow, &cg.outflow[self.step], one);
+        Ok(())
     }
 
     fn end_step(&mut self) -> Result<(), SimulationError> {
@@ -188,8 +215,25 @@ impl StepKernels for Recorder<'_, '_> {
     }
 }
 
-fn no_creep() -> SimulationError {
-    SimulationError::Solver("creep runs on the CPU backend only (`--backend cpu`)".into())
+/// The creep operator and right-hand side of the current set, and its coarse operators.
+fn record_creep_assemble(b: &GpuBackend, pass: &mut wgpu::ComputePass, cg: &CreepGroups) {
+    b.dispatch(pass, &b.k.creep_assemble, &cg.assemble, Gate::Step(0));
+    for l in 1..b.dims.len() {
+        let g = cg.levels.coarsen[l]
+            .as_ref()
+            .expect("coarse levels have a coarsen group");
+        b.dispatch(pass, &b.k.coarsen, g, Gate::Step(l));
+    }
+}
+
+/// The creep groups (built by `GpuBackend::with_state` for a configuration with creep; the step
+/// sequence records the creep stages only then).
+fn creep(b: &GpuBackend) -> Result<&CreepGroups, SimulationError> {
+    b.g.creep.as_ref().ok_or_else(|| {
+        SimulationError::Solver(
+            "the creep stages were recorded for a backend built without creep".into(),
+        )
+    })
 }
 
 /// The implicit Nernst–Planck groups (built by `GpuBackend::with_state` for an implicit

@@ -57,6 +57,11 @@ pub(super) struct Pipelines {
     pub(super) np_assemble_rhs: Kernel,
     pub(super) np_finish: Kernel,
     pub(super) xi_update: Kernel,
+    pub(super) creep_first_guess: Kernel,
+    pub(super) creep_assemble: Kernel,
+    pub(super) creep_active_set: Kernel,
+    pub(super) creep_finish: Kernel,
+    pub(super) creep_outflow: Kernel,
     pub(super) copy: Kernel,
     pub(super) zero: Kernel,
     pub(super) observables: Kernel,
@@ -119,6 +124,11 @@ impl Pipelines {
             np_assemble_rhs: k("np_assemble", "np_assemble_rhs")?,
             np_finish: k("np_finish", "np_finish")?,
             xi_update: k("xi_update", "xi_update")?,
+            creep_first_guess: k("creep_active_set", "creep_first_guess")?,
+            creep_assemble: k("creep_assemble", "creep_assemble")?,
+            creep_active_set: k("creep_active_set", "creep_active_set")?,
+            creep_finish: k("creep_finish", "creep_finish")?,
+            creep_outflow: k("creep_finish", "creep_finish_outflow")?,
             copy: k("copy", "copy")?,
             zero: k("copy", "fill_zero")?,
             observables: k("observables", "xi_integral_partials")?,
@@ -167,6 +177,8 @@ pub(super) struct Buffers {
     pub(super) coupled: Option<CoupledBuffers>,
     /// The implicit Nernst–Planck problem (model.nernst_planck = "implicit" only).
     pub(super) np: Option<NpBuffers>,
+    /// The creep pressure problem (creep.enabled only).
+    pub(super) creep: Option<CreepBuffers>,
     /// Copies of the evolving fields at the start of a batch (undo on a failed solve).
     pub(super) backup: Vec<(wgpu::Buffer, wgpu::Buffer)>,
 }
@@ -240,6 +252,127 @@ impl NpBuffers {
             rhs: storage_f32(ctx, "np rhs", n),
             u: storage_f32(ctx, "np u", n),
             hierarchy: Hierarchy::sharing(ctx, "np", dims, mg, &mg.lb[0], &mg.lx[0]),
+        }
+    }
+}
+
+/// The buffers of the creep step (creep_assemble.wgsl): the mask of the cells that fill (u32),
+/// the pressure p (the solve's iterate, started at the stack pressure every step from `stack`,
+/// as the CPU's; not part of the state), the right-hand side, the active set's `changed` word,
+/// the collector outflow of each recorded step of a batch (one f32 per `slot_bytes`, so that
+/// every step writes its own and the host adds them up in f64), and the hierarchy of the
+/// operator (sharing the potential's work vectors, as [`NpBuffers`]).
+pub(super) struct CreepBuffers {
+    pub(super) full: wgpu::Buffer,
+    pub(super) pressure: wgpu::Buffer,
+    pub(super) stack: wgpu::Buffer,
+    pub(super) rhs: wgpu::Buffer,
+    pub(super) changed: wgpu::Buffer,
+    pub(super) outflow: wgpu::Buffer,
+    pub(super) slot_bytes: u64,
+    pub(super) hierarchy: Hierarchy,
+}
+
+impl CreepBuffers {
+    pub(super) fn new(
+        ctx: &GpuContext,
+        dims: &[(usize, usize)],
+        mg: &Hierarchy,
+        stack_pressure_pa: f64,
+        steps: usize,
+    ) -> CreepBuffers {
+        let n = dims[0].0 * dims[0].1;
+        let stack = storage_f32(ctx, "creep stack pressure", n);
+        upload_f64(ctx, &stack, &vec![stack_pressure_pa; n]);
+        let slot_bytes = (ctx.device.limits().min_storage_buffer_offset_alignment as u64).max(4);
+        CreepBuffers {
+            full: storage_f32(ctx, "creep full", n),
+            pressure: storage_f32(ctx, "creep pressure", n),
+            stack,
+            rhs: storage_f32(ctx, "creep rhs", n),
+            changed: storage_f32(ctx, "creep changed", 1),
+            outflow: storage_bytes(ctx, "creep outflow", slot_bytes * steps as u64, FIELD_USAGE),
+            slot_bytes,
+            hierarchy: Hierarchy::sharing(ctx, "creep", dims, mg, &mg.lb[0], &mg.lx[0]),
+        }
+    }
+}
+
+/// Bind groups of the creep step.
+pub(super) struct CreepGroups {
+    /// full = [no room] (creep_first_guess), p = p_s (copy).
+    pub(super) first_guess: wgpu::BindGroup,
+    pub(super) start: wgpu::BindGroup,
+    /// The operator and right-hand side of the current set.
+    pub(super) assemble: wgpu::BindGroup,
+    pub(super) levels: LevelGroups,
+    pub(super) solve: SolveGroups,
+    pub(super) apply: wgpu::BindGroup,
+    pub(super) active_set: wgpu::BindGroup,
+    pub(super) finish: wgpu::BindGroup,
+    /// creep_finish_outflow into the slot of each recorded step of a batch.
+    pub(super) outflow: Vec<wgpu::BindGroup>,
+}
+
+/// The uniforms and shared buffers the creep groups bind.
+pub(super) struct CreepInputs<'a> {
+    pub(super) creep_p: &'a wgpu::Buffer,
+    pub(super) solve_p: &'a wgpu::Buffer,
+    pub(super) red_p: &'a wgpu::Buffer,
+    pub(super) shapes: &'a wgpu::Buffer,
+    pub(super) lp: &'a LevelParams,
+}
+
+impl CreepGroups {
+    pub(super) fn new(
+        ctx: &GpuContext,
+        k: &Pipelines,
+        b: &Buffers,
+        cb: &CreepBuffers,
+        i: CreepInputs,
+    ) -> CreepGroups {
+        let c = ctx;
+        let (g0, mg0) = (&i.lp.grid[0], &i.lp.mg[0][0]);
+        let h = &cb.hierarchy;
+        let (op, r) = (&h.op[0], &h.lb[0]);
+        let cp = i.creep_p;
+        let steps = (cb.outflow.size() / cb.slot_bytes) as usize;
+        CreepGroups {
+            first_guess: k.creep_first_guess.bind(c, &[cp, &b.xi, &b.phi, &cb.full]),
+            start: k.copy.bind(c, &[g0, &cb.stack, &cb.pressure]),
+            assemble: k
+                .creep_assemble
+                .bind(c, &[cp, &b.xi, &b.phi, &cb.full, &b.control, op, &cb.rhs]),
+            levels: LevelGroups::new(c, k, h, i.lp),
+            solve: SolveGroups {
+                residual: k.residual.bind(c, &[mg0, op, &cb.rhs, &cb.pressure, r]),
+                resnorm: k.resnorm.bind(c, &[i.red_p, r, &cb.rhs, &b.partials]),
+                xr: k
+                    .cg_xr
+                    .bind(c, &[g0, &b.control, &b.p, &b.q, &cb.pressure, r]),
+                control: k
+                    .cg_begin
+                    .bind(c, &[i.solve_p, &b.control, &b.partials, i.shapes, &b.args]),
+            },
+            apply: k.apply.bind(c, &[mg0, op, &b.p, &b.q]),
+            active_set: k.creep_active_set.bind(
+                c,
+                &[cp, op, &cb.pressure, &b.xi, &b.phi, &cb.full, &cb.changed],
+            ),
+            finish: k
+                .creep_finish
+                .bind(c, &[cp, op, &cb.pressure, &b.phi, &cb.full, &b.xi]),
+            outflow: (0..steps)
+                .map(|m| {
+                    k.creep_outflow.bind_slot(
+                        c,
+                        &[cp, op, &cb.pressure, &cb.outflow],
+                        6,
+                        m as u64 * cb.slot_bytes,
+                        4,
+                    )
+                })
+                .collect(),
         }
     }
 }
@@ -441,6 +574,8 @@ pub(super) struct Groups {
     pub(super) np_substep: wgpu::BindGroup,
     /// The implicit Nernst–Planck step (model.nernst_planck = "implicit" only).
     pub(super) np: Option<NpGroups>,
+    /// The creep step (creep.enabled only).
+    pub(super) creep: Option<CreepGroups>,
     pub(super) xi_update: wgpu::BindGroup,
     pub(super) copy_conc: wgpu::BindGroup,
     pub(super) copy_eta: wgpu::BindGroup,
