@@ -3361,16 +3361,11 @@ fn flat_cell_creep() -> Config {
 /// through the open collector (`li_extruded_m`, nearly all the plated Li) and the GPU's Faraday
 /// balance (the Li amount counts the extruded Li).
 ///
-/// Tolerances (measured on lavapipe after 20 s, and after 60 s / 68 steps): cell voltage 3e-4
-/// (1.1e-5; 7.9e-5); ξ within 1e-6 (6.9e-8; 9.0e-8); `li_extruded_m` 5e-3 relative (2.8e-3;
-/// 8.5e-4) and the GPU's Faraday error below the 5e-3 of the other GPU Faraday checks (2.8e-3;
-/// 8.5e-4; the CPU's 7e-7). With 6 active-set rounds per step instead of 3 the 20 s run's
-/// outflow and Faraday error are 1.4e-3: each further round restarts CG from the true residual
-/// b − A p, which the f32 recurrence residual had drifted from. The outflow, Σ tbot (p − p_s) over the first row, equals the metal
-/// taken off ξ less the solve's true residual Σ(b − A p); at 10 A/m² the pressure reaches ~7 p_s
-/// at the contact, the terms of A p are ~0.5 per cell (in cell volumes) where the flow they
-/// balance is ~5e-3 per column and step, and f32 resolves them to ~3e-8 each: the true residual
-/// the f32 CG leaves is ~1e-3 of the outflow, carried one to one into the Faraday balance.
+/// Tolerances (measured on lavapipe after 20 s): cell voltage 3e-4 (1.5e-5); ξ within 1e-6;
+/// `li_extruded_m` 5e-4 relative (2.4e-5) and the GPU's Faraday error 2e-4 (2.5e-5; the CPU's
+/// 7e-7). Both come from the f32 pressure solves, stopped at 1e-6 Σ|b|. The set of filling cells
+/// is not updated after the last round's solve: `creep_finish` then uses the set the operator
+/// was assembled with. Updating it once more (as an earlier recording did) put 2.8e-3 into both.
 #[test]
 fn gpu_creep_flat_cell_run_matches_the_cpu_backend() {
     let cfg = flat_cell_creep();
@@ -3427,12 +3422,12 @@ fn gpu_creep_flat_cell_run_matches_the_cpu_backend() {
         "creep li_extruded_m",
         g.li_extruded_m,
         c.li_extruded_m,
-        5e-3,
-        "the outflow carries the f32 CG's true residual (~1e-3 of it at ~7 p_s)",
+        5e-4,
+        "the outflow of f32 pressure solves stopped at 1e-6 Σ|b|",
     );
     let fe_c = lipf_core::observables::faraday_error(&cpu.coeffs, &c);
     let fe_g = lipf_core::observables::faraday_error(&gpu.coeffs, &g);
     eprintln!("creep Faraday error: cpu {fe_c:e}, gpu {fe_g:e}");
     assert!(fe_c < 1e-5, "CPU Faraday error {fe_c}");
-    assert!(fe_g < 5e-3, "GPU Faraday error {fe_g} (tolerance 5e-3)");
+    assert!(fe_g < 2e-4, "GPU Faraday error {fe_g} (tolerance 2e-4)");
 }

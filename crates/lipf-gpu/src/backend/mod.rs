@@ -32,7 +32,8 @@
 //!    fill), p = p_s (`copy`), then [`CREEP_ACTIVE_SET_ROUNDS`] rounds of `creep_assemble` +
 //!    `mg_coarsen` on its own hierarchy, one preconditioned CG solve of the pressure (solve
 //!    code `SOLVE_CREEP`, iterations counted and adapted apart, FLAG_CREEP_NOT_CONVERGED), and
-//!    `creep_active_set`; then `creep_finish` and `creep_finish_outflow` into the step's slot
+//!    `creep_active_set` (not after the last round's solve: `creep_finish` needs the set that
+//!    solve was assembled with); then `creep_finish` and `creep_finish_outflow` into the step's slot
 //!    of the outflow buffer (the host adds the slots to `li_extruded_m` in f64). Then `copy`
 //!    for the swap of η.
 //!

@@ -189,12 +189,16 @@ impl StepKernels for Recorder<'_, '_> {
                 record_creep_assemble(b, self.pass, cg);
             }
             b.record_creep_solve(self.pass, cg);
-            b.dispatch(
-                self.pass,
-                &b.k.creep_active_set,
-                &cg.active_set,
-                Gate::Step(0),
-            );
+            // No update after the last solve: creep_finish must see the set that solve's
+            // operator was assembled with (the CPU backend keeps the same rule).
+            if round + 1 < CREEP_ACTIVE_SET_ROUNDS {
+                b.dispatch(
+                    self.pass,
+                    &b.k.creep_active_set,
+                    &cg.active_set,
+                    Gate::Step(0),
+                );
+            }
         }
         Ok(())
     }
