@@ -65,24 +65,11 @@ pub fn creep_assemble(
     op: &mut Operator,
     rhs: &mut [f64],
 ) {
+    assert_eq!((op.nx, op.ny), (nx, ny), "the operator's grid");
     let scale = dt_s * cr.mobility_m2_pa_s / (dx_m * dx_m);
     let row = |j: usize, i: usize| j * nx + i;
-    let face = |k: usize, n: usize| scale * 0.5 * (metal(xi[k]) + metal(xi[n]));
-    for_rows(&mut op.tx, nx, |j, out| {
-        for (i, t) in out.iter_mut().enumerate() {
-            *t = if nx > 1 {
-                face(row(j, i), row(j, (i + 1) % nx))
-            } else {
-                0.0
-            };
-        }
-    });
-    for_rows(&mut op.ty, nx, |j, out| {
-        for (i, t) in out.iter_mut().enumerate() {
-            let k = row(j, i);
-            *t = if j + 1 < ny { face(k, k + nx) } else { 0.0 };
-        }
-    });
+    // No metal flows through the top boundary.
+    op.set_faces(|k, n| scale * 0.5 * (metal(xi[k]) + metal(xi[n])), |_| 0.0);
     for (i, t) in op.tbot.iter_mut().enumerate() {
         *t = if cr.open_collector {
             2.0 * scale * metal(xi[i])

@@ -74,21 +74,7 @@ pub fn np_assemble(
     };
     let top = |k: usize| 2.0 * scale * diffusivity[k] * boltzmann_weight(f, potential[k], 0.0);
     let row = |j: usize, i: usize| j * nx + i;
-    for_rows(&mut op.tx, nx, |j, out| {
-        for (i, t) in out.iter_mut().enumerate() {
-            *t = if nx > 1 {
-                face(row(j, i), row(j, (i + 1) % nx))
-            } else {
-                0.0
-            };
-        }
-    });
-    for_rows(&mut op.ty, nx, |j, out| {
-        for (i, t) in out.iter_mut().enumerate() {
-            let k = row(j, i);
-            *t = if j + 1 < ny { face(k, k + nx) } else { top(k) };
-        }
-    });
+    op.set_faces(face, top);
     op.tbot.iter_mut().for_each(|t| *t = 0.0);
     for_rows(&mut op.s, nx, |j, out| {
         for (i, s) in out.iter_mut().enumerate() {

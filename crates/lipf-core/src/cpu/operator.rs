@@ -8,6 +8,7 @@
 //! x is periodic. The same struct describes every multigrid level.
 
 use super::interp::harmonic_mean;
+use super::par::for_rows;
 
 #[derive(Debug, Clone, Default)]
 pub struct Operator {
@@ -65,6 +66,32 @@ impl Operator {
                 };
             }
         }
+    }
+
+    /// Sets the east and north face conductances from `face(k, n)`, the conductance between
+    /// cells k and n (k west or south of n; x periodic, none when nx = 1), and the top row's
+    /// conductance to the top boundary from `top(k)`. Rows in parallel (deterministic).
+    pub fn set_faces<F, G>(&mut self, face: F, top: G)
+    where
+        F: Fn(usize, usize) -> f64 + Sync + Send,
+        G: Fn(usize) -> f64 + Sync + Send,
+    {
+        let (nx, ny) = (self.nx, self.ny);
+        for_rows(&mut self.tx, nx, |j, out| {
+            for (i, t) in out.iter_mut().enumerate() {
+                *t = if nx > 1 {
+                    face(j * nx + i, j * nx + (i + 1) % nx)
+                } else {
+                    0.0
+                };
+            }
+        });
+        for_rows(&mut self.ty, nx, |j, out| {
+            for (i, t) in out.iter_mut().enumerate() {
+                let k = j * nx + i;
+                *t = if j + 1 < ny { face(k, k + nx) } else { top(k) };
+            }
+        });
     }
 
     /// Recomputes the cached diagonal from T and S.
