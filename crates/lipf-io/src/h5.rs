@@ -399,6 +399,12 @@ impl FieldsFile {
             .ok_or_else(|| anyhow!("{} is not open", self.work.display()))
     }
 
+    /// Replaces the root attribute `config_json` (a run resumed with a changed configuration,
+    /// e.g. a later end time, records the configuration it continued with).
+    pub fn set_config_json(&mut self, config_json: &str) -> Result<()> {
+        set_attr_str(self.file()?, "config_json", config_json)
+    }
+
     /// The grid of the file.
     pub fn grid(&self) -> Grid {
         self.grid
