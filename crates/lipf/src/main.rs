@@ -91,7 +91,7 @@ enum Command {
         adapter: Option<String>,
         /// Continue from a checkpoint written by an earlier run, interrupted or finished
         /// (without CONFIG its stored configuration is used; to extend a run, raise its end
-        /// time with --set time.end_time_s=T). Outputs continue in the checkpoint's folder.
+        /// time with --set time.end_time_s=T). Outputs continue in the checkpoint's folder (or --out).
         #[arg(long, value_name = "CHECKPOINT")]
         resume: Option<PathBuf>,
         /// Override one configuration field: --set PATH=VALUE, e.g. --set
