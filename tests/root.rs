@@ -7,6 +7,7 @@ mod convergence_checks;
 mod creep_checks;
 mod doc_paths;
 mod electronic_checks;
+mod extend;
 mod geometry_checks;
 mod gpu_checks;
 mod hostile_inputs;

@@ -20,6 +20,7 @@ pub mod morphology;
 pub mod mutants;
 pub mod observables;
 pub mod protocol;
+pub mod restart;
 pub mod solver;
 pub mod state;
 pub mod step;

@@ -582,6 +582,18 @@ impl Tracker {
         self.pos.finished
     }
 
+    /// Reopens a protocol that had run all its cycles when its configuration now allows more
+    /// (a higher `repeat` or ramp ceiling; extending a finished run): the next cycle starts at
+    /// the sample `s`, the checkpoint's, as it would have started there in a run configured
+    /// with the new bound from the beginning. Returns whether it reopened.
+    pub fn reopen(&mut self, s: &Scalars) -> bool {
+        if !self.pos.finished || !self.cycle_runs(self.pos.cycle) {
+            return false;
+        }
+        self.begin_segment(self.pos.cycle, self.pos.segment, s);
+        true
+    }
+
     /// Whether the current segment ends by a voltage limit (checked after every step).
     pub fn needs_every_step(&self) -> bool {
         !self.pos.finished && self.segments[self.pos.segment].voltage_limit_v.is_some()

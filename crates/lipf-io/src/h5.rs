@@ -399,6 +399,12 @@ impl FieldsFile {
             .ok_or_else(|| anyhow!("{} is not open", self.work.display()))
     }
 
+    /// Replaces the root attribute `config_json` (a run resumed with a changed configuration,
+    /// e.g. a later end time, records the configuration it continued with).
+    pub fn set_config_json(&mut self, config_json: &str) -> Result<()> {
+        set_attr_str(self.file()?, "config_json", config_json)
+    }
+
     /// The grid of the file.
     pub fn grid(&self) -> Grid {
         self.grid
@@ -996,4 +1002,34 @@ pub fn read_dataset_f32(path: &Path, name: &str) -> Result<(usize, usize, Vec<f3
         Ok((shape[0], shape[1], data))
     };
     read().with_context(|| format!("cannot read {name} from {}", path.display()))
+}
+
+/// A string attribute of the root group (e.g. `config_json` of `fields.h5` or of a
+/// checkpoint).
+pub fn read_root_attr_str(path: &Path, name: &str) -> Result<String> {
+    let read = || -> Result<String> {
+        disable_file_locking();
+        let file = File::open(path)?;
+        attr_str(&file, name)
+    };
+    read().with_context(|| format!("cannot read attribute {name} of {}", path.display()))
+}
+
+/// `(name, step, time_s)` of every snapshot of a `fields.h5`, in the order of their names.
+pub fn read_snapshot_list(path: &Path) -> Result<Vec<(String, u64, f64)>> {
+    let read = || -> Result<Vec<(String, u64, f64)>> {
+        disable_file_locking();
+        let file = File::open(path)?;
+        let snaps = file.group("snapshots")?;
+        let mut names = snaps.member_names()?;
+        names.sort();
+        names
+            .into_iter()
+            .map(|n| {
+                let g = snaps.group(&n)?;
+                Ok((n, attr::<u64>(&g, "step")?, attr::<f64>(&g, "time_s")?))
+            })
+            .collect()
+    };
+    read().with_context(|| format!("cannot read the snapshots of {}", path.display()))
 }

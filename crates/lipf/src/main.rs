@@ -53,6 +53,23 @@ enum Command {
         checkpoint and summary.json, and exits with status 130 or 143; continue with \
         `lipf run --resume runs/<name>/checkpoint.h5`. On the CPU backend a resumed run ends \
         bitwise equal to an uninterrupted one.\n\n\
+        Extending and restarting: --resume also continues a finished run, in its own folder \
+        (time series, snapshots and tables are appended):\n  \
+        lipf run --resume runs/<name>/checkpoint.h5 --set time.end_time_s=2000\n  \
+        lipf run --resume runs/<name>/checkpoint.h5 --set control.repeat=10\n\
+        Without CONFIG the checkpoint's own configuration is used, with each --set applied on \
+        top; with CONFIG, that file (and --set) is compared with it. Only these fields may \
+        differ: time.end_time_s (beyond the checkpoint's time), control.repeat and \
+        control.ramp.max_a_m2 (raised), control.stop.*, output.*, limits.*, \
+        solver.max_iterations, name; any other difference (grid, geometry, material, model, \
+        protocol segments, time step, solver tolerance, noise) is refused and every differing \
+        field is named with its two values. A run ended by its protocol continues when \
+        control.repeat (or the ramp's ceiling) allows more cycles; a run ended by a stop \
+        criterion continues only when that criterion no longer holds (a higher \
+        control.stop.voltage_limit_v, or control.stop.short_circuit=false). On the CPU backend \
+        a run to T1 extended to T2 ends bitwise equal to a run straight to T2 when T1 is an \
+        output event of both (a multiple of output.snapshot_interval_s and of \
+        output.timeseries_interval_s). See docs/protocols.md.\n\n\
         A fresh run refuses an output folder that already holds files; --overwrite replaces them.\n\n\
         Exit status: 0 completed (at the end time, at the end of a protocol, or by a stop \
         criterion of control.stop; summary.json's end_reason says which), 1 error, 130/143 \
@@ -72,13 +89,16 @@ enum Command {
         /// auto or gpu.
         #[arg(long, value_name = "SUBSTRING")]
         adapter: Option<String>,
-        /// Continue from a checkpoint written by an earlier run (its configuration is used;
-        /// to extend a run, raise its end time with --set time.end_time_s=T).
+        /// Continue from a checkpoint written by an earlier run, interrupted or finished
+        /// (without CONFIG its stored configuration is used; to extend a run, raise its end
+        /// time with --set time.end_time_s=T). Outputs continue in the checkpoint's folder (or --out).
         #[arg(long, value_name = "CHECKPOINT")]
         resume: Option<PathBuf>,
         /// Override one configuration field: --set PATH=VALUE, e.g. --set
         /// control.current_density_a_m2=5 (VALUE is JSON, or else a string); repeat for more.
-        /// With --resume only time.end_time_s and limits.* may change.
+        /// With --resume the overrides apply on top of CONFIG, or without CONFIG on top of
+        /// the checkpoint's configuration; only the fields listed under "Extending and
+        /// restarting" above may change.
         #[arg(long = "set", value_name = "PATH=VALUE")]
         set: Vec<String>,
         /// Replace the contents of a non-empty output folder (without it, a fresh run refuses
@@ -198,27 +218,16 @@ fn real_main() -> Result<()> {
                 adapter,
             };
             let config = match (&resume, &config) {
-                (Some(ckpt), cfg_path) => {
+                // Resume: CONFIG (with --set on top) or else the checkpoint's own configuration
+                // with --set on top; the driver compares it with the stored one and admits only
+                // the changes of lipf_core::restart.
+                (Some(_), Some(p)) => Config::from_file_with(p, &set)?,
+                (Some(ckpt), None) => {
                     let json = checkpoint_config(ckpt)?;
-                    let stored = Config::from_json_str(&json)
-                        .with_context(|| format!("configuration stored in {}", ckpt.display()))?;
-                    let given = match cfg_path {
-                        Some(p) => Config::from_file_with(p, &set)?,
-                        None if set.is_empty() => stored.clone(),
-                        None => Config::from_json_str(&lipf_core::config::apply_overrides(
-                            &json, &set,
-                        )?)?,
-                    };
-                    resume_config(stored, given).with_context(|| {
-                        format!(
-                            "cannot resume {} with {}",
-                            ckpt.display(),
-                            cfg_path
-                                .as_ref()
-                                .map(|p| p.display().to_string())
-                                .unwrap_or_else(|| "the given overrides".into())
-                        )
-                    })?
+                    Config::from_json_str(&lipf_core::config::apply_overrides(&json, &set)?)
+                        .with_context(|| {
+                            format!("configuration stored in {} with --set", ckpt.display())
+                        })?
                 }
                 (None, _) => match &config {
                     Some(p) => Config::from_file_with(p, &set)?,
@@ -304,29 +313,6 @@ fn real_main() -> Result<()> {
             Ok(())
         }
     }
-}
-
-/// The configuration a resume continues with: the stored one, where the given one may only
-/// raise the end time (extend a run) or change the budgets.
-fn resume_config(stored: Config, given: Config) -> Result<Config> {
-    let mut same = given.clone();
-    same.time.end_time_s = stored.time.end_time_s;
-    same.limits = stored.limits.clone();
-    if same != stored {
-        bail!(
-            "the configuration differs from the one stored in the checkpoint beyond \
-             time.end_time_s and limits.*; a resumed run keeps its model, grid and outputs \
-             (omit CONFIG, or start a new run)"
-        );
-    }
-    if given.time.end_time_s < stored.time.end_time_s {
-        bail!(
-            "time.end_time_s = {} would end the run before its stored end {} s",
-            given.time.end_time_s,
-            stored.time.end_time_s
-        );
-    }
-    Ok(given)
 }
 
 #[cfg(feature = "hdf5")]

@@ -222,6 +222,10 @@ impl Outputs {
                     }
                     out.fields = Some(f);
                     out.snapshots = kept;
+                    // The configuration the run continues with (it may extend the stored one).
+                    if let Some(f) = out.fields.as_mut() {
+                        f.set_config_json(&out.config_json)?;
+                    }
                 }
                 None => {
                     out.fields = Some(lipf_io::h5::FieldsFile::create(
@@ -444,14 +448,31 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
     #[cfg(feature = "hdf5")]
     let (resumed_state, resumed_position) = match &opts.resume {
         Some(path) => {
-            let (state, _) = lipf_io::h5::read_checkpoint(path)
+            let (state, stored_json) = lipf_io::h5::read_checkpoint(path)
                 .with_context(|| format!("cannot read checkpoint {}", path.display()))?;
-            state
-                .validate_resume(config)
-                .with_context(|| format!("cannot resume from {}", path.display()))?;
+            let ctx = || format!("cannot resume from {}", path.display());
+            // The given configuration may differ from the stored one only where the run up to
+            // the checkpoint stays a run of the new one (lipf_core::restart).
+            let stored = Config::from_json_str(&stored_json)
+                .with_context(|| format!("configuration stored in {}", path.display()))?;
+            let changes = lipf_core::restart::check(&stored, config, state.time_s)
+                .map_err(anyhow::Error::msg)
+                .with_context(ctx)?;
+            for c in &changes {
+                say(&format!(
+                    "resume: {} changed from {} to {}",
+                    c.path,
+                    c.stored
+                        .as_ref()
+                        .map_or("(absent)".into(), |v| v.to_string()),
+                    c.given
+                        .as_ref()
+                        .map_or("(absent)".into(), |v| v.to_string())
+                ));
+            }
+            state.validate_resume(config).with_context(ctx)?;
             let position = lipf_io::h5::read_checkpoint_position(path)?;
-            check_position_resumable(position.as_deref(), state.time_s)
-                .with_context(|| format!("cannot resume from {}", path.display()))?;
+            check_position_resumable(position.as_deref(), &state, config).with_context(ctx)?;
             (Some(state), position)
         }
         None => (None, None),
@@ -514,12 +535,32 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
     };
     let resume_time = opts.resume.as_ref().map(|_| backend.state().time_s);
     let state0 = backend.state().clone();
-    let mut out = Outputs::open(&opts.out_dir, config, &state0, &geometry_json, resume_time)?;
     let scalars0 = backend.scalars();
+    // The protocol before the outputs: a resume it refuses leaves the run folder untouched.
     let mut tracker = match (resume_time, &resumed_position) {
         (None, _) => Tracker::start(&config.control, &scalars0),
-        (Some(t), position) => resume_tracker(config, position.as_deref(), &scalars0, &out, t)?,
+        (Some(t), position) => {
+            resume_tracker(config, position.as_deref(), &scalars0, &opts.out_dir, t)?
+        }
     };
+    if let Some(p) = tracker.as_mut().filter(|p| p.finished()) {
+        // A run whose protocol ran all its cycles continues only with more of them.
+        if !p.reopen(&scalars0) {
+            bail!(
+                "cannot resume from {}: the run ended at t = {} s because its protocol ran all \
+                 its cycles; to extend it, raise control.repeat (or control.ramp.max_a_m2)",
+                opts.resume
+                    .as_ref()
+                    .map_or(String::new(), |p| p.display().to_string()),
+                state0.time_s
+            );
+        }
+        say(&format!(
+            "resume: the protocol continues with cycle {}",
+            p.pos.cycle
+        ));
+    }
+    let mut out = Outputs::open(&opts.out_dir, config, &state0, &geometry_json, resume_time)?;
     let stop_cfg = config.control.stop.clone().unwrap_or_default();
     let mut stop_event: Option<StopEvent> = None;
     sync_protocol(&mut out, &tracker, &scalars0, 0.0);
@@ -874,9 +915,15 @@ fn sync_protocol(out: &mut Outputs, tracker: &Option<Tracker>, s: &Scalars, code
     }
 }
 
-/// Refuses a checkpoint whose run ended by its protocol or a stop criterion (there is nothing
-/// to continue), or whose position this lipf cannot read.
-fn check_position_resumable(position: Option<&[f64]>, time_s: f64) -> Result<()> {
+/// Refuses a checkpoint whose run ended by a stop criterion that `config` still sets so that
+/// it holds at the checkpoint (the run would stop again at once), or whose position this lipf
+/// cannot read. A run ended by its protocol is checked where its protocol is resumed (it
+/// continues when `config` allows more cycles).
+fn check_position_resumable(
+    position: Option<&[f64]>,
+    state: &State,
+    config: &Config,
+) -> Result<()> {
     let Some(p) = position else {
         return Ok(());
     };
@@ -886,14 +933,26 @@ fn check_position_resumable(position: Option<&[f64]>, time_s: f64) -> Result<()>
             p.first()
         );
     }
+    let stop = config.control.stop.clone().unwrap_or_default();
+    let v = state.v_collector;
     let why = match p[1] {
-        0.0 => return Ok(()),
-        1.0 => "its protocol ran all its cycles",
-        2.0 => "the cell voltage reached control.stop.voltage_limit_v",
-        3.0 => "a short circuit (control.stop.short_circuit)",
+        0.0 | 1.0 => return Ok(()),
+        2.0 => match stop.voltage_limit_v {
+            Some(limit) if v.abs() > limit => format!(
+                "|V| = {} V exceeded control.stop.voltage_limit_v = {limit} V; to continue, \
+                 raise the limit above {} V or remove it",
+                v.abs(),
+                v.abs()
+            ),
+            _ => return Ok(()),
+        },
+        3.0 if stop.short_circuit => "Li connected the electrodes (control.stop.short_circuit); \
+            to continue past the short circuit, set control.stop.short_circuit to false"
+            .to_string(),
+        3.0 => return Ok(()),
         _ => bail!("its run_position holds an unknown end code {}", p[1]),
     };
-    bail!("the run ended at t = {time_s} s because {why}; there is nothing to continue")
+    bail!("the run ended at t = {} s: {why}", state.time_s)
 }
 
 /// The protocol of a resumed run: its position from the checkpoint and its ended segments
@@ -903,7 +962,7 @@ fn resume_tracker(
     config: &Config,
     position: Option<&[f64]>,
     s: &Scalars,
-    out: &Outputs,
+    dir: &Path,
     t: f64,
 ) -> Result<Option<Tracker>> {
     if config.control.protocol.is_empty() {
@@ -919,7 +978,7 @@ fn resume_tracker(
     };
     let pos = protocol::Position::from_slice(&p[3..])
         .context("the checkpoint's protocol position is malformed")?;
-    let csv = out.path("segments.csv");
+    let csv = dir.join("segments.csv");
     let records = if csv.is_file() {
         crate::cycles::read_segments_csv(&csv, t)?
     } else {
