@@ -13,8 +13,7 @@
 // Dispatch:  (ceil(nx/16), ceil(ny/16), 1) workgroups of 16×16, one invocation per cell.
 // Index:     k = j·nx + i; s at 2n + k.
 // Twin:      update_active_set of crates/lipf-core/src/cpu/creep_assemble.rs (its return value
-//            is `changed`); creep_first_guess: the first guess of CpuBackend::creep_assemble
-//            (crates/lipf-core/src/cpu_backend.rs).
+//            is `changed`); creep_first_guess: first_guess of the same file.
 // Imports:   shared/creep.wgsl
 
 @group(0) @binding(0) var<uniform> p: CreepParams;

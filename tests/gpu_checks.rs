@@ -1983,6 +1983,34 @@ twin_test!(twin_creep_active_set, |t, k| {
     assert_eq!(again, cpu_again);
 });
 
+twin_test!(twin_creep_first_guess, |t, k| {
+    let (xi, _) = creep_fields(k);
+    let cr = twin_creep(true);
+    let mut cpu_full = vec![false; xi.len()];
+    cpu::creep_assemble::first_guess(&xi, &k.s.phi, &mut cpu_full);
+    let filled = cpu_full.iter().filter(|&&f| f).count();
+    assert!(
+        filled > 0 && filled < xi.len(),
+        "the case has cells with and without room ({filled} of {})",
+        xi.len()
+    );
+    let gfull = t
+        .creep_first_guess(k.nx(), k.c.grid.ny, k.c.grid.dx_m, &cr, &xi, &k.s.phi)
+        .unwrap();
+    let differ: Vec<usize> = (0..xi.len()).filter(|&q| gfull[q] != cpu_full[q]).collect();
+    eprintln!(
+        "creep_first_guess [{}]: {filled} of {} cells without room; gpu and cpu differ in {}",
+        k.slug,
+        xi.len(),
+        differ.len()
+    );
+    assert!(
+        differ.is_empty(),
+        "creep_first_guess [{}]: masks differ at cells {differ:?}",
+        k.slug
+    );
+});
+
 /// The end of a CG solve on the device (`cg_control::cg_end`): a potential solve's iterations go
 /// to the step's counters and its failure to `not_converged`; the implicit Nernst–Planck solve's
 /// to the batch's `np_iterations` and `np_max_solve_iterations`, and its failure also raises

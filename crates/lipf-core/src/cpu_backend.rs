@@ -22,7 +22,7 @@ use crate::cpu::collector::{
     add_scaled_rhs, collector, collector_from_currents, combine_potential, top_current,
 };
 use crate::cpu::conc_update::cell_diffusivity;
-use crate::cpu::creep_assemble::{creep_assemble, free_room, update_active_set};
+use crate::cpu::creep_assemble::{creep_assemble, first_guess, update_active_set};
 use crate::cpu::creep_finish::creep_finish;
 use crate::cpu::electronic_assemble::electronic_assemble;
 use crate::cpu::np_assemble::np_assemble;
@@ -727,15 +727,7 @@ impl StepKernels for CpuBackend {
 
     fn creep_assemble(&mut self) -> Result<(), SimulationError> {
         let flow = self.creep.as_mut().expect("creep");
-        // The first guess of the cells that fill: those without room.
-        for ((f, &x), &p) in flow
-            .full
-            .iter_mut()
-            .zip(&self.state.xi)
-            .zip(&self.state.phi)
-        {
-            *f = free_room(x, p) == 0.0;
-        }
+        first_guess(&self.state.xi, &self.state.phi, &mut flow.full);
         self.assemble_creep()
     }
 

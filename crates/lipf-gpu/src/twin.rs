@@ -828,6 +828,39 @@ impl<'a> TwinRunner<'a> {
         Ok((full.iter().map(|&f| f != 0).collect(), changed != 0))
     }
 
+    /// The mask `creep_first_guess` of `shaders/creep_active_set.wgsl` writes: the cells without
+    /// room.
+    pub fn creep_first_guess(
+        &mut self,
+        nx: usize,
+        ny: usize,
+        dx_m: f64,
+        cr: &CreepCoefficients,
+        xi: &[f64],
+        phi: &[f64],
+    ) -> Result<Vec<bool>, GpuError> {
+        let ctx = self.ctx;
+        let n = nx * ny;
+        let pu = uniform(ctx, "creep", &CreepParams::new(nx, ny, dx_m, cr));
+        let [bx, bp] = [xi, phi].map(|v| field(ctx, "in", v));
+        // Start from the opposite of the answer, so that every cell must be written.
+        let start: Vec<bool> = (0..n)
+            .map(|k| lipf_core::cpu::creep_assemble::free_room(xi[k], phi[k]) != 0.0)
+            .collect();
+        let bf = mask(ctx, &start);
+        self.submit(
+            "creep_active_set",
+            &[(
+                "creep_first_guess",
+                &[&pu, &bx, &bp, &bf],
+                grid_groups(nx, ny),
+            )],
+        )?;
+        let out = download(ctx, &[(&bf, 4 * n as u64)]);
+        let full: Vec<u32> = bytemuck::pod_collect_to_vec(&out[0]);
+        Ok(full.iter().map(|&f| f != 0).collect())
+    }
+
     /// c̃ after one sub-step of `shaders/np_substep.wgsl`.
     pub fn np_substep(
         &mut self,

@@ -103,6 +103,14 @@ pub fn creep_assemble(
     });
 }
 
+/// The set a step starts from: the cells without room fill (`full[k]` = no free room).
+/// Twin: `creep_first_guess` in `shaders/creep_active_set.wgsl`.
+pub fn first_guess(xi: &[f64], phi: &[f64], full: &mut [bool]) {
+    for ((f, &x), &p) in full.iter_mut().zip(xi).zip(phi) {
+        *f = free_room(x, p) == 0.0;
+    }
+}
+
 /// One update of the active set after a solve with diagonal `s` and pressure `p`: a free cell
 /// that took up more than its room fills; a filling cell with room whose pressure came out
 /// negative (its inflow would not fill it) becomes free. Returns whether the set changed.
