@@ -184,7 +184,7 @@ impl Coefficients {
                 stack_pressure_pa: crate::units::mpa_to_pa(c.creep.stack_pressure_mpa),
                 open_collector: c.creep.collector == crate::config::CreepCollector::Open,
                 penalty: c.creep.free_surface_penalty,
-                flow_width_m: um_to_m(c.creep.flow_width_um.unwrap_or(c.geometry.pore_size_um)),
+                flow_width_m: c.creep.flow_width_m(&c.geometry),
             }),
         };
         #[cfg(feature = "mutants")]

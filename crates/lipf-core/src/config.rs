@@ -483,6 +483,11 @@ impl Default for Creep {
 }
 
 impl Creep {
+    /// The flow width w, m: the configured one, or the geometry's pore size.
+    pub fn flow_width_m(&self, geometry: &Geometry) -> f64 {
+        crate::units::um_to_m(self.flow_width_um.unwrap_or(geometry.pore_size_um))
+    }
+
     /// The Darcy mobility K of the metal, m²/(Pa·s): the configured one, or w² ε̇(σ_s)/(4σ_s)
     /// from the creep law at the stack pressure σ_s (Poiseuille flow between walls w apart of a
     /// fluid with the secant viscosity μ = σ_s/(3 ε̇(σ_s))).
@@ -490,7 +495,7 @@ impl Creep {
         if let Some(k) = self.mobility_m2_pa_s {
             return k;
         }
-        let w = crate::units::um_to_m(self.flow_width_um.unwrap_or(geometry.pore_size_um));
+        let w = self.flow_width_m(geometry);
         let sigma_pa = crate::units::mpa_to_pa(self.stack_pressure_mpa);
         let n = self.stress_exponent
             - if crate::mutants::active("creep-exponent") {

@@ -375,11 +375,7 @@ impl CpuBackend {
     }
 
     fn not_converged(&self, stats: &str) -> SimulationError {
-        let s = &self.state;
-        SimulationError::Solver(format!(
-            "potential solve did not converge at step {} (t = {:.6} s): {stats}",
-            s.step, s.time_s
-        ))
+        solve_failure("potential", stats, &self.state)
     }
     /// Stops the run on NaN/Inf or a field outside its admissible range, naming field and cell.
     pub fn check_ranges(&self) -> Result<(), SimulationError> {
@@ -693,14 +689,7 @@ impl StepKernels for CpuBackend {
             self.config.solver.max_iterations,
         );
         np.iterations_total += st.iterations as u64;
-        if !st.converged {
-            let s = &self.state;
-            return Err(SimulationError::Solver(format!(
-                "Nernst–Planck solve did not converge at step {} (t = {:.6} s): {st:?}",
-                s.step, s.time_s
-            )));
-        }
-        Ok(())
+        converged_or_error("Nernst–Planck", &st, &self.state)
     }
 
     fn np_finish(&mut self) -> Result<(), SimulationError> {
@@ -754,13 +743,7 @@ impl StepKernels for CpuBackend {
             );
             flow.iterations_total += st.iterations as u64;
             flow.active_set_iterations_total += 1;
-            if !st.converged {
-                let s = &self.state;
-                return Err(SimulationError::Solver(format!(
-                    "creep pressure solve did not converge at step {} (t = {:.6} s): {st:?}",
-                    s.step, s.time_s
-                )));
-            }
+            converged_or_error("creep pressure", &st, &self.state)?;
             if round + 1 == CREEP_MAX_ACTIVE_SET_ITERATIONS {
                 // Keep the set this solve was assembled with: creep_finish must see the
                 // operator's own set, or the uptake would not match the flow.
@@ -856,6 +839,24 @@ pub fn check_step_budget(config: &Config, s: &State, until_s: f64) -> Result<(),
     Ok(())
 }
 
+/// The error of a `what` solve ("potential", "Nernst–Planck", "creep pressure") that did not
+/// converge at the state's step, with its statistics.
+fn solve_failure(what: &str, stats: &str, s: &State) -> SimulationError {
+    SimulationError::Solver(format!(
+        "{what} solve did not converge at step {} (t = {:.6} s): {stats}",
+        s.step, s.time_s
+    ))
+}
+
+/// Ok for a converged solve, else [`solve_failure`].
+fn converged_or_error(what: &str, st: &SolveStats, s: &State) -> Result<(), SimulationError> {
+    if st.converged {
+        Ok(())
+    } else {
+        Err(solve_failure(what, &format!("{st:?}"), s))
+    }
+}
+
 impl Backend for CpuBackend {
     fn name(&self) -> String {
         format!("cpu ({} threads)", rayon::current_num_threads())
@@ -866,16 +867,7 @@ impl Backend for CpuBackend {
         until_s: f64,
         stop: &StopFlag,
     ) -> Result<AdvanceOutcome, SimulationError> {
-        while self.state.time_s < until_s {
-            if stop.is_stopped() {
-                self.check_ranges()?;
-                return Ok(AdvanceOutcome::Stopped);
-            }
-            check_step_budget(&self.config, &self.state, until_s)?;
-            self.step(until_s)?;
-        }
-        self.check_ranges()?;
-        Ok(AdvanceOutcome::Reached)
+        self.advance_steps(until_s, u64::MAX, stop)
     }
 
     fn advance_steps(

@@ -220,33 +220,21 @@ impl Kernel {
         offset: u64,
         size: u64,
     ) -> wgpu::BindGroup {
-        assert_eq!(buffers.len(), self.bindings.len(), "{}", self.label);
-        let entries: Vec<wgpu::BindGroupEntry> = self
-            .bindings
-            .iter()
-            .zip(buffers)
-            .map(|(&(binding, _), b)| wgpu::BindGroupEntry {
-                binding,
-                resource: if binding == slot {
-                    wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                        buffer: b,
-                        offset,
-                        size: wgpu::BufferSize::new(size),
-                    })
-                } else {
-                    b.as_entire_binding()
-                },
-            })
-            .collect();
-        ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some(&self.label),
-            layout: &self.layout,
-            entries: &entries,
-        })
+        self.bind_with(ctx, buffers, Some((slot, offset, size)))
     }
 
     /// A bind group with `buffers` in the order of the kernel's bindings.
     pub fn bind(&self, ctx: &GpuContext, buffers: &[&wgpu::Buffer]) -> wgpu::BindGroup {
+        self.bind_with(ctx, buffers, None)
+    }
+
+    /// Every buffer bound whole, except the binding of `slot` = (binding, offset, size).
+    fn bind_with(
+        &self,
+        ctx: &GpuContext,
+        buffers: &[&wgpu::Buffer],
+        slot: Option<(u32, u64, u64)>,
+    ) -> wgpu::BindGroup {
         assert_eq!(
             buffers.len(),
             self.bindings.len(),
@@ -261,7 +249,16 @@ impl Kernel {
             .zip(buffers)
             .map(|(&(binding, _), b)| wgpu::BindGroupEntry {
                 binding,
-                resource: b.as_entire_binding(),
+                resource: match slot {
+                    Some((s, offset, size)) if s == binding => {
+                        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                            buffer: b,
+                            offset,
+                            size: wgpu::BufferSize::new(size),
+                        })
+                    }
+                    _ => b.as_entire_binding(),
+                },
             })
             .collect();
         ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
