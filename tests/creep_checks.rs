@@ -26,7 +26,8 @@ fn flat_cell() -> Config {
 /// contact stays where it is), and |V| stays within 2 % of η_ct + iL/σ_p throughout. Measured:
 /// 4.849 µm extruded and 2 nm in the domain (the contact settling in the first steps) against
 /// the ions' 4.851 µm; |V| within 1.4 % of 37.28 mV (the first-step excess of the diffuse
-/// contact, cell_checks).
+/// contact, cell_checks); Li inside the electrolyte, counted at every ξ, 5.1e-10 mol/m² of the
+/// 0.373 mol/m² plated (bound 1e-6 of it).
 #[test]
 fn flat_cell_plates_one_mah_per_cm2_into_a_thickening_anode_at_the_steady_voltage() {
     let mut cfg = flat_cell();
@@ -77,6 +78,14 @@ fn flat_cell_plates_one_mah_per_cm2_into_a_thickening_anode_at_the_steady_voltag
         s.li_extruded_m,
         in_domain_m,
         ionic_m
+    );
+    // Li inside the electrolyte at any ξ, (ξ + ϕ − 1)₊ summed without a threshold.
+    let inside = lipf_core::observables::li_in_electrolyte_mol_m2(&c, &s);
+    let plated = nominal_m * c.cs_mol_m3;
+    eprintln!("Li inside the electrolyte: {inside:.3e} mol/m² of {plated:.3e} plated");
+    assert!(
+        inside < 1e-6 * plated,
+        "{inside} mol/m² inside the electrolyte"
     );
     assert!(in_domain_m.abs() < 1e-3 * nominal_m, "{in_domain_m}");
     assert!(worst < 0.02, "|V| left η_ct + iL/σ_p by {worst}");
