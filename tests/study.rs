@@ -278,3 +278,65 @@ fn the_pore_size_verdict_follows_the_stated_criteria() {
     ]);
     assert!(t.contains(differs), "{t}");
 }
+
+/// The report's protocol section on a ramp (2 → 6 A/m², one cycle each): a case without a stop
+/// runs every cycle and is reported so, with the largest half-cycle |V| recomputed here from
+/// its segments.csv; a case whose voltage limit fires at once is reported as stopped in its
+/// first cycle at 0.2 mA/cm².
+#[cfg(feature = "hdf5")]
+#[test]
+fn the_report_says_how_each_protocol_case_ended() {
+    let dir = temp_dir("protocol");
+    let spec = serde_json::json!({
+        "name": "ramp",
+        "base": {
+            "domain": { "width_um": 6.0, "height_um": 7.0, "grid_spacing_um": 0.25 },
+            "geometry": { "kind": "channels", "li_foil_thickness_um": 1.0, "porosity": 0.5,
+                          "pore_size_um": 1.5, "impregnation_depth_um": 1.0,
+                          "dense_cap_thickness_um": 1.0 },
+            "control": { "mode": "galvanostatic",
+                         "protocol": [ { "current_density_a_m2": 2.0, "duration_s": 0.1 },
+                                       { "current_density_a_m2": -2.0, "duration_s": 0.1 } ],
+                         "ramp": { "every_cycles": 1, "step_a_m2": 2.0, "max_a_m2": 6.0 } },
+            "output": { "snapshot_interval_s": 0.1, "timeseries_interval_s": 0.05, "images": false }
+        },
+        "end_time_s": 1.0,
+        "cases": [
+            { "name": "free", "label": "free" },
+            { "name": "limited", "label": "limited",
+              "set": { "control": { "stop": { "voltage_limit_v": 1e-6 } } } }
+        ]
+    });
+    let s: Study = serde_json::from_value(spec).unwrap();
+    let outcomes = study::run_study(&s, &dir, 2, true, &Default::default(), false).unwrap();
+    assert!(outcomes.iter().all(|o| o.result.is_ok()), "{outcomes:?}");
+    let md = std::fs::read_to_string(dir.join("report/report.md")).unwrap();
+    assert!(dir.join("report/cycles.png").is_file());
+    assert!(md.contains("## Protocol: how each case ended"), "{md}");
+    let seg = std::fs::read_to_string(dir.join("runs/free/segments.csv")).unwrap();
+    let header: Vec<&str> = seg.lines().next().unwrap().split(',').collect();
+    let iv = header.iter().position(|c| *c == "end_voltage_v").unwrap();
+    let worst = seg
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(iv).unwrap().parse::<f64>().unwrap().abs())
+        .fold(0.0, f64::max);
+    assert_eq!(
+        seg.lines().count(),
+        7,
+        "three cycles of two segments:\n{seg}"
+    );
+    let free = format!(
+        "- free: no stop criterion fired in 3 cycles up to 0.600 mA/cm² (t = 0.6 s); the largest \
+         |V| at the end of a half-cycle was {worst:.4} V"
+    );
+    assert!(md.contains(&free), "expected {free:?} in\n{md}");
+    assert!(
+        md.contains("- limited: stopped by the voltage limit criterion at t = ")
+            && md.contains(" s, in cycle 1 at 0.200 mA/cm²"),
+        "{md}"
+    );
+    assert!(md.contains("| free | protocol_complete |"), "{md}");
+    assert!(md.contains("| limited | voltage_limit |"), "{md}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -148,6 +148,145 @@ struct Loaded {
     row: CaseRow,
     series: Series,
     maps: Option<Maps>,
+    protocol: Option<ProtocolRow>,
+}
+
+/// How a case with a protocol (`control.protocol`) ran: from `summary.json` and `segments.csv`.
+#[derive(Debug, Clone, Default)]
+pub struct ProtocolRow {
+    pub label: String,
+    /// `end_reason` of summary.json: end_time, protocol_complete, voltage_limit, short_circuit,
+    /// interrupted or error.
+    pub end_reason: String,
+    /// The error message, when the run failed.
+    pub error: Option<String>,
+    pub end_time_s: f64,
+    pub cycles_completed: f64,
+    /// Current density of the last segment that ran (ended or not), A/m².
+    pub last_current_a_m2: f64,
+    /// Per cycle: the cycle's largest |current| (A/m²) and the largest |V| at the end of any of
+    /// its segments (V), in cycle order.
+    pub cycle_peaks: Vec<(f64, f64)>,
+}
+
+impl ProtocolRow {
+    /// The cycle whose segments ended at the largest |V|: (its |current| in A/m², that |V|).
+    pub fn worst(&self) -> (f64, f64) {
+        self.cycle_peaks
+            .iter()
+            .copied()
+            .fold((f64::NAN, f64::NAN), |a, b| {
+                if a.1.is_nan() || b.1 > a.1 {
+                    b
+                } else {
+                    a
+                }
+            })
+    }
+
+    /// One sentence: how the protocol ended and at which current, from the numbers.
+    pub fn statement(&self) -> String {
+        let ma = |a: f64| f(a.abs() / 10.0, 3);
+        let (i_worst, v_worst) = self.worst();
+        let peak = format!(
+            "the largest |V| at the end of a half-cycle was {} V (cycle at {} mA/cm²)",
+            f(v_worst, 4),
+            ma(i_worst)
+        );
+        match self.end_reason.as_str() {
+            "voltage_limit" | "short_circuit" => format!(
+                "- {}: stopped by the {} criterion at t = {} s, in cycle {} at {} mA/cm²; {peak}.",
+                self.label,
+                self.end_reason.replace('_', " "),
+                f(self.end_time_s, 1),
+                self.cycles_completed as u64 + 1,
+                ma(self.last_current_a_m2)
+            ),
+            "error" => format!(
+                "- {}: failed at t = {} s, in cycle {} at {} mA/cm², before any stop criterion \
+                 fired ({}); {peak}.",
+                self.label,
+                f(self.end_time_s, 1),
+                self.cycles_completed as u64 + 1,
+                ma(self.last_current_a_m2),
+                self.error
+                    .as_deref()
+                    .and_then(|e| e.lines().next())
+                    .unwrap_or("no message")
+            ),
+            "interrupted" => format!(
+                "- {}: interrupted at t = {} s after {} cycles (at {} mA/cm²); {peak}.",
+                self.label,
+                f(self.end_time_s, 1),
+                self.cycles_completed,
+                ma(self.last_current_a_m2)
+            ),
+            _ => format!(
+                "- {}: no stop criterion fired in {} cycles up to {} mA/cm² (t = {} s); {peak}.",
+                self.label,
+                self.cycles_completed,
+                ma(self.cycle_peaks.iter().map(|c| c.0).fold(0.0, f64::max)),
+                f(self.end_time_s, 1)
+            ),
+        }
+    }
+}
+
+/// The protocol part of a case, when it ran one (`segments.csv` present).
+fn load_protocol(run: &Path, summary: &Value, label: &str) -> Result<Option<ProtocolRow>> {
+    if summary["protocol"].is_null() {
+        return Ok(None);
+    }
+    let seg = Series::read(&run.join("segments.csv"))?;
+    let mut cycle_peaks: Vec<(f64, f64)> = Vec::new();
+    let (cycles, currents, volts) = (
+        seg.col("cycle"),
+        seg.col("current_density_a_m2"),
+        seg.col("end_voltage_v"),
+    );
+    let mut last_cycle = f64::NAN;
+    for ((&k, &i), &v) in cycles.iter().zip(&currents).zip(&volts) {
+        if k != last_cycle {
+            cycle_peaks.push((0.0, 0.0));
+            last_cycle = k;
+        }
+        let c = cycle_peaks.last_mut().unwrap();
+        c.0 = c.0.max(i.abs());
+        c.1 = c.1.max(v.abs());
+    }
+    let p = &summary["protocol"];
+    Ok(Some(ProtocolRow {
+        label: label.into(),
+        end_reason: summary["end_reason"].as_str().unwrap_or("").into(),
+        error: summary["error"].as_str().map(String::from),
+        end_time_s: num(summary, &["final_time_s"]),
+        cycles_completed: num(p, &["cycles_completed"]),
+        last_current_a_m2: currents.last().copied().unwrap_or(f64::NAN),
+        cycle_peaks,
+    }))
+}
+
+/// The protocol table (Markdown): how each case ended.
+fn protocol_table(rows: &[ProtocolRow]) -> String {
+    let mut t = String::from(
+        "| case | end | t at the end (s) | cycles completed | current at the end (mA/cm²) | \
+         largest half-cycle \\|V\\| (V) | at (mA/cm²) |\n|---|---|---|---|---|---|---|\n",
+    );
+    for r in rows {
+        let (i, v) = r.worst();
+        let _ = writeln!(
+            t,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            r.label,
+            r.end_reason,
+            f(r.end_time_s, 1),
+            r.cycles_completed,
+            f(r.last_current_a_m2 / 10.0, 3),
+            f(v, 4),
+            f(i / 10.0, 3)
+        );
+    }
+    t
 }
 
 fn load_case(dir: &Path, name: &str, label: &str) -> Result<Loaded> {
@@ -163,6 +302,7 @@ fn load_case(dir: &Path, name: &str, label: &str) -> Result<Loaded> {
     let porosity = num(g, &["porosity_geometric"]);
     let m0 = &summary["morphology_initial"];
     let m1 = &summary["morphology_final"];
+    let protocol = load_protocol(&run, &summary, label)?;
     let row = CaseRow {
         name: name.into(),
         label: label.into(),
@@ -200,6 +340,7 @@ fn load_case(dir: &Path, name: &str, label: &str) -> Result<Loaded> {
         row,
         series,
         maps: load_maps(&run),
+        protocol,
     })
 }
 
@@ -700,6 +841,26 @@ pub fn write_report(dir: &Path) -> Result<Vec<String>> {
         ));
     }
     let mut plot_notes: Vec<String> = Vec::new();
+    let protocols: Vec<ProtocolRow> = loaded.iter().filter_map(|l| l.protocol.clone()).collect();
+    if !protocols.is_empty() {
+        let s: Vec<(&str, Vec<(f64, f64)>)> = protocols
+            .iter()
+            .map(|p| {
+                (
+                    p.label.as_str(),
+                    p.cycle_peaks.iter().map(|&(i, v)| (i / 10.0, v)).collect(),
+                )
+            })
+            .collect();
+        lipf_io::images::line_plot_png_with_note(
+            &out.join("cycles.png"),
+            "Largest |V| at the end of a half-cycle, per cycle",
+            "current density of the cycle (mA/cm²)",
+            "|V| (V)",
+            &s,
+            Some("no case recorded a segment"),
+        )?;
+    }
     for (file, title, xl, yl, x, y, xs, why, relative) in plots {
         let s = series(x, y, xs, relative);
         let s_ref: Vec<(&str, Vec<(f64, f64)>)> =
@@ -795,6 +956,20 @@ pub fn write_report(dir: &Path) -> Result<Vec<String>> {
         let _ = writeln!(r);
         r += &electrolyte_table(&rows);
     }
+    if !protocols.is_empty() {
+        let _ = writeln!(r, "\n## Protocol: how each case ended\n");
+        let _ = writeln!(
+            r,
+            "From `summary.json` (`end_reason`, `protocol`, `error`) and `segments.csv` (the \
+             voltage at the end of each half-cycle); `cycles.png` plots each cycle's largest \
+             |V| against its current.\n"
+        );
+        for p in &protocols {
+            let _ = writeln!(r, "{}", p.statement());
+        }
+        let _ = writeln!(r);
+        r += &protocol_table(&protocols);
+    }
     let _ = writeln!(r, "\n## Metrics\n");
     r += &md;
     let _ = writeln!(r, "\n## Figures\n");
@@ -808,6 +983,9 @@ pub fn write_report(dir: &Path) -> Result<Vec<String>> {
     let _ = writeln!(r, "![cell voltage](voltage.png)\n");
     let _ = writeln!(r, "![fill](fill.png)\n");
     let _ = writeln!(r, "![homogeneity](homogeneity.png)");
+    if !protocols.is_empty() {
+        let _ = writeln!(r, "\n![largest |V| per cycle](cycles.png)");
+    }
     if electrolyte {
         let _ = writeln!(r, "\n![leakage](leakage.png)\n");
         let _ = writeln!(r, "![Li in closed pores](closed_pores.png)");

@@ -77,6 +77,9 @@ pub struct RunSummary {
     /// of the ramp ran), "voltage_limit" or "short_circuit" (`control.stop`), "interrupted"
     /// (SIGINT/SIGTERM or a step budget of the caller) or "error".
     pub end_reason: String,
+    /// The error that ended the run (with `end_reason` "error"), e.g. a solve that did not
+    /// converge.
+    pub error: Option<String>,
     /// The stop criterion that ended the run, if one did.
     pub stop: Option<StopEvent>,
     /// Where the protocol stood at the end (with a protocol).
@@ -835,6 +838,7 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
         morphology_initial,
         morphology_final,
         end_reason: end_reason.into(),
+        error: failure.clone(),
         stop: stop_event,
         protocol: tracker.as_ref().map(|p| ProtocolSummary {
             cycles_completed: protocol::cycles(&p.records, config.control.protocol.len(), 1.0)
