@@ -91,6 +91,107 @@ fn flat_cell_plates_one_mah_per_cm2_into_a_thickening_anode_at_the_steady_voltag
     assert!(worst < 0.02, "|V| left η_ct + iL/σ_p by {worst}");
 }
 
+/// Check 1 of the electrons-and-ions issue over a whole run, on the flat cell at 2 A/m² for
+/// 2250 s, where the creep-free form drifted from −7.59 to −14.0 mV. With creep, at every one of
+/// 75 samples, for an ideal electronic insulator (σ_e,el = 0) and for seed 003's LLZTO
+/// (σ_e,el = 3.25e-6 S/m): |V| within 2 % of η_ct + iL/σ_p (measured 1.4 %, the first-step
+/// excess of the diffuse contact, cell_checks), and Li inside the electrolyte, counted at every ξ,
+/// below 1e-3 of the deposit (measured 3.0e-4, early, while the deposit is small).
+///
+/// The leakage. With σ_e,el = 0 only the numerical floor σ_floor leaks, below the solver's
+/// tolerance. With σ_e,el > 0 the electrons cross the LLZO to the counter electrode (a flat
+/// cell has nowhere for them to converge), and the leakage charge is compared with ∫G(t)|V(t)|dt,
+/// G the cell's electronic conductance solved alone at each sample (no reaction): measured
+/// 4.25 % above it (bound: 0 to 5 %), and 10 % above the sharp-interface σV/L (the diffuse Li
+/// tail conducts into the first 4.05 µm = 8.1ℓ of the LLZO; check 2 of electronic_checks shows
+/// this offset ∝ ℓ). The 4.25 % is not the obstacle's compliance (unchanged with B 10× stiffer,
+/// which cuts the Li inside the electrolyte 10×): in the run φ_s peaks 0.9 % beyond V about 3 µm
+/// inside the LLZO, where the Li tail (ξ ≈ 1e-5) exchanges electrons by reaction. The issue asks
+/// for 1 %; that is not met, and the cause is open.
+#[test]
+fn flat_cell_holds_its_voltage_and_keeps_li_out_of_the_electrolyte_with_and_without_leakage() {
+    for sigma_e in [0.0, 3.25e-6] {
+        let mut cfg = flat_cell();
+        cfg.material.electrolyte_electronic_conductivity_s_m = sigma_e;
+        let i = cfg.control.current_density_a_m2;
+        cfg.time.end_time_s = 2250.0;
+        let mut b = CpuBackend::new(&cfg).unwrap();
+        let c: Coefficients = b.coeffs.clone();
+        let l_el = (cfg.domain.height_um - cfg.geometry.li_foil_thickness_um) * 1e-6;
+        let eta_ct =
+            2.0 / c.f_over_rt_per_v * (i / (2.0 * c.exchange_current_density_a_m2)).asinh();
+        let expected_v = eta_ct + i * l_el / c.sigma_p_s_m;
+        // The electronic conductance of the cell as it stands, solved alone (no reaction,
+        // collector at 10 mV): the leakage per volt, the diffuse Li tail included.
+        let conductance = |s: &lipf_core::State| {
+            crate::electronic_checks::slab_leakage(&c, &s.xi, &s.phi, -0.01)
+                .0
+                .abs()
+                / 0.01
+        };
+        let inside0 = lipf_core::observables::li_in_electrolyte_mol_m2(&c, b.state());
+        let li0 = li_amount_mol_m2(&c, b.state());
+        let stop = StopFlag::new();
+        let (mut worst_v, mut worst_inside, mut worst_leak) = (0.0f64, 0.0f64, 0.0f64);
+        let (mut leak_expected, mut wagner_hebb) = (0.0, 0.0);
+        let (mut t_prev, mut gv_prev) = (0.0, conductance(b.state()) * b.state().v_collector.abs());
+        let mut v_prev = b.state().v_collector.abs();
+        let samples = 75;
+        for k in 1..=samples {
+            let t = k as f64 * cfg.time.end_time_s / samples as f64;
+            b.advance(t, &stop).unwrap();
+            let s = b.state();
+            let v = s.v_collector.abs();
+            worst_v = worst_v.max((v / expected_v - 1.0).abs());
+            let gv = conductance(s) * v;
+            worst_leak = worst_leak.max((s.leakage_current_density_a_m2.abs() / gv - 1.0).abs());
+
+            leak_expected += 0.5 * (gv + gv_prev) * (t - t_prev);
+            wagner_hebb += (sigma_e + c.sigma_floor_s_m) / l_el * 0.5 * (v + v_prev) * (t - t_prev);
+            (t_prev, v_prev, gv_prev) = (t, v, gv);
+            let deposit = li_amount_mol_m2(&c, s) - li0;
+            let inside = lipf_core::observables::li_in_electrolyte_mol_m2(&c, s) - inside0;
+            worst_inside = worst_inside.max(inside.abs() / deposit);
+        }
+        let leak = b.state().leakage_charge_c_m2;
+        eprintln!(
+            "σ_e,el = {sigma_e:e} S/m: worst |V| deviation {worst_v:.4} (expected {:.4} mV), \
+             Li inside the electrolyte at most {worst_inside:.2e} of the deposit, leakage \
+             charge {leak:.5e} C/m² against the Wagner–Hebb integral {wagner_hebb:.5e}",
+            expected_v * 1e3
+        );
+        assert!(worst_v < 0.02, "|V| left η_ct + iL/σ_p by {worst_v}");
+        assert!(
+            worst_inside < 1e-3,
+            "Li inside the electrolyte {worst_inside} of the deposit"
+        );
+        eprintln!(
+            "σ_e,el = {sigma_e:e} S/m: leakage charge {leak:.6e} C/m², the static conductance's \
+             ∫G|V|dt {leak_expected:.6e} ({:+.2e}); sharp-interface ∫σV/L dt {wagner_hebb:.5e} \
+             (slab shortened by {:.2} µm)",
+            leak / leak_expected - 1.0,
+            l_el * 1e6 * (1.0 - wagner_hebb / leak)
+        );
+        eprintln!("worst instantaneous leakage against G|V|: {worst_leak:.2e}");
+        if sigma_e == 0.0 {
+            // Only the floor leaks, below the solver's tolerance (1e-5 of the current).
+            assert!(leak < 1e-5 * i * cfg.time.end_time_s, "{leak} C/m²");
+            continue;
+        }
+        assert!(
+            (0.0..0.05).contains(&(leak / leak_expected - 1.0)),
+            "leakage charge {leak} C/m² against ∫G|V|dt = {leak_expected} C/m²"
+        );
+        // The diffuse tail shortens the slab by a few ℓ (check 2 shows the offset ∝ ℓ and the
+        // sharp value within 1 % once L/ℓ is large); here L/ℓ = 86.
+        let offset_over_ell = l_el * (1.0 - wagner_hebb / leak) / c.ell_m;
+        assert!(
+            (0.0..12.0).contains(&offset_over_ell),
+            "slab shortened by {offset_over_ell} ℓ"
+        );
+    }
+}
+
 /// The creep step alone conserves the metal: a random overfilled field with free room in places,
 /// closed collector, one step of assemble / active-set solve / finish moves Li but keeps ∫ξ to
 /// the solver residual; with an open collector ∫ξ changes by exactly the returned outflow; and

@@ -140,7 +140,7 @@ fn interphase_slab(asr: Option<(f64, f64)>) -> (Config, Coefficients, Vec<f64>, 
 /// The steady electronic current density through the slab at collector potential `v`
 /// (counter electrode 0, no reaction), A/m², with the interphase's branch taken from the
 /// previous solve and repeated until no band cell changes branch; and the number of solves.
-fn slab_leakage(c: &Coefficients, xi: &[f64], phi: &[f64], v: f64) -> (f64, usize) {
+pub(crate) fn slab_leakage(c: &Coefficients, xi: &[f64], phi: &[f64], v: f64) -> (f64, usize) {
     use lipf_core::cpu::electronic_assemble::electronic_conductivities;
     let g = c.grid;
     let n = g.cells();
