@@ -238,3 +238,36 @@ fn a_run_stopped_by_its_voltage_limit_continues_only_past_a_raised_limit() {
     assert_eq!(ext.final_time_s, 2.0);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A run stopped by a short circuit (Li from the foil to the top of a capless scaffold)
+/// continues only with the criterion off: resumed as it was it is refused naming
+/// `control.stop.short_circuit`; with the criterion off it runs to its end time from the step
+/// where it stopped (step counts continue).
+#[test]
+fn a_run_stopped_by_a_short_circuit_continues_only_with_the_criterion_off() {
+    let dir = temp("short");
+    let out = dir.join("run");
+    let mut cfg = base(0.5);
+    cfg.geometry.dense_cap_thickness_um = 0.0;
+    cfg.geometry.impregnation_depth_um = cfg.domain.height_um - cfg.geometry.li_foil_thickness_um;
+    let criterion = |on: bool| {
+        Some(StopCriteria {
+            voltage_limit_v: None,
+            short_circuit: on,
+        })
+    };
+    cfg.control.stop = criterion(true);
+    cfg.validate().unwrap();
+    let first = run(&cfg, &out, false).unwrap();
+    assert_eq!(first.end_reason, "short_circuit");
+    assert!(first.final_time_s < 0.5, "{}", first.final_time_s);
+    let e = format!("{:#}", run(&cfg, &out, true).unwrap_err());
+    assert!(e.contains("control.stop.short_circuit"), "{e}");
+    cfg.control.stop = criterion(false);
+    let ext = run(&cfg, &out, true).unwrap();
+    assert_eq!(ext.end_reason, "end_time");
+    assert_eq!(ext.final_time_s, 0.5);
+    assert_eq!(ext.steps, first.steps + ext.steps_this_run);
+    assert!(ext.steps_this_run > 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
