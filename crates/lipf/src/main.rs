@@ -240,8 +240,10 @@ fn real_main() -> Result<()> {
             };
             let out_dir = match (&out, &resume) {
                 (Some(o), _) => o.clone(),
+                // "checkpoint.h5" has the parent "": the current folder.
                 (None, Some(ckpt)) => ckpt
                     .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
                     .map(|p| p.to_path_buf())
                     .unwrap_or_else(|| PathBuf::from(".")),
                 (None, None) => PathBuf::from("runs").join(&config.name),

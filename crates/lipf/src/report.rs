@@ -555,8 +555,10 @@ pub fn electrolyte_statement(rows: &[CaseRow]) -> String {
             "- {}: leakage charge {:.3e} C/m² ({}); the Li in closed pores {} {:.3e} mol/m²",
             r.label,
             r.leakage_charge_c_m2,
-            if leak.is_finite() && leak > 0.0 {
+            if leak.is_finite() && leak >= 1.0 {
                 format!("{leak:.3}× less than {}", reference.label)
+            } else if leak.is_finite() && leak > 0.0 {
+                format!("{:.3}× more than {}", 1.0 / leak, reference.label)
             } else {
                 format!("opposite in sign to {}", reference.label)
             },
