@@ -1,7 +1,8 @@
 // collector.wgsl — galvanostatic control and the boundary current, on the device.
 //
 // Update:    collector_potential: I0 = −Σ_top T φ0, I1 = −Σ_top T φ1 and, galvanostatic,
-//              V = (I_target − I0)/I1 (FLAG_NO_ACTIVE_INTERFACE when I1 vanishes); in the
+//              V = (I_target − I0)/I1 (FLAG_NO_ACTIVE_INTERFACE when I1 vanishes), or the held
+//              voltage of a potentiostatic protocol segment (p.hold_voltage); in the
 //              two-potential form (p.electronic) I0 and I1 also carry the electronic currents
 //              −Σ_top T_s φ_s0 and −Σ_top T_s φ_s1 (ions and electrons together);
 //            combine_potential: φ = φ0 + V φ1 (dispatched once per potential);
@@ -28,8 +29,9 @@ struct CollectorParams {
     galvanostatic: u32,
     electronic: u32,
     target_current_a_m: f32,
-    _pad1: f32,
-    _pad2: f32,
+    // A potentiostatic protocol segment under galvanostatic control: V = held_voltage_v.
+    hold_voltage: u32,
+    held_voltage_v: f32,
     _pad3: f32,
 }
 
@@ -67,6 +69,10 @@ fn collector_potential(@builtin(local_invocation_id) lid: vec3<u32>) {
     let i1 = -sum.y;
     control.i0 = i0;
     control.i1 = i1;
+    if (p.hold_voltage != 0u) {
+        control.v_collector = p.held_voltage_v;
+        return;
+    }
     if (!(abs(i1) > 1e-30) || !finite(i1)) {
         // The current does not depend on the collector potential: no active interface.
         control.flags |= FLAG_NO_ACTIVE_INTERFACE;

@@ -2519,7 +2519,7 @@ fn check_collector(
     use lipf_gpu::params::FLAG_NO_ACTIVE_INTERFACE;
     let (nx, ny) = (op.nx, op.ny);
     let stem = |output: &str| format!("collector-{}.{output}", slug(case));
-    let want = collector(op, pot0, pot1, target).expect("an active interface");
+    let want = collector(op, pot0, pot1, target, None).expect("an active interface");
     let g = t.collector(op, pot0, pot1, target).unwrap();
     let gc = g.control;
     eprintln!(
@@ -2583,9 +2583,26 @@ fn check_collector(
     );
     let i = t.top_current(op, pot0).unwrap();
     close("top_current", i, top_current(op, pot0), s0, SUM_WHY);
-    // No response to V: the device flags it, the CPU twin refuses.
+    // A held voltage (potentiostatic segment): V is the held one on both sides, bitwise in f32,
+    // the currents are still summed, and no response to V is needed.
+    let held = -0.0123;
+    let hc = collector(op, pot0, pot1, target, Some(held)).unwrap();
+    assert_eq!(hc.v_collector, held);
+    let gh = t.collector_held(op, pot0, pot1, held).unwrap();
+    assert_eq!(
+        gh.control.v_collector, held as f32,
+        "collector {case}: held V"
+    );
+    close("i0 (held V)", gh.control.i0 as f64, hc.i0, s0, SUM_WHY);
+    // No response to V: the device flags it, the CPU twin refuses (unless a voltage is held).
     let zero = vec![0.0; nx * ny];
-    assert!(collector(op, pot0, &zero, target).is_err());
+    assert!(collector(op, pot0, &zero, target, Some(held)).is_ok());
+    let gz = t.collector_held(op, pot0, &zero, held).unwrap();
+    assert_eq!(
+        gz.control.flags, 0,
+        "collector {case}: a held V needs no response to V"
+    );
+    assert!(collector(op, pot0, &zero, target, None).is_err());
     let g = t.collector(op, pot0, &zero, target).unwrap();
     assert_eq!(
         g.control.flags & FLAG_NO_ACTIVE_INTERFACE,
@@ -2610,7 +2627,7 @@ fn check_collector_two_potential(t: &mut TwinRunner, case: &str, k: &TwinCase, p
     let target = k.c.target_current_a_m;
     let i0 = top_current(op, pot0) + top_current(&ops, es0);
     let i1 = top_current(op, pot1) + top_current(&ops, &es1);
-    let want = collector_from_currents(i0, i1, target).expect("an active interface");
+    let want = collector_from_currents(i0, i1, target, None).expect("an active interface");
     let g = t
         .collector_two_potential(op, pot0, pot1, (&ops, es0, &es1), target)
         .unwrap();
@@ -2801,6 +2818,69 @@ fn gpu_protocol_switches_the_current_as_the_cpu_backend() {
             c.charge_c_m2
         );
     }
+}
+
+/// A potentiostatic protocol segment on the GPU (`Backend::hold_cell_voltage`, which rewrites
+/// the collector's uniform): the two-potential smoke case held at −8 mV for 1 s, then released to
+/// 2 A/m² for 1 s. During the hold both backends report the held voltage (the GPU's in f32) and
+/// the current it draws agrees; after the release both carry the target current.
+#[test]
+fn gpu_potentiostatic_segment_holds_the_voltage_as_the_cpu_backend() {
+    let cfg = smoke_stepped_two_potential();
+    let Some((mut cpu, mut gpu)) = backend_pair(&cfg) else {
+        return;
+    };
+    let stop = StopFlag::new();
+    let held = -0.008;
+    for b in [&mut cpu as &mut dyn Backend, &mut gpu] {
+        b.hold_cell_voltage(Some(held));
+        b.advance(1.0, &stop).unwrap();
+    }
+    let (c, g) = (cpu.scalars(), gpu.scalars());
+    assert_eq!(c.cell_voltage_v, held);
+    assert_eq!(g.cell_voltage_v, held as f32 as f64);
+    assert!(c.current_density_a_m2 > 0.0, "−8 mV plates: {c:?}");
+    assert_rel(
+        "current under the held voltage",
+        g.current_density_a_m2,
+        c.current_density_a_m2,
+        1e-3,
+        STEPS_WHY,
+    );
+    assert_rel(
+        "charge under the held voltage",
+        g.charge_c_m2,
+        c.charge_c_m2,
+        1e-3,
+        STEPS_WHY,
+    );
+    for b in [&mut cpu as &mut dyn Backend, &mut gpu] {
+        b.hold_cell_voltage(None);
+        b.set_current_density(2.0);
+        b.advance(2.0, &stop).unwrap();
+    }
+    let (c, g) = (cpu.scalars(), gpu.scalars());
+    assert_rel(
+        "current after the release",
+        g.current_density_a_m2,
+        2.0,
+        1e-4,
+        STEPS_WHY,
+    );
+    assert_rel(
+        "current after the release (CPU)",
+        c.current_density_a_m2,
+        2.0,
+        1e-9,
+        "galvanostatic",
+    );
+    assert_rel(
+        "cell voltage after the release",
+        g.cell_voltage_v,
+        c.cell_voltage_v,
+        3e-4,
+        STEPS_WHY,
+    );
 }
 
 /// Relative difference |gpu − cpu| / |cpu|, printed with both values, the tolerance and why.

@@ -4,7 +4,7 @@
 
 use super::cell_checks::smoke;
 use lipf_core::config::ProtocolSegment;
-use lipf_core::{Config, StopFlag};
+use lipf_core::{Backend, Config, StopFlag};
 
 /// The smoke case cycled: 1 s plating at 2 A/m², 1 s stripping at −2 A/m², twice, samples
 /// every 0.25 s.
@@ -480,7 +480,7 @@ fn a_run_stops_at_the_first_step_beyond_the_voltage_limit() {
 /// Bad segments, ramps, repeats and stops are refused with the field's path.
 #[test]
 fn bad_protocol_fields_are_named() {
-    let cases: [(&str, &str); 12] = [
+    let cases: [(&str, &str); 15] = [
         (r#"[{"current_density_a_m2": 1.0}]"#, "control.protocol[0]"),
         (
             r#"[{"duration_s": 1.0}]"#,
@@ -511,8 +511,20 @@ fn bad_protocol_fields_are_named() {
             "control.protocol[0].capacity_mah_cm2",
         ),
         (
-            r#"[{"kind": "potentiostatic", "cell_voltage_v": -0.01, "duration_s": 1}]"#,
-            "control.protocol[0].kind",
+            r#"[{"kind": "potentiostatic", "duration_s": 1}]"#,
+            "control.protocol[0].cell_voltage_v",
+        ),
+        (
+            r#"[{"kind": "potentiostatic", "cell_voltage_v": -0.01, "current_density_a_m2": 1.0, "duration_s": 1}]"#,
+            "control.protocol[0].current_density_a_m2",
+        ),
+        (
+            r#"[{"kind": "potentiostatic", "cell_voltage_v": -0.01, "voltage_limit_v": -0.02}]"#,
+            "control.protocol[0].voltage_limit_v",
+        ),
+        (
+            r#"[{"current_density_a_m2": 1.0, "cell_voltage_v": -0.01, "duration_s": 1}]"#,
+            "control.protocol[0].cell_voltage_v",
         ),
         (
             r#"[{"current_density_a_m2": 1.0, "duration_s": 1}], "repeat": 0"#,
@@ -598,4 +610,129 @@ fn the_ramp_steps_the_currents_and_ends_at_its_maximum() {
         tr.poll(&s);
     }
     assert!(tr.finished());
+}
+
+/// A potentiostatic segment inside a galvanostatic protocol (plate at 2 A/m² for 1 s, then hold
+/// the cell at the voltage it reached for 1 s, then hold it at 0 V until 2e-6 mAh/cm² have passed
+/// back): during a hold every sample's cell voltage is the held one exactly, the current follows
+/// from it (it starts at the plating current the voltage came from and decays, and it reverses
+/// at 0 V), the charge-ended hold ends at the first step whose charge reaches its capacity, and nF
+/// times the Li gained equals the charge within 5e-5 of the throughput (measured 1.5e-5: the
+/// solves' relative tolerance is 1e-5 per step, and a held voltage does not pin the current to a
+/// target as a galvanostatic step does). A run resumed inside the hold ends bitwise equal to the
+/// uninterrupted one.
+#[cfg(feature = "hdf5")]
+#[test]
+fn a_potentiostatic_segment_holds_the_voltage_and_lets_the_current_follow() {
+    use lipf_core::protocol::SegmentKind;
+    let dir = std::env::temp_dir().join(format!("lipf-protocol-hold-{}", std::process::id()));
+    let mut cfg = cycled();
+    cfg.time.max_dt_s = Some(0.05);
+    cfg.output.timeseries_interval_s = 0.05;
+    // The voltage the plating segment ends at (the same steps as in the protocol run).
+    let mut plate = cfg.clone();
+    plate.control.protocol.clear();
+    plate.control.current_density_a_m2 = 2.0;
+    plate.time.end_time_s = 1.0;
+    let v_hold = {
+        let mut b = lipf_core::CpuBackend::new(&plate).unwrap();
+        b.advance(1.0, &StopFlag::new()).unwrap();
+        b.state().v_collector
+    };
+    let hold = |v: f64| ProtocolSegment {
+        kind: SegmentKind::Potentiostatic,
+        cell_voltage_v: Some(v),
+        ..Default::default()
+    };
+    cfg.control.protocol = vec![
+        ProtocolSegment::galvanostatic(2.0, 1.0),
+        ProtocolSegment {
+            duration_s: Some(1.0),
+            ..hold(v_hold)
+        },
+        ProtocolSegment {
+            capacity_mah_cm2: Some(2e-6),
+            ..hold(0.0)
+        },
+    ];
+    cfg.control.repeat = Some(1);
+    cfg.time.end_time_s = 10.0;
+    cfg.validate().unwrap();
+    let s = run(&cfg, &dir.join("full"), None);
+    assert_eq!(s.end_reason, "protocol_complete", "{s:?}");
+    let (h, rows) = csv_rows(&dir.join("full").join("timeseries.csv"));
+    let (t, v, i) = (
+        column(&h, &rows, "time_s"),
+        column(&h, &rows, "cell_voltage_v"),
+        column(&h, &rows, "current_density_a_m2"),
+    );
+    let mut held = Vec::new();
+    for k in 0..t.len() {
+        if t[k] > 1.0 + 1e-9 && t[k] <= 2.0 + 1e-9 {
+            assert_eq!(
+                v[k], v_hold,
+                "t = {}: V = {} V, held {v_hold} V",
+                t[k], v[k]
+            );
+            held.push(i[k]);
+        } else if t[k] > 2.0 + 1e-9 {
+            assert_eq!(v[k], 0.0, "t = {}: V = {} V, held 0 V", t[k], v[k]);
+            assert!(
+                i[k] < 0.0,
+                "t = {}: at 0 V the cell must strip, i = {}",
+                t[k],
+                i[k]
+            );
+        }
+    }
+    eprintln!(
+        "held at {v_hold} V: current {:.4} → {:.4} A/m²",
+        held[0],
+        held[held.len() - 1]
+    );
+    assert!(held.len() >= 19, "{} samples in the hold", held.len());
+    assert!(
+        (held[0] - 2.0).abs() < 0.1 && held.windows(2).all(|w| w[1] < w[0]),
+        "the current under the held plating voltage: {held:?}"
+    );
+    let (sh, srows) = csv_rows(&dir.join("full").join("segments.csv"));
+    assert_eq!(srows.len(), 3);
+    let ends: Vec<&str> = srows
+        .iter()
+        .map(|r| r[sh.iter().position(|c| c == "end").unwrap()].as_str())
+        .collect();
+    assert_eq!(ends, ["duration", "duration", "capacity"]);
+    let q = column(&sh, &srows, "charge_mah_cm2");
+    assert!(
+        q[2] <= -2e-6 * (1.0 - 1e-9) && q[2] > -4e-6,
+        "last hold passed {} mAh/cm²",
+        q[2]
+    );
+    let (state, _) = lipf_io::h5::read_checkpoint(&dir.join("full").join("checkpoint.h5")).unwrap();
+    let c = lipf_core::Coefficients::from_config(&cfg);
+    let li = lipf_core::observables::li_amount_mol_m2(&c, &state) - state.li_amount0_mol_m2;
+    let err = (c.nf_c_mol * li - state.charge_c_m2).abs() / state.ionic_throughput_c_m2;
+    eprintln!("Faraday balance {err:.2e} of the throughput");
+    assert!(err < 5e-5, "Faraday balance {err} of the throughput");
+    // Stopped after 30 steps of ≤ 0.05 s: inside the first hold, then resumed.
+    let part = run(&cfg, &dir.join("split"), Some(30));
+    assert!(
+        part.final_time_s > 1.0 && part.final_time_s < 2.0,
+        "{}",
+        part.final_time_s
+    );
+    let resumed = lipf::run(lipf::RunOptions {
+        config: cfg.clone(),
+        out_dir: dir.join("split"),
+        resume: Some(dir.join("split").join("checkpoint.h5")),
+        overwrite: false,
+        quiet: true,
+        stop: StopFlag::new(),
+        stop_after_steps: None,
+    })
+    .unwrap();
+    assert!(resumed.completed);
+    let (b, _) = lipf_io::h5::read_checkpoint(&dir.join("split").join("checkpoint.h5")).unwrap();
+    assert!(state == b, "the resumed run's final state differs");
+    let _ = std::fs::remove_dir_all(&dir);
 }

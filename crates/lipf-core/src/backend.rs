@@ -86,6 +86,10 @@ pub trait Backend {
     /// Sets the applied current density (galvanostatic control; `control.protocol`), A/m², for
     /// the steps from now on.
     fn set_current_density(&mut self, a_m2: f64);
+    /// Holds the cell voltage at `v` V for the steps from now on (a potentiostatic segment of
+    /// `control.protocol` under galvanostatic control): the step still solves for φ0 and φ1 and
+    /// combines them at V = v instead of at the V of the target current. None releases it.
+    fn hold_cell_voltage(&mut self, v: Option<f64>);
     /// Wall time split (potential solve, rest) of the steps taken so far, when measured.
     fn timings(&self) -> Option<crate::cpu_backend::StepTimings> {
         None

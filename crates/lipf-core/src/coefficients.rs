@@ -73,6 +73,10 @@ pub struct Coefficients {
     pub target_current_a_m: f64,
     /// Collector potential under potentiostatic control, V.
     pub cell_voltage_v: f64,
+    /// A cell voltage held by a potentiostatic protocol segment under galvanostatic control, V:
+    /// the collector kernel takes V from here instead of solving for the target current (the
+    /// two solves of the galvanostatic step still give φ = φ0 + V φ1). None: no hold.
+    pub held_voltage_v: Option<f64>,
     /// Li creep (config `creep`, docs/models/phase-field.md §9.10); None without creep.
     pub creep: Option<CreepCoefficients>,
 }
@@ -179,6 +183,7 @@ impl Coefficients {
             nernst_planck: md.nernst_planck,
             target_current_a_m: c.control.current_density_at(0.0) * grid.width_m(),
             cell_voltage_v: c.control.cell_voltage_v,
+            held_voltage_v: None,
             creep: c.creep.enabled.then(|| CreepCoefficients {
                 mobility_m2_pa_s: c.creep.mobility(&c.geometry),
                 stack_pressure_pa: crate::units::mpa_to_pa(c.creep.stack_pressure_mpa),

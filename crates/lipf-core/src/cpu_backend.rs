@@ -559,6 +559,7 @@ impl StepKernels for CpuBackend {
         }
         let s = &mut self.state;
         let target = self.coeffs.target_current_a_m;
+        let held = self.coeffs.held_voltage_v;
         let v = match &self.solver {
             PotentialSolver::Coupled(e) => {
                 // Ions and electrons together through the counter electrode.
@@ -566,7 +567,7 @@ impl StepKernels for CpuBackend {
                     + top_current(&e.op, &s.electronic_potential0);
                 let i1 = top_current(&self.op, &s.potential1)
                     + top_current(&e.op, &s.electronic_potential1);
-                let v = collector_from_currents(i0, i1, target)?.v_collector;
+                let v = collector_from_currents(i0, i1, target, held)?.v_collector;
                 combine_potential(
                     &s.electronic_potential0,
                     &s.electronic_potential1,
@@ -576,7 +577,7 @@ impl StepKernels for CpuBackend {
                 v
             }
             PotentialSolver::Single(_) => {
-                collector(&self.op, &s.potential0, &s.potential1, target)?.v_collector
+                collector(&self.op, &s.potential0, &s.potential1, target, held)?.v_collector
             }
         };
         s.v_collector = v;
@@ -904,6 +905,10 @@ impl Backend for CpuBackend {
 
     fn set_current_density(&mut self, a_m2: f64) {
         self.coeffs.target_current_a_m = a_m2 * self.coeffs.grid.width_m();
+    }
+
+    fn hold_cell_voltage(&mut self, v: Option<f64>) {
+        self.coeffs.held_voltage_v = v;
     }
 
     fn set_state(&mut self, state: State) -> Result<(), SimulationError> {

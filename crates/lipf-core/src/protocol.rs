@@ -1,8 +1,8 @@
 //! Cycling protocols and stop criteria (docs/protocols.md).
 //!
-//! A protocol (`control.protocol`) is a list of segments, each a constant current or a rest,
-//! ended by its duration, by the charge passed in it or by a cell-voltage limit, whichever comes
-//! first. The list runs `control.repeat` times (one pass is a cycle) or until the end time;
+//! A protocol (`control.protocol`) is a list of segments, each a constant current, a rest or a
+//! held cell voltage, ended by its duration, by the charge passed in it or (a current) by a
+//! cell-voltage limit, whichever comes first. The list runs `control.repeat` times (one pass is a cycle) or until the end time;
 //! `control.ramp` raises the segments' currents every few cycles. [`Tracker`] follows the
 //! protocol between the driver's calls of `Backend::advance`: it knows the current to apply,
 //! the time at which the segment ends by duration or charge (the driver advances exactly there)
@@ -33,7 +33,8 @@ pub enum SegmentKind {
     Galvanostatic,
     /// Open circuit: no current.
     Rest,
-    /// A held cell voltage: rejected (the control mode is fixed for a whole run).
+    /// A held cell voltage (`cell_voltage_v`): the galvanostatic step combines its two solves
+    /// at that voltage instead of at the voltage of a target current.
     Potentiostatic,
 }
 
@@ -63,7 +64,7 @@ pub struct ProtocolSegment {
     /// the voltage falls) when V ≤ limit, a stripping one when V ≥ limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voltage_limit_v: Option<f64>,
-    /// Held voltage of a potentiostatic segment (rejected; see [`SegmentKind::Potentiostatic`]).
+    /// Held cell voltage of a potentiostatic segment, V (negative plates).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cell_voltage_v: Option<f64>,
 }
@@ -135,21 +136,47 @@ pub fn validate(c: &Control) -> Result<(), ConfigError> {
             Some(x) if !want(x) => Err(invalid(&path(f), x, allowed)),
             _ => Ok(()),
         };
-        if s.kind == SegmentKind::Potentiostatic {
-            return Err(invalid(
-                &path("kind"),
-                "\"potentiostatic\"",
-                "is not supported: the control mode is fixed for a whole run (each backend \
-                 builds its galvanostatic or potentiostatic step once); use \"galvanostatic\" or \
-                 \"rest\", or control.mode = \"potentiostatic\" for a whole run at one voltage",
-            ));
-        }
-        if let Some(v) = s.cell_voltage_v {
-            return Err(invalid(
-                &path("cell_voltage_v"),
-                v,
-                "belongs only to a potentiostatic segment, which is not supported",
-            ));
+        match (s.kind, s.cell_voltage_v) {
+            (SegmentKind::Potentiostatic, None) => {
+                return Err(invalid(
+                    &path("cell_voltage_v"),
+                    "missing",
+                    "is required in a potentiostatic segment (the held cell voltage, V)",
+                ))
+            }
+            (SegmentKind::Potentiostatic, Some(v)) if !(v.is_finite() && v.abs() <= 10.0) => {
+                return Err(invalid(
+                    &path("cell_voltage_v"),
+                    v,
+                    "allowed range is [-10, 10] V",
+                ))
+            }
+            (SegmentKind::Potentiostatic, Some(_)) => {
+                if let Some(i) = s.current_density_a_m2 {
+                    return Err(invalid(
+                        &path("current_density_a_m2"),
+                        i,
+                        "does not belong in a potentiostatic segment (the current follows from \
+                         the held voltage)",
+                    ));
+                }
+                if let Some(v) = s.voltage_limit_v {
+                    return Err(invalid(
+                        &path("voltage_limit_v"),
+                        v,
+                        "cannot end a potentiostatic segment (its voltage is held); end it by \
+                         duration_s or capacity_mah_cm2",
+                    ));
+                }
+            }
+            (_, Some(v)) => {
+                return Err(invalid(
+                    &path("cell_voltage_v"),
+                    v,
+                    "belongs only to a potentiostatic segment (\"kind\": \"potentiostatic\")",
+                ))
+            }
+            _ => {}
         }
         num(
             "duration_s",
@@ -192,7 +219,7 @@ pub fn validate(c: &Control) -> Result<(), ConfigError> {
                 }
                 _ => s.current(),
             };
-        if i == 0.0 {
+        if i == 0.0 && s.kind != SegmentKind::Potentiostatic {
             if let Some(q) = s.capacity_mah_cm2 {
                 return Err(invalid(
                     &path("capacity_mah_cm2"),
@@ -582,6 +609,16 @@ impl Tracker {
         self.pos.finished
     }
 
+    /// The cell voltage the current segment holds, V (a potentiostatic segment; None otherwise
+    /// and once the protocol has finished).
+    pub fn held_voltage(&self) -> Option<f64> {
+        let s = &self.segments[self.pos.segment];
+        match (self.pos.finished, s.kind) {
+            (false, SegmentKind::Potentiostatic) => s.cell_voltage_v,
+            _ => None,
+        }
+    }
+
     /// Reopens a protocol that had run all its cycles when its configuration now allows more
     /// (a higher `repeat` or ramp ceiling; extending a finished run): the next cycle starts at
     /// the sample `s`, the checkpoint's, as it would have started there in a run configured
@@ -594,9 +631,14 @@ impl Tracker {
         true
     }
 
-    /// Whether the current segment ends by a voltage limit (checked after every step).
+    /// Whether the current segment's end is checked after every step: a voltage limit, or the
+    /// charge of a potentiostatic segment (whose current, and so the time of its charge, is not
+    /// known ahead).
     pub fn needs_every_step(&self) -> bool {
-        !self.pos.finished && self.segments[self.pos.segment].voltage_limit_v.is_some()
+        let s = &self.segments[self.pos.segment];
+        !self.pos.finished
+            && (s.voltage_limit_v.is_some()
+                || (s.kind == SegmentKind::Potentiostatic && s.capacity_mah_cm2.is_some()))
     }
 
     /// The time at which the current segment ends by its duration or its charge, s (∞ when it
@@ -648,13 +690,23 @@ impl Tracker {
     pub fn record_now(&self, s: &Scalars, end: SegmentEnd) -> SegmentRecord {
         let p = &self.pos;
         let span = s.time_s - p.start_time_s;
+        let charge = s.charge_c_m2 - p.start_charge_c_m2;
         SegmentRecord {
             cycle: p.cycle,
             segment: p.segment,
-            current_density_a_m2: self.current_of(p.cycle, p.segment),
+            // A held voltage: the segment's mean current.
+            current_density_a_m2: if self.segments[p.segment].kind == SegmentKind::Potentiostatic {
+                if span > 0.0 {
+                    charge / span
+                } else {
+                    s.current_density_a_m2
+                }
+            } else {
+                self.current_of(p.cycle, p.segment)
+            },
             start_time_s: p.start_time_s,
             end_time_s: s.time_s,
-            charge_c_m2: s.charge_c_m2 - p.start_charge_c_m2,
+            charge_c_m2: charge,
             mean_voltage_v: if span > 0.0 {
                 p.voltage_integral_v_s / span
             } else {
@@ -737,9 +789,12 @@ impl Tracker {
             .protocol
             .iter()
             .map(|s| {
-                let what = match s.current() {
-                    0.0 => "rest".to_string(),
-                    i => format!("{i} A/m² ({} mA/cm²)", i / 10.0),
+                let what = match (s.kind, s.current()) {
+                    (SegmentKind::Potentiostatic, _) => {
+                        format!("V held at {} V", s.cell_voltage_v.unwrap_or(f64::NAN))
+                    }
+                    (_, 0.0) => "rest".to_string(),
+                    (_, i) => format!("{i} A/m² ({} mA/cm²)", i / 10.0),
                 };
                 let mut ends = Vec::new();
                 if let Some(d) = s.duration_s {

@@ -140,7 +140,7 @@ gpu_struct!(
     /// Twin of `CollectorParams` in `shaders/collector.wgsl`.
     CollectorParams {
         nx: u32, ny: u32, galvanostatic: u32, electronic: u32,
-        target_current_a_m: f32, _pad1: f32, _pad2: f32, _pad3: f32,
+        target_current_a_m: f32, hold_voltage: u32, held_voltage_v: f32, _pad3: f32,
     }
 );
 
@@ -551,6 +551,8 @@ impl CollectorParams {
             galvanostatic: (c.control == ControlMode::Galvanostatic) as u32,
             electronic: (c.overpotential == OverpotentialForm::TwoPotential) as u32,
             target_current_a_m: c.target_current_a_m as f32,
+            hold_voltage: c.held_voltage_v.is_some() as u32,
+            held_voltage_v: c.held_voltage_v.unwrap_or(0.0) as f32,
             ..Default::default()
         }
     }

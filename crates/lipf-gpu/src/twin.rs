@@ -1036,7 +1036,19 @@ impl<'a> TwinRunner<'a> {
         pot1: &[f64],
         target_current_a_m: f64,
     ) -> Result<DeviceCollector, GpuError> {
-        self.collector_with(op, pot0, pot1, None, target_current_a_m)
+        self.collector_with(op, pot0, pot1, None, target_current_a_m, None)
+    }
+
+    /// [`TwinRunner::collector`] with the cell voltage held at `held_voltage_v` (a
+    /// potentiostatic protocol segment): V is the held one, I0 and I1 are still summed.
+    pub fn collector_held(
+        &mut self,
+        op: &Operator,
+        pot0: &[f64],
+        pot1: &[f64],
+        held_voltage_v: f64,
+    ) -> Result<DeviceCollector, GpuError> {
+        self.collector_with(op, pot0, pot1, None, 0.0, Some(held_voltage_v))
     }
 
     /// [`TwinRunner::collector`] in the two-potential form: the currents of both problems, the
@@ -1049,7 +1061,7 @@ impl<'a> TwinRunner<'a> {
         electronic: (&Operator, &[f64], &[f64]),
         target_current_a_m: f64,
     ) -> Result<DeviceCollector, GpuError> {
-        self.collector_with(op, pot0, pot1, Some(electronic), target_current_a_m)
+        self.collector_with(op, pot0, pot1, Some(electronic), target_current_a_m, None)
     }
 
     fn collector_with(
@@ -1059,11 +1071,14 @@ impl<'a> TwinRunner<'a> {
         pot1: &[f64],
         electronic: Option<(&Operator, &[f64], &[f64])>,
         target_current_a_m: f64,
+        held_voltage_v: Option<f64>,
     ) -> Result<DeviceCollector, GpuError> {
         let ctx = self.ctx;
         let n = op.cells();
         let params = CollectorParams {
             electronic: electronic.is_some() as u32,
+            hold_voltage: held_voltage_v.is_some() as u32,
+            held_voltage_v: held_voltage_v.unwrap_or(0.0) as f32,
             ..collector_params(op, target_current_a_m)
         };
         let pu = uniform(ctx, "collector", &params);

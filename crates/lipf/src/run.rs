@@ -617,6 +617,7 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
                 .as_ref()
                 .map_or(config.control.current_density_a_m2, |p| p.current());
             backend.set_current_density(i);
+            backend.hold_cell_voltage(tracker.as_ref().and_then(|p| p.held_voltage()));
         }
         let t_change = tracker.as_ref().map_or(end, |p| p.end_time_s().min(end));
         let t_ts = (ts_k as f64 * ts_dt).min(end);

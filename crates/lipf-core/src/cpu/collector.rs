@@ -31,28 +31,40 @@ pub fn top_current(op: &Operator, potential: &[f64]) -> f64 {
     -op.top_outflow(potential)
 }
 
-/// V = (I_target − I0)/I1 from the two galvanostatic solves; an error when I1 vanishes (no
-/// electrochemically active interface).
+/// V = (I_target − I0)/I1 from the two galvanostatic solves, or the held voltage; an error when
+/// I1 vanishes (no electrochemically active interface) and no voltage is held.
 pub fn collector(
     op: &Operator,
     potential0: &[f64],
     potential1: &[f64],
     target_current_a_m: f64,
+    held_voltage_v: Option<f64>,
 ) -> Result<CollectorPotential, SimulationError> {
     collector_from_currents(
         top_current(op, potential0),
         top_current(op, potential1),
         target_current_a_m,
+        held_voltage_v,
     )
 }
 
 /// V = (I_target − I0)/I1 from the currents of the two galvanostatic solves (in the
-/// two-potential form each the sum of the ionic and the electronic current through the top).
+/// two-potential form each the sum of the ionic and the electronic current through the top);
+/// with a held voltage (a potentiostatic protocol segment) V is that voltage, and the current
+/// follows as I0 + V I1.
 pub fn collector_from_currents(
     i0: f64,
     i1: f64,
     target_current_a_m: f64,
+    held_voltage_v: Option<f64>,
 ) -> Result<CollectorPotential, SimulationError> {
+    if let Some(v) = held_voltage_v {
+        return Ok(CollectorPotential {
+            i0,
+            i1,
+            v_collector: v,
+        });
+    }
     if i1.abs() < MIN_UNIT_RESPONSE_A_M || !i1.is_finite() {
         return Err(SimulationError::Solver(
             "galvanostatic control impossible: the current does not depend on the \
@@ -97,7 +109,7 @@ mod tests {
         let op = op();
         let p0 = [9.0, 9.0, 9.0, 1.0, 0.0, 0.0];
         let p1 = [9.0, 9.0, 9.0, 0.0, 1.0, 1.0];
-        let c = collector(&op, &p0, &p1, 4.0).unwrap();
+        let c = collector(&op, &p0, &p1, 4.0, None).unwrap();
         assert_eq!((c.i0, c.i1), (-1.0, -5.0));
         assert_eq!(c.v_collector, -1.0);
         let mut phi = [0.0; 6];
@@ -112,8 +124,8 @@ mod tests {
     fn no_response_to_the_collector_potential_is_an_error() {
         let op = op();
         let p0 = [0.0, 0.0, 0.0, 1.0, 0.0, 0.0];
-        assert!(collector(&op, &p0, &[0.0; 6], 1.0).is_err());
+        assert!(collector(&op, &p0, &[0.0; 6], 1.0, None).is_err());
         let nan = [0.0, 0.0, 0.0, f64::NAN, 0.0, 0.0];
-        assert!(collector(&op, &p0, &nan, 1.0).is_err());
+        assert!(collector(&op, &p0, &nan, 1.0, None).is_err());
     }
 }

@@ -1475,6 +1475,15 @@ impl Backend for GpuBackend {
         );
     }
 
+    fn hold_cell_voltage(&mut self, v: Option<f64>) {
+        self.coeffs.held_voltage_v = v;
+        self.ctx.queue.write_buffer(
+            &self.collector_params_buf,
+            0,
+            bytemuck::bytes_of(&CollectorParams::new(&self.coeffs)),
+        );
+    }
+
     fn set_state(&mut self, state: State) -> Result<(), SimulationError> {
         state.validate(&self.config)?;
         self.upload(state);
