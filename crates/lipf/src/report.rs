@@ -539,16 +539,27 @@ pub fn electrolyte_statement(rows: &[CaseRow]) -> String {
         reference.label
     );
     let verb = |g: f64| if g > 0.0 { "grew" } else { "lost" };
-    let _ = writeln!(
-        t,
-        "- {}: leakage charge {:.3e} C/m²; the Li in closed pores {} {:.3e} mol/m² ({:+.3e} of \
-         what it held).",
-        reference.label,
-        reference.leakage_charge_c_m2,
-        verb(reference.closed_pores_gain_mol_m2),
-        reference.closed_pores_gain_mol_m2.abs(),
-        reference.closed_pores_gain_mol_m2 / reference.closed_pores_initial_mol_m2
-    );
+    // No closed pore held Li at any time in either case: nothing to compare.
+    let none =
+        |r: &CaseRow| r.closed_pores_initial_mol_m2 == 0.0 && r.closed_pores_gain_mol_m2 == 0.0;
+    if none(reference) {
+        let _ = writeln!(
+            t,
+            "- {}: leakage charge {:.3e} C/m²; no closed pore holds Li.",
+            reference.label, reference.leakage_charge_c_m2,
+        );
+    } else {
+        let _ = writeln!(
+            t,
+            "- {}: leakage charge {:.3e} C/m²; the Li in closed pores {} {:.3e} mol/m² ({:+.3e} \
+             of what it held).",
+            reference.label,
+            reference.leakage_charge_c_m2,
+            verb(reference.closed_pores_gain_mol_m2),
+            reference.closed_pores_gain_mol_m2.abs(),
+            reference.closed_pores_gain_mol_m2 / reference.closed_pores_initial_mol_m2
+        );
+    }
     for r in &rows[1..] {
         let leak = reference.leakage_charge_c_m2 / r.leakage_charge_c_m2;
         let mut line = format!(
@@ -569,7 +580,14 @@ pub fn electrolyte_statement(rows: &[CaseRow]) -> String {
             reference.closed_pores_gain_mol_m2,
             r.closed_pores_gain_mol_m2,
         );
-        if g0 > 0.0 && g1 <= 0.0 {
+        if none(r) {
+            let lead = line
+                .split("; the Li in closed pores")
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            line = lead + "; no closed pore holds Li.";
+        } else if g0 > 0.0 && g1 <= 0.0 {
             line += &format!(
                 ": where {} deposits Li inside the electrolyte, this case does not (the particle \
                  dissolves instead).",
