@@ -271,3 +271,42 @@ fn a_run_stopped_by_a_short_circuit_continues_only_with_the_criterion_off() {
     assert!(ext.steps_this_run > 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// One run per folder: while another process holds the folder's lock (as a running `lipf run`
+/// does), a fresh run with --overwrite and a resume into it are refused by name and leave its
+/// files alone; once the lock is released the resume proceeds.
+#[test]
+fn a_run_folder_in_use_by_another_run_is_refused() {
+    let dir = temp("locked");
+    let out = dir.join("run");
+    run(&base(0.5), &out, false).unwrap();
+    let before = read(&out.join("timeseries.csv"));
+    let holder = lipf::run::lock_run_dir(&out)
+        .unwrap()
+        .expect("a lock on this file system");
+    let e = format!("{:#}", run(&base(1.0), &out, true).unwrap_err());
+    assert!(e.contains("another lipf run is writing"), "{e}");
+    let e = format!(
+        "{:#}",
+        lipf::run(lipf::RunOptions {
+            config: base(0.5),
+            out_dir: out.clone(),
+            resume: None,
+            overwrite: true,
+            quiet: true,
+            stop: StopFlag::new(),
+            stop_after_steps: None,
+        })
+        .unwrap_err()
+    );
+    assert!(e.contains("another lipf run is writing"), "{e}");
+    assert_eq!(
+        read(&out.join("timeseries.csv")),
+        before,
+        "the folder was touched"
+    );
+    drop(holder);
+    let ext = run(&base(1.0), &out, true).unwrap();
+    assert_eq!(ext.final_time_s, 1.0);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -70,7 +70,7 @@ enum Command {
         a run to T1 extended to T2 ends bitwise equal to a run straight to T2 when T1 is an \
         output event of both (a multiple of output.snapshot_interval_s and of \
         output.timeseries_interval_s). See docs/protocols.md.\n\n\
-        A fresh run refuses an output folder that already holds files; --overwrite replaces them.\n\n\
+        A fresh run refuses an output folder that already holds files; --overwrite replaces them. A folder that another lipf run is writing (it holds the folder's lock) is refused, fresh or resumed.\n\n\
         Exit status: 0 completed (at the end time, at the end of a protocol, or by a stop \
         criterion of control.stop; summary.json's end_reason says which), 1 error, 130/143 \
         interrupted by SIGINT/SIGTERM (checkpoint written).")]

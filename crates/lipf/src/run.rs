@@ -327,6 +327,27 @@ impl Outputs {
     }
 }
 
+/// Takes an exclusive advisory lock on the run folder (created when missing) for as long as the
+/// returned handle lives, so that a second `lipf run` (or a resume) into the same folder is
+/// refused instead of writing the same files at the same time. Where the folder cannot be
+/// opened or the file system does not support locks, the run goes on without one.
+pub fn lock_run_dir(dir: &Path) -> Result<Option<std::fs::File>> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create run directory {}", dir.display()))?;
+    let Ok(f) = std::fs::File::open(dir) else {
+        return Ok(None);
+    };
+    match f.try_lock() {
+        Ok(()) => Ok(Some(f)),
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "another lipf run is writing {} (it holds the folder's lock); wait for it to end, \
+             or give another folder with --out",
+            dir.display()
+        ),
+        Err(std::fs::TryLockError::Error(_)) => Ok(None),
+    }
+}
+
 /// A fresh run's folder: created when missing; one that holds files is refused unless
 /// `overwrite`, which empties it first (stale images of an earlier run must not sit beside new
 /// fields).
@@ -448,6 +469,8 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
     // Budgets and memory before anything is allocated or written.
     let estimate = lipf_core::estimate::check_config(config)?;
     check_available_memory(estimate.memory_bytes)?;
+    // One run per folder: held until this function returns.
+    let _lock = lock_run_dir(&opts.out_dir)?;
     #[cfg(feature = "hdf5")]
     let (resumed_state, resumed_position) = match &opts.resume {
         Some(path) => {
