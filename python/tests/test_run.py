@@ -1,5 +1,6 @@
 import json
 import math
+import signal
 import threading
 import _thread
 import time
@@ -85,6 +86,10 @@ def test_interrupt_checkpoints_then_raises(smoke_path, tmp_path):
         time.sleep(0.3)
         _thread.interrupt_main()  # what Ctrl-C does to the main thread
 
+    # A process started in the background by a shell without job control inherits SIGINT
+    # ignored, and then Python installs no handler and interrupt_main does nothing: install
+    # Python's own handler for this test, as an interactive session has it.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     watcher = threading.Thread(target=interrupt_when_running, daemon=True)
     watcher.start()
     try:
@@ -93,6 +98,8 @@ def test_interrupt_checkpoints_then_raises(smoke_path, tmp_path):
         result = e.lipf_result
     else:
         pytest.fail("the run was not interrupted")
+    finally:
+        signal.signal(signal.SIGINT, previous)
     watcher.join()
     assert result["completed"] is False
     assert 0.0 < result["final_time_s"] < 10000.0
