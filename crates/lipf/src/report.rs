@@ -563,7 +563,7 @@ pub fn electrolyte_statement(rows: &[CaseRow]) -> String {
     for r in &rows[1..] {
         let leak = reference.leakage_charge_c_m2 / r.leakage_charge_c_m2;
         let mut line = format!(
-            "- {}: leakage charge {:.3e} C/m² ({}); the Li in closed pores {} {:.3e} mol/m²",
+            "- {}: leakage charge {:.3e} C/m² ({})",
             r.label,
             r.leakage_charge_c_m2,
             if leak.is_finite() && leak >= 1.0 {
@@ -573,6 +573,13 @@ pub fn electrolyte_statement(rows: &[CaseRow]) -> String {
             } else {
                 format!("opposite in sign to {}", reference.label)
             },
+        );
+        if none(r) {
+            let _ = writeln!(t, "{line}; no closed pore holds Li.");
+            continue;
+        }
+        line += &format!(
+            "; the Li in closed pores {} {:.3e} mol/m²",
             verb(r.closed_pores_gain_mol_m2),
             r.closed_pores_gain_mol_m2.abs()
         );
@@ -580,14 +587,7 @@ pub fn electrolyte_statement(rows: &[CaseRow]) -> String {
             reference.closed_pores_gain_mol_m2,
             r.closed_pores_gain_mol_m2,
         );
-        if none(r) {
-            let lead = line
-                .split("; the Li in closed pores")
-                .next()
-                .unwrap_or_default()
-                .to_string();
-            line = lead + "; no closed pore holds Li.";
-        } else if g0 > 0.0 && g1 <= 0.0 {
+        if g0 > 0.0 && g1 <= 0.0 {
             line += &format!(
                 ": where {} deposits Li inside the electrolyte, this case does not (the particle \
                  dissolves instead).",
