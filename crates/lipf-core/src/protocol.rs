@@ -2,12 +2,13 @@
 //!
 //! A protocol (`control.protocol`) is a list of segments, each a constant current, a rest or a
 //! held cell voltage, ended by its duration, by the charge passed in it or (a current) by a
-//! cell-voltage limit, whichever comes first. The list runs `control.repeat` times (one pass is a cycle) or until the end time;
-//! `control.ramp` raises the segments' currents every few cycles. [`Tracker`] follows the
-//! protocol between the driver's calls of `Backend::advance`: it knows the current to apply,
-//! the time at which the segment ends by duration or charge (the driver advances exactly there)
-//! and decides at each stop whether the segment has ended. Its [`Position`] is stored in the
-//! checkpoint, so that a resumed run switches where an uninterrupted one does.
+//! cell-voltage limit, whichever comes first. The list runs `control.repeat` times (one pass is
+//! a cycle) or until the end time; `control.ramp` raises the segments' currents every few
+//! cycles. [`Tracker`] follows the protocol between the driver's calls of `Backend::advance`: it
+//! knows the current (or the voltage) to apply, the time at which the segment ends by duration
+//! or charge (the driver advances exactly there) and decides at each stop whether the segment
+//! has ended. Its [`Position`] is stored in the checkpoint, so that a resumed run switches where
+//! an uninterrupted one does.
 //!
 //! The stop criteria (`control.stop`) end the run: a cell-voltage limit and a short circuit,
 //! a 4-connected path of Li (ξ > ½) from the collector row to the top row ([`short_circuit`]).

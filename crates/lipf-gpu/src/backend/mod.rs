@@ -725,6 +725,16 @@ impl GpuBackend {
         self.np_iterations_total
     }
 
+    /// Rewrites the collector's uniform from the coefficients (target current, held voltage)
+    /// for the steps recorded from now on.
+    fn write_collector_params(&self) {
+        self.ctx.queue.write_buffer(
+            &self.collector_params_buf,
+            0,
+            bytemuck::bytes_of(&CollectorParams::new(&self.coeffs)),
+        );
+    }
+
     /// CG iterations and active-set rounds of all creep solves so far (0 without creep;
     /// `CpuBackend::creep_iterations_total`). Every step records [`CREEP_ACTIVE_SET_ROUNDS`]
     /// rounds.
@@ -1468,20 +1478,12 @@ impl Backend for GpuBackend {
 
     fn set_current_density(&mut self, a_m2: f64) {
         self.coeffs.target_current_a_m = a_m2 * self.coeffs.grid.width_m();
-        self.ctx.queue.write_buffer(
-            &self.collector_params_buf,
-            0,
-            bytemuck::bytes_of(&CollectorParams::new(&self.coeffs)),
-        );
+        self.write_collector_params();
     }
 
     fn hold_cell_voltage(&mut self, v: Option<f64>) {
         self.coeffs.held_voltage_v = v;
-        self.ctx.queue.write_buffer(
-            &self.collector_params_buf,
-            0,
-            bytemuck::bytes_of(&CollectorParams::new(&self.coeffs)),
-        );
+        self.write_collector_params();
     }
 
     fn set_state(&mut self, state: State) -> Result<(), SimulationError> {
