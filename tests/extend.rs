@@ -16,11 +16,21 @@ fn temp(tag: &str) -> PathBuf {
 }
 
 fn run(cfg: &Config, out: &Path, resume: bool) -> anyhow::Result<lipf::RunSummary> {
+    run_with(cfg, out, resume, false)
+}
+
+/// [`run`], a fresh one replacing the folder's contents when `overwrite`.
+fn run_with(
+    cfg: &Config,
+    out: &Path,
+    resume: bool,
+    overwrite: bool,
+) -> anyhow::Result<lipf::RunSummary> {
     lipf::run(lipf::RunOptions {
         config: cfg.clone(),
         out_dir: out.to_path_buf(),
         resume: resume.then(|| out.join("checkpoint.h5")),
-        overwrite: false,
+        overwrite,
         quiet: true,
         stop: StopFlag::new(),
         stop_after_steps: None,
@@ -286,19 +296,7 @@ fn a_run_folder_in_use_by_another_run_is_refused() {
         .expect("a lock on this file system");
     let e = format!("{:#}", run(&base(1.0), &out, true).unwrap_err());
     assert!(e.contains("another lipf run is writing"), "{e}");
-    let e = format!(
-        "{:#}",
-        lipf::run(lipf::RunOptions {
-            config: base(0.5),
-            out_dir: out.clone(),
-            resume: None,
-            overwrite: true,
-            quiet: true,
-            stop: StopFlag::new(),
-            stop_after_steps: None,
-        })
-        .unwrap_err()
-    );
+    let e = format!("{:#}", run_with(&base(0.5), &out, false, true).unwrap_err());
     assert!(e.contains("another lipf run is writing"), "{e}");
     assert_eq!(
         read(&out.join("timeseries.csv")),
