@@ -91,6 +91,104 @@ fn flat_cell_plates_one_mah_per_cm2_into_a_thickening_anode_at_the_steady_voltag
     assert!(worst < 0.02, "|V| left η_ct + iL/σ_p by {worst}");
 }
 
+/// What the flat cell of check 1 did over a run (`flat_cell_run`).
+struct FlatRun {
+    /// Largest relative deviation of the leakage current from G|V| at a sample.
+    worst_leak: f64,
+    /// The leakage charge, C/m².
+    leak: f64,
+    /// ∫G(t)|V(t)|dt, G the cell's electronic conductance solved alone at each sample, C/m².
+    leak_expected: f64,
+    /// The sharp-interface Wagner–Hebb integral ∫σ_e,el|V|/L dt, C/m².
+    wagner_hebb: f64,
+    /// Thickness of the electrolyte slab, m, and the interface width, m.
+    l_el: f64,
+    ell: f64,
+}
+
+/// The flat cell with creep at 2 A/m² for 2250 s, at grid spacing `dx_um` (ℓ = 2Δx) and
+/// electrolyte electronic conductivity `sigma_e`, sampled 75 times.
+fn flat_cell_run(dx_um: f64, sigma_e: f64) -> FlatRun {
+    let mut cfg = flat_cell();
+    cfg.domain.grid_spacing_um = dx_um;
+    cfg.material.electrolyte_electronic_conductivity_s_m = sigma_e;
+    let i = cfg.control.current_density_a_m2;
+    cfg.time.end_time_s = 2250.0;
+    let mut b = CpuBackend::new(&cfg).unwrap();
+    let c: Coefficients = b.coeffs.clone();
+    let l_el = (cfg.domain.height_um - cfg.geometry.li_foil_thickness_um) * 1e-6;
+    let eta_ct = 2.0 / c.f_over_rt_per_v * (i / (2.0 * c.exchange_current_density_a_m2)).asinh();
+    let expected_v = eta_ct + i * l_el / c.sigma_p_s_m;
+    // The electronic conductance of the cell as it stands, solved alone (no reaction,
+    // collector at 10 mV): the leakage per volt, the diffuse Li tail included.
+    let conductance = |s: &lipf_core::State| {
+        crate::electronic_checks::slab_leakage(&c, &s.xi, &s.phi, -0.01)
+            .0
+            .abs()
+            / 0.01
+    };
+    let inside0 = lipf_core::observables::li_in_electrolyte_mol_m2(&c, b.state());
+    let li0 = li_amount_mol_m2(&c, b.state());
+    let stop = StopFlag::new();
+    let (mut worst_v, mut worst_inside, mut worst_leak) = (0.0f64, 0.0f64, 0.0f64);
+    let (mut leak_expected, mut wagner_hebb) = (0.0, 0.0);
+    let (mut t_prev, mut gv_prev) = (0.0, conductance(b.state()) * b.state().v_collector.abs());
+    let mut v_prev = b.state().v_collector.abs();
+    let samples = 75;
+    for k in 1..=samples {
+        let t = k as f64 * cfg.time.end_time_s / samples as f64;
+        b.advance(t, &stop).unwrap();
+        let s = b.state();
+        let v = s.v_collector.abs();
+        worst_v = worst_v.max((v / expected_v - 1.0).abs());
+        let gv = conductance(s) * v;
+        worst_leak = worst_leak.max((s.leakage_current_density_a_m2.abs() / gv - 1.0).abs());
+        leak_expected += 0.5 * (gv + gv_prev) * (t - t_prev);
+        wagner_hebb += (sigma_e + c.sigma_floor_s_m) / l_el * 0.5 * (v + v_prev) * (t - t_prev);
+        (t_prev, v_prev, gv_prev) = (t, v, gv);
+        let deposit = li_amount_mol_m2(&c, s) - li0;
+        let inside = lipf_core::observables::li_in_electrolyte_mol_m2(&c, s) - inside0;
+        worst_inside = worst_inside.max(inside.abs() / deposit);
+    }
+    let run = FlatRun {
+        worst_leak,
+        leak: b.state().leakage_charge_c_m2,
+        leak_expected,
+        wagner_hebb,
+        l_el,
+        ell: c.ell_m,
+    };
+    eprintln!(
+        "Δx = {dx_um} µm, σ_e,el = {sigma_e:e} S/m: worst |V| deviation {worst_v:.4} (expected \
+         {:.4} mV), Li inside the electrolyte at most {worst_inside:.2e} of the deposit; leakage \
+         charge {:.6e} C/m², the static conductance's ∫G|V|dt {leak_expected:.6e} ({:+.2e}, worst \
+         sample {worst_leak:.2e}); sharp-interface ∫σV/L dt {wagner_hebb:.5e} (slab shortened by \
+         {:.2} µm = {:.2} ℓ)",
+        expected_v * 1e3,
+        run.leak,
+        run.excess(),
+        run.offset_m() * 1e6,
+        run.offset_m() / run.ell
+    );
+    assert!(worst_v < 0.02, "|V| left η_ct + iL/σ_p by {worst_v}");
+    assert!(
+        worst_inside < 1e-3,
+        "Li inside the electrolyte {worst_inside} of the deposit"
+    );
+    run
+}
+
+impl FlatRun {
+    /// The leakage charge over ∫G|V|dt, minus 1.
+    fn excess(&self) -> f64 {
+        self.leak / self.leak_expected - 1.0
+    }
+    /// How much thinner than L the slab of the sharp Wagner–Hebb law with this leakage is, m.
+    fn offset_m(&self) -> f64 {
+        self.l_el * (1.0 - self.wagner_hebb / self.leak)
+    }
+}
+
 /// Check 1 of the electrons-and-ions issue over a whole run, on the flat cell at 2 A/m² for
 /// 2250 s, where the creep-free form drifted from −7.59 to −14.0 mV. With creep, at every one of
 /// 75 samples, for an ideal electronic insulator (σ_e,el = 0) and for seed 003's LLZTO
@@ -100,96 +198,61 @@ fn flat_cell_plates_one_mah_per_cm2_into_a_thickening_anode_at_the_steady_voltag
 ///
 /// The leakage. With σ_e,el = 0 only the numerical floor σ_floor leaks, below the solver's
 /// tolerance. With σ_e,el > 0 the electrons cross the LLZO to the counter electrode (a flat
-/// cell has nowhere for them to converge), and the leakage charge is compared with ∫G(t)|V(t)|dt,
-/// G the cell's electronic conductance solved alone at each sample (no reaction): measured
-/// 4.25 % above it (bound: 0 to 5 %), and 10 % above the sharp-interface σV/L (the diffuse Li
-/// tail conducts into the first 4.05 µm = 8.1ℓ of the LLZO; check 2 of electronic_checks shows
-/// this offset ∝ ℓ). The 4.25 % is not the obstacle's compliance (unchanged with B 10× stiffer,
-/// which cuts the Li inside the electrolyte 10×): in the run φ_s peaks 0.9 % beyond V about 3 µm
-/// inside the LLZO, where the Li tail (ξ ≈ 1e-5) exchanges electrons by reaction. The issue asks
-/// for 1 %; that is not met, and the cause is open.
+/// cell has nowhere for them to converge), and the leakage is compared with G(t)|V(t)|, G the
+/// cell's electronic conductance solved alone at each sample (no reaction). The difference is the
+/// diffuse interface's: the room the scaffold's profile leaves inside the LLZO, 1 − ϕ ∝ e^{−2y/ℓ},
+/// holds a Li tail that reacts, and a reduction site a few ℓ inside the LLZO draws electrons
+/// from the counter electrode too (in the run φ_s dips 0.9 % below V about 3 µm inside at
+/// ℓ = 0.5 µm). It vanishes with the tail as ℓ → 0: measured 4.25 % of the leakage charge
+/// at ℓ = 0.5 µm (growing from 2.1 % at 750 s as the tail fills) and 0.38 % at ℓ = 0.25 µm, where
+/// every sample is within 0.29 % of G|V|. The issue's 1 % is asserted at ℓ = 0.25 µm (Δx =
+/// 0.125 µm), and the excess must fall at least 4× from ℓ = 0.5 µm. Against the sharp-interface
+/// σ_e,el V/L the leakage is 10.7 % and 2.9 % high: the Li tail conducts into the first
+/// ℓ/4·ln(3σ_Li/σ_e,el) ≈ 5.7ℓ of the LLZO (measured 8.1ℓ at ℓ = 0.5 µm, 4.85ℓ at ℓ = 0.25 µm), an offset ∝ ℓ, as in
+/// check 2 of electronic_checks.
 #[test]
 fn flat_cell_holds_its_voltage_and_keeps_li_out_of_the_electrolyte_with_and_without_leakage() {
-    for sigma_e in [0.0, 3.25e-6] {
-        let mut cfg = flat_cell();
-        cfg.material.electrolyte_electronic_conductivity_s_m = sigma_e;
-        let i = cfg.control.current_density_a_m2;
-        cfg.time.end_time_s = 2250.0;
-        let mut b = CpuBackend::new(&cfg).unwrap();
-        let c: Coefficients = b.coeffs.clone();
-        let l_el = (cfg.domain.height_um - cfg.geometry.li_foil_thickness_um) * 1e-6;
-        let eta_ct =
-            2.0 / c.f_over_rt_per_v * (i / (2.0 * c.exchange_current_density_a_m2)).asinh();
-        let expected_v = eta_ct + i * l_el / c.sigma_p_s_m;
-        // The electronic conductance of the cell as it stands, solved alone (no reaction,
-        // collector at 10 mV): the leakage per volt, the diffuse Li tail included.
-        let conductance = |s: &lipf_core::State| {
-            crate::electronic_checks::slab_leakage(&c, &s.xi, &s.phi, -0.01)
-                .0
-                .abs()
-                / 0.01
-        };
-        let inside0 = lipf_core::observables::li_in_electrolyte_mol_m2(&c, b.state());
-        let li0 = li_amount_mol_m2(&c, b.state());
-        let stop = StopFlag::new();
-        let (mut worst_v, mut worst_inside, mut worst_leak) = (0.0f64, 0.0f64, 0.0f64);
-        let (mut leak_expected, mut wagner_hebb) = (0.0, 0.0);
-        let (mut t_prev, mut gv_prev) = (0.0, conductance(b.state()) * b.state().v_collector.abs());
-        let mut v_prev = b.state().v_collector.abs();
-        let samples = 75;
-        for k in 1..=samples {
-            let t = k as f64 * cfg.time.end_time_s / samples as f64;
-            b.advance(t, &stop).unwrap();
-            let s = b.state();
-            let v = s.v_collector.abs();
-            worst_v = worst_v.max((v / expected_v - 1.0).abs());
-            let gv = conductance(s) * v;
-            worst_leak = worst_leak.max((s.leakage_current_density_a_m2.abs() / gv - 1.0).abs());
-
-            leak_expected += 0.5 * (gv + gv_prev) * (t - t_prev);
-            wagner_hebb += (sigma_e + c.sigma_floor_s_m) / l_el * 0.5 * (v + v_prev) * (t - t_prev);
-            (t_prev, v_prev, gv_prev) = (t, v, gv);
-            let deposit = li_amount_mol_m2(&c, s) - li0;
-            let inside = lipf_core::observables::li_in_electrolyte_mol_m2(&c, s) - inside0;
-            worst_inside = worst_inside.max(inside.abs() / deposit);
-        }
-        let leak = b.state().leakage_charge_c_m2;
-        eprintln!(
-            "σ_e,el = {sigma_e:e} S/m: worst |V| deviation {worst_v:.4} (expected {:.4} mV), \
-             Li inside the electrolyte at most {worst_inside:.2e} of the deposit, leakage \
-             charge {leak:.5e} C/m² against the Wagner–Hebb integral {wagner_hebb:.5e}",
-            expected_v * 1e3
-        );
-        assert!(worst_v < 0.02, "|V| left η_ct + iL/σ_p by {worst_v}");
-        assert!(
-            worst_inside < 1e-3,
-            "Li inside the electrolyte {worst_inside} of the deposit"
-        );
-        eprintln!(
-            "σ_e,el = {sigma_e:e} S/m: leakage charge {leak:.6e} C/m², the static conductance's \
-             ∫G|V|dt {leak_expected:.6e} ({:+.2e}); sharp-interface ∫σV/L dt {wagner_hebb:.5e} \
-             (slab shortened by {:.2} µm)",
-            leak / leak_expected - 1.0,
-            l_el * 1e6 * (1.0 - wagner_hebb / leak)
-        );
-        eprintln!("worst instantaneous leakage against G|V|: {worst_leak:.2e}");
-        if sigma_e == 0.0 {
-            // Only the floor leaks, below the solver's tolerance (1e-5 of the current).
-            assert!(leak < 1e-5 * i * cfg.time.end_time_s, "{leak} C/m²");
-            continue;
-        }
-        assert!(
-            (0.0..0.05).contains(&(leak / leak_expected - 1.0)),
-            "leakage charge {leak} C/m² against ∫G|V|dt = {leak_expected} C/m²"
-        );
-        // The diffuse tail shortens the slab by a few ℓ (check 2 shows the offset ∝ ℓ and the
-        // sharp value within 1 % once L/ℓ is large); here L/ℓ = 86.
-        let offset_over_ell = l_el * (1.0 - wagner_hebb / leak) / c.ell_m;
+    let insulator = flat_cell_run(0.25, 0.0);
+    // Only the floor leaks, below the solver's tolerance (1e-5 of the current).
+    assert!(
+        insulator.leak < 1e-5 * 2.0 * 2250.0,
+        "{} C/m²",
+        insulator.leak
+    );
+    let sigma_e = 3.25e-6;
+    let coarse = flat_cell_run(0.25, sigma_e);
+    let fine = flat_cell_run(0.125, sigma_e);
+    assert!(
+        (0.0..0.05).contains(&coarse.excess()),
+        "ℓ = 0.5 µm: leakage charge {} C/m² against ∫G|V|dt = {} C/m²",
+        coarse.leak,
+        coarse.leak_expected
+    );
+    assert!(
+        fine.excess().abs() < 0.01 && fine.worst_leak < 0.01,
+        "ℓ = 0.25 µm: leakage charge {} C/m² against ∫G|V|dt = {} C/m² (worst sample {})",
+        fine.leak,
+        fine.leak_expected,
+        fine.worst_leak
+    );
+    assert!(
+        fine.excess().abs() < coarse.excess() / 4.0,
+        "the excess over G|V| does not vanish with ℓ: {} at ℓ = 0.5 µm, {} at 0.25 µm",
+        coarse.excess(),
+        fine.excess()
+    );
+    for run in [&coarse, &fine] {
+        let offset_over_ell = run.offset_m() / run.ell;
         assert!(
             (0.0..12.0).contains(&offset_over_ell),
             "slab shortened by {offset_over_ell} ℓ"
         );
     }
+    // The sharp law is approached as the tail shrinks with ℓ.
+    assert!(
+        fine.offset_m() < coarse.offset_m(),
+        "offset grew with finer ℓ"
+    );
 }
 
 /// The creep step alone conserves the metal: a random overfilled field with free room in places,
