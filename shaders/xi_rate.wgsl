@@ -8,17 +8,19 @@
 //            the Kobayashi anisotropic flux J on cell faces; the Butler–Volmer source
 //            Lη s(ξ) B(η + μ_η), s = 6ξ(1−ξ), with B continued linearly beyond
 //            |η| = max_bv_overpotential_v and μ_η = μ/(nF c_s) the chemical potential of ξ as a
-//            potential in the two-potential form (0 otherwise).
+//            potential in the two-potential form (0 otherwise). Then the obstacle by backward
+//            Euler over Δt_p = min(obstacle_dt_cap, control.remaining) (0: explicit), outside
+//            the interphase's band (implicit_obstacle).
 // Bindings:  0 uniform XiRateParams; 1 xi, 2 phi, 3 conc, 4 eta_star (read);
-//            5 a_out, 6 g_out (write).
+//            5 a_out, 6 g_out (write); 7 control (read: remaining).
 // Dispatch:  (ceil(nx/16), ceil(ny/16), 1) workgroups of 16×16, one invocation per cell.
 // Index:     k = j·nx + i, row j = 0 at the current collector; x periodic, no flux of ξ through
 //            the bottom and top.
 // Twin:      crates/lipf-core/src/cpu/xi_rate.rs (xi_rate, double_well_slope, sharp_lambda,
 //            obstacle_slope, room_obstacle_slope, chemical_overpotential, kobayashi_flux,
-//            butler_volmer).
+//            butler_volmer, obstacle_excess, implicit_obstacle, obstacle_step_s).
 //            cos θ0, sin θ0, e^a and e^−a come precomputed from the host.
-// Imports:   shared/interp.wgsl
+// Imports:   shared/interp.wgsl, shared/control.wgsl
 
 struct XiRateParams {
     nx: u32,
@@ -48,7 +50,8 @@ struct XiRateParams {
     // The rectifying interphase's band, ip_phi_lo ≤ ϕ < ip_phi_hi (both 0: none): ξ is held.
     ip_phi_lo: f32,
     ip_phi_hi: f32,
-    _pad0: u32,
+    // The largest step of the implicit obstacle, min(stability limit, max Δt), s (0: explicit).
+    obstacle_dt_cap: f32,
     _pad1: u32,
 }
 
@@ -59,6 +62,7 @@ struct XiRateParams {
 @group(0) @binding(4) var<storage, read> eta_star: array<f32>;
 @group(0) @binding(5) var<storage, read_write> a_out: array<f32>;
 @group(0) @binding(6) var<storage, read_write> g_out: array<f32>;
+@group(0) @binding(7) var<storage, read> control: Control;
 
 fn at(i: u32, j: u32) -> f32 {
     return xi[j * p.nx + i];
@@ -101,6 +105,40 @@ fn obstacle_slope(x: f32, ph: f32) -> f32 {
 // (·)₊ would keep the upward roundings).
 fn room_obstacle_slope(x: f32, ph: f32) -> f32 {
     return 2.0 * p.b_obstacle * max(x - (1.0 - ph), 0.0);
+}
+
+// The obstacle's signed excess: ξ − (1 − ϕ) (room; exact in f32 near the room) or ξ − ξc where
+// ϕ > ½ (scaffold); has.x = 0 where no obstacle acts.
+fn obstacle_excess(x: f32, ph: f32) -> vec2<f32> {
+    if (p.room_obstacle != 0u) {
+        return vec2<f32>(1.0, x - (1.0 - ph));
+    }
+    if (ph > 0.5) {
+        return vec2<f32>(1.0, x - p.obstacle_xi_threshold);
+    }
+    return vec2<f32>(0.0, 0.0);
+}
+
+// The obstacle by backward Euler over Δt_p = min(obstacle_dt_cap, remaining time) (the CPU
+// twin's implicit_obstacle): r = r0 − J e₊, J = 2B (Lσ + g/(nF c_s)); with ẽ = e + Δt_p r0 at η*,
+// (a0, g) if ẽ ≤ 0, else ((a0 − J e), g)/(1 + J Δt_p), a0 = a + J e₊.
+fn implicit_obstacle(ex: vec2<f32>, eta_star: f32, a: f32, g: f32) -> vec2<f32> {
+    let dt = max(min(p.obstacle_dt_cap, control.remaining), 0.0);
+    if (ex.x == 0.0 || dt <= 0.0) {
+        return vec2<f32>(a, g);
+    }
+    let e = ex.y;
+    var reaction = 0.0;
+    if (p.room_obstacle != 0u) {
+        reaction = g * p.inv_nf_cs;
+    }
+    let j = 2.0 * p.b_obstacle * (p.l_sigma + reaction);
+    let a0 = a + j * max(e, 0.0);
+    if (e + dt * (a0 - g * eta_star) > 0.0) {
+        let d = 1.0 / (1.0 + j * dt);
+        return vec2<f32>((a0 - j * e) * d, g * d);
+    }
+    return vec2<f32>(a0, g);
 }
 
 // The chemical potential μ (J/m³) of ξ as a potential, μ/(nF c_s), in the two-potential form;
@@ -230,6 +268,10 @@ fn xi_rate(@builtin(global_invocation_id) gid: vec3<u32>) {
             a += -w * bv.x + g * eta;
         }
     }
-    a_out[k] = a;
-    g_out[k] = g;
+    var out = vec2<f32>(a, g);
+    if (!in_interphase(ph, p.ip_phi_lo, p.ip_phi_hi)) {
+        out = implicit_obstacle(obstacle_excess(x, ph), eta_star[k], a, g);
+    }
+    a_out[k] = out.x;
+    g_out[k] = out.y;
 }

@@ -120,3 +120,15 @@ fn a_run_stops_at_its_step_budget() {
     );
     assert_eq!(b.state().step, 5);
 }
+
+#[test]
+fn the_implicit_obstacle_is_refused_with_creep_and_accepted_without() {
+    let e = err(r#"{"model": {"obstacle_step": "implicit"}, "creep": {"enabled": true}}"#);
+    assert!(
+        e.contains("model.obstacle_step") && e.contains("creep.enabled"),
+        "{e}"
+    );
+    Config::from_json_str(r#"{"model": {"obstacle_step": "implicit"}}"#).unwrap();
+    let e = err(r#"{"model": {"obstacle_step": "sometimes"}}"#);
+    assert!(e.contains("obstacle_step"), "{e}");
+}

@@ -1103,12 +1103,30 @@ macro_rules! twin_test {
 
 twin_test!(twin_xi_rate, |t, k| {
     let (c, s, n) = (&k.c, &k.s, k.c.grid.cells());
-    let p = cpu::xi_rate::XiRateParams::new(c, true);
-    let (mut a, mut g) = (vec![0.0; n], vec![0.0; n]);
-    cpu::xi_rate::xi_rate(&p, &s.xi, &s.phi, &s.conc, &s.eta, &mut a, &mut g);
-    let (ga, gg) = t.xi_rate(&p, &s.xi, &s.phi, &s.conc, &s.eta).unwrap();
-    k.close("xi_rate", "a", k.nx(), &ga, &a, 1e-5, F32_WHY);
-    k.close("xi_rate", "g", k.nx(), &gg, &g, 1e-5, F32_WHY);
+    // As the case stands and with Li pressed 0.05 beyond the room of every cell whose ϕ lies in
+    // (0.1, 0.9), each with the obstacle explicit and by backward Euler over 5 s.
+    let pressed: Vec<f64> = round(
+        &s.xi
+            .iter()
+            .zip(&s.phi)
+            .map(|(&x, &ph)| {
+                if ph > 0.1 && ph < 0.9 {
+                    (1.05 - ph).min(1.0)
+                } else {
+                    x
+                }
+            })
+            .collect::<Vec<f64>>(),
+    );
+    for (xi, dt_p) in [(&s.xi, 0.0), (&s.xi, 5.0), (&pressed, 0.0), (&pressed, 5.0)] {
+        let mut p = cpu::xi_rate::XiRateParams::new(c, true);
+        p.obstacle_step_s = dt_p;
+        let (mut a, mut g) = (vec![0.0; n], vec![0.0; n]);
+        cpu::xi_rate::xi_rate(&p, xi, &s.phi, &s.conc, &s.eta, &mut a, &mut g);
+        let (ga, gg) = t.xi_rate(&p, xi, &s.phi, &s.conc, &s.eta).unwrap();
+        k.close("xi_rate", "a", k.nx(), &ga, &a, 1e-5, F32_WHY);
+        k.close("xi_rate", "g", k.nx(), &gg, &g, 1e-5, F32_WHY);
+    }
 });
 
 twin_test!(twin_potential_assemble, |t, k| {
@@ -3284,6 +3302,22 @@ fn gpu_implicit_nernst_planck_two_potential_smoke_steps_match_the_cpu_backend() 
             conc: IMPLICIT_CONC_ABS_TOL,
             ..TWO_POTENTIAL_STEP_TOLERANCES
         },
+    );
+}
+
+/// The two-potential smoke case with the obstacle by backward Euler (`model.obstacle_step =
+/// "implicit"`, steps of 0.25 s: J Δt_p ≈ 0.5): the two-potential tolerances. The device forms
+/// Δt_p from the control record's remaining time, the CPU from its own; both land on the same
+/// steps.
+#[test]
+fn gpu_implicit_obstacle_two_potential_smoke_steps_match_the_cpu_backend() {
+    let mut cfg = smoke_stepped_two_potential();
+    cfg.model.obstacle_step = lipf_core::config::ObstacleStep::Implicit;
+    compare_steps_with(
+        "implicit obstacle two-potential smoke",
+        &cfg,
+        SMOKE_COMPARE_S,
+        TWO_POTENTIAL_STEP_TOLERANCES,
     );
 }
 

@@ -30,6 +30,7 @@ fn bare_params(nx: usize, ny: usize, dx: f64, w1: f64, l_sigma: f64, kappa: f64)
         inv_nf_cs: 0.0,
         ip_phi_lo: 0.0,
         ip_phi_hi: 0.0,
+        obstacle_step_s: 0.0,
     }
 }
 
@@ -311,4 +312,74 @@ fn sharp_double_well_keeps_the_sampled_tanh_stationary_at_every_sub_cell_offset(
             poly.iter().cloned().fold(0.0, f64::max) - poly.iter().cloned().fold(1.0, f64::min);
         assert!(spread > 1e-3 * poly[0], "no offset dependence: {poly:?}");
     }
+}
+
+/// The obstacle taken linearly implicitly (docs/models/phase-field.md §4): Li pressed 0.1 beyond
+/// the room of every cell (ξ = 0.9, ϕ = 0.2, uniform, no reaction) relaxes monotonically to the
+/// steady excess where the double well's pull towards ξ = 1 balances the obstacle, at a step 10× the explicit limit
+/// 2/(2LσB) (measured: 4.7e-2 of the initial distance after one step, 1e-15 after 20); the
+/// forward-Euler obstacle at that step overshoots by 1 − 2LσBΔt ≈ −19 times the excess, out of
+/// [0, 1]. A shorter step than Δt_p (the ξ-change limit cutting
+/// the step after the solve) relaxes less per step but still without overshoot.
+#[test]
+fn the_implicit_obstacle_relaxes_compressed_li_at_steps_beyond_its_explicit_limit() {
+    use lipf_core::cpu::xi_rate::{double_well_slope, room_obstacle_slope};
+    let mut cfg = lipf_core::Config::default();
+    cfg.domain.width_um = 2.0;
+    cfg.domain.height_um = 2.0;
+    let c = lipf_core::Coefficients::from_config(&cfg);
+    let n = c.grid.cells();
+    let (phi, conc, eta) = (vec![0.2; n], vec![1.0; n], vec![0.0; n]);
+    let mut p = XiRateParams::new(&c, false);
+    assert!(p.room_obstacle, "the default form has the room obstacle");
+    // The steady ξ: f'_W(ξ) + 2B(ξ + ϕ − 1) = 0, by bisection.
+    let force = |x: f64| double_well_slope(&p, x) + room_obstacle_slope(p.b_obstacle, x, 0.2);
+    let (mut lo, mut hi) = (0.8, 0.9);
+    assert!(force(lo) < 0.0 && force(hi) > 0.0);
+    for _ in 0..100 {
+        let mid = 0.5 * (lo + hi);
+        if force(mid) > 0.0 {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    let xi_star = 0.5 * (lo + hi);
+    let dt = 10.0 * c.dt_obstacle_explicit_s();
+    let (mut a, mut g) = (vec![0.0; n], vec![0.0; n]);
+    // Runs `steps` steps of Δt with the obstacle over Δt_p; |ξ − ξ*| after each.
+    let mut relax = |dt_p: f64, dt: f64, steps: usize| -> Vec<f64> {
+        p.obstacle_step_s = dt_p;
+        let mut xi = vec![0.9; n];
+        (0..steps)
+            .map(|_| {
+                xi_rate(&p, &xi, &phi, &conc, &eta, &mut a, &mut g);
+                xi_update(c.grid.nx, dt, &a, &mut xi);
+                (xi[0] - xi_star) / (0.9 - xi_star)
+            })
+            .collect()
+    };
+    let implicit = relax(dt, dt, 20);
+    let explicit = relax(0.0, dt, 3);
+    let shorter = relax(dt, 0.1 * dt, 20);
+    eprintln!(
+        "ξ* = {xi_star:.6} (excess {:.2e}); (ξ − ξ*)/(ξ0 − ξ*) per step: implicit at Δt = {dt:.2} s \
+         {:.3e} … {:.3e}; explicit {explicit:?}; implicit with Δt = Δt_p/10: {:.3e} … {:.3e}",
+        xi_star - 0.8,
+        implicit[0],
+        implicit[19],
+        shorter[0],
+        shorter[19]
+    );
+    for run in [&implicit, &shorter] {
+        assert!(
+            run.windows(2).all(|w| (0.0..=w[0]).contains(&w[1])) && run[0] < 1.0 && run[0] > 0.0,
+            "not a monotone relaxation without overshoot: {run:?}"
+        );
+    }
+    assert!(implicit[19] < 1e-6, "{}", implicit[19]);
+    assert!(
+        explicit[0] < -10.0,
+        "the explicit obstacle did not overshoot: {explicit:?}"
+    );
 }

@@ -35,7 +35,7 @@ use crate::cpu::reaction_rate::reaction_rate;
 use crate::cpu::time_step::{
     step_maxima, time_step, TimeStepParams, LAND_TOLERANCE, SUBSTEP_SLACK,
 };
-use crate::cpu::xi_rate::{xi_rate, XiRateParams};
+use crate::cpu::xi_rate::{obstacle_step_s, xi_rate, XiRateParams};
 use crate::cpu::xi_update::xi_update;
 use crate::geometry::GeometryInfo;
 use crate::observables::{self, Scalars};
@@ -206,7 +206,7 @@ impl CpuBackend {
             .zip(&state.phi)
             .map(|(&x, &p)| cell_diffusivity(&coeffs, x, p))
             .collect();
-        let dt_stable_s = config.time.stability_safety * coeffs.dt_allen_cahn_s();
+        let dt_stable_s = config.time.stability_safety * coeffs.dt_step_limit_s();
         let dt_np_s = config.time.stability_safety * coeffs.dt_diffusion_s();
         let sweeps = config.solver.smoothing_sweeps;
         let cycle = config.solver.cycle;
@@ -331,16 +331,25 @@ impl CpuBackend {
 
     /// One time step that does not go beyond `t_max_s` ([`crate::step::step_sequence`]).
     pub fn step(&mut self, t_max_s: f64) -> Result<(), SimulationError> {
+        self.current.t_max_s = t_max_s;
         if self.state.step == 0 {
             self.converge_initial_overpotential()?;
         }
-        self.current.t_max_s = t_max_s;
         step_sequence(
             self,
             self.coeffs.control,
             self.coeffs.nernst_planck,
             self.coeffs.creep.is_some(),
         )
+    }
+
+    /// Δt_p of the implicit obstacle (`XiRateParams::obstacle_step_s`) with `remaining_s` left
+    /// to the target: the step the limits known before the solve allow.
+    fn obstacle_step_s(&self, remaining_s: f64) -> f64 {
+        if !self.coeffs.implicit_obstacle {
+            return 0.0;
+        }
+        obstacle_step_s(self.dt_stable_s, self.config.time.max_dt_s, remaining_s)
     }
 
     /// Wall time split of the steps taken so far by this backend object.
@@ -446,8 +455,9 @@ impl StepKernels for CpuBackend {
     }
 
     fn xi_rate(&mut self) -> Result<(), SimulationError> {
-        let p = XiRateParams::new(&self.coeffs, true);
+        let mut p = XiRateParams::new(&self.coeffs, true);
         let s = &self.state;
+        p.obstacle_step_s = self.obstacle_step_s(self.current.t_max_s - s.time_s);
         xi_rate(&p, &s.xi, &s.phi, &s.conc, &s.eta, &mut self.a, &mut self.g);
         Ok(())
     }

@@ -90,7 +90,7 @@ pub fn equilibrate(
     state: &mut State,
     duration_s: f64,
 ) -> Result<(), SimulationError> {
-    let p = XiRateParams::new(coeffs, false);
+    let mut p = XiRateParams::new(coeffs, false);
     let dt_max = config.time.stability_safety * coeffs.dt_allen_cahn_s();
     let steps = (duration_s / dt_max).ceil() as u64;
     let dt = if steps > 0 {
@@ -98,6 +98,7 @@ pub fn equilibrate(
     } else {
         0.0
     };
+    p.obstacle_step_s = dt;
     let n = state.grid.cells();
     let (mut a, mut g) = (vec![0.0; n], vec![0.0; n]);
     for _ in 0..steps {

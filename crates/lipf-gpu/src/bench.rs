@@ -212,7 +212,7 @@ impl<'a> GpuExplicit<'a> {
         let k_update = Kernel::new(ctx, &mut m, "xi_update", "xi_update")?;
         let k_sub = Kernel::new(ctx, &mut m, "np_substep", "np_substep")?;
         let k_copy = Kernel::new(ctx, &mut m, "copy", "copy")?;
-        let bg_rate = vec![k_rate.bind(ctx, &[&xi_p, &xi, &phi, &conc, &eta, &a, &g])];
+        let bg_rate = vec![k_rate.bind(ctx, &[&xi_p, &xi, &phi, &conc, &eta, &a, &g, &control_b])];
         // The rate r of xi_update: `a` stands in (any field does).
         let bg_update = vec![k_update.bind(ctx, &[&grid_p, &a, &control_b, &xi, &xi_lo])];
         let bg_sub = vec![

@@ -48,7 +48,7 @@ gpu_struct!(
         cos_theta0: f32, sin_theta0: f32, l_eta: f32, f: f32,
         alpha: f32, beta: f32, max_bv_overpotential_v: f32, sharp_a: f32,
         exp_sharp_a: f32, exp_minus_sharp_a: f32, room_obstacle: u32, inv_nf_cs: f32,
-        ip_phi_lo: f32, ip_phi_hi: f32, _pad0: u32, _pad1: u32,
+        ip_phi_lo: f32, ip_phi_hi: f32, obstacle_dt_cap: f32, _pad1: u32,
     }
 );
 
@@ -430,6 +430,9 @@ impl XiRateParams {
             inv_nf_cs: p.inv_nf_cs as f32,
             ip_phi_lo: p.ip_phi_lo as f32,
             ip_phi_hi: p.ip_phi_hi as f32,
+            // The device takes min(this, control.remaining): a caller that sets the control's
+            // remaining time to the CPU's Δt_p (or more) gets the CPU kernel's factor.
+            obstacle_dt_cap: p.obstacle_step_s as f32,
             ..Default::default()
         }
     }

@@ -173,7 +173,7 @@ pub const MODULES: &[Module] = &[
 
 /// Every kernel shader, in the order of the step.
 pub const SHADERS: &[Shader] = &[
-    shader!("xi_rate", twin, imports = ["interp"]),
+    shader!("xi_rate", twin, imports = ["interp", "control"]),
     shader!("potential_assemble", twin, imports = ["interp", "operator"]),
     shader!(
         "electronic_assemble",

@@ -172,10 +172,15 @@ impl<'a> TwinRunner<'a> {
             field(ctx, "eta", eta),
         );
         let (ba, bg) = (storage_f32(ctx, "a", n), storage_f32(ctx, "g", n));
+        // The remaining time equal to the CPU's Δt_p: the device's min(cap, remaining) is it.
+        let control = self.control_buffer(&Control {
+            remaining: p.obstacle_step_s as f32,
+            ..Default::default()
+        });
         let mut out = self.run(
             "xi_rate",
             "xi_rate",
-            &[&pu, &bx, &bp, &bc, &be, &ba, &bg],
+            &[&pu, &bx, &bp, &bc, &be, &ba, &bg, &control],
             grid_groups(p.nx, p.ny),
             &[(&ba, n), (&bg, n)],
         )?;

@@ -201,6 +201,7 @@ fn coefficients_json(c: &Coefficients) -> serde_json::Value {
         "target_current_a_m": c.target_current_a_m,
         "cell_voltage_v": c.cell_voltage_v,
         "dt_allen_cahn_s": c.dt_allen_cahn_s(),
+        "dt_step_limit_s": c.dt_step_limit_s(),
         "dt_diffusion_s": c.dt_diffusion_s(),
     })
 }

@@ -12,6 +12,10 @@
 //!   g = Lη s(ξ) f [(1−α) exp((1−α) f η*) + β c̃ exp(−β f η*)] ≥ 0.
 //! Outputs: a = r_ac + G(η*) + g η* and g, so that the rate is r = a − g η.
 //!
+//! The obstacle is stiff (2LσB ≈ 2 s⁻¹ at the defaults) and is taken by backward Euler over the
+//! step Δt_p the limits known before the solve allow (`obstacle_step_s`), see
+//! [`implicit_obstacle`]: no step limit from B, and the equilibrium of the explicit form.
+//!
 //! J lives on cell faces: on an east face ξx is the two-point difference and ξy the mean of the
 //! two cells' central differences (and symmetrically on north faces). With δ = 0 the gradient
 //! term is exactly the 5-point Laplacian κ0 ∇²ξ. ξ has no flux through the bottom and top.
@@ -63,6 +67,11 @@ pub struct XiRateParams {
     /// separates the Li from the electrolyte, so ξ is held there (a = g = 0; §9.9).
     pub ip_phi_lo: f64,
     pub ip_phi_hi: f64,
+    /// Δt_p, s: the step over which the obstacle is taken implicitly (0: explicitly, the form
+    /// for callers that pick their own small step). The backends set it each step to
+    /// min(stability limit, max Δt, time left to the target), the step the time step will take
+    /// unless the largest-ξ-change limit shortens it.
+    pub obstacle_step_s: f64,
 }
 
 impl XiRateParams {
@@ -96,6 +105,7 @@ impl XiRateParams {
             inv_nf_cs: 1.0 / (c.nf_c_mol * c.cs_mol_m3),
             ip_phi_lo: c.interphase_phi_lo,
             ip_phi_hi: c.interphase_phi_hi,
+            obstacle_step_s: 0.0,
         }
     }
 }
@@ -122,6 +132,70 @@ pub fn obstacle_slope(b: f64, xi: f64, phi: f64) -> f64 {
 #[inline(always)]
 pub fn room_obstacle_slope(b: f64, xi: f64, phi: f64) -> f64 {
     2.0 * b * (xi + phi - 1.0).max(0.0)
+}
+
+/// Δt_p of the implicit obstacle: min(stability limit, max Δt, time left to the target), s;
+/// the step `time_step` takes unless the largest-ξ-change limit shortens it. (The device forms
+/// it in `xi_rate.wgsl` from `obstacle_dt_cap` and the control record's remaining time.)
+pub fn obstacle_step_s(dt_stable_s: f64, max_dt_s: Option<f64>, remaining_s: f64) -> f64 {
+    dt_stable_s
+        .min(max_dt_s.unwrap_or(f64::INFINITY))
+        .min(remaining_s)
+        .max(0.0)
+}
+
+/// The obstacle's signed excess in a cell: ξ + ϕ − 1 (room obstacle) or ξ − ξc where ϕ > ½
+/// (scaffold obstacle); `None` where no obstacle acts (scaffold obstacle, ϕ ≤ ½).
+#[inline(always)]
+pub fn obstacle_excess(p: &XiRateParams, xi: f64, phi: f64) -> Option<f64> {
+    if p.room_obstacle {
+        Some(xi + phi - 1.0)
+    } else if phi > 0.5 {
+        Some(xi - OBSTACLE_XI_THRESHOLD)
+    } else {
+        None
+    }
+}
+
+/// The obstacle by backward Euler over Δt_p = `p.obstacle_step_s` (0: the explicit (a, g)
+/// unchanged). Model of the cell's rate: r = r0 − J e₊, with e the obstacle's excess
+/// ([`obstacle_excess`]), J = 2B (Lσ + g/(nF c_s)) its stiffness (Allen–Cahn, and in the
+/// two-potential form its pressure through the reaction slope g) and r0 = r + J e₊ the rate
+/// without it. Backward Euler of e' = r0 − J e₊ over Δt_p: with ẽ = e + Δt_p r0 the excess the
+/// step would reach without the obstacle, the end excess is ẽ if ẽ ≤ 0, else ẽ/(1 + J Δt_p); as
+/// a rate, r0 in the first case and (r0 − J e)/(1 + J Δt_p) in the second. The branch is chosen
+/// at the linearisation point η* (where the two rates are equal at ẽ = 0: continuous in ξ and ϕ);
+/// each branch is linear in η, so the result is again (a, g). No step limit from B; a steady
+/// excess (r = 0) is the explicit form's; a cell filling from below its room reaches the room
+/// within the step instead of overshooting it. Charge stays exact: the potential's source is
+/// this same rate.
+#[inline(always)]
+pub fn implicit_obstacle(
+    p: &XiRateParams,
+    excess: Option<f64>,
+    eta_star: f64,
+    a: f64,
+    g: f64,
+) -> (f64, f64) {
+    let Some(e) = excess else {
+        return (a, g);
+    };
+    if p.obstacle_step_s <= 0.0 {
+        return (a, g);
+    }
+    let reaction = if p.room_obstacle {
+        g * p.inv_nf_cs
+    } else {
+        0.0
+    };
+    let j = 2.0 * p.b_obstacle * (p.l_sigma + reaction);
+    let a0 = a + j * e.max(0.0);
+    if e + p.obstacle_step_s * (a0 - g * eta_star) > 0.0 {
+        let d = 1.0 / (1.0 + j * p.obstacle_step_s);
+        ((a0 - j * e) * d, g * d)
+    } else {
+        (a0, g)
+    }
 }
 
 /// The chemical potential of the Li phase field as a potential, μ/(nF c_s) with
@@ -260,13 +334,12 @@ pub fn xi_rate(
             let div = (jx_east(i, j) - jx_east(west(i), j) + jy_north(i, j)
                 - if j > 0 { jy_north(i, j - 1) } else { 0.0 })
                 * inv_dx;
-            let df0 = double_well_slope(p, x)
-                + 2.0 * p.a_cross * x * ph * ph
-                + if p.room_obstacle {
-                    room_obstacle_slope(p.b_obstacle, x, ph)
-                } else {
-                    obstacle_slope(p.b_obstacle, x, ph)
-                };
+            let obstacle = if p.room_obstacle {
+                room_obstacle_slope(p.b_obstacle, x, ph)
+            } else {
+                obstacle_slope(p.b_obstacle, x, ph)
+            };
+            let df0 = double_well_slope(p, x) + 2.0 * p.a_cross * x * ph * ph + obstacle;
             let mu = df0 - div;
             let r_ac = -p.l_sigma * mu;
             let (mut a, mut g) = (r_ac, 0.0);
@@ -283,6 +356,11 @@ pub fn xi_rate(
                     a += -w * b + g * eta;
                 }
             }
+            let (a, g) = if in_band(ph, p.ip_phi_lo, p.ip_phi_hi) {
+                (a, g)
+            } else {
+                implicit_obstacle(p, obstacle_excess(p, x, ph), eta_star[k], a, g)
+            };
             arow[i] = a;
             grow[i] = g;
         }

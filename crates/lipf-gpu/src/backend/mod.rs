@@ -365,10 +365,23 @@ impl GpuBackend {
             .write_buffer(&shapes_buf, 0, bytemuck::cast_slice(&shape_table));
 
         // Uniforms.
+        // The implicit obstacle's step is min(this cap, the control record's remaining time),
+        // as the CPU backend's `obstacle_step_s` (0: the explicit obstacle).
         let xi_p = uniform(
             &ctx,
             "xi_rate",
-            &XiRateParams::from_cpu(&cpu_xi_rate::XiRateParams::new(&coeffs, true)),
+            &XiRateParams {
+                obstacle_dt_cap: if coeffs.implicit_obstacle {
+                    cpu_xi_rate::obstacle_step_s(
+                        config.time.stability_safety * coeffs.dt_step_limit_s(),
+                        config.time.max_dt_s,
+                        f64::INFINITY,
+                    ) as f32
+                } else {
+                    0.0
+                },
+                ..XiRateParams::from_cpu(&cpu_xi_rate::XiRateParams::new(&coeffs, true))
+            },
         );
         let asm_p = uniform(&ctx, "assemble", &AssembleParams::new(&coeffs));
         let react_p = uniform(&ctx, "reaction", &ReactionParams::new(&coeffs));
@@ -445,7 +458,7 @@ impl GpuBackend {
                 &CreepParams::new(nx, ny, coeffs.grid.dx_m, &cr),
             )
         });
-        let dt_stable_s = config.time.stability_safety * coeffs.dt_allen_cahn_s();
+        let dt_stable_s = config.time.stability_safety * coeffs.dt_step_limit_s();
         let dt_np_s = config.time.stability_safety * coeffs.dt_diffusion_s();
         let substeps = ((dt_stable_s / dt_np_s).ceil() as usize + 1).clamp(1, MAX_SUBSTEPS);
         let step_params = StepParams {
@@ -565,9 +578,12 @@ impl GpuBackend {
         // The electronic operator the collector reads (an unused element in the other forms).
         let op_s = b.coupled.as_ref().map_or(&b.es, |cb| &cb.electronic.op[0]);
         let g = Groups {
-            xi_rate: k
-                .xi_rate
-                .bind(c, &[&xi_p, &b.xi, &b.phi, &b.conc, &b.eta, &b.a, &b.g]),
+            xi_rate: k.xi_rate.bind(
+                c,
+                &[
+                    &xi_p, &b.xi, &b.phi, &b.conc, &b.eta, &b.a, &b.g, &b.control,
+                ],
+            ),
             assemble: k.assemble.bind(
                 c,
                 &[
@@ -1167,11 +1183,12 @@ impl GpuBackend {
 
     /// Newton iterations on the overpotential before the first step
     /// (CpuBackend::converge_initial_overpotential).
-    fn converge_initial_overpotential(&mut self) -> Result<(), SimulationError> {
+    fn converge_initial_overpotential(&mut self, until_s: f64) -> Result<(), SimulationError> {
         let n = self.host.grid.cells();
         let mut it = 0;
         while it < NEWTON_MAX_ITERATIONS {
-            self.write_control(1.0);
+            // The remaining time of the first step: the implicit obstacle's Δt_p, as on the CPU.
+            self.write_control(until_s - self.host.time_s);
             let mut enc = self.ctx.device.create_command_encoder(&Default::default());
             {
                 let mut pass = enc.begin_compute_pass(&Default::default());
@@ -1445,7 +1462,7 @@ impl Backend for GpuBackend {
             }
             lipf_core::cpu_backend::check_step_budget(&self.config, &self.host, until_s)?;
             if self.host.step == 0 {
-                self.converge_initial_overpotential()?;
+                self.converge_initial_overpotential(until_s)?;
             }
             self.batch(until_s)?;
         }
