@@ -28,31 +28,47 @@ use crate::metrics::surface::iso_segments;
 use crate::state::State;
 use serde::{Deserialize, Serialize};
 
+/// A number written as JSON null (serde_json writes NaN so) read back as NaN.
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
 /// Morphology observables of one state.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Morphology {
     /// Fill fraction of each channel (channels only).
     pub channel_fill: Vec<f64>,
+    #[serde(deserialize_with = "nan_if_null")]
     pub mean_fill: f64,
     /// Li front height at the channel centres and next to the walls, µm from the collector.
+    #[serde(deserialize_with = "nan_if_null")]
     pub front_centre_um: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub front_wall_um: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub homogeneity: f64,
     /// Li/LLZO contact length and Li/pore surface length per projected width (µm/µm).
+    #[serde(deserialize_with = "nan_if_null")]
     pub li_llzo_contact_per_width: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub li_pore_surface_per_width: f64,
     /// Butler–Volmer current density on the Li surface: length-weighted mean (A/m²) and
     /// 99th percentile / mean.
+    #[serde(deserialize_with = "nan_if_null")]
     pub interface_current_mean_a_m2: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub interface_current_p99_over_mean: f64,
     /// Mean over the Li/LLZO contact only, A/m².
+    #[serde(deserialize_with = "nan_if_null")]
     pub contact_current_mean_a_m2: f64,
     /// J_applied / (d·S) with S = 2φ/δ, A/m² (NaN without channels or impregnation).
+    #[serde(deserialize_with = "nan_if_null")]
     pub contact_current_estimate_a_m2: f64,
     /// Li in closed pores, mol/m²: c_s Σ ξ ΔA / width over the pore cells (ϕ < ½) that the pore
     /// space does not connect to the bottom row (voids inside the electrolyte) and the cells of
     /// their walls within 4ℓ (where a particle's diffuse rim and the Li that wets the wall sit),
     /// every ξ.
+    #[serde(deserialize_with = "nan_if_null")]
     pub li_in_closed_pores_mol_m2: f64,
 }
 

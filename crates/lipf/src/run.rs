@@ -36,6 +36,13 @@ pub struct RunOptions {
     pub stop_after_steps: Option<u64>,
 }
 
+/// `morphology_initial` of an earlier `summary.json` (none if it is missing or holds none).
+fn previous_morphology_initial(path: &Path) -> Option<Morphology> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    serde_json::from_value(value.get("morphology_initial")?.clone()).ok()
+}
+
 /// The run's `summary.json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunSummary {
@@ -818,7 +825,8 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
     let morphology_initial = if resume_time.is_none() {
         out.morph.first().cloned()
     } else {
-        None
+        // A resumed run keeps the t = 0 morphology its folder's summary recorded.
+        previous_morphology_initial(&out.path("summary.json"))
     };
     let deposited = observables::li_amount_mol_m2(&coeffs, &state) - state.li_amount0_mol_m2;
     let li_in_electrolyte = observables::li_in_electrolyte_mol_m2(&coeffs, &state);
