@@ -63,8 +63,8 @@ fn checkpoint_of_either_backend_resumes_on_the_other_and_summary_names_the_adapt
             "{name}"
         );
         assert!(
-            resumed.morphology_initial.is_none(),
-            "{name}: a resumed run has no t = 0"
+            resumed.morphology_initial.is_some(),
+            "{name}: a resumed run keeps the t = 0 morphology of its folder's summary"
         );
         // The resumed run continued the first one's steps, it did not start over.
         let (state, _) = lipf_io::h5::read_checkpoint(&ckpt).unwrap();

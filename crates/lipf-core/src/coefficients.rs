@@ -226,25 +226,30 @@ impl Coefficients {
     /// Explicit stability limit of the Allen–Cahn update without the obstacle B, s; with it, see
     /// [`Coefficients::dt_step_limit_s`] and [`Coefficients::dt_obstacle_explicit_s`].
     pub fn dt_allen_cahn_s(&self) -> f64 {
+        self.dt_explicit_s(0.0)
+    }
+
+    /// The explicit limit with the obstacle stiffness `b` (B or 0) in the local term, s.
+    fn dt_explicit_s(&self, b: f64) -> f64 {
         let dx2 = self.grid.dx_m * self.grid.dx_m;
         let diffusive = dx2 / (4.0 * self.l_sigma_m3_js * self.kappa_stiff_j_m());
-        // Local stiffness: f'' ≤ 2W1·s + 2A, s = max |d/dξ| of the double well's slope over
-        // 2W1 (1 for the polynomial, slightly above 1 for the sharp form).
+        // Local stiffness: f'' ≤ 2W1·s + 2A + 2B, s = max |d/dξ| of the double well's slope
+        // over 2W1 (1 for the polynomial, slightly above 1 for the sharp form).
         let s = self.double_well_stiffness();
-        let local = 2.0 / (self.l_sigma_m3_js * (2.0 * self.w1_j_m3 * s + 2.0 * self.a_cross_j_m3));
+        let local = 2.0
+            / (self.l_sigma_m3_js * (2.0 * self.w1_j_m3 * s + 2.0 * self.a_cross_j_m3 + 2.0 * b));
         // Both act together: 1/dt ≤ 1/dt_diff + 1/dt_local.
         1.0 / (1.0 / diffusive + 1.0 / local)
     }
 
     /// The stability limit of the ξ update as the backends run it, s (before the safety factor):
-    /// the Allen–Cahn limit, and with the explicit obstacle (the default) also the obstacle's
-    /// limit 1/(LσB), the two combined as 1/dt = 1/dt_AC + 1/dt_B.
+    /// the Allen–Cahn limit, with the explicit obstacle (the default) its 2B in the local
+    /// stiffness.
     pub fn dt_step_limit_s(&self) -> f64 {
-        let ac = self.dt_allen_cahn_s();
         if self.implicit_obstacle {
-            ac
+            self.dt_allen_cahn_s()
         } else {
-            1.0 / (1.0 / ac + 1.0 / self.dt_obstacle_explicit_s())
+            self.dt_explicit_s(self.b_obstacle_j_m3)
         }
     }
 

@@ -91,14 +91,16 @@ pub fn equilibrate(
     duration_s: f64,
 ) -> Result<(), SimulationError> {
     let mut p = XiRateParams::new(coeffs, false);
-    let dt_max = config.time.stability_safety * coeffs.dt_allen_cahn_s();
+    let dt_max = config.time.stability_safety * coeffs.dt_step_limit_s();
     let steps = (duration_s / dt_max).ceil() as u64;
     let dt = if steps > 0 {
         duration_s / steps as f64
     } else {
         0.0
     };
-    p.obstacle_step_s = dt;
+    if coeffs.implicit_obstacle {
+        p.obstacle_step_s = dt;
+    }
     let n = state.grid.cells();
     let (mut a, mut g) = (vec![0.0; n], vec![0.0; n]);
     for _ in 0..steps {
