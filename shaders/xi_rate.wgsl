@@ -108,7 +108,7 @@ fn room_obstacle_slope(x: f32, ph: f32) -> f32 {
 }
 
 // The obstacle's signed excess: ξ − (1 − ϕ) (room; exact in f32 near the room) or ξ − ξc where
-// ϕ > ½ (scaffold); has.x = 0 where no obstacle acts.
+// ϕ > ½ (scaffold), as (acts, excess): .x = 0 where no obstacle acts.
 fn obstacle_excess(x: f32, ph: f32) -> vec2<f32> {
     if (p.room_obstacle != 0u) {
         return vec2<f32>(1.0, x - (1.0 - ph));

@@ -139,22 +139,25 @@ fn consistent_results_move_less_than_one_percent_when_metal_cap_changes_tenfold(
     }
 }
 
+/// The flat cell's |V| at its configured current, η_ct(i) + iL/σ_p with
+/// η_ct = (2RT/nF) asinh(i/(2 i0)) (α = β = ½, c̃ = 1; docs/models/phase-field.md §13.7), V.
+pub(crate) fn flat_cell_expected_v(cfg: &Config, c: &lipf_core::Coefficients) -> f64 {
+    let i = cfg.control.current_density_a_m2;
+    let l = (cfg.domain.height_um - cfg.geometry.li_foil_thickness_um) * 1e-6;
+    let eta_ct = 2.0 / c.f_over_rt_per_v * (i / (2.0 * c.exchange_current_density_a_m2)).asinh();
+    eta_ct + i * l / c.sigma_p_s_m
+}
+
 /// |V| of the flat cell after `t` s against η_ct + iL/σ_p (docs/models/phase-field.md §13.7): a
 /// 6 µm Li layer under 43 µm of dense LLZO at 2 A/m².
 fn flat_cell_voltage(modify: impl Fn(&mut Config), t: f64) -> (f64, f64) {
     let mut cfg = Config::from_file(&config_path("flat-cell.json")).unwrap();
     modify(&mut cfg);
     let mut b = run_to(&cfg, t);
-    let c = b.coeffs.clone();
-    let i = cfg.control.current_density_a_m2;
-    let l = (cfg.domain.height_um - cfg.geometry.li_foil_thickness_um) * 1e-6;
-    let eta_ct = 2.0 / c.f_over_rt_per_v * (i / (2.0 * c.exchange_current_density_a_m2)).asinh();
+    let expected = flat_cell_expected_v(&cfg, &b.coeffs);
     let v = b.state().v_collector.abs();
-    eprintln!(
-        "t = {t} s: |V| = {v} V, expected {} V",
-        eta_ct + i * l / c.sigma_p_s_m
-    );
-    (v, eta_ct + i * l / c.sigma_p_s_m)
+    eprintln!("t = {t} s: |V| = {v} V, expected {expected} V");
+    (v, expected)
 }
 
 /// The two-potential form at its first step (0.01 s), from the contact the builder makes

@@ -38,9 +38,7 @@ fn flat_cell_plates_one_mah_per_cm2_into_a_thickening_anode_at_the_steady_voltag
     cfg.time.end_time_s = q / i;
     let mut b = CpuBackend::new(&cfg).unwrap();
     let c: Coefficients = b.coeffs.clone();
-    let l = (cfg.domain.height_um - cfg.geometry.li_foil_thickness_um) * 1e-6;
-    let eta_ct = 2.0 / c.f_over_rt_per_v * (i / (2.0 * c.exchange_current_density_a_m2)).asinh();
-    let expected_v = eta_ct + i * l / c.sigma_p_s_m;
+    let expected_v = crate::cell_checks::flat_cell_expected_v(&cfg, &c);
     let xi0 = xi_integral_m(b.state());
     let stop = StopFlag::new();
     let mut worst: f64 = 0.0;
@@ -112,13 +110,11 @@ fn flat_cell_run(dx_um: f64, sigma_e: f64) -> FlatRun {
     let mut cfg = flat_cell();
     cfg.domain.grid_spacing_um = dx_um;
     cfg.material.electrolyte_electronic_conductivity_s_m = sigma_e;
-    let i = cfg.control.current_density_a_m2;
     cfg.time.end_time_s = 2250.0;
     let mut b = CpuBackend::new(&cfg).unwrap();
     let c: Coefficients = b.coeffs.clone();
     let l_el = (cfg.domain.height_um - cfg.geometry.li_foil_thickness_um) * 1e-6;
-    let eta_ct = 2.0 / c.f_over_rt_per_v * (i / (2.0 * c.exchange_current_density_a_m2)).asinh();
-    let expected_v = eta_ct + i * l_el / c.sigma_p_s_m;
+    let expected_v = crate::cell_checks::flat_cell_expected_v(&cfg, &c);
     // The electronic conductance of the cell as it stands, solved alone (no reaction,
     // collector at 10 mV): the leakage per volt, the diffuse Li tail included.
     let conductance = |s: &lipf_core::State| {
@@ -208,8 +204,8 @@ impl FlatRun {
 /// every sample is within 0.29 % of G|V|. The 1 % is asserted at ℓ = 0.25 µm (Δx =
 /// 0.125 µm), and the excess must fall at least 4× from ℓ = 0.5 µm. Against the sharp-interface
 /// σ_e,el V/L the leakage is 10.7 % and 2.9 % high: the Li tail conducts into the first
-/// ℓ/4·ln(3σ_Li/σ_e,el) ≈ 5.7ℓ of the LLZO (measured 8.1ℓ at ℓ = 0.5 µm, 4.85ℓ at ℓ = 0.25 µm), an offset ∝ ℓ, as in
-/// check 2 of electronic_checks.
+/// ℓ/4·ln(3σ_Li/σ_e,el) ≈ 5.7ℓ of the LLZO (measured 8.1ℓ at ℓ = 0.5 µm, 4.85ℓ at
+/// ℓ = 0.25 µm), an offset ∝ ℓ, as in check 2 of electronic_checks.
 #[test]
 fn flat_cell_holds_its_voltage_and_keeps_li_out_of_the_electrolyte_with_and_without_leakage() {
     let insulator = flat_cell_run(0.25, 0.0);

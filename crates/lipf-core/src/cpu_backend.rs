@@ -35,7 +35,7 @@ use crate::cpu::reaction_rate::reaction_rate;
 use crate::cpu::time_step::{
     step_maxima, time_step, TimeStepParams, LAND_TOLERANCE, SUBSTEP_SLACK,
 };
-use crate::cpu::xi_rate::{obstacle_step_s, xi_rate, XiRateParams};
+use crate::cpu::xi_rate::{obstacle_dt_cap_s, obstacle_step_s, xi_rate, XiRateParams};
 use crate::cpu::xi_update::xi_update;
 use crate::geometry::GeometryInfo;
 use crate::observables::{self, Scalars};
@@ -343,15 +343,6 @@ impl CpuBackend {
         )
     }
 
-    /// Δt_p of the implicit obstacle (`XiRateParams::obstacle_step_s`) with `remaining_s` left
-    /// to the target: the step the limits known before the solve allow.
-    fn obstacle_step_s(&self, remaining_s: f64) -> f64 {
-        if !self.coeffs.implicit_obstacle {
-            return 0.0;
-        }
-        obstacle_step_s(self.dt_stable_s, self.config.time.max_dt_s, remaining_s)
-    }
-
     /// Wall time split of the steps taken so far by this backend object.
     pub fn timings(&self) -> StepTimings {
         self.timings
@@ -457,7 +448,12 @@ impl StepKernels for CpuBackend {
     fn xi_rate(&mut self) -> Result<(), SimulationError> {
         let mut p = XiRateParams::new(&self.coeffs, true);
         let s = &self.state;
-        p.obstacle_step_s = self.obstacle_step_s(self.current.t_max_s - s.time_s);
+        let cap = obstacle_dt_cap_s(
+            self.coeffs.implicit_obstacle,
+            self.dt_stable_s,
+            self.config.time.max_dt_s,
+        );
+        p.obstacle_step_s = obstacle_step_s(cap, self.current.t_max_s - s.time_s);
         xi_rate(&p, &s.xi, &s.phi, &s.conc, &s.eta, &mut self.a, &mut self.g);
         Ok(())
     }

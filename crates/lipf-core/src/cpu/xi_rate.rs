@@ -134,14 +134,21 @@ pub fn room_obstacle_slope(b: f64, xi: f64, phi: f64) -> f64 {
     2.0 * b * (xi + phi - 1.0).max(0.0)
 }
 
-/// Δt_p of the implicit obstacle: min(stability limit, max Δt, time left to the target), s;
-/// the step `time_step` takes unless the largest-ξ-change limit shortens it. (The device forms
-/// it in `xi_rate.wgsl` from `obstacle_dt_cap` and the control record's remaining time.)
-pub fn obstacle_step_s(dt_stable_s: f64, max_dt_s: Option<f64>, remaining_s: f64) -> f64 {
-    dt_stable_s
-        .min(max_dt_s.unwrap_or(f64::INFINITY))
-        .min(remaining_s)
-        .max(0.0)
+/// The largest Δt_p of a run, s: min(stability limit, max Δt) with the implicit obstacle, 0
+/// (the explicit obstacle) without. `obstacle_dt_cap` of `xi_rate.wgsl`.
+pub fn obstacle_dt_cap_s(implicit: bool, dt_stable_s: f64, max_dt_s: Option<f64>) -> f64 {
+    if implicit {
+        dt_stable_s.min(max_dt_s.unwrap_or(f64::INFINITY))
+    } else {
+        0.0
+    }
+}
+
+/// Δt_p of the implicit obstacle, min(cap, time left to the target), s (0: explicit): the step
+/// `time_step` takes unless the largest-ξ-change limit shortens it. The device forms it the
+/// same way in `xi_rate.wgsl` from `obstacle_dt_cap` and the control record's remaining time.
+pub fn obstacle_step_s(cap_s: f64, remaining_s: f64) -> f64 {
+    cap_s.min(remaining_s).max(0.0)
 }
 
 /// The obstacle's signed excess in a cell: ξ + ϕ − 1 (room obstacle) or ξ − ξc where ϕ > ½

@@ -365,21 +365,18 @@ impl GpuBackend {
             .write_buffer(&shapes_buf, 0, bytemuck::cast_slice(&shape_table));
 
         // Uniforms.
+        let dt_stable_s = config.time.stability_safety * coeffs.dt_step_limit_s();
         // The implicit obstacle's step is min(this cap, the control record's remaining time),
-        // as the CPU backend's `obstacle_step_s` (0: the explicit obstacle).
+        // as on the CPU (`cpu::xi_rate::obstacle_step_s`).
         let xi_p = uniform(
             &ctx,
             "xi_rate",
             &XiRateParams {
-                obstacle_dt_cap: if coeffs.implicit_obstacle {
-                    cpu_xi_rate::obstacle_step_s(
-                        config.time.stability_safety * coeffs.dt_step_limit_s(),
-                        config.time.max_dt_s,
-                        f64::INFINITY,
-                    ) as f32
-                } else {
-                    0.0
-                },
+                obstacle_dt_cap: cpu_xi_rate::obstacle_dt_cap_s(
+                    coeffs.implicit_obstacle,
+                    dt_stable_s,
+                    config.time.max_dt_s,
+                ) as f32,
                 ..XiRateParams::from_cpu(&cpu_xi_rate::XiRateParams::new(&coeffs, true))
             },
         );
@@ -458,7 +455,6 @@ impl GpuBackend {
                 &CreepParams::new(nx, ny, coeffs.grid.dx_m, &cr),
             )
         });
-        let dt_stable_s = config.time.stability_safety * coeffs.dt_step_limit_s();
         let dt_np_s = config.time.stability_safety * coeffs.dt_diffusion_s();
         let substeps = ((dt_stable_s / dt_np_s).ceil() as usize + 1).clamp(1, MAX_SUBSTEPS);
         let step_params = StepParams {
