@@ -18,9 +18,9 @@
 //            np_iterations and np_max_solve_iterations, the creep solve's (SOLVE_CREEP) into
 //            creep_iterations and creep_max_solve_iterations), the sticky not_converged flag
 //            (and FLAG_NP_NOT_CONVERGED or FLAG_CREEP_NOT_CONVERGED for those solves).
-//            Every kernel except cg_end rewrites the CG part of the indirect-dispatch table:
-//            zero workgroups once the solve has converged, so the recorded iterations that
-//            follow cost nothing.
+//            The CG part of the indirect-dispatch table: cg_begin sets it (the dispatch shapes
+//            while the solve goes on), cg_check (on convergence) and cg_alpha (on breakdown)
+//            zero it, so the recorded iterations that follow cost nothing.
 // Bindings:  0 uniform SolveParams; 1 control (read_write); 2 partials (read);
 //            3 shapes (read; the workgroup counts of every dispatch shape, 3 u32 each);
 //            4 args (read_write; the indirect table: step part, then CG part). One bind group
@@ -28,8 +28,8 @@
 // Dispatch:  (1, 1, 1), one workgroup of 256 (the partial sums are added by a 256-wide tree);
 //            cg_end one invocation.
 // Index:     none (scalars).
-// Twin:      crates/lipf-core/src/solver.rs (Multigrid::solve: the scalars and the stopping
-//            test).
+// Twin:      crates/lipf-core/src/cpu/cg_control.rs (CgControl, solve_tolerance; run by
+//            Multigrid::solve and CoupledMultigrid::solve in solver.rs).
 // Imports:   shared/control.wgsl, shared/tree.wgsl, shared/float.wgsl, shared/indirect.wgsl
 
 struct SolveParams {

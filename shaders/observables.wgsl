@@ -7,7 +7,8 @@
 // Bindings:  0 uniform ReduceParams; 1 xi, 2 phi (read); 3 partials (write); 4 xi_lo (read).
 // Dispatch:  (groups, 1, 1) workgroups of 256, grid-stride as in reduce.wgsl.
 // Index:     k = j·nx + i over n cells.
-// Twin:      crates/lipf-core/src/observables.rs (xi_integral_m, li_in_electrolyte_mol_m2).
+// Twin:      crates/lipf-core/src/cpu/observables.rs (observables: the two sums), used by
+//            crates/lipf-core/src/observables.rs (xi_integral_m, li_in_electrolyte_mol_m2).
 // Imports:   shared/reduce.wgsl, shared/float.wgsl
 
 @group(0) @binding(0) var<uniform> p: ReduceParams;
@@ -34,7 +35,7 @@ fn add4(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
 }
 
 @compute @workgroup_size(256)
-fn xi_integral_partials(@builtin(local_invocation_id) lid: vec3<u32>,
+fn observables_partials(@builtin(local_invocation_id) lid: vec3<u32>,
                         @builtin(workgroup_id) wid: vec3<u32>) {
     var s = vec4<f32>(0.0, 0.0, 0.0, 0.0);
     for (var k = wid.x * 256u + lid.x; k < p.n; k += p.groups * 256u) {

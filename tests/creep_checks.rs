@@ -12,7 +12,8 @@ use lipf_core::observables::{li_amount_mol_m2, xi_integral_m};
 use lipf_core::solver::Multigrid;
 use lipf_core::{Backend, Coefficients, Config, CpuBackend, StopFlag};
 
-/// CODATA 2018 (exact in the SI since 2019).
+/// CODATA 2018 (exact in the SI since 2019), written as defined.
+#[allow(clippy::excessive_precision)]
 const FARADAY_C_MOL: f64 = 96_485.332_123_310_018;
 
 fn flat_cell() -> Config {

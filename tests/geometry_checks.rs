@@ -358,7 +358,7 @@ fn morphology_of_impregnated_channels_matches_the_geometry() {
         let (c0, w) = info.channel_span_m(kch);
         for j in 0..g.ny {
             let y = g.y_m(j) * 1e6;
-            if y < 7.0 || y > 20.0 {
+            if !(7.0..=20.0).contains(&y) {
                 continue;
             }
             for i in 0..g.nx {

@@ -516,6 +516,41 @@ fn wgsl_control_flags_are_the_rust_ones() {
     }
 }
 
+/// Every entry point of every registry shader is one kernel of `KernelId` (the registry the
+/// backend, the twin runner and the benchmarks name kernels by), and every kernel of it names an
+/// entry point that exists.
+#[test]
+fn every_wgsl_entry_point_is_declared_once_in_the_kernel_registry() {
+    let mut declared: Vec<(&str, &str)> = KernelId::ALL
+        .iter()
+        .map(|k| (k.shader(), k.entry()))
+        .collect();
+    let before = declared.len();
+    declared.sort();
+    declared.dedup();
+    assert_eq!(
+        declared.len(),
+        before,
+        "a kernel is declared twice in KernelId"
+    );
+    let mut found: Vec<(&str, String)> = Vec::new();
+    for s in SHADERS {
+        let (module, _) = parse_and_validate(s);
+        for e in &module.entry_points {
+            found.push((s.name, e.name.clone()));
+        }
+    }
+    found.sort();
+    let declared: Vec<(&str, String)> = declared
+        .into_iter()
+        .map(|(s, e)| (s, e.to_string()))
+        .collect();
+    assert_eq!(
+        found, declared,
+        "the entry points of shaders/*.wgsl and the kernels of lipf_gpu::kernels::KernelId differ"
+    );
+}
+
 #[test]
 fn wgsl_solve_codes_are_the_rust_ones() {
     let (module, _) = parse_and_validate(lipf_gpu::shaders::shader("cg_control"));
@@ -674,6 +709,7 @@ fn wgsl_range_limits_are_the_cpu_backends() {
 
 use lipf_core::cpu;
 use lipf_core::{Backend, Config, CpuBackend, StopFlag};
+use lipf_gpu::kernels::KernelId;
 use lipf_gpu::twin::TwinRunner;
 use lipf_gpu::{AdapterRequest, GpuBackend, GpuContext};
 
@@ -1321,15 +1357,73 @@ twin_test!(twin_reduce_two_blocks, |t, k| {
             panic!("{msg}\n{files}");
         }
     };
-    let (gd, _) = t.reduce_two_blocks("dot2_partials", a, b).unwrap();
+    let (gd, _) = t.reduce_two_blocks(KernelId::Dot2Partials, a, b).unwrap();
     check("dot2", gd, dot, dot_size);
-    let (gl, _) = t.reduce_two_blocks("l1_2_partials", a, b).unwrap();
+    let (gl, _) = t.reduce_two_blocks(KernelId::L1Partials2, a, b).unwrap();
     check("l1_2", gl, l1(a), l1(a));
     let (gr, gb) = t
-        .reduce_two_blocks("residual_norm2_partials", a, b)
+        .reduce_two_blocks(KernelId::ResidualNorm2Partials, a, b)
         .unwrap();
     check("residual_norm2 r", gr, l1(a), l1(a));
     check("residual_norm2 b", gb, l1(b), l1(b));
+});
+
+/// `copy.wgsl`: the copy is bitwise (`copy_from_slice` on the host: the buffer swaps of the CPU
+/// backend) and the fill is 0 in every cell, on a grid that crosses workgroup borders in both
+/// directions (37 × 21 against 16 × 16 groups) and leaves nothing past its end.
+#[test]
+fn twin_copy() {
+    let Some(ctx) = device() else { return };
+    let mut t = TwinRunner::new(&ctx);
+    let (nx, ny) = (37, 21);
+    let src: Vec<f64> = (0..nx * ny)
+        .map(|k| ((k as f64) * 0.731).sin() as f32 as f64)
+        .collect();
+    let dst = vec![-3.0; nx * ny];
+    let (copied, zeroed) = t.copy(nx, ny, &src, &dst).unwrap();
+    let mut cpu = dst.clone();
+    cpu.copy_from_slice(&src);
+    let differ = (0..nx * ny).filter(|&k| copied[k] != cpu[k]).count();
+    assert_eq!(differ, 0, "copy: {differ} cells differ from the source");
+    let nonzero = zeroed.iter().filter(|&&v| v != 0.0).count();
+    assert_eq!(nonzero, 0, "fill_zero: {nonzero} cells are not 0");
+}
+
+twin_test!(twin_observables, |t, k| {
+    // Σξ and Σ(ξ + ϕ − 1)₊ (cpu/observables.rs) from ξ split into the device's compensated f32
+    // pair (hi = f32(ξ), lo = f32(ξ − hi)), so the device sums the same ξ as the CPU to ~1e-14.
+    // The Li is pressed 0.05 beyond its room in a band of cells so that the excess sum is not 0.
+    let s = &k.s;
+    let mut xi = s.xi.clone();
+    for (x, &p) in xi.iter_mut().zip(&s.phi) {
+        if p > 0.2 && p < 0.8 {
+            *x = (1.0 - p + 0.05).min(1.0);
+        }
+    }
+    let hi: Vec<f64> = xi.iter().map(|&x| x as f32 as f64).collect();
+    let lo: Vec<f64> = xi.iter().zip(&hi).map(|(&x, &h)| x - h).collect();
+    let cpu = cpu::observables::observables(k.nx(), &xi, &s.phi);
+    let (gx, ge) = t.observables(&hi, &lo, &s.phi).unwrap();
+    // The sums' scale: Σξ. The excess differs by the f32 rounding of ϕ (≤ 6e-8 per cell) and the
+    // workgroup sums' compensated rounding; 1e-6 of Σξ bounds both.
+    let scale = cpu.xi.max(1.0);
+    assert!(
+        cpu.excess > 1e-3 * scale,
+        "the case presses no Li beyond its room"
+    );
+    for (what, g, c) in [("Σξ", gx, cpu.xi), ("Σ(ξ+ϕ−1)₊", ge, cpu.excess)] {
+        let d = (g - c).abs() / scale;
+        let msg = format!(
+            "observables {what} [{}]: gpu {g:.9e}, cpu {c:.9e}, |diff| = {d:.2e} of Σξ = \
+             {scale:.3e} (tolerance 1e-6: f32 ϕ and the device's compensated f32 sums)",
+            k.slug
+        );
+        eprintln!("{msg}");
+        if d.is_nan() || d > 1e-6 {
+            let files = write_failure(&k.stem("observables", what), &msg, 1, &[g], &[c]);
+            panic!("{msg}\n{files}");
+        }
+    }
 });
 
 twin_test!(twin_cg_vectors, |t, k| {
@@ -2028,6 +2122,158 @@ twin_test!(twin_creep_first_guess, |t, k| {
         k.slug
     );
 });
+
+/// The scalar steps of a CG solve on the device (`cg_control.wgsl`: cg_begin, cg_rz0, cg_alpha,
+/// cg_check, cg_beta) against their twin `cpu/cg_control.rs`, which the host solver runs: the
+/// same record after each step, fed the same sums (700 per-workgroup partials, more than the
+/// kernels' 256-wide tree, so the grid-stride part of the sum is exercised), and the CG part of
+/// the indirect table: cg_begin sets it (on while the solve goes on), cg_check and cg_alpha
+/// turn it off once the solve has converged or broken down and otherwise leave it.
+/// Covers: the tolerance of φ0 and of φ1 (relative to |V|), the device's f32 floor, convergence
+/// at the start and in an iteration, and breakdown (p·q = 0).
+#[test]
+fn twin_cg_control_steps_a_solve_as_the_host_solver_does() {
+    use lipf_core::cpu::cg_control::{solve_tolerance, CgControl};
+    use lipf_gpu::params::{Control, FLAG_CG_BREAKDOWN, SOLVE_UNIT, SOLVE_ZERO};
+    let Some(ctx) = device() else { return };
+    let mut t = TwinRunner::new(&ctx);
+    let shape = [5, 3, 1];
+    // 700 partials whose x parts add up to `total` (in f32 as uploaded) and whose y parts add up
+    // to `rhs`; returns the partials and the f64 sums of their f32 values.
+    let partials = |total: f64, rhs: f64| -> (Vec<[f64; 2]>, f64, f64) {
+        let p: Vec<[f64; 2]> = (0..700)
+            .map(|w| {
+                let f = 1.0 + 0.5 * ((w as f64) * 0.37).sin();
+                [total * f / 700.0, rhs * f / 700.0]
+            })
+            .collect();
+        let s = |i: usize| p.iter().map(|v| v[i] as f32 as f64).sum::<f64>();
+        let (x, y) = (s(0), s(1));
+        (p, x, y)
+    };
+    let close = |what: &str, g: f32, c: f64| {
+        let d = (g as f64 - c).abs() / c.abs().max(1e-30);
+        assert!(
+            d <= 2e-6,
+            "cg_control {what}: gpu {g:e}, cpu {c:e}, relative difference {d:.2e} (tolerance \
+             2e-6: f32 sums of 700 partials)"
+        );
+    };
+    let table = |live: bool| if live { shape } else { [0, 0, 0] };
+    const F32_RHS_FLOOR: f64 = 1e-6; // cg_control.wgsl: the device's floor, Σ|b| · 1e-6.
+                                     // cg_begin: (solve code, V, configured tolerance, Σ|r0|, Σ|b|).
+    for (solve, v, tol, res, rhs) in [
+        (SOLVE_ZERO, 0.02, 1e-3, 5e-2, 1.0),   // goes on
+        (SOLVE_ZERO, 0.02, 1e-3, 4e-4, 1.0),   // converged at the start
+        (SOLVE_UNIT, 0.25, 1e-3, 3.5e-3, 1.0), // tolerance 1e-3 / 0.25 = 4e-3: converged
+        (SOLVE_UNIT, 2e-4, 1e-3, 0.9, 1.0),    // |V| below 1e-3 V: 1e-3 / 1e-3 = 1
+        (SOLVE_ZERO, 0.02, 1e-12, 5e-6, 10.0), // floored at 1e-6 · 10: converged
+    ] {
+        let (p, x, y) = partials(res, rhs);
+        let before = Control {
+            running: 1,
+            v_collector: v as f32,
+            ..Default::default()
+        };
+        let (g, args) = t
+            .cg_control(KernelId::CgBegin, &before, tol, solve, &p, shape)
+            .unwrap();
+        let cpu_tol = solve_tolerance(tol as f32 as f64, solve == SOLVE_UNIT, v as f32 as f64)
+            .max(F32_RHS_FLOOR * y);
+        let c = CgControl::cg_begin(cpu_tol, x);
+        eprintln!(
+            "cg_begin solve {solve}: tol gpu {:e} cpu {:e}, res {:e}, converged {} / {}",
+            g.tol, c.tol, g.res, g.converged, c.converged
+        );
+        close("cg_begin tol", g.tol, c.tol);
+        close("cg_begin res", g.res, c.res);
+        assert_eq!(
+            g.converged == 1,
+            c.converged,
+            "cg_begin converged, solve {solve}"
+        );
+        assert_eq!(g.solve_iterations, 0);
+        assert_eq!(args, table(c.live()), "cg_begin: the CG part of the table");
+    }
+    // One solve that goes on, then converges in its second iteration.
+    let tol = 1e-3;
+    let (p, x, _) = partials(5e-2, 1.0);
+    let start = Control {
+        running: 1,
+        v_collector: 0.02,
+        ..Default::default()
+    };
+    let (mut g, _) = t
+        .cg_control(KernelId::CgBegin, &start, tol, SOLVE_ZERO, &p, shape)
+        .unwrap();
+    let mut c = CgControl::cg_begin(g.tol as f64, x);
+    let mut step = |k: KernelId, g: &Control, sum: f64| {
+        let (p, x, _) = partials(sum, 1.0);
+        let (out, args) = t.cg_control(k, g, tol, SOLVE_ZERO, &p, shape).unwrap();
+        (out, args, x)
+    };
+    let (g1, _, rz) = step(KernelId::CgRz0, &g, 0.8);
+    c.cg_rz0(rz);
+    close("cg_rz0 rz", g1.rz, c.rz);
+    g = g1;
+    for (it, res) in [(1, 2e-2), (2, 5e-4)] {
+        let (g1, args, pq) = step(KernelId::CgAlpha, &g, 1.7);
+        let alpha = c.cg_alpha(pq).expect("p·q > 0");
+        close("cg_alpha α", g1.alpha, alpha);
+        assert_eq!(g1.solve_iterations as usize, c.iterations);
+        assert_eq!(c.iterations, it);
+        assert_eq!(args, [7; 3], "cg_alpha leaves the table as it is");
+        let (g2, args, r) = step(KernelId::CgCheck, &g1, res);
+        let done = c.cg_check(r);
+        close("cg_check res", g2.res, c.res);
+        assert_eq!(
+            g2.converged == 1,
+            done,
+            "cg_check converged, iteration {it}"
+        );
+        let want = if done { [0; 3] } else { [7; 3] };
+        assert_eq!(
+            args, want,
+            "cg_check turns the table off once converged, else leaves it"
+        );
+        g = g2;
+        if done {
+            break;
+        }
+        let (g3, _, rz_new) = step(KernelId::CgBeta, &g, 0.3);
+        let beta = c.cg_beta(rz_new);
+        close("cg_beta β", g3.beta, beta);
+        close("cg_beta rz", g3.rz, c.rz);
+        g = g3;
+    }
+    assert!(c.converged && g.converged == 1 && g.solve_iterations == 2);
+    // Breakdown: p·q = 0 stops the solve, not converged.
+    let (mut gb, _) = t
+        .cg_control(KernelId::CgBegin, &start, tol, SOLVE_ZERO, &p, shape)
+        .unwrap();
+    let mut cb = CgControl::cg_begin(gb.tol as f64, x);
+    gb.rz = 0.8;
+    cb.rz = 0.8;
+    let (g1, args) = t
+        .cg_control(
+            KernelId::CgAlpha,
+            &gb,
+            tol,
+            SOLVE_ZERO,
+            &[[0.0, 0.0]],
+            shape,
+        )
+        .unwrap();
+    assert_eq!(cb.cg_alpha(0.0), None);
+    assert!(cb.breakdown && !cb.live() && cb.iterations == 1);
+    assert_eq!(g1.flags & FLAG_CG_BREAKDOWN, FLAG_CG_BREAKDOWN);
+    assert_eq!(g1.solve_iterations, 1);
+    assert_eq!(
+        args,
+        table(false),
+        "breakdown turns the CG part of the table off"
+    );
+}
 
 /// The end of a CG solve on the device (`cg_control::cg_end`): a potential solve's iterations go
 /// to the step's counters and its failure to `not_converged`; the implicit Nernst–Planck solve's

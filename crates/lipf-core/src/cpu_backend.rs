@@ -105,7 +105,7 @@ enum PotentialSolver {
     /// One potential (consistent and single-potential forms).
     Single(Multigrid),
     /// The two-potential form: the electronic problem and the coupled solver.
-    Coupled(Electronic),
+    Coupled(Box<Electronic>),
 }
 
 /// The implicit Nernst–Planck problem of a step.
@@ -211,12 +211,12 @@ impl CpuBackend {
         let sweeps = config.solver.smoothing_sweeps;
         let cycle = config.solver.cycle;
         let solver = if coeffs.overpotential == OverpotentialForm::TwoPotential {
-            PotentialSolver::Coupled(Electronic {
+            PotentialSolver::Coupled(Box::new(Electronic {
                 solver: CoupledMultigrid::new(grid.nx, grid.ny, sweeps, cycle),
                 op: Operator::zeros(grid.nx, grid.ny),
                 b0: vec![0.0; n],
                 b1: vec![0.0; n],
-            })
+            }))
         } else {
             PotentialSolver::Single(Multigrid::with_cycle(grid.nx, grid.ny, sweeps, cycle))
         };
@@ -507,7 +507,7 @@ impl StepKernels for CpuBackend {
         let (tol, max_it) = self.solve_limits();
         let s = &mut self.state;
         // φ1 enters scaled by V: its tolerance is relative to the expected |V|.
-        let v_scale = s.v_collector.abs().max(1e-3);
+        let unit_tol = crate::cpu::cg_control::solve_tolerance(tol, true, s.v_collector);
         let st = match (which, &mut self.solver) {
             (Solve::Zero, PotentialSolver::Coupled(e)) => e.solver.solve(
                 &self.b0,
@@ -521,10 +521,7 @@ impl StepKernels for CpuBackend {
             (Solve::Unit, PotentialSolver::Coupled(e)) => relative_to_collector(
                 1.0,
                 [&mut s.potential1, &mut s.electronic_potential1],
-                |[pl, ps]| {
-                    e.solver
-                        .solve(&self.b1, &e.b1, pl, ps, tol / v_scale, max_it)
-                },
+                |[pl, ps]| e.solver.solve(&self.b1, &e.b1, pl, ps, unit_tol, max_it),
             ),
             (Solve::Imposed, PotentialSolver::Coupled(e)) => relative_to_collector(
                 s.v_collector,
@@ -535,7 +532,7 @@ impl StepKernels for CpuBackend {
                 mg.solve(&self.b0, &mut s.potential0, tol, max_it)
             }
             (Solve::Unit, PotentialSolver::Single(mg)) => {
-                mg.solve(&self.b1, &mut s.potential1, tol / v_scale, max_it)
+                mg.solve(&self.b1, &mut s.potential1, unit_tol, max_it)
             }
             (Solve::Imposed, PotentialSolver::Single(mg)) => {
                 mg.solve(&self.b0, &mut s.potential, tol, max_it)

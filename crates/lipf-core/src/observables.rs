@@ -1,7 +1,8 @@
 //! Scalar observables of a state: the time series of every run.
 
 use crate::coefficients::Coefficients;
-use crate::cpu::par::sum_rows;
+pub use crate::cpu::observables::excess_li;
+use crate::cpu::observables::observables;
 use crate::state::State;
 use serde::Serialize;
 
@@ -27,13 +28,10 @@ pub struct Scalars {
     pub leakage_current_density_a_m2: f64,
 }
 
-/// ∫ξ dA per unit width (m), deterministic.
+/// ∫ξ dA per unit width (m), deterministic (the cell sum of [`crate::cpu::observables`]).
 pub fn xi_integral_m(state: &State) -> f64 {
     let g = state.grid;
-    let s = sum_rows(g.ny, g.cells(), |j| {
-        state.xi[j * g.nx..(j + 1) * g.nx].iter().sum()
-    });
-    s * g.dx_m * g.dx_m / g.width_m()
+    observables(g.nx, &state.xi, &state.phi).xi * g.dx_m * g.dx_m / g.width_m()
 }
 
 /// c_s (∫ξ dA / width + the Li that creep moved through the collector), mol/m².
@@ -47,18 +45,8 @@ pub fn li_amount_mol_m2(c: &Coefficients, state: &State) -> f64 {
 /// every ξ, without a threshold: a cell of LLZO (ϕ = 1) holding ξ = 0.01 adds 0.01.
 pub fn li_in_electrolyte_mol_m2(c: &Coefficients, state: &State) -> f64 {
     let g = state.grid;
-    let s = sum_rows(g.ny, g.cells(), |j| {
-        (j * g.nx..(j + 1) * g.nx)
-            .map(|k| excess_li(state.xi[k], state.phi[k]))
-            .sum()
-    });
+    let s = observables(g.nx, &state.xi, &state.phi).excess;
     c.cs_mol_m3 * s * g.dx_m * g.dx_m / g.width_m()
-}
-
-/// (ξ + ϕ − 1)₊: the Li fraction of a cell beyond the room the scaffold leaves.
-#[inline(always)]
-pub fn excess_li(xi: f64, phi: f64) -> f64 {
-    (xi + phi - 1.0).max(0.0)
 }
 
 pub fn scalars(c: &Coefficients, state: &State) -> Scalars {

@@ -11,6 +11,7 @@
 //! signed sum of the residual is exactly the mismatch between the boundary current and the
 //! integrated reaction source, so the tolerance bounds the Faraday error directly.
 
+use crate::cpu::cg_control::CgControl;
 use crate::cpu::cg_vectors::{cg_update_p, cg_update_xr};
 use crate::cpu::mg_coarsen::mg_coarsen;
 use crate::cpu::mg_prolong::mg_prolong;
@@ -150,6 +151,16 @@ pub struct SolveStats {
     /// Σ|b − A x| at exit, in the units of b.
     pub residual_l1: f64,
     pub converged: bool,
+}
+
+impl From<CgControl> for SolveStats {
+    fn from(cg: CgControl) -> SolveStats {
+        SolveStats {
+            iterations: cg.iterations,
+            residual_l1: cg.res,
+            converged: cg.converged,
+        }
+    }
 }
 
 /// A multigrid hierarchy for one grid size; rebuilt in place whenever the operator changes.
@@ -304,53 +315,31 @@ impl Multigrid {
         let (nx, ny) = (self.levels[0].op.nx, self.levels[0].op.ny);
         let n = nx * ny;
         mg_residual(&self.levels[0].op, b, x, &mut self.r);
-        let mut res = l1(&self.r, nx, ny);
-        if res <= tol_l1 {
-            return SolveStats {
-                iterations: 0,
-                residual_l1: res,
-                converged: true,
-            };
+        let mut cg = CgControl::cg_begin(tol_l1, l1(&self.r, nx, ny));
+        if cg.converged {
+            return cg.into();
         }
         self.precondition();
         self.p.copy_from_slice(&self.z);
-        let mut rz = dot(&self.r, &self.z, nx, ny);
-        for it in 1..=max_iterations {
+        cg.cg_rz0(dot(&self.r, &self.z, nx, ny));
+        while cg.iterations < max_iterations {
             mg_apply(&self.levels[0].op, &self.p, &mut self.q);
-            let pq = dot(&self.p, &self.q, nx, ny);
-            if pq <= 0.0 || !pq.is_finite() {
-                return SolveStats {
-                    iterations: it,
-                    residual_l1: res,
-                    converged: false,
-                };
-            }
-            let alpha = rz / pq;
+            let Some(alpha) = cg.cg_alpha(dot(&self.p, &self.q, nx, ny)) else {
+                break;
+            };
             cg_update_xr(alpha, &self.p, &self.q, &mut x[..n], &mut self.r);
-            res = l1(&self.r, nx, ny);
-            if res <= tol_l1 {
+            if cg.cg_check(l1(&self.r, nx, ny)) {
                 // Recompute the true residual: the recurrence drifts in long solves.
                 mg_residual(&self.levels[0].op, b, x, &mut self.r);
-                res = l1(&self.r, nx, ny);
-                if res <= tol_l1 {
-                    return SolveStats {
-                        iterations: it,
-                        residual_l1: res,
-                        converged: true,
-                    };
+                if cg.cg_check(l1(&self.r, nx, ny)) {
+                    break;
                 }
             }
             self.precondition();
-            let rz_new = dot(&self.r, &self.z, nx, ny);
-            let beta = rz_new / rz;
-            rz = rz_new;
+            let beta = cg.cg_beta(dot(&self.r, &self.z, nx, ny));
             cg_update_p(beta, &self.z, &mut self.p);
         }
-        SolveStats {
-            iterations: max_iterations,
-            residual_l1: res,
-            converged: false,
-        }
+        cg.into()
     }
 }
 
@@ -448,58 +437,36 @@ impl CoupledMultigrid {
             dot(&a[0], &b[0], nx, ny) + dot(&a[1], &b[1], nx, ny)
         };
         self.residual([b_l, b_s], [x_l, x_s]);
-        let mut res = l1_2(&self.r);
-        if res <= tol_l1 {
-            return SolveStats {
-                iterations: 0,
-                residual_l1: res,
-                converged: true,
-            };
+        let mut cg = CgControl::cg_begin(tol_l1, l1_2(&self.r));
+        if cg.converged {
+            return cg.into();
         }
         self.precondition();
         self.p.clone_from(&self.z);
-        let mut rz = dot_2(&self.r, &self.z);
-        for it in 1..=max_iterations {
+        cg.cg_rz0(dot_2(&self.r, &self.z));
+        while cg.iterations < max_iterations {
             let mut q = std::mem::take(&mut self.q);
             self.apply([&self.p[0], &self.p[1]], &mut q);
             self.q = q;
-            let pq = dot_2(&self.p, &self.q);
-            if pq <= 0.0 || !pq.is_finite() {
-                return SolveStats {
-                    iterations: it,
-                    residual_l1: res,
-                    converged: false,
-                };
-            }
-            let alpha = rz / pq;
+            let Some(alpha) = cg.cg_alpha(dot_2(&self.p, &self.q)) else {
+                break;
+            };
             for (b, x) in [&mut *x_l, &mut *x_s].into_iter().enumerate() {
                 cg_update_xr(alpha, &self.p[b], &self.q[b], x, &mut self.r[b]);
             }
-            res = l1_2(&self.r);
-            if res <= tol_l1 {
+            if cg.cg_check(l1_2(&self.r)) {
                 self.residual([b_l, b_s], [x_l, x_s]);
-                res = l1_2(&self.r);
-                if res <= tol_l1 {
-                    return SolveStats {
-                        iterations: it,
-                        residual_l1: res,
-                        converged: true,
-                    };
+                if cg.cg_check(l1_2(&self.r)) {
+                    break;
                 }
             }
             self.precondition();
-            let rz_new = dot_2(&self.r, &self.z);
-            let beta = rz_new / rz;
-            rz = rz_new;
+            let beta = cg.cg_beta(dot_2(&self.r, &self.z));
             for b in 0..2 {
                 cg_update_p(beta, &self.z[b], &mut self.p[b]);
             }
         }
-        SolveStats {
-            iterations: max_iterations,
-            residual_l1: res,
-            converged: false,
-        }
+        cg.into()
     }
 }
 

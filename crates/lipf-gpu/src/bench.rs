@@ -16,7 +16,7 @@
 
 use crate::device::GpuContext;
 use crate::kernels::{grid_groups, storage_bytes, storage_f32, uniform, upload_f64, Kernel};
-use crate::kernels::{Modules, FIELD_USAGE};
+use crate::kernels::{KernelId, Modules, FIELD_USAGE};
 use crate::params::{Control, GridParams, XiRateParams};
 use crate::GpuError;
 use lipf_core::backend::{Backend, SimulationError, StopFlag};
@@ -208,10 +208,10 @@ impl<'a> GpuExplicit<'a> {
         );
         ctx.queue
             .write_buffer(&control_b, 0, bytemuck::bytes_of(&control));
-        let k_rate = Kernel::new(ctx, &mut m, "xi_rate", "xi_rate")?;
-        let k_update = Kernel::new(ctx, &mut m, "xi_update", "xi_update")?;
-        let k_sub = Kernel::new(ctx, &mut m, "np_substep", "np_substep")?;
-        let k_copy = Kernel::new(ctx, &mut m, "copy", "copy")?;
+        let k_rate = Kernel::new(ctx, &mut m, KernelId::XiRate)?;
+        let k_update = Kernel::new(ctx, &mut m, KernelId::XiUpdate)?;
+        let k_sub = Kernel::new(ctx, &mut m, KernelId::NpSubstep)?;
+        let k_copy = Kernel::new(ctx, &mut m, KernelId::Copy)?;
         let bg_rate = vec![k_rate.bind(ctx, &[&xi_p, &xi, &phi, &conc, &eta, &a, &g, &control_b])];
         // The rate r of xi_update: `a` stands in (any field does).
         let bg_update = vec![k_update.bind(ctx, &[&grid_p, &a, &control_b, &xi, &xi_lo])];

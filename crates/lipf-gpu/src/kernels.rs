@@ -1,8 +1,9 @@
 //! Pipelines, bind groups and buffers: the small vocabulary the backend is written in.
 //!
-//! A kernel is one entry point of one registry shader; its bindings, each a [`Bind`] kind, are
-//! read from the WGSL itself ([`reflected_bindings`]), so a kernel's interface is declared once,
-//! in its shader, and nobody writes a binding list or a `BindGroupLayoutEntry` by hand. Every pipeline is labelled with
+//! A kernel is one entry point of one registry shader, declared once as a [`KernelId`] (shader
+//! and entry point); its bindings, each a [`Bind`] kind, are read from the WGSL itself
+//! ([`reflected_bindings`]), so a kernel's interface is declared once, in its shader, and nobody
+//! writes a binding list or a `BindGroupLayoutEntry` by hand. Every pipeline is labelled with
 //! `shader::entry`.
 
 use crate::device::GpuContext;
@@ -10,6 +11,132 @@ use crate::shaders::shader;
 use crate::GpuError;
 use std::collections::HashMap;
 use wgpu::util::DeviceExt;
+
+/// Declares every kernel once: its Rust name, its shader (a [`crate::shaders::SHADERS`] entry)
+/// and its entry point. The backend, the twin runner, the benchmarks, the impedance solver and
+/// the tests name a kernel by its [`KernelId`]; its bindings come from the shader.
+macro_rules! kernel_registry {
+    ($($(#[$doc:meta])* $id:ident = $shader:literal :: $entry:literal;)*) => {
+        /// A compute kernel: one entry point of one registry shader.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum KernelId {
+            $($(#[$doc])* $id,)*
+        }
+
+        impl KernelId {
+            /// Every kernel, in the order of the step (impedance kernels last).
+            pub const ALL: &'static [KernelId] = &[$(KernelId::$id,)*];
+
+            /// The shader (file stem in `shaders/`).
+            pub fn shader(self) -> &'static str {
+                match self {
+                    $(KernelId::$id => $shader,)*
+                }
+            }
+
+            /// The entry point in the shader.
+            pub fn entry(self) -> &'static str {
+                match self {
+                    $(KernelId::$id => $entry,)*
+                }
+            }
+        }
+    };
+}
+
+kernel_registry! {
+    XiRate = "xi_rate"::"xi_rate";
+    PotentialAssemble = "potential_assemble"::"potential_assemble";
+    ElectronicAssemble = "electronic_assemble"::"electronic_assemble";
+    MgCoarsen = "mg_coarsen"::"mg_coarsen";
+    MgSmooth = "mg_smooth"::"mg_smooth";
+    MgResidual = "mg_residual"::"mg_residual";
+    /// q = A x on one level (the CG's operator product).
+    MgApply = "mg_residual"::"mg_apply";
+    MgRestrict = "mg_restrict"::"mg_restrict";
+    MgProlong = "mg_prolong"::"mg_prolong";
+    DotPartials = "reduce"::"dot_partials";
+    L1Partials = "reduce"::"l1_partials";
+    ResidualNormPartials = "reduce"::"residual_norm_partials";
+    Dot2Partials = "reduce"::"dot2_partials";
+    L1Partials2 = "reduce"::"l1_2_partials";
+    ResidualNorm2Partials = "reduce"::"residual_norm2_partials";
+    CoupleResidual = "cg_coupled"::"couple_residual";
+    CoupleApply = "cg_coupled"::"couple_apply";
+    ShiftPotentials = "cg_coupled"::"shift_potentials";
+    CgBegin = "cg_control"::"cg_begin";
+    CgRz0 = "cg_control"::"cg_rz0";
+    CgAlpha = "cg_control"::"cg_alpha";
+    CgCheck = "cg_control"::"cg_check";
+    CgBeta = "cg_control"::"cg_beta";
+    CgEnd = "cg_control"::"cg_end";
+    CgUpdateXr = "cg_vectors"::"cg_update_xr";
+    CgUpdateP = "cg_vectors"::"cg_update_p";
+    CollectorPotential = "collector"::"collector_potential";
+    CombinePotential = "collector"::"combine_potential";
+    AddScaledRhs = "collector"::"add_scaled_rhs";
+    TopCurrent = "collector"::"top_current";
+    ReactionRate = "reaction_rate"::"reaction_rate";
+    StepBegin = "time_step"::"step_begin";
+    DtPartials = "time_step"::"dt_partials";
+    TimeStep = "time_step"::"time_step";
+    /// The lock-step Nernst–Planck update (kept as a reference for the sub-steps).
+    ConcUpdate = "conc_update"::"conc_update";
+    NpCoefficients = "np_coefficients"::"np_coefficients";
+    NpSubstep = "np_substep"::"np_substep";
+    NpAssemble = "np_assemble"::"np_assemble";
+    NpAssembleRhs = "np_assemble"::"np_assemble_rhs";
+    NpFinish = "np_finish"::"np_finish";
+    XiUpdate = "xi_update"::"xi_update";
+    CreepFirstGuess = "creep_active_set"::"creep_first_guess";
+    CreepAssemble = "creep_assemble"::"creep_assemble";
+    CreepActiveSet = "creep_active_set"::"creep_active_set";
+    CreepFinish = "creep_finish"::"creep_finish";
+    CreepFinishOutflow = "creep_finish"::"creep_finish_outflow";
+    Copy = "copy"::"copy";
+    FillZero = "copy"::"fill_zero";
+    ObservablesPartials = "observables"::"observables_partials";
+    RangeCheck = "range_check"::"range_check";
+    ImpedanceBondAdmittance = "impedance_apply"::"bond_admittance";
+    ImpedanceAssembleNode = "impedance_apply"::"assemble_node";
+    ImpedanceApplyDot = "impedance_apply"::"apply_dot";
+    ImpedanceResidual = "impedance_apply"::"residual";
+    ImpedanceFinishInit = "impedance_cocg"::"finish_init";
+    ImpedanceFinishAlpha = "impedance_cocg"::"finish_alpha";
+    ImpedanceFinishBeta = "impedance_cocg"::"finish_beta";
+    ImpedanceUpdateXr = "impedance_cocg"::"update_xr";
+    ImpedanceUpdateP = "impedance_cocg"::"update_p";
+}
+
+impl KernelId {
+    /// The kernels whose bind group this kernel's is (the CG control entries share one bind
+    /// group per solve); empty when it has its own.
+    pub fn shares_bind_group_with(self) -> &'static [KernelId] {
+        const CG_CONTROL: &[KernelId] = &[
+            KernelId::CgBegin,
+            KernelId::CgRz0,
+            KernelId::CgAlpha,
+            KernelId::CgCheck,
+            KernelId::CgBeta,
+            KernelId::CgEnd,
+        ];
+        if CG_CONTROL.contains(&self) {
+            CG_CONTROL
+        } else {
+            &[]
+        }
+    }
+
+    /// The bindings as the WGSL declares them ([`reflected_bindings`]).
+    pub fn bindings(self) -> Vec<(u32, Bind)> {
+        reflected_bindings(self.shader(), self.entry())
+    }
+
+    /// `shader::entry`, the label of the kernel's pipeline.
+    pub fn label(self) -> String {
+        format!("{}::{}", self.shader(), self.entry())
+    }
+}
 
 /// How a kernel binds one buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -60,7 +187,7 @@ pub fn reflected_bindings(shader_name: &'static str, entry: &str) -> Vec<(u32, B
     use std::sync::{Mutex, OnceLock};
     type Parsed = (naga::Module, naga::valid::ModuleInfo);
     static CACHE: OnceLock<Mutex<HashMap<&'static str, &'static Parsed>>> = OnceLock::new();
-    let parsed: &'static Parsed = *CACHE
+    let parsed: &'static Parsed = CACHE
         .get_or_init(Default::default)
         .lock()
         .expect("shader reflection cache")
@@ -112,34 +239,27 @@ pub fn reflected_bindings(shader_name: &'static str, entry: &str) -> Vec<(u32, B
 }
 
 impl Kernel {
-    /// The pipeline of `shader::entry`, its bindings as the WGSL declares them
-    /// ([`reflected_bindings`]).
-    pub fn new(
-        ctx: &GpuContext,
-        modules: &mut Modules,
-        shader_name: &'static str,
-        entry: &str,
-    ) -> Result<Kernel, GpuError> {
-        Kernel::sharing(ctx, modules, shader_name, entry, &[])
-    }
-
-    /// The pipeline of `shader::entry` whose bind group is also that of the entries `with` of
-    /// the same shader: its layout holds every binding any of them uses (a binding an entry
-    /// does not use is allowed in its layout), so one bind group serves them all.
-    pub fn sharing(
-        ctx: &GpuContext,
-        modules: &mut Modules,
-        shader_name: &'static str,
-        entry: &str,
-        with: &[&str],
-    ) -> Result<Kernel, GpuError> {
-        let mut bindings = reflected_bindings(shader_name, entry);
-        for other in with {
-            for b in reflected_bindings(shader_name, other) {
+    /// The pipeline of kernel `id`, its bindings as the WGSL declares them
+    /// ([`reflected_bindings`]). Where the kernel shares its bind group
+    /// ([`KernelId::shares_bind_group_with`]), the layout holds every binding any of the sharing
+    /// entries uses (a binding an entry does not use is allowed in its layout), so one bind group
+    /// serves them all.
+    pub fn new(ctx: &GpuContext, modules: &mut Modules, id: KernelId) -> Result<Kernel, GpuError> {
+        let (shader_name, entry) = (id.shader(), id.entry());
+        let mut bindings = id.bindings();
+        for other in id.shares_bind_group_with() {
+            assert_eq!(
+                other.shader(),
+                shader_name,
+                "{id:?} shares with another shader"
+            );
+            for b in other.bindings() {
                 match bindings.iter().find(|x| x.0 == b.0) {
                     Some(x) => assert_eq!(
-                        x.1, b.1,
-                        "{shader_name}: entries `{entry}` and `{other}` bind {} differently",
+                        x.1,
+                        b.1,
+                        "{shader_name}: entries `{entry}` and `{}` bind {} differently",
+                        other.entry(),
                         b.0
                     ),
                     None => bindings.push(b),
@@ -148,7 +268,7 @@ impl Kernel {
         }
         bindings.sort_by_key(|b| b.0);
         let bindings = &bindings[..];
-        let label = format!("{shader_name}::{entry}");
+        let label = id.label();
         let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let entries: Vec<wgpu::BindGroupLayoutEntry> = bindings
             .iter()

@@ -189,6 +189,7 @@ pub const SHADERS: &[Shader] = &[
     shader!("cg_vectors", twin, imports = ["grid", "control"]),
     shader!(
         "cg_control",
+        twin,
         imports = ["control", "tree", "float", "indirect"]
     ),
     shader!("cg_coupled", imports = ["control"]),
@@ -225,7 +226,7 @@ pub const SHADERS: &[Shader] = &[
     shader!("creep_finish", twin, imports = ["creep", "tree"]),
     shader!("xi_update", twin, imports = ["grid", "control", "float"]),
     shader!("copy", imports = ["grid"]),
-    shader!("observables", imports = ["reduce", "float"]),
+    shader!("observables", twin, imports = ["reduce", "float"]),
     shader!("range_check", twin, imports = ["grid", "float"]),
     shader!("impedance_apply", imports = ["complex"]),
     shader!("impedance_cocg", imports = ["complex"]),

@@ -4,7 +4,7 @@
 use crate::device::GpuContext;
 use crate::kernels::{
     download, download_f32, grid_groups, reduce_groups, storage_bytes, storage_f32, uniform,
-    upload_f64, Kernel, Modules, FIELD_USAGE,
+    upload_f64, Kernel, KernelId, Modules, FIELD_USAGE,
 };
 use crate::params::*;
 use crate::GpuError;
@@ -15,7 +15,7 @@ use lipf_core::cpu::xi_rate as cpu_xi_rate;
 use lipf_core::Coefficients;
 
 /// One dispatch of [`TwinRunner::submit`]: entry point, bindings, buffers, workgroups.
-type Dispatch<'b> = (&'b str, &'b [&'b wgpu::Buffer], [u32; 3]);
+type Dispatch<'b> = (KernelId, &'b [&'b wgpu::Buffer], [u32; 3]);
 
 /// What `shaders/time_step.wgsl` (`dt_partials`, then `time_step`) left on the device for one
 /// step.
@@ -94,25 +94,24 @@ impl<'a> TwinRunner<'a> {
         }
     }
 
-    /// Dispatches `shader::entry` once over `groups` and downloads the listed outputs.
+    /// Dispatches `kernel` once over `groups` and downloads the listed outputs.
     fn run(
         &mut self,
-        shader: &'static str,
-        entry: &str,
+        kernel: KernelId,
         buffers: &[&wgpu::Buffer],
         groups: [u32; 3],
         outputs: &[(&wgpu::Buffer, usize)],
     ) -> Result<Vec<Vec<f64>>, GpuError> {
-        self.submit(shader, &[(entry, buffers, groups)])?;
+        self.submit(&[(kernel, buffers, groups)])?;
         Ok(download_f32(self.ctx, outputs))
     }
 
-    /// Dispatches the entries of `shader` in order, in one submission, one compute pass each:
-    /// (entry, buffers in the order of the entry's bindings, workgroups).
-    fn submit(&mut self, shader: &'static str, dispatches: &[Dispatch]) -> Result<(), GpuError> {
+    /// Dispatches the kernels in order, in one submission, one compute pass each:
+    /// (kernel, buffers in the order of its bindings, workgroups).
+    fn submit(&mut self, dispatches: &[Dispatch]) -> Result<(), GpuError> {
         let mut recorded = Vec::with_capacity(dispatches.len());
-        for &(entry, buffers, groups) in dispatches {
-            let k = Kernel::new(self.ctx, &mut self.modules, shader, entry)?;
+        for &(kernel, buffers, groups) in dispatches {
+            let k = Kernel::new(self.ctx, &mut self.modules, kernel)?;
             let bg = k.bind(self.ctx, buffers);
             recorded.push((k, bg, groups));
         }
@@ -178,8 +177,7 @@ impl<'a> TwinRunner<'a> {
             ..Default::default()
         });
         let mut out = self.run(
-            "xi_rate",
-            "xi_rate",
+            KernelId::XiRate,
             &[&pu, &bx, &bp, &bc, &be, &ba, &bg, &control],
             grid_groups(p.nx, p.ny),
             &[(&ba, n), (&bg, n)],
@@ -207,8 +205,7 @@ impl<'a> TwinRunner<'a> {
         let op = storage_f32(ctx, "op", 4 * n + nx);
         let (b0, b1) = (storage_f32(ctx, "b0", n), storage_f32(ctx, "b1", n));
         let mut out = self.run(
-            "potential_assemble",
-            "potential_assemble",
+            KernelId::PotentialAssemble,
             &[
                 &pu, &bufs[0], &bufs[1], &bufs[2], &bufs[3], &bufs[4], &op, &b0, &b1,
             ],
@@ -239,8 +236,7 @@ impl<'a> TwinRunner<'a> {
         let op = storage_f32(ctx, "op_s", 4 * n + nx);
         let (b0, b1) = (storage_f32(ctx, "b0", n), storage_f32(ctx, "b1", n));
         let mut out = self.run(
-            "electronic_assemble",
-            "electronic_assemble",
+            KernelId::ElectronicAssemble,
             &[
                 &pu, &bufs[0], &bufs[1], &bufs[2], &bufs[3], &op, &b0, &b1, &bufs[4],
             ],
@@ -267,14 +263,13 @@ impl<'a> TwinRunner<'a> {
         let bo = field(ctx, "op", &pack_operator(op));
         let [ul, us] = u.map(|x| field(ctx, "u", x));
         let [vl, vs] = v.map(|x| field(ctx, "v", x));
-        let entry = if subtract {
-            "couple_apply"
+        let kernel = if subtract {
+            KernelId::CoupleApply
         } else {
-            "couple_residual"
+            KernelId::CoupleResidual
         };
         let mut out = self.run(
-            "cg_coupled",
-            entry,
+            kernel,
             &[&pu, &bo, &ul, &us, &vl, &vs],
             grid_groups(op.nx, op.ny),
             &[(&vl, n), (&vs, n)],
@@ -303,8 +298,7 @@ impl<'a> TwinRunner<'a> {
         let [xl, xs] = x.map(|v| field(ctx, "x", v));
         let control = self.control(0.0, v_collector);
         let mut out = self.run(
-            "cg_coupled",
-            "shift_potentials",
+            KernelId::ShiftPotentials,
             &[&pu, &xl, &xs, &control],
             grid_groups(nx, ny),
             &[(&xl, nx * ny), (&xs, nx * ny)],
@@ -313,12 +307,59 @@ impl<'a> TwinRunner<'a> {
         Ok([out.pop().unwrap(), s])
     }
 
+    /// `copy::copy` of `src` into a buffer holding `dst`, then `copy::fill_zero` of a third
+    /// buffer holding `src`: (the copy, the filled buffer).
+    pub fn copy(
+        &mut self,
+        nx: usize,
+        ny: usize,
+        src: &[f64],
+        dst: &[f64],
+    ) -> Result<(Vec<f64>, Vec<f64>), GpuError> {
+        let ctx = self.ctx;
+        let pu = uniform(ctx, "grid", &GridParams::new(nx, ny));
+        let [bs, bd, bz] = [src, dst, src].map(|v| field(ctx, "field", v));
+        self.submit(&[
+            (KernelId::Copy, &[&pu, &bs, &bd], grid_groups(nx, ny)),
+            (KernelId::FillZero, &[&pu, &bz], grid_groups(nx, ny)),
+        ])?;
+        let mut out = download_f32(ctx, &[(&bd, nx * ny), (&bz, nx * ny)]);
+        let z = out.pop().unwrap();
+        Ok((out.pop().unwrap(), z))
+    }
+
+    /// (Σξ, Σ(ξ + ϕ − 1)₊) of `observables::observables_partials`, ξ = `xi` + `xi_lo` (the
+    /// device's compensated pair, each uploaded as f32): the per-workgroup (hi, lo) partials
+    /// added up here in f64, as the backend does.
+    pub fn observables(
+        &mut self,
+        xi: &[f64],
+        xi_lo: &[f64],
+        phi: &[f64],
+    ) -> Result<(f64, f64), GpuError> {
+        let ctx = self.ctx;
+        let n = xi.len();
+        let groups = reduce_groups(n);
+        let pu = uniform(ctx, "reduce", &ReduceParams::new(n));
+        let [bx, bp, blo] = [xi, phi, xi_lo].map(|v| field(ctx, "field", v));
+        let partials = storage_f32(ctx, "partials", 4 * groups as usize);
+        let out = self.run(
+            KernelId::ObservablesPartials,
+            &[&pu, &bx, &bp, &partials, &blo],
+            [groups, 1, 1],
+            &[(&partials, 4 * groups as usize)],
+        )?;
+        Ok(out[0]
+            .chunks(4)
+            .fold((0.0, 0.0), |(x, e), p| (x + p[0] + p[1], e + p[2] + p[3])))
+    }
+
     /// The sums of a two-block entry of `shaders/reduce.wgsl` (`dot2_partials`,
     /// `l1_2_partials`, `residual_norm2_partials`) over the blocks (a, b) and (a2, b2): the
     /// per-workgroup partials (x, y) added up here in f64.
     pub fn reduce_two_blocks(
         &mut self,
-        entry: &'static str,
+        kernel: KernelId,
         a: [&[f64]; 2],
         b: [&[f64]; 2],
     ) -> Result<(f64, f64), GpuError> {
@@ -329,13 +370,12 @@ impl<'a> TwinRunner<'a> {
         let [a1, a2] = a.map(|v| field(ctx, "a", v));
         let [b1, b2] = b.map(|v| field(ctx, "b", v));
         let partials = storage_f32(ctx, "partials", 2 * groups as usize);
-        let buffers: Vec<&wgpu::Buffer> = match entry {
-            "l1_2_partials" => vec![&pu, &a1, &partials, &a2],
+        let buffers: Vec<&wgpu::Buffer> = match kernel {
+            KernelId::L1Partials2 => vec![&pu, &a1, &partials, &a2],
             _ => vec![&pu, &a1, &b1, &partials, &a2, &b2],
         };
         let out = self.run(
-            "reduce",
-            entry,
+            kernel,
             &buffers,
             [groups, 1, 1],
             &[(&partials, 2 * groups as usize)],
@@ -363,8 +403,7 @@ impl<'a> TwinRunner<'a> {
         );
         Ok(self
             .run(
-                "mg_smooth",
-                "mg_smooth",
+                KernelId::MgSmooth,
                 &[&pu, &bo, &bb, &bx],
                 grid_groups(op.nx, op.ny),
                 &[(&bx, n)],
@@ -396,13 +435,14 @@ impl<'a> TwinRunner<'a> {
         });
         let [bp, bq, bz, bx, br, bp_out] = [p, q, z, x, r, p].map(|v| field(ctx, "v", v));
         let groups = grid_groups(nx, ny);
-        self.submit(
-            "cg_vectors",
-            &[
-                ("cg_update_xr", &[&pu, &control, &bp, &bq, &bx, &br], groups),
-                ("cg_update_p", &[&pu, &control, &bz, &bp_out], groups),
-            ],
-        )?;
+        self.submit(&[
+            (
+                KernelId::CgUpdateXr,
+                &[&pu, &control, &bp, &bq, &bx, &br],
+                groups,
+            ),
+            (KernelId::CgUpdateP, &[&pu, &control, &bz, &bp_out], groups),
+        ])?;
         let mut out = download_f32(ctx, &[(&bx, n), (&br, n), (&bp_out, n)]);
         let p_new = out.pop().unwrap();
         let r_new = out.pop().unwrap();
@@ -427,8 +467,7 @@ impl<'a> TwinRunner<'a> {
         let r = storage_f32(ctx, "r", n);
         Ok(self
             .run(
-                "mg_residual",
-                "mg_residual",
+                KernelId::MgResidual,
                 &[&pu, &bo, &bb, &bx, &r],
                 grid_groups(op.nx, op.ny),
                 &[(&r, n)],
@@ -445,8 +484,7 @@ impl<'a> TwinRunner<'a> {
         let y = storage_f32(ctx, "y", n);
         Ok(self
             .run(
-                "mg_residual",
-                "mg_apply",
+                KernelId::MgApply,
                 &[&pu, &bo, &bx, &y],
                 grid_groups(op.nx, op.ny),
                 &[(&y, n)],
@@ -469,8 +507,7 @@ impl<'a> TwinRunner<'a> {
         let bc = storage_f32(ctx, "coarse", nc);
         Ok(self
             .run(
-                "mg_restrict",
-                "mg_restrict",
+                KernelId::MgRestrict,
                 &[&pu, &bf, &bc],
                 grid_groups(t.nxc as usize, t.nyc as usize),
                 &[(&bc, nc)],
@@ -493,8 +530,7 @@ impl<'a> TwinRunner<'a> {
         let (bc, bf) = (field(ctx, "coarse", coarse), field(ctx, "fine", fine));
         Ok(self
             .run(
-                "mg_prolong",
-                "mg_prolong",
+                KernelId::MgProlong,
                 &[&pu, &bc, &bf],
                 grid_groups(nxf, nyf),
                 &[(&bf, nxf * nyf)],
@@ -512,8 +548,7 @@ impl<'a> TwinRunner<'a> {
         let bf = field(ctx, "fine", &pack_operator(fine));
         let bc = storage_f32(ctx, "coarse", len);
         let out = self.run(
-            "mg_coarsen",
-            "mg_coarsen",
+            KernelId::MgCoarsen,
             &[&pu, &bf, &bc],
             grid_groups(nxc, nyc),
             &[(&bc, len)],
@@ -541,8 +576,7 @@ impl<'a> TwinRunner<'a> {
         let control = self.control(0.0, v_collector);
         let (rate, eta) = (storage_f32(ctx, "rate", n), storage_f32(ctx, "eta", n));
         let mut out = self.run(
-            "reaction_rate",
-            "reaction_rate",
+            KernelId::ReactionRate,
             &[
                 &pu, &bufs[0], &bufs[1], &bufs[2], &bufs[3], &control, &rate, &eta, &bufs[4],
             ],
@@ -573,8 +607,7 @@ impl<'a> TwinRunner<'a> {
         let out = storage_f32(ctx, "conc_new", n);
         Ok(self
             .run(
-                "conc_update",
-                "conc_update",
+                KernelId::ConcUpdate,
                 &[
                     &pu, &bufs[0], &bufs[1], &bufs[2], &bufs[3], &bufs[4], &control, &out,
                 ],
@@ -601,8 +634,7 @@ impl<'a> TwinRunner<'a> {
         let bl = field(ctx, "xi_lo", &lo);
         let control = self.control(dt_s, 0.0);
         let out = self.run(
-            "xi_update",
-            "xi_update",
+            KernelId::XiUpdate,
             &[&pu, &br, &control, &bx, &bl],
             grid_groups(nx, ny),
             &[(&bx, nx * ny), (&bl, nx * ny)],
@@ -626,8 +658,7 @@ impl<'a> TwinRunner<'a> {
         let out = storage_f32(ctx, "stencil", 6 * n);
         Ok(self
             .run(
-                "np_coefficients",
-                "np_coefficients",
+                KernelId::NpCoefficients,
                 &[&pu, &bufs[0], &bufs[1], &bufs[2], &bufs[3], &out],
                 grid_groups(c.grid.nx, c.grid.ny),
                 &[(&out, 6 * n)],
@@ -647,8 +678,57 @@ impl<'a> TwinRunner<'a> {
             },
         );
         let control = self.control_buffer(c);
-        self.submit("cg_control", &[("cg_end", &[&params, &control], [1, 1, 1])])?;
+        // The entries of cg_control share one bind group; cg_end uses bindings 0 and 1 only.
+        let [u2, u3, u4] = ["partials", "shapes", "args"].map(|l| storage_f32(self.ctx, l, 4));
+        self.submit(&[(
+            KernelId::CgEnd,
+            &[&params, &control, &u2, &u3, &u4],
+            [1, 1, 1],
+        )])?;
         Ok(self.read_control(&control))
+    }
+
+    /// One scalar step of a CG solve on the device (`kernel`, an entry of `cg_control.wgsl`
+    /// other than `cg_end`) on the record `c`, with the solve's tolerance `tol` and code
+    /// `solve` (`SolveParams`), the per-workgroup partial sums `partials` of the step's
+    /// reduction and one dispatch shape: the record after it, and the CG part of the indirect
+    /// table (the shape while the solve goes on, zeros once it has stopped).
+    pub fn cg_control(
+        &mut self,
+        kernel: KernelId,
+        c: &Control,
+        tol: f64,
+        solve: u32,
+        partials: &[[f64; 2]],
+        shape: [u32; 3],
+    ) -> Result<(Control, [u32; 3]), GpuError> {
+        let ctx = self.ctx;
+        let params = uniform(
+            ctx,
+            "solve",
+            &SolveParams {
+                tol: tol as f32,
+                solve,
+                partials: partials.len() as u32,
+                shapes: 1,
+            },
+        );
+        let control = self.control_buffer(c);
+        let flat: Vec<f64> = partials.iter().flatten().copied().collect();
+        let bp = field(ctx, "partials", &flat);
+        let words = |w: &[u32]| {
+            let b = storage_bytes(ctx, "u32", 4 * w.len() as u64, FIELD_USAGE);
+            ctx.queue.write_buffer(&b, 0, bytemuck::cast_slice(w));
+            b
+        };
+        let shapes = words(&shape);
+        // The step part of the table (one shape), then the CG part, which the kernel rewrites;
+        // 7 marks words it should leave.
+        let args = words(&[7; 6]);
+        self.submit(&[(kernel, &[&params, &control, &bp, &shapes, &args], [1, 1, 1])])?;
+        let table = download(ctx, &[(&args, 24)]);
+        let table: &[u32] = bytemuck::cast_slice(&table[0]);
+        Ok((self.read_control(&control), [table[3], table[4], table[5]]))
     }
 
     /// (operator, rhs, u) of one implicit Nernst–Planck step of `dt_s` by
@@ -678,21 +758,18 @@ impl<'a> TwinRunner<'a> {
             field(ctx, "u", &vec![f64::NAN; n]),
         );
         let groups = grid_groups(nx, ny);
-        self.submit(
-            "np_assemble",
-            &[
-                (
-                    "np_assemble",
-                    &[&pu, &bx, &bp, &bpot, &control, &op],
-                    groups,
-                ),
-                (
-                    "np_assemble_rhs",
-                    &[&pu, &bpot, &control, &op, &br, &bc, &rhs, &u],
-                    groups,
-                ),
-            ],
-        )?;
+        self.submit(&[
+            (
+                KernelId::NpAssemble,
+                &[&pu, &bx, &bp, &bpot, &control, &op],
+                groups,
+            ),
+            (
+                KernelId::NpAssembleRhs,
+                &[&pu, &bpot, &control, &op, &br, &bc, &rhs, &u],
+                groups,
+            ),
+        ])?;
         let mut out = download_f32(ctx, &[(&op, 4 * n + nx), (&rhs, n), (&u, n)]);
         let u = out.pop().unwrap();
         let rhs = out.pop().unwrap();
@@ -714,8 +791,7 @@ impl<'a> TwinRunner<'a> {
         let [bp, bu, bc] = [potential, du, conc].map(|v| field(ctx, "in", v));
         Ok(self
             .run(
-                "np_finish",
-                "np_finish",
+                KernelId::NpFinish,
                 &[&pu, &bp, &bu, &bc],
                 grid_groups(c.grid.nx, c.grid.ny),
                 &[(&bc, n)],
@@ -745,8 +821,7 @@ impl<'a> TwinRunner<'a> {
         let op = field(ctx, "op", &vec![f64::NAN; 4 * n + nx]);
         let rhs = field(ctx, "rhs", &vec![f64::NAN; n]);
         let mut out = self.run(
-            "creep_assemble",
-            "creep_assemble",
+            KernelId::CreepAssemble,
             &[&pu, &bx, &bp, &bf, &control, &op, &rhs],
             grid_groups(nx, ny),
             &[(&op, 4 * n + nx), (&rhs, n)],
@@ -776,21 +851,18 @@ impl<'a> TwinRunner<'a> {
         let [bpr, bp, bx] = [pressure, phi, xi].map(|v| field(ctx, "in", v));
         let bf = mask(ctx, full);
         let outflow = field(ctx, "outflow", &[f64::NAN]);
-        self.submit(
-            "creep_finish",
-            &[
-                (
-                    "creep_finish",
-                    &[&pu, &bo, &bpr, &bp, &bf, &bx],
-                    grid_groups(nx, ny),
-                ),
-                (
-                    "creep_finish_outflow",
-                    &[&pu, &bo, &bpr, &outflow],
-                    [1, 1, 1],
-                ),
-            ],
-        )?;
+        self.submit(&[
+            (
+                KernelId::CreepFinish,
+                &[&pu, &bo, &bpr, &bp, &bf, &bx],
+                grid_groups(nx, ny),
+            ),
+            (
+                KernelId::CreepFinishOutflow,
+                &[&pu, &bo, &bpr, &outflow],
+                [1, 1, 1],
+            ),
+        ])?;
         let mut out = download_f32(ctx, &[(&bx, n), (&outflow, 1)]);
         let outflow = out.pop().unwrap()[0];
         Ok((out.pop().unwrap(), outflow))
@@ -819,14 +891,11 @@ impl<'a> TwinRunner<'a> {
         let changed = storage_bytes(ctx, "changed", 4, FIELD_USAGE);
         ctx.queue
             .write_buffer(&changed, 0, bytemuck::bytes_of(&0u32));
-        self.submit(
-            "creep_active_set",
-            &[(
-                "creep_active_set",
-                &[&pu, &bo, &bpr, &bx, &bp, &bf, &changed],
-                grid_groups(nx, ny),
-            )],
-        )?;
+        self.submit(&[(
+            KernelId::CreepActiveSet,
+            &[&pu, &bo, &bpr, &bx, &bp, &bf, &changed],
+            grid_groups(nx, ny),
+        )])?;
         let out = download(ctx, &[(&bf, 4 * n as u64), (&changed, 4)]);
         let full: Vec<u32> = bytemuck::pod_collect_to_vec(&out[0]);
         let changed: u32 = bytemuck::pod_read_unaligned(&out[1]);
@@ -853,14 +922,11 @@ impl<'a> TwinRunner<'a> {
             .map(|k| lipf_core::cpu::creep_assemble::free_room(xi[k], phi[k]) != 0.0)
             .collect();
         let bf = mask(ctx, &start);
-        self.submit(
-            "creep_active_set",
-            &[(
-                "creep_first_guess",
-                &[&pu, &bx, &bp, &bf],
-                grid_groups(nx, ny),
-            )],
-        )?;
+        self.submit(&[(
+            KernelId::CreepFirstGuess,
+            &[&pu, &bx, &bp, &bf],
+            grid_groups(nx, ny),
+        )])?;
         let out = download(ctx, &[(&bf, 4 * n as u64)]);
         let full: Vec<u32> = bytemuck::pod_collect_to_vec(&out[0]);
         Ok(full.iter().map(|&f| f != 0).collect())
@@ -885,8 +951,7 @@ impl<'a> TwinRunner<'a> {
         let out = storage_f32(ctx, "conc_new", nx * ny);
         Ok(self
             .run(
-                "np_substep",
-                "np_substep",
+                KernelId::NpSubstep,
                 &[&pu, &bs, &bc, &cb, &out],
                 grid_groups(nx, ny),
                 &[(&out, nx * ny)],
@@ -909,14 +974,11 @@ impl<'a> TwinRunner<'a> {
         let status = storage_bytes(ctx, "status", 16, FIELD_USAGE);
         ctx.queue
             .write_buffer(&status, 0, bytemuck::cast_slice(&[u32::MAX; 4]));
-        self.submit(
-            "range_check",
-            &[(
-                "range_check",
-                &[&pu, &bufs[0], &bufs[1], &bufs[2], &status],
-                grid_groups(nx, ny),
-            )],
-        )?;
+        self.submit(&[(
+            KernelId::RangeCheck,
+            &[&pu, &bufs[0], &bufs[1], &bufs[2], &status],
+            grid_groups(nx, ny),
+        )])?;
         let bytes = download(ctx, &[(&status, 16)]);
         let v: [u32; 4] = bytemuck::pod_read_unaligned(&bytes[0]);
         Ok([v[0], v[1], v[2]])
@@ -993,21 +1055,18 @@ impl<'a> TwinRunner<'a> {
         let partials = storage_f32(ctx, "partials", 2 * groups as usize);
         let log_bytes = std::mem::size_of::<StepLog>() as u64;
         let steps = storage_bytes(ctx, "steps", log_bytes, FIELD_USAGE);
-        self.submit(
-            "time_step",
-            &[
-                (
-                    "dt_partials",
-                    &[&pu, &bufs[0], &bufs[1], &bufs[2], &bufs[3], &partials],
-                    [groups, 1, 1],
-                ),
-                (
-                    "time_step",
-                    &[&pu, &control, &shapes_buf, &args, &partials, &steps],
-                    [1, 1, 1],
-                ),
-            ],
-        )?;
+        self.submit(&[
+            (
+                KernelId::DtPartials,
+                &[&pu, &bufs[0], &bufs[1], &bufs[2], &bufs[3], &partials],
+                [groups, 1, 1],
+            ),
+            (
+                KernelId::TimeStep,
+                &[&pu, &control, &shapes_buf, &args, &partials, &steps],
+                [1, 1, 1],
+            ),
+        ])?;
         let out = download(
             ctx,
             &[
@@ -1115,13 +1174,21 @@ impl<'a> TwinRunner<'a> {
         let combine_l = [&pu, &b0, &b1, &control, &potential];
         let combine_s = [&pu, &bs0, &bs1, &control, &potential_s];
         let mut dispatches: Vec<Dispatch> = vec![
-            ("collector_potential", &collect, [1, 1, 1]),
-            ("combine_potential", &combine_l, grid_groups(op.nx, op.ny)),
+            (KernelId::CollectorPotential, &collect, [1, 1, 1]),
+            (
+                KernelId::CombinePotential,
+                &combine_l,
+                grid_groups(op.nx, op.ny),
+            ),
         ];
         if electronic.is_some() {
-            dispatches.push(("combine_potential", &combine_s, grid_groups(op.nx, op.ny)));
+            dispatches.push((
+                KernelId::CombinePotential,
+                &combine_s,
+                grid_groups(op.nx, op.ny),
+            ));
         }
-        self.submit("collector", &dispatches)?;
+        self.submit(&dispatches)?;
         let mut out = download_f32(ctx, &[(&potential, n), (&potential_s, n)]);
         let electronic_potential = out.pop().unwrap();
         Ok(DeviceCollector {
@@ -1154,8 +1221,7 @@ impl<'a> TwinRunner<'a> {
         let (bb0, bb1) = (field(ctx, "b0", b0), field(ctx, "b1", b1));
         Ok(self
             .run(
-                "collector",
-                "add_scaled_rhs",
+                KernelId::AddScaledRhs,
                 &[&pu, &control, &bb0, &bb1],
                 grid_groups(nx, ny),
                 &[(&bb0, nx * ny)],
@@ -1210,14 +1276,11 @@ impl<'a> TwinRunner<'a> {
             running: 1,
             ..Default::default()
         });
-        self.submit(
-            "collector",
-            &[(
-                "top_current",
-                &[&pu, &bo, &control, &bp, &bos, &bps],
-                [1, 1, 1],
-            )],
-        )?;
+        self.submit(&[(
+            KernelId::TopCurrent,
+            &[&pu, &bo, &control, &bp, &bos, &bps],
+            [1, 1, 1],
+        )])?;
         let c = self.read_control(&control);
         Ok((c.current_a_m as f64, c.leakage_a_m as f64))
     }

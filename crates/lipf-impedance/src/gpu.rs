@@ -23,7 +23,7 @@ use crate::kernels::{
 use crate::solver::{FrequencySolver, FrequencySystem, SolveStats, SolverError};
 use lipf_gpu::device::{is_software, GpuContext};
 pub use lipf_gpu::device::{AdapterRequest, AdapterSummary};
-use lipf_gpu::kernels::{Kernel, Modules};
+use lipf_gpu::kernels::{Kernel, KernelId, Modules};
 use lipf_gpu::GpuError;
 use num_complex::Complex64 as C64;
 use std::sync::Arc;
@@ -210,18 +210,16 @@ impl ImpedanceDevice {
             .into());
         }
         let mut m = Modules::default();
-        let ap = "impedance_apply";
-        let cg = "impedance_cocg";
         let k = Kernels {
-            bond_admittance: Kernel::new(&ctx, &mut m, ap, "bond_admittance")?,
-            assemble_node: Kernel::new(&ctx, &mut m, ap, "assemble_node")?,
-            apply_dot: Kernel::new(&ctx, &mut m, ap, "apply_dot")?,
-            residual: Kernel::new(&ctx, &mut m, ap, "residual")?,
-            finish_init: Kernel::new(&ctx, &mut m, cg, "finish_init")?,
-            finish_alpha: Kernel::new(&ctx, &mut m, cg, "finish_alpha")?,
-            finish_beta: Kernel::new(&ctx, &mut m, cg, "finish_beta")?,
-            update_xr: Kernel::new(&ctx, &mut m, cg, "update_xr")?,
-            update_p: Kernel::new(&ctx, &mut m, cg, "update_p")?,
+            bond_admittance: Kernel::new(&ctx, &mut m, KernelId::ImpedanceBondAdmittance)?,
+            assemble_node: Kernel::new(&ctx, &mut m, KernelId::ImpedanceAssembleNode)?,
+            apply_dot: Kernel::new(&ctx, &mut m, KernelId::ImpedanceApplyDot)?,
+            residual: Kernel::new(&ctx, &mut m, KernelId::ImpedanceResidual)?,
+            finish_init: Kernel::new(&ctx, &mut m, KernelId::ImpedanceFinishInit)?,
+            finish_alpha: Kernel::new(&ctx, &mut m, KernelId::ImpedanceFinishAlpha)?,
+            finish_beta: Kernel::new(&ctx, &mut m, KernelId::ImpedanceFinishBeta)?,
+            update_xr: Kernel::new(&ctx, &mut m, KernelId::ImpedanceUpdateXr)?,
+            update_p: Kernel::new(&ctx, &mut m, KernelId::ImpedanceUpdateP)?,
         };
         Ok(Arc::new(ImpedanceDevice { ctx, k }))
     }

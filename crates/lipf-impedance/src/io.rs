@@ -677,6 +677,31 @@ pub fn read_fields_section(
     read().with_context(|| format!("cannot read phase-field output {}", path.display()))
 }
 
+/// The analyses of a spectrum, as `lipf impedance` and the Python package run them: the lin-KK
+/// test, the DRT, and the R0 + n RC fit started from the DRT's peaks (none with 0 elements).
+pub struct Analyses {
+    pub kk: KkResult,
+    pub drt: DrtResult,
+    pub fit: Option<FitResult>,
+}
+
+/// Runs [`Analyses`] on `spectrum` with the configuration's settings.
+pub fn analyse(spectrum: &Spectrum, a: &crate::config::AnalysisConfig) -> Analyses {
+    let kk = crate::kk::lin_kk(spectrum, a.kk_elements);
+    let drt = crate::drt::drt(
+        spectrum,
+        crate::drt::DrtOptions {
+            lambda: a.drt_lambda,
+            fwhm_factor: a.drt_fwhm_factor,
+        },
+    );
+    let fit = (a.fit_elements > 0).then(|| {
+        let guesses: Vec<(f64, f64)> = drt.peaks.iter().map(|p| (p.tau_s, p.r_ohm)).collect();
+        crate::fit::fit_rc(spectrum, a.fit_elements, &guesses)
+    });
+    Analyses { kk, drt, fit }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -946,29 +971,4 @@ mod tests {
             let _ = std::fs::remove_dir_all(p.parent().unwrap());
         }
     }
-}
-
-/// The analyses of a spectrum, as `lipf impedance` and the Python package run them: the lin-KK
-/// test, the DRT, and the R0 + n RC fit started from the DRT's peaks (none with 0 elements).
-pub struct Analyses {
-    pub kk: KkResult,
-    pub drt: DrtResult,
-    pub fit: Option<FitResult>,
-}
-
-/// Runs [`Analyses`] on `spectrum` with the configuration's settings.
-pub fn analyse(spectrum: &Spectrum, a: &crate::config::AnalysisConfig) -> Analyses {
-    let kk = crate::kk::lin_kk(spectrum, a.kk_elements);
-    let drt = crate::drt::drt(
-        spectrum,
-        crate::drt::DrtOptions {
-            lambda: a.drt_lambda,
-            fwhm_factor: a.drt_fwhm_factor,
-        },
-    );
-    let fit = (a.fit_elements > 0).then(|| {
-        let guesses: Vec<(f64, f64)> = drt.peaks.iter().map(|p| (p.tau_s, p.r_ohm)).collect();
-        crate::fit::fit_rc(spectrum, a.fit_elements, &guesses)
-    });
-    Analyses { kk, drt, fit }
 }

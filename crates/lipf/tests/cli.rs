@@ -399,7 +399,7 @@ fn comments_in_configurations_and_set_overrides() {
     assert_eq!(c.name, "run-5");
     assert_eq!(c.time.max_dt_s, Some(0.5));
     // A string keeps its slashes; a misspelt override is named like a misspelt field.
-    std::fs::write(&dir.join("s.json"), "{\"name\": \"a//b\"}").unwrap();
+    std::fs::write(dir.join("s.json"), "{\"name\": \"a//b\"}").unwrap();
     let e = lipf_core::Config::from_file(&dir.join("s.json"))
         .unwrap_err()
         .to_string();

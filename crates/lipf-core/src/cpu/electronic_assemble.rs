@@ -153,8 +153,8 @@ pub fn electronic_assemble(
             b1[k] = if j + 1 == ny { -op.ty[k] } else { 0.0 };
         }
     }
-    for i in 0..nx {
-        op.tbot[i] = 2.0 * sigma[i];
+    for (t, &s) in op.tbot.iter_mut().zip(&sigma[..nx]) {
+        *t = 2.0 * s;
     }
     op.update_diagonal();
 }

@@ -20,9 +20,13 @@
 //! | `creep_assemble` | Li creep: the pressure problem of the metal's Darcy flow (its active-set update `update_active_set` has the WGSL kernel `creep_active_set`) |
 //! | `creep_finish` | ξ gives up its excess and takes up the inflow after that problem is solved |
 //! | `range_check` | first cell of each field outside its admissible range |
+//! | `cg_control` | the CG scalars: stopping test, α, β, iteration count, breakdown (`solver.rs`) |
 //! | `cg_vectors` | the CG vector updates x += αp, r −= αq and p = z + βp (`solver.rs`) |
 //! | `reduce` | the CG sums: dot products and L1 norms (`solver.rs`) |
+//! | `copy` | (no file) `copy_from_slice` and zeroing: the WGSL `copy`/`fill_zero` mirror the buffer swaps and zero initial guesses |
+//! | `observables` | Σξ and Σ(ξ + ϕ − 1)₊, the cell sums of the time series (`observables.rs`) |
 
+pub mod cg_control;
 pub mod cg_vectors;
 pub mod collector;
 pub mod conc_update;
@@ -39,6 +43,7 @@ pub mod np_assemble;
 pub mod np_coefficients;
 pub mod np_finish;
 pub mod np_substep;
+pub mod observables;
 pub mod operator;
 pub mod par;
 pub mod potential_assemble;

@@ -105,7 +105,7 @@ mod tests {
     fn exprel_is_continuous_at_the_series_switch_and_at_zero() {
         for &x in &[0.999999e-6, 1e-6, -0.999999e-6, -1e-6, 0.05, -3.0] {
             let a = exprel(x);
-            let b = (x as f64).exp_m1() / x;
+            let b = x.exp_m1() / x;
             assert!((a / b - 1.0).abs() < 1e-14, "x = {x}: {a} against {b}");
         }
         assert_eq!(exprel(0.0), 1.0);
@@ -121,7 +121,7 @@ mod tests {
             (0.0, 0.2),
         ] {
             let w = boltzmann_weight(f, a, b);
-            let (ea, eb) = ((-f * a as f64).exp(), (-f * b as f64).exp());
+            let (ea, eb) = ((-f * a).exp(), (-f * b).exp());
             assert!(w >= ea.min(eb) * (1.0 - 1e-12) && w <= ea.max(eb) * (1.0 + 1e-12));
             assert!((w / boltzmann_weight(f, b, a) - 1.0).abs() < 1e-12);
             // At c̃ = 1 (u = e^{fφ}) the flux is f Δφ whatever Δφ.

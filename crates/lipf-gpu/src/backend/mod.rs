@@ -78,7 +78,7 @@ mod resources;
 use crate::device::{AdapterRequest, GpuContext};
 use crate::kernels::{
     download, download_f32, grid_groups, reduce_groups, storage_bytes, storage_f32, uniform,
-    upload_f64, Kernel, Modules, FIELD_USAGE, MAX_PARTIALS,
+    upload_f64, Kernel, KernelId, Modules, FIELD_USAGE, MAX_PARTIALS,
 };
 use crate::params::*;
 use crate::GpuError;
@@ -497,10 +497,11 @@ impl GpuBackend {
             .iter()
             .enumerate()
             .map(|(s, (rhs, x))| SolveGroups {
-                residual: k.residual.bind(c, &[mg0, &mg.op[0], rhs, x, &mg.lb[0]]),
-                resnorm: k.resnorm.bind(c, &[&red_p, &mg.lb[0], rhs, &b.partials]),
-                xr: k.cg_xr.bind(c, &[g0, &b.control, &b.p, &b.q, x, &mg.lb[0]]),
-                control: k.cg_begin.bind(
+                residual: k[KernelId::MgResidual].bind(c, &[mg0, &mg.op[0], rhs, x, &mg.lb[0]]),
+                resnorm: k[KernelId::ResidualNormPartials]
+                    .bind(c, &[&red_p, &mg.lb[0], rhs, &b.partials]),
+                xr: k[KernelId::CgUpdateXr].bind(c, &[g0, &b.control, &b.p, &b.q, x, &mg.lb[0]]),
+                control: k[KernelId::CgBegin].bind(
                     c,
                     &[&solve_p[s], &b.control, &b.partials, &shapes_buf, &b.args],
                 ),
@@ -534,19 +535,21 @@ impl GpuBackend {
             let solves = targets
                 .into_iter()
                 .map(|(bl, xl, bs, xs, frame)| CoupledSolveGroups {
-                    residual: k.residual.bind(c, &[mg0, &el.op[0], bs, xs, r_s]),
-                    couple: k
-                        .couple_residual
+                    residual: k[KernelId::MgResidual].bind(c, &[mg0, &el.op[0], bs, xs, r_s]),
+                    couple: k[KernelId::CoupleResidual]
                         .bind(c, &[&cp, &mg.op[0], xl, xs, r_l, r_s]),
-                    resnorm: k.resnorm2.bind(c, &[&red_p, r_l, bl, &b.partials, r_s, bs]),
-                    xr: k.cg_xr.bind(c, &[g0, &b.control, &cb.p, &cb.q, xs, r_s]),
+                    resnorm: k[KernelId::ResidualNorm2Partials]
+                        .bind(c, &[&red_p, r_l, bl, &b.partials, r_s, bs]),
+                    xr: k[KernelId::CgUpdateXr].bind(c, &[g0, &b.control, &cb.p, &cb.q, xs, r_s]),
                     shift: frame.map(|unit| {
-                        shift(unit).map(|u| k.shift.bind(c, &[&u, xl, xs, &b.control]))
+                        shift(unit).map(|u| {
+                            k[KernelId::ShiftPotentials].bind(c, &[&u, xl, xs, &b.control])
+                        })
                     }),
                 })
                 .collect();
             CoupledGroups {
-                electronic_assemble: k.electronic_assemble.bind(
+                electronic_assemble: k[KernelId::ElectronicAssemble].bind(
                     c,
                     &[
                         &el_p, &b.xi, &b.phi, &b.a, &b.g, &el.op[0], &cb.b0, &cb.b1, &b.es,
@@ -554,33 +557,31 @@ impl GpuBackend {
                 ),
                 electronic: LevelGroups::new(c, &k, el, &lp),
                 solves,
-                apply: k.apply.bind(c, &[mg0, &el.op[0], &cb.p, &cb.q]),
-                couple_apply: k
-                    .couple_apply
+                apply: k[KernelId::MgApply].bind(c, &[mg0, &el.op[0], &cb.p, &cb.q]),
+                couple_apply: k[KernelId::CoupleApply]
                     .bind(c, &[&cp, &mg.op[0], &b.p, &cb.p, &b.q, &cb.q]),
-                dot_pq: k
-                    .dot2
+                dot_pq: k[KernelId::Dot2Partials]
                     .bind(c, &[&red_p, &b.p, &b.q, &b.partials, &cb.p, &cb.q]),
-                dot_rz: k.dot2.bind(c, &[&red_p, r_l, z_l, &b.partials, r_s, z_s]),
-                l1_r: k.l1_2.bind(c, &[&red_p, r_l, &b.partials, r_s]),
-                copy_zp: k.copy.bind(c, &[g0, z_s, &cb.p]),
-                cg_p: k.cg_p.bind(c, &[g0, &b.control, z_s, &cb.p]),
-                combine: k
-                    .combine
+                dot_rz: k[KernelId::Dot2Partials]
+                    .bind(c, &[&red_p, r_l, z_l, &b.partials, r_s, z_s]),
+                l1_r: k[KernelId::L1Partials2].bind(c, &[&red_p, r_l, &b.partials, r_s]),
+                copy_zp: k[KernelId::Copy].bind(c, &[g0, z_s, &cb.p]),
+                cg_p: k[KernelId::CgUpdateP].bind(c, &[g0, &b.control, z_s, &cb.p]),
+                combine: k[KernelId::CombinePotential]
                     .bind(c, &[&coll_p, &b.es0, &b.es1, &b.control, &b.es]),
-                add_rhs: k.add_rhs.bind(c, &[&coll_p, &b.control, &cb.b0, &cb.b1]),
+                add_rhs: k[KernelId::AddScaledRhs].bind(c, &[&coll_p, &b.control, &cb.b0, &cb.b1]),
             }
         });
         // The electronic operator the collector reads (an unused element in the other forms).
         let op_s = b.coupled.as_ref().map_or(&b.es, |cb| &cb.electronic.op[0]);
         let g = Groups {
-            xi_rate: k.xi_rate.bind(
+            xi_rate: k[KernelId::XiRate].bind(
                 c,
                 &[
                     &xi_p, &b.xi, &b.phi, &b.conc, &b.eta, &b.a, &b.g, &b.control,
                 ],
             ),
-            assemble: k.assemble.bind(
+            assemble: k[KernelId::PotentialAssemble].bind(
                 c,
                 &[
                     &asm_p, &b.xi, &b.phi, &b.a, &b.g, &b.eta, &mg.op[0], &b.b0, &b.b1,
@@ -589,27 +590,26 @@ impl GpuBackend {
             mg: LevelGroups::new(c, &k, mg, &lp),
             coupled: coupled_groups,
             solves,
-            apply: k.apply.bind(c, &[mg0, &mg.op[0], &b.p, &b.q]),
-            dot_pq: k.dot.bind(c, &[&red_p, &b.p, &b.q, &b.partials]),
-            dot_rz: k.dot.bind(c, &[&red_p, &mg.lb[0], &mg.lx[0], &b.partials]),
-            l1_r: k.l1.bind(c, &[&red_p, &mg.lb[0], &b.partials]),
-            copy_zp: k.copy.bind(c, &[g0, &mg.lx[0], &b.p]),
-            cg_p: k.cg_p.bind(c, &[g0, &b.control, &mg.lx[0], &b.p]),
-            collector: k.collector.bind(
+            apply: k[KernelId::MgApply].bind(c, &[mg0, &mg.op[0], &b.p, &b.q]),
+            dot_pq: k[KernelId::DotPartials].bind(c, &[&red_p, &b.p, &b.q, &b.partials]),
+            dot_rz: k[KernelId::DotPartials].bind(c, &[&red_p, &mg.lb[0], &mg.lx[0], &b.partials]),
+            l1_r: k[KernelId::L1Partials].bind(c, &[&red_p, &mg.lb[0], &b.partials]),
+            copy_zp: k[KernelId::Copy].bind(c, &[g0, &mg.lx[0], &b.p]),
+            cg_p: k[KernelId::CgUpdateP].bind(c, &[g0, &b.control, &mg.lx[0], &b.p]),
+            collector: k[KernelId::CollectorPotential].bind(
                 c,
                 &[
                     &coll_p, &mg.op[0], &b.pot0, &b.pot1, &b.control, op_s, &b.es0, &b.es1,
                 ],
             ),
-            combine: k
-                .combine
+            combine: k[KernelId::CombinePotential]
                 .bind(c, &[&coll_p, &b.pot0, &b.pot1, &b.control, &b.potential]),
-            add_rhs: k.add_rhs.bind(c, &[&coll_p, &b.control, &b.b0, &b.b1]),
-            top_current: k.top_current.bind(
+            add_rhs: k[KernelId::AddScaledRhs].bind(c, &[&coll_p, &b.control, &b.b0, &b.b1]),
+            top_current: k[KernelId::TopCurrent].bind(
                 c,
                 &[&coll_p, &mg.op[0], &b.control, &b.potential, op_s, &b.es],
             ),
-            reaction: k.reaction.bind(
+            reaction: k[KernelId::ReactionRate].bind(
                 c,
                 &[
                     &react_p,
@@ -623,14 +623,13 @@ impl GpuBackend {
                     &b.es,
                 ],
             ),
-            step_begin: k
-                .step_begin
+            step_begin: k[KernelId::StepBegin]
                 .bind(c, &[&step_p, &b.control, &shapes_buf, &b.args]),
-            dt_partials: k.dt_partials.bind(
+            dt_partials: k[KernelId::DtPartials].bind(
                 c,
                 &[&step_p, &b.rate, &b.potential, &b.xi, &b.phi, &b.partials],
             ),
-            time_step: k.time_step.bind(
+            time_step: k[KernelId::TimeStep].bind(
                 c,
                 &[
                     &step_p,
@@ -641,12 +640,11 @@ impl GpuBackend {
                     &b.steps,
                 ],
             ),
-            np_coefficients: k.np_coefficients.bind(
+            np_coefficients: k[KernelId::NpCoefficients].bind(
                 c,
                 &[&conc_p, &b.xi, &b.phi, &b.potential, &b.rate, &b.stencil],
             ),
-            np_substep: k
-                .np_substep
+            np_substep: k[KernelId::NpSubstep]
                 .bind(c, &[g0, &b.stencil, &b.conc, &b.control, &b.conc_new]),
             np: b.np.as_ref().map(|np| {
                 NpGroups::new(
@@ -678,17 +676,12 @@ impl GpuBackend {
                     },
                 )
             }),
-            xi_update: k
-                .xi_update
-                .bind(c, &[g0, &b.rate, &b.control, &b.xi, &b.xi_lo]),
-            copy_conc: k.copy.bind(c, &[g0, &b.conc_new, &b.conc]),
-            copy_eta: k.copy.bind(c, &[g0, &b.eta_new, &b.eta]),
-            observables: k
-                .observables
+            xi_update: k[KernelId::XiUpdate].bind(c, &[g0, &b.rate, &b.control, &b.xi, &b.xi_lo]),
+            copy_conc: k[KernelId::Copy].bind(c, &[g0, &b.conc_new, &b.conc]),
+            copy_eta: k[KernelId::Copy].bind(c, &[g0, &b.eta_new, &b.eta]),
+            observables: k[KernelId::ObservablesPartials]
                 .bind(c, &[&red_p, &b.xi, &b.phi, &b.obs_partials, &b.xi_lo]),
-            range: k
-                .range
-                .bind(c, &[g0, &b.xi, &b.conc, &b.potential, &b.status]),
+            range: k[KernelId::RangeCheck].bind(c, &[g0, &b.xi, &b.conc, &b.potential, &b.status]),
         };
         let mut backend = GpuBackend {
             cg_iterations: INITIAL_CG_ITERATIONS.min(config.solver.max_iterations.max(1)),
@@ -838,22 +831,27 @@ impl GpuBackend {
         let last = self.dims.len() - 1;
         if l == last {
             // The coarsest level is one cell: one relaxation from zero solves it exactly.
-            self.dispatch(pass, &k.zero, &g.zero[last], Gate::Cg(last));
-            self.dispatch(pass, &k.smooth, &g.smooth[last][0], Gate::Cg(last));
+            self.dispatch(pass, &k[KernelId::FillZero], &g.zero[last], Gate::Cg(last));
+            self.dispatch(
+                pass,
+                &k[KernelId::MgSmooth],
+                &g.smooth[last][0],
+                Gate::Cg(last),
+            );
             return;
         }
         let sweeps = self.config.solver.smoothing_sweeps;
         if zero_start {
-            self.dispatch(pass, &k.zero, &g.zero[l], Gate::Cg(l));
+            self.dispatch(pass, &k[KernelId::FillZero], &g.zero[l], Gate::Cg(l));
         }
         for _ in 0..sweeps {
-            self.dispatch(pass, &k.smooth, &g.smooth[l][0], Gate::Cg(l));
-            self.dispatch(pass, &k.smooth, &g.smooth[l][1], Gate::Cg(l));
+            self.dispatch(pass, &k[KernelId::MgSmooth], &g.smooth[l][0], Gate::Cg(l));
+            self.dispatch(pass, &k[KernelId::MgSmooth], &g.smooth[l][1], Gate::Cg(l));
         }
-        self.dispatch(pass, &k.residual, &g.residual[l], Gate::Cg(l));
+        self.dispatch(pass, &k[KernelId::MgResidual], &g.residual[l], Gate::Cg(l));
         self.dispatch(
             pass,
-            &k.restrict,
+            &k[KernelId::MgRestrict],
             g.restrict[l].as_ref().unwrap(),
             Gate::Cg(l + 1),
         );
@@ -864,13 +862,13 @@ impl GpuBackend {
         // Scaled by the over-correction of this level's cycle (its TransferParams).
         self.dispatch(
             pass,
-            &k.prolong,
+            &k[KernelId::MgProlong],
             g.prolong[l].as_ref().unwrap(),
             Gate::Cg(l),
         );
         for _ in 0..sweeps {
-            self.dispatch(pass, &k.smooth, &g.smooth[l][1], Gate::Cg(l));
-            self.dispatch(pass, &k.smooth, &g.smooth[l][0], Gate::Cg(l));
+            self.dispatch(pass, &k[KernelId::MgSmooth], &g.smooth[l][1], Gate::Cg(l));
+            self.dispatch(pass, &k[KernelId::MgSmooth], &g.smooth[l][0], Gate::Cg(l));
         }
     }
 
@@ -916,26 +914,31 @@ impl GpuBackend {
         let (k, g) = (&self.k, &self.g);
         let one = Gate::Direct([1, 1, 1]);
         let red = self.red();
-        self.dispatch(pass, &k.residual, &sg.residual, Gate::Step(0));
-        self.dispatch(pass, &k.resnorm, &sg.resnorm, Gate::Step(red));
-        self.dispatch(pass, &k.cg_begin, &sg.control, one);
+        self.dispatch(pass, &k[KernelId::MgResidual], &sg.residual, Gate::Step(0));
+        self.dispatch(
+            pass,
+            &k[KernelId::ResidualNormPartials],
+            &sg.resnorm,
+            Gate::Step(red),
+        );
+        self.dispatch(pass, &k[KernelId::CgBegin], &sg.control, one);
         self.record_vcycle(pass, levels);
-        self.dispatch(pass, &k.dot, &g.dot_rz, Gate::Cg(red));
-        self.dispatch(pass, &k.cg_rz0, &sg.control, one);
-        self.dispatch(pass, &k.copy, &g.copy_zp, Gate::Cg(0));
+        self.dispatch(pass, &k[KernelId::DotPartials], &g.dot_rz, Gate::Cg(red));
+        self.dispatch(pass, &k[KernelId::CgRz0], &sg.control, one);
+        self.dispatch(pass, &k[KernelId::Copy], &g.copy_zp, Gate::Cg(0));
         for _ in 0..iterations {
-            self.dispatch(pass, &k.apply, apply, Gate::Cg(0));
-            self.dispatch(pass, &k.dot, &g.dot_pq, Gate::Cg(red));
-            self.dispatch(pass, &k.cg_alpha, &sg.control, one);
-            self.dispatch(pass, &k.cg_xr, &sg.xr, Gate::Cg(0));
-            self.dispatch(pass, &k.l1, &g.l1_r, Gate::Cg(red));
-            self.dispatch(pass, &k.cg_check, &sg.control, one);
+            self.dispatch(pass, &k[KernelId::MgApply], apply, Gate::Cg(0));
+            self.dispatch(pass, &k[KernelId::DotPartials], &g.dot_pq, Gate::Cg(red));
+            self.dispatch(pass, &k[KernelId::CgAlpha], &sg.control, one);
+            self.dispatch(pass, &k[KernelId::CgUpdateXr], &sg.xr, Gate::Cg(0));
+            self.dispatch(pass, &k[KernelId::L1Partials], &g.l1_r, Gate::Cg(red));
+            self.dispatch(pass, &k[KernelId::CgCheck], &sg.control, one);
             self.record_vcycle(pass, levels);
-            self.dispatch(pass, &k.dot, &g.dot_rz, Gate::Cg(red));
-            self.dispatch(pass, &k.cg_beta, &sg.control, one);
-            self.dispatch(pass, &k.cg_p, &g.cg_p, Gate::Cg(0));
+            self.dispatch(pass, &k[KernelId::DotPartials], &g.dot_rz, Gate::Cg(red));
+            self.dispatch(pass, &k[KernelId::CgBeta], &sg.control, one);
+            self.dispatch(pass, &k[KernelId::CgUpdateP], &g.cg_p, Gate::Cg(0));
         }
-        self.dispatch(pass, &k.cg_end, &sg.control, one);
+        self.dispatch(pass, &k[KernelId::CgEnd], &sg.control, one);
     }
 
     /// z = M⁻¹ r of the coupled solve (solver.rs, CoupledMultigrid::precondition): one V-cycle
@@ -955,37 +958,52 @@ impl GpuBackend {
         let one = Gate::Direct([1, 1, 1]);
         let red = self.red();
         if let Some([down, _]) = &cs.shift {
-            self.dispatch(pass, &k.shift, down, Gate::Step(0));
+            self.dispatch(pass, &k[KernelId::ShiftPotentials], down, Gate::Step(0));
         }
-        self.dispatch(pass, &k.residual, &sg.residual, Gate::Step(0));
-        self.dispatch(pass, &k.residual, &cs.residual, Gate::Step(0));
-        self.dispatch(pass, &k.couple_residual, &cs.couple, Gate::Step(0));
-        self.dispatch(pass, &k.resnorm2, &cs.resnorm, Gate::Step(red));
-        self.dispatch(pass, &k.cg_begin, &sg.control, one);
+        self.dispatch(pass, &k[KernelId::MgResidual], &sg.residual, Gate::Step(0));
+        self.dispatch(pass, &k[KernelId::MgResidual], &cs.residual, Gate::Step(0));
+        self.dispatch(
+            pass,
+            &k[KernelId::CoupleResidual],
+            &cs.couple,
+            Gate::Step(0),
+        );
+        self.dispatch(
+            pass,
+            &k[KernelId::ResidualNorm2Partials],
+            &cs.resnorm,
+            Gate::Step(red),
+        );
+        self.dispatch(pass, &k[KernelId::CgBegin], &sg.control, one);
         self.record_coupled_precondition(pass, cg);
-        self.dispatch(pass, &k.dot2, &cg.dot_rz, Gate::Cg(red));
-        self.dispatch(pass, &k.cg_rz0, &sg.control, one);
-        self.dispatch(pass, &k.copy, &g.copy_zp, Gate::Cg(0));
-        self.dispatch(pass, &k.copy, &cg.copy_zp, Gate::Cg(0));
+        self.dispatch(pass, &k[KernelId::Dot2Partials], &cg.dot_rz, Gate::Cg(red));
+        self.dispatch(pass, &k[KernelId::CgRz0], &sg.control, one);
+        self.dispatch(pass, &k[KernelId::Copy], &g.copy_zp, Gate::Cg(0));
+        self.dispatch(pass, &k[KernelId::Copy], &cg.copy_zp, Gate::Cg(0));
         for _ in 0..self.cg_iterations {
-            self.dispatch(pass, &k.apply, &g.apply, Gate::Cg(0));
-            self.dispatch(pass, &k.apply, &cg.apply, Gate::Cg(0));
-            self.dispatch(pass, &k.couple_apply, &cg.couple_apply, Gate::Cg(0));
-            self.dispatch(pass, &k.dot2, &cg.dot_pq, Gate::Cg(red));
-            self.dispatch(pass, &k.cg_alpha, &sg.control, one);
-            self.dispatch(pass, &k.cg_xr, &sg.xr, Gate::Cg(0));
-            self.dispatch(pass, &k.cg_xr, &cs.xr, Gate::Cg(0));
-            self.dispatch(pass, &k.l1_2, &cg.l1_r, Gate::Cg(red));
-            self.dispatch(pass, &k.cg_check, &sg.control, one);
+            self.dispatch(pass, &k[KernelId::MgApply], &g.apply, Gate::Cg(0));
+            self.dispatch(pass, &k[KernelId::MgApply], &cg.apply, Gate::Cg(0));
+            self.dispatch(
+                pass,
+                &k[KernelId::CoupleApply],
+                &cg.couple_apply,
+                Gate::Cg(0),
+            );
+            self.dispatch(pass, &k[KernelId::Dot2Partials], &cg.dot_pq, Gate::Cg(red));
+            self.dispatch(pass, &k[KernelId::CgAlpha], &sg.control, one);
+            self.dispatch(pass, &k[KernelId::CgUpdateXr], &sg.xr, Gate::Cg(0));
+            self.dispatch(pass, &k[KernelId::CgUpdateXr], &cs.xr, Gate::Cg(0));
+            self.dispatch(pass, &k[KernelId::L1Partials2], &cg.l1_r, Gate::Cg(red));
+            self.dispatch(pass, &k[KernelId::CgCheck], &sg.control, one);
             self.record_coupled_precondition(pass, cg);
-            self.dispatch(pass, &k.dot2, &cg.dot_rz, Gate::Cg(red));
-            self.dispatch(pass, &k.cg_beta, &sg.control, one);
-            self.dispatch(pass, &k.cg_p, &g.cg_p, Gate::Cg(0));
-            self.dispatch(pass, &k.cg_p, &cg.cg_p, Gate::Cg(0));
+            self.dispatch(pass, &k[KernelId::Dot2Partials], &cg.dot_rz, Gate::Cg(red));
+            self.dispatch(pass, &k[KernelId::CgBeta], &sg.control, one);
+            self.dispatch(pass, &k[KernelId::CgUpdateP], &g.cg_p, Gate::Cg(0));
+            self.dispatch(pass, &k[KernelId::CgUpdateP], &cg.cg_p, Gate::Cg(0));
         }
-        self.dispatch(pass, &k.cg_end, &sg.control, one);
+        self.dispatch(pass, &k[KernelId::CgEnd], &sg.control, one);
         if let Some([_, up]) = &cs.shift {
-            self.dispatch(pass, &k.shift, up, Gate::Step(0));
+            self.dispatch(pass, &k[KernelId::ShiftPotentials], up, Gate::Step(0));
         }
     }
 
@@ -1052,7 +1070,7 @@ impl GpuBackend {
         let (nx, ny) = self.dims[0];
         self.dispatch(
             pass,
-            &self.k.range,
+            &self.k[KernelId::RangeCheck],
             &self.g.range,
             Gate::Direct(grid_groups(nx, ny)),
         );
@@ -1397,8 +1415,8 @@ impl GpuBackend {
         self.fields_on_host = true;
     }
 
-    /// (Σξ, Σξ[ξ > ½, ϕ > ½]) over the cells, reduced on the device (compensated f32
-    /// partials, added in f64 here).
+    /// (Σξ, Σ(ξ + ϕ − 1)₊) over the cells, reduced on the device (compensated f32 partials,
+    /// added in f64 here; twin: `lipf_core::cpu::observables`).
     fn xi_sums(&self) -> (f64, f64) {
         let n = self.host.grid.cells();
         let mut enc = self.ctx.device.create_command_encoder(&Default::default());
@@ -1406,7 +1424,7 @@ impl GpuBackend {
             let mut pass = enc.begin_compute_pass(&Default::default());
             self.dispatch(
                 &mut pass,
-                &self.k.observables,
+                &self.k[KernelId::ObservablesPartials],
                 &self.g.observables,
                 Gate::Direct([reduce_groups(n), 1, 1]),
             );

@@ -17,25 +17,35 @@ pub(super) struct Recorder<'a, 'p> {
 impl StepKernels for Recorder<'_, '_> {
     fn begin_step(&mut self) -> Result<(), SimulationError> {
         let (b, one) = (self.b, Gate::Direct([1, 1, 1]));
-        b.dispatch(self.pass, &b.k.step_begin, &b.g.step_begin, one);
+        b.dispatch(self.pass, &b.k[KernelId::StepBegin], &b.g.step_begin, one);
         Ok(())
     }
 
     fn xi_rate(&mut self) -> Result<(), SimulationError> {
         let b = self.b;
-        b.dispatch(self.pass, &b.k.xi_rate, &b.g.xi_rate, Gate::Step(0));
+        b.dispatch(
+            self.pass,
+            &b.k[KernelId::XiRate],
+            &b.g.xi_rate,
+            Gate::Step(0),
+        );
         Ok(())
     }
 
     fn potential_assemble(&mut self) -> Result<(), SimulationError> {
         let b = self.b;
-        b.dispatch(self.pass, &b.k.assemble, &b.g.assemble, Gate::Step(0));
+        b.dispatch(
+            self.pass,
+            &b.k[KernelId::PotentialAssemble],
+            &b.g.assemble,
+            Gate::Step(0),
+        );
         let mut hierarchies = vec![&b.g.mg];
         if let Some(cg) = &b.g.coupled {
             let k = &b.k;
             b.dispatch(
                 self.pass,
-                &k.electronic_assemble,
+                &k[KernelId::ElectronicAssemble],
                 &cg.electronic_assemble,
                 Gate::Step(0),
             );
@@ -46,7 +56,7 @@ impl StepKernels for Recorder<'_, '_> {
                 let g = h.coarsen[l]
                     .as_ref()
                     .expect("coarse levels have a coarsen group");
-                b.dispatch(self.pass, &b.k.coarsen, g, Gate::Step(l));
+                b.dispatch(self.pass, &b.k[KernelId::MgCoarsen], g, Gate::Step(l));
             }
         }
         Ok(())
@@ -54,9 +64,19 @@ impl StepKernels for Recorder<'_, '_> {
 
     fn add_collector_rhs(&mut self) -> Result<(), SimulationError> {
         let b = self.b;
-        b.dispatch(self.pass, &b.k.add_rhs, &b.g.add_rhs, Gate::Step(0));
+        b.dispatch(
+            self.pass,
+            &b.k[KernelId::AddScaledRhs],
+            &b.g.add_rhs,
+            Gate::Step(0),
+        );
         if let Some(cg) = &b.g.coupled {
-            b.dispatch(self.pass, &b.k.add_rhs, &cg.add_rhs, Gate::Step(0));
+            b.dispatch(
+                self.pass,
+                &b.k[KernelId::AddScaledRhs],
+                &cg.add_rhs,
+                Gate::Step(0),
+            );
         }
         Ok(())
     }
@@ -76,18 +96,38 @@ impl StepKernels for Recorder<'_, '_> {
 
     fn collector(&mut self) -> Result<(), SimulationError> {
         let (b, one) = (self.b, Gate::Direct([1, 1, 1]));
-        b.dispatch(self.pass, &b.k.collector, &b.g.collector, one);
-        b.dispatch(self.pass, &b.k.combine, &b.g.combine, Gate::Step(0));
+        b.dispatch(
+            self.pass,
+            &b.k[KernelId::CollectorPotential],
+            &b.g.collector,
+            one,
+        );
+        b.dispatch(
+            self.pass,
+            &b.k[KernelId::CombinePotential],
+            &b.g.combine,
+            Gate::Step(0),
+        );
         if let Some(cg) = &b.g.coupled {
-            b.dispatch(self.pass, &b.k.combine, &cg.combine, Gate::Step(0));
+            b.dispatch(
+                self.pass,
+                &b.k[KernelId::CombinePotential],
+                &cg.combine,
+                Gate::Step(0),
+            );
         }
         Ok(())
     }
 
     fn reaction_rate(&mut self) -> Result<(), SimulationError> {
         let (b, one) = (self.b, Gate::Direct([1, 1, 1]));
-        b.dispatch(self.pass, &b.k.reaction, &b.g.reaction, Gate::Step(0));
-        b.dispatch(self.pass, &b.k.top_current, &b.g.top_current, one);
+        b.dispatch(
+            self.pass,
+            &b.k[KernelId::ReactionRate],
+            &b.g.reaction,
+            Gate::Step(0),
+        );
+        b.dispatch(self.pass, &b.k[KernelId::TopCurrent], &b.g.top_current, one);
         Ok(())
     }
 
@@ -95,13 +135,13 @@ impl StepKernels for Recorder<'_, '_> {
         let b = self.b;
         b.dispatch(
             self.pass,
-            &b.k.dt_partials,
+            &b.k[KernelId::DtPartials],
             &b.g.dt_partials,
             Gate::Step(b.red()),
         );
         b.dispatch(
             self.pass,
-            &b.k.time_step,
+            &b.k[KernelId::TimeStep],
             &b.g.time_step,
             Gate::Direct([1, 1, 1]),
         );
@@ -112,7 +152,7 @@ impl StepKernels for Recorder<'_, '_> {
         let b = self.b;
         b.dispatch(
             self.pass,
-            &b.k.np_coefficients,
+            &b.k[KernelId::NpCoefficients],
             &b.g.np_coefficients,
             Gate::Step(0),
         );
@@ -126,18 +166,33 @@ impl StepKernels for Recorder<'_, '_> {
         }
         let b = self.b;
         for m in 0..b.substeps {
-            b.dispatch(self.pass, &b.k.np_substep, &b.g.np_substep, Gate::Sub(m));
-            b.dispatch(self.pass, &b.k.copy, &b.g.copy_conc, Gate::Sub(m));
+            b.dispatch(
+                self.pass,
+                &b.k[KernelId::NpSubstep],
+                &b.g.np_substep,
+                Gate::Sub(m),
+            );
+            b.dispatch(
+                self.pass,
+                &b.k[KernelId::Copy],
+                &b.g.copy_conc,
+                Gate::Sub(m),
+            );
         }
         Ok(())
     }
 
     fn np_assemble(&mut self) -> Result<(), SimulationError> {
         let (b, np) = (self.b, implicit(self.b)?);
-        b.dispatch(self.pass, &b.k.np_assemble, &np.assemble, Gate::Step(0));
         b.dispatch(
             self.pass,
-            &b.k.np_assemble_rhs,
+            &b.k[KernelId::NpAssemble],
+            &np.assemble,
+            Gate::Step(0),
+        );
+        b.dispatch(
+            self.pass,
+            &b.k[KernelId::NpAssembleRhs],
             &np.assemble_rhs,
             Gate::Step(0),
         );
@@ -145,7 +200,7 @@ impl StepKernels for Recorder<'_, '_> {
             let g = np.levels.coarsen[l]
                 .as_ref()
                 .expect("coarse levels have a coarsen group");
-            b.dispatch(self.pass, &b.k.coarsen, g, Gate::Step(l));
+            b.dispatch(self.pass, &b.k[KernelId::MgCoarsen], g, Gate::Step(l));
         }
         Ok(())
     }
@@ -158,13 +213,23 @@ impl StepKernels for Recorder<'_, '_> {
 
     fn np_finish(&mut self) -> Result<(), SimulationError> {
         let (b, np) = (self.b, implicit(self.b)?);
-        b.dispatch(self.pass, &b.k.np_finish, &np.finish, Gate::Step(0));
+        b.dispatch(
+            self.pass,
+            &b.k[KernelId::NpFinish],
+            &np.finish,
+            Gate::Step(0),
+        );
         Ok(())
     }
 
     fn xi_update(&mut self) -> Result<(), SimulationError> {
         let b = self.b;
-        b.dispatch(self.pass, &b.k.xi_update, &b.g.xi_update, Gate::Step(0));
+        b.dispatch(
+            self.pass,
+            &b.k[KernelId::XiUpdate],
+            &b.g.xi_update,
+            Gate::Step(0),
+        );
         Ok(())
     }
 
@@ -173,11 +238,11 @@ impl StepKernels for Recorder<'_, '_> {
         // The first guess of the cells that fill (those without room) and p = p_s.
         b.dispatch(
             self.pass,
-            &b.k.creep_first_guess,
+            &b.k[KernelId::CreepFirstGuess],
             &cg.first_guess,
             Gate::Step(0),
         );
-        b.dispatch(self.pass, &b.k.copy, &cg.start, Gate::Step(0));
+        b.dispatch(self.pass, &b.k[KernelId::Copy], &cg.start, Gate::Step(0));
         record_creep_assemble(b, self.pass, cg);
         Ok(())
     }
@@ -194,7 +259,7 @@ impl StepKernels for Recorder<'_, '_> {
             if round + 1 < CREEP_ACTIVE_SET_ROUNDS {
                 b.dispatch(
                     self.pass,
-                    &b.k.creep_active_set,
+                    &b.k[KernelId::CreepActiveSet],
                     &cg.active_set,
                     Gate::Step(0),
                 );
@@ -205,28 +270,48 @@ impl StepKernels for Recorder<'_, '_> {
 
     fn creep_finish(&mut self) -> Result<(), SimulationError> {
         let (b, cg) = (self.b, creep(self.b)?);
-        b.dispatch(self.pass, &b.k.creep_finish, &cg.finish, Gate::Step(0));
+        b.dispatch(
+            self.pass,
+            &b.k[KernelId::CreepFinish],
+            &cg.finish,
+            Gate::Step(0),
+        );
         // One workgroup (the coarsest level's single-cell shape) while the step runs.
         let one = Gate::Step(b.dims.len() - 1);
-        b.dispatch(self.pass, &b.k.creep_outflow, &cg.outflow[self.step], one);
+        b.dispatch(
+            self.pass,
+            &b.k[KernelId::CreepFinishOutflow],
+            &cg.outflow[self.step],
+            one,
+        );
         Ok(())
     }
 
     fn end_step(&mut self) -> Result<(), SimulationError> {
         let b = self.b;
-        b.dispatch(self.pass, &b.k.copy, &b.g.copy_eta, Gate::Step(0));
+        b.dispatch(
+            self.pass,
+            &b.k[KernelId::Copy],
+            &b.g.copy_eta,
+            Gate::Step(0),
+        );
         Ok(())
     }
 }
 
 /// The creep operator and right-hand side of the current set, and its coarse operators.
 fn record_creep_assemble(b: &GpuBackend, pass: &mut wgpu::ComputePass, cg: &CreepGroups) {
-    b.dispatch(pass, &b.k.creep_assemble, &cg.assemble, Gate::Step(0));
+    b.dispatch(
+        pass,
+        &b.k[KernelId::CreepAssemble],
+        &cg.assemble,
+        Gate::Step(0),
+    );
     for l in 1..b.dims.len() {
         let g = cg.levels.coarsen[l]
             .as_ref()
             .expect("coarse levels have a coarsen group");
-        b.dispatch(pass, &b.k.coarsen, g, Gate::Step(l));
+        b.dispatch(pass, &b.k[KernelId::MgCoarsen], g, Gate::Step(l));
     }
 }
 

@@ -3,6 +3,7 @@
 //! groups that tie them together, built once by `GpuBackend::with_state`.
 
 use super::*;
+use std::collections::HashMap;
 /// Where a dispatch takes its workgroup counts from.
 #[derive(Clone, Copy)]
 pub(super) enum Gate {
@@ -16,124 +17,26 @@ pub(super) enum Gate {
     Direct([u32; 3]),
 }
 
-pub(super) struct Pipelines {
-    pub(super) xi_rate: Kernel,
-    pub(super) assemble: Kernel,
-    pub(super) electronic_assemble: Kernel,
-    pub(super) coarsen: Kernel,
-    pub(super) smooth: Kernel,
-    pub(super) residual: Kernel,
-    pub(super) apply: Kernel,
-    pub(super) restrict: Kernel,
-    pub(super) prolong: Kernel,
-    pub(super) dot: Kernel,
-    pub(super) l1: Kernel,
-    pub(super) resnorm: Kernel,
-    pub(super) dot2: Kernel,
-    pub(super) l1_2: Kernel,
-    pub(super) resnorm2: Kernel,
-    pub(super) couple_residual: Kernel,
-    pub(super) couple_apply: Kernel,
-    pub(super) shift: Kernel,
-    pub(super) cg_begin: Kernel,
-    pub(super) cg_rz0: Kernel,
-    pub(super) cg_alpha: Kernel,
-    pub(super) cg_check: Kernel,
-    pub(super) cg_beta: Kernel,
-    pub(super) cg_end: Kernel,
-    pub(super) cg_xr: Kernel,
-    pub(super) cg_p: Kernel,
-    pub(super) collector: Kernel,
-    pub(super) combine: Kernel,
-    pub(super) add_rhs: Kernel,
-    pub(super) top_current: Kernel,
-    pub(super) reaction: Kernel,
-    pub(super) step_begin: Kernel,
-    pub(super) dt_partials: Kernel,
-    pub(super) time_step: Kernel,
-    pub(super) np_coefficients: Kernel,
-    pub(super) np_substep: Kernel,
-    pub(super) np_assemble: Kernel,
-    pub(super) np_assemble_rhs: Kernel,
-    pub(super) np_finish: Kernel,
-    pub(super) xi_update: Kernel,
-    pub(super) creep_first_guess: Kernel,
-    pub(super) creep_assemble: Kernel,
-    pub(super) creep_active_set: Kernel,
-    pub(super) creep_finish: Kernel,
-    pub(super) creep_outflow: Kernel,
-    pub(super) copy: Kernel,
-    pub(super) zero: Kernel,
-    pub(super) observables: Kernel,
-    pub(super) range: Kernel,
-}
+/// One pipeline per kernel of the registry ([`KernelId`]), indexed by it.
+pub(super) struct Pipelines(HashMap<KernelId, Kernel>);
 
 impl Pipelines {
     pub(super) fn new(ctx: &GpuContext) -> Result<Pipelines, GpuError> {
         let mut m = Modules::default();
-        // The CG control entries share one bind group per solve.
-        const CG_CONTROL: [&str; 6] = [
-            "cg_begin", "cg_rz0", "cg_alpha", "cg_check", "cg_beta", "cg_end",
-        ];
-        let mut k = |s: &'static str, e: &str| {
-            let share: &[&str] = if s == "cg_control" && CG_CONTROL.contains(&e) {
-                &CG_CONTROL
-            } else {
-                &[]
-            };
-            Kernel::sharing(ctx, &mut m, s, e, share)
-        };
-        Ok(Pipelines {
-            xi_rate: k("xi_rate", "xi_rate")?,
-            assemble: k("potential_assemble", "potential_assemble")?,
-            electronic_assemble: k("electronic_assemble", "electronic_assemble")?,
-            coarsen: k("mg_coarsen", "mg_coarsen")?,
-            smooth: k("mg_smooth", "mg_smooth")?,
-            residual: k("mg_residual", "mg_residual")?,
-            apply: k("mg_residual", "mg_apply")?,
-            restrict: k("mg_restrict", "mg_restrict")?,
-            prolong: k("mg_prolong", "mg_prolong")?,
-            dot: k("reduce", "dot_partials")?,
-            l1: k("reduce", "l1_partials")?,
-            resnorm: k("reduce", "residual_norm_partials")?,
-            dot2: k("reduce", "dot2_partials")?,
-            l1_2: k("reduce", "l1_2_partials")?,
-            resnorm2: k("reduce", "residual_norm2_partials")?,
-            couple_residual: k("cg_coupled", "couple_residual")?,
-            couple_apply: k("cg_coupled", "couple_apply")?,
-            shift: k("cg_coupled", "shift_potentials")?,
-            cg_begin: k("cg_control", "cg_begin")?,
-            cg_rz0: k("cg_control", "cg_rz0")?,
-            cg_alpha: k("cg_control", "cg_alpha")?,
-            cg_check: k("cg_control", "cg_check")?,
-            cg_beta: k("cg_control", "cg_beta")?,
-            cg_end: k("cg_control", "cg_end")?,
-            cg_xr: k("cg_vectors", "cg_update_xr")?,
-            cg_p: k("cg_vectors", "cg_update_p")?,
-            collector: k("collector", "collector_potential")?,
-            combine: k("collector", "combine_potential")?,
-            add_rhs: k("collector", "add_scaled_rhs")?,
-            top_current: k("collector", "top_current")?,
-            reaction: k("reaction_rate", "reaction_rate")?,
-            step_begin: k("time_step", "step_begin")?,
-            dt_partials: k("time_step", "dt_partials")?,
-            time_step: k("time_step", "time_step")?,
-            np_coefficients: k("np_coefficients", "np_coefficients")?,
-            np_substep: k("np_substep", "np_substep")?,
-            np_assemble: k("np_assemble", "np_assemble")?,
-            np_assemble_rhs: k("np_assemble", "np_assemble_rhs")?,
-            np_finish: k("np_finish", "np_finish")?,
-            xi_update: k("xi_update", "xi_update")?,
-            creep_first_guess: k("creep_active_set", "creep_first_guess")?,
-            creep_assemble: k("creep_assemble", "creep_assemble")?,
-            creep_active_set: k("creep_active_set", "creep_active_set")?,
-            creep_finish: k("creep_finish", "creep_finish")?,
-            creep_outflow: k("creep_finish", "creep_finish_outflow")?,
-            copy: k("copy", "copy")?,
-            zero: k("copy", "fill_zero")?,
-            observables: k("observables", "xi_integral_partials")?,
-            range: k("range_check", "range_check")?,
-        })
+        let mut kernels = HashMap::new();
+        for &id in KernelId::ALL {
+            if !id.shader().starts_with("impedance_") {
+                kernels.insert(id, Kernel::new(ctx, &mut m, id)?);
+            }
+        }
+        Ok(Pipelines(kernels))
+    }
+}
+
+impl std::ops::Index<KernelId> for Pipelines {
+    type Output = Kernel;
+    fn index(&self, id: KernelId) -> &Kernel {
+        &self.0[&id]
     }
 }
 
@@ -338,33 +241,29 @@ impl CreepGroups {
         let cp = i.creep_p;
         let steps = (cb.outflow.size() / cb.slot_bytes) as usize;
         CreepGroups {
-            first_guess: k.creep_first_guess.bind(c, &[cp, &b.xi, &b.phi, &cb.full]),
-            start: k.copy.bind(c, &[g0, &cb.stack, &cb.pressure]),
-            assemble: k
-                .creep_assemble
+            first_guess: k[KernelId::CreepFirstGuess].bind(c, &[cp, &b.xi, &b.phi, &cb.full]),
+            start: k[KernelId::Copy].bind(c, &[g0, &cb.stack, &cb.pressure]),
+            assemble: k[KernelId::CreepAssemble]
                 .bind(c, &[cp, &b.xi, &b.phi, &cb.full, &b.control, op, &cb.rhs]),
             levels: LevelGroups::new(c, k, h, i.lp),
             solve: SolveGroups {
-                residual: k.residual.bind(c, &[mg0, op, &cb.rhs, &cb.pressure, r]),
-                resnorm: k.resnorm.bind(c, &[i.red_p, r, &cb.rhs, &b.partials]),
-                xr: k
-                    .cg_xr
-                    .bind(c, &[g0, &b.control, &b.p, &b.q, &cb.pressure, r]),
-                control: k
-                    .cg_begin
+                residual: k[KernelId::MgResidual].bind(c, &[mg0, op, &cb.rhs, &cb.pressure, r]),
+                resnorm: k[KernelId::ResidualNormPartials]
+                    .bind(c, &[i.red_p, r, &cb.rhs, &b.partials]),
+                xr: k[KernelId::CgUpdateXr].bind(c, &[g0, &b.control, &b.p, &b.q, &cb.pressure, r]),
+                control: k[KernelId::CgBegin]
                     .bind(c, &[i.solve_p, &b.control, &b.partials, i.shapes, &b.args]),
             },
-            apply: k.apply.bind(c, &[mg0, op, &b.p, &b.q]),
-            active_set: k.creep_active_set.bind(
+            apply: k[KernelId::MgApply].bind(c, &[mg0, op, &b.p, &b.q]),
+            active_set: k[KernelId::CreepActiveSet].bind(
                 c,
                 &[cp, op, &cb.pressure, &b.xi, &b.phi, &cb.full, &cb.changed],
             ),
-            finish: k
-                .creep_finish
+            finish: k[KernelId::CreepFinish]
                 .bind(c, &[cp, op, &cb.pressure, &b.phi, &cb.full, &b.xi]),
             outflow: (0..steps)
                 .map(|m| {
-                    k.creep_outflow.bind_slot(
+                    k[KernelId::CreepFinishOutflow].bind_slot(
                         c,
                         &[cp, op, &cb.pressure, &cb.outflow],
                         6,
@@ -414,34 +313,41 @@ impl LevelGroups {
         let tr = |l: usize| lp.transfer[l].as_ref().unwrap();
         LevelGroups {
             coarsen: (0..levels)
-                .map(|l| (l > 0).then(|| k.coarsen.bind(ctx, &[tr(l - 1), &h.op[l - 1], &h.op[l]])))
+                .map(|l| {
+                    (l > 0).then(|| {
+                        k[KernelId::MgCoarsen].bind(ctx, &[tr(l - 1), &h.op[l - 1], &h.op[l]])
+                    })
+                })
                 .collect(),
             smooth: (0..levels)
                 .map(|l| {
                     [0, 1].map(|col| {
-                        k.smooth
+                        k[KernelId::MgSmooth]
                             .bind(ctx, &[&lp.mg[l][col], &h.op[l], &h.lb[l], &h.lx[l]])
                     })
                 })
                 .collect(),
             residual: (0..levels)
                 .map(|l| {
-                    k.residual
+                    k[KernelId::MgResidual]
                         .bind(ctx, &[&lp.mg[l][0], &h.op[l], &h.lb[l], &h.lx[l], &h.lr[l]])
                 })
                 .collect(),
             restrict: (0..levels)
                 .map(|l| {
-                    (l + 1 < levels).then(|| k.restrict.bind(ctx, &[tr(l), &h.lr[l], &h.lb[l + 1]]))
+                    (l + 1 < levels).then(|| {
+                        k[KernelId::MgRestrict].bind(ctx, &[tr(l), &h.lr[l], &h.lb[l + 1]])
+                    })
                 })
                 .collect(),
             prolong: (0..levels)
                 .map(|l| {
-                    (l + 1 < levels).then(|| k.prolong.bind(ctx, &[tr(l), &h.lx[l + 1], &h.lx[l]]))
+                    (l + 1 < levels)
+                        .then(|| k[KernelId::MgProlong].bind(ctx, &[tr(l), &h.lx[l + 1], &h.lx[l]]))
                 })
                 .collect(),
             zero: (0..levels)
-                .map(|l| k.zero.bind(ctx, &[&lp.grid[l], &h.lx[l]]))
+                .map(|l| k[KernelId::FillZero].bind(ctx, &[&lp.grid[l], &h.lx[l]]))
                 .collect(),
         }
     }
@@ -517,10 +423,9 @@ impl NpGroups {
         let h = &np.hierarchy;
         let (op, r) = (&h.op[0], &h.lb[0]);
         NpGroups {
-            assemble: k
-                .np_assemble
+            assemble: k[KernelId::NpAssemble]
                 .bind(c, &[i.conc_p, &b.xi, &b.phi, &b.potential, &b.control, op]),
-            assemble_rhs: k.np_assemble_rhs.bind(
+            assemble_rhs: k[KernelId::NpAssembleRhs].bind(
                 c,
                 &[
                     i.conc_p,
@@ -535,17 +440,15 @@ impl NpGroups {
             ),
             levels: LevelGroups::new(c, k, h, i.lp),
             solve: SolveGroups {
-                residual: k.residual.bind(c, &[mg0, op, &np.rhs, &np.u, r]),
-                resnorm: k.resnorm.bind(c, &[i.red_p, r, &np.rhs, &b.partials]),
-                xr: k.cg_xr.bind(c, &[g0, &b.control, &b.p, &b.q, &np.u, r]),
-                control: k
-                    .cg_begin
+                residual: k[KernelId::MgResidual].bind(c, &[mg0, op, &np.rhs, &np.u, r]),
+                resnorm: k[KernelId::ResidualNormPartials]
+                    .bind(c, &[i.red_p, r, &np.rhs, &b.partials]),
+                xr: k[KernelId::CgUpdateXr].bind(c, &[g0, &b.control, &b.p, &b.q, &np.u, r]),
+                control: k[KernelId::CgBegin]
                     .bind(c, &[i.solve_p, &b.control, &b.partials, i.shapes, &b.args]),
             },
-            apply: k.apply.bind(c, &[mg0, op, &b.p, &b.q]),
-            finish: k
-                .np_finish
-                .bind(c, &[i.conc_p, &b.potential, &np.u, &b.conc]),
+            apply: k[KernelId::MgApply].bind(c, &[mg0, op, &b.p, &b.q]),
+            finish: k[KernelId::NpFinish].bind(c, &[i.conc_p, &b.potential, &np.u, &b.conc]),
         }
     }
 }

@@ -1,0 +1,35 @@
+//! Twin of `shaders/observables.wgsl`: the two cell sums behind the observables of every time
+//! series, Σξ and Σ(ξ + ϕ − 1)₊ (the Li beyond the room the scaffold leaves, at any ξ).
+//!
+//! The device adds compensated f32 partials per workgroup; here the sums are per-row partials
+//! added in row order (deterministic, independent of the thread count).
+
+use crate::cpu::par::sum_rows;
+
+/// The two sums over an nx-wide grid.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CellSums {
+    /// Σξ over the cells.
+    pub xi: f64,
+    /// Σ(ξ + ϕ − 1)₊ over the cells.
+    pub excess: f64,
+}
+
+/// (ξ + ϕ − 1)₊: the Li fraction of a cell beyond the room the scaffold leaves.
+#[inline(always)]
+pub fn excess_li(xi: f64, phi: f64) -> f64 {
+    (xi + phi - 1.0).max(0.0)
+}
+
+/// Σξ and Σ(ξ + ϕ − 1)₊ over the cells of rows of width `nx`.
+pub fn observables(nx: usize, xi: &[f64], phi: &[f64]) -> CellSums {
+    assert_eq!(xi.len(), phi.len());
+    let ny = xi.len() / nx;
+    let rows = |j: usize| j * nx..(j + 1) * nx;
+    CellSums {
+        xi: sum_rows(ny, xi.len(), |j| xi[rows(j)].iter().sum()),
+        excess: sum_rows(ny, xi.len(), |j| {
+            rows(j).map(|k| excess_li(xi[k], phi[k])).sum()
+        }),
+    }
+}
