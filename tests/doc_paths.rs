@@ -287,3 +287,56 @@ fn documentation_paths_exist_and_name_existing_sections() {
         failures.join("\n")
     );
 }
+
+/// A line of Rust that converts micrometres and metres by hand: a `…_um` name with a factor
+/// 1e-6 or 1e6, or a `…_m` value multiplied by 1e6. Comments are not code.
+fn raw_micrometre_conversion(line: &str) -> bool {
+    let code = line.split("//").next().unwrap_or("");
+    let factor = ["* 1e-6", "* 1e6", "1e-6 *", "1e6 *", "/ 1e-6", "/ 1e6"]
+        .iter()
+        .any(|f| code.contains(f));
+    factor
+        && (code.contains("_um")
+            || ["_m * 1e6", "_m() * 1e6", "_m) * 1e6"]
+                .iter()
+                .any(|p| code.contains(p)))
+}
+
+/// Every conversion between the configuration's micrometres and SI happens in
+/// `crates/lipf-core/src/units.rs` (`um_to_m`, `m_to_um`): the library sources convert nowhere
+/// else by hand.
+#[test]
+fn micrometre_conversions_go_through_units_rs() {
+    assert!(raw_micrometre_conversion("let y = info.top_um * 1e-6;"));
+    assert!(raw_micrometre_conversion("dx_um: grid.dx_m * 1e6,"));
+    assert!(!raw_micrometre_conversion("let y = um_to_m(info.top_um);"));
+    assert!(!raw_micrometre_conversion(
+        "let t = 1e-6 * dt_s; // x_um * 1e-6"
+    ));
+    let root = repo_root();
+    let mut files = Vec::new();
+    collect_files(
+        &root,
+        &root.join("crates"),
+        &Ignored::read(&root),
+        &mut files,
+    );
+    let mut found = Vec::new();
+    for f in files {
+        let rel = rel_str(&root, &f);
+        if !rel.ends_with(".rs") || !rel.contains("/src/") || rel.ends_with("/units.rs") {
+            continue;
+        }
+        let text = fs::read_to_string(&f).unwrap();
+        for (k, line) in text.lines().enumerate() {
+            if raw_micrometre_conversion(line) {
+                found.push(format!("{rel}:{}: {}", k + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "µm ↔ m by hand (use lipf_core::units::{{um_to_m, m_to_um}}):\n{}",
+        found.join("\n")
+    );
+}

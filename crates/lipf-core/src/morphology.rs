@@ -26,6 +26,7 @@ use crate::geometry::GeometryInfo;
 use crate::grid::Grid;
 use crate::metrics::surface::iso_segments;
 use crate::state::State;
+use crate::units::{m_to_um, um_to_m};
 use serde::{Deserialize, Serialize};
 
 /// A number written as JSON null (serde_json writes NaN so) read back as NaN.
@@ -212,8 +213,8 @@ pub fn measure(
 ) -> Morphology {
     let g = state.grid;
     let (nx, ny, dx) = (g.nx, g.ny, g.dx_m);
-    let bottom = info.scaffold_bottom_um * 1e-6;
-    let top = info.scaffold_top_um * 1e-6;
+    let bottom = um_to_m(info.scaffold_bottom_um);
+    let top = um_to_m(info.scaffold_top_um);
     let rows: Vec<usize> = (0..ny)
         .filter(|&j| g.y_m(j) >= bottom && g.y_m(j) < top)
         .collect();
@@ -253,9 +254,9 @@ pub fn measure(
         contact_current_estimate_a_m2: f64::NAN,
         ..Default::default()
     };
-    let li_top = info.li_top_um * 1e-6;
+    let li_top = um_to_m(info.li_top_um);
     if info.channels > 0 && j1 > j0 {
-        let period = info.channel_period_um * 1e-6;
+        let period = um_to_m(info.channel_period_um);
         let col_of = |x: f64| ((x / dx - 0.5).round() as isize).rem_euclid(nx as isize) as usize;
         let (mut centres, mut walls) = (Vec::new(), Vec::new());
         let mut deposit: Vec<f64> = Vec::new();
@@ -293,16 +294,16 @@ pub fn measure(
             }
         }
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
-        m.front_centre_um = mean(&centres) * 1e6;
+        m.front_centre_um = m_to_um(mean(&centres));
         if !walls.is_empty() {
-            m.front_wall_um = mean(&walls) * 1e6;
+            m.front_wall_um = m_to_um(mean(&walls));
         }
         let mu = mean(&deposit);
         if !deposit.is_empty() && mu >= 0.25 * dx {
             let var = deposit.iter().map(|p| (p - mu).powi(2)).sum::<f64>() / deposit.len() as f64;
             m.homogeneity = (1.0 - var.sqrt() / mu).clamp(0.0, 1.0);
         }
-        let depth = (li_top - bottom) * 1e6;
+        let depth = m_to_um(li_top - bottom);
         let s_slit = 2.0 * info.porosity_geometric / info.pore_size_um;
         if depth > 0.0 && s_slit > 0.0 {
             m.contact_current_estimate_a_m2 = j_applied_a_m2 / (depth * s_slit);

@@ -16,6 +16,7 @@
 use crate::config::{invalid, ConfigError, Control, ControlMode};
 use crate::observables::Scalars;
 use crate::state::State;
+use crate::units::m_to_um;
 use serde::{Deserialize, Serialize};
 
 /// C/m² in one mAh/cm² (3.6 C per 1e-4 m²).
@@ -855,7 +856,7 @@ pub fn short_circuit(state: &State) -> Option<ShortCircuit> {
     let top = (g.ny - 1) * g.nx;
     let hits: Vec<usize> = (0..g.nx).filter(|&i| reached[top + i]).collect();
     hits.first().map(|&i| ShortCircuit {
-        x_um: g.x_m(i) * 1e6,
+        x_um: m_to_um(g.x_m(i)),
         top_cells: hits.len(),
     })
 }

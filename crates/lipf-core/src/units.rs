@@ -7,13 +7,17 @@ pub const FARADAY_C_MOL: f64 = 96_485.33;
 pub const GAS_CONSTANT_J_MOL_K: f64 = 8.314_463;
 /// Metres per micrometre.
 pub const M_PER_UM: f64 = 1e-6;
+/// Micrometres per metre (exact in binary, unlike its inverse).
+pub const UM_PER_M: f64 = 1e6;
 
 pub fn um_to_m(x_um: f64) -> f64 {
     x_um * M_PER_UM
 }
 
+/// Metres to micrometres: a product with the exact 1e6, so the result is the correctly rounded
+/// value (a quotient by the inexact 1e-6 can be one unit in the last place off).
 pub fn m_to_um(x_m: f64) -> f64 {
-    x_m / M_PER_UM
+    x_m * UM_PER_M
 }
 
 /// A/m² to mA/cm² (1 mA/cm² = 10 A/m²).

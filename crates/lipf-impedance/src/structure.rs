@@ -8,6 +8,7 @@
 //! to the WE) and ny = 1.
 
 use crate::params::{MaterialsSi, ModelStructure};
+use lipf_core::units::um_to_m;
 use serde::Serialize;
 
 /// What a voxel is made of, electrically.
@@ -225,7 +226,7 @@ impl Structure {
     /// interface nearest to it (several may share one interface; their thicknesses add).
     pub fn model_structure(s: &ModelStructure, m: &MaterialsSi) -> Structure {
         let n = s.voxels;
-        let mut st = Structure::dense(n, n, n, s.edge_um * 1e-6 / n as f64, m);
+        let mut st = Structure::dense(n, n, n, um_to_m(s.edge_um) / n as f64, m);
         let side = ((s.contact_area_fraction.sqrt() * n as f64).round() as usize).clamp(1, n);
         let off = (n - side) / 2;
         for j in 0..n {

@@ -64,6 +64,7 @@ use anyhow::{anyhow, bail, ensure, Context, Result};
 use hdf5::types::VarLenUnicode;
 use hdf5::{Dataset, File, Group, H5Type, Location, SimpleExtents};
 use lipf_core::observables::Scalars;
+use lipf_core::units::{m_to_um, um_to_m};
 use lipf_core::{Grid, State};
 use ndarray::ArrayView2;
 use std::path::{Path, PathBuf};
@@ -292,7 +293,7 @@ impl FieldsFile {
         let g = file.create_group("grid")?;
         set_attr(&g, "nx", grid.nx as u64)?;
         set_attr(&g, "ny", grid.ny as u64)?;
-        let dx_um = grid.dx_m * 1e6;
+        let dx_um = m_to_um(grid.dx_m);
         set_attr(&g, "dx_um", dx_um)?;
         set_attr(&g, "width_um", grid.nx as f64 * dx_um)?;
         set_attr(&g, "height_um", grid.ny as f64 * dx_um)?;
@@ -345,7 +346,7 @@ impl FieldsFile {
                 && dx_um.is_finite(),
             "invalid grid {nx}×{ny}, dx = {dx_um} µm"
         );
-        let grid = Grid::new(nx, ny, dx_um * 1e-6);
+        let grid = Grid::new(nx, ny, um_to_m(dx_um));
 
         let snaps = file.group("snapshots")?;
         let mut kept: Vec<(usize, String, u64, f64)> = Vec::new();

@@ -29,6 +29,7 @@
 use crate::atomic::write_atomic;
 use anyhow::{anyhow, Context, Result};
 use lipf_core::observables::Scalars;
+use lipf_core::units::m_to_um;
 use lipf_core::State;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
@@ -246,7 +247,7 @@ fn draw_map(
         }
     }
     c.frame(l.map_x, l.map_y, l.map_w, l.map_h, FRAME_RGB);
-    let (w_um, h_um) = (g.width_m() * 1e6, g.height_m() * 1e6);
+    let (w_um, h_um) = (m_to_um(g.width_m()), m_to_um(g.height_m()));
     let right = Pos::new(HPos::Right, VPos::Center);
     let x_lab = (l.map_x - 6) as i32;
     texts.push((
@@ -434,7 +435,7 @@ fn phases_canvas(state: &State) -> Result<Canvas> {
         ));
     }
     c.text(&texts)?;
-    draw_scale_bar(&mut c, &l, g.width_m() * 1e6)?;
+    draw_scale_bar(&mut c, &l, m_to_um(g.width_m()))?;
     Ok(c)
 }
 

@@ -28,6 +28,7 @@
 //! width along y, the height along z); ParaView's automatic 2-D interaction mode then looks at
 //! it from +x with z up, so it appears as the PNG maps do, the collector at the bottom.
 
+use lipf_core::units::m_to_um;
 use lipf_core::Grid;
 use std::fmt::Write;
 
@@ -40,7 +41,7 @@ pub fn snapshot_group_name(index: usize) -> String {
 /// `h5_file_name` (a path relative to the `.xdmf` file, normally `fields.h5`).
 pub fn xdmf(grid: &Grid, h5_file_name: &str, snapshots: &[(u64, f64)]) -> String {
     let (nx, ny) = (grid.nx, grid.ny);
-    let dx_um = grid.dx_m * 1e6;
+    let dx_um = m_to_um(grid.dx_m);
     let h5 = xml_escape(h5_file_name);
     let mut s = String::new();
     // Writing to a String cannot fail.

@@ -6,6 +6,7 @@
 //! folder is given (the same files as the command).
 
 use crate::LipfError;
+use lipf_core::units::{m_to_um, um_to_m};
 use lipf_impedance::circuit::{one_d_physical_model, SeriesCircuit};
 use lipf_impedance::config::ImpedanceConfig;
 use lipf_impedance::io::{analyse, Analyses};
@@ -176,7 +177,7 @@ fn compute(r: Request) -> anyhow::Result<serde_json::Value> {
                     if !(um.is_finite() && um > 0.0) {
                         anyhow::bail!("voxel size {um} µm must be a finite length > 0");
                     }
-                    let s = Structure::from_codes(v.nx, v.ny, v.nz, um * 1e-6, v.codes, &msi)
+                    let s = Structure::from_codes(v.nx, v.ny, v.nz, um_to_m(um), v.codes, &msi)
                         .map_err(|e| anyhow::anyhow!("voxel file {}: {e}", p.display()))?;
                     inputs.push(p.clone());
                     (
@@ -208,7 +209,7 @@ fn compute(r: Request) -> anyhow::Result<serde_json::Value> {
                         *nx,
                         *ny,
                         *nz,
-                        voxel_size_um * 1e-6,
+                        um_to_m(voxel_size_um),
                         codes.clone(),
                         &msi,
                     )
@@ -220,7 +221,7 @@ fn compute(r: Request) -> anyhow::Result<serde_json::Value> {
                     let s = Structure::from_phase_field(
                         sec.nx,
                         sec.ny,
-                        sec.dx_um * 1e-6,
+                        um_to_m(sec.dx_um),
                         &sec.xi,
                         &sec.phi,
                         &msi,
@@ -258,7 +259,7 @@ fn compute(r: Request) -> anyhow::Result<serde_json::Value> {
                 "nx": structure.nx,
                 "ny": structure.ny,
                 "nz": structure.nz,
-                "voxel_size_um": structure.voxel_m * 1e6,
+                "voxel_size_um": m_to_um(structure.voxel_m),
                 "contact_fraction": structure.contact_fraction(),
                 "grain_boundary_layers": structure.gb_layers_total(),
             });

@@ -15,6 +15,7 @@ use crate::pictures::{self, PhaseMap};
 use anyhow::{Context, Result};
 use lipf_core::geometry::{self, GeometryInfo};
 use lipf_core::metrics::{self, ScaffoldMetrics};
+use lipf_core::units::m_to_um;
 use lipf_core::{Coefficients, Config};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -197,7 +198,7 @@ fn write_scaffold_h5(
         s("row0", "bottom (y = 0, current collector)")?;
         file.new_attr::<f64>()
             .create("dx_um")?
-            .write_scalar(&(grid.dx_m * 1e6))?;
+            .write_scalar(&m_to_um(grid.dx_m))?;
         let f32s = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
         let put = |name: &str, ny: usize, data: Vec<f32>| -> Result<()> {
             let view = ndarray::ArrayView2::from_shape((ny, grid.nx), &data)?;
@@ -213,7 +214,7 @@ fn write_scaffold_h5(
         put(
             "pore_local_thickness_um",
             j1 - j0,
-            lt.iter().map(|&t| (t * grid.dx_m * 1e6) as f32).collect(),
+            lt.iter().map(|&t| m_to_um(t * grid.dx_m) as f32).collect(),
         )?;
         let _ = m;
         file.flush()?;

@@ -3,6 +3,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
+use lipf_core::units::{m_to_um, um_to_m};
 use lipf_impedance::circuit::{one_d_physical_model, SeriesCircuit};
 use lipf_impedance::config::ImpedanceConfig;
 use lipf_impedance::io::{analyse, Analyses};
@@ -248,7 +249,7 @@ fn structure_from_fields(
     let s = Structure::from_phase_field(
         sec.nx,
         sec.ny,
-        sec.dx_um * 1e-6,
+        um_to_m(sec.dx_um),
         &sec.xi,
         &sec.phi,
         &c.materials.si(),
@@ -293,7 +294,7 @@ fn structure_from_voxel_file(
             }
         );
     }
-    let s = Structure::from_codes(v.nx, v.ny, v.nz, um * 1e-6, v.codes, &c.materials.si())
+    let s = Structure::from_codes(v.nx, v.ny, v.nz, um_to_m(um), v.codes, &c.materials.si())
         .map_err(|e| anyhow::anyhow!("voxel file {}: {e}", path.display()))?;
     Ok(Input {
         structure: s,
@@ -469,7 +470,7 @@ pub fn run(a: ImpedanceArgs) -> Result<()> {
                 structure.nx,
                 structure.ny,
                 structure.nz,
-                structure.voxel_m * 1e6,
+                m_to_um(structure.voxel_m),
                 counts.electrolyte,
                 counts.pore,
                 counts.metal

@@ -15,6 +15,7 @@
 use crate::pictures::{self, PhaseMap};
 use crate::study::{Study, C_M2_PER_MAH_CM2};
 use anyhow::{Context, Result};
+use lipf_core::units::{m_to_um, um_to_m};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -130,13 +131,14 @@ fn flat_estimate(config: &lipf_core::Config, porosity: f64) -> f64 {
     let i0 = config.material.exchange_current_density_a_m2;
     let eta = 2.0 / c.f_over_rt_per_v * (i / (2.0 * i0)).asinh();
     let g = &config.geometry;
-    let cap = g.dense_cap_thickness_um * 1e-6;
-    let scaffold = (config.domain.height_um
-        - g.li_foil_thickness_um
-        - g.dense_cap_thickness_um
-        - g.impregnation_depth_um)
-        .max(0.0)
-        * 1e-6;
+    let cap = um_to_m(g.dense_cap_thickness_um);
+    let scaffold = um_to_m(
+        (config.domain.height_um
+            - g.li_foil_thickness_um
+            - g.dense_cap_thickness_um
+            - g.impregnation_depth_um)
+            .max(0.0),
+    );
     let sigma = config.material.llzo_conductivity_s_m;
     eta + i * (cap / sigma + scaffold / (sigma * (1.0 - porosity).max(1e-3)))
 }
@@ -309,7 +311,7 @@ fn load_case(dir: &Path, name: &str, label: &str) -> Result<Loaded> {
         completed: summary["completed"].as_bool().unwrap_or(false),
         pore_size_um: num(g, &["pore_size_um"]),
         grid_spacing_um: config.domain.grid_spacing_um,
-        interface_width_um: 4.0 * coeffs.ell_m * 1e6,
+        interface_width_um: m_to_um(4.0 * coeffs.ell_m),
         channels: num(g, &["channels"]),
         porosity,
         end_time_s: num(&summary, &["final_time_s"]),

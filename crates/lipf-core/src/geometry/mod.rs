@@ -20,7 +20,7 @@ pub mod random;
 
 use crate::config::{Config, GeometryKind};
 use crate::grid::Grid;
-use crate::units::um_to_m;
+use crate::units::{m_to_um, um_to_m};
 use distance::{signed_distance_cells, Lattice};
 use serde::Serialize;
 
@@ -77,8 +77,8 @@ pub struct GeometryInfo {
 impl GeometryInfo {
     /// Left edge and width of channel `k` (channels only), m.
     pub fn channel_span_m(&self, k: usize) -> (f64, f64) {
-        let period = self.channel_period_um * 1e-6;
-        let pore = self.pore_size_um * 1e-6;
+        let period = um_to_m(self.channel_period_um);
+        let pore = um_to_m(self.pore_size_um);
         (k as f64 * period + 0.5 * (period - pore), pore)
     }
 }
@@ -292,9 +292,9 @@ fn build_from_mask(config: &Config, grid: &Grid, ell_m: f64) -> InitialFields {
         },
         porosity_geometric: region_porosity,
         porosity_measured: measured_porosity(grid, &phi, bottom, top, ell_m),
-        scaffold_bottom_um: bottom * 1e6,
-        scaffold_top_um: top * 1e6,
-        li_top_um: li_top.min(top) * 1e6,
+        scaffold_bottom_um: m_to_um(bottom),
+        scaffold_top_um: m_to_um(top),
+        li_top_um: m_to_um(li_top.min(top)),
         // An image has no target: its own pore fraction is reported.
         porosity_target: if g.kind == GeometryKind::Image {
             region_porosity
@@ -392,13 +392,13 @@ fn build_boxes(config: &Config, grid: &Grid, ell_m: f64) -> InitialFields {
     let info = GeometryInfo {
         kind: kind_name(g.kind).into(),
         channels,
-        channel_period_um: period * 1e6,
-        pore_size_um: pore * 1e6,
+        channel_period_um: m_to_um(period),
+        pore_size_um: m_to_um(pore),
         porosity_geometric: porosity,
         porosity_measured: measured_porosity(grid, &phi, foil_top, cap_bottom, ell_m),
-        scaffold_bottom_um: foil_top * 1e6,
-        scaffold_top_um: cap_bottom * 1e6,
-        li_top_um: li_top * 1e6,
+        scaffold_bottom_um: m_to_um(foil_top),
+        scaffold_top_um: m_to_um(cap_bottom),
+        li_top_um: m_to_um(li_top),
         porosity_target: if g.kind == GeometryKind::Flat {
             0.0
         } else {

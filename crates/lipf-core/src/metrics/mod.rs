@@ -23,6 +23,7 @@ pub mod thickness;
 use crate::cpu::interp::h;
 use crate::geometry::GeometryInfo;
 use crate::grid::Grid;
+use crate::units::{m_to_um, um_to_m, M_PER_UM};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -74,8 +75,8 @@ pub struct ScaffoldMetrics {
 
 /// Rows `j0..j1` of the measurement band of a scaffold described by `info`.
 pub fn band_rows(info: &GeometryInfo, grid: &Grid, ell_m: f64) -> (usize, usize) {
-    let lo = info.scaffold_bottom_um * 1e-6 + 3.0 * ell_m;
-    let hi = info.scaffold_top_um * 1e-6 - 3.0 * ell_m;
+    let lo = um_to_m(info.scaffold_bottom_um) + 3.0 * ell_m;
+    let hi = um_to_m(info.scaffold_top_um) - 3.0 * ell_m;
     let j0 = (0..grid.ny).find(|&j| grid.y_m(j) > lo).unwrap_or(grid.ny);
     let j1 = (j0..grid.ny)
         .find(|&j| grid.y_m(j) >= hi)
@@ -115,7 +116,7 @@ pub fn measure(
     let segs = surface::iso_segments(phi, grid, 0.5);
     let length: f64 = segs.iter().map(|s| s.length_between(y0, y1)).sum();
     let area = grid.width_m() * (y1 - y0);
-    let measured_per_um = length / area * 1e-6;
+    let measured_per_um = length / area * M_PER_UM;
     let delta_um = match info.kind.as_str() {
         "channels" | "random_pores" if info.pore_size_um > 0.0 => Some(info.pore_size_um),
         _ => None,
@@ -129,7 +130,7 @@ pub fn measure(
     };
 
     let lt = thickness::local_thickness_cells(&pore, nx, rows);
-    let psd = thickness::distribution(&lt, &pore, grid.dx_m * 1e6);
+    let psd = thickness::distribution(&lt, &pore, m_to_um(grid.dx_m));
 
     let current_reduction = depths_um
         .iter()
@@ -147,8 +148,8 @@ pub fn measure(
     let cond = conductivity::effective_conductivity_y(band, nx, rows)?;
     Ok(ScaffoldMetrics {
         kind: info.kind.clone(),
-        band_bottom_um: y0 * 1e6,
-        band_top_um: y1 * 1e6,
+        band_bottom_um: m_to_um(y0),
+        band_top_um: m_to_um(y1),
         band_rows: rows,
         porosity,
         porosity_cells,
