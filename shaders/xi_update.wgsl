@@ -6,8 +6,10 @@
 //            Δξ in the Li foil, ξ ≈ 1, is ~1e-7) are then accumulated instead of rounded away,
 //            so ∫ξ follows the charge as on the CPU. Every other kernel reads xi alone (an error
 //            below half an f32 spacing).
+//            With noise (xi_noise.wgsl) the increment is dt · rate[k] + √dt · noise[k]
+//            (Euler–Maruyama); noise is 0 everywhere without it.
 // Bindings:  0 uniform GridParams; 1 rate (read); 2 control (read: dt); 3 xi (read_write);
-//            4 xi_lo (read_write).
+//            4 xi_lo (read_write); 5 noise (read).
 // Dispatch:  (ceil(nx/16), ceil(ny/16), 1) workgroups of 16×16, one invocation per cell.
 // Index:     k = j·nx + i.
 // Twin:      crates/lipf-core/src/cpu/xi_update.rs.
@@ -18,6 +20,7 @@
 @group(0) @binding(2) var<storage, read> control: Control;
 @group(0) @binding(3) var<storage, read_write> xi: array<f32>;
 @group(0) @binding(4) var<storage, read_write> xi_lo: array<f32>;
+@group(0) @binding(5) var<storage, read> noise: array<f32>;
 
 // (s, e) with s = fl(a + b) and e = a + b − s exactly (Dekker's fast two-sum on |big| ≥ |small|).
 fn fast_two_sum(a: f32, b: f32, one: f32) -> vec2<f32> {
@@ -35,7 +38,8 @@ fn xi_update(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let k = gid.y * p.nx + gid.x;
-    let r = fast_two_sum(xi[k], control.dt * rate[k] + xi_lo[k], opaque_one(p.n));
+    let increment = control.dt * rate[k] + sqrt(control.dt) * noise[k];
+    let r = fast_two_sum(xi[k], increment + xi_lo[k], opaque_one(p.n));
     xi[k] = r.x;
     xi_lo[k] = r.y;
 }

@@ -2357,8 +2357,10 @@ twin_test!(twin_xi_update, |t, k| {
     let s = &k.s;
     let (nx, ny) = (k.c.grid.nx, k.c.grid.ny);
     let mut xu = s.xi.clone();
-    cpu::xi_update::xi_update(nx, TWIN_DT_S, &k.rate, &mut xu);
-    let gxu = t.xi_update(nx, ny, TWIN_DT_S, &k.rate, &s.xi).unwrap();
+    cpu::xi_update::xi_update(nx, TWIN_DT_S, &k.rate, None, &mut xu);
+    let gxu = t
+        .xi_update(nx, ny, TWIN_DT_S, &k.rate, None, &s.xi)
+        .unwrap();
     let dx: Vec<f64> = xu.iter().zip(&s.xi).map(|(a, b)| a - b).collect();
     let gdx: Vec<f64> = gxu.iter().zip(&s.xi).map(|(a, b)| a - b).collect();
     k.close(
@@ -2370,6 +2372,59 @@ twin_test!(twin_xi_update, |t, k| {
         1e-5,
         "ξ is an f32 pair (xi + xi_lo) updated with a two-sum, so Δξ keeps its f32 precision; \
          only Δt·r is rounded to f32",
+    );
+});
+
+twin_test!(twin_xi_noise, |t, k| {
+    // The batch starts two steps before 2^32 and the device has begun three steps: the running
+    // step is 2^32, so the carry into the counter's high word is exercised; the seed has a high
+    // word too. Philox is integer arithmetic, identical on both sides; ζ is exact in f32; what
+    // differs is the f32 weight m(ξ) and the sums.
+    let mut c = k.c.clone();
+    c.noise_amplitude_per_sqrt_s = 0.3;
+    c.noise_seed = (1 << 33) + 5;
+    let (nx, ny) = (c.grid.nx, c.grid.ny);
+    let (base, count) = ((1u64 << 32) - 2, 3u32);
+    let mut cpu_d = vec![0.0; nx * ny];
+    cpu::xi_noise::xi_noise(
+        nx,
+        ny,
+        c.noise_amplitude_per_sqrt_s,
+        c.noise_seed,
+        base + count as u64 - 1,
+        &k.s.xi,
+        &mut cpu_d,
+    );
+    assert!(
+        cpu_d.iter().any(|&d| d.abs() > 1e-3),
+        "the case has interfaces for the noise"
+    );
+    let gpu_d = t.xi_noise(&c, base, count, &k.s.xi).unwrap();
+    k.close(
+        "xi_noise",
+        "noise",
+        nx,
+        &gpu_d,
+        &cpu_d,
+        1e-5,
+        "the same Philox words and ζ; m(ξ) and the four-face sum in f32",
+    );
+    // ξ += Δt r + √Δt D: the update with the noise.
+    let mut xu = k.s.xi.clone();
+    cpu::xi_update::xi_update(nx, TWIN_DT_S, &k.rate, Some(&cpu_d), &mut xu);
+    let gxu = t
+        .xi_update(nx, ny, TWIN_DT_S, &k.rate, Some(&cpu_d), &k.s.xi)
+        .unwrap();
+    let dx: Vec<f64> = xu.iter().zip(&k.s.xi).map(|(a, b)| a - b).collect();
+    let gdx: Vec<f64> = gxu.iter().zip(&k.s.xi).map(|(a, b)| a - b).collect();
+    k.close(
+        "xi_update",
+        "delta_xi_with_noise",
+        nx,
+        &gdx,
+        &dx,
+        1e-5,
+        "Δt·r + √Δt·D rounded to f32, added to ξ with a two-sum",
     );
 });
 

@@ -86,7 +86,7 @@ pub(crate) fn bm7_l2_error(nx: usize) -> f64 {
             let (x, y) = coord(k);
             *r += bm7_exact(x, y, t).1;
         }
-        xi_update(nx, dt, &a, &mut xi);
+        xi_update(nx, dt, &a, None, &mut xi);
     }
     let err2: f64 = (0..n)
         .map(|k| {
@@ -153,7 +153,7 @@ fn flat_interface_relaxes_to_equilibrium_tanh_profile() {
     let dt = 0.2 * dx * dx / (4.0 * p.l_sigma * kappa);
     for _ in 0..((3.0 / dt) as usize) {
         xi_rate(&p, &xi, &zeros, &zeros, &zeros, &mut a, &mut g);
-        xi_update(1, dt, &a, &mut xi);
+        xi_update(1, dt, &a, None, &mut xi);
     }
     let worst = (0..ny)
         .map(|j| {
@@ -205,7 +205,7 @@ fn planar_front_velocity_at(eta_v: f64, conc: f64, dx_um: f64) -> (f64, f64) {
             for k in 0..ny {
                 a[k] -= g[k] * eta[k];
             }
-            xi_update(1, dt, &a, xi);
+            xi_update(1, dt, &a, None, xi);
         }
         (seconds / dt) as usize as f64 * dt
     };
@@ -354,7 +354,7 @@ fn the_implicit_obstacle_relaxes_compressed_li_at_steps_beyond_its_explicit_limi
         (0..steps)
             .map(|_| {
                 xi_rate(&p, &xi, &phi, &conc, &eta, &mut a, &mut g);
-                xi_update(c.grid.nx, dt, &a, &mut xi);
+                xi_update(c.grid.nx, dt, &a, None, &mut xi);
                 (xi[0] - xi_star) / (0.9 - xi_star)
             })
             .collect()

@@ -35,7 +35,7 @@ fn anisotropic_front_speed(cfg: &Config) -> f64 {
             for k in 0..ny {
                 a[k] -= g[k] * eta[k];
             }
-            xi_update(1, dt, &a, xi);
+            xi_update(1, dt, &a, None, xi);
         }
         n as f64 * dt
     };

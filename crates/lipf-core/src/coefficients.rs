@@ -71,6 +71,10 @@ pub struct Coefficients {
     pub nernst_planck: crate::config::NernstPlanck,
     /// The obstacle by backward Euler (`model.obstacle_step = "implicit"`).
     pub implicit_obstacle: bool,
+    /// Conserved Langevin noise on ξ (`model.noise_amplitude_per_sqrt_s`, `model.noise_seed`;
+    /// amplitude 0: none).
+    pub noise_amplitude_per_sqrt_s: f64,
+    pub noise_seed: u64,
     /// Target plating current per unit depth (galvanostatic), A/m (current density × width).
     pub target_current_a_m: f64,
     /// Collector potential under potentiostatic control, V.
@@ -184,6 +188,8 @@ impl Coefficients {
             control: c.control.mode,
             nernst_planck: md.nernst_planck,
             implicit_obstacle: md.obstacle_step == crate::config::ObstacleStep::Implicit,
+            noise_amplitude_per_sqrt_s: md.noise_amplitude_per_sqrt_s,
+            noise_seed: md.noise_seed,
             target_current_a_m: c.control.current_density_at(0.0) * grid.width_m(),
             cell_voltage_v: c.control.cell_voltage_v,
             held_voltage_v: None,

@@ -242,6 +242,14 @@ pub struct Model {
     pub nernst_planck: NernstPlanck,
     /// Time integration of the obstacle term of the ξ update.
     pub obstacle_step: ObstacleStep,
+    /// Amplitude of the conserved Langevin noise on ξ, s^-1/2 (0: none; docs/models/phase-field.md
+    /// §9.11): every grid face moves A·√Δt·m·ζ of Li between its two cells each step, with ζ of
+    /// zero mean and unit variance and m = 16ξ²(1−ξ)² of the face's cells (the smaller): Li is
+    /// moved along and across interfaces, never created. Per face, not scaled with Δx.
+    pub noise_amplitude_per_sqrt_s: f64,
+    /// Seed of the noise (a counter-based generator: the same seed gives the same noise on both
+    /// backends, in any batch or thread layout, and after a resume).
+    pub noise_seed: u64,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -605,6 +613,8 @@ impl Default for Model {
             overpotential: OverpotentialForm::TwoPotential,
             nernst_planck: NernstPlanck::Explicit,
             obstacle_step: ObstacleStep::Explicit,
+            noise_amplitude_per_sqrt_s: 0.0,
+            noise_seed: 0,
             pore_conductivity_floor: 1e-6,
             metal_conductivity_cap: 1e6,
             pore_initial_concentration: 1.0,
@@ -986,6 +996,18 @@ impl Config {
         }
         finite("model.anisotropy_angle_deg", md.anisotropy_angle_deg)?;
         non_negative("model.cross_term_over_w1", md.cross_term_over_w1)?;
+        non_negative(
+            "model.noise_amplitude_per_sqrt_s",
+            md.noise_amplitude_per_sqrt_s,
+        )?;
+        if md.noise_amplitude_per_sqrt_s > 0.0 && self.material.interphase.is_some() {
+            return Err(invalid(
+                "model.noise_amplitude_per_sqrt_s",
+                md.noise_amplitude_per_sqrt_s,
+                "0 with material.interphase: the interphase band holds ξ, and the noise would \
+                 move Li through it",
+            ));
+        }
         non_negative(
             "model.scaffold_obstacle_over_w1",
             md.scaffold_obstacle_over_w1,

@@ -78,6 +78,8 @@ pub struct CpuBackend {
     // Work arrays.
     a: Vec<f64>,
     g: Vec<f64>,
+    /// The step's conserved noise D (`xi_noise`), allocated on first use.
+    noise: Option<Vec<f64>>,
     b0: Vec<f64>,
     b1: Vec<f64>,
     rate: Vec<f64>,
@@ -226,6 +228,7 @@ impl CpuBackend {
             diffusivity,
             a: vec![0.0; n],
             g: vec![0.0; n],
+            noise: None,
             b0: vec![0.0; n],
             b1: vec![0.0; n],
             rate: vec![0.0; n],
@@ -340,6 +343,7 @@ impl CpuBackend {
             self.coeffs.control,
             self.coeffs.nernst_planck,
             self.coeffs.creep.is_some(),
+            self.coeffs.noise_amplitude_per_sqrt_s > 0.0,
         )
     }
 
@@ -708,11 +712,32 @@ impl StepKernels for CpuBackend {
         Ok(())
     }
 
+    fn xi_noise(&mut self) -> Result<(), SimulationError> {
+        let c = &self.coeffs;
+        let n = c.grid.cells();
+        let noise = self.noise.get_or_insert_with(|| vec![0.0; n]);
+        crate::cpu::xi_noise::xi_noise(
+            c.grid.nx,
+            c.grid.ny,
+            c.noise_amplitude_per_sqrt_s,
+            c.noise_seed,
+            self.state.step,
+            &self.state.xi,
+            noise,
+        );
+        Ok(())
+    }
+
     fn xi_update(&mut self) -> Result<(), SimulationError> {
+        let noise = self
+            .noise
+            .as_deref()
+            .filter(|_| self.coeffs.noise_amplitude_per_sqrt_s > 0.0);
         xi_update(
             self.coeffs.grid.nx,
             self.current.dt_s,
             &self.rate,
+            noise,
             &mut self.state.xi,
         );
         Ok(())

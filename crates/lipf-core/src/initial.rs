@@ -106,7 +106,7 @@ pub fn equilibrate(
     for _ in 0..steps {
         let s = &*state;
         xi_rate(&p, &s.xi, &s.phi, &s.conc, &s.eta, &mut a, &mut g);
-        xi_update(state.grid.nx, dt, &a, &mut state.xi);
+        xi_update(state.grid.nx, dt, &a, None, &mut state.xi);
     }
     crate::cpu_backend::check_field_ranges(state)
 }

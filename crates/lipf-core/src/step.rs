@@ -50,7 +50,10 @@ pub trait StepKernels {
     fn np_solve(&mut self) -> Result<(), SimulationError>;
     /// `np_finish`: c̃ = e^{−fφ} u.
     fn np_finish(&mut self) -> Result<(), SimulationError>;
-    /// `xi_update`: ξ += Δt r.
+    /// `xi_noise`: the conserved Langevin noise of this step, D per cell (only with
+    /// `model.noise_amplitude_per_sqrt_s` > 0).
+    fn xi_noise(&mut self) -> Result<(), SimulationError>;
+    /// `xi_update`: ξ += Δt r (+ √Δt D with noise).
     fn xi_update(&mut self) -> Result<(), SimulationError>;
     /// Li creep: `creep_assemble`, the pressure problem of the metal's flow (and the coarse
     /// operators of its multigrid hierarchy).
@@ -93,6 +96,7 @@ pub fn step_sequence<K: StepKernels + ?Sized>(
     control: ControlMode,
     nernst_planck: NernstPlanck,
     creep: bool,
+    noise: bool,
 ) -> Result<(), SimulationError> {
     k.begin_step()?;
     potential_sequence(k, control)?;
@@ -107,6 +111,9 @@ pub fn step_sequence<K: StepKernels + ?Sized>(
             k.np_solve()?;
             k.np_finish()?;
         }
+    }
+    if noise {
+        k.xi_noise()?;
     }
     k.xi_update()?;
     if creep {
@@ -182,6 +189,10 @@ mod tests {
             self.0.push("np_finish");
             Ok(())
         }
+        fn xi_noise(&mut self) -> Result<(), SimulationError> {
+            self.0.push("xi_noise");
+            Ok(())
+        }
         fn xi_update(&mut self) -> Result<(), SimulationError> {
             self.0.push("xi_update");
             Ok(())
@@ -212,6 +223,7 @@ mod tests {
             ControlMode::Galvanostatic,
             NernstPlanck::Explicit,
             false,
+            false,
         )
         .unwrap();
         assert_eq!(
@@ -237,6 +249,7 @@ mod tests {
             ControlMode::Potentiostatic,
             NernstPlanck::Implicit,
             true,
+            true,
         )
         .unwrap();
         assert_eq!(
@@ -252,6 +265,7 @@ mod tests {
                 "np_assemble",
                 "np_solve",
                 "np_finish",
+                "xi_noise",
                 "xi_update",
                 "creep_assemble",
                 "creep_solve",

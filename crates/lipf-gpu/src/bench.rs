@@ -310,7 +310,7 @@ pub fn cpu_explicit_update(f: &BenchFields) -> SizeFigures {
     });
     let s = time_adaptive(|r| {
         for _ in 0..r {
-            xi_update(nx, 1e-12, &a, &mut xi);
+            xi_update(nx, 1e-12, &a, None, &mut xi);
         }
     });
     kernels.push(KernelTiming {

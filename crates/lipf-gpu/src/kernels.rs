@@ -87,6 +87,7 @@ kernel_registry! {
     NpAssemble = "np_assemble"::"np_assemble";
     NpAssembleRhs = "np_assemble"::"np_assemble_rhs";
     NpFinish = "np_finish"::"np_finish";
+    XiNoise = "xi_noise"::"xi_noise";
     XiUpdate = "xi_update"::"xi_update";
     CreepFirstGuess = "creep_active_set"::"creep_first_guess";
     CreepAssemble = "creep_assemble"::"creep_assemble";

@@ -100,6 +100,30 @@ gpu_struct!(
 );
 
 gpu_struct!(
+    /// Twin of `NoiseParams` in `shaders/xi_noise.wgsl`.
+    NoiseParams {
+        nx: u32, ny: u32, amplitude: f32, seed_lo: u32,
+        seed_hi: u32, step_lo: u32, step_hi: u32, _pad0: u32,
+    }
+);
+
+impl NoiseParams {
+    /// The noise of `c` for a batch that starts at step `step_base`.
+    pub fn new(c: &lipf_core::Coefficients, step_base: u64) -> NoiseParams {
+        NoiseParams {
+            nx: c.grid.nx as u32,
+            ny: c.grid.ny as u32,
+            amplitude: c.noise_amplitude_per_sqrt_s as f32,
+            seed_lo: c.noise_seed as u32,
+            seed_hi: (c.noise_seed >> 32) as u32,
+            step_lo: step_base as u32,
+            step_hi: (step_base >> 32) as u32,
+            _pad0: 0,
+        }
+    }
+}
+
+gpu_struct!(
     /// Twin of `ReduceParams` in `shaders/shared/reduce.wgsl` (reduce, observables).
     ReduceParams { n: u32, groups: u32, _pad0: u32, _pad1: u32 }
 );
@@ -367,6 +391,7 @@ pub fn layouts() -> Vec<(RustLayout, &'static [&'static str])> {
             ],
         ),
         (ReduceParams::layout(), &["reduce", "observables"]),
+        (NoiseParams::layout(), &["xi_noise"]),
         (ReactionParams::layout(), &["reaction_rate"]),
         (
             ConcParams::layout(),
@@ -389,6 +414,7 @@ pub fn layouts() -> Vec<(RustLayout, &'static [&'static str])> {
                 "np_assemble",
                 "creep_assemble",
                 "xi_update",
+                "xi_noise",
                 "cg_vectors",
                 "cg_control",
                 "cg_coupled",

@@ -224,6 +224,7 @@ pub const SHADERS: &[Shader] = &[
     ),
     shader!("creep_active_set", imports = ["creep"]),
     shader!("creep_finish", twin, imports = ["creep", "tree"]),
+    shader!("xi_noise", twin, imports = ["control"]),
     shader!("xi_update", twin, imports = ["grid", "control", "float"]),
     shader!("copy", imports = ["grid"]),
     shader!("observables", twin, imports = ["reduce", "float"]),

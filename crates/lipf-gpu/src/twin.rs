@@ -618,28 +618,60 @@ impl<'a> TwinRunner<'a> {
     }
 
     /// ξ + Δt r of `shaders/xi_update.wgsl`, as the sum of its f32 pair (xi + xi_lo).
+    #[allow(clippy::too_many_arguments)]
     pub fn xi_update(
         &mut self,
         nx: usize,
         ny: usize,
         dt_s: f64,
         rate: &[f64],
+        noise: Option<&[f64]>,
         xi: &[f64],
     ) -> Result<Vec<f64>, GpuError> {
         let ctx = self.ctx;
         let pu = uniform(ctx, "grid", &GridParams::new(nx, ny));
         let (br, bx) = (field(ctx, "rate", rate), field(ctx, "xi", xi));
+        let zeros = vec![0.0; nx * ny];
+        let bn = field(ctx, "noise", noise.unwrap_or(&zeros));
         // The f32 remainder of ξ: what `xi` does not hold of the f64 input.
         let lo: Vec<f64> = xi.iter().map(|&x| x - x as f32 as f64).collect();
         let bl = field(ctx, "xi_lo", &lo);
         let control = self.control(dt_s, 0.0);
         let out = self.run(
             KernelId::XiUpdate,
-            &[&pu, &br, &control, &bx, &bl],
+            &[&pu, &br, &control, &bx, &bl, &bn],
             grid_groups(nx, ny),
             &[(&bx, nx * ny), (&bl, nx * ny)],
         )?;
         Ok(out[0].iter().zip(&out[1]).map(|(h, l)| h + l).collect())
+    }
+
+    /// D of `shaders/xi_noise.wgsl` for the noise of `c` in step `step_base + step_count − 1`
+    /// (the batch's first step and the device's count of the steps begun in it).
+    pub fn xi_noise(
+        &mut self,
+        c: &Coefficients,
+        step_base: u64,
+        step_count: u32,
+        xi: &[f64],
+    ) -> Result<Vec<f64>, GpuError> {
+        let ctx = self.ctx;
+        let (nx, ny) = (c.grid.nx, c.grid.ny);
+        let pu = uniform(ctx, "noise", &NoiseParams::new(c, step_base));
+        let bx = field(ctx, "xi", xi);
+        let control = self.control_buffer(&Control {
+            step_count,
+            ..Default::default()
+        });
+        let out = storage_f32(ctx, "noise", nx * ny);
+        Ok(self
+            .run(
+                KernelId::XiNoise,
+                &[&pu, &bx, &control, &out],
+                grid_groups(nx, ny),
+                &[(&out, nx * ny)],
+            )?
+            .remove(0))
     }
 
     /// The stencil of `shaders/np_coefficients.wgsl` (6 per cell).

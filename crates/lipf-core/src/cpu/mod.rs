@@ -11,7 +11,8 @@
 //! | `collector` | galvanostatic V = (I_target − I0)/I1, φ = φ0 + V φ1, the top-boundary current |
 //! | `reaction_rate` | final ξ rate r and overpotential η |
 //! | `time_step` | Δt (stability, ξ change, max Δt, landing) and the Nernst–Planck sub-steps |
-//! | `xi_update` | ξ ← ξ + Δt r |
+//! | `xi_noise` | conserved Langevin noise: D = A Σ_faces ±m ζ per cell (Philox4x32-10) |
+//! | `xi_update` | ξ ← ξ + Δt r + √Δt D |
 //! | `conc_update` | Nernst–Planck step of c̃ (reference form, one step) |
 //! | `np_coefficients` | the same step's stencil, computed once per step |
 //! | `np_substep` | one Nernst–Planck sub-step with that stencil (`model.nernst_planck = "explicit"`) |
@@ -51,5 +52,6 @@ pub mod range_check;
 pub mod reaction_rate;
 pub mod reduce;
 pub mod time_step;
+pub mod xi_noise;
 pub mod xi_rate;
 pub mod xi_update;

@@ -276,6 +276,8 @@ impl GpuBackend {
             a: f("a"),
             g: f("g"),
             rate: f("rate"),
+            noise: f("noise"),
+            noise_params: uniform(&ctx, "noise", &NoiseParams::new(&coeffs, 0)),
             // The explicit update's stencil (one unused element with the implicit step).
             stencil: storage_f32(&ctx, "np stencil", if implicit_np { 1 } else { 6 * n }),
             b0: f("b0"),
@@ -676,7 +678,9 @@ impl GpuBackend {
                     },
                 )
             }),
-            xi_update: k[KernelId::XiUpdate].bind(c, &[g0, &b.rate, &b.control, &b.xi, &b.xi_lo]),
+            xi_noise: k[KernelId::XiNoise].bind(c, &[&b.noise_params, &b.xi, &b.control, &b.noise]),
+            xi_update: k[KernelId::XiUpdate]
+                .bind(c, &[g0, &b.rate, &b.control, &b.xi, &b.xi_lo, &b.noise]),
             copy_conc: k[KernelId::Copy].bind(c, &[g0, &b.conc_new, &b.conc]),
             copy_eta: k[KernelId::Copy].bind(c, &[g0, &b.eta_new, &b.eta]),
             observables: k[KernelId::ObservablesPartials]
@@ -774,6 +778,7 @@ impl GpuBackend {
         self.fields_on_host = true;
     }
 
+    /// Starts a batch's control record (and the noise's first step, the host's step count).
     fn write_control(&self, remaining_s: f64) {
         let c = Control {
             remaining: remaining_s as f32,
@@ -783,6 +788,11 @@ impl GpuBackend {
         self.ctx
             .queue
             .write_buffer(&self.b.control, 0, bytemuck::bytes_of(&c));
+        self.ctx.queue.write_buffer(
+            &self.b.noise_params,
+            0,
+            bytemuck::bytes_of(&NoiseParams::new(&self.coeffs, self.host.step)),
+        );
     }
 
     fn dispatch(&self, pass: &mut wgpu::ComputePass, k: &Kernel, bg: &wgpu::BindGroup, gate: Gate) {
@@ -1020,6 +1030,7 @@ impl GpuBackend {
             self.coeffs.control,
             self.coeffs.nernst_planck,
             self.coeffs.creep.is_some(),
+            self.coeffs.noise_amplitude_per_sqrt_s > 0.0,
         );
     }
 

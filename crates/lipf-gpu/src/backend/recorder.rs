@@ -222,6 +222,17 @@ impl StepKernels for Recorder<'_, '_> {
         Ok(())
     }
 
+    fn xi_noise(&mut self) -> Result<(), SimulationError> {
+        let b = self.b;
+        b.dispatch(
+            self.pass,
+            &b.k[KernelId::XiNoise],
+            &b.g.xi_noise,
+            Gate::Step(0),
+        );
+        Ok(())
+    }
+
     fn xi_update(&mut self) -> Result<(), SimulationError> {
         let b = self.b;
         b.dispatch(

@@ -56,6 +56,10 @@ pub(super) struct Buffers {
     pub(super) a: wgpu::Buffer,
     pub(super) g: wgpu::Buffer,
     pub(super) rate: wgpu::Buffer,
+    /// The step's conserved noise D (xi_noise.wgsl; zeros without noise).
+    pub(super) noise: wgpu::Buffer,
+    /// The noise's parameters, rewritten at every batch start (the batch's first step).
+    pub(super) noise_params: wgpu::Buffer,
     pub(super) stencil: wgpu::Buffer,
     pub(super) b0: wgpu::Buffer,
     pub(super) b1: wgpu::Buffer,
@@ -479,6 +483,7 @@ pub(super) struct Groups {
     pub(super) np: Option<NpGroups>,
     /// The creep step (creep.enabled only).
     pub(super) creep: Option<CreepGroups>,
+    pub(super) xi_noise: wgpu::BindGroup,
     pub(super) xi_update: wgpu::BindGroup,
     pub(super) copy_conc: wgpu::BindGroup,
     pub(super) copy_eta: wgpu::BindGroup,

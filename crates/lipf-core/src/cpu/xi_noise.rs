@@ -1,0 +1,170 @@
+//! Conserved Langevin noise on ξ (docs/models/phase-field.md §9.11). Twin:
+//! `shaders/xi_noise.wgsl`.
+//!
+//! Every face of the grid moves A·√Δt·m_f·ζ_f of Li from one of its cells to the other in a
+//! step: ζ_f has zero mean and unit variance, m_f = min(m(ξ_L), m(ξ_R)) with m(ξ) = 16ξ²(1−ξ)²
+//! confines the noise to interfaces (m = 1 at ξ = ½, 0 in the bulk phases), and what one cell
+//! gives the other takes, so ∫ξ (the Li, and with it the charge balance) is unchanged to
+//! rounding. This kernel writes the per-cell sum D = A Σ_f ±m_f ζ_f (s^-1/2); `xi_update` adds
+//! √Δt D once the step's Δt is known.
+//!
+//! ζ_f comes from Philox4x32-10 (Salmon, Moraes, Dror & Shaw, "Parallel random numbers: as easy
+//! as 1, 2, 3", SC '11, doi:10.1145/2063384.2063405), a counter-based generator: the number of
+//! face f in step n is a pure function of (seed, n, f), the same on the CPU and in WGSL, in any
+//! thread layout, and after a resume. The top 24 bits of its first output word give a uniform
+//! variate on a grid of 2^24 points, exact in f32 and f64 alike, scaled to unit variance:
+//! ζ = (⌊x / 2^8⌋ − 2^23)·√12 / 2^24.
+
+use super::par::for_rows;
+
+const PHILOX_M0: u32 = 0xD251_1F53;
+const PHILOX_M1: u32 = 0xCD9E_8D57;
+const PHILOX_W0: u32 = 0x9E37_79B9;
+const PHILOX_W1: u32 = 0xBB67_AE85;
+/// The fourth counter word of the noise ("nois"): keeps its stream apart from any other use of
+/// the generator with the same seed.
+pub const NOISE_STREAM: u32 = 0x6E6F_6973;
+/// √12 / 2^24: a uniform variate on 2^24 points centred on 0, times this, has unit variance.
+pub const ZETA_SCALE: f64 = 3.464_101_615_137_754_6 / 16_777_216.0;
+
+fn mulhilo(a: u32, b: u32) -> (u32, u32) {
+    let p = a as u64 * b as u64;
+    ((p >> 32) as u32, p as u32)
+}
+
+/// Philox4x32-10 of `counter` under `key`.
+pub fn philox4x32(counter: [u32; 4], key: [u32; 2]) -> [u32; 4] {
+    let mut c = counter;
+    let mut k = key;
+    for round in 0..10 {
+        if round > 0 {
+            k = [k[0].wrapping_add(PHILOX_W0), k[1].wrapping_add(PHILOX_W1)];
+        }
+        let (hi0, lo0) = mulhilo(PHILOX_M0, c[0]);
+        let (hi1, lo1) = mulhilo(PHILOX_M1, c[2]);
+        c = [hi1 ^ c[1] ^ k[0], lo1, hi0 ^ c[3] ^ k[1], lo0];
+    }
+    c
+}
+
+/// ζ of face `face` in step `step` (zero mean, unit variance, uniform on 2^24 points).
+pub fn zeta(seed: u64, step: u64, face: u32) -> f64 {
+    let x = philox4x32(
+        [face, step as u32, (step >> 32) as u32, NOISE_STREAM],
+        [seed as u32, (seed >> 32) as u32],
+    )[0];
+    ((x >> 8) as i32 - (1 << 23)) as f64 * ZETA_SCALE
+}
+
+/// m(ξ) = 16ξ²(1−ξ)², ξ clamped to [0, 1]: 1 at ξ = ½, 0 in the bulk phases.
+pub fn interface_weight(xi: f64) -> f64 {
+    let x = xi.clamp(0.0, 1.0);
+    let q = 4.0 * x * (1.0 - x);
+    q * q
+}
+
+/// D = A Σ_f ±m_f ζ_f per cell for step `step`. Faces: the east face of cell k = (i, j) is face
+/// 2k (periodic in x: the east face of the last column joins it to the first), its north face
+/// 2k + 1 (none through the top and bottom boundaries). A face moves m_f ζ_f from its west or
+/// south cell to its east or north cell.
+#[allow(clippy::too_many_arguments)]
+pub fn xi_noise(
+    nx: usize,
+    ny: usize,
+    amplitude_per_sqrt_s: f64,
+    seed: u64,
+    step: u64,
+    xi: &[f64],
+    out: &mut [f64],
+) {
+    let m = |k: usize| interface_weight(xi[k]);
+    let east = |i: usize| if i + 1 == nx { 0 } else { i + 1 };
+    let west = |i: usize| if i == 0 { nx - 1 } else { i - 1 };
+    // What the east face of (i, j) moves from (i, j) to its east neighbour.
+    let fx = |i: usize, j: usize| {
+        let (k, ke) = (j * nx + i, j * nx + east(i));
+        m(k).min(m(ke)) * zeta(seed, step, 2 * k as u32)
+    };
+    // What the north face of (i, j) moves from (i, j) to (i, j + 1).
+    let fy = |i: usize, j: usize| {
+        if j + 1 >= ny {
+            return 0.0;
+        }
+        let (k, kn) = (j * nx + i, (j + 1) * nx + i);
+        m(k).min(m(kn)) * zeta(seed, step, 2 * k as u32 + 1)
+    };
+    for_rows(out, nx, |j, row| {
+        for (i, d) in row.iter_mut().enumerate() {
+            let south = if j > 0 { fy(i, j - 1) } else { 0.0 };
+            *d = amplitude_per_sqrt_s * (fx(west(i), j) - fx(i, j) + south - fy(i, j));
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Known-answer vectors of Philox4x32-10 (Random123's kat_vectors).
+    #[test]
+    fn philox_matches_the_published_known_answers() {
+        assert_eq!(
+            philox4x32([0, 0, 0, 0], [0, 0]),
+            [0x6627_e8d5, 0xe169_c58d, 0xbc57_ac4c, 0x9b00_dbd8]
+        );
+        assert_eq!(
+            philox4x32([u32::MAX; 4], [u32::MAX; 2]),
+            [0x408f_276d, 0x41c8_3b0e, 0xa20b_c7c6, 0x6d54_51fd]
+        );
+        assert_eq!(
+            philox4x32(
+                [0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344],
+                [0xa409_3822, 0x299f_31d0]
+            ),
+            [0xd16c_fe09, 0x94fd_cceb, 0x5001_e420, 0x2412_6ea1]
+        );
+    }
+
+    #[test]
+    fn zeta_has_zero_mean_and_unit_variance() {
+        let n = 200_000u32;
+        let (mut s, mut s2) = (0.0, 0.0);
+        for f in 0..n {
+            let z = zeta(7, 3, f);
+            assert!(z.abs() <= 3f64.sqrt());
+            s += z;
+            s2 += z * z;
+        }
+        let (mean, var) = (s / n as f64, s2 / n as f64);
+        // Standard errors: 1/√n = 2.2e-3 for the mean, √(0.8/n) = 2e-3 for the variance of a
+        // uniform variate; bounds at 5 of them.
+        assert!(mean.abs() < 0.011, "mean {mean}");
+        assert!((var - 1.0).abs() < 0.01, "variance {var}");
+    }
+
+    #[test]
+    fn the_noise_moves_li_between_cells_and_creates_none() {
+        let (nx, ny) = (23, 17);
+        let xi: Vec<f64> = (0..nx * ny)
+            .map(|k| 0.5 + 0.45 * ((k as f64) * 0.37).sin())
+            .collect();
+        let mut d = vec![0.0; nx * ny];
+        xi_noise(nx, ny, 0.3, 11, 5, &xi, &mut d);
+        let sum: f64 = d.iter().sum();
+        let size: f64 = d.iter().map(|v| v.abs()).sum();
+        assert!(size > 1.0, "the noise does something ({size})");
+        assert!(sum.abs() < 1e-14 * size, "Σ D = {sum:e} of Σ|D| = {size:e}");
+        // Reproducible, and another step or seed gives other numbers.
+        let mut again = vec![0.0; nx * ny];
+        xi_noise(nx, ny, 0.3, 11, 5, &xi, &mut again);
+        assert_eq!(d, again);
+        xi_noise(nx, ny, 0.3, 11, 6, &xi, &mut again);
+        assert_ne!(d, again);
+        xi_noise(nx, ny, 0.3, 12, 5, &xi, &mut again);
+        assert_ne!(d, again);
+        // Nothing in the bulk phases.
+        let bulk = vec![1.0; nx * ny];
+        xi_noise(nx, ny, 0.3, 11, 5, &bulk, &mut again);
+        assert!(again.iter().all(|&v| v == 0.0));
+    }
+}
