@@ -14,6 +14,7 @@ mod hostile_inputs;
 mod independent_checks;
 mod model_checks;
 mod mutant_checks;
+mod noise_checks;
 mod pictures;
 mod protocol_checks;
 mod resume;
