@@ -132,3 +132,22 @@ fn the_implicit_obstacle_is_refused_with_creep_and_accepted_without() {
     let e = err(r#"{"model": {"obstacle_step": "sometimes"}}"#);
     assert!(e.contains("obstacle_step"), "{e}");
 }
+
+#[test]
+fn the_noise_needs_a_non_negative_amplitude_and_no_interphase() {
+    let e = err(r#"{"model": {"noise_amplitude_per_sqrt_s": -0.1}}"#);
+    assert!(e.contains("model.noise_amplitude_per_sqrt_s"), "{e}");
+    let e = err(r#"{"model": {"noise_amplitude_per_sqrt_s": 0.1},
+            "material": {"interphase": {"forward_electronic_asr_ohm_m2": 0.1,
+                                        "reverse_electronic_asr_ohm_m2": 1.0,
+                                        "ionic_asr_ohm_m2": 0.01}}}"#);
+    assert!(
+        e.contains("model.noise_amplitude_per_sqrt_s") && e.contains("interphase"),
+        "{e}"
+    );
+    let c = Config::from_json_str(
+        r#"{"model": {"noise_amplitude_per_sqrt_s": 0.1, "noise_seed": 18446744073709551615}}"#,
+    )
+    .unwrap();
+    assert_eq!(c.model.noise_seed, u64::MAX);
+}
