@@ -151,3 +151,32 @@ fn the_noise_needs_a_non_negative_amplitude_and_no_interphase() {
     .unwrap();
     assert_eq!(c.model.noise_seed, u64::MAX);
 }
+
+#[test]
+fn electrolyte_defects_are_checked_by_name() {
+    let e = err(
+        r#"{"geometry": {"electrolyte_defects": [{"kind": "crack", "x_um": 5, "width_um": -1, "depth_um": 3}]}}"#,
+    );
+    assert!(
+        e.contains("geometry.electrolyte_defects[0].width_um"),
+        "{e}"
+    );
+    let e = err(
+        r#"{"geometry": {"electrolyte_defects": [{"kind": "void", "x_um": 5, "y_um": 5, "diameter_um": 1},
+                                                  {"kind": "void", "x_um": 5, "y_um": 1e4, "diameter_um": 1}]}}"#,
+    );
+    assert!(e.contains("geometry.electrolyte_defects[1].y_um"), "{e}");
+    let e = err(
+        r#"{"geometry": {"electrolyte_defects": [{"kind": "crack", "x_um": 5, "width_um": 1, "depth_um": 1e4}]}}"#,
+    );
+    assert!(
+        e.contains("geometry.electrolyte_defects[0].depth_um"),
+        "{e}"
+    );
+    let e = err(r#"{"geometry": {"electrolyte_defects": [{"kind": "fissure", "x_um": 5}]}}"#);
+    assert!(e.contains("fissure"), "{e}");
+    let e = err(
+        r#"{"geometry": {"electrolyte_defects": [{"kind": "void", "x_um": 5, "y_um": 5, "diameter_um": 1, "depth_um": 2}]}}"#,
+    );
+    assert!(e.contains("depth_um"), "{e}");
+}

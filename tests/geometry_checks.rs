@@ -410,3 +410,113 @@ fn random_pore_tortuosity_is_bracketed_and_the_bracket_narrows_under_refinement(
     );
     assert!(v2 - d2 < 0.6 * (v1 - d1), "the bracket narrows");
 }
+
+/// A flat cell (dense LLZO on the foil) with one electrolyte defect, 20 × 30 µm at 0.1 µm.
+fn flat_with(defect: lipf_core::config::Defect) -> Config {
+    let mut c = Config::default();
+    c.geometry.kind = GeometryKind::Flat;
+    c.domain.width_um = 20.0;
+    c.domain.height_um = 30.0;
+    c.domain.grid_spacing_um = 0.1;
+    c.geometry.li_foil_thickness_um = 5.0;
+    c.geometry.electrolyte_defects = vec![defect];
+    c
+}
+
+/// The empty area cut into the LLZO above the foil: ∫(1 − h(ϕ)) dA over the rows from 3ℓ above
+/// the foil's top, µm² (the flat cell's LLZO is dense there, so all of it is the defect's).
+fn empty_area_um2(k: &Coefficients, f: &geometry::InitialFields, from_um: f64) -> f64 {
+    let g = k.grid;
+    let mut s = 0.0;
+    for j in 0..g.ny {
+        if g.y_m(j) * 1e6 < from_um {
+            continue;
+        }
+        for i in 0..g.nx {
+            s += 1.0 - lipf_core::cpu::interp::h(f.phi[g.idx(i, j)]);
+        }
+    }
+    s * (g.dx_m * 1e6).powi(2)
+}
+
+#[test]
+fn a_crack_is_cut_into_the_electrolyte_open_onto_the_foil() {
+    use lipf_core::config::Defect;
+    let (w, depth) = (1.0, 6.0);
+    // Centred on the cell column i = 100 (centre at 10.05 µm).
+    let c = flat_with(Defect::Crack {
+        x_um: 10.05,
+        width_um: w,
+        depth_um: depth,
+    });
+    let (k, f) = built(&c);
+    let ell_um = k.ell_m * 1e6;
+    // Above 3ℓ over the foil the crack's area is w × (depth − 3ℓ); its rounded tip profile is
+    // symmetric about the outline, so the diffuse area is the sharp one to O(ℓ²/(w·depth)).
+    let from = 5.0 + 3.0 * ell_um;
+    let area = empty_area_um2(&k, &f, from);
+    let want = w * (5.0 + depth - from);
+    eprintln!("crack: empty area {area:.4} µm², sharp {want:.4} µm² (ℓ = {ell_um} µm)");
+    assert!((area / want - 1.0).abs() < 0.02, "{area} against {want}");
+    let g = k.grid;
+    for q in 0..g.cells() {
+        assert!(f.xi[q] + f.phi[q] <= 1.0 + 1e-12, "ξ + ϕ > 1 at cell {q}");
+    }
+    // Open onto the foil: at the crack's centre line, 2.5ℓ from its walls, the column from the
+    // foil up to near the tip holds at most the profile's tail ½(1 − tanh 2.5) = 6.7e-3 of LLZO;
+    // beside the crack the LLZO is dense.
+    let i_c = (10.0 / 0.1) as usize;
+    for j in 0..g.ny {
+        let y = g.y_m(j) * 1e6;
+        if y > 5.0 && y < 5.0 + depth - 3.0 * ell_um {
+            assert!(
+                f.phi[g.idx(i_c, j)] < 1e-2,
+                "LLZO in the crack at y = {y} µm"
+            );
+            if y > 5.0 + 4.0 * ell_um {
+                assert!(
+                    f.phi[g.idx(i_c + 30, j)] > 0.999,
+                    "no LLZO beside the crack at {y} µm"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_void_is_a_closed_empty_disk_in_the_electrolyte() {
+    use lipf_core::config::Defect;
+    let d = 3.0;
+    let c = flat_with(Defect::Void {
+        x_um: 19.0, // across the periodic edge
+        y_um: 15.0,
+        diameter_um: d,
+    });
+    let (k, f) = built(&c);
+    let ell_um = k.ell_m * 1e6;
+    let area = empty_area_um2(&k, &f, 5.0 + 3.0 * ell_um);
+    let want = std::f64::consts::PI * 0.25 * d * d;
+    eprintln!("void: empty area {area:.4} µm², sharp {want:.4} µm²");
+    assert!((area / want - 1.0).abs() < 0.02, "{area} against {want}");
+    // No Li in it, and the LLZO all around: the void is closed.
+    let g = k.grid;
+    let in_void = |i: usize, j: usize| {
+        let mut dx = (g.x_m(i) * 1e6 - 19.0).abs();
+        dx = dx.min(20.0 - dx);
+        (dx * dx + (g.y_m(j) * 1e6 - 15.0).powi(2)).sqrt()
+    };
+    for j in 0..g.ny {
+        for i in 0..g.nx {
+            let r = in_void(i, j);
+            let q = g.idx(i, j);
+            // 3ℓ inside: at most ½(1 − tanh 3) = 2.5e-3 of LLZO.
+            if r < 0.5 * d - 3.0 * ell_um {
+                assert!(f.phi[q] < 3e-3, "LLZO in the void at r = {r} µm");
+                assert!(f.xi[q] < 1e-12, "Li in the void at r = {r} µm");
+            }
+            if r > 0.5 * d + 3.0 * ell_um && g.y_m(j) * 1e6 > 5.0 + 3.0 * ell_um {
+                assert!(f.phi[q] > 0.99, "LLZO around the void at r = {r} µm");
+            }
+        }
+    }
+}

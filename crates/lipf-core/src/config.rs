@@ -95,6 +95,30 @@ pub struct Geometry {
     /// cut to the room the scaffold leaves (ξ ≤ 1 − ϕ). A nucleus not touching the foil is an
     /// isolated Li particle: it grows only from electrons that leak through the electrolyte.
     pub li_nuclei: Vec<Nucleus>,
+    /// Defects of the electrolyte at t = 0 (any geometry): empty cracks and voids cut into the
+    /// LLZO (ϕ ≤ 1 − the defect's tanh profile). A crack opens onto the Li foil; a void is
+    /// closed, reached only by ions through its walls and by electrons that leak through the
+    /// electrolyte.
+    pub electrolyte_defects: Vec<Defect>,
+}
+
+/// An empty defect in the electrolyte.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Defect {
+    /// A straight crack from the Li foil's top up into the LLZO: its centre line at `x_um` from
+    /// the left edge, `width_um` wide, `depth_um` long.
+    Crack {
+        x_um: f64,
+        width_um: f64,
+        depth_um: f64,
+    },
+    /// A round void centred at (`x_um`, `y_um`) (µm from the left edge and above the collector).
+    Void {
+        x_um: f64,
+        y_um: f64,
+        diameter_um: f64,
+    },
 }
 
 /// A Li disk at t = 0.
@@ -573,6 +597,7 @@ impl Default for Geometry {
             image_path: None,
             image_pores_are_dark: true,
             li_nuclei: Vec::new(),
+            electrolyte_defects: Vec::new(),
         }
     }
 }
@@ -830,6 +855,51 @@ impl Config {
                         &path(field),
                         v,
                         format!("must lie in [0, {side} = {len}]"),
+                    ));
+                }
+            }
+        }
+        for (n, defect) in g.electrolyte_defects.iter().enumerate() {
+            let path = |f: &str| format!("geometry.electrolyte_defects[{n}].{f}");
+            let (x, y, sizes) = match *defect {
+                Defect::Crack {
+                    x_um,
+                    width_um,
+                    depth_um,
+                } => (x_um, None, [("width_um", width_um), ("depth_um", depth_um)]),
+                Defect::Void {
+                    x_um,
+                    y_um,
+                    diameter_um,
+                } => (
+                    x_um,
+                    Some(y_um),
+                    [("diameter_um", diameter_um), ("diameter_um", diameter_um)],
+                ),
+            };
+            for (field, v) in sizes {
+                positive(&path(field), v)?;
+            }
+            let mut coords = vec![("x_um", x, "domain.width_um", self.domain.width_um)];
+            if let Some(y) = y {
+                coords.push(("y_um", y, "domain.height_um", self.domain.height_um));
+            }
+            for (field, v, side, len) in coords {
+                if !(v >= 0.0 && v <= len) {
+                    return Err(invalid(
+                        &path(field),
+                        v,
+                        format!("must lie in [0, {side} = {len}]"),
+                    ));
+                }
+            }
+            if let Defect::Crack { depth_um, .. } = *defect {
+                let room = self.domain.height_um - g.li_foil_thickness_um;
+                if depth_um > room {
+                    return Err(invalid(
+                        &path("depth_um"),
+                        depth_um,
+                        format!("must fit between the foil and the top of the domain ({room} µm)"),
                     ));
                 }
             }

@@ -18,7 +18,7 @@ pub mod distance;
 pub mod image;
 pub mod random;
 
-use crate::config::{Config, GeometryKind};
+use crate::config::{Config, Defect, GeometryKind};
 use crate::grid::Grid;
 use crate::units::{m_to_um, um_to_m};
 use distance::{signed_distance_cells, Lattice};
@@ -173,11 +173,63 @@ pub fn build(config: &Config, grid: &Grid, ell_m: f64) -> InitialFields {
         GeometryKind::Channels | GeometryKind::Flat => build_boxes(config, grid, ell_m),
         GeometryKind::RandomPores | GeometryKind::Image => build_from_mask(config, grid, ell_m),
     };
+    if !config.geometry.electrolyte_defects.is_empty() {
+        cut_defects(config, grid, ell_m, &mut f.phi);
+    }
     if !config.geometry.li_nuclei.is_empty() {
         add_nuclei(config, grid, ell_m, &mut f.xi, &f.phi);
+    }
+    if !config.geometry.li_nuclei.is_empty() || !config.geometry.electrolyte_defects.is_empty() {
         f.conc = initial_concentration(config, &f.xi, &f.phi);
     }
     f
+}
+
+/// Cuts the configured cracks and voids into the electrolyte: ϕ = min(ϕ, 1 − p), p the
+/// defect's profile ½[1 + tanh(d/ℓ)], d the signed distance to its outline (positive inside;
+/// periodic in x). ξ ≤ 1 − ϕ still holds; where a crack meets the foil, its Li faces an empty
+/// crack instead of LLZO.
+fn cut_defects(config: &Config, grid: &Grid, ell_m: f64, phi: &mut [f64]) {
+    let width = grid.width_m();
+    let foil_top = um_to_m(config.geometry.li_foil_thickness_um);
+    for defect in &config.geometry.electrolyte_defects {
+        let distance: Box<dyn Fn(f64, f64) -> f64> = match *defect {
+            Defect::Crack {
+                x_um,
+                width_um,
+                depth_um,
+            } => {
+                let (x, w) = (um_to_m(x_um), um_to_m(width_um));
+                // From below the foil's top, so that the crack opens onto the Li.
+                let r = Rect {
+                    x0: x - 0.5 * w,
+                    x1: x + 0.5 * w,
+                    y0: foil_top - 10.0 * ell_m - grid.dx_m,
+                    y1: foil_top + um_to_m(depth_um),
+                };
+                Box::new(move |x, y| r.signed_distance(x, y, width))
+            }
+            Defect::Void {
+                x_um,
+                y_um,
+                diameter_um,
+            } => {
+                let (cx, cy, r0) = (um_to_m(x_um), um_to_m(y_um), 0.5 * um_to_m(diameter_um));
+                Box::new(move |x, y| {
+                    let mut dx = (x - cx).abs();
+                    dx = dx.min(width - dx);
+                    r0 - (dx * dx + (y - cy).powi(2)).sqrt()
+                })
+            }
+        };
+        for j in 0..grid.ny {
+            for i in 0..grid.nx {
+                let k = grid.idx(i, j);
+                let p = 0.5 * (1.0 + (distance(grid.x_m(i), grid.y_m(j)) / ell_m).tanh());
+                phi[k] = phi[k].min(1.0 - p);
+            }
+        }
+    }
 }
 
 /// Adds the configured Li nuclei: ξ = max(ξ, min(½[1 − tanh((r − R)/ℓ)], 1 − ϕ)), r the
