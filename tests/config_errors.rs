@@ -68,6 +68,8 @@ fn shipped_configurations_are_valid_and_default_is_the_paper_case() {
         "paper/pore-5um.json",
         "paper/pore-1.5um.json",
         "paper/pore-0.6um.json",
+        "dendrites/llzo-crack.json",
+        "dendrites/llzo-void.json",
     ] {
         let c = Config::from_file(&super::cell_checks::config_path(rel))
             .unwrap_or_else(|e| panic!("{rel}: {e}"));

@@ -5,6 +5,7 @@ mod cell_checks;
 mod config_errors;
 mod convergence_checks;
 mod creep_checks;
+mod dendrite_checks;
 mod doc_paths;
 mod electronic_checks;
 mod extend;
