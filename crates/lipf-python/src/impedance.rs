@@ -209,7 +209,7 @@ fn compute(r: Request) -> anyhow::Result<serde_json::Value> {
                         *nx,
                         *ny,
                         *nz,
-                        um_to_m(voxel_size_um),
+                        um_to_m(*voxel_size_um),
                         codes.clone(),
                         &msi,
                     )
