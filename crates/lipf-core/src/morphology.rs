@@ -71,10 +71,19 @@ pub struct Morphology {
     /// every ξ.
     #[serde(deserialize_with = "nan_if_null")]
     pub li_in_closed_pores_mol_m2: f64,
+    /// Height of the tip of the Li connected to the collector, µm ([`li_tip_um`]): the leading
+    /// point of a filament or dendrite (NaN when no Li touches the collector; NaN in the
+    /// summaries of runs older than this column).
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
+    pub li_tip_um: f64,
+}
+
+fn nan() -> f64 {
+    f64::NAN
 }
 
 /// Names of the scalar columns [`Morphology::columns`] gives, in order (units in the names).
-pub const COLUMNS: [&str; 11] = [
+pub const COLUMNS: [&str; 12] = [
     "mean_fill",
     "front_centre_um",
     "front_wall_um",
@@ -86,6 +95,7 @@ pub const COLUMNS: [&str; 11] = [
     "contact_current_mean_a_m2",
     "contact_current_estimate_a_m2",
     "li_in_closed_pores_mol_m2",
+    "li_tip_um",
 ];
 
 impl Morphology {
@@ -103,6 +113,7 @@ impl Morphology {
             self.contact_current_mean_a_m2,
             self.contact_current_estimate_a_m2,
             self.li_in_closed_pores_mol_m2,
+            self.li_tip_um,
         ]
     }
 
@@ -123,8 +134,38 @@ impl Morphology {
             contact_current_mean_a_m2: g(8),
             contact_current_estimate_a_m2: g(9),
             li_in_closed_pores_mol_m2: g(10),
+            li_tip_um: g(11),
         }
     }
+}
+
+/// Height of the tip of the Li connected to the collector, µm: over the Li cells (ξ > ½)
+/// that 4-neighbours (periodic in x) connect to the bottom row, the highest point where ξ
+/// crosses ½ going up, interpolated linearly between the top cell of a column and the cell
+/// above it (the cell's top face where the Li reaches the domain's top). NaN when no Li touches
+/// the bottom row. A flat Li layer of thickness L gives L; a filament in a crack, its front.
+pub fn li_tip_um(grid: &Grid, xi: &[f64]) -> f64 {
+    let nx = grid.nx;
+    let li = |k: usize| xi[k] > 0.5;
+    let connected = grid.flood(0..nx, li);
+    let mut tip = f64::NAN;
+    for (k, _) in connected.iter().enumerate().filter(|(_, &c)| c) {
+        let j = k / nx;
+        let y = grid.y_m(j);
+        let top = if j + 1 < grid.ny {
+            let above = xi[k + nx];
+            if above > 0.5 {
+                continue;
+            }
+            y + grid.dx_m * (xi[k] - 0.5) / (xi[k] - above)
+        } else {
+            y + 0.5 * grid.dx_m
+        };
+        if !(top <= tip) {
+            tip = top;
+        }
+    }
+    m_to_um(tip)
 }
 
 /// The closed pores and their walls: the pore cells (ϕ < ½) not connected through pore cells
@@ -241,6 +282,7 @@ pub fn measure(
 
     let mut m = Morphology {
         mean_fill,
+        li_tip_um: li_tip_um(&g, &state.xi),
         li_in_closed_pores_mol_m2: c.cs_mol_m3 * dx * dx / g.width_m()
             * closed_pores(&g, &state.phi, (4.0 * c.ell_m / dx).ceil() as usize)
                 .iter()
@@ -371,5 +413,42 @@ mod tests {
         assert_eq!(weighted_quantile(v.clone(), 0.5), 2.0);
         assert_eq!(weighted_quantile(v.clone(), 0.999), 2.0);
         assert_eq!(weighted_quantile(v, 0.9999), 10.0);
+    }
+
+    /// ξ = ½[1 − tanh((y − top(x))/ℓ)] on a 40 × 80 grid of 0.25 µm, ℓ = 0.5 µm.
+    fn layer(top_um: impl Fn(f64) -> f64) -> (Grid, Vec<f64>) {
+        let g = Grid::new(40, 80, 0.25e-6);
+        let mut xi = vec![0.0; g.cells()];
+        for j in 0..g.ny {
+            for i in 0..g.nx {
+                let (x, y) = (g.x_m(i) * 1e6, g.y_m(j) * 1e6);
+                xi[g.idx(i, j)] = 0.5 * (1.0 - ((y - top_um(x)) / 0.5).tanh());
+            }
+        }
+        (g, xi)
+    }
+
+    #[test]
+    fn the_tip_of_a_flat_layer_is_its_thickness_and_a_filament_its_front() {
+        // Anywhere between cell centres: the interpolated ½-crossing of the tanh profile.
+        for l in [5.0, 5.1, 5.125, 5.2] {
+            let (g, xi) = layer(|_| l);
+            let tip = li_tip_um(&g, &xi);
+            assert!((tip - l).abs() < 2e-3, "layer {l} µm: tip {tip} µm");
+        }
+        // A 1 µm wide filament 3 µm above a 5 µm layer: its front.
+        let (g, xi) = layer(|x| if (x - 5.0).abs() < 0.5 { 8.0 } else { 5.0 });
+        let tip = li_tip_um(&g, &xi);
+        assert!((tip - 8.0).abs() < 2e-3, "filament: tip {tip} µm");
+        // A particle above the layer, not connected to it, does not count.
+        let (g, mut xi) = layer(|_| 5.0);
+        for j in 60..64 {
+            for i in 10..14 {
+                xi[g.idx(i, j)] = 1.0;
+            }
+        }
+        assert!((li_tip_um(&g, &xi) - 5.0).abs() < 2e-3);
+        // No Li at the collector: NaN.
+        assert!(li_tip_um(&g, &vec![0.0; g.cells()]).is_nan());
     }
 }
