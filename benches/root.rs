@@ -39,7 +39,7 @@ fn cpu_kernels(c: &mut Criterion) {
         b.iter(|| xi_rate::xi_rate(&p, &f.xi, &f.phi, &f.conc, &f.eta, &mut a, &mut g))
     });
     group.bench_function("xi_update", |b| {
-        b.iter(|| xi_update(nx, 1e-12, &a, &mut xi))
+        b.iter(|| xi_update(nx, 1e-12, &a, None, &mut xi))
     });
     group.bench_function("np_substep", |b| {
         b.iter(|| {

@@ -161,7 +161,7 @@ pub fn li_tip_um(grid: &Grid, xi: &[f64]) -> f64 {
         } else {
             y + 0.5 * grid.dx_m
         };
-        if !(top <= tip) {
+        if tip.is_nan() || top > tip {
             tip = top;
         }
     }
