@@ -861,23 +861,23 @@ impl Config {
         }
         for (n, defect) in g.electrolyte_defects.iter().enumerate() {
             let path = |f: &str| format!("geometry.electrolyte_defects[{n}].{f}");
-            let (x, y, sizes) = match *defect {
+            let (x, y, sizes): (f64, Option<f64>, &[(&str, f64)]) = match *defect {
                 Defect::Crack {
                     x_um,
                     width_um,
                     depth_um,
-                } => (x_um, None, [("width_um", width_um), ("depth_um", depth_um)]),
+                } => (
+                    x_um,
+                    None,
+                    &[("width_um", width_um), ("depth_um", depth_um)],
+                ),
                 Defect::Void {
                     x_um,
                     y_um,
                     diameter_um,
-                } => (
-                    x_um,
-                    Some(y_um),
-                    [("diameter_um", diameter_um), ("diameter_um", diameter_um)],
-                ),
+                } => (x_um, Some(y_um), &[("diameter_um", diameter_um)]),
             };
-            for (field, v) in sizes {
+            for &(field, v) in sizes {
                 positive(&path(field), v)?;
             }
             let mut coords = vec![("x_um", x, "domain.width_um", self.domain.width_um)];

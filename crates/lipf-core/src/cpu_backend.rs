@@ -729,10 +729,8 @@ impl StepKernels for CpuBackend {
     }
 
     fn xi_update(&mut self) -> Result<(), SimulationError> {
-        let noise = self
-            .noise
-            .as_deref()
-            .filter(|_| self.coeffs.noise_amplitude_per_sqrt_s > 0.0);
+        // Allocated by `xi_noise`, which runs only with noise.
+        let noise = self.noise.as_deref();
         xi_update(
             self.coeffs.grid.nx,
             self.current.dt_s,

@@ -2,7 +2,7 @@
 
 use crate::coefficients::Coefficients;
 pub use crate::cpu::observables::excess_li;
-use crate::cpu::observables::observables;
+use crate::cpu::observables::{excess_sum, xi_sum};
 use crate::state::State;
 use serde::Serialize;
 
@@ -31,7 +31,7 @@ pub struct Scalars {
 /// ∫ξ dA per unit width (m), deterministic (the cell sum of [`crate::cpu::observables`]).
 pub fn xi_integral_m(state: &State) -> f64 {
     let g = state.grid;
-    observables(g.nx, &state.xi, &state.phi).xi * g.dx_m * g.dx_m / g.width_m()
+    xi_sum(g.nx, &state.xi) * g.dx_m * g.dx_m / g.width_m()
 }
 
 /// c_s (∫ξ dA / width + the Li that creep moved through the collector), mol/m².
@@ -45,7 +45,7 @@ pub fn li_amount_mol_m2(c: &Coefficients, state: &State) -> f64 {
 /// every ξ, without a threshold: a cell of LLZO (ϕ = 1) holding ξ = 0.01 adds 0.01.
 pub fn li_in_electrolyte_mol_m2(c: &Coefficients, state: &State) -> f64 {
     let g = state.grid;
-    let s = observables(g.nx, &state.xi, &state.phi).excess;
+    let s = excess_sum(g.nx, &state.xi, &state.phi);
     c.cs_mol_m3 * s * g.dx_m * g.dx_m / g.width_m()
 }
 

@@ -23,13 +23,25 @@ pub fn excess_li(xi: f64, phi: f64) -> f64 {
 
 /// Σξ and Σ(ξ + ϕ − 1)₊ over the cells of rows of width `nx`.
 pub fn observables(nx: usize, xi: &[f64], phi: &[f64]) -> CellSums {
-    assert_eq!(xi.len(), phi.len());
-    let ny = xi.len() / nx;
-    let rows = |j: usize| j * nx..(j + 1) * nx;
     CellSums {
-        xi: sum_rows(ny, xi.len(), |j| xi[rows(j)].iter().sum()),
-        excess: sum_rows(ny, xi.len(), |j| {
-            rows(j).map(|k| excess_li(xi[k], phi[k])).sum()
-        }),
+        xi: xi_sum(nx, xi),
+        excess: excess_sum(nx, xi, phi),
     }
+}
+
+/// Σξ over the cells of rows of width `nx` (the first sum of [`observables`]).
+pub fn xi_sum(nx: usize, xi: &[f64]) -> f64 {
+    sum_rows(xi.len() / nx, xi.len(), |j| {
+        xi[j * nx..(j + 1) * nx].iter().sum()
+    })
+}
+
+/// Σ(ξ + ϕ − 1)₊ over the cells of rows of width `nx` (the second sum of [`observables`]).
+pub fn excess_sum(nx: usize, xi: &[f64], phi: &[f64]) -> f64 {
+    assert_eq!(xi.len(), phi.len());
+    sum_rows(xi.len() / nx, xi.len(), |j| {
+        (j * nx..(j + 1) * nx)
+            .map(|k| excess_li(xi[k], phi[k]))
+            .sum()
+    })
 }
