@@ -3,11 +3,13 @@
 // Update:    noise[k] = A Σ_f ±m_f ζ_f over the four faces of cell k: the east face of cell k is
 //            face 2k (periodic in x), its north face 2k + 1 (none through the top and bottom
 //            boundaries); a face moves m_f ζ_f from its west or south cell to its east or north
-//            cell, m_f = min(m(ξ_L), m(ξ_R)), m(ξ) = 16ξ²(1−ξ)². ζ_f from Philox4x32-10 with
+//            cell, m_f = min(m_L, m_R), m = 16ξ²s² with s = (1 − cϕ − ξ)₊ the room left (c = 1
+//            with the scaffold obstacle, 0 without). ζ_f from Philox4x32-10 with
 //            counter (f, step, stream) and key seed: the top 24 bits of the first word, centred
 //            and scaled to unit variance. The step is step_base + control.step_count − 1
 //            (time_step.wgsl has counted the running step). xi_update adds √Δt·noise.
-// Bindings:  0 uniform NoiseParams; 1 xi (read); 2 control (read: step_count); 3 noise (write).
+// Bindings:  0 uniform NoiseParams; 1 xi (read); 2 phi (read); 3 control (read: step_count);
+//            4 noise (write).
 // Dispatch:  (ceil(nx/16), ceil(ny/16), 1) workgroups of 16×16, one invocation per cell.
 // Index:     k = j·nx + i.
 // Twin:      crates/lipf-core/src/cpu/xi_noise.rs.
@@ -23,13 +25,15 @@ struct NoiseParams {
     // The batch's first step (the host's step count at the batch start), as two words.
     step_lo: u32,
     step_hi: u32,
-    _pad0: u32,
+    // c in the room s = (1 − cϕ − ξ)₊: 1 with the scaffold obstacle, 0 without.
+    room_phi: f32,
 }
 
 @group(0) @binding(0) var<uniform> p: NoiseParams;
 @group(0) @binding(1) var<storage, read> xi: array<f32>;
-@group(0) @binding(2) var<storage, read> control: Control;
-@group(0) @binding(3) var<storage, read_write> noise: array<f32>;
+@group(0) @binding(2) var<storage, read> phi: array<f32>;
+@group(0) @binding(3) var<storage, read> control: Control;
+@group(0) @binding(4) var<storage, read_write> noise: array<f32>;
 
 const PHILOX_M0: u32 = 0xD2511F53u;
 const PHILOX_M1: u32 = 0xCD9E8D57u;
@@ -79,9 +83,11 @@ fn zeta(face: u32) -> f32 {
     return f32(i32(x >> 8u) - 8388608) * ZETA_SCALE;
 }
 
-fn weight(x: f32) -> f32 {
-    let c = clamp(x, 0.0, 1.0);
-    let q = 4.0 * c * (1.0 - c);
+// m = 16ξ²s², s = (1 − cϕ − ξ)₊ (twin: interface_weight).
+fn weight(k: u32) -> f32 {
+    let x = clamp(xi[k], 0.0, 1.0);
+    let s = max(1.0 - p.room_phi * phi[k] - x, 0.0);
+    let q = 4.0 * x * s;
     return q * q;
 }
 
@@ -89,7 +95,7 @@ fn weight(x: f32) -> f32 {
 fn flux_x(i: u32, j: u32) -> f32 {
     let e = select(i + 1u, 0u, i + 1u == p.nx);
     let k = j * p.nx + i;
-    return min(weight(xi[k]), weight(xi[j * p.nx + e])) * zeta(2u * k);
+    return min(weight(k), weight(j * p.nx + e)) * zeta(2u * k);
 }
 
 // What the north face of (i, j) moves from (i, j) to (i, j + 1); nothing through the top.
@@ -98,7 +104,7 @@ fn flux_y(i: u32, j: u32) -> f32 {
         return 0.0;
     }
     let k = j * p.nx + i;
-    return min(weight(xi[k]), weight(xi[k + p.nx])) * zeta(2u * k + 1u);
+    return min(weight(k), weight(k + p.nx)) * zeta(2u * k + 1u);
 }
 
 @compute @workgroup_size(16, 16)

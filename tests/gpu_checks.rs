@@ -2385,30 +2385,43 @@ twin_test!(twin_xi_noise, |t, k| {
     c.noise_seed = (1 << 33) + 5;
     let (nx, ny) = (c.grid.nx, c.grid.ny);
     let (base, count) = ((1u64 << 32) - 2, 3u32);
-    let mut cpu_d = vec![0.0; nx * ny];
-    cpu::xi_noise::xi_noise(
-        nx,
-        ny,
-        c.noise_amplitude_per_sqrt_s,
-        c.noise_seed,
-        base + count as u64 - 1,
-        &k.s.xi,
-        &mut cpu_d,
-    );
-    assert!(
-        cpu_d.iter().any(|&d| d.abs() > 1e-3),
-        "the case has interfaces for the noise"
-    );
-    let gpu_d = t.xi_noise(&c, base, count, &k.s.xi).unwrap();
-    k.close(
-        "xi_noise",
-        "noise",
-        nx,
-        &gpu_d,
-        &cpu_d,
-        1e-5,
-        "the same Philox words and ζ; m(ξ) and the four-face sum in f32",
-    );
+    let cpu_noise = |c: &lipf_core::Coefficients| {
+        let mut d = vec![0.0; nx * ny];
+        cpu::xi_noise::xi_noise(
+            nx,
+            ny,
+            c.noise_amplitude_per_sqrt_s,
+            c.noise_room_phi(),
+            c.noise_seed,
+            base + count as u64 - 1,
+            &k.s.xi,
+            &k.s.phi,
+            &mut d,
+        );
+        d
+    };
+    // The room's weight with the scaffold obstacle (c = 1), and without it (c = 0).
+    assert_eq!(c.noise_room_phi(), 1.0, "the twin case has the obstacle");
+    let mut open = c.clone();
+    open.b_obstacle_j_m3 = 0.0;
+    for (c, label) in [(&open, "noise_without_room"), (&c, "noise")] {
+        let cpu_d = cpu_noise(c);
+        assert!(
+            cpu_d.iter().any(|&d| d.abs() > 1e-3),
+            "the case has interfaces for the noise"
+        );
+        let gpu_d = t.xi_noise(c, base, count, &k.s.xi, &k.s.phi).unwrap();
+        k.close(
+            "xi_noise",
+            label,
+            nx,
+            &gpu_d,
+            &cpu_d,
+            1e-5,
+            "the same Philox words and ζ; m and the four-face sum in f32",
+        );
+    }
+    let cpu_d = cpu_noise(&c);
     // ξ += Δt r + √Δt D: the update with the noise.
     let mut xu = k.s.xi.clone();
     cpu::xi_update::xi_update(nx, TWIN_DT_S, &k.rate, Some(&cpu_d), &mut xu);

@@ -259,6 +259,16 @@ impl Coefficients {
         }
     }
 
+    /// c in the noise's room s = (1 − cϕ − ξ)₊ (§9.11): 1 where the scaffold obstacle keeps Li
+    /// out of the scaffold, 0 with the obstacle off (ϕ then takes no room).
+    pub fn noise_room_phi(&self) -> f64 {
+        if self.b_obstacle_j_m3 > 0.0 {
+            1.0
+        } else {
+            0.0
+        }
+    }
+
     /// The step at which a forward-Euler obstacle term alone would oscillate, 2/(2LσB), s: the
     /// limit the implicit obstacle removes (0.9 s at the defaults with ℓ = 0.5 µm).
     pub fn dt_obstacle_explicit_s(&self) -> f64 {

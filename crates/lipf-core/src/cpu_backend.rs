@@ -720,9 +720,11 @@ impl StepKernels for CpuBackend {
             c.grid.nx,
             c.grid.ny,
             c.noise_amplitude_per_sqrt_s,
+            c.noise_room_phi(),
             c.noise_seed,
             self.state.step,
             &self.state.xi,
+            &self.state.phi,
             noise,
         );
         Ok(())

@@ -103,7 +103,7 @@ gpu_struct!(
     /// Twin of `NoiseParams` in `shaders/xi_noise.wgsl`.
     NoiseParams {
         nx: u32, ny: u32, amplitude: f32, seed_lo: u32,
-        seed_hi: u32, step_lo: u32, step_hi: u32, _pad0: u32,
+        seed_hi: u32, step_lo: u32, step_hi: u32, room_phi: f32,
     }
 );
 
@@ -118,7 +118,7 @@ impl NoiseParams {
             seed_hi: (c.noise_seed >> 32) as u32,
             step_lo: step_base as u32,
             step_hi: (step_base >> 32) as u32,
-            _pad0: 0,
+            room_phi: c.noise_room_phi() as f32,
         }
     }
 }

@@ -654,11 +654,13 @@ impl<'a> TwinRunner<'a> {
         step_base: u64,
         step_count: u32,
         xi: &[f64],
+        phi: &[f64],
     ) -> Result<Vec<f64>, GpuError> {
         let ctx = self.ctx;
         let (nx, ny) = (c.grid.nx, c.grid.ny);
         let pu = uniform(ctx, "noise", &NoiseParams::new(c, step_base));
         let bx = field(ctx, "xi", xi);
+        let bp = field(ctx, "phi", phi);
         let control = self.control_buffer(&Control {
             step_count,
             ..Default::default()
@@ -667,7 +669,7 @@ impl<'a> TwinRunner<'a> {
         Ok(self
             .run(
                 KernelId::XiNoise,
-                &[&pu, &bx, &control, &out],
+                &[&pu, &bx, &bp, &control, &out],
                 grid_groups(nx, ny),
                 &[(&out, nx * ny)],
             )?

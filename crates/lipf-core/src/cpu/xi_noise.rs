@@ -2,9 +2,10 @@
 //! `shaders/xi_noise.wgsl`.
 //!
 //! Every face of the grid moves A·√Δt·m_f·ζ_f of Li from one of its cells to the other in a
-//! step: ζ_f has zero mean and unit variance, m_f = min(m(ξ_L), m(ξ_R)) with m(ξ) = 16ξ²(1−ξ)²
-//! confines the noise to interfaces (m = 1 at ξ = ½, 0 in the bulk phases), and what one cell
-//! gives the other takes, so ∫ξ (the Li, and with it the charge balance) is unchanged to
+//! step: ζ_f has zero mean and unit variance, m_f = min(m_L, m_R) with m = 16ξ²s², s = (1 − cϕ − ξ)₊
+//! the room a cell has left, confines the noise to interfaces where Li has room (m = 1 at ξ = ½
+//! in a pore, 0 in the bulk phases and at a contact that the obstacle holds full: c = 1 with the
+//! scaffold obstacle on, 0 without it, when s = 1 − ξ), and what one cell gives the other takes, so ∫ξ (the Li, and with it the charge balance) is unchanged to
 //! rounding. This kernel writes the per-cell sum D = A Σ_f ±m_f ζ_f (s^-1/2); `xi_update` adds
 //! √Δt D once the step's Δt is known.
 //!
@@ -56,10 +57,14 @@ pub fn zeta(seed: u64, step: u64, face: u32) -> f64 {
     ((x >> 8) as i32 - (1 << 23)) as f64 * ZETA_SCALE
 }
 
-/// m(ξ) = 16ξ²(1−ξ)², ξ clamped to [0, 1]: 1 at ξ = ½, 0 in the bulk phases.
-pub fn interface_weight(xi: f64) -> f64 {
+/// m = 16ξ²s² with s = (1 − cϕ − ξ)₊ the room left, ξ clamped to [0, 1]; `room_phi` is c (1 with
+/// the scaffold obstacle, 0 without). At ϕ = 0, or with c = 0, it is 16ξ²(1−ξ)²: 1 at ξ = ½, 0 in
+/// the bulk phases. Where Li fills the room the scaffold leaves (ξ = 1 − ϕ) it is 0, so the noise
+/// moves no Li into a cell without room.
+pub fn interface_weight(xi: f64, phi: f64, room_phi: f64) -> f64 {
     let x = xi.clamp(0.0, 1.0);
-    let q = 4.0 * x * (1.0 - x);
+    let s = (1.0 - room_phi * phi - x).max(0.0);
+    let q = 4.0 * x * s;
     q * q
 }
 
@@ -72,12 +77,14 @@ pub fn xi_noise(
     nx: usize,
     ny: usize,
     amplitude_per_sqrt_s: f64,
+    room_phi: f64,
     seed: u64,
     step: u64,
     xi: &[f64],
+    phi: &[f64],
     out: &mut [f64],
 ) {
-    let m = |k: usize| interface_weight(xi[k]);
+    let m = |k: usize| interface_weight(xi[k], phi[k], room_phi);
     let east = |i: usize| if i + 1 == nx { 0 } else { i + 1 };
     let west = |i: usize| if i == 0 { nx - 1 } else { i - 1 };
     // What the east face of (i, j) moves from (i, j) to its east neighbour.
@@ -148,23 +155,50 @@ mod tests {
         let xi: Vec<f64> = (0..nx * ny)
             .map(|k| 0.5 + 0.45 * ((k as f64) * 0.37).sin())
             .collect();
+        let phi = vec![0.0; nx * ny];
         let mut d = vec![0.0; nx * ny];
-        xi_noise(nx, ny, 0.3, 11, 5, &xi, &mut d);
+        xi_noise(nx, ny, 0.3, 1.0, 11, 5, &xi, &phi, &mut d);
         let sum: f64 = d.iter().sum();
         let size: f64 = d.iter().map(|v| v.abs()).sum();
         assert!(size > 1.0, "the noise does something ({size})");
         assert!(sum.abs() < 1e-14 * size, "Σ D = {sum:e} of Σ|D| = {size:e}");
         // Reproducible, and another step or seed gives other numbers.
         let mut again = vec![0.0; nx * ny];
-        xi_noise(nx, ny, 0.3, 11, 5, &xi, &mut again);
+        xi_noise(nx, ny, 0.3, 1.0, 11, 5, &xi, &phi, &mut again);
         assert_eq!(d, again);
-        xi_noise(nx, ny, 0.3, 11, 6, &xi, &mut again);
+        xi_noise(nx, ny, 0.3, 1.0, 11, 6, &xi, &phi, &mut again);
         assert_ne!(d, again);
-        xi_noise(nx, ny, 0.3, 12, 5, &xi, &mut again);
+        xi_noise(nx, ny, 0.3, 1.0, 12, 5, &xi, &phi, &mut again);
         assert_ne!(d, again);
         // Nothing in the bulk phases.
         let bulk = vec![1.0; nx * ny];
-        xi_noise(nx, ny, 0.3, 11, 5, &bulk, &mut again);
+        xi_noise(nx, ny, 0.3, 1.0, 11, 5, &bulk, &phi, &mut again);
         assert!(again.iter().all(|&v| v == 0.0));
+    }
+
+    #[test]
+    fn the_noise_moves_no_li_into_cells_without_room() {
+        // A Li/scaffold contact: ξ = 1 − ϕ in every cell, ϕ rising through the interface. With
+        // the obstacle's room (c = 1) no cell has room and nothing moves; without it (c = 0) the
+        // weight is 16ξ²(1−ξ)² and the same field is noisy.
+        let (nx, ny) = (8, 16);
+        let phi: Vec<f64> = (0..nx * ny)
+            .map(|k| (((k / nx) as f64 - 7.5) / 2.0).tanh() * 0.5 + 0.5)
+            .collect();
+        let xi: Vec<f64> = phi.iter().map(|p| 1.0 - p).collect();
+        let mut d = vec![1.0; nx * ny];
+        xi_noise(nx, ny, 0.3, 1.0, 3, 1, &xi, &phi, &mut d);
+        assert!(d.iter().all(|&v| v == 0.0), "{d:?}");
+        xi_noise(nx, ny, 0.3, 0.0, 3, 1, &xi, &phi, &mut d);
+        assert!(d.iter().any(|&v| v.abs() > 1e-2));
+        // In a pore (ϕ = 0) the weight is the room-free one whatever c.
+        for x in [0.0, 0.1, 0.5, 0.9, 1.0] {
+            let q = 4.0 * x * (1.0 - x);
+            assert_eq!(interface_weight(x, 0.0, 1.0), q * q);
+            assert_eq!(interface_weight(x, 0.7, 0.0), q * q);
+        }
+        // Half the room taken by the scaffold: the weight peaks at ξ = ¼ with (1 − ϕ)⁴.
+        assert!((interface_weight(0.25, 0.5, 1.0) - 0.0625).abs() < 1e-15);
+        assert_eq!(interface_weight(0.5, 0.5, 1.0), 0.0);
     }
 }

@@ -678,7 +678,8 @@ impl GpuBackend {
                     },
                 )
             }),
-            xi_noise: k[KernelId::XiNoise].bind(c, &[&b.noise_params, &b.xi, &b.control, &b.noise]),
+            xi_noise: k[KernelId::XiNoise]
+                .bind(c, &[&b.noise_params, &b.xi, &b.phi, &b.control, &b.noise]),
             xi_update: k[KernelId::XiUpdate]
                 .bind(c, &[g0, &b.rate, &b.control, &b.xi, &b.xi_lo, &b.noise]),
             copy_conc: k[KernelId::Copy].bind(c, &[g0, &b.conc_new, &b.conc]),
