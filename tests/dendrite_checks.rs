@@ -1,6 +1,7 @@
 //! Filaments in electrolyte defects (docs/dendrites.md) on whole runs of the CPU backend.
 
 use crate::cell_checks::config_path;
+use lipf_core::deposit::{deposit_mask, deposit_shape};
 use lipf_core::morphology::li_tip_um;
 use lipf_core::observables::faraday_error;
 use lipf_core::{Backend, Config, CpuBackend, StopFlag};
@@ -59,4 +60,16 @@ fn li_plated_at_a_cracked_contact_concentrates_in_the_crack() {
         "the crack (5 % of the width) takes {share} of the plated Li"
     );
     assert!(err < 1e-5, "Faraday balance {err:e}");
+    // The deposit (the collector's Li above the foil's 4 µm) is the filament: in the crack,
+    // unbranched, and as large as the Li the crack gained above ξ = ½.
+    let xi = &b.state().xi;
+    let mask = deposit_mask(&g, xi, 4e-6);
+    let outside = (0..g.cells())
+        .filter(|&k| mask.on[k] && (g.x_m(k % g.nx) * 1e6 - 10.0).abs() > 0.5)
+        .count();
+    let shape = deposit_shape(&g, xi, 4e-6, 2.0 * c.ell_m);
+    eprintln!("crack deposit: {shape:?}");
+    assert_eq!(outside, 0, "deposit cells outside the crack");
+    assert!(shape.area_um2 > 0.25, "deposit area {}", shape.area_um2);
+    assert_eq!(shape.branch_points, 0);
 }

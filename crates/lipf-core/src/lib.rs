@@ -11,6 +11,7 @@ pub mod coefficients;
 pub mod config;
 pub mod cpu;
 pub mod cpu_backend;
+pub mod deposit;
 pub mod estimate;
 pub mod geometry;
 pub mod grid;

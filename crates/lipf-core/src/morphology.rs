@@ -76,6 +76,21 @@ pub struct Morphology {
     /// summaries of runs older than this column).
     #[serde(default = "nan", deserialize_with = "nan_if_null")]
     pub li_tip_um: f64,
+    /// The tip's velocity, µm/s: the change of `li_tip_um` since the previous row of the time
+    /// series over the time between them (set by the run; NaN in the first row).
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
+    pub li_tip_velocity_um_s: f64,
+    /// The deposit (the Li connected to the collector above the initial Li top) and its shape
+    /// ([`crate::deposit`]): area (µm² in the section plane), skeleton length (µm), branch
+    /// points of the skeleton after spurs shorter than 2ℓ are pruned, box-counting dimension.
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
+    pub deposit_area_um2: f64,
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
+    pub deposit_length_um: f64,
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
+    pub deposit_branch_points: f64,
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
+    pub deposit_box_dimension: f64,
 }
 
 fn nan() -> f64 {
@@ -83,7 +98,7 @@ fn nan() -> f64 {
 }
 
 /// Names of the scalar columns [`Morphology::columns`] gives, in order (units in the names).
-pub const COLUMNS: [&str; 12] = [
+pub const COLUMNS: [&str; 17] = [
     "mean_fill",
     "front_centre_um",
     "front_wall_um",
@@ -96,6 +111,11 @@ pub const COLUMNS: [&str; 12] = [
     "contact_current_estimate_a_m2",
     "li_in_closed_pores_mol_m2",
     "li_tip_um",
+    "li_tip_velocity_um_s",
+    "deposit_area_um2",
+    "deposit_length_um",
+    "deposit_branch_points",
+    "deposit_box_dimension",
 ];
 
 impl Morphology {
@@ -114,6 +134,11 @@ impl Morphology {
             self.contact_current_estimate_a_m2,
             self.li_in_closed_pores_mol_m2,
             self.li_tip_um,
+            self.li_tip_velocity_um_s,
+            self.deposit_area_um2,
+            self.deposit_length_um,
+            self.deposit_branch_points,
+            self.deposit_box_dimension,
         ]
     }
 
@@ -135,6 +160,11 @@ impl Morphology {
             contact_current_estimate_a_m2: g(9),
             li_in_closed_pores_mol_m2: g(10),
             li_tip_um: g(11),
+            li_tip_velocity_um_s: g(12),
+            deposit_area_um2: g(13),
+            deposit_length_um: g(14),
+            deposit_branch_points: g(15),
+            deposit_box_dimension: g(16),
         }
     }
 }
@@ -280,9 +310,16 @@ pub fn measure(
     };
     let mean_fill = fill_of(&mut (0..nx));
 
+    let deposit =
+        crate::deposit::deposit_shape(&g, &state.xi, um_to_m(info.li_top_um), 2.0 * c.ell_m);
     let mut m = Morphology {
         mean_fill,
         li_tip_um: li_tip_um(&g, &state.xi),
+        li_tip_velocity_um_s: f64::NAN,
+        deposit_area_um2: deposit.area_um2,
+        deposit_length_um: deposit.length_um,
+        deposit_branch_points: deposit.branch_points as f64,
+        deposit_box_dimension: deposit.box_dimension,
         li_in_closed_pores_mol_m2: c.cs_mol_m3 * dx * dx / g.width_m()
             * closed_pores(&g, &state.phi, (4.0 * c.ell_m / dx).ceil() as usize)
                 .iter()

@@ -264,6 +264,19 @@ impl Outputs {
         Ok(())
     }
 
+    /// Adds a row to the time series with its morphology, and the tip's velocity since the
+    /// row before.
+    fn push_row(&mut self, s: Scalars, mut m: Morphology) {
+        if let (Some(prev), Some(pm)) = (self.rows.last(), self.morph.last()) {
+            let dt = s.time_s - prev.time_s;
+            if dt > 0.0 {
+                m.li_tip_velocity_um_s = (m.li_tip_um - pm.li_tip_um) / dt;
+            }
+        }
+        self.rows.push(s);
+        self.morph.push(m);
+    }
+
     /// Appends the last time-series row to timeseries.csv and flushes it (`tail -f` follows a
     /// run). The file is rewritten whole, atomically, at every snapshot; a resume reads only
     /// complete lines up to its checkpoint.
@@ -598,8 +611,7 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
     let mut stop_event: Option<StopEvent> = None;
     sync_protocol(&mut out, &tracker, &scalars0, 0.0);
     if resume_time.is_none() {
-        out.rows.push(scalars0);
-        out.morph.push(morphology_of(&state0));
+        out.push_row(scalars0, morphology_of(&state0));
         out.snapshot(&state0)?;
         out.publish(&state0, true)?;
     } else {
@@ -750,15 +762,13 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
             sync_protocol(&mut out, &tracker, &s, end_code(end_reason));
         }
         if is_ts {
-            out.rows.push(s);
-            out.morph.push(morphology_of(backend.state()));
+            out.push_row(s, morphology_of(backend.state()));
             out.append_last_row()?;
             ts_k += 1;
         }
         if is_snap || ends_here {
             if !is_ts {
-                out.rows.push(s);
-                out.morph.push(morphology_of(backend.state()));
+                out.push_row(s, morphology_of(backend.state()));
             }
             let st = backend.state().clone();
             out.snapshot(&st)?;
@@ -821,7 +831,13 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
         out.publish(&state, false)?;
     }
     let steps = state.step - step0;
-    let morphology_final = morphology_of(&state);
+    let mut morphology_final = morphology_of(&state);
+    // The tip's velocity of the last row, where that row is the final state.
+    if let (Some(r), Some(m)) = (out.rows.last(), out.morph.last()) {
+        if r.time_s == state.time_s {
+            morphology_final.li_tip_velocity_um_s = m.li_tip_velocity_um_s;
+        }
+    }
     let morphology_initial = if resume_time.is_none() {
         out.morph.first().cloned()
     } else {
