@@ -35,7 +35,8 @@ struct ElectronicParams {
     sigma_floor: f32,
     ip_forward: f32,
     ip_reverse: f32,
-    _pad0: f32,
+    // λ of the electrolyte fraction (shared/interp.wgsl): 1 for a liquid, 0 for the solid.
+    liquid: f32,
 }
 
 @group(0) @binding(0) var<uniform> p: ElectronicParams;
@@ -48,14 +49,16 @@ struct ElectronicParams {
 @group(0) @binding(7) var<storage, read_write> b1: array<f32>;
 @group(0) @binding(8) var<storage, read> phi_s: array<f32>;
 
-// h(ξ_m), ξ_m = min(ξ, 1 − ϕ): Li conducts as metal only in the room the scaffold leaves a cell.
+// h(ξ_m), ξ_m = min(ξ, 1 − (1 − λ)ϕ): beside a solid electrolyte Li conducts as metal only in
+// the room the scaffold leaves a cell, in a liquid wherever it is.
 fn metal_path(x: f32, ph: f32) -> f32 {
-    return h(min(x, 1.0 - ph));
+    return h(min(x, metal_room(ph, p.liquid)));
 }
 
-// Electronic cell conductivity σ_s, S/m.
+// Electronic cell conductivity σ_s = σ_e m + σ_e,el h(e) + σ_floor, S/m.
 fn electronic_conductivity(x: f32, ph: f32) -> f32 {
-    return p.sigma_e * metal_path(x, ph) + p.sigma_e_el * h(ph) + p.sigma_floor;
+    return p.sigma_e * metal_path(x, ph) + p.sigma_e_el * h(electrolyte_fraction(x, ph, p.liquid))
+        + p.sigma_floor;
 }
 
 // The bias of cell (i, j) across the interphase, (ϕ_E − ϕ_W)(φ_E − φ_W) + (ϕ_N − ϕ_S)(φ_N − φ_S):

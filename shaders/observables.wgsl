@@ -1,8 +1,8 @@
 // observables.wgsl — per-workgroup partial sums of ∫ξ and of the Li inside the electrolyte
-// ((ξ + ϕ − 1)₊ at any ξ), compensated: every sum is carried as (hi, lo) with an exact
+// ((ξ + sϕ − 1)₊ at any ξ; s = p.solid, 1 for the solid electrolyte, 0 for a liquid), compensated: every sum is carried as (hi, lo) with an exact
 // two-sum, and the host adds hi + lo of all partials in f64.
 //
-// Update:    partials[w] = (Σξ hi, Σξ lo, Σ(ξ + ϕ − 1)₊ hi, lo) over the cells of workgroup w,
+// Update:    partials[w] = (Σξ hi, Σξ lo, Σ(ξ + sϕ − 1)₊ hi, lo) over the cells of workgroup w,
 //            ξ = xi + xi_lo (the compensated pair of xi_update.wgsl).
 // Bindings:  0 uniform ReduceParams; 1 xi, 2 phi (read); 3 partials (write); 4 xi_lo (read).
 // Dispatch:  (groups, 1, 1) workgroups of 256, grid-stride as in reduce.wgsl.
@@ -42,7 +42,7 @@ fn observables_partials(@builtin(local_invocation_id) lid: vec3<u32>,
         let x = xi[k];
         let lo = xi_lo[k];
         var inside = vec2<f32>(0.0, 0.0);
-        let excess = x + phi[k] - 1.0;
+        let excess = x + p.solid * phi[k] - 1.0;
         if (excess > 0.0) {
             inside = vec2<f32>(excess, lo);
         }

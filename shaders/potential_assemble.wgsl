@@ -22,7 +22,8 @@ struct AssembleParams {
     nx: u32,
     ny: u32,
     form: u32,
-    _pad0: u32,
+    // λ of the electrolyte fraction (shared/interp.wgsl): 1 for a liquid, 0 for the solid.
+    liquid: f32,
     q: f32,
     e0_v: f32,
     sigma_p: f32,
@@ -48,7 +49,8 @@ struct AssembleParams {
 fn sigma(k: u32) -> f32 {
     let scale = interphase_ionic_scale(
         phi[k], p.ip_phi_lo, p.ip_phi_hi, p.ip_ionic_k, p.sigma_floor / p.sigma_p);
-    return scale * cell_conductivity(p.form, p.sigma_p, p.sigma_e, p.sigma_floor, xi[k], phi[k]);
+    return scale * cell_conductivity(p.form, p.sigma_p, p.sigma_e, p.sigma_floor, xi[k], phi[k],
+                                     p.liquid);
 }
 
 @compute @workgroup_size(16, 16)

@@ -52,7 +52,8 @@ struct StepParams {
     ip_phi_lo: f32,
     // 1: model.nernst_planck = "implicit" (np_assemble.wgsl), no sub-steps.
     np_implicit: u32,
-    _pad2: u32,
+    // λ of the electrolyte fraction (shared/interp.wgsl): 1 for a liquid, 0 for the solid.
+    liquid: f32,
     _pad3: u32,
 }
 

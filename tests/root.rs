@@ -13,6 +13,7 @@ mod geometry_checks;
 mod gpu_checks;
 mod hostile_inputs;
 mod independent_checks;
+mod liquid_checks;
 mod model_checks;
 mod mutant_checks;
 mod noise_checks;

@@ -19,4 +19,9 @@ struct ConcParams {
     floor: f32,
     ip_phi_hi: f32,
     ip_ionic_k: f32,
+    // λ of the electrolyte fraction (shared/interp.wgsl): 1 for a liquid, 0 for the solid.
+    liquid: f32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }

@@ -37,6 +37,17 @@ fn harmonic_mean(a: f32, b: f32) -> f32 {
     return 0.0;
 }
 
+// The electrolyte's fraction of a cell, min(ϕ, 1 − λξ): ϕ for the solid (λ = 0), min(ϕ, 1 − ξ)
+// for a liquid that the Li displaces (λ = 1).
+fn electrolyte_fraction(xi: f32, phi: f32, liquid: f32) -> f32 {
+    return min(phi, 1.0 - liquid * xi);
+}
+
+// The room the electrolyte leaves the Li's electrons, 1 − (1 − λ)ϕ.
+fn metal_room(phi: f32, liquid: f32) -> f32 {
+    return 1.0 - (1.0 - liquid) * phi;
+}
+
 // Codes of model.overpotential (the `form` member of the parameter structs).
 // The source paper's single potential, σ = σ_e h(ξ) + σ_p h(ϕ), η = φ − E⁰ (explicit).
 const FORM_SINGLE_POTENTIAL: u32 = 0u;
@@ -61,12 +72,13 @@ fn interphase_ionic_scale(phi: f32, lo: f32, hi: f32, k: f32, floor: f32) -> f32
     return 1.0;
 }
 
-// Ionic cell conductivity, S/m. Two-potential form: σ_p h(ϕ) + floor; consistent form:
-// σ_p min(1, h(ϕ) + h(ξ)) + floor; single-potential form: σ_e h(ξ) + σ_p h(ϕ) + floor.
+// Ionic cell conductivity, S/m. Two-potential form: σ_p h(e) + floor with e the electrolyte
+// fraction (λ = `liquid`); consistent form: σ_p min(1, h(ϕ) + h(ξ)) + floor; single-potential
+// form: σ_e h(ξ) + σ_p h(ϕ) + floor.
 fn cell_conductivity(form: u32, sigma_p: f32, sigma_e: f32, sigma_floor: f32,
-                     xi: f32, phi: f32) -> f32 {
+                     xi: f32, phi: f32, liquid: f32) -> f32 {
     if (form == FORM_TWO_POTENTIAL) {
-        return sigma_p * h(phi) + sigma_floor;
+        return sigma_p * h(electrolyte_fraction(xi, phi, liquid)) + sigma_floor;
     }
     if (form == FORM_CONSISTENT) {
         return sigma_p * min(h(phi) + h(xi), 1.0) + sigma_floor;
@@ -74,12 +86,13 @@ fn cell_conductivity(form: u32, sigma_p: f32, sigma_e: f32, sigma_floor: f32,
     return sigma_e * h(xi) + sigma_p * h(phi) + sigma_floor;
 }
 
-// Cell Li⁺ diffusivity, m²/s. Two-potential form: D_p (h(ϕ) + floor), floor = σ_floor/σ_p (the
+// Cell Li⁺ diffusivity, m²/s. Two-potential form: D_p (h(e) + floor), floor = σ_floor/σ_p (the
 // ionic conductivity over σ_p); consistent form: D_p min(1, h(ϕ) + h(ξ)); single-potential
 // form: D_e h(ξ) + D_p h(ϕ).
-fn cell_diffusivity(form: u32, d_p: f32, d_e: f32, floor: f32, xi: f32, phi: f32) -> f32 {
+fn cell_diffusivity(form: u32, d_p: f32, d_e: f32, floor: f32, xi: f32, phi: f32,
+                    liquid: f32) -> f32 {
     if (form == FORM_TWO_POTENTIAL) {
-        return d_p * (h(phi) + floor);
+        return d_p * (h(electrolyte_fraction(xi, phi, liquid)) + floor);
     }
     if (form == FORM_CONSISTENT) {
         return d_p * min(h(phi) + h(xi), 1.0);

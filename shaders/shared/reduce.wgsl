@@ -8,6 +8,7 @@
 struct ReduceParams {
     n: u32,
     groups: u32,
-    _pad0: u32,
+    // observables.wgsl: s of the room 1 − sϕ (1 for the solid electrolyte, 0 for a liquid).
+    solid: f32,
     _pad1: u32,
 }

@@ -71,6 +71,10 @@ pub struct Coefficients {
     pub nernst_planck: crate::config::NernstPlanck,
     /// The obstacle by backward Euler (`model.obstacle_step = "implicit"`).
     pub implicit_obstacle: bool,
+    /// The electrolyte is a liquid that the Li displaces (`material.liquid_electrolyte`, §9.12):
+    /// its fraction of a cell is min(ϕ, 1 − ξ), it takes no room from the Li (B = 0), and the Li
+    /// conducts electrons wherever it is.
+    pub liquid_electrolyte: bool,
     /// Conserved Langevin noise on ξ (`model.noise_amplitude_per_sqrt_s`, `model.noise_seed`;
     /// amplitude 0: none).
     pub noise_amplitude_per_sqrt_s: f64,
@@ -129,12 +133,22 @@ impl Coefficients {
         let l_sigma = md.allen_cahn_rate_per_s / w1;
         let cs = m.li_site_density_mol_m3;
         let l_eta = m.exchange_current_density_a_m2 / (3.0 * ell * nf * cs);
-        let sigma_p = m.llzo_conductivity_s_m;
-        let c0 = m.li_ion_concentration_mol_m3;
+        // The electrolyte phase: the LLZO, or a liquid in its place (§9.12).
+        let liquid = m.liquid_electrolyte.as_ref();
+        let sigma_p = liquid.map_or(m.llzo_conductivity_s_m, |l| l.conductivity_s_m);
+        let c0 = liquid.map_or(m.li_ion_concentration_mol_m3, |l| {
+            l.li_ion_concentration_mol_m3
+        });
         // Nernst–Einstein: σ = n²F²c0 D/(RT)  ⇒  D = σ RT/(n²F²c0) = σ/(nF c0 · nF/RT).
-        let d_p = m
-            .llzo_diffusivity_m2_s
+        let d_p = liquid
+            .map_or(m.llzo_diffusivity_m2_s, |l| l.diffusivity_m2_s)
             .unwrap_or(sigma_p / (nf * c0 * f_over_rt));
+        // A liquid takes no room from the Li: no obstacle.
+        let b_obstacle = if liquid.is_some() {
+            0.0
+        } else {
+            md.scaffold_obstacle_over_w1 * w1
+        };
         let coeffs = Coefficients {
             grid,
             f_over_rt_per_v: f_over_rt,
@@ -144,7 +158,7 @@ impl Coefficients {
             w1_j_m3: w1,
             kappa0_j_m: kappa0,
             a_cross_j_m3: md.cross_term_over_w1 * w1,
-            b_obstacle_j_m3: md.scaffold_obstacle_over_w1 * w1,
+            b_obstacle_j_m3: b_obstacle,
             l_sigma_m3_js: l_sigma,
             l_eta_per_s: l_eta,
             anisotropy_strength: md.anisotropy_strength,
@@ -188,6 +202,7 @@ impl Coefficients {
             control: c.control.mode,
             nernst_planck: md.nernst_planck,
             implicit_obstacle: md.obstacle_step == crate::config::ObstacleStep::Implicit,
+            liquid_electrolyte: liquid.is_some(),
             noise_amplitude_per_sqrt_s: md.noise_amplitude_per_sqrt_s,
             noise_seed: md.noise_seed,
             target_current_a_m: c.control.current_density_at(0.0) * grid.width_m(),
@@ -256,6 +271,16 @@ impl Coefficients {
             self.dt_allen_cahn_s()
         } else {
             self.dt_explicit_s(self.b_obstacle_j_m3)
+        }
+    }
+
+    /// λ of the material laws (`cpu::interp::electrolyte_fraction`, `metal_room`): 1 with a
+    /// liquid electrolyte, 0 with the solid.
+    pub fn liquid(&self) -> f64 {
+        if self.liquid_electrolyte {
+            1.0
+        } else {
+            0.0
         }
     }
 
@@ -337,13 +362,35 @@ impl Coefficients {
             "1/s",
             "i0 / (3ℓ nF c_s)",
         );
-        line("LLZO conductivity σ_p", self.sigma_p_s_m, "S/m", "");
-        line(
-            "LLZO diffusivity D_p",
-            self.d_p_m2_s,
-            "m²/s",
-            "configured, or Nernst–Einstein σ_p RT/(n²F²c0)",
-        );
+        if self.liquid_electrolyte {
+            line(
+                "liquid conductivity σ_l",
+                self.sigma_p_s_m,
+                "S/m",
+                "material.liquid_electrolyte",
+            );
+            line(
+                "liquid diffusivity D_l",
+                self.d_p_m2_s,
+                "m²/s",
+                "configured, or Nernst–Einstein σ_l RT/(n²F²c0)",
+            );
+            let d_ne = self.sigma_p_s_m / (self.nf_c_mol * self.c0_mol_m3 * self.f_over_rt_per_v);
+            line(
+                "Li⁺ transference t₊",
+                self.d_p_m2_s / d_ne,
+                "",
+                "D_l / D_NE: the share of the current migration carries",
+            );
+        } else {
+            line("LLZO conductivity σ_p", self.sigma_p_s_m, "S/m", "");
+            line(
+                "LLZO diffusivity D_p",
+                self.d_p_m2_s,
+                "m²/s",
+                "configured, or Nernst–Einstein σ_p RT/(n²F²c0)",
+            );
+        }
         line("electrode diffusivity D_e", self.d_e_m2_s, "m²/s", "");
         line(
             "metal conductivity (used)",

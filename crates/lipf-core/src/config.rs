@@ -168,6 +168,37 @@ pub struct Material {
     /// An electronically rectifying interphase on the electrolyte's surfaces (seed 003's
     /// p-Si/n-TiO2 layer; two-potential form only); null: none.
     pub interphase: Option<Interphase>,
+    /// A liquid (or polymer) electrolyte in place of the LLZO (docs/models/phase-field.md
+    /// §9.12); null: the solid electrolyte of the `llzo_*` parameters.
+    pub liquid_electrolyte: Option<LiquidElectrolyte>,
+}
+
+/// A liquid electrolyte that the Li displaces (docs/models/phase-field.md §9.12): it fills the
+/// electrolyte phase ϕ of a `flat` geometry, takes no room from the Li (no obstacle), and
+/// conducts Li⁺ where the Li is not. Its parameters replace σ_p, D_p and c0 of the LLZO. The
+/// Li⁺ flux is the model family's, −D∇c − D c (nF/RT)∇φ_l: its migration carries the fraction
+/// t₊ = D/D_NE of the ionic current (D_NE = σRT/(n²F²c0)), and the counter-ion the rest.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LiquidElectrolyte {
+    /// Ionic conductivity σ_l, S/m.
+    pub conductivity_s_m: f64,
+    /// Li⁺ diffusivity D_l, m²/s; null: Nernst–Einstein from σ_l and c0 (t₊ = 1).
+    pub diffusivity_m2_s: Option<f64>,
+    /// Li⁺ concentration c0 of the bulk liquid, mol/m³.
+    pub li_ion_concentration_mol_m3: f64,
+}
+
+impl Default for LiquidElectrolyte {
+    /// 1 M LiPF6 in carbonates as in Hong & Viswanathan (2018): σ = 1.19 S/m,
+    /// D = 3.197e-10 m²/s, c0 = 1000 mol/m³.
+    fn default() -> Self {
+        LiquidElectrolyte {
+            conductivity_s_m: 1.19,
+            diffusivity_m2_s: Some(3.197e-10),
+            li_ion_concentration_mol_m3: 1000.0,
+        }
+    }
 }
 
 /// A thin layer on every electrolyte surface (docs/models/phase-field.md §9.9): seed 003's
@@ -620,6 +651,7 @@ impl Default for Material {
             surface_energy_j_m2: 0.5,
             equilibrium_potential_v: 0.0,
             interphase: None,
+            liquid_electrolyte: None,
         }
     }
 }
@@ -1031,6 +1063,64 @@ impl Config {
                 ip.reverse_electronic_asr_ohm_m2,
             )?;
             non_negative("material.interphase.ionic_asr_ohm_m2", ip.ionic_asr_ohm_m2)?;
+        }
+
+        if let Some(liq) = &m.liquid_electrolyte {
+            positive(
+                "material.liquid_electrolyte.conductivity_s_m",
+                liq.conductivity_s_m,
+            )?;
+            if let Some(dl) = liq.diffusivity_m2_s {
+                positive("material.liquid_electrolyte.diffusivity_m2_s", dl)?;
+            }
+            positive(
+                "material.liquid_electrolyte.li_ion_concentration_mol_m3",
+                liq.li_ion_concentration_mol_m3,
+            )?;
+            let needs = |path: &str, value: String, what: &str| {
+                Err(invalid(
+                    path,
+                    value,
+                    format!("{what} with material.liquid_electrolyte"),
+                ))
+            };
+            if self.model.overpotential != OverpotentialForm::TwoPotential {
+                return needs(
+                    "model.overpotential",
+                    format!("{:?}", self.model.overpotential),
+                    "must be \"two_potential\" (the liquid conducts ions only where the Li, which \
+                     conducts the electrons, is not)",
+                );
+            }
+            if self.geometry.kind != GeometryKind::Flat {
+                return needs(
+                    "geometry.kind",
+                    format!("{:?}", self.geometry.kind),
+                    "must be \"flat\" (a Li foil under the liquid; seed the deposit with \
+                     geometry.li_nuclei)",
+                );
+            }
+            if !self.geometry.electrolyte_defects.is_empty() {
+                return needs(
+                    "geometry.electrolyte_defects",
+                    format!("{} defect(s)", self.geometry.electrolyte_defects.len()),
+                    "must be empty (cracks and voids are defects of a solid)",
+                );
+            }
+            if m.interphase.is_some() {
+                return needs(
+                    "material.interphase",
+                    "an interphase".into(),
+                    "must be null (it is a layer on a solid electrolyte)",
+                );
+            }
+            if self.creep.enabled {
+                return needs(
+                    "creep.enabled",
+                    "true".into(),
+                    "must be false (the Li pushes no solid: the liquid makes room)",
+                );
+            }
         }
 
         let md = &self.model;

@@ -42,10 +42,11 @@ pub fn li_amount_mol_m2(c: &Coefficients, state: &State) -> f64 {
 /// Li inside the electrolyte: c_s ∫ (ξ + ϕ − 1)₊ dA per unit width, mol/m². Li and LLZO share a
 /// cell only as far as the two volume fractions fit, ξ + ϕ ≤ 1 (the builder makes every contact
 /// so, ξ = min(ξ_Li, 1 − ϕ)); what exceeds it is Li where the scaffold leaves no room. Counted at
-/// every ξ, without a threshold: a cell of LLZO (ϕ = 1) holding ξ = 0.01 adds 0.01.
+/// every ξ, without a threshold: a cell of LLZO (ϕ = 1) holding ξ = 0.01 adds 0.01. A liquid
+/// electrolyte leaves the Li the whole cell (§9.12): there it counts ξ beyond 1.
 pub fn li_in_electrolyte_mol_m2(c: &Coefficients, state: &State) -> f64 {
     let g = state.grid;
-    let s = excess_sum(g.nx, &state.xi, &state.phi);
+    let s = excess_sum(g.nx, &state.xi, &state.phi, 1.0 - c.liquid());
     c.cs_mol_m3 * s * g.dx_m * g.dx_m / g.width_m()
 }
 

@@ -55,7 +55,7 @@ gpu_struct!(
 gpu_struct!(
     /// Twin of `AssembleParams` in `shaders/potential_assemble.wgsl`.
     AssembleParams {
-        nx: u32, ny: u32, form: u32, _pad0: u32,
+        nx: u32, ny: u32, form: u32, liquid: f32,
         q: f32, e0_v: f32, sigma_p: f32, sigma_e: f32,
         sigma_floor: f32, ip_phi_lo: f32, ip_phi_hi: f32, ip_ionic_k: f32,
     }
@@ -66,7 +66,7 @@ gpu_struct!(
     ElectronicParams {
         nx: u32, ny: u32, ip_phi_lo: f32, ip_phi_hi: f32,
         q: f32, e0_v: f32, sigma_e: f32, sigma_e_el: f32,
-        sigma_floor: f32, ip_forward: f32, ip_reverse: f32, _pad0: f32,
+        sigma_floor: f32, ip_forward: f32, ip_reverse: f32, liquid: f32,
     }
 );
 
@@ -125,7 +125,7 @@ impl NoiseParams {
 
 gpu_struct!(
     /// Twin of `ReduceParams` in `shaders/shared/reduce.wgsl` (reduce, observables).
-    ReduceParams { n: u32, groups: u32, _pad0: u32, _pad1: u32 }
+    ReduceParams { n: u32, groups: u32, solid: f32, _pad1: u32 }
 );
 
 gpu_struct!(
@@ -143,6 +143,7 @@ gpu_struct!(
         nx: u32, ny: u32, form: u32, ip_phi_lo: f32,
         inv_dx2: f32, f: f32, sink: f32, d_p: f32,
         d_e: f32, floor: f32, ip_phi_hi: f32, ip_ionic_k: f32,
+        liquid: f32, _pad0: u32, _pad1: u32, _pad2: u32,
     }
 );
 
@@ -178,7 +179,7 @@ gpu_struct!(
         land_tolerance: f32, floor: f32, ip_phi_hi: f32, ip_ionic_k: f32,
         ip_phi_lo: f32,
         /// 1 with the implicit Nernst–Planck step (no sub-steps), 0 with explicit sub-steps.
-        np_implicit: u32, _pad2: u32, _pad3: u32,
+        np_implicit: u32, liquid: f32, _pad3: u32,
     }
 );
 
@@ -471,6 +472,7 @@ impl AssembleParams {
             nx: c.grid.nx as u32,
             ny: c.grid.ny as u32,
             form: form(c),
+            liquid: c.liquid() as f32,
             q: (c.nf_c_mol * c.cs_mol_m3 * dx2) as f32,
             e0_v: c.e0_v as f32,
             sigma_p: c.sigma_p_s_m as f32,
@@ -479,7 +481,6 @@ impl AssembleParams {
             ip_phi_lo: c.interphase_phi_lo as f32,
             ip_phi_hi: c.interphase_phi_hi as f32,
             ip_ionic_k: c.ip_ionic_k as f32,
-            ..Default::default()
         }
     }
 }
@@ -511,6 +512,8 @@ impl ConcParams {
             ip_phi_lo: c.interphase_phi_lo as f32,
             ip_phi_hi: c.interphase_phi_hi as f32,
             ip_ionic_k: c.ip_ionic_k as f32,
+            liquid: c.liquid() as f32,
+            ..Default::default()
         }
     }
 }
@@ -546,7 +549,7 @@ impl ElectronicParams {
             ip_phi_hi: c.interphase_phi_hi as f32,
             ip_forward: c.ip_forward_ohm_m as f32,
             ip_reverse: c.ip_reverse_ohm_m as f32,
-            ..Default::default()
+            liquid: c.liquid() as f32,
         }
     }
 }
@@ -623,11 +626,21 @@ impl TransferParams {
 }
 
 impl ReduceParams {
+    /// A reduction over `n` values, with the solid electrolyte's room for `observables`.
     pub fn new(n: usize) -> ReduceParams {
         ReduceParams {
             n: n as u32,
             groups: crate::kernels::reduce_groups(n),
+            solid: 1.0,
             ..Default::default()
+        }
+    }
+
+    /// The same for `observables` in the electrolyte of `c` (s = 1 − λ).
+    pub fn observables(n: usize, c: &Coefficients) -> ReduceParams {
+        ReduceParams {
+            solid: (1.0 - c.liquid()) as f32,
+            ..ReduceParams::new(n)
         }
     }
 }

@@ -328,11 +328,12 @@ impl<'a> TwinRunner<'a> {
         Ok((out.pop().unwrap(), z))
     }
 
-    /// (Σξ, Σ(ξ + ϕ − 1)₊) of `observables::observables_partials`, ξ = `xi` + `xi_lo` (the
+    /// (Σξ, Σ(ξ + sϕ − 1)₊) of `observables::observables_partials` (s = 1 − λ of `c`), ξ = `xi` + `xi_lo` (the
     /// device's compensated pair, each uploaded as f32): the per-workgroup (hi, lo) partials
     /// added up here in f64, as the backend does.
     pub fn observables(
         &mut self,
+        c: &Coefficients,
         xi: &[f64],
         xi_lo: &[f64],
         phi: &[f64],
@@ -340,7 +341,7 @@ impl<'a> TwinRunner<'a> {
         let ctx = self.ctx;
         let n = xi.len();
         let groups = reduce_groups(n);
-        let pu = uniform(ctx, "reduce", &ReduceParams::new(n));
+        let pu = uniform(ctx, "reduce", &ReduceParams::observables(n, c));
         let [bx, bp, blo] = [xi, phi, xi_lo].map(|v| field(ctx, "field", v));
         let partials = storage_f32(ctx, "partials", 4 * groups as usize);
         let out = self.run(
@@ -1067,6 +1068,7 @@ impl<'a> TwinRunner<'a> {
             d_e: c.d_e_m2_s as f32,
             land_tolerance: p.land_tolerance as f32,
             np_implicit: np_implicit as u32,
+            liquid: c.liquid() as f32,
             ..Default::default()
         };
         let pu = uniform(ctx, "step", &params);

@@ -5,12 +5,13 @@
 //! Twin: `shaders/conc_update.wgsl`.
 
 use super::electronic_assemble::interphase_ionic_scale;
-use super::interp::{h, harmonic_mean};
+use super::interp::{electrolyte_fraction, h, harmonic_mean};
 use super::par::for_rows;
 use crate::coefficients::Coefficients;
 use crate::config::OverpotentialForm;
 
-/// Cell diffusivity, m²/s. In the two-potential form D = D_p s (h(ϕ) + floor), the ionic
+/// Cell diffusivity, m²/s. In the two-potential form D = D_p s (h(e) + floor) with e the
+/// electrolyte's fraction of the cell (ϕ, or min(ϕ, 1 − ξ) in a liquid), the ionic
 /// conductivity over σ_p (s < 1 in the interphase's band, 1 elsewhere); in the consistent form D follows the ionic conductivity of
 /// `potential_assemble` (D_p min(1, h(ϕ) + h(ξ)), Nernst–Einstein with the same interpolation),
 /// so c̃ = 1 stays a steady state of the migration and sink terms. The single-potential form
@@ -20,8 +21,9 @@ pub fn cell_diffusivity(c: &Coefficients, xi: f64, phi: f64) -> f64 {
     match c.overpotential {
         // D_p σ_l/σ_p: Nernst–Einstein with the ionic conductivity of `potential_assemble`.
         OverpotentialForm::TwoPotential => {
+            let e = electrolyte_fraction(xi, phi, c.liquid());
             c.d_p_m2_s
-                * (interphase_ionic_scale(c, phi) * (h(phi) + c.sigma_floor_s_m / c.sigma_p_s_m))
+                * (interphase_ionic_scale(c, phi) * (h(e) + c.sigma_floor_s_m / c.sigma_p_s_m))
         }
         OverpotentialForm::Consistent => c.d_p_m2_s * (h(phi) + h(xi)).min(1.0),
         OverpotentialForm::SinglePotential => c.d_e_m2_s * h(xi) + c.d_p_m2_s * h(phi),

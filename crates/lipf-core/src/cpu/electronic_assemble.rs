@@ -2,10 +2,11 @@
 //! (docs/models/phase-field.md §9.5, §9.6). Twin: `shaders/electronic_assemble.wgsl`.
 //!
 //! Electrons move in the metal and, weakly, in the electrolyte:
-//!   σ_s = σ_e m(ξ) + σ_e,el h(ϕ) + σ_floor   (σ_e capped, none in pores but the floor),
+//!   σ_s = σ_e m(ξ) + σ_e,el h(e) + σ_floor   (σ_e capped, none in pores but the floor),
 //! with the metal path m = h(min(ξ, 1 − ϕ)) of [`metal_path`]: Li conducts as metal only in the
 //! room the scaffold leaves a cell; Li that overlaps the LLZO beyond ξ + ϕ = 1 is not a metal
-//! path (docs/models/phase-field.md §9.6).
+//! path (docs/models/phase-field.md §9.6). e is the electrolyte's fraction of the cell, ϕ for the
+//! solid; with a liquid electrolyte (§9.12) e = min(ϕ, 1 − ξ) and m = h(ξ).
 //! Per unit depth and in flux form every cell balances
 //!   Σ_faces T_f (φ_s,c − φ_s,nb) = +nF c_s r_c Δx²,   r = (a + g E⁰) − g φ_s + g φ_l,
 //! the ionic sink of [`super::potential_assemble`] with the opposite sign: the reaction takes one
@@ -28,21 +29,26 @@
 //! right-hand side and ask CG for a current balance 10¹⁶ times smaller than it: measured, CG
 //! diverged at a metal cap of 1e7 σ_p.
 
-use super::interp::h;
+use super::interp::{electrolyte_fraction, h, metal_room};
 use super::operator::Operator;
 use crate::coefficients::Coefficients;
 
-/// m(ξ, ϕ) = h(ξ_m), ξ_m = min(ξ, 1 − ϕ): the share of the metal conductivity a cell carries.
-/// Li conducts as metal only in the room the scaffold leaves the cell.
+/// m(ξ, ϕ) = h(ξ_m), ξ_m = min(ξ, [`metal_room`]): the share of the metal conductivity a cell
+/// carries. Beside a solid electrolyte (λ = 0) Li conducts as metal only in the room the
+/// scaffold leaves the cell (1 − ϕ); in a liquid (λ = 1) wherever it is.
 #[inline(always)]
-pub fn metal_path(xi: f64, phi: f64) -> f64 {
-    h(xi.min(1.0 - phi))
+pub fn metal_path(xi: f64, phi: f64, liquid: f64) -> f64 {
+    h(xi.min(metal_room(phi, liquid)))
 }
 
-/// Electronic cell conductivity σ_s, S/m.
+/// Electronic cell conductivity σ_s = σ_e m + σ_e,el h(e) + σ_floor, S/m, with e the
+/// [`electrolyte_fraction`].
 #[inline(always)]
 pub fn electronic_conductivity(c: &Coefficients, xi: f64, phi: f64) -> f64 {
-    c.sigma_e_s_m * metal_path(xi, phi) + c.sigma_e_el_s_m * h(phi) + c.sigma_floor_s_m
+    let liquid = c.liquid();
+    c.sigma_e_s_m * metal_path(xi, phi, liquid)
+        + c.sigma_e_el_s_m * h(electrolyte_fraction(xi, phi, liquid))
+        + c.sigma_floor_s_m
 }
 
 /// Whether a cell of scaffold fraction ϕ belongs to the interphase's band (3ℓ to 4ℓ into the

@@ -28,6 +28,22 @@ pub fn reaction_shape(x: f64) -> f64 {
     6.0 * x * (1.0 - x)
 }
 
+/// The electrolyte's fraction of a cell, min(ϕ, 1 − λξ): ϕ for the solid electrolyte (λ = 0),
+/// which the obstacle keeps apart from the Li, and min(ϕ, 1 − ξ) for a liquid (λ = 1), which the
+/// Li displaces: 1 − ξ inside the liquid (ϕ = 1), ϕ at the foil the builder made (ξ = 1 − ϕ)
+/// (docs/models/phase-field.md §9.12).
+#[inline(always)]
+pub fn electrolyte_fraction(xi: f64, phi: f64, liquid: f64) -> f64 {
+    phi.min(1.0 - liquid * xi)
+}
+
+/// The room the electrolyte leaves the Li's electrons, 1 − (1 − λ)ϕ: 1 − ϕ beside a solid
+/// (λ = 0), the whole cell in a liquid (λ = 1).
+#[inline(always)]
+pub fn metal_room(phi: f64, liquid: f64) -> f64 {
+    1.0 - (1.0 - liquid) * phi
+}
+
 /// Harmonic mean 2ab/(a + b) of two non-negative face neighbours (0 when both are 0): the
 /// series conductance (or diffusivity) of a face between two cells.
 #[inline(always)]

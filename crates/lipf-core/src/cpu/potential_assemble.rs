@@ -12,8 +12,8 @@
 //! by an artificial insulating layer. Pores keep the floor. η = V − φ − E⁰, so r = (a + g E⁰) − g V + g φ and
 //! the reaction enters implicitly (linearised Butler–Volmer, which keeps the coupling stable):
 //!   S = nF c_s g Δx²,  b0 = −nF c_s (a + g E⁰) Δx²,  b1 = S;  bottom: no flux (metal side).
-//! Two-potential form (default): this kernel assembles the ionic problem with σ_l = σ_p h(ϕ) +
-//! σ_floor (ions only in the electrolyte), with the interphase's ionic ASR in series in its band
+//! Two-potential form (default): this kernel assembles the ionic problem with σ_l = σ_p h(e) +
+//! σ_floor (ions only in the electrolyte; e = ϕ for the solid, min(ϕ, 1 − ξ) for a liquid, §9.12), with the interphase's ionic ASR in series in its band
 //! (§9.9). η = φ_s − φ_l − E⁰ with the electronic potential φ_s
 //! of [`super::electronic_assemble`], so r = (a + g E⁰) − g φ_s + g φ_l:
 //!   S = nF c_s g Δx²,  b0 = −nF c_s (a + g E⁰) Δx²;  bottom: no ion flux;
@@ -24,7 +24,7 @@
 //! potential (explicit): S = 0, b0 = −nF c_s r Δx², bottom φ = V (b1 = bottom conductance).
 
 use super::electronic_assemble::interphase_ionic_scale;
-use super::interp::h;
+use super::interp::{electrolyte_fraction, h};
 use super::operator::Operator;
 use crate::coefficients::Coefficients;
 use crate::config::OverpotentialForm;
@@ -34,7 +34,8 @@ use crate::config::OverpotentialForm;
 pub fn cell_conductivity(c: &Coefficients, xi: f64, phi: f64) -> f64 {
     match c.overpotential {
         OverpotentialForm::TwoPotential => {
-            interphase_ionic_scale(c, phi) * (c.sigma_p_s_m * h(phi) + c.sigma_floor_s_m)
+            let e = electrolyte_fraction(xi, phi, c.liquid());
+            interphase_ionic_scale(c, phi) * (c.sigma_p_s_m * h(e) + c.sigma_floor_s_m)
         }
         OverpotentialForm::Consistent => {
             c.sigma_p_s_m * (h(phi) + h(xi)).min(1.0) + c.sigma_floor_s_m

@@ -232,10 +232,16 @@ fn cut_defects(config: &Config, grid: &Grid, ell_m: f64, phi: &mut [f64]) {
     }
 }
 
-/// Adds the configured Li nuclei: ξ = max(ξ, min(½[1 − tanh((r − R)/ℓ)], 1 − ϕ)), r the
-/// distance to the centre (periodic in x).
+/// Adds the configured Li nuclei: ξ = max(ξ, min(½[1 − tanh((r − R)/ℓ)], room)), r the distance
+/// to the centre (periodic in x), room = 1 − ϕ beside a solid electrolyte and the whole cell in a
+/// liquid, which the Li displaces (`cpu::interp::metal_room`).
 fn add_nuclei(config: &Config, grid: &Grid, ell_m: f64, xi: &mut [f64], phi: &[f64]) {
     let width = grid.width_m();
+    let liquid = if config.material.liquid_electrolyte.is_some() {
+        1.0
+    } else {
+        0.0
+    };
     for nu in &config.geometry.li_nuclei {
         let (cx, cy, r0) = (um_to_m(nu.x_um), um_to_m(nu.y_um), um_to_m(nu.radius_um));
         for j in 0..grid.ny {
@@ -245,7 +251,7 @@ fn add_nuclei(config: &Config, grid: &Grid, ell_m: f64, xi: &mut [f64], phi: &[f
                 dx = dx.min(width - dx);
                 let r = (dx * dx + (grid.y_m(j) - cy).powi(2)).sqrt();
                 let disk = 0.5 * (1.0 - ((r - r0) / ell_m).tanh());
-                xi[k] = xi[k].max(disk.min(1.0 - phi[k]));
+                xi[k] = xi[k].max(disk.min(crate::cpu::interp::metal_room(phi[k], liquid)));
             }
         }
     }

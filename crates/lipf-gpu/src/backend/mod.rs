@@ -386,7 +386,7 @@ impl GpuBackend {
         let react_p = uniform(&ctx, "reaction", &ReactionParams::new(&coeffs));
         let conc_p = uniform(&ctx, "conc", &ConcParams::new(&coeffs));
         let coll_p = uniform(&ctx, "collector", &CollectorParams::new(&coeffs));
-        let red_p = uniform(&ctx, "reduce", &ReduceParams::new(n));
+        let red_p = uniform(&ctx, "reduce", &ReduceParams::observables(n, &coeffs));
 
         let lp = LevelParams {
             grid: dims
@@ -482,6 +482,7 @@ impl GpuBackend {
             ip_phi_hi: coeffs.interphase_phi_hi as f32,
             ip_ionic_k: coeffs.ip_ionic_k as f32,
             np_implicit: implicit_np as u32,
+            liquid: coeffs.liquid() as f32,
             ..Default::default()
         };
         let step_p = uniform(&ctx, "step", &step_params);

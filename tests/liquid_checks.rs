@@ -1,0 +1,172 @@
+//! A liquid electrolyte that the Li displaces (docs/models/phase-field.md §9.12) on whole runs of
+//! the CPU backend: the flat cell's voltage and the concentration profile of a steady current
+//! against their closed forms, and Li nuclei that the liquid does not cut.
+
+use crate::cell_checks::config_path;
+use lipf_core::config::LiquidElectrolyte;
+use lipf_core::observables::{faraday_error, li_in_electrolyte_mol_m2};
+use lipf_core::{Backend, Config, CpuBackend, StopFlag};
+
+// CODATA 2018 F and R, written here so that the expectations do not come from the crate.
+const F: f64 = 96485.33212;
+const R: f64 = 8.314462618;
+
+/// configs/flat-cell.json (a 6 µm foil under 43 µm of electrolyte) with a liquid in place of the
+/// LLZO.
+fn flat_liquid(liquid: LiquidElectrolyte, current_a_m2: f64) -> Config {
+    let mut cfg = Config::from_file(&config_path("flat-cell.json")).unwrap();
+    cfg.material.liquid_electrolyte = Some(liquid);
+    cfg.material.electrolyte_electronic_conductivity_s_m = 0.0;
+    cfg.control.current_density_a_m2 = current_a_m2;
+    cfg.output.images = false;
+    cfg.validate().expect("a valid liquid cell");
+    cfg
+}
+
+fn run(cfg: &Config, t: f64) -> CpuBackend {
+    let mut b = CpuBackend::new(cfg).expect("initial state");
+    b.advance(t, &StopFlag::new()).expect("run succeeds");
+    b
+}
+
+/// §13.7 in a liquid at Nernst–Einstein diffusivity (t₊ = 1, c̃ stays 1): |V| = η_ct + iL/σ_l
+/// with η_ct = (2RT/nF) asinh(i/2i0). Unlike the solid's dense contact, the liquid makes room for
+/// the plated Li, so the voltage is steady and holds at every time (measured +1.0 % at
+/// ℓ = 0.5 µm: the diffuse reaction zone's series resistance, §13.10).
+#[test]
+fn a_flat_li_foil_under_a_liquid_holds_the_charge_transfer_and_ohmic_voltage() {
+    let liquid = LiquidElectrolyte {
+        conductivity_s_m: 0.1,
+        diffusivity_m2_s: None,
+        li_ion_concentration_mol_m3: 1000.0,
+    };
+    let i = 2.0;
+    let cfg = flat_liquid(liquid, i);
+    let mut b = run(&cfg, 4.0);
+    let v4 = b.state().v_collector;
+    b.advance(20.0, &StopFlag::new()).unwrap();
+    let v20 = b.state().v_collector;
+    let f = F / (R * cfg.material.temperature_k);
+    let eta_ct = 2.0 / f * (i / (2.0 * cfg.material.exchange_current_density_a_m2)).asinh();
+    let expected = eta_ct + i * 43e-6 / 0.1;
+    let c = b.coeffs.clone();
+    let err = faraday_error(&c, b.state());
+    let conc_dev = b
+        .state()
+        .conc
+        .iter()
+        .fold(0.0f64, |m, &x| m.max((x - 1.0).abs()));
+    let beyond = li_in_electrolyte_mol_m2(&c, b.state());
+    eprintln!(
+        "liquid flat cell: V = {v4:.6e} V at 4 s, {v20:.6e} V at 20 s; expected |V| = \
+         {expected:.6e} V (η_ct {eta_ct:.4e} + ohmic {:.4e}); max |c̃ − 1| = {conc_dev:e}; \
+         Faraday {err:e}; Li beyond the room {beyond:e} mol/m²",
+        i * 43e-6 / 0.1
+    );
+    for v in [v4, v20] {
+        assert!(
+            (v.abs() - expected).abs() < 0.02 * expected,
+            "|V| = {} against {expected}",
+            v.abs()
+        );
+    }
+    assert!((v20 - v4).abs() < 1e-3 * expected, "steady: {v4} → {v20}");
+    assert!(conc_dev < 1e-3, "c̃ stays 1 at t₊ = 1 ({conc_dev:e})");
+    assert!(err < 1e-6, "Faraday balance {err:e}");
+    // The liquid leaves the Li the whole cell: nothing is beyond the room.
+    assert!(beyond < 1e-12, "Li beyond the room {beyond:e}");
+}
+
+/// Below Nernst–Einstein diffusivity (D = t D_NE) migration carries only t of the current, and
+/// the liquid polarises. At steady state the downward Li⁺ flux is i/F everywhere above the
+/// reaction zone: D c0 dc̃/dy = (i/F)(1 − t c̃), c̃(L) = 1 at the counter electrode, so
+/// 1 − t c̃(y) = (1 − t) exp(t k (L − y)), k = i/(F D c0), y from the foil's top.
+#[test]
+fn a_liquid_below_nernst_einstein_diffusivity_polarises_as_the_closed_form_says() {
+    let (sigma, c0, t_plus, i) = (1.0, 100.0, 0.5, 20.0);
+    let temperature = 298.15;
+    let f = F / (R * temperature);
+    let d_ne = sigma / (F * c0 * f);
+    let d = t_plus * d_ne;
+    let liquid = LiquidElectrolyte {
+        conductivity_s_m: sigma,
+        diffusivity_m2_s: Some(d),
+        li_ion_concentration_mol_m3: c0,
+    };
+    let cfg = flat_liquid(liquid, i);
+    // The diffusion time L²/D is 1.4 s; 15 s is steady to exp(−10).
+    let mut b = run(&cfg, 15.0);
+    let g = b.coeffs.grid;
+    let s = b.state();
+    let k = i / (F * d * c0);
+    let (foil, l) = (6e-6, 43e-6);
+    let mut worst: f64 = 0.0;
+    let mut depletion: f64 = 0.0;
+    for j in 0..g.ny {
+        let y = g.y_m(j) - foil;
+        // Clear of the reaction zone (4ℓ) and of the top boundary's half cell.
+        if y < 2e-6 || y > l - 1e-6 {
+            continue;
+        }
+        let expected = (1.0 - (1.0 - t_plus) * (t_plus * k * (l - y)).exp()) / t_plus;
+        let got = s.conc[g.idx(0, j)];
+        worst = worst.max((got - expected).abs());
+        depletion = depletion.max(1.0 - expected);
+    }
+    eprintln!(
+        "liquid at t₊ = {t_plus}: depletion up to {depletion:.4e} (closed form); worst |c̃ − \
+         closed form| = {worst:.3e}"
+    );
+    assert!(depletion > 0.02, "the case polarises ({depletion})");
+    assert!(
+        worst < 0.02 * depletion,
+        "c̃ against the closed form: {worst:e} of a {depletion:e} depletion"
+    );
+}
+
+/// Li nuclei in a liquid keep their full disks (a solid electrolyte cuts them to its room), and
+/// the configuration refuses what a liquid cannot have.
+#[test]
+fn nuclei_in_a_liquid_are_whole_and_solid_only_settings_are_refused() {
+    let mut cfg = flat_liquid(LiquidElectrolyte::default(), 2.0);
+    cfg.geometry.li_nuclei = vec![lipf_core::config::Nucleus {
+        x_um: 1.0,
+        y_um: 20.0,
+        radius_um: 1.0,
+    }];
+    let mut b = CpuBackend::new(&cfg).unwrap();
+    let g = b.coeffs.grid;
+    let xi = &Backend::state(&mut b).xi;
+    let centre = xi[g.idx(4, 80)];
+    assert!(centre > 0.95, "the nucleus's centre holds Li: {centre}");
+    let mut solid = cfg.clone();
+    solid.material.liquid_electrolyte = None;
+    let mut bs = CpuBackend::new(&solid).unwrap();
+    let xs = Backend::state(&mut bs).xi[g.idx(4, 80)];
+    assert!(xs < 0.05, "the LLZO leaves the nucleus no room: {xs}");
+
+    use lipf_core::config::{GeometryKind, OverpotentialForm};
+    type Spoil = fn(&mut Config);
+    let refused: [(&str, Spoil); 4] = [
+        ("model.overpotential", |c| {
+            c.model.overpotential = OverpotentialForm::Consistent
+        }),
+        ("geometry.kind", |c| {
+            c.geometry.kind = GeometryKind::Channels;
+            c.geometry.pore_size_um = 0.5;
+        }),
+        ("creep.enabled", |c| c.creep.enabled = true),
+        ("material.interphase", |c| {
+            c.material.interphase = Some(Default::default())
+        }),
+    ];
+    for (path, spoil) in refused {
+        let mut c = cfg.clone();
+        spoil(&mut c);
+        let e = c.validate().expect_err(path).to_string();
+        assert!(
+            e.contains(path) && e.contains("liquid_electrolyte"),
+            "{path}: {e}"
+        );
+    }
+}
