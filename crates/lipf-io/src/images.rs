@@ -3,7 +3,8 @@
 //! [`write_snapshot_images`] writes five images per snapshot:
 //!
 //! * `<stem>_phases.png` — which phase each cell is in, in three fixed colours: Li where ξ > ½
-//!   (blue), otherwise LLZO where ϕ > ½ (tan), otherwise pore (near black); with a legend.
+//!   (blue), otherwise the electrolyte (LLZO, or a liquid) where ϕ > ½ (tan), otherwise pore
+//!   (near black); with a legend.
 //! * `<stem>_xi_log.png` — log₁₀ ξ (floor 1e-6): Li at every fraction, including what the
 //!   thresholded phase map cannot show (Li in the electrolyte below ξ = ½).
 //! * `<stem>_potential.png` — the ionic potential φ_l, V, on a viridis colour scale.
@@ -418,7 +419,7 @@ fn phases_canvas(state: &State) -> Result<Canvas> {
     );
     for (n, (rgb, label)) in [
         (LI_RGB, "Li (ξ > ½)"),
-        (LLZO_RGB, "LLZO (ϕ > ½)"),
+        (LLZO_RGB, "electrolyte (ϕ > ½)"),
         (PORE_RGB, "pore"),
     ]
     .into_iter()
