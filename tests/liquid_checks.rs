@@ -213,15 +213,10 @@ fn the_liquid_reference_case_starts_at_the_closed_form_current() {
 /// Amplitude of the ½-crossing height's first Fourier mode over the width (one period), m.
 fn front_mode(b: &mut CpuBackend) -> f64 {
     let g = b.coeffs.grid;
-    let xi = &Backend::state(b).xi;
+    let state = Backend::state(b);
     let (mut cs, mut sn) = (0.0, 0.0);
     for i in 0..g.nx {
-        let mut j = 0;
-        while j + 1 < g.ny && xi[g.idx(i, j + 1)] > 0.5 {
-            j += 1;
-        }
-        let (a, c) = (xi[g.idx(i, j)], xi[g.idx(i, j + 1)]);
-        let h = g.y_m(j) + g.dx_m * (a - 0.5) / (a - c);
+        let h = lipf_core::morphology::front_height(state, i, 0, g.ny);
         let arg = 2.0 * std::f64::consts::PI * (i as f64 + 0.5) / g.nx as f64;
         cs += h * arg.cos();
         sn += h * arg.sin();

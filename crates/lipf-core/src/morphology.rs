@@ -255,8 +255,9 @@ fn weighted_quantile(mut v: Vec<(f64, f64)>, q: f64) -> f64 {
     v.last().unwrap().0
 }
 
-/// Height (m) up to which ξ > ½ continuously from row `j0` in column `i`.
-fn front_height(state: &State, i: usize, j0: usize, j1: usize) -> f64 {
+/// Height (m) up to which ξ > ½ continuously from row `j0` in column `i` (below `j1`),
+/// interpolated where ξ crosses ½.
+pub fn front_height(state: &State, i: usize, j0: usize, j1: usize) -> f64 {
     let g = state.grid;
     let xi = |j: usize| state.xi[j * g.nx + i];
     if xi(j0) <= 0.5 {
