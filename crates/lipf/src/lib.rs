@@ -4,6 +4,7 @@
 pub mod backend_select;
 pub mod cmd_geometry;
 pub mod cmd_study;
+pub mod convergence;
 pub mod cycles;
 pub mod morph_series;
 pub mod pictures;

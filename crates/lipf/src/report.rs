@@ -629,13 +629,28 @@ pub fn statement(rows: &[CaseRow]) -> String {
         );
         return t;
     }
+    // Of several cases of one pore size (a refinement study), the finest: smallest ℓ, then
+    // smallest Δx.
+    let finest_first = |a: &&&CaseRow, b: &&&CaseRow| {
+        a.interface_width_um
+            .total_cmp(&b.interface_width_um)
+            .then(a.grid_spacing_um.total_cmp(&b.grid_spacing_um))
+    };
     let small = ch
         .iter()
-        .min_by(|a, b| a.pore_size_um.total_cmp(&b.pore_size_um))
+        .min_by(|a, b| {
+            a.pore_size_um
+                .total_cmp(&b.pore_size_um)
+                .then_with(|| finest_first(a, b))
+        })
         .unwrap();
     let large = ch
         .iter()
-        .max_by(|a, b| a.pore_size_um.total_cmp(&b.pore_size_um))
+        .min_by(|a, b| {
+            b.pore_size_um
+                .total_cmp(&a.pore_size_um)
+                .then_with(|| finest_first(a, b))
+        })
         .unwrap();
     let gain = |r: &CaseRow| r.fill_final - r.fill_initial;
     let lead = |r: &CaseRow| r.front_wall_um - r.front_centre_um;
@@ -970,6 +985,10 @@ pub fn write_report(dir: &Path) -> Result<Vec<String>> {
     if channel_cases > 0 {
         let _ = writeln!(r, "## What the model shows about pore size\n");
         r += &statement(&rows);
+    }
+    if let Some(conv) = crate::convergence::section(&rows) {
+        let _ = writeln!(r, "\n## Convergence in the interface width and the grid\n");
+        r += &conv;
     }
     let electrolyte = has_electrolyte_section(&rows);
     if electrolyte {
