@@ -313,3 +313,29 @@ fn xdmf_describes_a_plane_of_zero_thickness() {
     assert!(text.contains("fields.h5:/static/phi"));
     assert!(!text.contains("2DCoRectMesh"));
 }
+
+#[test]
+fn panel_maps_show_li_below_one_half() {
+    use lipf::pictures::{cell_colour, LI_RGB, LLZO_RGB, PORE_RGB, XI_VISIBLE};
+    assert_eq!(cell_colour(0.6, 1.0), LI_RGB);
+    assert_eq!(cell_colour(0.0, 1.0), LLZO_RGB);
+    assert_eq!(cell_colour(0.5 * XI_VISIBLE, 0.0), PORE_RGB);
+    // Li below ½ inside the LLZO and in a pore: neither the background nor Li, and more Li is
+    // closer to the Li colour.
+    for bg_phi in [1.0, 0.0] {
+        let bg = cell_colour(0.0, bg_phi);
+        let dist = |c: [u8; 3]| {
+            c.iter()
+                .zip(LI_RGB)
+                .map(|(&a, b)| (a as i32 - b as i32).abs())
+                .sum::<i32>()
+        };
+        let (low, high) = (cell_colour(0.05, bg_phi), cell_colour(0.45, bg_phi));
+        assert_ne!(low, bg);
+        assert_ne!(high, LI_RGB);
+        assert!(
+            dist(high) < dist(low) && dist(low) < dist(bg),
+            "{low:?} {high:?}"
+        );
+    }
+}

@@ -78,7 +78,13 @@ type Quantity = (&'static str, &'static str, fn(&CaseRow) -> f64, usize, bool);
 
 const QUANTITIES: [Quantity; 6] = [
     ("front at the centre", "µm", |r| r.front_centre_um, 2, true),
-    ("front next to the walls", "µm", |r| r.front_wall_um, 2, true),
+    (
+        "front next to the walls",
+        "µm",
+        |r| r.front_wall_um,
+        2,
+        true,
+    ),
     (
         "wall lead",
         "µm",
@@ -140,11 +146,7 @@ fn sequences<'a>(group: &[&'a CaseRow]) -> Vec<Sequence<'a>> {
     }
     ells.sort_by(|a, b| b.total_cmp(a));
     for l in ells {
-        let mut levels: Vec<&CaseRow> = group
-            .iter()
-            .copied()
-            .filter(|r| same(ell(r), l))
-            .collect();
+        let mut levels: Vec<&CaseRow> = group.iter().copied().filter(|r| same(ell(r), l)).collect();
         levels.sort_by(|a, b| b.grid_spacing_um.total_cmp(&a.grid_spacing_um));
         if levels.len() >= 2 {
             out.push(Sequence {
@@ -280,7 +282,8 @@ pub fn section(rows: &[CaseRow]) -> Option<String> {
                         None => "—".into(),
                     },
                     match rich {
-                        Some((_, lim)) => format!("{} ± {}", f(lim, d), f((lim - v[n - 1]).abs(), d)),
+                        Some((_, lim)) =>
+                            format!("{} ± {}", f(lim, d), f((lim - v[n - 1]).abs(), d)),
                         None => "—".into(),
                     },
                     if last.abs() <= tol { "yes" } else { "no" }
@@ -407,6 +410,9 @@ mod tests {
             row("b", 5.0, 0.5, 0.25, 7.0, 9.0, 0.2),
         ];
         let s = section(&rows).unwrap();
-        assert!(s.contains("homogeneous at ℓ = 1.0000 µm, walls at ℓ = 0.5000 µm (the answer changes"), "{s}");
+        assert!(
+            s.contains("homogeneous at ℓ = 1.0000 µm, walls at ℓ = 0.5000 µm (the answer changes"),
+            "{s}"
+        );
     }
 }

@@ -138,14 +138,7 @@ impl Canvas {
                     .floor()
                     .min((m.nx - 1) as f64) as usize;
                 let k = j * m.nx + i;
-                let c = if m.xi[k] > 0.5 {
-                    LI_RGB
-                } else if m.phi[k] > 0.5 {
-                    LLZO_RGB
-                } else {
-                    PORE_RGB
-                };
-                self.fill(x0 + px, y0 + py, 1, 1, c);
+                self.fill(x0 + px, y0 + py, 1, 1, cell_colour(m.xi[k], m.phi[k]));
             }
         }
         let (l, t) = (x0.saturating_sub(1), y0.saturating_sub(1));
@@ -162,17 +155,19 @@ impl Canvas {
         );
     }
 
-    /// The legend of the three phase colours, starting at (x, y), one row of swatches.
+    /// The legend of the phase colours, starting at (x, y), one row of swatches.
     pub fn legend(&mut self, x: usize, y: usize) {
         for (n, (c, label)) in [
             (LI_RGB, "Li (ξ > ½)"),
+            (cell_colour(0.25, 1.0), "Li below ½ in LLZO"),
+            (cell_colour(0.25, 0.0), "Li below ½ in a pore"),
             (LLZO_RGB, "LLZO (ϕ > ½)"),
             (PORE_RGB, "pore"),
         ]
         .into_iter()
         .enumerate()
         {
-            let xx = x + 150 * n;
+            let xx = x + 175 * n;
             self.fill(xx, y, 16, 16, c);
             self.text(label, xx + 22, y + 8, 14.0, false);
         }
@@ -205,6 +200,28 @@ impl Canvas {
     }
 }
 
+/// Li below this ξ is not drawn.
+pub const XI_VISIBLE: f64 = 0.01;
+
+/// The colour of a cell: Li where ξ > ½; where XI_VISIBLE < ξ ≤ ½, the LLZO or pore colour
+/// tinted towards Li by 25–75 % as ξ rises to ½, so that Li below the ½ threshold (in the
+/// diffuse interface, or pressed into the electrolyte) stays visible; else LLZO (ϕ > ½) or pore.
+pub fn cell_colour(xi: f64, phi: f64) -> [u8; 3] {
+    if xi > 0.5 {
+        return LI_RGB;
+    }
+    let bg = if phi > 0.5 { LLZO_RGB } else { PORE_RGB };
+    if !(xi > XI_VISIBLE) {
+        return bg;
+    }
+    let w = 0.25 + xi;
+    let mut c = [0u8; 3];
+    for k in 0..3 {
+        c[k] = (bg[k] as f64 + w * (LI_RGB[k] as f64 - bg[k] as f64)).round() as u8;
+    }
+    c
+}
+
 /// Pixels per cell so that the larger side of an `nx × ny` map is about `target` pixels.
 pub fn scale_for(nx: usize, ny: usize, target: f64) -> f64 {
     (target / nx.max(ny).max(1) as f64).clamp(0.25, 16.0)
@@ -235,7 +252,7 @@ pub fn panel_png_with_scale_bars(
     let (left, top, gap_x, gap_y) = (120usize, 80usize, 30usize, 50usize);
     let w = left + cols * (mw + gap_x) + 10;
     let h = top + rows.len() * (mh + gap_y) + 40;
-    let mut c = Canvas::new(w.max(480), h);
+    let mut c = Canvas::new(w.max(900), h);
     c.text(title, 16, 22, 19.0, false);
     c.legend(16, 44);
     for (r, (label, maps)) in rows.iter().enumerate() {

@@ -1017,8 +1017,10 @@ pub fn write_report(dir: &Path) -> Result<Vec<String>> {
     if has_panel {
         let _ = writeln!(
             r,
-            "Li morphology at the first and last snapshot of every case (blue Li, tan LLZO, black \
-             pore; as in the source paper's Figure 5):\n\n![morphology](morphology.png)\n"
+            "Li morphology at the first and last snapshot of every case (blue Li where ξ > ½, tan \
+             LLZO, black pore; Li with 0.01 < ξ ≤ ½ tints the LLZO or the pore towards blue, so \
+             that Li below the threshold, in the diffuse interface or pressed into the \
+             electrolyte, stays visible; as in the source paper's Figure 5):\n\n![morphology](morphology.png)\n"
         );
     }
     let _ = writeln!(r, "![cell voltage](voltage.png)\n");
