@@ -130,6 +130,7 @@ fn sequences<'a>(group: &[&'a CaseRow]) -> Vec<Sequence<'a>> {
             .filter(|r| same(ell(r) / r.grid_spacing_um, q))
             .collect();
         levels.sort_by(|a, b| ell(b).total_cmp(&ell(a)));
+        levels.dedup_by(|a, b| same(ell(a), ell(b)));
         if levels.len() >= 2 {
             out.push(Sequence {
                 what: format!("ℓ refined at ℓ/Δx = {}", f(q, 2)),
@@ -148,6 +149,7 @@ fn sequences<'a>(group: &[&'a CaseRow]) -> Vec<Sequence<'a>> {
     for l in ells {
         let mut levels: Vec<&CaseRow> = group.iter().copied().filter(|r| same(ell(r), l)).collect();
         levels.sort_by(|a, b| b.grid_spacing_um.total_cmp(&a.grid_spacing_um));
+        levels.dedup_by(|a, b| same(a.grid_spacing_um, b.grid_spacing_um));
         if levels.len() >= 2 {
             out.push(Sequence {
                 what: format!("Δx refined at ℓ = {} µm", f(l, 4)),
@@ -168,30 +170,42 @@ fn halves(levels: &[&CaseRow], param: fn(&CaseRow) -> f64) -> bool {
 /// The convergence section of `report.md`, or `None` when no pore size has cases at more than
 /// one (ℓ, Δx).
 pub fn section(rows: &[CaseRow]) -> Option<String> {
-    let mut sizes: Vec<f64> = Vec::new();
+    // Groups: one pore size run to one end time (cases of one size at another current or
+    // capacity are a different question, not a refinement).
+    let mut sizes: Vec<(f64, f64)> = Vec::new();
     for r in rows
         .iter()
         .filter(|r| r.channels > 0.0 && r.pore_size_um > 0.0)
     {
-        if !sizes.iter().any(|&s| same(s, r.pore_size_um)) {
-            sizes.push(r.pore_size_um);
+        if !sizes
+            .iter()
+            .any(|&(s, t)| same(s, r.pore_size_um) && same(t, r.end_time_s))
+        {
+            sizes.push((r.pore_size_um, r.end_time_s));
         }
     }
-    sizes.sort_by(|a, b| b.total_cmp(a));
+    sizes.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.total_cmp(&b.1)));
     let mut t = String::new();
     let mut any = false;
     let mut finest: Vec<(f64, Vec<&CaseRow>)> = Vec::new();
-    for &size in &sizes {
+    let several_ends = sizes
+        .iter()
+        .any(|&(s, t)| sizes.iter().any(|&(s2, t2)| same(s, s2) && !same(t, t2)));
+    for &(size, end) in &sizes {
         let group: Vec<&CaseRow> = rows
             .iter()
-            .filter(|r| r.channels > 0.0 && same(r.pore_size_um, size))
+            .filter(|r| r.channels > 0.0 && same(r.pore_size_um, size) && same(r.end_time_s, end))
             .collect();
         let seqs = sequences(&group);
         if seqs.is_empty() {
             continue;
         }
         any = true;
-        let _ = writeln!(t, "### {} µm channels\n", f(size, 2));
+        if several_ends {
+            let _ = writeln!(t, "### {} µm channels, {} s\n", f(size, 2), f(end, 0));
+        } else {
+            let _ = writeln!(t, "### {} µm channels\n", f(size, 2));
+        }
         let _ = writeln!(
             t,
             "| case | ℓ (µm) | Δx (µm) | cells across the pore | front centre (µm) | front wall (µm) | \
@@ -376,6 +390,7 @@ mod tests {
             front_wall_um: wall,
             homogeneity: h,
             final_voltage_v: -0.1,
+            end_time_s: 1800.0,
             ..Default::default()
         }
     }
@@ -405,7 +420,10 @@ mod tests {
 
     #[test]
     fn a_class_that_changes_at_the_finest_level_is_reported_unconverged() {
+        let mut other_end = row("b2", 5.0, 0.25, 0.125, 7.0, 7.0, 1.0);
+        other_end.end_time_s = 1000.0;
         let rows = vec![
+            other_end,
             row("a", 5.0, 1.0, 0.5, 7.0, 7.1, 0.9),
             row("b", 5.0, 0.5, 0.25, 7.0, 9.0, 0.2),
         ];
@@ -414,5 +432,8 @@ mod tests {
             s.contains("homogeneous at ℓ = 1.0000 µm, walls at ℓ = 0.5000 µm (the answer changes"),
             "{s}"
         );
+        // The case run to another end time is not a level of the refinement.
+        assert!(s.contains("(a → b)"), "{s}");
+        assert!(!s.contains("b2 →") && !s.contains("→ b2"), "{s}");
     }
 }
