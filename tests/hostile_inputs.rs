@@ -323,6 +323,18 @@ fn estimates_of_the_default_case_are_plausible() {
         e.steps
     );
     assert_eq!(e.snapshots, 11.0);
+    // The implicit Nernst–Planck update has no sub-steps, and costs less at a fine grid.
+    let mut c = Config::default();
+    c.domain.grid_spacing_um = 0.0625;
+    let explicit = Estimate::of(&c);
+    c.model.nernst_planck = lipf_core::config::NernstPlanck::Implicit;
+    let implicit = Estimate::of(&c);
+    assert!(explicit.substeps_per_step > 100.0, "{explicit:?}");
+    assert_eq!(implicit.substeps_per_step, 0.0);
+    assert!(
+        implicit.wall_time_s < explicit.wall_time_s,
+        "{implicit:?} {explicit:?}"
+    );
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! a configuration that exceeds a budget before anything is built.
 
 use crate::coefficients::Coefficients;
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, NernstPlanck};
 
 /// Bytes per GiB.
 pub const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
@@ -27,6 +27,7 @@ pub struct Estimate {
     pub dt_np_s: f64,
     /// Steps to the end time (at least; more if the ξ-change limit binds).
     pub steps: f64,
+    /// Explicit Nernst–Planck sub-steps per step (0 with the implicit update).
     pub substeps_per_step: f64,
     pub snapshots: f64,
     /// fields.h5 plus images, bytes.
@@ -70,7 +71,10 @@ impl Estimate {
         } else {
             f64::INFINITY
         };
-        let substeps_per_step = if dt_np > 0.0 {
+        let implicit_np = config.model.nernst_planck == NernstPlanck::Implicit;
+        let substeps_per_step = if implicit_np {
+            0.0
+        } else if dt_np > 0.0 {
             (dt / dt_np).ceil().max(1.0)
         } else {
             f64::INFINITY
@@ -81,8 +85,15 @@ impl Estimate {
         let rows = (end / config.output.timeseries_interval_s).ceil() + 1.0;
         let output_bytes = snapshots * per_snapshot + rows * 200.0 + 2.0 * cells * 8.0 * 8.0;
         let memory_bytes = cells * CPU_BYTES_PER_CELL;
-        let wall_time_s =
-            cells * steps * (1.0 + 0.1 * substeps_per_step) / REFERENCE_CELL_STEPS_PER_S;
+        // Cost of one step in units of the reference step (potential solves, ξ update): an
+        // explicit sub-step adds about 0.2 % of it, the implicit update (one multigrid solve)
+        // about 20 % (BENCHMARKS.md, "W-cycle and implicit Nernst–Planck under refinement").
+        let np_cost = if implicit_np {
+            0.2
+        } else {
+            0.002 * substeps_per_step
+        };
+        let wall_time_s = cells * steps * (1.0 + np_cost) / REFERENCE_CELL_STEPS_PER_S;
         Estimate {
             cells,
             dt_s: dt,

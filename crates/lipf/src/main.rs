@@ -372,10 +372,17 @@ fn check(config: &Config) -> Result<()> {
     }
     let gib = lipf_core::estimate::GIB;
     println!("time step (Allen–Cahn stability limit × safety, at most the output intervals): {:.4e} s; steps to {} s: about {:.0} (more if the ξ-change limit binds; budget limits.max_steps = {:.0e})", est.dt_s, config.time.end_time_s, est.steps, config.limits.max_steps);
-    println!(
-        "Nernst–Planck sub-step (diffusion limit × safety): {:.4e} s, about {:.0} per step (budget {:.0e})",
-        est.dt_np_s, est.substeps_per_step, config.limits.max_substeps_per_step
-    );
+    if config.model.nernst_planck == lipf_core::config::NernstPlanck::Implicit {
+        println!(
+            "Nernst–Planck: implicit, one multigrid solve per step (the explicit sub-step would be {:.4e} s)",
+            est.dt_np_s
+        );
+    } else {
+        println!(
+            "Nernst–Planck sub-step (diffusion limit × safety): {:.4e} s, about {:.0} per step (budget {:.0e})",
+            est.dt_np_s, est.substeps_per_step, config.limits.max_substeps_per_step
+        );
+    }
     println!(
         "snapshots: {:.0} (budget {:.0e}); outputs: about {:.3} GiB (budget {} GiB)",
         est.snapshots,
