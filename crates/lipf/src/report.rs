@@ -113,6 +113,9 @@ pub struct CaseRow {
     /// Li in closed pores (and their walls) at the start and its change to the end, mol/m².
     pub closed_pores_initial_mol_m2: f64,
     pub closed_pores_gain_mol_m2: f64,
+    /// The two-potential form without Li creep, whose channel results have no sharp-interface
+    /// limit (docs/models/phase-field.md §13.10).
+    pub two_potential_without_creep: bool,
 }
 
 fn num(v: &Value, path: &[&str]) -> f64 {
@@ -337,6 +340,8 @@ fn load_case(dir: &Path, name: &str, label: &str) -> Result<Loaded> {
         closed_pores_initial_mol_m2: series.first("li_in_closed_pores_mol_m2"),
         closed_pores_gain_mol_m2: series.last("li_in_closed_pores_mol_m2")
             - series.first("li_in_closed_pores_mol_m2"),
+        two_potential_without_creep: !config.creep.enabled
+            && config.model.overpotential == lipf_core::config::OverpotentialForm::TwoPotential,
     };
     Ok(Loaded {
         row,
@@ -757,6 +762,17 @@ pub fn statement(rows: &[CaseRow]) -> String {
                 );
             }
         }
+    }
+    if ch.iter().any(|r| r.two_potential_without_creep) {
+        let _ = writeln!(
+            t,
+            "\nInterface width: without Li creep, Li plated at the Li/LLZO contact can grow only \
+             where the contact meets the pore, a zone as wide as the diffuse interface, so these \
+             results hold at the configured ℓ only: as ℓ → 0 the wall films thin and the voltage \
+             grows without a limit. `configs/studies/thin-interface.json` measures it, and \
+             `thin-interface-creep.json` gives the converged answer with creep (docs/study.md, \
+             \"Convergence in the interface width\")."
+        );
     }
     let cells = small.pore_size_um / small.grid_spacing_um;
     if small.interface_width_um > 0.5 * small.pore_size_um {
