@@ -169,7 +169,14 @@ fn halves(levels: &[&CaseRow], param: fn(&CaseRow) -> f64) -> bool {
 
 /// The convergence section of `report.md`, or `None` when no pore size has cases at more than
 /// one (ℓ, Δx).
-pub fn section(rows: &[CaseRow]) -> Option<String> {
+pub fn section(all: &[CaseRow]) -> Option<String> {
+    // Only finished runs are levels of a refinement.
+    let rows: Vec<CaseRow> = all.iter().filter(|r| r.completed).cloned().collect();
+    let unfinished: Vec<&str> = all
+        .iter()
+        .filter(|r| !r.completed && r.channels > 0.0)
+        .map(|r| r.name.as_str())
+        .collect();
     // Groups: one pore size run to one end time (cases of one size at another current or
     // capacity are a different question, not a refinement).
     let mut sizes: Vec<(f64, f64)> = Vec::new();
@@ -312,6 +319,13 @@ pub fn section(rows: &[CaseRow]) -> Option<String> {
     if !any {
         return None;
     }
+    if !unfinished.is_empty() {
+        let _ = writeln!(
+            t,
+            "Left out (the run did not complete): {}.\n",
+            unfinished.join(", ")
+        );
+    }
     let mut head = String::new();
     let _ = writeln!(
         head,
@@ -391,6 +405,7 @@ mod tests {
             homogeneity: h,
             final_voltage_v: -0.1,
             end_time_s: 1800.0,
+            completed: true,
             ..Default::default()
         }
     }
@@ -432,6 +447,15 @@ mod tests {
             s.contains("homogeneous at ℓ = 1.0000 µm, walls at ℓ = 0.5000 µm (the answer changes"),
             "{s}"
         );
+        // An unfinished run is left out and named.
+        let mut broken = row("b3", 5.0, 0.125, 0.0625, 7.0, 7.0, 1.0);
+        broken.completed = false;
+        let s = section(&[rows.clone(), vec![broken]].concat()).unwrap();
+        assert!(
+            s.contains("Left out (the run did not complete): b3."),
+            "{s}"
+        );
+        assert!(!s.contains("| b3 |"), "{s}");
         // The case run to another end time is not a level of the refinement.
         assert!(s.contains("(a → b)"), "{s}");
         assert!(!s.contains("b2 →") && !s.contains("→ b2"), "{s}");
