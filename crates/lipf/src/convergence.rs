@@ -194,7 +194,10 @@ pub fn section(all: &[CaseRow]) -> Option<String> {
     sizes.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.total_cmp(&b.1)));
     let mut t = String::new();
     let mut any = false;
-    let mut finest: Vec<(f64, Vec<&CaseRow>)> = Vec::new();
+    // Per ℓ sequence: the pore size, its levels, and the quantities that have not converged
+    // (name, unit, last change).
+    #[allow(clippy::type_complexity)]
+    let mut finest: Vec<(f64, Vec<&CaseRow>, Vec<(&str, &str, String)>)> = Vec::new();
     let several_ends = sizes
         .iter()
         .any(|&(s, t)| sizes.iter().any(|&(s2, t2)| same(s, s2) && !same(t, t2)));
@@ -266,6 +269,7 @@ pub fn section(all: &[CaseRow]) -> Option<String> {
                  observed order | Richardson limit | converged |\n|---|---|---|---|---|---|---|"
             );
             let dx_fine = s.levels[n - 1].grid_spacing_um;
+            let mut open = Vec::new();
             for (name, unit, q, d, length) in QUANTITIES {
                 let v: Vec<f64> = s.levels.iter().map(|r| q(r)).collect();
                 let changes: Vec<f64> = v.windows(2).map(|w| w[1] - w[0]).collect();
@@ -275,12 +279,17 @@ pub fn section(all: &[CaseRow]) -> Option<String> {
                 } else {
                     CONVERGED_RELATIVE * v[n - 1].abs()
                 };
-                let tol = if name == "H" { 0.05 } else { scale };
-                let rich = if richardson_ok {
+                let bounded = name == "H";
+                let tol = if bounded { 0.05 } else { scale };
+                // H lies in [0, 1] and saturates: no power law to extrapolate.
+                let rich = if richardson_ok && !bounded {
                     richardson([v[n - 3], v[n - 2], v[n - 1]])
                 } else {
                     None
                 };
+                if !(last.abs() <= tol) {
+                    open.push((name, unit, f(last.abs(), d)));
+                }
                 let unit = if unit.is_empty() {
                     String::new()
                 } else {
@@ -299,7 +308,7 @@ pub fn section(all: &[CaseRow]) -> Option<String> {
                     match rich {
                         Some((p, _)) if p.is_finite() => f(p, 2),
                         Some(_) => "∞".into(),
-                        None if richardson_ok => "not asymptotic".into(),
+                        None if richardson_ok && !bounded => "not asymptotic".into(),
                         None => "—".into(),
                     },
                     match rich {
@@ -312,7 +321,7 @@ pub fn section(all: &[CaseRow]) -> Option<String> {
             }
             let _ = writeln!(t);
             if s.what.starts_with('ℓ') {
-                finest.push((size, s.levels.clone()));
+                finest.push((size, s.levels.clone(), open));
             }
         }
     }
@@ -344,25 +353,34 @@ pub fn section(all: &[CaseRow]) -> Option<String> {
     // The answer at the two finest levels of ℓ.
     if !finest.is_empty() {
         let _ = writeln!(t, "### Is the answer converged in ℓ?\n");
-        for (size, levels) in &finest {
+        for (size, levels, open) in &finest {
             let n = levels.len();
             let (a, b) = (levels[n - 2], levels[n - 1]);
             let ca = classify(a);
             let cb = classify(b);
-            let _ = writeln!(
-                t,
-                "- {} µm: {} at ℓ = {} µm, {} at ℓ = {} µm{}.",
-                f(*size, 2),
-                ca,
-                f(ell(a), 4),
-                cb,
-                f(ell(b), 4),
-                if ca == cb {
-                    " (the same answer at the two finest levels)"
-                } else {
-                    " (the answer changes at the finest refinement: not converged)"
-                }
-            );
+            let path = levels
+                .iter()
+                .map(|r| format!("{} (ℓ = {} µm)", classify(r), f(ell(r), 4)))
+                .collect::<Vec<_>>()
+                .join(" → ");
+            let verdict = if ca != cb {
+                "the answer changes at the finest refinement: not converged".to_string()
+            } else if open.is_empty() {
+                "the same answer at the two finest levels, and every quantity converged".to_string()
+            } else {
+                format!(
+                    "the same answer at the two finest levels, but not converged in {}",
+                    open.iter()
+                        .map(|(name, unit, last)| if unit.is_empty() {
+                            format!("{name} (last change {last})")
+                        } else {
+                            format!("{name} (last change {last} {unit})")
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            let _ = writeln!(t, "- {} µm: {path}; {verdict}.", f(*size, 2));
         }
         let _ = writeln!(t);
     }
@@ -427,7 +445,14 @@ mod tests {
             s.contains("| wall lead (µm) | 4.00 → 6.00 → 7.00 | +2.00, +1.00 | 1.00 | 1.00 | 8.00 ± 1.00 | no |"),
             "{s}"
         );
-        assert!(s.contains("- 5.00 µm: walls at ℓ = 0.5000 µm, walls at ℓ = 0.2500 µm"));
+        assert!(
+            s.contains(
+                "- 5.00 µm: walls (ℓ = 1.0000 µm) → walls (ℓ = 0.5000 µm) → walls (ℓ = 0.2500 µm); \
+                 the same answer at the two finest levels, but not converged in front next to \
+                 the walls (last change 1.00 µm), wall lead (last change 1.00 µm)."
+            ),
+            "{s}"
+        );
         // A single case of a size gives no sequence.
         assert!(!s.contains("### 1.50 µm"));
         assert!(section(&rows[4..]).is_none());
@@ -444,7 +469,10 @@ mod tests {
         ];
         let s = section(&rows).unwrap();
         assert!(
-            s.contains("homogeneous at ℓ = 1.0000 µm, walls at ℓ = 0.5000 µm (the answer changes"),
+            s.contains(
+                "homogeneous (ℓ = 1.0000 µm) → walls (ℓ = 0.5000 µm); the answer changes at the \
+                 finest refinement: not converged."
+            ),
             "{s}"
         );
         // An unfinished run is left out and named.
