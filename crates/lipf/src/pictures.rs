@@ -249,18 +249,34 @@ pub fn panel_png_with_scale_bars(
             mh = mh.max((m.ny as f64 * s).round() as usize);
         }
     }
-    let (left, top, gap_x, gap_y) = (120usize, 80usize, 30usize, 50usize);
-    let w = left + cols * (mw + gap_x) + 10;
-    let h = top + rows.len() * (mh + gap_y) + 40;
+    // Each row of `rows` is a block: its label, then its maps side by side. Blocks are laid
+    // out left to right, wrapping at about MAX_WIDTH pixels, so that narrow maps (one channel
+    // period, say) sit side by side as in the source paper's Figure 5.
+    const MAX_WIDTH: usize = 1800;
+    let (margin, top, gap_x, gap_y, label_h, title_h) =
+        (16usize, 80usize, 30usize, 40usize, 26usize, 22usize);
+    let longest = rows
+        .iter()
+        .map(|(l, _)| l.chars().count())
+        .max()
+        .unwrap_or(0);
+    let block_w = (cols * (mw + gap_x)).max(9 * longest + gap_x);
+    let block_h = label_h + title_h + mh + gap_y;
+    let per_line = ((MAX_WIDTH - 2 * margin) / block_w).clamp(1, rows.len().max(1));
+    let lines = rows.len().div_ceil(per_line);
+    let w = 2 * margin + per_line * block_w;
+    let h = top + lines * block_h + 20;
     let mut c = Canvas::new(w.max(900), h);
     c.text(title, 16, 22, 19.0, false);
     c.legend(16, 44);
     for (r, (label, maps)) in rows.iter().enumerate() {
-        let y0 = top + r * (mh + gap_y) + 20;
-        c.text(label.clone(), 10, y0 + mh / 2, 16.0, false);
+        let bx = margin + (r % per_line) * block_w;
+        let by = top + (r / per_line) * block_h;
+        c.text(label.clone(), bx, by + label_h / 2, 16.0, false);
+        let y0 = by + label_h + title_h;
         for (k, m) in maps.iter().enumerate() {
             let s = scale_for(m.nx, m.ny, map_px);
-            let x0 = left + k * (mw + gap_x);
+            let x0 = bx + k * (mw + gap_x);
             c.phase_map(m, x0, y0, s);
             if let Some(&dx) = dx_um.get(r) {
                 if dx.is_finite() && dx > 0.0 {
