@@ -43,7 +43,7 @@ pub fn richardson(q: [f64; 3]) -> Option<(f64, f64)> {
 pub fn classify(r: &CaseRow) -> &'static str {
     let gain = r.fill_final - r.fill_initial;
     let lead = r.front_wall_um - r.front_centre_um;
-    if !(gain > 0.0) {
+    if gain.is_nan() || gain <= 0.0 {
         "no fill"
     } else if r.homogeneity.is_finite() && r.homogeneity >= HOMOGENEOUS_H {
         "homogeneous"
@@ -287,7 +287,7 @@ pub fn section(all: &[CaseRow]) -> Option<String> {
                 } else {
                     None
                 };
-                if !(last.abs() <= tol) {
+                if last.is_nan() || last.abs() > tol {
                     open.push((name, unit, f(last.abs(), d)));
                 }
                 let unit = if unit.is_empty() {

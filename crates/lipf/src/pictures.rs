@@ -211,7 +211,7 @@ pub fn cell_colour(xi: f64, phi: f64) -> [u8; 3] {
         return LI_RGB;
     }
     let bg = if phi > 0.5 { LLZO_RGB } else { PORE_RGB };
-    if !(xi > XI_VISIBLE) {
+    if xi.is_nan() || xi <= XI_VISIBLE {
         return bg;
     }
     let w = 0.25 + xi;
