@@ -167,6 +167,70 @@ fn halves(levels: &[&CaseRow], param: fn(&CaseRow) -> f64) -> bool {
         .all(|w| same(param(w[0]), 2.0 * param(w[1])))
 }
 
+/// Groups of completed channel cases: one pore size run to one end time (cases of one size at
+/// another current or capacity are a different question, not a refinement), largest size first.
+fn groups(rows: &[CaseRow]) -> Vec<(f64, f64)> {
+    let mut sizes: Vec<(f64, f64)> = Vec::new();
+    for r in rows
+        .iter()
+        .filter(|r| r.completed && r.channels > 0.0 && r.pore_size_um > 0.0)
+    {
+        if !sizes
+            .iter()
+            .any(|&(s, t)| same(s, r.pore_size_um) && same(t, r.end_time_s))
+        {
+            sizes.push((r.pore_size_um, r.end_time_s));
+        }
+    }
+    sizes.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.total_cmp(&b.1)));
+    sizes
+}
+
+/// The ℓ sequences of the study for `convergence.png`: per pore size (and end time) a label and
+/// the points (ℓ in µm, wall lead in µm) and (ℓ, cell voltage in mV), coarse to fine. Empty when
+/// no pore size has cases at more than one ℓ.
+#[allow(clippy::type_complexity)]
+pub fn ell_series(rows: &[CaseRow]) -> Vec<(String, Vec<(f64, f64)>, Vec<(f64, f64)>)> {
+    let sizes = groups(rows);
+    let several_ends = sizes
+        .iter()
+        .any(|&(s, t)| sizes.iter().any(|&(s2, t2)| same(s, s2) && !same(t, t2)));
+    let mut out = Vec::new();
+    for &(size, end) in &sizes {
+        let group: Vec<&CaseRow> = rows
+            .iter()
+            .filter(|r| {
+                r.completed
+                    && r.channels > 0.0
+                    && same(r.pore_size_um, size)
+                    && same(r.end_time_s, end)
+            })
+            .collect();
+        if let Some(s) = sequences(&group)
+            .into_iter()
+            .find(|s| s.what.starts_with('ℓ'))
+        {
+            let label = if several_ends {
+                format!("{} µm, {} s", f(size, 2), f(end, 0))
+            } else {
+                format!("{} µm", f(size, 2))
+            };
+            out.push((
+                label,
+                s.levels
+                    .iter()
+                    .map(|r| (ell(r), r.front_wall_um - r.front_centre_um))
+                    .collect(),
+                s.levels
+                    .iter()
+                    .map(|r| (ell(r), 1e3 * r.final_voltage_v))
+                    .collect(),
+            ));
+        }
+    }
+    out
+}
+
 /// The convergence section of `report.md`, or `None` when no pore size has cases at more than
 /// one (ℓ, Δx).
 pub fn section(all: &[CaseRow]) -> Option<String> {
@@ -177,21 +241,7 @@ pub fn section(all: &[CaseRow]) -> Option<String> {
         .filter(|r| !r.completed && r.channels > 0.0)
         .map(|r| r.name.as_str())
         .collect();
-    // Groups: one pore size run to one end time (cases of one size at another current or
-    // capacity are a different question, not a refinement).
-    let mut sizes: Vec<(f64, f64)> = Vec::new();
-    for r in rows
-        .iter()
-        .filter(|r| r.channels > 0.0 && r.pore_size_um > 0.0)
-    {
-        if !sizes
-            .iter()
-            .any(|&(s, t)| same(s, r.pore_size_um) && same(t, r.end_time_s))
-        {
-            sizes.push((r.pore_size_um, r.end_time_s));
-        }
-    }
-    sizes.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.total_cmp(&b.1)));
+    let sizes = groups(&rows);
     let mut t = String::new();
     let mut any = false;
     // Per ℓ sequence: the pore size, its levels, and the quantities that have not converged
@@ -453,6 +503,10 @@ mod tests {
             ),
             "{s}"
         );
+        let series = ell_series(&rows);
+        assert_eq!(series.len(), 1, "{series:?}");
+        assert_eq!(series[0].0, "5.00 µm");
+        assert_eq!(series[0].1, vec![(1.0, 4.0), (0.5, 6.0), (0.25, 7.0)]);
         // A single case of a size gives no sequence.
         assert!(!s.contains("### 1.50 µm"));
         assert!(section(&rows[4..]).is_none());

@@ -7,6 +7,7 @@
 //! | `morphology.png` | Li morphology at the first and last snapshot of every case, side by side (seed 000, Figure 5) |
 //! | `voltage.png`, `fill.png`, `homogeneity.png` | cell voltage against time, mean channel fill against time, homogeneity index against plated capacity |
 //! | `metrics.csv`, `metrics.md` | one row per case (columns in docs/study.md) |
+//! | `convergence_wall_lead.png`, `convergence_voltage.png` | with cases at several ℓ: the wall lead and the voltage against ℓ per pore size (`crate::convergence`) |
 //! | `report.md` | the numbers, the figures and what they say about pore size against seed 000's claim |
 //!
 //! The statements of `report.md` are computed from the numbers with the criteria written in
@@ -1005,6 +1006,39 @@ pub fn write_report(dir: &Path) -> Result<Vec<String>> {
     if let Some(conv) = crate::convergence::section(&rows) {
         let _ = writeln!(r, "\n## Convergence in the interface width and the grid\n");
         r += &conv;
+        let series = crate::convergence::ell_series(&rows);
+        if !series.is_empty() {
+            let lead: Vec<(&str, Vec<(f64, f64)>)> = series
+                .iter()
+                .map(|(l, p, _)| (l.as_str(), p.clone()))
+                .collect();
+            let volt: Vec<(&str, Vec<(f64, f64)>)> = series
+                .iter()
+                .map(|(l, _, p)| (l.as_str(), p.clone()))
+                .collect();
+            lipf_io::images::line_plot_png_with_note(
+                &out.join("convergence_wall_lead.png"),
+                "Wall lead against the interface half-width ℓ (at fixed ℓ/Δx)",
+                "interface half-width ℓ (µm)",
+                "wall lead at the end (µm)",
+                &lead,
+                None,
+            )?;
+            lipf_io::images::line_plot_png_with_note(
+                &out.join("convergence_voltage.png"),
+                "Cell voltage against the interface half-width ℓ (at fixed ℓ/Δx)",
+                "interface half-width ℓ (µm)",
+                "cell voltage at the end (mV)",
+                &volt,
+                None,
+            )?;
+            let _ = writeln!(
+                r,
+                "A converged quantity levels off towards ℓ = 0:\n\n\
+                 ![wall lead against ℓ](convergence_wall_lead.png)\n\n\
+                 ![cell voltage against ℓ](convergence_voltage.png)\n"
+            );
+        }
     }
     let electrolyte = has_electrolyte_section(&rows);
     if electrolyte {
