@@ -344,3 +344,49 @@ fn the_report_says_how_each_protocol_case_ended() {
     assert!(md.contains("| limited | voltage_limit |"), "{md}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A study that repeats one pore size at three interface widths (Δx = ℓ/2) gets the
+/// convergence section and its plots, computed from the runs.
+#[cfg(feature = "hdf5")]
+#[test]
+fn a_study_over_interface_widths_reports_their_convergence() {
+    let dir = temp_dir("ell");
+    let case = |ell: f64| {
+        serde_json::json!({
+            "name": format!("l{ell}"), "label": format!("ℓ {ell}"),
+            "set": { "domain": { "grid_spacing_um": ell / 2.0 },
+                     "model": { "interface_half_width_um": ell } }
+        })
+    };
+    let spec = serde_json::json!({
+        "name": "ell",
+        "base": {
+            "domain": { "width_um": 3.0, "height_um": 6.0 },
+            "geometry": { "kind": "channels", "pore_size_um": 1.5, "li_foil_thickness_um": 1.0,
+                          "porosity": 0.5, "impregnation_depth_um": 1.0,
+                          "dense_cap_thickness_um": 1.0 },
+            "control": { "mode": "galvanostatic", "current_density_a_m2": 2.0 },
+            "output": { "snapshot_interval_s": 0.2, "timeseries_interval_s": 0.1, "images": false }
+        },
+        "end_time_s": 0.2,
+        "cases": [case(1.0), case(0.5), case(0.25)]
+    });
+    let s: Study = serde_json::from_value(spec).unwrap();
+    let outcomes = study::run_study(&s, &dir, 2, true, &Default::default(), false).unwrap();
+    assert!(outcomes.iter().all(|o| o.result.is_ok()), "{outcomes:?}");
+    let md = std::fs::read_to_string(dir.join("report/report.md")).unwrap();
+    assert!(
+        md.contains("## Convergence in the interface width and the grid"),
+        "{md}"
+    );
+    assert!(
+        md.contains("ℓ refined at ℓ/Δx = 2.00 (l1 → l0.5 → l0.25)"),
+        "{md}"
+    );
+    assert!(md.contains("### Is the answer converged in ℓ?"), "{md}");
+    for f in ["convergence_wall_lead.png", "convergence_voltage.png"] {
+        let p = dir.join("report").join(f);
+        assert!(p.is_file() && p.metadata().unwrap().len() > 100, "{f}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
