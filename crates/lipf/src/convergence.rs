@@ -7,7 +7,7 @@
 //! refined parameter; and whether the answer to the pore-size question (walls or homogeneous)
 //! is the same at the two finest levels.
 
-use crate::report::{CaseRow, HOMOGENEOUS_H, WALL_GROWTH_H};
+use crate::report::{fills_homogeneously, shows_wall_growth, CaseRow};
 use std::fmt::Write as _;
 
 /// Relative tolerance under which two parameter values count as equal.
@@ -40,16 +40,14 @@ pub fn richardson(q: [f64; 3]) -> Option<(f64, f64)> {
 }
 
 /// The classification of one case in the terms of the pore-size question.
+/// The criteria are the pore-size statement's ([`fills_homogeneously`], [`shows_wall_growth`]).
 pub fn classify(r: &CaseRow) -> &'static str {
     let gain = r.fill_final - r.fill_initial;
-    let lead = r.front_wall_um - r.front_centre_um;
     if gain.is_nan() || gain <= 0.0 {
         "no fill"
-    } else if r.homogeneity.is_finite() && r.homogeneity >= HOMOGENEOUS_H {
+    } else if fills_homogeneously(r) {
         "homogeneous"
-    } else if (r.homogeneity.is_finite() && r.homogeneity < WALL_GROWTH_H)
-        || lead > 2.0 * r.grid_spacing_um
-    {
+    } else if shows_wall_growth(r) {
         "walls"
     } else {
         "mixed"
@@ -100,6 +98,8 @@ const QUANTITIES: [Quantity; 6] = [
 /// One refinement sequence: cases of one pore size ordered coarse to fine in the refined
 /// parameter, the other parameter's relation held fixed.
 struct Sequence<'a> {
+    /// ℓ refined (at fixed ℓ/Δx); otherwise Δx refined (at fixed ℓ).
+    refines_ell: bool,
     what: String,
     levels: Vec<&'a CaseRow>,
 }
@@ -133,6 +133,7 @@ fn sequences<'a>(group: &[&'a CaseRow]) -> Vec<Sequence<'a>> {
         levels.dedup_by(|a, b| same(ell(a), ell(b)));
         if levels.len() >= 2 {
             out.push(Sequence {
+                refines_ell: true,
                 what: format!("ℓ refined at ℓ/Δx = {}", f(q, 2)),
                 levels,
             });
@@ -152,6 +153,7 @@ fn sequences<'a>(group: &[&'a CaseRow]) -> Vec<Sequence<'a>> {
         levels.dedup_by(|a, b| same(a.grid_spacing_um, b.grid_spacing_um));
         if levels.len() >= 2 {
             out.push(Sequence {
+                refines_ell: false,
                 what: format!("Δx refined at ℓ = {} µm", f(l, 4)),
                 levels,
             });
@@ -167,56 +169,77 @@ fn halves(levels: &[&CaseRow], param: fn(&CaseRow) -> f64) -> bool {
         .all(|w| same(param(w[0]), 2.0 * param(w[1])))
 }
 
-/// Groups of completed channel cases: one pore size run to one end time (cases of one size at
-/// another current or capacity are a different question, not a refinement), largest size first.
-fn groups(rows: &[CaseRow]) -> Vec<(f64, f64)> {
-    let mut sizes: Vec<(f64, f64)> = Vec::new();
-    for r in rows
+/// One pore size run to one end time, with its refinement sequences.
+struct Group<'a> {
+    size: f64,
+    end: f64,
+    /// Some pore size of the study was run to more than one end time (the end is then named).
+    several_ends: bool,
+    members: Vec<&'a CaseRow>,
+    seqs: Vec<Sequence<'a>>,
+}
+
+impl Group<'_> {
+    fn label(&self) -> String {
+        if self.several_ends {
+            format!("{} µm, {} s", f(self.size, 2), f(self.end, 0))
+        } else {
+            format!("{} µm", f(self.size, 2))
+        }
+    }
+}
+
+/// The completed channel cases grouped by pore size and end time (cases of one size at another
+/// current or capacity are a different question, not a refinement), largest size first; only
+/// groups with a refinement sequence.
+fn refinement_groups(rows: &[CaseRow]) -> Vec<Group<'_>> {
+    let done: Vec<&CaseRow> = rows
         .iter()
         .filter(|r| r.completed && r.channels > 0.0 && r.pore_size_um > 0.0)
-    {
-        if !sizes
+        .collect();
+    let mut keys: Vec<(f64, f64)> = Vec::new();
+    for r in &done {
+        if !keys
             .iter()
             .any(|&(s, t)| same(s, r.pore_size_um) && same(t, r.end_time_s))
         {
-            sizes.push((r.pore_size_um, r.end_time_s));
+            keys.push((r.pore_size_um, r.end_time_s));
         }
     }
-    sizes.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.total_cmp(&b.1)));
-    sizes
+    keys.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.total_cmp(&b.1)));
+    let several_ends = keys
+        .iter()
+        .any(|&(s, t)| keys.iter().any(|&(s2, t2)| same(s, s2) && !same(t, t2)));
+    keys.into_iter()
+        .filter_map(|(size, end)| {
+            let members: Vec<&CaseRow> = done
+                .iter()
+                .copied()
+                .filter(|r| same(r.pore_size_um, size) && same(r.end_time_s, end))
+                .collect();
+            let seqs = sequences(&members);
+            (!seqs.is_empty()).then_some(Group {
+                size,
+                end,
+                several_ends,
+                members,
+                seqs,
+            })
+        })
+        .collect()
 }
 
-/// The ℓ sequences of the study for `convergence.png`: per pore size (and end time) a label and
-/// the points (ℓ in µm, wall lead in µm) and (ℓ, cell voltage in mV), coarse to fine. Empty when
-/// no pore size has cases at more than one ℓ.
+/// The ℓ sequences of the study for the convergence plots: per pore size (and end time) a label
+/// and the points (ℓ in µm, wall lead in µm) and (ℓ, cell voltage in mV), coarse to fine. Empty
+/// when no pore size has cases at more than one ℓ.
 #[allow(clippy::type_complexity)]
 pub fn ell_series(rows: &[CaseRow]) -> Vec<(String, Vec<(f64, f64)>, Vec<(f64, f64)>)> {
-    let sizes = groups(rows);
-    let several_ends = sizes
+    refinement_groups(rows)
         .iter()
-        .any(|&(s, t)| sizes.iter().any(|&(s2, t2)| same(s, s2) && !same(t, t2)));
-    let mut out = Vec::new();
-    for &(size, end) in &sizes {
-        let group: Vec<&CaseRow> = rows
-            .iter()
-            .filter(|r| {
-                r.completed
-                    && r.channels > 0.0
-                    && same(r.pore_size_um, size)
-                    && same(r.end_time_s, end)
-            })
-            .collect();
-        if let Some(s) = sequences(&group)
-            .into_iter()
-            .find(|s| s.what.starts_with('ℓ'))
-        {
-            let label = if several_ends {
-                format!("{} µm, {} s", f(size, 2), f(end, 0))
-            } else {
-                format!("{} µm", f(size, 2))
-            };
-            out.push((
-                label,
+        .filter_map(|g| {
+            let s = g.seqs.iter().find(|s| s.refines_ell)?;
+            Some((
+                g.label(),
                 s.levels
                     .iter()
                     .map(|r| (ell(r), r.front_wall_um - r.front_centre_um))
@@ -225,53 +248,41 @@ pub fn ell_series(rows: &[CaseRow]) -> Vec<(String, Vec<(f64, f64)>, Vec<(f64, f
                     .iter()
                     .map(|r| (ell(r), 1e3 * r.final_voltage_v))
                     .collect(),
-            ));
-        }
-    }
-    out
+            ))
+        })
+        .collect()
 }
 
 /// The convergence section of `report.md`, or `None` when no pore size has cases at more than
 /// one (ℓ, Δx).
-pub fn section(all: &[CaseRow]) -> Option<String> {
+pub fn section(rows: &[CaseRow]) -> Option<String> {
     // Only finished runs are levels of a refinement.
-    let rows: Vec<CaseRow> = all.iter().filter(|r| r.completed).cloned().collect();
-    let unfinished: Vec<&str> = all
+    let unfinished: Vec<&str> = rows
         .iter()
         .filter(|r| !r.completed && r.channels > 0.0)
         .map(|r| r.name.as_str())
         .collect();
-    let sizes = groups(&rows);
+    let groups = refinement_groups(rows);
+    if groups.is_empty() {
+        return None;
+    }
     let mut t = String::new();
-    let mut any = false;
     // Per ℓ sequence: the pore size, its levels, and the quantities that have not converged
     // (name, unit, last change).
     #[allow(clippy::type_complexity)]
     let mut finest: Vec<(f64, Vec<&CaseRow>, Vec<(&str, &str, String)>)> = Vec::new();
-    let several_ends = sizes
-        .iter()
-        .any(|&(s, t)| sizes.iter().any(|&(s2, t2)| same(s, s2) && !same(t, t2)));
-    for &(size, end) in &sizes {
-        let group: Vec<&CaseRow> = rows
-            .iter()
-            .filter(|r| r.channels > 0.0 && same(r.pore_size_um, size) && same(r.end_time_s, end))
-            .collect();
-        let seqs = sequences(&group);
-        if seqs.is_empty() {
-            continue;
-        }
-        any = true;
-        if several_ends {
-            let _ = writeln!(t, "### {} µm channels, {} s\n", f(size, 2), f(end, 0));
+    for g in &groups {
+        if g.several_ends {
+            let _ = writeln!(t, "### {} µm channels, {} s\n", f(g.size, 2), f(g.end, 0));
         } else {
-            let _ = writeln!(t, "### {} µm channels\n", f(size, 2));
+            let _ = writeln!(t, "### {} µm channels\n", f(g.size, 2));
         }
         let _ = writeln!(
             t,
             "| case | ℓ (µm) | Δx (µm) | cells across the pore | front centre (µm) | front wall (µm) | \
              wall lead (µm) | H | fill | V (mV) | class |\n|---|---|---|---|---|---|---|---|---|---|---|"
         );
-        let mut sorted = group.clone();
+        let mut sorted = g.members.clone();
         sorted.sort_by(|a, b| {
             ell(b)
                 .total_cmp(&ell(a))
@@ -295,8 +306,8 @@ pub fn section(all: &[CaseRow]) -> Option<String> {
             );
         }
         let _ = writeln!(t);
-        for s in &seqs {
-            let refined: fn(&CaseRow) -> f64 = if s.what.starts_with('ℓ') {
+        for s in &g.seqs {
+            let refined: fn(&CaseRow) -> f64 = if s.refines_ell {
                 ell
             } else {
                 |r| r.grid_spacing_um
@@ -370,13 +381,10 @@ pub fn section(all: &[CaseRow]) -> Option<String> {
                 );
             }
             let _ = writeln!(t);
-            if s.what.starts_with('ℓ') {
-                finest.push((size, s.levels.clone(), open));
+            if s.refines_ell {
+                finest.push((g.size, s.levels.clone(), open));
             }
         }
-    }
-    if !any {
-        return None;
     }
     if !unfinished.is_empty() {
         let _ = writeln!(

@@ -119,6 +119,22 @@ pub struct CaseRow {
     pub two_potential_without_creep: bool,
 }
 
+/// A case *fills homogeneously*: its channel fill increased and H ≥ [`HOMOGENEOUS_H`].
+pub fn fills_homogeneously(r: &CaseRow) -> bool {
+    r.fill_final - r.fill_initial > 0.0
+        && r.homogeneity.is_finite()
+        && r.homogeneity >= HOMOGENEOUS_H
+}
+
+/// A case shows growth along the walls: its channel fill increased, and H < [`WALL_GROWTH_H`]
+/// or the front next to the walls leads the centre by more than two grid spacings. (The
+/// statement also asks for H below the smallest pore's.)
+pub fn shows_wall_growth(r: &CaseRow) -> bool {
+    r.fill_final - r.fill_initial > 0.0
+        && ((r.homogeneity.is_finite() && r.homogeneity < WALL_GROWTH_H)
+            || r.front_wall_um - r.front_centre_um > 2.0 * r.grid_spacing_um)
+}
+
 fn num(v: &Value, path: &[&str]) -> f64 {
     let mut x = v;
     for p in path {
@@ -660,11 +676,8 @@ pub fn statement(rows: &[CaseRow]) -> String {
         .unwrap();
     let gain = |r: &CaseRow| r.fill_final - r.fill_initial;
     let lead = |r: &CaseRow| r.front_wall_um - r.front_centre_um;
-    let small_homogeneous =
-        small.homogeneity.is_finite() && small.homogeneity >= HOMOGENEOUS_H && gain(small) > 0.0;
-    let large_walls = gain(large) > 0.0
-        && ((large.homogeneity.is_finite() && large.homogeneity < WALL_GROWTH_H)
-            || lead(large) > 2.0 * large.grid_spacing_um)
+    let small_homogeneous = fills_homogeneously(small);
+    let large_walls = shows_wall_growth(large)
         && (!small.homogeneity.is_finite()
             || !large.homogeneity.is_finite()
             || large.homogeneity < small.homogeneity);
@@ -1008,30 +1021,33 @@ pub fn write_report(dir: &Path) -> Result<Vec<String>> {
         r += &conv;
         let series = crate::convergence::ell_series(&rows);
         if !series.is_empty() {
-            let lead: Vec<(&str, Vec<(f64, f64)>)> = series
-                .iter()
-                .map(|(l, p, _)| (l.as_str(), p.clone()))
-                .collect();
-            let volt: Vec<(&str, Vec<(f64, f64)>)> = series
-                .iter()
-                .map(|(l, _, p)| (l.as_str(), p.clone()))
-                .collect();
-            lipf_io::images::line_plot_png_with_note(
-                &out.join("convergence_wall_lead.png"),
-                "Wall lead against the interface half-width ℓ (at fixed ℓ/Δx)",
-                "interface half-width ℓ (µm)",
-                "wall lead at the end (µm)",
-                &lead,
-                None,
-            )?;
-            lipf_io::images::line_plot_png_with_note(
-                &out.join("convergence_voltage.png"),
-                "Cell voltage against the interface half-width ℓ (at fixed ℓ/Δx)",
-                "interface half-width ℓ (µm)",
-                "cell voltage at the end (mV)",
-                &volt,
-                None,
-            )?;
+            for (k, file, what, y_label) in [
+                (
+                    0,
+                    "convergence_wall_lead.png",
+                    "Wall lead",
+                    "wall lead at the end (µm)",
+                ),
+                (
+                    1,
+                    "convergence_voltage.png",
+                    "Cell voltage",
+                    "cell voltage at the end (mV)",
+                ),
+            ] {
+                let s: Vec<(&str, Vec<(f64, f64)>)> = series
+                    .iter()
+                    .map(|(l, lead, volt)| (l.as_str(), [lead, volt][k].clone()))
+                    .collect();
+                lipf_io::images::line_plot_png_with_note(
+                    &out.join(file),
+                    &format!("{what} against the interface half-width ℓ (at fixed ℓ/Δx)"),
+                    "interface half-width ℓ (µm)",
+                    y_label,
+                    &s,
+                    None,
+                )?;
+            }
             let _ = writeln!(
                 r,
                 "A converged quantity levels off towards ℓ = 0:\n\n\
