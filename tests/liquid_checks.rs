@@ -210,6 +210,43 @@ fn the_liquid_reference_case_starts_at_the_closed_form_current() {
     assert!((i - lo).abs() < 0.02 * lo, "{i} against {lo}");
 }
 
+/// The implicit Nernst–Planck step on the 20 µm strip of the liquid reference case, where the
+/// Slotboom weights span e^18 over the liquid's 0.47 V: its solve stalled at 53 s (the residual
+/// at 9.7e-6 against 4e-8 after 2000 CG iterations) while its multigrid over-corrected the
+/// coarse corrections as the potentials' does (lipf_core::solver::CoarseCorrection). Unscaled,
+/// it takes a few iterations per step, and the run follows the explicit sub-steps'.
+#[test]
+fn the_implicit_step_runs_the_liquid_strip_in_a_few_iterations_and_follows_the_explicit_one() {
+    use lipf_core::config::NernstPlanck;
+    let mut cfg =
+        Config::from_file(&config_path("dendrites/liquid-hong-viswanathan.json")).unwrap();
+    cfg.domain.width_um = 20.0;
+    cfg.output.images = false;
+    let end_s = 60.0;
+    let mut runs = Vec::new();
+    for np in [NernstPlanck::Implicit, NernstPlanck::Explicit] {
+        cfg.model.nernst_planck = np;
+        let mut b = run(&cfg, end_s);
+        let s = &b.state().clone();
+        let tip = lipf_core::morphology::li_tip_um(&b.coeffs.grid, &s.xi);
+        let li = lipf_core::observables::li_amount_mol_m2(&b.coeffs, s);
+        let per_step = b.np_iterations_total() as f64 / s.step as f64;
+        eprintln!(
+            "{np:?}: {} steps, {per_step:.2} NP iterations per step, tip {tip:.3} µm, Li {li:.6e} mol/m², i {:.1} A/m²",
+            s.step, s.current_density_a_m2
+        );
+        runs.push((per_step, tip, li, faraday_error(&b.coeffs, s)));
+    }
+    let ((iters, tip_i, li_i, err_i), (_, tip_e, li_e, _)) = (runs[0], runs[1]);
+    assert!(iters <= 15.0, "{iters} iterations per step");
+    assert!(err_i < 1e-6, "Faraday error {err_i}");
+    assert!(
+        (tip_i - tip_e).abs() < 0.5,
+        "tip {tip_i} against {tip_e} µm"
+    );
+    assert!((li_i / li_e - 1.0).abs() < 0.01, "Li {li_i} against {li_e}");
+}
+
 /// Amplitude of the ½-crossing height's first Fourier mode over the width (one period), m.
 fn front_mode(b: &mut CpuBackend) -> f64 {
     let g = b.coeffs.grid;

@@ -39,7 +39,7 @@ use crate::cpu::xi_rate::{obstacle_dt_cap_s, obstacle_step_s, xi_rate, XiRatePar
 use crate::cpu::xi_update::xi_update;
 use crate::geometry::GeometryInfo;
 use crate::observables::{self, Scalars};
-use crate::solver::{CoupledMultigrid, Multigrid, SolveStats};
+use crate::solver::{CoarseCorrection, CoupledMultigrid, Multigrid, SolveStats};
 use crate::state::State;
 use crate::step::{potential_sequence, step_sequence, Solve, StepKernels};
 use std::time::Instant;
@@ -239,7 +239,8 @@ impl CpuBackend {
                 op: Operator::zeros(grid.nx, grid.ny),
                 rhs: vec![0.0; n],
                 u: vec![0.0; n],
-                solver: Multigrid::with_cycle(grid.nx, grid.ny, sweeps, cycle),
+                solver: Multigrid::with_cycle(grid.nx, grid.ny, sweeps, cycle)
+                    .with_correction(CoarseCorrection::Plain),
                 iterations_total: 0,
             }),
             creep: coeffs.creep.map(|_| CreepFlow {

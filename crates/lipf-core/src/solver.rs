@@ -134,13 +134,33 @@ pub fn second_coarse_visit(cycle: Cycle, coarse_cells: usize, coarse_is_coarsest
     cycle == Cycle::W && !coarse_is_coarsest && coarse_cells >= W_MIN_CELLS
 }
 
-/// The over-correction of a coarse correction ([`COARSE_CORRECTION_SCALE`] after one visit,
-/// [`W_COARSE_CORRECTION_SCALE`] after two).
-pub fn coarse_correction_scale(second_visit: bool) -> f64 {
-    if second_visit {
-        W_COARSE_CORRECTION_SCALE
-    } else {
-        COARSE_CORRECTION_SCALE
+/// How a multigrid scales its coarse corrections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CoarseCorrection {
+    /// Over-corrected: [`COARSE_CORRECTION_SCALE`] after one coarse visit,
+    /// [`W_COARSE_CORRECTION_SCALE`] after two (the potentials and the creep flow).
+    OverCorrected,
+    /// Unscaled (1 on every level): the implicit Nernst–Planck step. Its operator (a diagonal
+    /// e^{−fφ} beside face weights that vary as e^{−fφ} over the cell, docs/models/phase-field.md
+    /// §9.4) is not the pure diffusion the over-correction is tuned for. Measured on a 20 µm
+    /// strip of the liquid reference case (configs/dendrites/liquid-hong-viswanathan.json): with
+    /// the potentials' 1.8 the preconditioner loses definiteness and CG stalls at step 315 (the
+    /// residual at 9.7e-6 against 4e-8 after 2000 iterations); unscaled it takes 4–12 iterations
+    /// per step to 70 s. Scaling the over-correction per coarse cell by the share of the diagonal
+    /// that is conductance (1.8 where faces dominate, 1 where the diagonal does) did not help
+    /// (19–2000 iterations).
+    Plain,
+}
+
+impl CoarseCorrection {
+    /// The factor of a coarse correction after one visit of the coarse level or two
+    /// (`second_visit`: the W-cycle's second visit, [`second_coarse_visit`]).
+    pub fn scale(self, second_visit: bool) -> f64 {
+        match (self, second_visit) {
+            (CoarseCorrection::Plain, _) => 1.0,
+            (CoarseCorrection::OverCorrected, false) => COARSE_CORRECTION_SCALE,
+            (CoarseCorrection::OverCorrected, true) => W_COARSE_CORRECTION_SCALE,
+        }
     }
 }
 
@@ -169,6 +189,7 @@ pub struct Multigrid {
     coarse: Option<DenseCholesky>,
     sweeps: usize,
     cycle: Cycle,
+    correction: CoarseCorrection,
     // CG work vectors on the finest level.
     r: Vec<f64>,
     z: Vec<f64>,
@@ -208,11 +229,19 @@ impl Multigrid {
             coarse: None,
             sweeps,
             cycle,
+            correction: CoarseCorrection::OverCorrected,
             r: vec![0.0; n],
             z: vec![0.0; n],
             p: vec![0.0; n],
             q: vec![0.0; n],
         }
+    }
+
+    /// The same hierarchy with coarse corrections scaled as `correction` says (the default is
+    /// [`CoarseCorrection::OverCorrected`]).
+    pub fn with_correction(mut self, correction: CoarseCorrection) -> Multigrid {
+        self.correction = correction;
+        self
     }
 
     pub fn levels(&self) -> usize {
@@ -275,7 +304,7 @@ impl Multigrid {
             }
         }
         // The over-correction suited to how accurately the coarse problem was solved.
-        let scale = coarse_correction_scale(twice);
+        let scale = self.correction.scale(twice);
         let (f, c) = self.levels.split_at_mut(l + 1);
         let lev = &mut f[l];
         mg_prolong(&c[0].x, scale, lev.op.nx, &mut lev.x);

@@ -87,7 +87,7 @@ use lipf_core::config::{Config, ControlMode, NernstPlanck, OverpotentialForm};
 use lipf_core::cpu::xi_rate as cpu_xi_rate;
 use lipf_core::geometry::GeometryInfo;
 use lipf_core::observables::Scalars;
-use lipf_core::solver::coarse_correction_scale;
+use lipf_core::solver::CoarseCorrection;
 use lipf_core::step::{potential_sequence, step_sequence, Solve, StepKernels};
 use lipf_core::{Coefficients, State};
 use recorder::Recorder;
@@ -397,23 +397,23 @@ impl GpuBackend {
                 .iter()
                 .map(|&(cx, cy)| [0, 1].map(|c| uniform(&ctx, "mg", &MgParams::new(cx, cy, c))))
                 .collect(),
-            transfer: (0..levels)
-                .map(|l| {
-                    (l + 1 < levels).then(|| {
-                        let (fx, fy) = dims[l];
-                        uniform(
-                            &ctx,
-                            "transfer",
-                            &TransferParams::new(
-                                fx,
-                                fy,
-                                coarse_correction_scale(second_visit(config.solver.cycle, &dims, l))
-                                    as f32,
-                            ),
-                        )
-                    })
-                })
-                .collect(),
+            transfer: [CoarseCorrection::OverCorrected, CoarseCorrection::Plain].map(
+                |correction| {
+                    (0..levels)
+                        .map(|l| {
+                            (l + 1 < levels).then(|| {
+                                let (fx, fy) = dims[l];
+                                let twice = second_visit(config.solver.cycle, &dims, l);
+                                uniform(
+                                    &ctx,
+                                    "transfer",
+                                    &TransferParams::new(fx, fy, correction.scale(twice) as f32),
+                                )
+                            })
+                        })
+                        .collect()
+                },
+            ),
         };
         let tol = config.solver.relative_tolerance * current_scale_a_m(&coeffs);
         let solve_p: Vec<wgpu::Buffer> = [SOLVE_ZERO, SOLVE_UNIT]
@@ -558,7 +558,7 @@ impl GpuBackend {
                         &el_p, &b.xi, &b.phi, &b.a, &b.g, &el.op[0], &cb.b0, &cb.b1, &b.es,
                     ],
                 ),
-                electronic: LevelGroups::new(c, &k, el, &lp),
+                electronic: LevelGroups::new(c, &k, el, &lp, CoarseCorrection::OverCorrected),
                 solves,
                 apply: k[KernelId::MgApply].bind(c, &[mg0, &el.op[0], &cb.p, &cb.q]),
                 couple_apply: k[KernelId::CoupleApply]
@@ -590,7 +590,7 @@ impl GpuBackend {
                     &asm_p, &b.xi, &b.phi, &b.a, &b.g, &b.eta, &mg.op[0], &b.b0, &b.b1,
                 ],
             ),
-            mg: LevelGroups::new(c, &k, mg, &lp),
+            mg: LevelGroups::new(c, &k, mg, &lp, CoarseCorrection::OverCorrected),
             coupled: coupled_groups,
             solves,
             apply: k[KernelId::MgApply].bind(c, &[mg0, &mg.op[0], &b.p, &b.q]),

@@ -249,7 +249,7 @@ impl CreepGroups {
             start: k[KernelId::Copy].bind(c, &[g0, &cb.stack, &cb.pressure]),
             assemble: k[KernelId::CreepAssemble]
                 .bind(c, &[cp, &b.xi, &b.phi, &cb.full, &b.control, op, &cb.rhs]),
-            levels: LevelGroups::new(c, k, h, i.lp),
+            levels: LevelGroups::new(c, k, h, i.lp, CoarseCorrection::OverCorrected),
             solve: SolveGroups {
                 residual: k[KernelId::MgResidual].bind(c, &[mg0, op, &cb.rhs, &cb.pressure, r]),
                 resnorm: k[KernelId::ResidualNormPartials]
@@ -302,8 +302,9 @@ pub(super) struct LevelGroups {
 pub(super) struct LevelParams {
     pub(super) grid: Vec<wgpu::Buffer>,
     pub(super) mg: Vec<[wgpu::Buffer; 2]>,
-    /// Transfer from level l to l + 1.
-    pub(super) transfer: Vec<Option<wgpu::Buffer>>,
+    /// Transfer from level l to l + 1, with the over-corrected coarse correction ([0]) and the
+    /// plain one ([1]; lipf_core::solver::CoarseCorrection).
+    pub(super) transfer: [Vec<Option<wgpu::Buffer>>; 2],
 }
 
 impl LevelGroups {
@@ -312,9 +313,14 @@ impl LevelGroups {
         k: &Pipelines,
         h: &Hierarchy,
         lp: &LevelParams,
+        correction: CoarseCorrection,
     ) -> LevelGroups {
         let levels = h.op.len();
-        let tr = |l: usize| lp.transfer[l].as_ref().unwrap();
+        let transfer = match correction {
+            CoarseCorrection::OverCorrected => &lp.transfer[0],
+            CoarseCorrection::Plain => &lp.transfer[1],
+        };
+        let tr = |l: usize| transfer[l].as_ref().unwrap();
         LevelGroups {
             coarsen: (0..levels)
                 .map(|l| {
@@ -442,7 +448,7 @@ impl NpGroups {
                     &np.u,
                 ],
             ),
-            levels: LevelGroups::new(c, k, h, i.lp),
+            levels: LevelGroups::new(c, k, h, i.lp, CoarseCorrection::Plain),
             solve: SolveGroups {
                 residual: k[KernelId::MgResidual].bind(c, &[mg0, op, &np.rhs, &np.u, r]),
                 resnorm: k[KernelId::ResidualNormPartials]
