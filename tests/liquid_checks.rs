@@ -183,9 +183,6 @@ fn the_liquid_reference_case_starts_at_the_closed_form_current() {
         Config::from_file(&config_path("dendrites/liquid-hong-viswanathan.json")).unwrap();
     cfg.domain.width_um = 20.0;
     cfg.model.noise_amplitude_per_sqrt_s = 0.0;
-    // On this narrow strip the implicit step's solve stalls after a few seconds (the
-    // configuration's comment); the explicit sub-steps are robust.
-    cfg.model.nernst_planck = lipf_core::config::NernstPlanck::Explicit;
     cfg.output.images = false;
     let mut b = run(&cfg, 1.0);
     let i = b.state().current_density_a_m2;
