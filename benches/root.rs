@@ -1,4 +1,5 @@
-//! Criterion benchmarks of the explicit update (xi_rate, xi_update, np_substep) and the copy
+//! Criterion benchmarks of the explicit update (xi_rate, xi_update, np_substep), the multigrid's
+//! finest-level kernels on the CPU (a red–black smoothing sweep, the residual), and the copy
 //! kernel, on the CPU reference kernels and, when an adapter is present, on the GPU backend's
 //! WGSL kernels. `lipf bench` reports the same figures as cell updates per second and as
 //! fractions of the copy bandwidth; these benches track them over time.
@@ -9,6 +10,9 @@
 //! `LIPF_BENCH_SIZE` sets the grid (n × n, default 256).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use lipf_core::cpu::mg_residual::mg_residual;
+use lipf_core::cpu::mg_smooth::mg_smooth;
+use lipf_core::cpu::operator::Operator;
 use lipf_core::cpu::{np_substep::np_substep, par::for_rows, xi_rate, xi_update::xi_update};
 use lipf_gpu::bench::{BenchFields, GpuExplicit};
 use std::time::Duration;
@@ -46,6 +50,22 @@ fn cpu_kernels(c: &mut Criterion) {
             np_substep(nx, ny, 1e-6, &f.stencil, &c1, &mut c2);
             std::mem::swap(&mut c1, &mut c2);
         })
+    });
+    // A potential-like operator: conductances that follow the scaffold (ϕ), a small diagonal.
+    let mut op = Operator::zeros(nx, ny);
+    let sigma: Vec<f64> = f.phi.iter().map(|p| 1e-3 + (1.0 - p)).collect();
+    op.set_face_conductances(&sigma);
+    op.s.iter_mut().for_each(|s| *s = 1e-6);
+    op.update_diagonal();
+    let (rhs, mut x, mut r) = (f.conc.clone(), vec![0.0; n], vec![0.0; n]);
+    group.bench_function("mg_smooth (both colours)", |b| {
+        b.iter(|| {
+            mg_smooth(&op, &rhs, &mut x, 0);
+            mg_smooth(&op, &rhs, &mut x, 1);
+        })
+    });
+    group.bench_function("mg_residual", |b| {
+        b.iter(|| mg_residual(&op, &rhs, &x, &mut r))
     });
     group.bench_function("copy", |b| {
         b.iter(|| {

@@ -163,3 +163,52 @@ fn cpu_backend_refuses_an_adapter_filter_and_auto_never_runs_on_software() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// summary.json reports the implicit Nernst–Planck solve's CG iterations per step on both
+/// backends, and leaves them out with the explicit sub-steps.
+#[test]
+fn summary_reports_the_nernst_planck_iterations_of_the_implicit_step_on_both_backends() {
+    use lipf_core::config::NernstPlanck;
+    let gpu_too = adapter_available();
+    let dir = std::env::temp_dir().join(format!("lipf-np-iterations-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut choices = vec![BackendChoice::Cpu];
+    if gpu_too {
+        choices.push(BackendChoice::Gpu);
+    }
+    for choice in choices {
+        for np in [NernstPlanck::Implicit, NernstPlanck::Explicit] {
+            let mut cfg = smoke();
+            cfg.output.images = false;
+            cfg.time.end_time_s = 5.0 * cfg.output.timeseries_interval_s;
+            cfg.model.nernst_planck = np;
+            let out = dir.join(format!("{choice:?}-{np:?}"));
+            let summary = lipf::run::run_on(
+                lipf::RunOptions {
+                    config: cfg,
+                    out_dir: out.clone(),
+                    resume: None,
+                    overwrite: false,
+                    quiet: true,
+                    stop: StopFlag::new(),
+                    stop_after_steps: None,
+                },
+                &BackendSelection {
+                    choice,
+                    adapter: None,
+                },
+            )
+            .unwrap();
+            let per_step = summary.mean_nernst_planck_iterations_per_step;
+            eprintln!("{choice:?}, {np:?}: {per_step:?} NP iterations per step");
+            match np {
+                NernstPlanck::Implicit => assert!(
+                    per_step.is_some_and(|n| n > 0.0 && n < 50.0),
+                    "{choice:?}: {per_step:?}"
+                ),
+                NernstPlanck::Explicit => assert_eq!(per_step, None, "{choice:?}"),
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -932,6 +932,10 @@ impl Backend for CpuBackend {
         Some(self.timings)
     }
 
+    fn nernst_planck_iterations(&self) -> Option<u64> {
+        self.np.as_ref().map(|np| np.iterations_total)
+    }
+
     fn set_current_density(&mut self, a_m2: f64) {
         self.coeffs.target_current_a_m = a_m2 * self.coeffs.grid.width_m();
     }

@@ -62,6 +62,9 @@ pub struct RunSummary {
     pub cells: usize,
     pub cell_updates_per_second: f64,
     pub mean_solver_iterations_per_step: f64,
+    /// CG iterations of the implicit Nernst–Planck solve per step (absent with the explicit
+    /// sub-steps).
+    pub mean_nernst_planck_iterations_per_step: Option<f64>,
     /// Wall time per step in the potential solve and in the rest, ms.
     pub potential_solve_ms_per_step: Option<f64>,
     pub other_ms_per_step: Option<f64>,
@@ -865,6 +868,9 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
         cell_updates_per_second: state.cells() as f64 * steps as f64 / wall.max(1e-9),
         mean_solver_iterations_per_step: (state.solver_iterations_total - iters0) as f64
             / (steps.max(1)) as f64,
+        mean_nernst_planck_iterations_per_step: backend
+            .nernst_planck_iterations()
+            .map(|n| n as f64 / steps.max(1) as f64),
         potential_solve_ms_per_step: backend
             .timings()
             .map(|t| 1e3 * t.potential_s / steps.max(1) as f64),

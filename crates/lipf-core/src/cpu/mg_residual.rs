@@ -4,34 +4,54 @@
 use super::operator::Operator;
 use super::par::for_rows;
 
-/// (A x)_k for one cell.
+/// Calls `f(i, (A x)_i)` for every cell of row j, in increasing i:
+///   (A x)_k = diag_k x_k − (T_e x_e + T_w x_w + T_n x_n + T_s x_s),
+/// summed in this order (the WGSL twin's), with the row's arrays taken as slices once so that
+/// the loop keeps their addresses in registers.
 #[inline(always)]
-pub fn apply_cell(op: &Operator, x: &[f64], i: usize, j: usize) -> f64 {
+fn apply_row<F: FnMut(usize, f64)>(op: &Operator, x: &[f64], j: usize, mut f: F) {
     let (nx, ny) = (op.nx, op.ny);
     let base = j * nx;
-    let k = base + i;
-    let mut off = 0.0;
-    if nx > 1 {
-        let e = if i + 1 == nx { base } else { k + 1 };
-        let w = if i == 0 { base + nx - 1 } else { k - 1 };
-        off += op.tx[k] * x[e] + op.tx[w] * x[w];
+    let (txr, tyr, dr, xr) = (
+        &op.tx[base..base + nx],
+        &op.ty[base..base + nx],
+        &op.diag[base..base + nx],
+        &x[base..base + nx],
+    );
+    let (north, south) = (j + 1 < ny, j > 0);
+    let (tys, xs) = if south {
+        (&op.ty[base - nx..base], &x[base - nx..base])
+    } else {
+        (&[][..], &[][..])
+    };
+    let xn = if north {
+        &x[base + nx..base + 2 * nx]
+    } else {
+        &[][..]
+    };
+    for i in 0..nx {
+        let mut off = 0.0;
+        if nx > 1 {
+            let e = if i + 1 == nx { 0 } else { i + 1 };
+            let w = if i == 0 { nx - 1 } else { i - 1 };
+            off += txr[i] * xr[e] + txr[w] * xr[w];
+        }
+        if north {
+            off += tyr[i] * xn[i];
+        }
+        if south {
+            off += tys[i] * xs[i];
+        }
+        f(i, dr[i] * xr[i] - off);
     }
-    if j + 1 < ny {
-        off += op.ty[k] * x[k + nx];
-    }
-    if j > 0 {
-        off += op.ty[k - nx] * x[k - nx];
-    }
-    op.diag[k] * x[k] - off
 }
 
 /// r = b − A x.
 pub fn mg_residual(op: &Operator, b: &[f64], x: &[f64], r: &mut [f64]) {
     let nx = op.nx;
     for_rows(r, nx, |j, row| {
-        for (i, v) in row.iter_mut().enumerate() {
-            *v = b[j * nx + i] - apply_cell(op, x, i, j);
-        }
+        let br = &b[j * nx..(j + 1) * nx];
+        apply_row(op, x, j, |i, ax| row[i] = br[i] - ax);
     });
 }
 
@@ -39,8 +59,6 @@ pub fn mg_residual(op: &Operator, b: &[f64], x: &[f64], r: &mut [f64]) {
 pub fn mg_apply(op: &Operator, x: &[f64], y: &mut [f64]) {
     let nx = op.nx;
     for_rows(y, nx, |j, row| {
-        for (i, v) in row.iter_mut().enumerate() {
-            *v = apply_cell(op, x, i, j);
-        }
+        apply_row(op, x, j, |i, ax| row[i] = ax);
     });
 }

@@ -1535,4 +1535,8 @@ impl Backend for GpuBackend {
         self.upload(state);
         self.check_ranges()
     }
+
+    fn nernst_planck_iterations(&self) -> Option<u64> {
+        (self.coeffs.nernst_planck == NernstPlanck::Implicit).then_some(self.np_iterations_total)
+    }
 }
