@@ -114,6 +114,10 @@ enum Command {
     Check {
         /// Configuration file (JSON). Default: the compiled-in default case.
         config: Option<PathBuf>,
+        /// Override one configuration field, as for `lipf run`: --set PATH=VALUE, e.g. --set
+        /// model.nernst_planck=implicit; repeat for more.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<String>,
     },
     // Help text: on `ImpedanceArgs` (cmd_impedance.rs).
     Impedance(Box<cmd_impedance::ImpedanceArgs>),
@@ -167,13 +171,22 @@ enum Command {
         /// Replace the contents of a non-empty output folder.
         #[arg(long)]
         overwrite: bool,
+        /// Override one configuration field, as for `lipf run`: --set PATH=VALUE, e.g. --set
+        /// domain.grid_spacing_um=0.125; repeat for more.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<String>,
     },
 }
 
-fn load_config(path: &Option<PathBuf>) -> Result<Config> {
+/// CONFIG (or the compiled-in default case) with each --set applied on top.
+fn load_config(path: &Option<PathBuf>, set: &[String]) -> Result<Config> {
     Ok(match path {
-        Some(p) => Config::from_file(p)?,
-        None => Config::default(),
+        Some(p) => Config::from_file_with(p, set)?,
+        None if set.is_empty() => Config::default(),
+        None => Config::from_json_str(&lipf_core::config::apply_overrides(
+            &Config::default().to_json_pretty(),
+            set,
+        )?)?,
     })
 }
 
@@ -229,14 +242,7 @@ fn real_main() -> Result<()> {
                             format!("configuration stored in {} with --set", ckpt.display())
                         })?
                 }
-                (None, _) => match &config {
-                    Some(p) => Config::from_file_with(p, &set)?,
-                    None if set.is_empty() => Config::default(),
-                    None => Config::from_json_str(&lipf_core::config::apply_overrides(
-                        &Config::default().to_json_pretty(),
-                        &set,
-                    )?)?,
-                },
+                (None, _) => load_config(&config, &set)?,
             };
             let out_dir = match (&out, &resume) {
                 (Some(o), _) => o.clone(),
@@ -274,8 +280,8 @@ fn real_main() -> Result<()> {
         Command::Info(args) => cmd_info::run(args),
         #[cfg(feature = "gpu")]
         Command::Bench(args) => cmd_bench::run(args),
-        Command::Check { config } => {
-            let config = load_config(&config)?;
+        Command::Check { config, set } => {
+            let config = load_config(&config, &set)?;
             check(&config)
         }
         Command::Study {
@@ -303,8 +309,9 @@ fn real_main() -> Result<()> {
             config,
             out,
             overwrite,
+            set,
         } => {
-            let config = load_config(&config)?;
+            let config = load_config(&config, &set)?;
             // The scaffold is built at full resolution: the memory budget applies.
             let est = lipf_core::estimate::check_config(&config)?;
             lipf::run::check_available_memory(est.memory_bytes)?;

@@ -411,3 +411,51 @@ fn comments_in_configurations_and_set_overrides() {
     assert!(lipf_core::Config::from_file_with(&p, &["nonsense".into()]).is_err());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `lipf check` and `lipf geometry` take --set as `lipf run` does: the check prints the time
+/// step of the overridden configuration, and a misspelt override fails naming the field.
+#[test]
+fn check_and_geometry_take_set_overrides() {
+    let dir = temp("check-set");
+    let cfg = write_config(&dir, 100.0);
+    let step_line = |extra: &[&str]| {
+        let out = lipf().arg("check").arg(&cfg).args(extra).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find(|l| l.starts_with("time step"))
+            .unwrap()
+            .to_string()
+    };
+    let plain = step_line(&[]);
+    let set = step_line(&["--set", "output.timeseries_interval_s=0.001"]);
+    assert!(
+        set.contains("1.0000e-3 s"),
+        "{set} (without --set: {plain})"
+    );
+    assert_ne!(plain, set);
+    let out = lipf()
+        .args(["check", cfg.to_str().unwrap(), "--set", "time.end_tme_s=5"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("end_tme_s"));
+    let geo = dir.join("geometry");
+    let out = lipf()
+        .arg("geometry")
+        .arg(&cfg)
+        .args(["--out", geo.to_str().unwrap(), "--set", "name=renamed"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(std::fs::read_dir(&geo).unwrap().next().is_some());
+    let _ = std::fs::remove_dir_all(&dir);
+}
