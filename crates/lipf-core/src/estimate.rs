@@ -4,7 +4,7 @@
 //! a configuration that exceeds a budget before anything is built.
 
 use crate::coefficients::Coefficients;
-use crate::config::{Config, ConfigError, NernstPlanck};
+use crate::config::{Config, ConfigError, NernstPlanck, ObstacleStep};
 
 /// Bytes per GiB.
 pub const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
@@ -175,4 +175,75 @@ pub fn check_config(config: &Config) -> Result<Estimate, ConfigError> {
         allowed: b.to_string(),
     })?;
     Ok(e)
+}
+
+/// The implicit time integrators `config` leaves off and could take (the implicit obstacle not
+/// with creep, which refuses it), as `--set` overrides, with the estimate they would give; None
+/// unless they would at least halve the estimated wall time. Both change the results at first
+/// order in Δt (BENCHMARKS.md: 0.2 % of V on the paper case at 10 s steps).
+pub fn faster_settings(config: &Config) -> Option<(Vec<&'static str>, Estimate)> {
+    let mut fast = config.clone();
+    let mut sets = Vec::new();
+    if config.model.obstacle_step == ObstacleStep::Explicit && !config.creep.enabled {
+        fast.model.obstacle_step = ObstacleStep::Implicit;
+        sets.push("model.obstacle_step=implicit");
+    }
+    if config.model.nernst_planck == NernstPlanck::Explicit {
+        fast.model.nernst_planck = NernstPlanck::Implicit;
+        sets.push("model.nernst_planck=implicit");
+    }
+    if sets.is_empty() {
+        return None;
+    }
+    let then = Estimate::of(&fast);
+    (then.wall_time_s < 0.5 * Estimate::of(config).wall_time_s).then_some((sets, then))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paper_like(interval_s: f64) -> Config {
+        let mut c = Config::default();
+        c.output.timeseries_interval_s = interval_s;
+        c.output.snapshot_interval_s = 100.0;
+        c.time.end_time_s = 1000.0;
+        c
+    }
+
+    #[test]
+    fn faster_settings_name_what_is_off_and_only_when_it_pays() {
+        // At a 10 s output interval the explicit obstacle's limit (about 0.9 s) sets the step.
+        let c = paper_like(10.0);
+        let (sets, fast) = faster_settings(&c).expect("the implicit steps pay here");
+        assert_eq!(
+            sets,
+            [
+                "model.obstacle_step=implicit",
+                "model.nernst_planck=implicit"
+            ]
+        );
+        assert!(
+            fast.steps < 0.2 * Estimate::of(&c).steps,
+            "{} steps",
+            fast.steps
+        );
+        // Nothing left to switch on.
+        let mut done = c.clone();
+        done.model.obstacle_step = ObstacleStep::Implicit;
+        done.model.nernst_planck = NernstPlanck::Implicit;
+        assert!(faster_settings(&done).is_none());
+        // With creep the obstacle stays explicit; the implicit Nernst–Planck step alone does
+        // not halve this case's cost.
+        let mut creep = c.clone();
+        creep.creep.enabled = true;
+        if let Some((sets, _)) = faster_settings(&creep) {
+            assert!(!sets.contains(&"model.obstacle_step=implicit"), "{sets:?}");
+        }
+        // Where the output interval already bounds the step below the obstacle's limit, the
+        // implicit obstacle gains nothing.
+        let mut short = paper_like(0.1);
+        short.model.nernst_planck = NernstPlanck::Implicit;
+        assert!(faster_settings(&short).is_none());
+    }
 }

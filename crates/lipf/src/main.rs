@@ -407,6 +407,17 @@ fn check(config: &Config) -> Result<()> {
         est.wall_time_s / 3600.0,
         lipf_core::estimate::REFERENCE_CELL_STEPS_PER_S
     );
+    if let Some((sets, fast)) = lipf_core::estimate::faster_settings(config) {
+        println!(
+            "faster: with --set {} the step would be {:.4e} s (about {:.0} steps, {:.3} h); the \
+             time error is first order in the step (0.2 % of V on the paper case at 10 s steps, \
+             BENCHMARKS.md), and the output intervals bound the step too",
+            sets.join(" --set "),
+            fast.dt_s,
+            fast.steps,
+            fast.wall_time_s / 3600.0
+        );
+    }
     println!(
         "control: {:?}, {}",
         config.control.mode,
