@@ -141,8 +141,9 @@ pub enum CoarseCorrection {
     /// [`W_COARSE_CORRECTION_SCALE`] after two (the potentials and the creep flow).
     OverCorrected,
     /// Unscaled (1 on every level): the implicit Nernst–Planck step. Its operator (a diagonal
-    /// e^{−fφ} beside face weights that vary as e^{−fφ} over the cell, docs/models/phase-field.md
-    /// §9.4) is not the pure diffusion the over-correction is tuned for. Measured on a 20 µm
+    /// e^{−fφ} and face weights that vary as e^{−fφ} across the domain,
+    /// docs/models/phase-field.md §9.4) is not the pure diffusion the over-correction is tuned
+    /// for. Measured on a 20 µm
     /// strip of the liquid reference case (configs/dendrites/liquid-hong-viswanathan.json): with
     /// the potentials' 1.8 the preconditioner loses definiteness and CG stalls at step 315 (the
     /// residual at 9.7e-6 against 4e-8 after 2000 iterations); unscaled it takes 4–12 iterations
