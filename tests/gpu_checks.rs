@@ -3776,7 +3776,11 @@ fn gpu_implicit_nernst_planck_deviation_of_c_matches_the_cpu_relatively() {
     gpu.advance(until, &stop).expect("GPU run");
     let t2 = std::time::Instant::now();
     let (sc, sg) = (cpu.scalars(), gpu.scalars());
-    let (nc, ng) = (cpu.np_iterations_total(), gpu.np_iterations_total());
+    let implicit = "the implicit Nernst–Planck step";
+    let (nc, ng) = (
+        Backend::nernst_planck_iterations(&cpu).expect(implicit),
+        Backend::nernst_planck_iterations(&gpu).expect(implicit),
+    );
     eprintln!(
         "implicit Nernst–Planck, D_p = D_NE/2: t = {until} s, CPU {} steps in {:.2} s, GPU {} steps \
          in {:.2} s; Nernst–Planck CG iterations per step: CPU {:.2}, GPU {:.2}; Δt D_p/Δx² = {:.1}, {:.1} explicit limits",

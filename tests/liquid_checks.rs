@@ -227,7 +227,7 @@ fn the_implicit_step_runs_the_liquid_strip_in_a_few_iterations_and_follows_the_e
         let s = &b.state().clone();
         let tip = lipf_core::morphology::li_tip_um(&b.coeffs.grid, &s.xi);
         let li = lipf_core::observables::li_amount_mol_m2(&b.coeffs, s);
-        let per_step = b.np_iterations_total() as f64 / s.step as f64;
+        let per_step = b.nernst_planck_iterations().unwrap_or(0) as f64 / s.step as f64;
         eprintln!(
             "{np:?}: {} steps, {per_step:.2} NP iterations per step, tip {tip:.3} µm, Li {li:.6e} mol/m², i {:.1} A/m²",
             s.step, s.current_density_a_m2

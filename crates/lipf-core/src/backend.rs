@@ -94,7 +94,7 @@ pub trait Backend {
     fn timings(&self) -> Option<crate::cpu_backend::StepTimings> {
         None
     }
-    /// CG iterations of the implicit Nernst–Planck solves this backend has run (None with the
+    /// CG iterations of all implicit Nernst–Planck solves this backend has run (None with the
     /// explicit sub-steps).
     fn nernst_planck_iterations(&self) -> Option<u64> {
         None

@@ -272,11 +272,6 @@ impl CpuBackend {
         self.dt_stable_s
     }
 
-    /// CG iterations of all implicit Nernst–Planck solves so far (0 with explicit sub-steps).
-    pub fn np_iterations_total(&self) -> u64 {
-        self.np.as_ref().map_or(0, |np| np.iterations_total)
-    }
-
     /// CG iterations and active-set iterations of all creep solves so far (0 without creep).
     pub fn creep_iterations_total(&self) -> (u64, u64) {
         self.creep.as_ref().map_or((0, 0), |c| {

@@ -397,23 +397,21 @@ impl GpuBackend {
                 .iter()
                 .map(|&(cx, cy)| [0, 1].map(|c| uniform(&ctx, "mg", &MgParams::new(cx, cy, c))))
                 .collect(),
-            transfer: [CoarseCorrection::OverCorrected, CoarseCorrection::Plain].map(
-                |correction| {
-                    (0..levels)
-                        .map(|l| {
-                            (l + 1 < levels).then(|| {
-                                let (fx, fy) = dims[l];
-                                let twice = second_visit(config.solver.cycle, &dims, l);
-                                uniform(
-                                    &ctx,
-                                    "transfer",
-                                    &TransferParams::new(fx, fy, correction.scale(twice) as f32),
-                                )
-                            })
+            transfer: LevelParams::CORRECTIONS.map(|correction| {
+                (0..levels)
+                    .map(|l| {
+                        (l + 1 < levels).then(|| {
+                            let (fx, fy) = dims[l];
+                            let twice = second_visit(config.solver.cycle, &dims, l);
+                            uniform(
+                                &ctx,
+                                "transfer",
+                                &TransferParams::new(fx, fy, correction.scale(twice) as f32),
+                            )
                         })
-                        .collect()
-                },
-            ),
+                    })
+                    .collect()
+            }),
         };
         let tol = config.solver.relative_tolerance * current_scale_a_m(&coeffs);
         let solve_p: Vec<wgpu::Buffer> = [SOLVE_ZERO, SOLVE_UNIT]
@@ -728,12 +726,6 @@ impl GpuBackend {
     /// CG iterations recorded per solve in the next batch.
     pub fn recorded_cg_iterations(&self) -> usize {
         self.cg_iterations
-    }
-
-    /// CG iterations of all implicit Nernst–Planck solves so far (0 with explicit sub-steps;
-    /// `CpuBackend::np_iterations_total`).
-    pub fn np_iterations_total(&self) -> u64 {
-        self.np_iterations_total
     }
 
     /// Rewrites the collector's uniform from the coefficients (target current, held voltage)

@@ -302,9 +302,21 @@ pub(super) struct LevelGroups {
 pub(super) struct LevelParams {
     pub(super) grid: Vec<wgpu::Buffer>,
     pub(super) mg: Vec<[wgpu::Buffer; 2]>,
-    /// Transfer from level l to l + 1, with the over-corrected coarse correction ([0]) and the
-    /// plain one ([1]; lipf_core::solver::CoarseCorrection).
+    /// Transfer from level l to l + 1, one set for each coarse correction of
+    /// [`LevelParams::CORRECTIONS`], in its order.
     pub(super) transfer: [Vec<Option<wgpu::Buffer>>; 2],
+}
+
+impl LevelParams {
+    /// The coarse corrections (lipf_core::solver::CoarseCorrection) `transfer` holds uniforms for.
+    pub(super) const CORRECTIONS: [CoarseCorrection; 2] =
+        [CoarseCorrection::OverCorrected, CoarseCorrection::Plain];
+
+    /// The transfer uniforms of `correction`'s hierarchy.
+    fn transfer(&self, correction: CoarseCorrection) -> &[Option<wgpu::Buffer>] {
+        let i = Self::CORRECTIONS.iter().position(|&c| c == correction);
+        &self.transfer[i.expect("a transfer set for every coarse correction")]
+    }
 }
 
 impl LevelGroups {
@@ -316,10 +328,7 @@ impl LevelGroups {
         correction: CoarseCorrection,
     ) -> LevelGroups {
         let levels = h.op.len();
-        let transfer = match correction {
-            CoarseCorrection::OverCorrected => &lp.transfer[0],
-            CoarseCorrection::Plain => &lp.transfer[1],
-        };
+        let transfer = lp.transfer(correction);
         let tr = |l: usize| transfer[l].as_ref().unwrap();
         LevelGroups {
             coarsen: (0..levels)
