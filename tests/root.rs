@@ -9,6 +9,7 @@ mod dendrite_checks;
 mod doc_paths;
 mod electronic_checks;
 mod extend;
+mod geometry_3d_checks;
 mod geometry_checks;
 mod gpu_checks;
 mod hostile_inputs;

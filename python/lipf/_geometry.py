@@ -32,8 +32,10 @@ def geometry(
 
     - the metrics (docs/geometry.md), flat: ``porosity`` (mean of 1 − h(ϕ) over the
       measurement band), ``porosity_target``, ``porosity_cells``,
-      ``specific_surface_per_um`` (measured by marching squares), ``specific_surface_slit_per_um``
-      and ``specific_surface_cylinder_per_um`` (analytic 2φ/δ, 4φ/δ; None without a pore size),
+      ``specific_surface_per_um`` (measured: marching squares in a section, marching
+      tetrahedra in 3D), ``specific_surface_slit_per_um`` and
+      ``specific_surface_cylinder_per_um`` (analytic 2φ/δ, 4φ/δ; None without a pore size),
+      ``specific_surface_spheres_per_um`` (``random_spheres``: the Boolean model's value),
       ``pore_size_mean_um``, ``pore_size_d10_um``, ``pore_size_median_um``,
       ``pore_size_d90_um`` (local thickness), ``effective_conductivity_s_m``,
       ``relative_conductivity`` (σ_eff/σ_p along y), ``tortuosity_factor``,
@@ -42,13 +44,14 @@ def geometry(
       arrays ``depth_um``, ``measured``, ``measured_with_foil_contact``, ``slit``,
       ``cylinder`` (NaN where not defined);
     - ``pore_size_distribution``: ``bin_lower_um``, ``area_fraction`` (numpy arrays);
-    - the fields of the scaffold as built, numpy (ny, nx) arrays with row 0 at the current
-      collector: ``phi`` (LLZO) and ``xi`` (initial Li); ``x_um``, ``y_um`` (cell centres);
+    - the fields of the scaffold as built, numpy (ny, nx) arrays ((nz, ny, nx) for a 3D domain,
+      ``domain.depth_um``) with row 0 at the current collector: ``phi`` (LLZO) and ``xi``
+      (initial Li); ``x_um``, ``y_um``, ``z_um`` (cell centres);
       ``local_thickness_um`` (the local thickness of the pore cells of the measurement band,
       rows ``band_rows[0]:band_rows[1]``, 0 in the solid);
     - ``geometry`` (the scaffold as built: kind, channels, period, …), ``metrics`` (the
       complete nested metrics, as ``metrics.json``), ``name``, ``lipf_version``, ``grid``
-      (nx, ny, dx_um) and ``text`` (what ``lipf geometry`` prints).
+      (nx, ny, nz, dx_um) and ``text`` (what ``lipf geometry`` prints).
 
     Raises :class:`ConfigError` for an invalid configuration and :class:`LipfError` when the
     scaffold cannot be measured (a scaffold region too thin).
@@ -66,6 +69,10 @@ def geometry(
     psd = m["pore_size_distribution"]
     cr = m["current_reduction"]
 
+    # A 3D domain gives (nz, ny, nx) arrays, a 2D section (ny, nx).
+    nz = report["geometry"].get("nz", 1)
+    section = (nz,) if nz > 1 else ()
+
     def col(key: str) -> np.ndarray:
         return np.array([np.nan if p[key] is None else p[key] for p in cr], dtype=float)
 
@@ -78,6 +85,7 @@ def geometry(
         "specific_surface_per_um": s["measured_per_um"],
         "specific_surface_slit_per_um": s["analytic_slit_per_um"],
         "specific_surface_cylinder_per_um": s["analytic_cylinder_per_um"],
+        "specific_surface_spheres_per_um": s["analytic_spheres_per_um"],
         "pore_size_mean_um": psd["mean_um"],
         "pore_size_d10_um": psd["d10_um"],
         "pore_size_median_um": psd["median_um"],
@@ -99,14 +107,15 @@ def geometry(
             "bin_lower_um": np.asarray(psd["bin_lower_um"], dtype=float),
             "area_fraction": np.asarray(psd["area_fraction"], dtype=float),
         },
-        "phi": _array(phi, (ny, nx)),
-        "xi": _array(xi, (ny, nx)),
+        "phi": _array(phi, section + (ny, nx)),
+        "xi": _array(xi, section + (ny, nx)),
         "x_um": (np.arange(nx) + 0.5) * dx,
         "y_um": (np.arange(ny) + 0.5) * dx,
-        "local_thickness_um": _array(lt, (j1 - j0, nx)),
+        "z_um": (np.arange(nz) + 0.5) * dx,
+        "local_thickness_um": _array(lt, section + (j1 - j0, nx)),
         "band_rows": (j0, j1),
         "band_um": (m["band_bottom_um"], m["band_top_um"]),
-        "grid": {"nx": nx, "ny": ny, "dx_um": dx},
+        "grid": {"nx": nx, "ny": ny, "nz": nz, "dx_um": dx},
         "geometry": report["geometry"],
         "metrics": m,
         "text": text,

@@ -57,6 +57,9 @@ pub enum SimulationError {
     /// A state given to a backend (a checkpoint) that does not fit its configuration.
     #[error("{0}")]
     State(#[from] crate::state::StateError),
+    /// A configuration the simulation does not handle (a 3D domain).
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 pub trait Backend {

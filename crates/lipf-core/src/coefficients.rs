@@ -116,7 +116,7 @@ impl CreepCoefficients {
 impl Coefficients {
     pub fn from_config(c: &Config) -> Coefficients {
         let dx_m = um_to_m(c.domain.grid_spacing_um);
-        let grid = Grid::new(c.nx(), c.ny(), dx_m);
+        let grid = Grid::new_3d(c.nx(), c.ny(), c.nz(), dx_m);
         let m = &c.material;
         let md = &c.model;
         let nf = m.charge_number * FARADAY_C_MOL;

@@ -54,6 +54,10 @@ pub struct Domain {
     pub height_um: f64,
     /// Grid spacing, µm (square cells).
     pub grid_spacing_um: f64,
+    /// Depth along z, the second periodic direction, µm; null (the default): a 2D section.
+    /// A 3D domain (`lipf geometry` builds and measures its scaffold; phase-field runs are 2D).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub depth_um: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -68,6 +72,23 @@ pub enum GeometryKind {
     RandomPores,
     /// Scaffold read from a segmented PNG (`image_path`), stretched over the scaffold region.
     Image,
+    /// Straight cylindrical pores along y of diameter `pore_size_um`, on a square or hexagonal
+    /// lattice (`lattice`) in the x–z plane with the spacing that gives `porosity` (seed 000's
+    /// geometric model). A 2D section (nz = 1) cuts the lattice at z = Δx/2.
+    Cylinders,
+    /// Random porous scaffold in 3D: pores are the union of overlapping spheres of diameter
+    /// `pore_size_um`, added (seeded) until the porosity reaches `porosity`; centres are drawn
+    /// in the scaffold region widened by one radius, so the region is a slab cut from a
+    /// uniform random medium. A 2D section (nz = 1) shows the spheres' cuts.
+    RandomSpheres,
+}
+
+/// The lattice of a `cylinders` scaffold in the x–z plane.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PoreLattice {
+    Square,
+    Hexagonal,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -91,6 +112,8 @@ pub struct Geometry {
     pub image_path: Option<String>,
     /// `image`: pores are the dark pixels (grey value < 128) when true, the light ones when false.
     pub image_pores_are_dark: bool,
+    /// `cylinders`: the lattice of the pore axes in the x–z plane.
+    pub lattice: PoreLattice,
     /// Li nuclei placed into the pores at t = 0 (any geometry): disks with a tanh profile,
     /// cut to the room the scaffold leaves (ξ ≤ 1 − ϕ). A nucleus not touching the foil is an
     /// isolated Li particle: it grows only from electrons that leak through the electrolyte.
@@ -611,6 +634,7 @@ impl Default for Domain {
             width_um: 50.0,
             height_um: 50.0,
             grid_spacing_um: 0.25,
+            depth_um: None,
         }
     }
 }
@@ -627,6 +651,7 @@ impl Default for Geometry {
             seed: 1,
             image_path: None,
             image_pores_are_dark: true,
+            lattice: PoreLattice::Hexagonal,
             li_nuclei: Vec::new(),
             electrolyte_defects: Vec::new(),
         }
@@ -833,6 +858,31 @@ impl Config {
         (self.domain.height_um / self.domain.grid_spacing_um).round() as usize
     }
 
+    /// Cells along z: 1 for a 2D section.
+    pub fn nz(&self) -> usize {
+        self.domain
+            .depth_um
+            .map_or(1, |d| (d / self.domain.grid_spacing_um).round() as usize)
+    }
+
+    /// A 3D domain (`domain.depth_um` set to more than one cell).
+    pub fn is_3d(&self) -> bool {
+        self.nz() > 1
+    }
+
+    /// Refuses a 3D domain for a phase-field run, naming what does handle it.
+    pub fn require_2d_run(&self) -> Result<(), ConfigError> {
+        match self.domain.depth_um {
+            Some(d) if self.is_3d() => Err(invalid(
+                "domain.depth_um",
+                d,
+                "phase-field runs are 2D sections for now: remove domain.depth_um to run; \
+                 `lipf geometry` builds and measures 3D scaffolds",
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// Rejects impossible values with the field's path, its value and the allowed range.
     pub fn validate(&self) -> Result<(), ConfigError> {
         validate_name(&self.name)?;
@@ -840,9 +890,13 @@ impl Config {
         positive("domain.grid_spacing_um", d.grid_spacing_um)?;
         positive("domain.width_um", d.width_um)?;
         positive("domain.height_um", d.height_um)?;
+        if let Some(depth) = d.depth_um {
+            positive("domain.depth_um", depth)?;
+        }
         for (path, len) in [
             ("domain.width_um", d.width_um),
             ("domain.height_um", d.height_um),
+            ("domain.depth_um", d.depth_um.unwrap_or(d.grid_spacing_um)),
         ] {
             let cells = len / d.grid_spacing_um;
             if (cells - cells.round()).abs() > 1e-6 * cells.max(1.0) {
@@ -1322,17 +1376,29 @@ impl Config {
     }
 }
 
-/// The rules of the `random_pores` and `image` scaffolds (channels and flat are checked inline).
+/// The rules of the `random_pores`, `random_spheres`, `cylinders` and `image` scaffolds
+/// (channels and flat are checked inline).
 fn validate_scaffold_kind(g: &Geometry, d: &Domain) -> Result<(), ConfigError> {
     let scaffold = d.height_um - g.li_foil_thickness_um - g.dense_cap_thickness_um;
     match g.kind {
         GeometryKind::Channels | GeometryKind::Flat => {}
-        GeometryKind::RandomPores => {
-            if !(g.porosity > 0.0 && g.porosity <= 0.95) {
+        GeometryKind::RandomPores | GeometryKind::RandomSpheres | GeometryKind::Cylinders => {
+            let max = match (g.kind, g.lattice) {
+                // Touching cylinders: π/4 on a square lattice, π/(2√3) on a hexagonal one.
+                (GeometryKind::Cylinders, PoreLattice::Square) => std::f64::consts::FRAC_PI_4,
+                (GeometryKind::Cylinders, PoreLattice::Hexagonal) => {
+                    std::f64::consts::PI / (2.0 * 3f64.sqrt())
+                }
+                _ => 0.95,
+            };
+            if !(g.porosity > 0.0 && g.porosity <= max) {
                 return Err(invalid(
                     "geometry.porosity",
                     g.porosity,
-                    "allowed range is (0, 0.95] for random_pores",
+                    format!(
+                        "allowed range is (0, {max:.4}] for {}",
+                        crate::geometry::kind_name(g.kind)
+                    ),
                 ));
             }
             positive("geometry.pore_size_um", g.pore_size_um)?;
@@ -1356,6 +1422,23 @@ fn validate_scaffold_kind(g: &Geometry, d: &Domain) -> Result<(), ConfigError> {
                         d.width_um
                     ),
                 ));
+            }
+            if let Some(depth) = d.depth_um {
+                if g.kind == GeometryKind::RandomPores && depth > d.grid_spacing_um {
+                    return Err(invalid(
+                        "geometry.kind",
+                        "random_pores",
+                        "random_pores draws disks in a 2D section; a 3D domain \
+                         (domain.depth_um) takes random_spheres",
+                    ));
+                }
+                if g.pore_size_um > depth {
+                    return Err(invalid(
+                        "geometry.pore_size_um",
+                        g.pore_size_um,
+                        format!("a pore must fit in the domain's depth ({depth} µm)"),
+                    ));
+                }
             }
         }
         GeometryKind::Image => {

@@ -55,7 +55,7 @@ impl Estimate {
     /// The estimate of `config` (which must be valid: [`Config::validate`]).
     pub fn of(config: &Config) -> Estimate {
         let c = Coefficients::from_config(config);
-        let cells = c.grid.nx as f64 * c.grid.ny as f64;
+        let cells = c.grid.cells() as f64;
         let mut dt = config.time.stability_safety * c.dt_step_limit_s();
         if let Some(m) = config.time.max_dt_s {
             dt = dt.min(m);

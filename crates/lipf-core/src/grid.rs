@@ -1,26 +1,65 @@
 //! The uniform grid. Cells are stored row by row from the bottom (current collector, y = 0) to
-//! the top (counter-electrode side): index = j·nx + i. x is periodic; y is bounded.
+//! the top (counter-electrode side), and section by section in z: index = (k·ny + j)·nx + i.
+//! x and z are periodic; y is bounded. A 2D section is the case nz = 1 (index = j·nx + i).
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Grid {
     pub nx: usize,
     pub ny: usize,
+    /// Cells along z, the second periodic direction (1 for a 2D section).
+    pub nz: usize,
     /// Cell edge, m.
     pub dx_m: f64,
 }
 
 impl Grid {
+    /// A 2D section (nz = 1).
     pub fn new(nx: usize, ny: usize, dx_m: f64) -> Grid {
-        assert!(nx >= 1 && ny >= 1 && dx_m > 0.0);
-        Grid { nx, ny, dx_m }
+        Grid::new_3d(nx, ny, 1, dx_m)
+    }
+
+    pub fn new_3d(nx: usize, ny: usize, nz: usize, dx_m: f64) -> Grid {
+        assert!(nx >= 1 && ny >= 1 && nz >= 1 && dx_m > 0.0);
+        Grid { nx, ny, nz, dx_m }
     }
 
     pub fn cells(&self) -> usize {
+        self.nx * self.ny * self.nz
+    }
+
+    /// Cells of one x–y section.
+    pub fn section_cells(&self) -> usize {
         self.nx * self.ny
     }
 
+    pub fn is_3d(&self) -> bool {
+        self.nz > 1
+    }
+
+    /// Index of cell (i, j) of the section k = 0 (the whole grid in 2D).
     pub fn idx(&self, i: usize, j: usize) -> usize {
         j * self.nx + i
+    }
+
+    pub fn idx3(&self, i: usize, j: usize, k: usize) -> usize {
+        (k * self.ny + j) * self.nx + i
+    }
+
+    /// Depth of the domain along z, m (one cell for a 2D section).
+    pub fn depth_m(&self) -> f64 {
+        self.nz as f64 * self.dx_m
+    }
+
+    pub fn z_m(&self, k: usize) -> f64 {
+        (k as f64 + 0.5) * self.dx_m
+    }
+
+    /// The voxel lattice of the grid for distance transforms (periodic in x and z).
+    pub fn lattice(&self) -> crate::geometry::distance::Lattice {
+        crate::geometry::distance::Lattice {
+            dims: [self.nx, self.ny, self.nz],
+            periodic: [true, false, true],
+        }
     }
 
     /// Width of the domain, m.
@@ -58,22 +97,34 @@ impl Grid {
         }
     }
 
-    /// The 4-neighbours of cell k (periodic in x; none beyond the bottom and top rows).
+    /// The face neighbours of cell k: 4 in a section, 6 in 3D (periodic in x and z; none beyond
+    /// the bottom and top rows).
     pub fn neighbours(&self, k: usize) -> impl Iterator<Item = usize> {
-        let (nx, ny) = (self.nx, self.ny);
-        let (i, j) = (k % nx, k / nx);
+        let (nx, ny, nz) = (self.nx, self.ny, self.nz);
+        let (i, j, kz) = (k % nx, (k / nx) % ny, k / (nx * ny));
+        let row = k - i;
+        let plane = nx * ny;
+        let zs = if nz > 1 {
+            [
+                Some(((kz + 1) % nz) * plane + j * nx + i),
+                Some(((kz + nz - 1) % nz) * plane + j * nx + i),
+            ]
+        } else {
+            [None, None]
+        };
         [
-            Some(j * nx + self.east(i)),
-            Some(j * nx + self.west(i)),
+            Some(row + self.east(i)),
+            Some(row + self.west(i)),
             (j + 1 < ny).then_some(k + nx),
             (j > 0).then_some(k - nx),
         ]
         .into_iter()
+        .chain(zs)
         .flatten()
     }
 
-    /// The cells reached from `seeds` through 4-neighbours (periodic in x) that satisfy `pass`;
-    /// a seed counts only if it satisfies `pass` itself.
+    /// The cells reached from `seeds` through face neighbours (periodic in x and z) that satisfy
+    /// `pass`; a seed counts only if it satisfies `pass` itself.
     pub fn flood(
         &self,
         seeds: impl IntoIterator<Item = usize>,

@@ -22,6 +22,9 @@ pub struct Initial {
 /// for `model.equilibration_time_s` (time is not advanced); the initial noise on ξ in the
 /// interface cells; the Li amount at t = 0.
 pub fn initial_state(config: &Config) -> Result<Initial, SimulationError> {
+    config
+        .require_2d_run()
+        .map_err(|e| SimulationError::Unsupported(e.to_string()))?;
     let coeffs = Coefficients::from_config(config);
     let grid = coeffs.grid;
     let init = geometry::build(config, &grid, coeffs.ell_m);

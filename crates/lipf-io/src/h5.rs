@@ -914,7 +914,7 @@ pub fn read_checkpoint(path: &Path) -> Result<(State, String)> {
                 && dx_m.is_finite(),
             "invalid grid {nx}×{ny}, dx = {dx_m} m"
         );
-        let grid = Grid { nx, ny, dx_m };
+        let grid = Grid::new(nx, ny, dx_m);
         let field = |name: &str| read_flat::<f64>(&file, name, &grid);
         let state = State {
             grid,

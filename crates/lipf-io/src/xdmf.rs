@@ -108,6 +108,59 @@ pub fn xdmf(grid: &Grid, h5_file_name: &str, snapshots: &[(u64, f64)]) -> String
     s
 }
 
+/// The XDMF text of one static voxel grid (a 3D scaffold, `scaffold.h5`): a `3DCoRectMesh` of
+/// (nz+1) × (ny+1) × (nx+1) points, spacing dx in µm, origin 0, with the cell-centred
+/// `(nz, ny, nx)` datasets `attributes` (`(name, dataset path)`) of `h5_file_name`. ParaView
+/// opens it as a volume: x across, y up (the growth direction, collector at y = 0), z in depth.
+pub fn volume_xdmf(grid: &Grid, h5_file_name: &str, attributes: &[(&str, &str)]) -> String {
+    let (nx, ny, nz) = (grid.nx, grid.ny, grid.nz);
+    let h5 = xml_escape(h5_file_name);
+    let mut s = String::new();
+    let _ = writeln!(s, r#"<?xml version="1.0" encoding="utf-8"?>"#);
+    let _ = writeln!(s, r#"<!DOCTYPE Xdmf SYSTEM "Xdmf.dtd" []>"#);
+    let _ = writeln!(
+        s,
+        r#"<Xdmf xmlns:xi="http://www.w3.org/2001/XInclude" Version="3.0">"#
+    );
+    let _ = writeln!(s, r#"  <Domain>"#);
+    let _ = writeln!(s, r#"    <Grid Name="lipf scaffold" GridType="Uniform">"#);
+    let _ = writeln!(
+        s,
+        r#"      <Topology TopologyType="3DCoRectMesh" Dimensions="{} {} {}"/>"#,
+        nz + 1,
+        ny + 1,
+        nx + 1
+    );
+    let _ = writeln!(s, r#"      <Geometry GeometryType="ORIGIN_DXDYDZ">"#);
+    let _ = writeln!(
+        s,
+        r#"        <DataItem Name="Origin" Dimensions="3" NumberType="Float" Precision="8" Format="XML">0 0 0</DataItem>"#
+    );
+    let _ = writeln!(
+        s,
+        r#"        <DataItem Name="Spacing" Dimensions="3" NumberType="Float" Precision="8" Format="XML">{0} {0} {0}</DataItem>"#,
+        xml_num(m_to_um(grid.dx_m))
+    );
+    let _ = writeln!(s, r#"      </Geometry>"#);
+    for (name, path) in attributes {
+        let _ = writeln!(
+            s,
+            r#"      <Attribute Name="{}" AttributeType="Scalar" Center="Cell">"#,
+            xml_escape(name)
+        );
+        let _ = writeln!(
+            s,
+            r#"        <DataItem Dimensions="{nz} {ny} {nx}" NumberType="Float" Precision="4" Format="HDF">{h5}:{}</DataItem>"#,
+            xml_escape(path)
+        );
+        let _ = writeln!(s, r#"      </Attribute>"#);
+    }
+    let _ = writeln!(s, r#"    </Grid>"#);
+    let _ = writeln!(s, r#"  </Domain>"#);
+    let _ = writeln!(s, r#"</Xdmf>"#);
+    s
+}
+
 /// Round-trip decimal for XML attributes (no `inf`/`NaN`, which no XDMF reader parses).
 fn xml_num(v: f64) -> String {
     if v.is_finite() {
@@ -127,6 +180,16 @@ fn xml_escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_volume_lists_cells_slowest_first() {
+        let grid = Grid::new_3d(10, 20, 30, 0.5e-6);
+        let text = volume_xdmf(&grid, "scaffold.h5", &[("phi", "/phi"), ("xi", "/xi")]);
+        assert!(text.contains(r#"Dimensions="31 21 11""#));
+        assert_eq!(text.matches(r#"Dimensions="30 20 10""#).count(), 2);
+        assert!(text.contains("scaffold.h5:/xi"));
+        assert!(text.contains(">0.5 0.5 0.5<"));
+    }
 
     #[test]
     fn one_grid_per_snapshot_with_cell_attributes() {

@@ -3,7 +3,7 @@
 
 use crate::{parse_config, run_error, LipfError};
 use lipf::cmd_geometry::{describe, measure_geometry, write_geometry, GeometryReport};
-use lipf_core::metrics::{self, thickness};
+use lipf_core::metrics;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use std::path::PathBuf;
@@ -33,8 +33,9 @@ struct Built {
 /// Returns `(report_json, text, nx, ny, dx_um, phi, xi, band_j0, band_j1, local_thickness_um)`:
 /// the report (`metrics.json`: `name`, `lipf_version`, `geometry`, `metrics`), its printed
 /// summary, the grid, ϕ and ξ as built ((ny, nx) f64 little-endian bytes, row 0 at the current
-/// collector), the rows of the measurement band and the local thickness (µm) of its pore cells
-/// ((band_j1 − band_j0, nx) f64 bytes, 0 in the solid).
+/// collector; (nz, ny, nx) for a 3D domain, nz in the report's geometry), the rows of the
+/// measurement band and the local thickness (µm) of its pore cells ((band_j1 − band_j0, nx) or
+/// (nz, band_j1 − band_j0, nx) f64 bytes, 0 in the solid).
 #[pyfunction]
 #[pyo3(signature = (config_json, out_dir=None))]
 #[allow(clippy::type_complexity)]
@@ -63,10 +64,9 @@ pub fn geometry<'py>(
         let grid = coeffs.grid;
         let info = &fields.info;
         let (j0, j1) = metrics::band_rows(info, &grid, coeffs.ell_m);
-        let band = &fields.phi[j0 * grid.nx..j1 * grid.nx];
-        let pore: Vec<bool> = band.iter().map(|&p| p < 0.5).collect();
+        let band = metrics::band_cells(&fields.phi, &grid, (j0, j1));
         let dx_um = lipf_core::units::m_to_um(grid.dx_m);
-        let local_thickness_um = thickness::local_thickness_cells(&pore, grid.nx, j1 - j0)
+        let local_thickness_um = metrics::band_local_thickness_cells(&band, &grid, j1 - j0)
             .iter()
             .map(|t| t * dx_um)
             .collect();

@@ -102,7 +102,11 @@ pub fn write_geometry(
     };
     let mut series = vec![
         (
-            "S measured (marching squares)",
+            if grid.is_3d() {
+                "S measured (marching tetrahedra)"
+            } else {
+                "S measured (marching squares)"
+            },
             curve(&|p| Some(p.measured)),
         ),
         (
@@ -134,32 +138,75 @@ pub fn write_geometry(
     }
     lipf_io::atomic::write_atomic(&out.join("pore_size_distribution.csv"), csv.as_bytes())?;
 
-    let map = PhaseMap {
+    let section = grid.section_cells();
+    let title = format!(
+        "{} ({}): porosity {:.3}, S = {:.3} µm⁻¹",
+        config.name, info.kind, m.porosity, m.specific_surface.measured_per_um
+    );
+    let mut maps = vec![PhaseMap {
         nx: grid.nx,
         ny: grid.ny,
-        xi: &fields.xi,
-        phi: &fields.phi,
-        title: format!(
-            "{} ({}): porosity {:.3}, S = {:.3} µm⁻¹",
-            config.name, info.kind, m.porosity, m.specific_surface.measured_per_um
-        ),
+        xi: &fields.xi[..section],
+        phi: &fields.phi[..section],
+        title: if grid.is_3d() {
+            format!("x–y section at z = {:.2} µm", m_to_um(grid.z_m(0)))
+        } else {
+            title.clone()
+        },
+    }];
+    // In 3D also the x–z section across the middle of the measurement band.
+    let (j_mid, xz) = if grid.is_3d() {
+        let j = ((m.band_bottom_um + m.band_top_um) / 2.0 / m_to_um(grid.dx_m)) as usize;
+        let j = j.min(grid.ny - 1);
+        let pick = |v: &[f64]| -> Vec<f64> {
+            (0..grid.nz)
+                .flat_map(|k| (0..grid.nx).map(move |i| (k, i)))
+                .map(|(k, i)| v[grid.idx3(i, j, k)])
+                .collect()
+        };
+        (j, Some((pick(&fields.xi), pick(&fields.phi))))
+    } else {
+        (0, None)
     };
+    if let Some((xi, phi)) = &xz {
+        maps.push(PhaseMap {
+            nx: grid.nx,
+            ny: grid.nz,
+            xi,
+            phi,
+            title: format!(
+                "x–z section at y = {:.2} µm (z up)",
+                m_to_um(grid.y_m(j_mid))
+            ),
+        });
+    }
     let png = pictures::panel_png(
-        &format!("Scaffold as built: {}", config.name),
-        &[(String::new(), vec![map])],
+        &if grid.is_3d() {
+            format!("Scaffold as built: {title}")
+        } else {
+            format!("Scaffold as built: {}", config.name)
+        },
+        &[(String::new(), maps)],
         600.0,
     )?;
     lipf_io::atomic::write_atomic(&out.join("scaffold.png"), &png)?;
 
     #[cfg(feature = "hdf5")]
-    write_scaffold_h5(
-        &out.join("scaffold.h5"),
-        config,
-        fields,
-        m,
-        coeffs,
-        &metrics_json,
-    )?;
+    {
+        write_scaffold_h5(
+            &out.join("scaffold.h5"),
+            config,
+            fields,
+            m,
+            coeffs,
+            &metrics_json,
+        )?;
+        if grid.is_3d() {
+            let text =
+                lipf_io::xdmf::volume_xdmf(&grid, "scaffold.h5", &[("phi", "/phi"), ("xi", "/xi")]);
+            lipf_io::atomic::write_atomic(&out.join("scaffold.xdmf"), text.as_bytes())?;
+        }
+    }
 
     if !quiet {
         println!("{}", describe(report));
@@ -200,17 +247,22 @@ fn write_scaffold_h5(
             .create("dx_um")?
             .write_scalar(&m_to_um(grid.dx_m))?;
         let f32s = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+        // (ny, nx) for a section, (nz, ny, nx) in 3D.
         let put = |name: &str, ny: usize, data: Vec<f32>| -> Result<()> {
-            let view = ndarray::ArrayView2::from_shape((ny, grid.nx), &data)?;
-            file.new_dataset_builder().with_data(view).create(name)?;
+            if grid.is_3d() {
+                let view = ndarray::ArrayView3::from_shape((grid.nz, ny, grid.nx), &data)?;
+                file.new_dataset_builder().with_data(view).create(name)?;
+            } else {
+                let view = ndarray::ArrayView2::from_shape((ny, grid.nx), &data)?;
+                file.new_dataset_builder().with_data(view).create(name)?;
+            }
             Ok(())
         };
         put("phi", grid.ny, f32s(&fields.phi))?;
         put("xi", grid.ny, f32s(&fields.xi))?;
         let (j0, j1) = metrics::band_rows(&fields.info, &grid, coeffs.ell_m);
-        let band = &fields.phi[j0 * grid.nx..j1 * grid.nx];
-        let pore: Vec<bool> = band.iter().map(|&p| p < 0.5).collect();
-        let lt = metrics::thickness::local_thickness_cells(&pore, grid.nx, j1 - j0);
+        let band = metrics::band_cells(&fields.phi, &grid, (j0, j1));
+        let lt = metrics::band_local_thickness_cells(&band, &grid, j1 - j0);
         put(
             "pore_local_thickness_um",
             j1 - j0,
@@ -234,7 +286,17 @@ pub fn describe(r: &GeometryReport) -> String {
     let c = &m.conductivity;
     let psd = &m.pore_size_distribution;
     let mut t = String::new();
-    let _ = writeln!(t, "scaffold `{}` ({})", r.name, g.kind);
+    let _ = writeln!(
+        t,
+        "scaffold `{}` ({}, {})",
+        r.name,
+        g.kind,
+        if m.dimensions == 3 {
+            format!("3D, {:.2} µm deep in {} cells", g.depth_um, g.nz)
+        } else {
+            "2D section".into()
+        }
+    );
     if g.kind == "channels" {
         let _ = writeln!(
             t,
@@ -242,8 +304,35 @@ pub fn describe(r: &GeometryReport) -> String {
             g.channels, g.pore_size_um, g.channel_period_um
         );
     }
+    if let Some(lattice) = g.lattice {
+        let _ = writeln!(
+            t,
+            "  {} cylinders of {:.3} µm on a {} lattice, repeat cell {:.3} × {:.3} µm (x × z), porosity of the lattice {:.4}",
+            g.channels,
+            g.pore_size_um,
+            match lattice {
+                lipf_core::config::PoreLattice::Square => "square",
+                lipf_core::config::PoreLattice::Hexagonal => "hexagonal",
+            },
+            g.channel_period_um,
+            g.period_z_um,
+            g.porosity_geometric
+        );
+    }
     if g.disks > 0 {
         let _ = writeln!(t, "  {} disks of {:.3} µm", g.disks, g.pore_size_um);
+    }
+    if g.spheres > 0 {
+        let _ = writeln!(
+            t,
+            "  {} spheres of {:.3} µm ({:.4} µm⁻³); Boolean model at this density: porosity {}, S {} µm⁻¹",
+            g.spheres,
+            g.pore_size_um,
+            g.sphere_density_per_um3,
+            g.porosity_expected.map_or("—".into(), |v| format!("{v:.4}")),
+            g.specific_surface_expected_per_um
+                .map_or("—".into(), |v| format!("{v:.4}"))
+        );
     }
     let _ = writeln!(
         t,
@@ -258,10 +347,16 @@ pub fn describe(r: &GeometryReport) -> String {
     let fmt = |v: Option<f64>| v.map_or("—".into(), |x| format!("{x:.4}"));
     let _ = writeln!(
         t,
-        "  specific surface area (µm⁻¹): measured (marching squares) {:.4}; analytic slits 2φ/δ {}; analytic cylinders 4φ/δ {}",
+        "  specific surface area (µm⁻¹): measured ({}) {:.4}; analytic slits 2φ/δ {}; analytic cylinders 4φ/δ {}; overlapping spheres {}",
+        if m.dimensions == 3 {
+            "iso-surface area per volume, marching tetrahedra"
+        } else {
+            "iso-line length per area, marching squares"
+        },
         s.measured_per_um,
         fmt(s.analytic_slit_per_um),
-        fmt(s.analytic_cylinder_per_um)
+        fmt(s.analytic_cylinder_per_um),
+        fmt(s.analytic_spheres_per_um)
     );
     let _ = writeln!(
         t,

@@ -489,6 +489,7 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
             eprintln!("{s}");
         }
     };
+    config.require_2d_run()?;
     // Budgets and memory before anything is allocated or written.
     let estimate = lipf_core::estimate::check_config(config)?;
     check_available_memory(estimate.memory_bytes)?;

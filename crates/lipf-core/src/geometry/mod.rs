@@ -17,11 +17,12 @@
 pub mod distance;
 pub mod image;
 pub mod random;
+pub mod volume;
 
-use crate::config::{Config, Defect, GeometryKind};
+use crate::config::{Config, Defect, GeometryKind, PoreLattice};
 use crate::grid::Grid;
 use crate::units::{m_to_um, um_to_m};
-use distance::{signed_distance_cells, Lattice};
+use distance::signed_distance_cells;
 use serde::Serialize;
 
 /// An axis-aligned box [x0, x1) × [y0, y1), m.
@@ -72,6 +73,22 @@ pub struct GeometryInfo {
     pub disks: usize,
     /// The scaffold image (`image`).
     pub image_path: Option<String>,
+    /// Cells along z (1: a 2D section) and the depth, µm.
+    pub nz: usize,
+    pub depth_um: f64,
+    /// `cylinders`: the lattice, the repeat cell along z (µm; along x it is
+    /// `channel_period_um`) and the number of cylinders (in `channels`).
+    pub lattice: Option<PoreLattice>,
+    pub period_z_um: f64,
+    /// `random_spheres`: spheres drawn, their number density (µm⁻³) and the Boolean model's
+    /// expected porosity 1 − exp(−n v) and specific surface n 4πR² exp(−n v) (µm⁻¹) at it.
+    pub spheres: usize,
+    pub sphere_density_per_um3: f64,
+    pub porosity_expected: Option<f64>,
+    pub specific_surface_expected_per_um: Option<f64>,
+    /// `random_spheres`: the exact surface of the drawn spheres' union per volume in the
+    /// measurement band (3ℓ from the region's ends), µm⁻¹ (3D only).
+    pub specific_surface_drawn_per_um: Option<f64>,
 }
 
 impl GeometryInfo {
@@ -90,6 +107,8 @@ pub fn kind_name(kind: GeometryKind) -> &'static str {
         GeometryKind::Flat => "flat",
         GeometryKind::RandomPores => "random_pores",
         GeometryKind::Image => "image",
+        GeometryKind::Cylinders => "cylinders",
+        GeometryKind::RandomSpheres => "random_spheres",
     }
 }
 
@@ -141,7 +160,10 @@ pub fn scaffold_mask(config: &Config, grid: &Grid) -> (Vec<bool>, usize) {
             }
             (pore, 0)
         }
-        GeometryKind::Channels | GeometryKind::Flat => {
+        GeometryKind::Channels
+        | GeometryKind::Flat
+        | GeometryKind::Cylinders
+        | GeometryKind::RandomSpheres => {
             panic!("scaffold_mask is for mask-based scaffolds")
         }
     }
@@ -172,6 +194,9 @@ pub fn build(config: &Config, grid: &Grid, ell_m: f64) -> InitialFields {
     let mut f = match config.geometry.kind {
         GeometryKind::Channels | GeometryKind::Flat => build_boxes(config, grid, ell_m),
         GeometryKind::RandomPores | GeometryKind::Image => build_from_mask(config, grid, ell_m),
+        GeometryKind::Cylinders | GeometryKind::RandomSpheres => {
+            build_analytic_pores(config, grid, ell_m)
+        }
     };
     if !config.geometry.electrolyte_defects.is_empty() {
         cut_defects(config, grid, ell_m, &mut f.phi);
@@ -187,7 +212,7 @@ pub fn build(config: &Config, grid: &Grid, ell_m: f64) -> InitialFields {
 
 /// Cuts the configured cracks and voids into the electrolyte: ϕ = min(ϕ, 1 − p), p the
 /// defect's profile ½[1 + tanh(d/ℓ)], d the signed distance to its outline (positive inside;
-/// periodic in x). ξ ≤ 1 − ϕ still holds; where a crack meets the foil, its Li faces an empty
+/// periodic in x; in 3D extruded along z). ξ ≤ 1 − ϕ still holds; where a crack meets the foil, its Li faces an empty
 /// crack instead of LLZO.
 fn cut_defects(config: &Config, grid: &Grid, ell_m: f64, phi: &mut [f64]) {
     let width = grid.width_m();
@@ -224,16 +249,18 @@ fn cut_defects(config: &Config, grid: &Grid, ell_m: f64, phi: &mut [f64]) {
         };
         for j in 0..grid.ny {
             for i in 0..grid.nx {
-                let k = grid.idx(i, j);
                 let p = 0.5 * (1.0 + (distance(grid.x_m(i), grid.y_m(j)) / ell_m).tanh());
-                phi[k] = phi[k].min(1.0 - p);
+                for kz in 0..grid.nz {
+                    let k = grid.idx3(i, j, kz);
+                    phi[k] = phi[k].min(1.0 - p);
+                }
             }
         }
     }
 }
 
 /// Adds the configured Li nuclei: ξ = max(ξ, min(½[1 − tanh((r − R)/ℓ)], room)), r the distance
-/// to the centre (periodic in x), room = 1 − ϕ beside a solid electrolyte and the whole cell in a
+/// to the centre (periodic in x; in 3D extruded along z), room = 1 − ϕ beside a solid electrolyte and the whole cell in a
 /// liquid, which the Li displaces (`cpu::interp::metal_room`).
 fn add_nuclei(config: &Config, grid: &Grid, ell_m: f64, xi: &mut [f64], phi: &[f64]) {
     let width = grid.width_m();
@@ -246,12 +273,14 @@ fn add_nuclei(config: &Config, grid: &Grid, ell_m: f64, xi: &mut [f64], phi: &[f
         let (cx, cy, r0) = (um_to_m(nu.x_um), um_to_m(nu.y_um), um_to_m(nu.radius_um));
         for j in 0..grid.ny {
             for i in 0..grid.nx {
-                let k = grid.idx(i, j);
                 let mut dx = (grid.x_m(i) - cx).abs();
                 dx = dx.min(width - dx);
                 let r = (dx * dx + (grid.y_m(j) - cy).powi(2)).sqrt();
                 let disk = 0.5 * (1.0 - ((r - r0) / ell_m).tanh());
-                xi[k] = xi[k].max(disk.min(crate::cpu::interp::metal_room(phi[k], liquid)));
+                for kz in 0..grid.nz {
+                    let k = grid.idx3(i, j, kz);
+                    xi[k] = xi[k].max(disk.min(crate::cpu::interp::metal_room(phi[k], liquid)));
+                }
             }
         }
     }
@@ -277,9 +306,11 @@ fn measured_porosity(grid: &Grid, phi: &[f64], bottom_m: f64, top_m: f64, ell_m:
     for j in 0..grid.ny {
         let y = grid.y_m(j);
         if y > bottom_m + 3.0 * ell_m && y < top_m - 3.0 * ell_m {
-            for i in 0..grid.nx {
-                sum += 1.0 - crate::cpu::interp::h(phi[grid.idx(i, j)]);
-                count += 1;
+            for kz in 0..grid.nz {
+                for i in 0..grid.nx {
+                    sum += 1.0 - crate::cpu::interp::h(phi[grid.idx3(i, j, kz)]);
+                    count += 1;
+                }
             }
         }
     }
@@ -290,78 +321,234 @@ fn measured_porosity(grid: &Grid, phi: &[f64], bottom_m: f64, top_m: f64, ell_m:
     }
 }
 
-/// `random_pores` and `image`: see the module documentation.
+/// `random_pores` and `image`: see the module documentation. In 3D the section's mask is
+/// extruded along z (`image`; `random_pores` is refused in 3D by validation).
 fn build_from_mask(config: &Config, grid: &Grid, ell_m: f64) -> InitialFields {
     let g = &config.geometry;
     let (nx, ny) = (grid.nx, grid.ny);
     let (j0, j1) = scaffold_rows(config, grid);
     let (pore_region, disks) = scaffold_mask(config, grid);
-    let li_top = um_to_m(g.li_foil_thickness_um + g.impregnation_depth_um);
     let mut llzo = vec![false; grid.cells()];
-    let mut li = vec![false; grid.cells()];
-    for j in 0..ny {
-        for i in 0..nx {
-            let k = grid.idx(i, j);
-            if j < j0 {
-                li[k] = true;
-            } else if j >= j1 {
-                llzo[k] = true;
-            } else {
-                llzo[k] = !pore_region[(j - j0) * nx + i];
+    for kz in 0..grid.nz {
+        for j in j0..ny {
+            for i in 0..nx {
+                llzo[grid.idx3(i, j, kz)] = j >= j1 || !pore_region[(j - j0) * nx + i];
             }
         }
     }
-    // Impregnation: flood the scaffold's pores from the foil (4-connected, periodic in x) below
-    // li_top.
-    let impregnated = grid.flood((0..nx).map(|i| grid.idx(i, j0)), |k| {
-        let j = k / nx;
-        (j0..j1).contains(&j) && !llzo[k] && grid.y_m(j) < li_top
-    });
-    for (l, imp) in li.iter_mut().zip(impregnated) {
-        *l |= imp;
-    }
-    let lat = Lattice::section(nx, ny);
-    let profile = |d_cells: f64| 0.5 * (1.0 + (d_cells * grid.dx_m / ell_m).tanh());
-    let phi: Vec<f64> = signed_distance_cells(&llzo, lat)
-        .into_iter()
-        .map(profile)
-        .collect();
-    let xi: Vec<f64> = signed_distance_cells(&li, lat)
-        .into_iter()
-        .zip(&phi)
-        .map(|(d, &p)| profile(d) * (1.0 - p))
-        .collect();
-    let conc = initial_concentration(config, &xi, &phi);
-    let bottom = j0 as f64 * grid.dx_m;
-    let top = j1 as f64 * grid.dx_m;
     let region_porosity = if pore_region.is_empty() {
         0.0
     } else {
         pore_region.iter().filter(|&&p| p).count() as f64 / pore_region.len() as f64
     };
-    let info = GeometryInfo {
+    let lat = grid.lattice();
+    let phi: Vec<f64> = signed_distance_cells(&llzo, lat)
+        .into_iter()
+        .map(|d| profile_cells(d, grid, ell_m))
+        .collect();
+    let xi: Vec<f64> = impregnated_li(config, grid, ell_m, |k| !llzo[k], false)
+        .into_iter()
+        .zip(&phi)
+        .map(|(l, &p)| l * (1.0 - p))
+        .collect();
+    let mut info = region_info(config, grid, ell_m, &phi, region_porosity);
+    info.pore_size_um = if g.kind == GeometryKind::RandomPores {
+        g.pore_size_um
+    } else {
+        0.0
+    };
+    // An image has no target: its own pore fraction is reported.
+    if g.kind == GeometryKind::Image {
+        info.porosity_target = region_porosity;
+    }
+    info.disks = disks;
+    info.image_path = g.image_path.clone();
+    let conc = initial_concentration(config, &xi, &phi);
+    InitialFields {
+        xi,
+        phi,
+        conc,
+        info,
+    }
+}
+
+/// ½[1 + tanh(d/ℓ)] for a distance d in cells.
+fn profile_cells(d_cells: f64, grid: &Grid, ell_m: f64) -> f64 {
+    0.5 * (1.0 + (d_cells * grid.dx_m / ell_m).tanh())
+}
+
+/// The initial Li profile of a scaffold region whose pores are the cells with `pore(k)`: the
+/// foil below the region, and the pores connected to it (face neighbours, periodic in x and z)
+/// up to the impregnation depth, because isostatic pressing pushes Li only into pores it can
+/// reach. With `dilate_into_walls` the set also takes the pores' neighbours in the same row (for
+/// scaffolds whose walls are analytic). The profile is the tanh of the exact signed distance to
+/// that voxel set; the caller cuts it to the room the scaffold leaves (ξ ≤ 1 − ϕ).
+fn impregnated_li(
+    config: &Config,
+    grid: &Grid,
+    ell_m: f64,
+    pore: impl Fn(usize) -> bool,
+    dilate_into_walls: bool,
+) -> Vec<f64> {
+    let g = &config.geometry;
+    let (nx, ny) = (grid.nx, grid.ny);
+    let (j0, j1) = scaffold_rows(config, grid);
+    let li_top = um_to_m(g.li_foil_thickness_um + g.impregnation_depth_um);
+    let seeds = (0..grid.nz).flat_map(|kz| (0..nx).map(move |i| (kz * ny + j0) * nx + i));
+    let mut li = grid.flood(seeds, |k| {
+        let j = (k / nx) % ny;
+        (j0..j1).contains(&j) && pore(k) && grid.y_m(j) < li_top
+    });
+    if dilate_into_walls {
+        // The impregnated pores' wall cells below the depth: the profile then reaches about
+        // 0.8 at the pores' true walls and ξ = min(profile, 1 − ϕ) follows the walls' own
+        // profile instead of the voxel staircase.
+        let walls: Vec<usize> = (0..li.len())
+            .filter(|&k| {
+                let j = (k / nx) % ny;
+                !li[k] && (j0..j1).contains(&j) && grid.y_m(j) < li_top
+            })
+            .filter(|&k| {
+                grid.neighbours(k)
+                    .any(|n| li[n] && (n / nx) % ny == (k / nx) % ny)
+            })
+            .collect();
+        for k in walls {
+            li[k] = true;
+        }
+    }
+    for (k, l) in li.iter_mut().enumerate() {
+        *l |= (k / nx) % ny < j0;
+    }
+    signed_distance_cells(&li, grid.lattice())
+        .into_iter()
+        .map(|d| profile_cells(d, grid, ell_m))
+        .collect()
+}
+
+/// The geometry record of a scaffold region (rows of [`scaffold_rows`]) as built; the callers
+/// fill in what is particular to their kind.
+fn region_info(
+    config: &Config,
+    grid: &Grid,
+    ell_m: f64,
+    phi: &[f64],
+    region_porosity: f64,
+) -> GeometryInfo {
+    let g = &config.geometry;
+    let (j0, j1) = scaffold_rows(config, grid);
+    let li_top = um_to_m(g.li_foil_thickness_um + g.impregnation_depth_um);
+    let bottom = j0 as f64 * grid.dx_m;
+    let top = j1 as f64 * grid.dx_m;
+    GeometryInfo {
         kind: kind_name(g.kind).into(),
         channels: 0,
         channel_period_um: 0.0,
-        pore_size_um: if g.kind == GeometryKind::RandomPores {
-            g.pore_size_um
-        } else {
-            0.0
-        },
+        pore_size_um: g.pore_size_um,
         porosity_geometric: region_porosity,
-        porosity_measured: measured_porosity(grid, &phi, bottom, top, ell_m),
+        porosity_measured: measured_porosity(grid, phi, bottom, top, ell_m),
         scaffold_bottom_um: m_to_um(bottom),
         scaffold_top_um: m_to_um(top),
         li_top_um: m_to_um(li_top.min(top)),
-        // An image has no target: its own pore fraction is reported.
-        porosity_target: if g.kind == GeometryKind::Image {
-            region_porosity
-        } else {
-            g.porosity
-        },
-        disks,
-        image_path: g.image_path.clone(),
+        porosity_target: g.porosity,
+        disks: 0,
+        image_path: None,
+        nz: grid.nz,
+        depth_um: m_to_um(grid.depth_m()),
+        lattice: None,
+        period_z_um: 0.0,
+        spheres: 0,
+        sphere_density_per_um3: 0.0,
+        porosity_expected: None,
+        specific_surface_expected_per_um: None,
+        specific_surface_drawn_per_um: None,
+    }
+}
+
+/// `cylinders` and `random_spheres` ([`volume`]): ϕ is the tanh profile of the analytic signed
+/// distance to the LLZO, min(y − foil top, max(y − cap bottom, −d_pore)) (the pores end at the
+/// foil and the cap); the Li is [`impregnated_li`] of the pores' cells, cut to 1 − ϕ.
+fn build_analytic_pores(config: &Config, grid: &Grid, ell_m: f64) -> InitialFields {
+    let g = &config.geometry;
+    let (j0, j1) = scaffold_rows(config, grid);
+    let (foil_top, cap_bottom) = (j0 as f64 * grid.dx_m, j1 as f64 * grid.dx_m);
+    let diameter = um_to_m(g.pore_size_um);
+    let mut cylinders = None;
+    let mut spheres = None;
+    // Signed distance to the pores at every cell, m (positive inside).
+    let d_pore: Vec<f64> = match g.kind {
+        GeometryKind::Cylinders => {
+            let l = volume::CylinderLattice::fit(grid, diameter, g.porosity, g.lattice);
+            let mut d = vec![0.0; grid.cells()];
+            for kz in 0..grid.nz {
+                for i in 0..grid.nx {
+                    let di = l.signed_distance_m(grid.x_m(i), grid.z_m(kz));
+                    for j in 0..grid.ny {
+                        d[grid.idx3(i, j, kz)] = di;
+                    }
+                }
+            }
+            cylinders = Some(l);
+            d
+        }
+        GeometryKind::RandomSpheres => {
+            let s = volume::overlapping_spheres(
+                grid,
+                (j0, j1),
+                diameter,
+                g.porosity,
+                g.seed,
+                12.0 * ell_m + grid.dx_m,
+            );
+            let d = s.distance_m.clone();
+            spheres = Some(s);
+            d
+        }
+        _ => unreachable!("analytic pores are cylinders or spheres"),
     };
+    let mut phi = vec![0.0; grid.cells()];
+    for (k, p) in phi.iter_mut().enumerate() {
+        let y = grid.y_m((k / grid.nx) % grid.ny);
+        let d = (y - foil_top).min((y - cap_bottom).max(-d_pore[k]));
+        *p = 0.5 * (1.0 + (d / ell_m).tanh());
+    }
+    // ξ = min(Li profile, 1 − ϕ): the Li fills its pores up to the walls' own profile, as the
+    // channels' does (ξ + ϕ = 1 across a Li/LLZO contact and along the pore walls).
+    let xi: Vec<f64> = impregnated_li(config, grid, ell_m, |k| d_pore[k] > 0.0, true)
+        .into_iter()
+        .zip(&phi)
+        .map(|(l, &p)| l.min(1.0 - p))
+        .collect();
+    let region_cells: Vec<usize> = (0..grid.cells())
+        .filter(|&k| (j0..j1).contains(&((k / grid.nx) % grid.ny)))
+        .collect();
+    let region_porosity = region_cells.iter().filter(|&&k| d_pore[k] > 0.0).count() as f64
+        / region_cells.len().max(1) as f64;
+    let mut info = region_info(config, grid, ell_m, &phi, region_porosity);
+    if let Some(l) = cylinders {
+        info.channels = l.count();
+        info.channel_period_um = m_to_um(l.period_x_m);
+        info.period_z_um = m_to_um(l.period_z_m);
+        info.porosity_geometric = l.porosity;
+        info.lattice = Some(l.lattice);
+    }
+    if let Some(s) = spheres {
+        let (phi_e, s_e) = s.expected_porosity_and_surface_per_m();
+        info.spheres = s.centres_m.len();
+        info.sphere_density_per_um3 = s.number_density_per_m3() * 1e-18;
+        info.porosity_expected = Some(phi_e);
+        info.specific_surface_expected_per_um = Some(s_e * 1e-6);
+        if grid.is_3d() {
+            let (b0, b1) = crate::metrics::band_rows(&info, grid, ell_m);
+            let (y0, y1) = (b0 as f64 * grid.dx_m, b1 as f64 * grid.dx_m);
+            let volume = grid.width_m() * (y1 - y0) * grid.depth_m();
+            if volume > 0.0 {
+                let area = s.exposed_area_between_m2(grid, y0, y1, 4000);
+                info.specific_surface_drawn_per_um = Some(area / volume * 1e-6);
+            }
+        }
+    }
+    let conc = initial_concentration(config, &xi, &phi);
     InitialFields {
         xi,
         phi,
@@ -427,12 +614,10 @@ fn build_boxes(config: &Config, grid: &Grid, ell_m: f64) -> InitialFields {
             }
             (n, period, pore, pore / period, li_top)
         }
-        GeometryKind::RandomPores | GeometryKind::Image => {
-            unreachable!("mask-based scaffolds are built by build_from_mask")
-        }
+        _ => unreachable!("only channels and flat are boxes"),
     };
 
-    let n = grid.cells();
+    let n = grid.section_cells();
     let mut xi = vec![0.0; n];
     let mut phi = vec![0.0; n];
     for j in 0..grid.ny {
@@ -446,6 +631,8 @@ fn build_boxes(config: &Config, grid: &Grid, ell_m: f64) -> InitialFields {
             xi[k] = union_profile(&li, x, y, width, ell_m).min(1.0 - phi[k]);
         }
     }
+    // In 3D the section is extruded along z (slits).
+    let (xi, phi) = (xi.repeat(grid.nz), phi.repeat(grid.nz));
     let conc = initial_concentration(config, &xi, &phi);
     let info = GeometryInfo {
         kind: kind_name(g.kind).into(),
@@ -464,6 +651,15 @@ fn build_boxes(config: &Config, grid: &Grid, ell_m: f64) -> InitialFields {
         },
         disks: 0,
         image_path: None,
+        nz: grid.nz,
+        depth_um: m_to_um(grid.depth_m()),
+        lattice: None,
+        period_z_um: 0.0,
+        spheres: 0,
+        sphere_density_per_um3: 0.0,
+        porosity_expected: None,
+        specific_surface_expected_per_um: None,
+        specific_surface_drawn_per_um: None,
     };
     InitialFields {
         xi,

@@ -32,7 +32,16 @@ pub struct SpecificSurface {
     pub analytic_slit_per_um: Option<f64>,
     /// Parallel cylinders of diameter δ (seed 000, Figure 1): 4φ/δ, µm⁻¹.
     pub analytic_cylinder_per_um: Option<f64>,
-    /// ϕ = ½ iso-line length (marching squares) in the band over the band area, µm⁻¹.
+    /// Overlapping spheres (`random_spheres`): the Boolean model's n 4πR² exp(−n v) at the drawn
+    /// density n, µm⁻¹; in a 2D section the perimeter per area of its cut, (π/4) of that
+    /// (stereology: L_A = π S_V / 4).
+    pub analytic_spheres_per_um: Option<f64>,
+    /// `random_spheres` in 3D: the exact surface of the drawn spheres' union in the band per
+    /// band volume (sampled on the spheres), µm⁻¹: what the measured value converges to.
+    pub exact_spheres_per_um: Option<f64>,
+    /// In a 2D section: the ϕ = ½ iso-line length (marching squares) in the band over the band
+    /// area; in 3D: the ϕ = ½ iso-surface area (marching tetrahedra) in the band over the band
+    /// volume; µm⁻¹.
     pub measured_per_um: f64,
     /// The pore size δ and porosity φ the analytic values use.
     pub delta_um: Option<f64>,
@@ -55,11 +64,15 @@ pub struct CurrentReductionPoint {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ScaffoldMetrics {
     pub kind: String,
+    /// 2 (a section, nz = 1) or 3.
+    pub dimensions: usize,
     /// Measurement band, µm from the collector, and its size in cells.
     pub band_bottom_um: f64,
     pub band_top_um: f64,
     pub band_rows: usize,
     pub porosity: f64,
+    /// `random_spheres`: the Boolean model's 1 − exp(−n v) at the drawn density.
+    pub porosity_expected: Option<f64>,
     /// Fraction of band cells with ϕ < ½.
     pub porosity_cells: f64,
     pub porosity_target: f64,
@@ -84,8 +97,33 @@ pub fn band_rows(info: &GeometryInfo, grid: &Grid, ell_m: f64) -> (usize, usize)
     (j0, j1.max(j0))
 }
 
-/// Measures the scaffold `phi` built on `grid` (see the module documentation). `sigma_p_s_m`
-/// scales the conductivities; `depths_um` are the impregnation depths of the J_local curve.
+/// The band's cells of `phi` (rows `j0..j1` of every section), ordered (k, j − j0, i).
+pub fn band_cells(phi: &[f64], grid: &Grid, (j0, j1): (usize, usize)) -> Vec<f64> {
+    let (nx, section) = (grid.nx, grid.section_cells());
+    (0..grid.nz)
+        .flat_map(|k| {
+            phi[k * section + j0 * nx..k * section + j1 * nx]
+                .iter()
+                .copied()
+        })
+        .collect()
+}
+
+/// Local thickness (cells) of the pore cells (ϕ < ½) of the band's cells `band` (see
+/// [`band_cells`]), 0 in the solid; 2D or 3D after the grid.
+pub fn band_local_thickness_cells(band: &[f64], grid: &Grid, rows: usize) -> Vec<f64> {
+    let pore: Vec<bool> = band.iter().map(|&p| p < 0.5).collect();
+    if grid.is_3d() {
+        thickness::local_thickness_cells_3d(&pore, grid.nx, rows, grid.nz)
+    } else {
+        thickness::local_thickness_cells(&pore, grid.nx, rows)
+    }
+}
+
+/// Measures the scaffold `phi` built on `grid` (see the module documentation); a 3D grid is
+/// measured in 3D (surface area per volume, local thickness by spheres, a 3D conduction solve).
+/// `sigma_p_s_m` scales the conductivities; `depths_um` are the impregnation depths of the
+/// J_local curve.
 pub fn measure(
     phi: &[f64],
     grid: &Grid,
@@ -103,33 +141,49 @@ pub fn measure(
             info.scaffold_bottom_um, info.scaffold_top_um
         ));
     }
-    let nx = grid.nx;
-    let band = &phi[j0 * nx..j1 * nx];
+    let (nx, nz) = (grid.nx, grid.nz);
+    let band = band_cells(phi, grid, (j0, j1));
     let porosity = band.iter().map(|&p| 1.0 - h(p)).sum::<f64>() / band.len() as f64;
     let pore: Vec<bool> = band.iter().map(|&p| p < 0.5).collect();
     let porosity_cells = pore.iter().filter(|&&p| p).count() as f64 / pore.len() as f64;
 
-    // Specific surface: iso-line length inside the band of cell centres [y(j0), y(j1 − 1)]
-    // extended by half a cell on each side, i.e. exactly the band's area.
+    // Specific surface: iso-line length (iso-surface area) inside the band of cell centres
+    // [y(j0), y(j1 − 1)] extended by half a cell on each side, i.e. exactly the band's area
+    // (volume).
     let y0 = j0 as f64 * grid.dx_m;
     let y1 = j1 as f64 * grid.dx_m;
-    let segs = surface::iso_segments(phi, grid, 0.5);
-    let length: f64 = segs.iter().map(|s| s.length_between(y0, y1)).sum();
-    let area = grid.width_m() * (y1 - y0);
-    let measured_per_um = length / area * M_PER_UM;
-    let delta_um = match info.kind.as_str() {
-        "channels" | "random_pores" if info.pore_size_um > 0.0 => Some(info.pore_size_um),
-        _ => None,
+    let measured_per_um = if grid.is_3d() {
+        let area = surface::iso_surface_area_between(phi, nx, grid.ny, nz, grid.dx_m, 0.5, y0, y1);
+        area / (grid.width_m() * (y1 - y0) * grid.depth_m()) * M_PER_UM
+    } else {
+        let segs = surface::iso_segments(phi, grid, 0.5);
+        let length: f64 = segs.iter().map(|s| s.length_between(y0, y1)).sum();
+        length / (grid.width_m() * (y1 - y0)) * M_PER_UM
     };
+    let pore_size = (info.pore_size_um > 0.0).then_some(info.pore_size_um);
+    let (slit_delta, cylinder_delta) = match info.kind.as_str() {
+        "channels" | "random_pores" => (pore_size, pore_size),
+        "cylinders" => (None, pore_size),
+        _ => (None, None),
+    };
+    let analytic_spheres_per_um = info.specific_surface_expected_per_um.map(|s| {
+        if grid.is_3d() {
+            s
+        } else {
+            std::f64::consts::FRAC_PI_4 * s
+        }
+    });
     let specific_surface = SpecificSurface {
-        analytic_slit_per_um: delta_um.map(|d| 2.0 * porosity / d),
-        analytic_cylinder_per_um: delta_um.map(|d| 4.0 * porosity / d),
+        analytic_slit_per_um: slit_delta.map(|d| 2.0 * porosity / d),
+        analytic_cylinder_per_um: cylinder_delta.map(|d| 4.0 * porosity / d),
+        analytic_spheres_per_um,
+        exact_spheres_per_um: info.specific_surface_drawn_per_um,
         measured_per_um,
-        delta_um,
+        delta_um: pore_size.filter(|_| slit_delta.is_some() || cylinder_delta.is_some()),
         phi: porosity,
     };
 
-    let lt = thickness::local_thickness_cells(&pore, nx, rows);
+    let lt = band_local_thickness_cells(&band, grid, rows);
     let psd = thickness::distribution(&lt, &pore, m_to_um(grid.dx_m));
 
     let current_reduction = depths_um
@@ -145,13 +199,19 @@ pub fn measure(
         })
         .collect();
 
-    let cond = conductivity::effective_conductivity_y(band, nx, rows)?;
+    let cond = if grid.is_3d() {
+        conductivity::effective_conductivity_y_3d(&band, nx, rows, nz)?
+    } else {
+        conductivity::effective_conductivity_y(&band, nx, rows)?
+    };
     Ok(ScaffoldMetrics {
         kind: info.kind.clone(),
+        dimensions: if grid.is_3d() { 3 } else { 2 },
         band_bottom_um: m_to_um(y0),
         band_top_um: m_to_um(y1),
         band_rows: rows,
         porosity,
+        porosity_expected: info.porosity_expected,
         porosity_cells,
         porosity_target: info.porosity_target,
         specific_surface,
