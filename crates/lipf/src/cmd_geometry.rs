@@ -347,7 +347,7 @@ pub fn describe(r: &GeometryReport) -> String {
     let fmt = |v: Option<f64>| v.map_or("—".into(), |x| format!("{x:.4}"));
     let _ = writeln!(
         t,
-        "  specific surface area (µm⁻¹): measured ({}) {:.4}; analytic slits 2φ/δ {}; analytic cylinders 4φ/δ {}; overlapping spheres {}",
+        "  specific surface area (µm⁻¹): measured ({}) {:.4}; analytic slits 2φ/δ {}; analytic cylinders 4φ/δ {}; overlapping spheres (Boolean model) {}; the drawn spheres' exact surface {}",
         if m.dimensions == 3 {
             "iso-surface area per volume, marching tetrahedra"
         } else {
@@ -356,7 +356,8 @@ pub fn describe(r: &GeometryReport) -> String {
         s.measured_per_um,
         fmt(s.analytic_slit_per_um),
         fmt(s.analytic_cylinder_per_um),
-        fmt(s.analytic_spheres_per_um)
+        fmt(s.analytic_spheres_per_um),
+        fmt(s.exact_spheres_per_um)
     );
     let _ = writeln!(
         t,

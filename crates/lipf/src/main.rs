@@ -345,17 +345,35 @@ fn check(config: &Config) -> Result<()> {
     let c = Coefficients::from_config(config);
     let g = lipf_core::geometry::build(config, &c.grid, c.ell_m).info;
     println!("configuration `{}` is valid.", config.name);
+    if c.grid.is_3d() {
+        println!(
+            "grid: {} × {} × {} cells of {} µm ({} × {} × {} µm, x × y × z)",
+            c.grid.nx,
+            c.grid.ny,
+            c.grid.nz,
+            config.domain.grid_spacing_um,
+            config.domain.width_um,
+            config.domain.height_um,
+            config.domain.depth_um.unwrap_or_default()
+        );
+        println!(
+            "3D domain: `lipf geometry` builds and measures its scaffold; `lipf run` refuses it \
+             (phase-field runs are 2D sections for now). The estimates below are those of the \
+             2D kernels per cell."
+        );
+    } else {
+        println!(
+            "grid: {} × {} cells of {} µm ({} × {} µm)",
+            c.grid.nx,
+            c.grid.ny,
+            config.domain.grid_spacing_um,
+            config.domain.width_um,
+            config.domain.height_um
+        );
+    }
     println!(
-        "grid: {} × {} cells of {} µm ({} × {} µm)",
-        c.grid.nx,
-        c.grid.ny,
-        config.domain.grid_spacing_um,
-        config.domain.width_um,
-        config.domain.height_um
-    );
-    println!(
-        "geometry: {} — {} channel(s) of {:.3} µm, period {:.3} µm, porosity {:.4} (measured on the grid {:.4}); scaffold {:.2}–{:.2} µm, Li up to {:.2} µm",
-        g.kind, g.channels, g.pore_size_um, g.channel_period_um, g.porosity_geometric, g.porosity_measured, g.scaffold_bottom_um, g.scaffold_top_um, g.li_top_um
+        "geometry: {} — {} {} of {:.3} µm, period {:.3} µm, porosity {:.4} (measured on the grid {:.4}); scaffold {:.2}–{:.2} µm, Li up to {:.2} µm",
+        g.kind, g.channels, if g.kind == "cylinders" { "cylinder(s)" } else { "channel(s)" }, g.pore_size_um, g.channel_period_um, g.porosity_geometric, g.porosity_measured, g.scaffold_bottom_um, g.scaffold_top_um, g.li_top_um
     );
     println!("derived model coefficients:\n{}", c.describe());
     if let Some(cr) = &c.creep {
@@ -398,8 +416,9 @@ fn check(config: &Config) -> Result<()> {
         config.limits.max_output_gib
     );
     println!(
-        "memory (CPU backend): about {:.1} MiB (budget {} GiB)",
+        "memory (CPU backend): about {:.1} MiB, {:.0} bytes per cell (budget {} GiB)",
         est.memory_bytes / (1024.0 * 1024.0),
+        est.memory_bytes / est.cells,
         config.limits.max_memory_gib
     );
     println!(

@@ -459,3 +459,65 @@ fn check_and_geometry_take_set_overrides() {
     assert!(std::fs::read_dir(&geo).unwrap().next().is_some());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A 3D domain: `lipf check` names it and its memory per cell, `lipf geometry` measures it in 3D
+/// and writes the volume for ParaView, `lipf run` refuses it naming `domain.depth_um`.
+#[test]
+fn a_3d_scaffold_is_measured_and_a_3d_run_refused() {
+    let dir = temp("geometry-3d");
+    let cfg = dir.join("cyl.json");
+    std::fs::write(
+        &cfg,
+        r#"{"name": "cyl", "domain": {"width_um": 6.5, "height_um": 10.0, "depth_um": 6.5,
+            "grid_spacing_um": 0.25},
+            "geometry": {"kind": "cylinders", "lattice": "square", "pore_size_um": 2.0,
+            "porosity": 0.3, "li_foil_thickness_um": 2.0, "impregnation_depth_um": 1.0,
+            "dense_cap_thickness_um": 2.0}}"#,
+    )
+    .unwrap();
+    let out = lipf().arg("check").arg(&cfg).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("grid: 26 × 40 × 26 cells"), "{text}");
+    assert!(text.contains("bytes per cell"), "{text}");
+    let geo = dir.join("geometry");
+    let out = lipf()
+        .arg("geometry")
+        .arg(&cfg)
+        .args(["--out", geo.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let xdmf = std::fs::read_to_string(geo.join("scaffold.xdmf")).unwrap();
+    assert!(xdmf.contains(r#"Dimensions="26 40 26""#), "{xdmf}");
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(geo.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(m["metrics"]["dimensions"], 3);
+    // One cylinder of 2 µm in a 6.5 µm square cell: S = 4φ/δ within 1 %.
+    let phi = m["geometry"]["porosity_geometric"].as_f64().unwrap();
+    let s = m["metrics"]["specific_surface"]["measured_per_um"]
+        .as_f64()
+        .unwrap();
+    assert!((s / (4.0 * phi / 2.0) - 1.0).abs() < 0.01, "{s} {phi}");
+    let out = lipf()
+        .arg("run")
+        .arg(&cfg)
+        .args(["--out", dir.join("run").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("domain.depth_um") && err.contains("lipf geometry"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
