@@ -251,3 +251,64 @@ fn sphere_draws_are_seeded_and_sections_cut_the_same_medium() {
     assert!(s.region_porosity >= 0.3 && s.region_porosity < 0.33);
     assert!(s.centres_m.iter().all(|c| (c[2] - g2.z_m(0)).abs() <= 1e-6));
 }
+
+/// A folder of PNG slices is a 3D scaffold: the voxels of a cylinder scaffold written as one
+/// slice per z and read back as an `image` give the same pore voxels, and a stack whose slices
+/// differ in size is refused naming the slice.
+#[test]
+fn a_stack_of_png_slices_round_trips_a_3d_scaffold() {
+    use lipf_core::config::GeometryKind;
+    use lipf_core::geometry::image;
+    let src = cylinders(PoreLattice::Square);
+    let k = Coefficients::from_config(&src);
+    let g = k.grid;
+    let f = geometry::build(&src, &g, k.ell_m);
+    let (j0, j1) = geometry::scaffold_rows(&src, &g);
+    let rows = j1 - j0;
+    let dir = std::env::temp_dir().join(format!("lipf-stack-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for kz in 0..g.nz {
+        // Image row 0 is the top of the scaffold region.
+        let pore = (0..rows)
+            .flat_map(|r| (0..g.nx).map(move |i| (i, j1 - 1 - r)))
+            .map(|(i, j)| f.phi[g.idx3(i, j, kz)] < 0.5)
+            .collect();
+        let mask = image::Mask {
+            width: g.nx,
+            height: rows,
+            pore,
+        };
+        std::fs::write(
+            dir.join(format!("slice-{kz:04}.png")),
+            image::encode_mask_png(&mask),
+        )
+        .unwrap();
+    }
+    let mut c = src.clone();
+    c.geometry.kind = GeometryKind::Image;
+    c.geometry.image_path = Some(dir.display().to_string());
+    c.validate().unwrap();
+    let read = geometry::build(&c, &g, k.ell_m);
+    for kz in 0..g.nz {
+        for j in j0..j1 {
+            for i in 0..g.nx {
+                let q = g.idx3(i, j, kz);
+                assert_eq!(read.phi[q] < 0.5, f.phi[q] < 0.5, "voxel ({i}, {j}, {kz})");
+            }
+        }
+    }
+    // A slice of another size.
+    let odd = image::Mask {
+        width: g.nx + 1,
+        height: rows,
+        pore: vec![false; (g.nx + 1) * rows],
+    };
+    std::fs::write(dir.join("slice-9999.png"), image::encode_mask_png(&odd)).unwrap();
+    let e = c.validate().unwrap_err().to_string();
+    assert!(
+        e.contains("slice-9999.png") && e.contains("one size"),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

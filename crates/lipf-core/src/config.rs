@@ -107,7 +107,8 @@ pub struct Geometry {
     pub dense_cap_thickness_um: f64,
     /// Seed of the random scaffold (`random_pores`); the same seed builds the same scaffold.
     pub seed: u64,
-    /// Segmented scaffold image (`image`): a PNG whose pixels cover the scaffold region.
+    /// Segmented scaffold image (`image`): a PNG whose pixels cover the scaffold region, or a
+    /// folder of PNG slices (x–y sections along z, in file-name order) for a 3D domain.
     /// Relative paths are resolved against the current directory.
     pub image_path: Option<String>,
     /// `image`: pores are the dark pixels (grey value < 128) when true, the light ones when false.
@@ -1446,10 +1447,10 @@ fn validate_scaffold_kind(g: &Geometry, d: &Domain) -> Result<(), ConfigError> {
                 return Err(invalid(
                     "geometry.image_path",
                     "null",
-                    "must name a PNG file when geometry.kind = \"image\"",
+                    "must name a PNG file (or a folder of PNG slices) when geometry.kind = \"image\"",
                 ));
             };
-            if let Err(e) = crate::geometry::image::read_mask(
+            if let Err(e) = crate::geometry::image::read_stack(
                 std::path::Path::new(path),
                 g.image_pores_are_dark,
             ) {

@@ -1,6 +1,8 @@
-//! Segmented scaffold images (PNG, 2D): one pixel per scaffold voxel of a section, pores and
-//! LLZO told apart by their grey value (threshold 128). Any PNG colour type and bit depth is
+//! Segmented scaffold images (PNG): one pixel per scaffold voxel of a section, pores and LLZO
+//! told apart by their grey value (threshold 128). Any PNG colour type and bit depth is
 //! accepted; colour is reduced to luma (Rec. 601). Row 0 of a [`Mask`] is the top of the image.
+//! A 3D scaffold is a stack of such sections: a folder of PNG slices ([`read_stack`]), one x–y
+//! section per z, in the order of their file names.
 
 use std::path::Path;
 
@@ -67,6 +69,64 @@ pub fn read_mask(path: &Path, pores_are_dark: bool) -> Result<Mask, ImageError> 
         },
         other => other,
     })
+}
+
+/// Most slices read from a folder (the largest grid has 65536 cells along z).
+pub const MAX_STACK_SLICES: usize = 65536;
+
+/// The slices of a scaffold image: the PNG itself, or every `*.png` in a folder in the order of
+/// their file names (a stack of x–y sections along z, all of one size).
+pub fn read_stack(path: &Path, pores_are_dark: bool) -> Result<Vec<Mask>, ImageError> {
+    if !path.is_dir() {
+        return Ok(vec![read_mask(path, pores_are_dark)?]);
+    }
+    let io = |source| ImageError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(path)
+        .map_err(io)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_file()
+                && p.extension()
+                    .and_then(|x| x.to_str())
+                    .is_some_and(|x| x.eq_ignore_ascii_case("png"))
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(ImageError::Empty {
+            path: format!("{} (a folder without PNG slices)", path.display()),
+        });
+    }
+    if files.len() > MAX_STACK_SLICES {
+        return Err(ImageError::Decode {
+            path: path.display().to_string(),
+            message: format!(
+                "{} slices; at most {MAX_STACK_SLICES} are read",
+                files.len()
+            ),
+        });
+    }
+    let mut slices: Vec<Mask> = Vec::with_capacity(files.len());
+    for f in &files {
+        let m = read_mask(f, pores_are_dark)?;
+        if let Some(first) = slices.first() {
+            if (m.width, m.height) != (first.width, first.height) {
+                return Err(ImageError::Decode {
+                    path: f.display().to_string(),
+                    message: format!(
+                        "a slice of {} × {} pixels in a stack of {} × {} (every slice of a \
+                         stack has one size)",
+                        m.width, m.height, first.width, first.height
+                    ),
+                });
+            }
+        }
+        slices.push(m);
+    }
+    Ok(slices)
 }
 
 /// Decodes PNG bytes into a mask.

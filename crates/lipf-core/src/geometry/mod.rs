@@ -126,7 +126,7 @@ pub fn scaffold_rows(config: &Config, grid: &Grid) -> (usize, usize) {
     (j0, j1)
 }
 
-/// The pore mask of a mask-based scaffold region (`nx × rows`, row 0 at its bottom) and the
+/// The pore mask of a mask-based scaffold region (`nz × rows × nx`, row 0 at its bottom) and the
 /// number of disks drawn. Panics for `channels`/`flat`, and when the image cannot be read
 /// (validation reads it first, so that only happens if the file changed in between).
 pub fn scaffold_mask(config: &Config, grid: &Grid) -> (Vec<bool>, usize) {
@@ -147,15 +147,22 @@ pub fn scaffold_mask(config: &Config, grid: &Grid) -> (Vec<bool>, usize) {
         }
         GeometryKind::Image => {
             let path = g.image_path.as_deref().unwrap_or("");
-            let m = image::read_mask(std::path::Path::new(path), g.image_pores_are_dark)
+            let stack = image::read_stack(std::path::Path::new(path), g.image_pores_are_dark)
                 .unwrap_or_else(|e| panic!("scaffold image: {e}"));
-            // Nearest-neighbour resampling onto the region; the image's top is the region's top.
-            let mut pore = vec![false; nx * rows];
-            for j in 0..rows {
-                let py = m.height - 1 - ((j as f64 + 0.5) * m.height as f64 / rows as f64) as usize;
-                for i in 0..nx {
-                    let px = ((i as f64 + 0.5) * m.width as f64 / nx as f64) as usize;
-                    pore[j * nx + i] = m.at(px.min(m.width - 1), py.min(m.height - 1));
+            // Nearest-neighbour resampling onto the region (the image's top is the region's
+            // top) and of the slices onto the sections (one slice: the same in every section).
+            let nz = grid.nz;
+            let mut pore = vec![false; nz * rows * nx];
+            for kz in 0..nz {
+                let m = &stack[((kz as f64 + 0.5) * stack.len() as f64 / nz as f64) as usize];
+                for j in 0..rows {
+                    let py =
+                        m.height - 1 - ((j as f64 + 0.5) * m.height as f64 / rows as f64) as usize;
+                    for i in 0..nx {
+                        let px = ((i as f64 + 0.5) * m.width as f64 / nx as f64) as usize;
+                        pore[(kz * rows + j) * nx + i] =
+                            m.at(px.min(m.width - 1), py.min(m.height - 1));
+                    }
                 }
             }
             (pore, 0)
@@ -321,8 +328,9 @@ fn measured_porosity(grid: &Grid, phi: &[f64], bottom_m: f64, top_m: f64, ell_m:
     }
 }
 
-/// `random_pores` and `image`: see the module documentation. In 3D the section's mask is
-/// extruded along z (`image`; `random_pores` is refused in 3D by validation).
+/// `random_pores` and `image`: see the module documentation. In 3D an image is a stack of
+/// slices (a folder of PNGs) or one PNG extruded along z; `random_pores` is refused in 3D by
+/// validation.
 fn build_from_mask(config: &Config, grid: &Grid, ell_m: f64) -> InitialFields {
     let g = &config.geometry;
     let (nx, ny) = (grid.nx, grid.ny);
@@ -332,7 +340,8 @@ fn build_from_mask(config: &Config, grid: &Grid, ell_m: f64) -> InitialFields {
     for kz in 0..grid.nz {
         for j in j0..ny {
             for i in 0..nx {
-                llzo[grid.idx3(i, j, kz)] = j >= j1 || !pore_region[(j - j0) * nx + i];
+                llzo[grid.idx3(i, j, kz)] =
+                    j >= j1 || !pore_region[(kz * (j1 - j0) + j - j0) * nx + i];
             }
         }
     }
