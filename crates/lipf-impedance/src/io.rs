@@ -677,6 +677,108 @@ pub fn read_fields_section(
     read().with_context(|| format!("cannot read phase-field output {}", path.display()))
 }
 
+/// Whether `path` is the scaffold file of `lipf geometry` (root attribute `format` =
+/// `lipf-scaffold`) rather than a run's `fields.h5`.
+#[cfg(feature = "hdf5")]
+pub fn is_scaffold_file(path: &Path) -> bool {
+    lipf_io::h5::read_root_attr_str(path, "format").is_ok_and(|f| f == "lipf-scaffold")
+}
+
+/// Reads the scaffold as built from `scaffold.h5` of `lipf geometry`: ϕ and the initial ξ,
+/// (ny, nx) or (nz, ny, nx), and the root attribute `dx_um`, checked like a snapshot (memory
+/// budget before the data is read, finite values). The section's `snapshot` is `as-built`, and
+/// `nz` is 1 for a 2-D scaffold.
+#[cfg(feature = "hdf5")]
+pub fn read_scaffold_fields(
+    path: &Path,
+    budget: &crate::memory::MemoryBudget,
+    solver: crate::memory::SolverMemory,
+) -> Result<(FieldsSection, usize)> {
+    let read = || -> Result<(FieldsSection, usize)> {
+        lipf_io::h5::disable_file_locking();
+        let file = hdf5::File::open(path)?;
+        let dx_um: f64 = file
+            .attr("dx_um")
+            .context("no attribute dx_um")?
+            .read_scalar()?;
+        if !(dx_um.is_finite() && dx_um > 0.0) {
+            bail!("dx_um = {dx_um}: must be a finite length > 0 µm");
+        }
+        let shape = |n: &str| -> Result<Vec<usize>> {
+            Ok(file
+                .dataset(n)
+                .with_context(|| format!("no dataset {n}"))?
+                .shape())
+        };
+        let (s_xi, s_phi) = (shape("xi")?, shape("phi")?);
+        if s_xi != s_phi {
+            bail!("/xi has shape {s_xi:?} but /phi {s_phi:?}");
+        }
+        let (nz, ny, nx) = match s_xi.as_slice() {
+            [ny, nx] => (1, *ny, *nx),
+            [nz, ny, nx] => (*nz, *ny, *nx),
+            s => bail!("/xi has shape {s:?}; expected (ny, nx) or (nz, ny, nx)"),
+        };
+        if nx == 0 || ny == 0 || nz == 0 {
+            bail!("/xi has shape {s_xi:?}: an empty grid");
+        }
+        let cells = nx as f64 * ny as f64 * nz as f64;
+        budget
+            .check(
+                &format!("the {nz} × {ny} × {nx} scaffold"),
+                9.0 * cells + crate::memory::network_memory_bytes(nx, nz, ny, solver),
+            )
+            .map_err(|e| anyhow::anyhow!(e))?;
+        drop(file);
+        let (_, xi) = lipf_io::h5::read_grid_f32(path, "/xi")?;
+        crate::structure::check_finite_field("/xi", nx, &xi).map_err(|e| anyhow::anyhow!(e))?;
+        let (_, phi) = lipf_io::h5::read_grid_f32(path, "/phi")?;
+        crate::structure::check_finite_field("/phi", nx, &phi).map_err(|e| anyhow::anyhow!(e))?;
+        Ok((
+            FieldsSection {
+                snapshot: "as-built".into(),
+                nx,
+                ny,
+                dx_um,
+                xi,
+                phi,
+            },
+            nz,
+        ))
+    };
+    read().with_context(|| format!("cannot read scaffold {}", path.display()))
+}
+
+/// The structure of a phase-field file: snapshot `snapshot` of a run's `fields.h5`, or the
+/// scaffold as built of a `scaffold.h5` of `lipf geometry` (2-D or 3-D, [`is_scaffold_file`];
+/// `snapshot` is then ignored), with the snapshot's name. The phase rule and the axes are those
+/// of [`crate::structure::Structure::from_phase_field_volume`].
+#[cfg(feature = "hdf5")]
+pub fn phase_field_structure(
+    path: &Path,
+    snapshot: &str,
+    budget: &crate::memory::MemoryBudget,
+    solver: crate::memory::SolverMemory,
+    m: &crate::params::MaterialsSi,
+) -> Result<(crate::structure::Structure, String)> {
+    let (sec, nz) = if is_scaffold_file(path) {
+        read_scaffold_fields(path, budget, solver)?
+    } else {
+        (read_fields_section(path, snapshot, budget, solver)?, 1)
+    };
+    let s = crate::structure::Structure::from_phase_field_volume(
+        sec.nx,
+        sec.ny,
+        nz,
+        lipf_core::units::um_to_m(sec.dx_um),
+        &sec.xi,
+        &sec.phi,
+        m,
+    )
+    .map_err(|e| anyhow::anyhow!("snapshot {} of {}: {e}", sec.snapshot, path.display()))?;
+    Ok((s, sec.snapshot))
+}
+
 /// The analyses of a spectrum, as `lipf impedance` and the Python package run them: the lin-KK
 /// test, the DRT, and the R0 + n RC fit started from the DRT's peaks (none with 0 elements).
 pub struct Analyses {

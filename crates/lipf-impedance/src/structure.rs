@@ -195,29 +195,51 @@ impl Structure {
         phi: &[f32],
         m: &MaterialsSi,
     ) -> Result<Structure, String> {
-        if nx.checked_mul(ny) != Some(xi.len()) || nx.checked_mul(ny) != Some(phi.len()) {
+        Structure::from_phase_field_volume(nx, ny, 1, dx_m, xi, phi, m)
+    }
+
+    /// Phase-field fields on an nx × ny × nz grid (index (k·ny + j)·nx + i, y the growth
+    /// direction with row 0 at the current collector; nz = 1 is a section), with the same
+    /// phase rule as [`Structure::from_phase_field`]. The phase-field y becomes the network's z
+    /// (working electrode at the collector) and its z the network's y.
+    pub fn from_phase_field_volume(
+        nx: usize,
+        ny: usize,
+        nz: usize,
+        dx_m: f64,
+        xi: &[f32],
+        phi: &[f32],
+        m: &MaterialsSi,
+    ) -> Result<Structure, String> {
+        let cells = nx.checked_mul(ny).and_then(|c| c.checked_mul(nz));
+        if cells != Some(xi.len()) || cells != Some(phi.len()) {
             return Err(format!(
-                "fields of {} and {} values for a {ny} × {nx} section",
+                "fields of {} and {} values for a grid of {nz} × {ny} × {nx}",
                 xi.len(),
                 phi.len()
             ));
         }
         check_finite_field("xi", nx, xi)?;
         check_finite_field("phi", nx, phi)?;
-        let codes = xi
-            .iter()
-            .zip(phi)
-            .map(|(&x, &p)| {
-                if x > 0.5 {
-                    CODE_METAL
-                } else if p > 0.5 {
-                    CODE_ELECTROLYTE
-                } else {
-                    CODE_PORE
+        let code = |x: f32, p: f32| {
+            if x > 0.5 {
+                CODE_METAL
+            } else if p > 0.5 {
+                CODE_ELECTROLYTE
+            } else {
+                CODE_PORE
+            }
+        };
+        let mut codes = vec![CODE_PORE; xi.len()];
+        for k in 0..nz {
+            for j in 0..ny {
+                for i in 0..nx {
+                    let from = (k * ny + j) * nx + i;
+                    codes[(j * nz + k) * nx + i] = code(xi[from], phi[from]);
                 }
-            })
-            .collect();
-        Structure::from_codes(nx, 1, ny, dx_m, codes, m)
+            }
+        }
+        Structure::from_codes(nx, nz, ny, dx_m, codes, m)
     }
 
     /// The seed's model structure. The contact is the centred square of side

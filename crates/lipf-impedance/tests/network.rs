@@ -257,3 +257,52 @@ fn phase_field_section_assembles_with_the_right_phase_counts() {
     let (spec, _) = sweep(&net, &f, &mut DirectLu::new(), |_, _, _| {}).unwrap();
     assert!(spec.z.iter().all(|z| z.re > 0.0 && z.im <= 0.0));
 }
+
+/// A 3D phase-field grid (index (k·ny + j)·nx + i, y the growth direction) becomes a network
+/// with the growth direction between the electrodes. A section extruded over nz identical
+/// layers is nz copies of the section in parallel (the lateral faces are insulating): its
+/// impedance is the section's over nz, at every frequency, to the solver's precision.
+#[test]
+fn an_extruded_phase_field_section_is_its_section_in_parallel() {
+    let (nx, ny) = (6usize, 5usize);
+    let mut xi = vec![0.0f32; nx * ny];
+    let mut phi = vec![0.0f32; nx * ny];
+    for j in 0..ny {
+        for i in 0..nx {
+            let k = j * nx + i;
+            if j == 0 || (j == 1 && i == 2) {
+                xi[k] = 1.0;
+            } else if j == ny - 1 || i == 0 || i == 5 || (j == 2 && i == 4) {
+                phi[k] = 0.9;
+            }
+        }
+    }
+    let msi = Materials::default().si();
+    let section = Structure::from_phase_field(nx, ny, 0.5e-6, &xi, &phi, &msi).unwrap();
+    let nz = 3;
+    let (xi3, phi3) = (xi.repeat(nz), phi.repeat(nz));
+    let volume = Structure::from_phase_field_volume(nx, ny, nz, 0.5e-6, &xi3, &phi3, &msi).unwrap();
+    assert_eq!((volume.nx, volume.ny, volume.nz), (nx, nz, ny));
+    assert_eq!(volume.counts().metal, nz * section.counts().metal);
+    let f = log_frequencies(1.0, 1e7, 2);
+    let z = |s: &Structure| {
+        let net = Network::build(s, &msi).unwrap();
+        sweep(&net, &f, &mut DirectLu::new(), |_, _, _| {})
+            .unwrap()
+            .0
+            .z
+    };
+    for (a, b) in z(&section).iter().zip(z(&volume)) {
+        let expected = a / nz as f64;
+        assert!(
+            (b - expected).norm() < 1e-9 * expected.norm(),
+            "{b} against {expected}"
+        );
+    }
+    // The growth direction is the network's z: a layer of metal across the whole section at
+    // j = 0 is the WE plane in every layer.
+    let mut xi_layer = xi3.clone();
+    xi_layer[(nz - 1) * nx * ny + 3 * nx + 1] = 1.0; // one Li voxel in the last layer, row 3
+    let v = Structure::from_phase_field_volume(nx, ny, nz, 0.5e-6, &xi_layer, &phi3, &msi).unwrap();
+    assert_eq!(v.counts().metal, volume.counts().metal + 1);
+}

@@ -1005,6 +1005,29 @@ pub fn read_dataset_f32(path: &Path, name: &str) -> Result<(usize, usize, Vec<f3
     read().with_context(|| format!("cannot read {name} from {}", path.display()))
 }
 
+/// A 2-D (ny, nx) or 3-D (nz, ny, nx) f32 dataset: its shape as [nz, ny, nx] (nz = 1 for 2-D)
+/// and its values.
+pub fn read_grid_f32(path: &Path, name: &str) -> Result<([usize; 3], Vec<f32>)> {
+    let read = || -> Result<([usize; 3], Vec<f32>)> {
+        disable_file_locking();
+        let file = File::open(path)?;
+        let ds = file.dataset(name)?;
+        let shape = ds.shape();
+        let dims = match shape.as_slice() {
+            [ny, nx] => [1, *ny, *nx],
+            [nz, ny, nx] => [*nz, *ny, *nx],
+            _ => anyhow::bail!("{name} has shape {shape:?}; expected (ny, nx) or (nz, ny, nx)"),
+        };
+        ensure!(
+            dims.iter().all(|&d| d <= MAX_GRID_SIDE),
+            "{name} has shape {shape:?}, beyond {MAX_GRID_SIDE} per side"
+        );
+        let data = read_checked::<f32>(&ds, name, dims.iter().product())?;
+        Ok((dims, data))
+    };
+    read().with_context(|| format!("cannot read {name} from {}", path.display()))
+}
+
 /// A string attribute of the root group (e.g. `config_json` of `fields.h5` or of a
 /// checkpoint).
 pub fn read_root_attr_str(path: &Path, name: &str) -> Result<String> {

@@ -217,24 +217,14 @@ fn compute(r: Request) -> anyhow::Result<serde_json::Value> {
                     (s, "voxel array".to_string(), c.name.clone(), false)
                 }
                 Source::Fields(p, snapshot) => {
-                    let sec = lipf_impedance::io::read_fields_section(p, snapshot, &budget, mem)?;
-                    let s = Structure::from_phase_field(
-                        sec.nx,
-                        sec.ny,
-                        um_to_m(sec.dx_um),
-                        &sec.xi,
-                        &sec.phi,
-                        &msi,
-                    )
-                    .map_err(|e| {
-                        anyhow::anyhow!("snapshot {} of {}: {e}", sec.snapshot, p.display())
-                    })?;
+                    let (s, name) =
+                        lipf_impedance::io::phase_field_structure(p, snapshot, &budget, mem, &msi)?;
                     inputs.push(p.clone());
-                    summary["snapshot"] = json!(sec.snapshot);
+                    summary["snapshot"] = json!(name);
                     (
                         s,
-                        format!("snapshot {} of {}", sec.snapshot, p.display()),
-                        outdir::fields_name(p, &sec.snapshot),
+                        format!("snapshot {name} of {}", p.display()),
+                        outdir::fields_name(p, &name),
                         false,
                     )
                 }

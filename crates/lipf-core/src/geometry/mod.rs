@@ -21,7 +21,7 @@ pub mod volume;
 
 use crate::config::{Config, Defect, GeometryKind, PoreLattice};
 use crate::grid::Grid;
-use crate::units::{m_to_um, um_to_m};
+use crate::units::{m_to_um, um_to_m, M_PER_UM};
 use distance::signed_distance_cells;
 use serde::Serialize;
 
@@ -544,16 +544,16 @@ fn build_analytic_pores(config: &Config, grid: &Grid, ell_m: f64) -> InitialFiel
     if let Some(s) = spheres {
         let (phi_e, s_e) = s.expected_porosity_and_surface_per_m();
         info.spheres = s.centres_m.len();
-        info.sphere_density_per_um3 = s.number_density_per_m3() * 1e-18;
+        info.sphere_density_per_um3 = s.number_density_per_m3() * M_PER_UM.powi(3);
         info.porosity_expected = Some(phi_e);
-        info.specific_surface_expected_per_um = Some(s_e * 1e-6);
+        info.specific_surface_expected_per_um = Some(s_e * M_PER_UM);
         if grid.is_3d() {
             let (b0, b1) = crate::metrics::band_rows(&info, grid, ell_m);
             let (y0, y1) = (b0 as f64 * grid.dx_m, b1 as f64 * grid.dx_m);
             let volume = grid.width_m() * (y1 - y0) * grid.depth_m();
             if volume > 0.0 {
                 let area = s.exposed_area_between_m2(grid, y0, y1, 4000);
-                info.specific_surface_drawn_per_um = Some(area / volume * 1e-6);
+                info.specific_surface_drawn_per_um = Some(area / volume * M_PER_UM);
             }
         }
     }
