@@ -182,3 +182,39 @@ fn electrolyte_defects_are_checked_by_name() {
     );
     assert!(e.contains("depth_um"), "{e}");
 }
+
+#[test]
+fn three_dimensional_domains_are_checked_like_the_others() {
+    let e = err(r#"{"domain": {"depth_um": 10.1}}"#);
+    assert!(
+        e.contains("domain.depth_um") && e.contains("integer multiple"),
+        "{e}"
+    );
+    let e = err(r#"{"domain": {"depth_um": -2.0}}"#);
+    assert!(e.contains("domain.depth_um") && e.contains("> 0"), "{e}");
+    // Disks are a 2D model: a 3D domain takes spheres.
+    let e = err(
+        r#"{"domain": {"depth_um": 10.0}, "geometry": {"kind": "random_pores", "pore_size_um": 1.5}}"#,
+    );
+    assert!(
+        e.contains("geometry.kind") && e.contains("random_spheres"),
+        "{e}"
+    );
+    // Cylinders beyond touching on their lattice.
+    let e = err(
+        r#"{"domain": {"depth_um": 10.0}, "geometry": {"kind": "cylinders", "lattice": "square", "porosity": 0.8}}"#,
+    );
+    assert!(
+        e.contains("geometry.porosity") && e.contains("0.7854"),
+        "{e}"
+    );
+    let e = err(
+        r#"{"domain": {"depth_um": 1.0}, "geometry": {"kind": "random_spheres", "pore_size_um": 1.5}}"#,
+    );
+    assert!(
+        e.contains("geometry.pore_size_um") && e.contains("depth"),
+        "{e}"
+    );
+    let e = err(r#"{"geometry": {"lattice": "triangular"}}"#);
+    assert!(e.contains("lattice") && e.contains("hexagonal"), "{e}");
+}
