@@ -54,8 +54,9 @@ struct Level {
     t: Vec<f64>,
 }
 
-/// Dense Cholesky factor of the coarsest operator.
-struct DenseCholesky {
+/// Dense Cholesky factor L (row-major, lower) of a coarsest operator: the 2D potential operator
+/// here, the 3D conductivity operator of the scaffold metrics.
+pub(crate) struct DenseCholesky {
     n: usize,
     l: Vec<f64>,
 }
@@ -81,6 +82,17 @@ impl DenseCholesky {
                 }
             }
         }
+        DenseCholesky::factor_dense(&a, n).map_err(|(d, c)| {
+            format!(
+                "coarsest potential operator is not positive definite (pivot {d:e} at {c}); \
+                 the potential problem needs a Dirichlet boundary or a positive diagonal"
+            )
+        })
+    }
+
+    /// Factors the row-major symmetric `n × n` matrix `a`; fails with (pivot, row) on a pivot
+    /// that is not positive.
+    pub(crate) fn factor_dense(a: &[f64], n: usize) -> Result<DenseCholesky, (f64, usize)> {
         let mut l = vec![0.0; n * n];
         for c in 0..n {
             let mut d = a[c * n + c];
@@ -88,10 +100,7 @@ impl DenseCholesky {
                 d -= l[c * n + k] * l[c * n + k];
             }
             if d <= 0.0 || !d.is_finite() {
-                return Err(format!(
-                    "coarsest potential operator is not positive definite (pivot {d:e} at {c}); \
-                     the potential problem needs a Dirichlet boundary or a positive diagonal"
-                ));
+                return Err((d, c));
             }
             let d = d.sqrt();
             l[c * n + c] = d;
@@ -106,7 +115,8 @@ impl DenseCholesky {
         Ok(DenseCholesky { n, l })
     }
 
-    fn solve(&self, b: &[f64], x: &mut [f64]) {
+    /// x = (L Lᵀ)⁻¹ b.
+    pub(crate) fn solve(&self, b: &[f64], x: &mut [f64]) {
         let (n, l) = (self.n, &self.l);
         for r in 0..n {
             let mut v = b[r];

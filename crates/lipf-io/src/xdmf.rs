@@ -63,23 +63,7 @@ pub fn xdmf(grid: &Grid, h5_file_name: &str, snapshots: &[(u64, f64)]) -> String
             r#"      <Grid Name="snapshot {index:06} (step {step})" GridType="Uniform">"#
         );
         let _ = writeln!(s, r#"        <Time Value="{}"/>"#, xml_num(time_s));
-        let _ = writeln!(
-            s,
-            r#"        <Topology TopologyType="3DCoRectMesh" Dimensions="1 {} {}"/>"#,
-            ny + 1,
-            nx + 1
-        );
-        let _ = writeln!(s, r#"        <Geometry GeometryType="ORIGIN_DXDYDZ">"#);
-        let _ = writeln!(
-            s,
-            r#"          <DataItem Name="Origin" Dimensions="3" NumberType="Float" Precision="8" Format="XML">0 0 0</DataItem>"#
-        );
-        let _ = writeln!(
-            s,
-            r#"          <DataItem Name="Spacing" Dimensions="3" NumberType="Float" Precision="8" Format="XML">{0} {0} {0}</DataItem>"#,
-            xml_num(dx_um)
-        );
-        let _ = writeln!(s, r#"        </Geometry>"#);
+        corect_mesh(&mut s, "        ", [1, ny + 1, nx + 1], dx_um);
         for (name, path) in [
             ("xi", format!("{group}/xi")),
             ("c", format!("{group}/c")),
@@ -124,24 +108,12 @@ pub fn volume_xdmf(grid: &Grid, h5_file_name: &str, attributes: &[(&str, &str)])
     );
     let _ = writeln!(s, r#"  <Domain>"#);
     let _ = writeln!(s, r#"    <Grid Name="lipf scaffold" GridType="Uniform">"#);
-    let _ = writeln!(
-        s,
-        r#"      <Topology TopologyType="3DCoRectMesh" Dimensions="{} {} {}"/>"#,
-        nz + 1,
-        ny + 1,
-        nx + 1
+    corect_mesh(
+        &mut s,
+        "      ",
+        [nz + 1, ny + 1, nx + 1],
+        m_to_um(grid.dx_m),
     );
-    let _ = writeln!(s, r#"      <Geometry GeometryType="ORIGIN_DXDYDZ">"#);
-    let _ = writeln!(
-        s,
-        r#"        <DataItem Name="Origin" Dimensions="3" NumberType="Float" Precision="8" Format="XML">0 0 0</DataItem>"#
-    );
-    let _ = writeln!(
-        s,
-        r#"        <DataItem Name="Spacing" Dimensions="3" NumberType="Float" Precision="8" Format="XML">{0} {0} {0}</DataItem>"#,
-        xml_num(m_to_um(grid.dx_m))
-    );
-    let _ = writeln!(s, r#"      </Geometry>"#);
     for (name, path) in attributes {
         let _ = writeln!(
             s,
@@ -159,6 +131,27 @@ pub fn volume_xdmf(grid: &Grid, h5_file_name: &str, attributes: &[(&str, &str)])
     let _ = writeln!(s, r#"  </Domain>"#);
     let _ = writeln!(s, r#"</Xdmf>"#);
     s
+}
+
+/// The topology and geometry of a co-rectilinear mesh of `points` (z, y, x, slowest first) with
+/// spacing `dx_um` from the origin, indented by `pad`.
+fn corect_mesh(s: &mut String, pad: &str, points: [usize; 3], dx_um: f64) {
+    let [pz, py, px] = points;
+    let _ = writeln!(
+        s,
+        r#"{pad}<Topology TopologyType="3DCoRectMesh" Dimensions="{pz} {py} {px}"/>"#
+    );
+    let _ = writeln!(s, r#"{pad}<Geometry GeometryType="ORIGIN_DXDYDZ">"#);
+    let _ = writeln!(
+        s,
+        r#"{pad}  <DataItem Name="Origin" Dimensions="3" NumberType="Float" Precision="8" Format="XML">0 0 0</DataItem>"#
+    );
+    let _ = writeln!(
+        s,
+        r#"{pad}  <DataItem Name="Spacing" Dimensions="3" NumberType="Float" Precision="8" Format="XML">{0} {0} {0}</DataItem>"#,
+        xml_num(dx_um)
+    );
+    let _ = writeln!(s, r#"{pad}</Geometry>"#);
 }
 
 /// Round-trip decimal for XML attributes (no `inf`/`NaN`, which no XDMF reader parses).

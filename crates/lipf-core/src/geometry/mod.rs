@@ -92,6 +92,34 @@ pub struct GeometryInfo {
 }
 
 impl GeometryInfo {
+    /// The record of a scaffold on `grid` before its builder fills it in: the grid's depth, and
+    /// zero or none for everything particular to a kind.
+    fn on(grid: &Grid) -> GeometryInfo {
+        GeometryInfo {
+            kind: String::new(),
+            channels: 0,
+            channel_period_um: 0.0,
+            pore_size_um: 0.0,
+            porosity_geometric: 0.0,
+            porosity_measured: 0.0,
+            scaffold_bottom_um: 0.0,
+            scaffold_top_um: 0.0,
+            li_top_um: 0.0,
+            porosity_target: 0.0,
+            disks: 0,
+            image_path: None,
+            nz: grid.nz,
+            depth_um: m_to_um(grid.depth_m()),
+            lattice: None,
+            period_z_um: 0.0,
+            spheres: 0,
+            sphere_density_per_um3: 0.0,
+            porosity_expected: None,
+            specific_surface_expected_per_um: None,
+            specific_surface_drawn_per_um: None,
+        }
+    }
+
     /// Left edge and width of channel `k` (channels only), m.
     pub fn channel_span_m(&self, k: usize) -> (f64, f64) {
         let period = um_to_m(self.channel_period_um);
@@ -460,17 +488,7 @@ fn region_info(
         scaffold_top_um: m_to_um(top),
         li_top_um: m_to_um(li_top.min(top)),
         porosity_target: g.porosity,
-        disks: 0,
-        image_path: None,
-        nz: grid.nz,
-        depth_um: m_to_um(grid.depth_m()),
-        lattice: None,
-        period_z_um: 0.0,
-        spheres: 0,
-        sphere_density_per_um3: 0.0,
-        porosity_expected: None,
-        specific_surface_expected_per_um: None,
-        specific_surface_drawn_per_um: None,
+        ..GeometryInfo::on(grid)
     }
 }
 
@@ -658,17 +676,7 @@ fn build_boxes(config: &Config, grid: &Grid, ell_m: f64) -> InitialFields {
         } else {
             g.porosity
         },
-        disks: 0,
-        image_path: None,
-        nz: grid.nz,
-        depth_um: m_to_um(grid.depth_m()),
-        lattice: None,
-        period_z_um: 0.0,
-        spheres: 0,
-        sphere_density_per_um3: 0.0,
-        porosity_expected: None,
-        specific_surface_expected_per_um: None,
-        specific_surface_drawn_per_um: None,
+        ..GeometryInfo::on(grid)
     };
     InitialFields {
         xi,

@@ -36,7 +36,7 @@ use crate::cpu::mg_restrict::coarse_len;
 use crate::cpu::operator::Operator;
 use crate::cpu::par::SharedMut;
 use crate::cpu::reduce::{dot, l1};
-use crate::solver::{Multigrid, SolveStats};
+use crate::solver::{DenseCholesky, Multigrid, SolveStats};
 use rayon::prelude::*;
 
 /// Relative conductivity given to non-LLZO cells.
@@ -635,59 +635,6 @@ where
     }
 }
 
-/// Dense Cholesky factor L (row-major, lower) of a symmetric positive definite matrix.
-struct DenseCholesky3 {
-    n: usize,
-    l: Vec<f64>,
-}
-
-impl DenseCholesky3 {
-    /// Factors the row-major `n × n` matrix `a`; fails on a pivot that is not positive.
-    fn factor(a: &[f64], n: usize) -> Result<DenseCholesky3, String> {
-        let mut l = vec![0.0; n * n];
-        for c in 0..n {
-            let row_c = &l[c * n..c * n + c];
-            let d = a[c * n + c] - row_c.iter().map(|v| v * v).sum::<f64>();
-            if d <= 0.0 || !d.is_finite() {
-                return Err(format!(
-                    "coarsest conductivity operator is not positive definite (pivot {d:e} at {c})"
-                ));
-            }
-            let d = d.sqrt();
-            l[c * n + c] = d;
-            for r in (c + 1)..n {
-                let (upper, lower) = l.split_at_mut(r * n);
-                let row_c = &upper[c * n..c * n + c];
-                let v = a[r * n + c]
-                    - lower[..c]
-                        .iter()
-                        .zip(row_c)
-                        .map(|(x, y)| x * y)
-                        .sum::<f64>();
-                lower[c] = v / d;
-            }
-        }
-        Ok(DenseCholesky3 { n, l })
-    }
-
-    /// x = (L Lᵀ)⁻¹ b.
-    fn solve(&self, b: &[f64], x: &mut [f64]) {
-        let (n, l) = (self.n, &self.l);
-        for r in 0..n {
-            let row = &l[r * n..r * n + r];
-            let v = b[r] - row.iter().zip(&x[..r]).map(|(a, y)| a * y).sum::<f64>();
-            x[r] = v / l[r * n + r];
-        }
-        for r in (0..n).rev() {
-            let mut v = x[r];
-            for k in (r + 1)..n {
-                v -= l[k * n + r] * x[k];
-            }
-            x[r] = v / l[r * n + r];
-        }
-    }
-}
-
 struct Level3 {
     op: Operator3,
     b: Vec<f64>,
@@ -698,7 +645,7 @@ struct Level3 {
 /// Multigrid-preconditioned CG for one 3D operator.
 struct Multigrid3 {
     levels: Vec<Level3>,
-    coarse: DenseCholesky3,
+    coarse: DenseCholesky,
     floating: FloatingClusters,
 }
 
@@ -724,7 +671,13 @@ impl Multigrid3 {
             }
         }
         let coarsest = &levels.last().expect("at least one level").op;
-        let coarse = DenseCholesky3::factor(&coarsest.dense(), coarsest.cells())?;
+        let coarse = DenseCholesky::factor_dense(&coarsest.dense(), coarsest.cells()).map_err(
+            |(d, c)| {
+                format!(
+                    "coarsest conductivity operator is not positive definite (pivot {d:e} at {c})"
+                )
+            },
+        )?;
         let floating = FloatingClusters::new(&levels[0].op);
         Ok(Multigrid3 {
             levels,
