@@ -14,6 +14,7 @@ use crate::config::PoreLattice;
 use crate::grid::Grid;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 
 /// A lattice of straight cylinders along y in the x–z plane.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,6 +120,51 @@ pub struct SphereScaffold {
     pub distance_m: Vec<f64>,
     /// Fraction of the region's cell centres inside a sphere.
     pub region_porosity: f64,
+}
+
+/// Calls `f(cell, i, j, R − |p − c|)` for the cells p of `grid` within `r` of the centre `c`
+/// (`plane = None`: in every section, 3D periodic in x and z), or within `r + reach` of it in the
+/// one section `k` (`plane = Some((k, reach))`). In a 2D section the cells lie at z = Δx/2.
+fn for_cells_near(
+    grid: &Grid,
+    c: &[f64; 3],
+    r: f64,
+    plane: Option<(usize, f64)>,
+    mut f: impl FnMut(usize, usize, usize, f64),
+) {
+    let (nx, ny, nz, dx) = (grid.nx, grid.ny, grid.nz, grid.dx_m);
+    let extent = r + plane.map_or(0.0, |(_, reach)| reach);
+    let lo_hi = |v: f64| {
+        (
+            ((v - extent) / dx - 0.5).floor() as isize,
+            ((v + extent) / dx - 0.5).ceil() as isize,
+        )
+    };
+    let (i_lo, i_hi) = lo_hi(c[0]);
+    let (j_lo, j_hi) = lo_hi(c[1]);
+    // Sections (unwrapped index kk, and its cell index k) the call covers.
+    let zs: Vec<(usize, f64)> = if !grid.is_3d() {
+        vec![(0, grid.z_m(0))]
+    } else {
+        let (k_lo, k_hi) = lo_hi(c[2]);
+        (k_lo..=k_hi)
+            .map(|kk| (kk.rem_euclid(nz as isize) as usize, (kk as f64 + 0.5) * dx))
+            .filter(|&(k, _)| plane.is_none_or(|(p, _)| p == k))
+            .collect()
+    };
+    for (k, z) in zs {
+        let dz2 = (z - c[2]).powi(2);
+        for jj in j_lo.max(0)..=j_hi.min(ny as isize - 1) {
+            let j = jj as usize;
+            let dy2 = (grid.y_m(j) - c[1]).powi(2);
+            for ii in i_lo..=i_hi {
+                let i = ii.rem_euclid(nx as isize) as usize;
+                let x = (ii as f64 + 0.5) * dx;
+                let d = r - ((x - c[0]).powi(2) + dy2 + dz2).sqrt();
+                f(grid.idx3(i, j, k), i, j, d);
+            }
+        }
+    }
 }
 
 impl SphereScaffold {
@@ -262,6 +308,7 @@ pub fn overlapping_spheres(
             ((c + extent) / dx - 0.5).ceil() as isize,
         )
     };
+    // Draw: mark the cells inside each new sphere until the region's pore fraction is reached.
     while (count as f64) < target * region_cells as f64 && centres_m.len() < max_spheres {
         let c = [
             rng.gen::<f64>() * width,
@@ -269,43 +316,51 @@ pub fn overlapping_spheres(
             z_lo + rng.gen::<f64>() * z_span,
         ];
         centres_m.push(c);
-        let extent = r + reach_m;
-        let (i_lo, i_hi) = span(c[0], extent);
-        let (j_lo, j_hi) = span(c[1], extent);
-        let (k_lo, k_hi) = if grid.is_3d() {
-            span(c[2], extent)
-        } else {
-            (0, 0)
-        };
-        for kk in k_lo..=k_hi {
-            let (k, z) = if grid.is_3d() {
-                let k = kk.rem_euclid(nz as isize) as usize;
-                (k, (kk as f64 + 0.5) * dx)
-            } else {
-                (0, grid.z_m(0))
-            };
-            for jj in j_lo.max(0)..=j_hi.min(ny as isize - 1) {
-                let j = jj as usize;
-                let y = grid.y_m(j);
-                for ii in i_lo..=i_hi {
-                    let i = ii.rem_euclid(nx as isize) as usize;
-                    let x = (ii as f64 + 0.5) * dx;
-                    let d =
-                        r - ((x - c[0]).powi(2) + (y - c[1]).powi(2) + (z - c[2]).powi(2)).sqrt();
-                    let cell = grid.idx3(i, j, k);
-                    if d > distance_m[cell] {
-                        distance_m[cell] = d;
-                    }
-                    if d > 0.0 && !pore[cell] {
-                        pore[cell] = true;
-                        if (j0..j1).contains(&j) {
-                            count += 1;
-                        }
-                    }
+        for_cells_near(grid, &c, r, None, |cell, _, j, d| {
+            if d > 0.0 && !pore[cell] {
+                pore[cell] = true;
+                if (j0..j1).contains(&j) {
+                    count += 1;
                 }
             }
+        });
+    }
+    // Distance: the largest R − |p − c| of the spheres within `reach_m` of a cell, plane by
+    // plane in parallel (each plane takes the spheres that reach it).
+    let plane_cells = nx * ny;
+    let extent = r + reach_m;
+    let mut by_plane: Vec<Vec<usize>> = vec![Vec::new(); nz];
+    for (n, c) in centres_m.iter().enumerate() {
+        if grid.is_3d() {
+            let (k_lo, k_hi) = span(c[2], extent);
+            let planes = (k_hi - k_lo + 1).min(nz as isize);
+            for kk in k_lo..k_lo + planes {
+                by_plane[kk.rem_euclid(nz as isize) as usize].push(n);
+            }
+        } else {
+            by_plane[0].push(n);
         }
     }
+    distance_m
+        .par_chunks_mut(plane_cells)
+        .zip(by_plane.par_iter())
+        .enumerate()
+        .for_each(|(k, (plane, spheres))| {
+            for &n in spheres {
+                for_cells_near(
+                    grid,
+                    &centres_m[n],
+                    r,
+                    Some((k, reach_m)),
+                    |cell, _, _, d| {
+                        let q = &mut plane[cell - k * plane_cells];
+                        if d > *q {
+                            *q = d;
+                        }
+                    },
+                );
+            }
+        });
     SphereScaffold {
         centres_m,
         radius_m: r,
