@@ -82,7 +82,7 @@ python-deps:
 
 python-test: deps python-deps
 	@test -x $(PYENV)/bin/python || $(PYTHON) -m venv $(PYENV)
-	$(PIP) install maturin pytest numpy scipy h5py xarray 'dask[array]' matplotlib impedance
+	$(PIP) install maturin pytest numpy scipy scikit-image h5py xarray 'dask[array]' matplotlib impedance
 	PATH="$(CURDIR)/$(PYENV)/bin:$$PATH" $(PIP) install --no-build-isolation ./python
 	$(PYENV)/bin/pytest -q -p no:cacheprovider python/tests
 
