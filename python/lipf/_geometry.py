@@ -7,6 +7,7 @@ import os
 from typing import Any, Mapping, Optional
 
 import numpy as np
+import xarray as xr
 
 from . import _lipf
 
@@ -49,6 +50,8 @@ def geometry(
       (initial Li); ``x_um``, ``y_um``, ``z_um`` (cell centres);
       ``local_thickness_um`` (the local thickness of the pore cells of the measurement band,
       rows ``band_rows[0]:band_rows[1]``, 0 in the solid);
+    - ``dataset``: ϕ and ξ as an :class:`xarray.Dataset` with coordinates ``x``, ``y`` (and
+      ``z`` in 3D), µm;
     - ``geometry`` (the scaffold as built: kind, channels, period, …), ``metrics`` (the
       complete nested metrics, as ``metrics.json``), ``name``, ``lipf_version``, ``grid``
       (nx, ny, nz, dx_um) and ``text`` (what ``lipf geometry`` prints).
@@ -76,7 +79,27 @@ def geometry(
     def col(key: str) -> np.ndarray:
         return np.array([np.nan if p[key] is None else p[key] for p in cr], dtype=float)
 
+    phi_arr = _array(phi, section + (ny, nx))
+    xi_arr = _array(xi, section + (ny, nx))
+    dims = ("z", "y", "x") if nz > 1 else ("y", "x")
+    coords = {
+        "x": xr.Variable("x", (np.arange(nx) + 0.5) * dx, attrs={"units": "um", "long_name": "x (periodic)"}),
+        "y": xr.Variable(
+            "y", (np.arange(ny) + 0.5) * dx, attrs={"units": "um", "long_name": "height above the collector"}
+        ),
+    }
+    if nz > 1:
+        coords["z"] = xr.Variable("z", (np.arange(nz) + 0.5) * dx, attrs={"units": "um", "long_name": "z (periodic)"})
+    dataset = xr.Dataset(
+        {
+            "phi": xr.Variable(dims, phi_arr, attrs={"units": "1", "long_name": "LLZO order parameter"}),
+            "xi": xr.Variable(dims, xi_arr, attrs={"units": "1", "long_name": "Li order parameter (initial)"}),
+        },
+        coords=coords,
+        attrs={"name": report["name"], "kind": report["geometry"]["kind"], "dx_um": dx},
+    )
     return {
+        "dataset": dataset,
         "name": report["name"],
         "lipf_version": report["lipf_version"],
         "porosity": m["porosity"],
@@ -107,8 +130,8 @@ def geometry(
             "bin_lower_um": np.asarray(psd["bin_lower_um"], dtype=float),
             "area_fraction": np.asarray(psd["area_fraction"], dtype=float),
         },
-        "phi": _array(phi, section + (ny, nx)),
-        "xi": _array(xi, section + (ny, nx)),
+        "phi": phi_arr,
+        "xi": xi_arr,
         "x_um": (np.arange(nx) + 0.5) * dx,
         "y_um": (np.arange(ny) + 0.5) * dx,
         "z_um": (np.arange(nz) + 0.5) * dx,

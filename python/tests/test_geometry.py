@@ -25,6 +25,8 @@ def test_geometry_metrics_and_fields(smoke_path):
     assert g["pore_size_distribution"]["area_fraction"].sum() == pytest.approx(1.0)
     # The fields as built: (ny, nx), row 0 the current collector (Li foil).
     assert g["phi"].shape == g["xi"].shape == (48, 40)
+    assert g["dataset"]["phi"].dims == ("y", "x")
+    assert float(g["dataset"]["phi"].sel(y=g["y_um"][-1], x=g["x_um"][3])) == g["phi"][-1, 3]
     assert g["xi"][0].mean() > 0.9 and g["phi"][-1].mean() > 0.9
     j0, j1 = g["band_rows"]
     assert g["local_thickness_um"].shape == (j1 - j0, 40)
@@ -110,6 +112,9 @@ def test_3d_random_spheres_match_an_independent_voxel_solve_and_the_boolean_mode
         },
     )
     assert g["grid"]["nz"] == 24 and g["phi"].shape == (24, 40, 24)
+    ds = g["dataset"]
+    assert ds["phi"].dims == ("z", "y", "x") and ds["z"].values[0] == pytest.approx(0.125)
+    np.testing.assert_array_equal(ds["xi"].values, g["xi"])
     assert g["metrics"]["dimensions"] == 3
     j0, j1 = g["band_rows"]
     band = g["phi"][:, j0:j1, :]
