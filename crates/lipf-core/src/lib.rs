@@ -23,6 +23,7 @@ pub mod observables;
 pub mod protocol;
 pub mod restart;
 pub mod solver;
+pub mod solver3d;
 pub mod state;
 pub mod step;
 pub mod units;
