@@ -143,13 +143,30 @@ pub fn write_geometry(
         "{} ({}): porosity {:.3}, S = {:.3} µm⁻¹",
         config.name, info.kind, m.porosity, m.specific_surface.measured_per_um
     );
+    // In 3D the x–y section with the most pore in the measurement band (a section between the
+    // pores of a lattice shows none of them).
+    let k_xy = if grid.is_3d() {
+        let (j0, j1) = metrics::band_rows(info, &grid, coeffs.ell_m);
+        let pore_cells = |k: usize| {
+            fields.phi[k * section + j0 * grid.nx..k * section + j1 * grid.nx]
+                .iter()
+                .filter(|&&p| p < 0.5)
+                .count()
+        };
+        (0..grid.nz)
+            .max_by_key(|&k| (pore_cells(k), std::cmp::Reverse(k)))
+            .unwrap_or(0)
+    } else {
+        0
+    };
+    let xy = k_xy * section..(k_xy + 1) * section;
     let mut maps = vec![PhaseMap {
         nx: grid.nx,
         ny: grid.ny,
-        xi: &fields.xi[..section],
-        phi: &fields.phi[..section],
+        xi: &fields.xi[xy.clone()],
+        phi: &fields.phi[xy],
         title: if grid.is_3d() {
-            format!("x–y section at z = {:.2} µm", m_to_um(grid.z_m(0)))
+            format!("x–y section at z = {:.2} µm", m_to_um(grid.z_m(k_xy)))
         } else {
             title.clone()
         },
