@@ -34,23 +34,12 @@ fn cylinders(lattice: PoreLattice) -> Config {
 #[test]
 fn cylinder_arrays_have_their_porosity_and_four_phi_over_delta() {
     for lattice in [PoreLattice::Hexagonal, PoreLattice::Square] {
-        let c = cylinders(lattice);
-        let k = Coefficients::from_config(&c);
-        let f = geometry::build(&c, &k.grid, k.ell_m);
-        let m = metrics::measure(
-            &f.phi,
-            &k.grid,
-            &f.info,
-            k.ell_m,
-            c.material.llzo_conductivity_s_m,
-            &[5.0, 10.0],
-        )
-        .unwrap();
-        let phi = f.info.porosity_geometric;
+        let (info, m) = super::geometry_checks::measured(&cylinders(lattice));
+        let phi = info.porosity_geometric;
         eprintln!(
             "{lattice:?}: {} cylinders, lattice porosity {phi:.4}; measured {:.4} (cells {:.4}); \
              S {:.5} against 4φ/δ {:.5}; τ {:.6} / {:.6}; local thickness median {:.3} µm",
-            f.info.channels,
+            info.channels,
             m.porosity,
             m.porosity_cells,
             m.specific_surface.measured_per_um,

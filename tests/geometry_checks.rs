@@ -18,7 +18,7 @@ fn built(c: &Config) -> (Coefficients, geometry::InitialFields) {
     (k, f)
 }
 
-fn measured(c: &Config) -> (GeometryInfo, metrics::ScaffoldMetrics) {
+pub(crate) fn measured(c: &Config) -> (GeometryInfo, metrics::ScaffoldMetrics) {
     let (k, f) = built(c);
     let m = metrics::measure(
         &f.phi,

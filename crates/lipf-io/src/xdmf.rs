@@ -45,13 +45,7 @@ pub fn xdmf(grid: &Grid, h5_file_name: &str, snapshots: &[(u64, f64)]) -> String
     let h5 = xml_escape(h5_file_name);
     let mut s = String::new();
     // Writing to a String cannot fail.
-    let _ = writeln!(s, r#"<?xml version="1.0" encoding="utf-8"?>"#);
-    let _ = writeln!(s, r#"<!DOCTYPE Xdmf SYSTEM "Xdmf.dtd" []>"#);
-    let _ = writeln!(
-        s,
-        r#"<Xdmf xmlns:xi="http://www.w3.org/2001/XInclude" Version="3.0">"#
-    );
-    let _ = writeln!(s, r#"  <Domain>"#);
+    open_document(&mut s);
     let _ = writeln!(
         s,
         r#"    <Grid Name="lipf" GridType="Collection" CollectionType="Temporal">"#
@@ -86,9 +80,7 @@ pub fn xdmf(grid: &Grid, h5_file_name: &str, snapshots: &[(u64, f64)]) -> String
         }
         let _ = writeln!(s, r#"      </Grid>"#);
     }
-    let _ = writeln!(s, r#"    </Grid>"#);
-    let _ = writeln!(s, r#"  </Domain>"#);
-    let _ = writeln!(s, r#"</Xdmf>"#);
+    close_document(&mut s);
     s
 }
 
@@ -100,13 +92,7 @@ pub fn volume_xdmf(grid: &Grid, h5_file_name: &str, attributes: &[(&str, &str)])
     let (nx, ny, nz) = (grid.nx, grid.ny, grid.nz);
     let h5 = xml_escape(h5_file_name);
     let mut s = String::new();
-    let _ = writeln!(s, r#"<?xml version="1.0" encoding="utf-8"?>"#);
-    let _ = writeln!(s, r#"<!DOCTYPE Xdmf SYSTEM "Xdmf.dtd" []>"#);
-    let _ = writeln!(
-        s,
-        r#"<Xdmf xmlns:xi="http://www.w3.org/2001/XInclude" Version="3.0">"#
-    );
-    let _ = writeln!(s, r#"  <Domain>"#);
+    open_document(&mut s);
     let _ = writeln!(s, r#"    <Grid Name="lipf scaffold" GridType="Uniform">"#);
     corect_mesh(
         &mut s,
@@ -127,10 +113,26 @@ pub fn volume_xdmf(grid: &Grid, h5_file_name: &str, attributes: &[(&str, &str)])
         );
         let _ = writeln!(s, r#"      </Attribute>"#);
     }
+    close_document(&mut s);
+    s
+}
+
+/// The XML declaration and the opening `Xdmf` and `Domain` elements.
+fn open_document(s: &mut String) {
+    let _ = writeln!(s, r#"<?xml version="1.0" encoding="utf-8"?>"#);
+    let _ = writeln!(s, r#"<!DOCTYPE Xdmf SYSTEM "Xdmf.dtd" []>"#);
+    let _ = writeln!(
+        s,
+        r#"<Xdmf xmlns:xi="http://www.w3.org/2001/XInclude" Version="3.0">"#
+    );
+    let _ = writeln!(s, r#"  <Domain>"#);
+}
+
+/// Closes the outer `Grid`, the `Domain` and the document.
+fn close_document(s: &mut String) {
     let _ = writeln!(s, r#"    </Grid>"#);
     let _ = writeln!(s, r#"  </Domain>"#);
     let _ = writeln!(s, r#"</Xdmf>"#);
-    s
 }
 
 /// The topology and geometry of a co-rectilinear mesh of `points` (z, y, x, slowest first) with
