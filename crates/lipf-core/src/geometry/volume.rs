@@ -122,6 +122,15 @@ pub struct SphereScaffold {
     pub region_porosity: f64,
 }
 
+/// The unwrapped index range of the cells (centres at (n + ½)·dx) within `extent` of the
+/// coordinate `v` along one axis, both ends included (periodic axes wrap it).
+fn cell_span(v: f64, extent: f64, dx: f64) -> (isize, isize) {
+    (
+        ((v - extent) / dx - 0.5).floor() as isize,
+        ((v + extent) / dx - 0.5).ceil() as isize,
+    )
+}
+
 /// Calls `f(cell, i, j, R − |p − c|)` for the cells p of `grid` within `r` of the centre `c`
 /// (`plane = None`: in every section, 3D periodic in x and z), or within `r + reach` of it in the
 /// one section `k` (`plane = Some((k, reach))`). In a 2D section the cells lie at z = Δx/2.
@@ -134,12 +143,7 @@ fn for_cells_near(
 ) {
     let (nx, ny, nz, dx) = (grid.nx, grid.ny, grid.nz, grid.dx_m);
     let extent = r + plane.map_or(0.0, |(_, reach)| reach);
-    let lo_hi = |v: f64| {
-        (
-            ((v - extent) / dx - 0.5).floor() as isize,
-            ((v + extent) / dx - 0.5).ceil() as isize,
-        )
-    };
+    let lo_hi = |v: f64| cell_span(v, extent, dx);
     let (i_lo, i_hi) = lo_hi(c[0]);
     let (j_lo, j_hi) = lo_hi(c[1]);
     // Sections (unwrapped index kk, and its cell index k) the call covers.
@@ -301,13 +305,6 @@ pub fn overlapping_spheres(
     let sphere_volume = 4.0 / 3.0 * std::f64::consts::PI * r * r * r;
     // Ample for any target ≤ 0.95: the expected number is −ln(1 − φ) V / v.
     let max_spheres = 64 + (20.0 * draw_volume_m3 / sphere_volume) as usize;
-    // Cells of the box around a centre within `extent` (m): index ranges with periodic wrap.
-    let span = |c: f64, extent: f64| -> (isize, isize) {
-        (
-            ((c - extent) / dx - 0.5).floor() as isize,
-            ((c + extent) / dx - 0.5).ceil() as isize,
-        )
-    };
     // Draw: mark the cells inside each new sphere until the region's pore fraction is reached.
     while (count as f64) < target * region_cells as f64 && centres_m.len() < max_spheres {
         let c = [
@@ -332,7 +329,7 @@ pub fn overlapping_spheres(
     let mut by_plane: Vec<Vec<usize>> = vec![Vec::new(); nz];
     for (n, c) in centres_m.iter().enumerate() {
         if grid.is_3d() {
-            let (k_lo, k_hi) = span(c[2], extent);
+            let (k_lo, k_hi) = cell_span(c[2], extent, dx);
             let planes = (k_hi - k_lo + 1).min(nz as isize);
             for kk in k_lo..k_lo + planes {
                 by_plane[kk.rem_euclid(nz as isize) as usize].push(n);
