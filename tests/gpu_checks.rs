@@ -999,8 +999,10 @@ impl TwinCase {
         cpu::potential_assemble::potential_assemble(
             &c, &s.xi, &s.phi, &a, &g, &s.eta, &mut op, &mut b0, &mut b1,
         );
-        let op =
-            lipf_gpu::twin::unpack_operator(nx, ny, &round(&lipf_gpu::twin::pack_operator(&op)));
+        let op = lipf_gpu::twin::unpack_operator(
+            [nx, ny, 1],
+            &round(&lipf_gpu::twin::pack_operator(&op)),
+        );
         let (mut rate, mut eta) = (vec![0.0; n], vec![0.0; n]);
         cpu::reaction_rate::reaction_rate(
             &c,
@@ -1549,8 +1551,8 @@ twin_test!(twin_mg_restrict, |t, k| {
     let (nx, ny) = (k.c.grid.nx, k.c.grid.ny);
     let (nxc, nyc) = (nx.div_ceil(2), ny.div_ceil(2));
     let mut rc = vec![0.0; nxc * nyc];
-    cpu::mg_restrict::mg_restrict(&k.b0, nx, ny, &mut rc);
-    let gc = t.mg_restrict(&k.b0, nx, ny).unwrap();
+    cpu::mg_restrict::mg_restrict(&k.b0, [nx, ny, 1], &mut rc);
+    let gc = t.mg_restrict(&k.b0, [nx, ny, 1]).unwrap();
     k.close("mg_restrict", "", nxc, &gc, &rc, 1e-6, F32_WHY);
 });
 
@@ -1558,12 +1560,12 @@ twin_test!(twin_mg_prolong, |t, k| {
     let (nx, ny) = (k.c.grid.nx, k.c.grid.ny);
     let (nxc, nyc) = (nx.div_ceil(2), ny.div_ceil(2));
     let mut rc = vec![0.0; nxc * nyc];
-    cpu::mg_restrict::mg_restrict(&k.b0, nx, ny, &mut rc);
+    cpu::mg_restrict::mg_restrict(&k.b0, [nx, ny, 1], &mut rc);
     let coarse = round(&rc);
     let x = &k.s.potential;
     let mut fine = x.clone();
-    cpu::mg_prolong::mg_prolong(&coarse, 1.8, nx, &mut fine);
-    let gf = t.mg_prolong(&coarse, 1.8, nx, ny, x).unwrap();
+    cpu::mg_prolong::mg_prolong(&coarse, 1.8, [nx, ny, 1], &mut fine);
+    let gf = t.mg_prolong(&coarse, 1.8, [nx, ny, 1], x).unwrap();
     k.close("mg_prolong", "", nx, &gf, &fine, 1e-6, F32_WHY);
 });
 
@@ -1582,6 +1584,179 @@ twin_test!(twin_mg_coarsen, |t, k| {
         k.close("mg_coarsen", name, nxc, x, y, 1e-6, F32_WHY);
     }
 });
+
+/// A 3D operator of contrast 50 (conductance 1 in "LLZO", 0.02 in "pores" of a pattern that
+/// varies along all three directions), bottom conductances and an S of the size of the faces,
+/// each value rounded to f32 as the device holds it. The contrast is moderate so that every
+/// cell's update has the same size and a wrong face shows against the largest value (with the
+/// potentials' 1e-9 floors the pore cells' values would dwarf the rest); the contrast itself is
+/// the multigrid tests' subject on the CPU.
+fn contrast_operator_3d([nx, ny, nz]: [usize; 3]) -> cpu::operator::Operator {
+    let sigma: Vec<f64> = (0..nx * ny * nz)
+        .map(|c| {
+            let (i, j, k) = (c % nx, (c / nx) % ny, c / (nx * ny));
+            if (i / 3 + j / 4 + k / 2) % 2 == 0 || j >= ny - 2 {
+                1.0
+            } else {
+                0.02
+            }
+        })
+        .collect();
+    let mut op = cpu::operator::Operator::zeros3(nx, ny, nz);
+    op.set_face_conductances(&sigma);
+    for k in 0..nz {
+        for i in 0..nx {
+            op.tbot[k * nx + i] = 2.0 * sigma[k * nx * ny + i];
+        }
+    }
+    for (c, s) in op.s.iter_mut().enumerate() {
+        *s = 0.05 * ((c * 7919) % 11) as f64;
+    }
+    op.update_diagonal();
+    let shape = op.shape();
+    lipf_gpu::twin::unpack_operator(shape, &round(&lipf_gpu::twin::pack_operator(&op)))
+}
+
+/// mg_smooth's passes: one over all sections, or, with odd nz > 1, sections 0..nz−1 first and
+/// the last alone after them (the CPU twin sweeps its rows in that order; on a device one
+/// dispatch over all sections would race across the periodic seam, which lavapipe, running
+/// workgroups in order, would not show).
+#[test]
+fn the_smoother_sweeps_the_last_section_of_an_odd_depth_apart() {
+    use lipf_gpu::params::smooth_passes;
+    assert_eq!(smooth_passes([40, 33, 1]), vec![(false, [3, 3, 1])]);
+    assert_eq!(smooth_passes([40, 33, 4]), vec![(false, [3, 3, 4])]);
+    assert_eq!(
+        smooth_passes([40, 33, 5]),
+        vec![(false, [3, 3, 4]), (true, [3, 3, 1])]
+    );
+    for nz in 1..8 {
+        let rows = cpu::mg_smooth::rows_before_last_section(33, nz);
+        let first = smooth_passes([40, 33, nz])[0].1[2] as usize;
+        assert_eq!(rows, first * 33, "nz = {nz}");
+    }
+}
+
+/// Every multigrid kernel of a 3D level against its CPU twin, on shapes that cross the 16 × 16
+/// workgroups in x and y and have odd and even numbers of z-sections (odd: mg_smooth's second
+/// pass over the last section), and one column (nx = 1).
+#[test]
+fn multigrid_kernels_match_their_twins_in_3d() {
+    let Some(ctx) = device() else { return };
+    let mut t = TwinRunner::new(&ctx);
+    for shape in [[19, 21, 5], [17, 18, 4], [33, 3, 3], [1, 20, 7]] {
+        let [nx, ny, nz] = shape;
+        let n = nx * ny * nz;
+        let op = contrast_operator_3d(shape);
+        let b = round(
+            &(0..n)
+                .map(|c| ((c * 31) % 17) as f64 - 8.0)
+                .collect::<Vec<_>>(),
+        );
+        let x = round(
+            &(0..n)
+                .map(|c| ((c * 13) % 7) as f64 * 0.25)
+                .collect::<Vec<_>>(),
+        );
+        let slug = format!("{nx}x{ny}x{nz}");
+        let what = |kernel: &str, output: &str| format!("{kernel} {output} [{slug}]");
+        let stem = |kernel: &str, output: &str| format!("{kernel}-3d-{slug}{output}");
+        for colour in [0, 1] {
+            let mut xc = x.clone();
+            cpu::mg_smooth::mg_smooth(&op, &b, &mut xc, colour);
+            let xg = t.mg_smooth(&op, &b, &x, colour as u32).unwrap();
+            let out = format!("colour{colour}");
+            assert_close(
+                &what("mg_smooth", &out),
+                &stem("mg_smooth", &out),
+                nx,
+                &xg,
+                &xc,
+                1e-5,
+                F32_WHY,
+            );
+        }
+        let scale = (0..n).fold(0.0f64, |m, c| m.max((op.diag[c] * x[c]).abs()));
+        let mut r = vec![0.0; n];
+        cpu::mg_residual::mg_residual(&op, &b, &x, &mut r);
+        let rg = t.mg_residual(&op, &b, &x).unwrap();
+        assert_close_to_scale(
+            &what("mg_residual", "r"),
+            &stem("mg_residual", ""),
+            nx,
+            &rg,
+            &r,
+            scale,
+            "max|diag·x|",
+            1e-6,
+            CANCEL_WHY,
+        );
+        let mut y = vec![0.0; n];
+        cpu::mg_residual::mg_apply(&op, &x, &mut y);
+        let yg = t.mg_apply(&op, &x).unwrap();
+        assert_close_to_scale(
+            &what("mg_apply", "y"),
+            &stem("mg_apply", ""),
+            nx,
+            &yg,
+            &y,
+            scale,
+            "max|diag·x|",
+            1e-6,
+            CANCEL_WHY,
+        );
+        let coarse_shape = shape.map(|v| v.div_ceil(2));
+        let nc: usize = coarse_shape.iter().product();
+        let mut rc = vec![0.0; nc];
+        cpu::mg_restrict::mg_restrict(&b, shape, &mut rc);
+        let gc = t.mg_restrict(&b, shape).unwrap();
+        assert_close(
+            &what("mg_restrict", ""),
+            &stem("mg_restrict", ""),
+            coarse_shape[0],
+            &gc,
+            &rc,
+            1e-6,
+            F32_WHY,
+        );
+        let coarse = round(&rc);
+        let mut fine = x.clone();
+        cpu::mg_prolong::mg_prolong(&coarse, 1.8, shape, &mut fine);
+        let gf = t.mg_prolong(&coarse, 1.8, shape, &x).unwrap();
+        assert_close(
+            &what("mg_prolong", ""),
+            &stem("mg_prolong", ""),
+            nx,
+            &gf,
+            &fine,
+            1e-6,
+            F32_WHY,
+        );
+        let mut cop =
+            cpu::operator::Operator::zeros3(coarse_shape[0], coarse_shape[1], coarse_shape[2]);
+        cpu::mg_coarsen::mg_coarsen(&op, &mut cop);
+        let gco = t.mg_coarsen(&op).unwrap();
+        assert_eq!(gco.tz.len(), cop.tz.len(), "{slug}: coarse tz");
+        for (name, g, c) in [
+            ("tx", &gco.tx, &cop.tx),
+            ("ty", &gco.ty, &cop.ty),
+            ("tz", &gco.tz, &cop.tz),
+            ("s", &gco.s, &cop.s),
+            ("diag", &gco.diag, &cop.diag),
+            ("tbot", &gco.tbot, &cop.tbot),
+        ] {
+            assert_close(
+                &what("mg_coarsen", name),
+                &stem("mg_coarsen", &format!(".{name}")),
+                coarse_shape[0],
+                g,
+                c,
+                1e-6,
+                F32_WHY,
+            );
+        }
+    }
+}
 
 twin_test!(twin_reaction_rate, |t, k| {
     let (c, s, n) = (&k.c, &k.s, k.c.grid.cells());
@@ -1995,8 +2170,10 @@ twin_test!(twin_creep_finish, |t, k| {
     for open in [true, false] {
         let cr = twin_creep(open);
         let (op, _) = creep_problem(k, &cr, &xi, &full);
-        let op =
-            lipf_gpu::twin::unpack_operator(nx, op.ny, &round(&lipf_gpu::twin::pack_operator(&op)));
+        let op = lipf_gpu::twin::unpack_operator(
+            [nx, op.ny, 1],
+            &round(&lipf_gpu::twin::pack_operator(&op)),
+        );
         let pressure = creep_pressure(k, &cr, &op, &xi, &full);
         let mut xn = xi.clone();
         let outflow = cpu::creep_finish::creep_finish(
@@ -2077,7 +2254,8 @@ fn twin_creep_finish_outflow_on_a_row_longer_than_a_workgroup() {
         &mut op,
         &mut rhs,
     );
-    let op = lipf_gpu::twin::unpack_operator(nx, ny, &round(&lipf_gpu::twin::pack_operator(&op)));
+    let op =
+        lipf_gpu::twin::unpack_operator([nx, ny, 1], &round(&lipf_gpu::twin::pack_operator(&op)));
     let pressure = round(
         &(0..n)
             .map(|q| cr.stack_pressure_pa * (1.0 + 0.3 * wave(q, 0.07, 0.5)))
@@ -2107,8 +2285,10 @@ twin_test!(twin_creep_active_set, |t, k| {
     let (xi, full) = creep_fields(k);
     let cr = twin_creep(true);
     let (op, _) = creep_problem(k, &cr, &xi, &full);
-    let op =
-        lipf_gpu::twin::unpack_operator(k.nx(), op.ny, &round(&lipf_gpu::twin::pack_operator(&op)));
+    let op = lipf_gpu::twin::unpack_operator(
+        [k.nx(), op.ny, 1],
+        &round(&lipf_gpu::twin::pack_operator(&op)),
+    );
     let pressure = creep_pressure(k, &cr, &op, &xi, &full);
     let mut cpu_full = full.clone();
     let changed =
@@ -3013,7 +3193,8 @@ fn check_collector_two_potential(t: &mut TwinRunner, case: &str, k: &TwinCase, p
     let (op, pot0) = (&k.op, &k.s.potential);
     let (nx, ny) = (op.nx, op.ny);
     let (ops, _, _) = electronic_problem(k);
-    let ops = lipf_gpu::twin::unpack_operator(nx, ny, &round(&lipf_gpu::twin::pack_operator(&ops)));
+    let ops =
+        lipf_gpu::twin::unpack_operator([nx, ny, 1], &round(&lipf_gpu::twin::pack_operator(&ops)));
     // φ_s0 about the collector potential, φ_s1 about 1 (their relative frames).
     let es0 = &k.s.electronic_potential;
     let es1: Vec<f64> = pot1.iter().map(|x| (1.0 - 0.1 * x) as f32 as f64).collect();

@@ -7,11 +7,15 @@
 // Needs:    nothing.
 // Twin:     none.
 
+// A level is nx × ny × nz (nz = 1: a 2D section), cell c = (k·ny + j)·nx + i. Its operator is
+// op = [tx | ty | s | diag | tbot (nx·nz) | tz (n, only when nz > 1)] (op_tz below).
 struct MgParams {
     nx: u32,
     ny: u32,
+    // Bit 0: the colour (i + j + k) mod 2 that a sweep updates. Bit 1 (mg_smooth): the pass
+    // over the last z-section when nz is odd and > 1, swept after the others.
     colour: u32,
-    _pad0: u32,
+    nz: u32,
 }
 
 struct TransferParams {
@@ -20,7 +24,27 @@ struct TransferParams {
     nxc: u32,
     nyc: u32,
     scale: f32,
+    nzf: u32,
+    nzc: u32,
     _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
+}
+
+// Where tz starts in the op layout of an nx × ny × nz level.
+fn op_tz(nx: u32, ny: u32, nz: u32) -> u32 {
+    return 4u * nx * ny * nz + nx * nz;
+}
+
+// The cells across the front (k + 1) and back (k − 1) faces of cell c in section k, z periodic.
+fn front_cell(c: u32, k: u32, section: u32, nz: u32) -> u32 {
+    if (k + 1u == nz) {
+        return c + section - nz * section;
+    }
+    return c + section;
+}
+
+fn back_cell(c: u32, k: u32, section: u32, nz: u32) -> u32 {
+    if (k == 0u) {
+        return c + nz * section - section;
+    }
+    return c - section;
 }

@@ -488,6 +488,11 @@ pub fn grid_groups(nx: usize, ny: usize) -> [u32; 3] {
     [nx.div_ceil(16) as u32, ny.div_ceil(16) as u32, 1]
 }
 
+/// Workgroups of 16×16 cells covering an [nx, ny, nz] grid, one z-section per workgroup layer.
+pub fn volume_groups([nx, ny, nz]: [usize; 3]) -> [u32; 3] {
+    [nx.div_ceil(16) as u32, ny.div_ceil(16) as u32, nz as u32]
+}
+
 /// Workgroups of the grid-stride reductions over n cells (at most [`MAX_PARTIALS`]).
 pub fn reduce_groups(n: usize) -> u32 {
     n.div_ceil(256).clamp(1, MAX_PARTIALS) as u32

@@ -81,7 +81,7 @@ gpu_struct!(
 
 gpu_struct!(
     /// Twin of `MgParams` in `shaders/shared/multigrid.wgsl` (mg_smooth, mg_residual).
-    MgParams { nx: u32, ny: u32, colour: u32, _pad0: u32 }
+    MgParams { nx: u32, ny: u32, colour: u32, nz: u32 }
 );
 
 gpu_struct!(
@@ -89,7 +89,7 @@ gpu_struct!(
     /// mg_prolong).
     TransferParams {
         nxf: u32, nyf: u32, nxc: u32, nyc: u32,
-        scale: f32, _pad0: u32, _pad1: u32, _pad2: u32,
+        scale: f32, nzf: u32, nzc: u32, _pad0: u32,
     }
 );
 
@@ -602,24 +602,58 @@ impl GridParams {
 }
 
 impl MgParams {
+    /// A level of a 2D section (nz = 1), sweeping `colour`.
     pub fn new(nx: usize, ny: usize, colour: u32) -> MgParams {
+        MgParams::sweep([nx, ny, 1], colour, false)
+    }
+
+    /// A level of shape [nx, ny, nz] sweeping `colour`; `last_section`: mg_smooth's second pass,
+    /// over the last z-section when nz is odd and > 1 ([`smooth_passes`]).
+    pub fn sweep([nx, ny, nz]: [usize; 3], colour: u32, last_section: bool) -> MgParams {
         MgParams {
             nx: nx as u32,
             ny: ny as u32,
-            colour,
-            _pad0: 0,
+            colour: colour | (u32::from(last_section) << 1),
+            nz: nz as u32,
         }
     }
 }
 
+/// mg_smooth's dispatches of one colour sweep on a level of shape [nx, ny, nz], in order:
+/// (last_section, workgroups). One over every section, or, when nz is odd and > 1, one over
+/// sections 0..nz−1 and one over the last (the CPU twin's order, `cpu::mg_smooth`).
+pub fn smooth_passes([nx, ny, nz]: [usize; 3]) -> Vec<(bool, [u32; 3])> {
+    let first = lipf_core::cpu::mg_smooth::rows_before_last_section(1, nz);
+    let groups = |sections: usize| {
+        [
+            nx.div_ceil(16) as u32,
+            ny.div_ceil(16) as u32,
+            sections as u32,
+        ]
+    };
+    let mut passes = vec![(false, groups(first))];
+    if first < nz {
+        passes.push((true, groups(1)));
+    }
+    passes
+}
+
 impl TransferParams {
+    /// A 2D section's fine level nxf × nyf (nz = 1) and the next coarser one.
     pub fn new(nxf: usize, nyf: usize, scale: f32) -> TransferParams {
+        TransferParams::between([nxf, nyf, 1], scale)
+    }
+
+    /// The fine level of shape [nxf, nyf, nzf] and the next coarser one.
+    pub fn between([nxf, nyf, nzf]: [usize; 3], scale: f32) -> TransferParams {
         TransferParams {
             nxf: nxf as u32,
             nyf: nyf as u32,
             nxc: nxf.div_ceil(2) as u32,
             nyc: nyf.div_ceil(2) as u32,
             scale,
+            nzf: nzf as u32,
+            nzc: nzf.div_ceil(2) as u32,
             ..Default::default()
         }
     }

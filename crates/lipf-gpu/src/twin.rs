@@ -4,7 +4,7 @@
 use crate::device::GpuContext;
 use crate::kernels::{
     download, download_f32, grid_groups, reduce_groups, storage_bytes, storage_f32, uniform,
-    upload_f64, Kernel, KernelId, Modules, FIELD_USAGE,
+    upload_f64, volume_groups, Kernel, KernelId, Modules, FIELD_USAGE,
 };
 use crate::params::*;
 use crate::GpuError;
@@ -64,25 +64,39 @@ fn mask(ctx: &GpuContext, mask: &[bool]) -> wgpu::Buffer {
     b
 }
 
-/// The operator packed as the shaders read it: [tx | ty | s | diag | tbot].
+/// The length of an operator packed as the shaders read it (`pack_operator`).
+pub fn packed_operator_len([nx, ny, nz]: [usize; 3]) -> usize {
+    let n = nx * ny * nz;
+    4 * n + nx * nz + if nz > 1 { n } else { 0 }
+}
+
+/// The operator packed as the shaders read it: [tx | ty | s | diag | tbot | tz] (tz empty when
+/// nz = 1; shaders/shared/multigrid.wgsl).
 pub fn pack_operator(op: &Operator) -> Vec<f64> {
-    let mut v = Vec::with_capacity(4 * op.cells() + op.nx);
-    for part in [&op.tx, &op.ty, &op.s, &op.diag, &op.tbot] {
+    let mut v = Vec::with_capacity(packed_operator_len(op.shape()));
+    for part in [&op.tx, &op.ty, &op.s, &op.diag, &op.tbot, &op.tz] {
         v.extend_from_slice(part);
     }
     v
 }
 
-pub fn unpack_operator(nx: usize, ny: usize, v: &[f64]) -> Operator {
-    let n = nx * ny;
+pub fn unpack_operator([nx, ny, nz]: [usize; 3], v: &[f64]) -> Operator {
+    let n = nx * ny * nz;
+    let tb = 4 * n + nx * nz;
     Operator {
         nx,
         ny,
+        nz,
         tx: v[0..n].to_vec(),
         ty: v[n..2 * n].to_vec(),
         s: v[2 * n..3 * n].to_vec(),
         diag: v[3 * n..4 * n].to_vec(),
-        tbot: v[4 * n..4 * n + nx].to_vec(),
+        tbot: v[4 * n..tb].to_vec(),
+        tz: if nz > 1 {
+            v[tb..tb + n].to_vec()
+        } else {
+            Vec::new()
+        },
     }
 }
 
@@ -214,7 +228,7 @@ impl<'a> TwinRunner<'a> {
         )?;
         let r1 = out.pop().unwrap();
         let r0 = out.pop().unwrap();
-        Ok((unpack_operator(nx, ny, &out[0]), r0, r1))
+        Ok((unpack_operator([nx, ny, 1], &out[0]), r0, r1))
     }
 
     /// (operator, b0, b1) of `shaders/electronic_assemble.wgsl`; `phi_s` is the previous step's
@@ -245,7 +259,7 @@ impl<'a> TwinRunner<'a> {
         )?;
         let r1 = out.pop().unwrap();
         let r0 = out.pop().unwrap();
-        Ok((unpack_operator(nx, ny, &out[0]), r0, r1))
+        Ok((unpack_operator([nx, ny, 1], &out[0]), r0, r1))
     }
 
     /// `cg_coupled::couple_residual` (`subtract` false: v += S u of the other block) or
@@ -396,20 +410,26 @@ impl<'a> TwinRunner<'a> {
     ) -> Result<Vec<f64>, GpuError> {
         let ctx = self.ctx;
         let n = op.cells();
-        let pu = uniform(ctx, "mg", &MgParams::new(op.nx, op.ny, colour));
         let (bo, bb, bx) = (
             field(ctx, "op", &pack_operator(op)),
             field(ctx, "b", b),
             field(ctx, "x", x),
         );
-        Ok(self
-            .run(
-                KernelId::MgSmooth,
-                &[&pu, &bo, &bb, &bx],
-                grid_groups(op.nx, op.ny),
-                &[(&bx, n)],
-            )?
-            .remove(0))
+        // One dispatch per pass (two when nz is odd and > 1), in one submission.
+        let passes = smooth_passes(op.shape());
+        let uniforms: Vec<wgpu::Buffer> = passes
+            .iter()
+            .map(|&(last, _)| uniform(ctx, "mg", &MgParams::sweep(op.shape(), colour, last)))
+            .collect();
+        let bindings: Vec<[&wgpu::Buffer; 4]> =
+            uniforms.iter().map(|pu| [pu, &bo, &bb, &bx]).collect();
+        let list: Vec<(KernelId, &[&wgpu::Buffer], [u32; 3])> = bindings
+            .iter()
+            .zip(&passes)
+            .map(|(bind, &(_, groups))| (KernelId::MgSmooth, &bind[..], groups))
+            .collect();
+        self.submit(&list)?;
+        Ok(download_f32(ctx, &[(&bx, n)]).remove(0))
     }
 
     /// (x, r) after `cg_vectors::cg_update_xr` with α, and p after `cg_update_p` with β
@@ -459,7 +479,7 @@ impl<'a> TwinRunner<'a> {
     ) -> Result<Vec<f64>, GpuError> {
         let ctx = self.ctx;
         let n = op.cells();
-        let pu = uniform(ctx, "mg", &MgParams::new(op.nx, op.ny, 0));
+        let pu = uniform(ctx, "mg", &MgParams::sweep(op.shape(), 0, false));
         let (bo, bb, bx) = (
             field(ctx, "op", &pack_operator(op)),
             field(ctx, "b", b),
@@ -470,7 +490,7 @@ impl<'a> TwinRunner<'a> {
             .run(
                 KernelId::MgResidual,
                 &[&pu, &bo, &bb, &bx, &r],
-                grid_groups(op.nx, op.ny),
+                volume_groups(op.shape()),
                 &[(&r, n)],
             )?
             .remove(0))
@@ -480,29 +500,26 @@ impl<'a> TwinRunner<'a> {
     pub fn mg_apply(&mut self, op: &Operator, x: &[f64]) -> Result<Vec<f64>, GpuError> {
         let ctx = self.ctx;
         let n = op.cells();
-        let pu = uniform(ctx, "mg", &MgParams::new(op.nx, op.ny, 0));
+        let pu = uniform(ctx, "mg", &MgParams::sweep(op.shape(), 0, false));
         let (bo, bx) = (field(ctx, "op", &pack_operator(op)), field(ctx, "x", x));
         let y = storage_f32(ctx, "y", n);
         Ok(self
             .run(
                 KernelId::MgApply,
                 &[&pu, &bo, &bx, &y],
-                grid_groups(op.nx, op.ny),
+                volume_groups(op.shape()),
                 &[(&y, n)],
             )?
             .remove(0))
     }
 
-    /// The 2×2 aggregate sums of `shaders/mg_restrict.wgsl`.
-    pub fn mg_restrict(
-        &mut self,
-        fine: &[f64],
-        nxf: usize,
-        nyf: usize,
-    ) -> Result<Vec<f64>, GpuError> {
+    /// The 2×2 (2×2×2) aggregate sums of `shaders/mg_restrict.wgsl` of `fine` on the grid
+    /// `shape`.
+    pub fn mg_restrict(&mut self, fine: &[f64], shape: [usize; 3]) -> Result<Vec<f64>, GpuError> {
         let ctx = self.ctx;
-        let t = TransferParams::new(nxf, nyf, 1.0);
-        let nc = (t.nxc * t.nyc) as usize;
+        let t = TransferParams::between(shape, 1.0);
+        let coarse = [t.nxc, t.nyc, t.nzc].map(|v| v as usize);
+        let nc = coarse.iter().product();
         let pu = uniform(ctx, "transfer", &t);
         let bf = field(ctx, "fine", fine);
         let bc = storage_f32(ctx, "coarse", nc);
@@ -510,31 +527,30 @@ impl<'a> TwinRunner<'a> {
             .run(
                 KernelId::MgRestrict,
                 &[&pu, &bf, &bc],
-                grid_groups(t.nxc as usize, t.nyc as usize),
+                volume_groups(coarse),
                 &[(&bc, nc)],
             )?
             .remove(0))
     }
 
-    /// fine + scale · P coarse of `shaders/mg_prolong.wgsl`.
+    /// fine + scale · P coarse of `shaders/mg_prolong.wgsl`, `fine` on the grid `shape`.
     pub fn mg_prolong(
         &mut self,
         coarse: &[f64],
         scale: f64,
-        nxf: usize,
-        nyf: usize,
+        shape: [usize; 3],
         fine: &[f64],
     ) -> Result<Vec<f64>, GpuError> {
         let ctx = self.ctx;
-        let t = TransferParams::new(nxf, nyf, scale as f32);
+        let t = TransferParams::between(shape, scale as f32);
         let pu = uniform(ctx, "transfer", &t);
         let (bc, bf) = (field(ctx, "coarse", coarse), field(ctx, "fine", fine));
         Ok(self
             .run(
                 KernelId::MgProlong,
                 &[&pu, &bc, &bf],
-                grid_groups(nxf, nyf),
-                &[(&bf, nxf * nyf)],
+                volume_groups(shape),
+                &[(&bf, shape.iter().product())],
             )?
             .remove(0))
     }
@@ -542,19 +558,19 @@ impl<'a> TwinRunner<'a> {
     /// The Galerkin coarse operator of `shaders/mg_coarsen.wgsl`.
     pub fn mg_coarsen(&mut self, fine: &Operator) -> Result<Operator, GpuError> {
         let ctx = self.ctx;
-        let t = TransferParams::new(fine.nx, fine.ny, 1.0);
-        let (nxc, nyc) = (t.nxc as usize, t.nyc as usize);
-        let len = 4 * nxc * nyc + nxc;
+        let t = TransferParams::between(fine.shape(), 1.0);
+        let coarse = [t.nxc, t.nyc, t.nzc].map(|v| v as usize);
+        let len = packed_operator_len(coarse);
         let pu = uniform(ctx, "transfer", &t);
         let bf = field(ctx, "fine", &pack_operator(fine));
         let bc = storage_f32(ctx, "coarse", len);
         let out = self.run(
             KernelId::MgCoarsen,
             &[&pu, &bf, &bc],
-            grid_groups(nxc, nyc),
+            volume_groups(coarse),
             &[(&bc, len)],
         )?;
-        Ok(unpack_operator(nxc, nyc, &out[0]))
+        Ok(unpack_operator(coarse, &out[0]))
     }
 
     /// (rate, η) of `shaders/reaction_rate.wgsl` (`electronic` is φ_s, read by the two-potential
@@ -808,7 +824,7 @@ impl<'a> TwinRunner<'a> {
         let mut out = download_f32(ctx, &[(&op, 4 * n + nx), (&rhs, n), (&u, n)]);
         let u = out.pop().unwrap();
         let rhs = out.pop().unwrap();
-        Ok((unpack_operator(nx, ny, &out[0]), rhs, u))
+        Ok((unpack_operator([nx, ny, 1], &out[0]), rhs, u))
     }
 
     /// c̃ + e^{−fφ} δu of `shaders/np_finish.wgsl` (c̃ the old concentration, δu the solved
@@ -862,7 +878,7 @@ impl<'a> TwinRunner<'a> {
             &[(&op, 4 * n + nx), (&rhs, n)],
         )?;
         let rhs = out.pop().unwrap();
-        Ok((unpack_operator(nx, ny, &out[0]), rhs))
+        Ok((unpack_operator([nx, ny, 1], &out[0]), rhs))
     }
 
     /// (ξ, outflow) of `shaders/creep_finish.wgsl` (`creep_finish`, then

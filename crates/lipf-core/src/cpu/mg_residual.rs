@@ -1,34 +1,40 @@
-//! Residual r = b − A x of the 5-point operator (and the plain product A x).
+//! Residual r = b − A x of the 5-point (2D) or 7-point (3D) operator, and the plain product A x.
 //! Twin: `shaders/mg_residual.wgsl`.
 
 use super::operator::Operator;
 use super::par::for_rows;
 
-/// Calls `f(i, (A x)_i)` for every cell of row j, in increasing i:
-///   (A x)_k = diag_k x_k − (T_e x_e + T_w x_w + T_n x_n + T_s x_s),
-/// summed in this order (the WGSL twin's), with the row's arrays taken as slices once so that
-/// the loop keeps their addresses in registers.
+/// Calls `f(i, (A x)_c)` for every cell of x-row r, in increasing i:
+///   (A x)_c = diag_c x_c − (T_e x_e + T_w x_w + T_n x_n + T_s x_s + T_f x_f + T_b x_b),
+/// summed in this order (the WGSL twin's; the z terms only when nz > 1), with the row's arrays
+/// taken as slices once so that the loop keeps their addresses in registers.
 #[inline(always)]
-fn apply_row<F: FnMut(usize, f64)>(op: &Operator, x: &[f64], j: usize, mut f: F) {
-    let (nx, ny) = (op.nx, op.ny);
-    let base = j * nx;
+fn apply_row<F: FnMut(usize, f64)>(op: &Operator, x: &[f64], r: usize, mut f: F) {
+    let nx = op.nx;
+    let nb = op.row(r);
+    let base = r * nx;
     let (txr, tyr, dr, xr) = (
         &op.tx[base..base + nx],
         &op.ty[base..base + nx],
         &op.diag[base..base + nx],
         &x[base..base + nx],
     );
-    let (north, south) = (j + 1 < ny, j > 0);
-    let (tys, xs) = if south {
-        (&op.ty[base - nx..base], &x[base - nx..base])
-    } else {
-        (&[][..], &[][..])
+    let empty = &[][..];
+    let (tys, xs) = match nb.south {
+        Some(s) => (&op.ty[s..s + nx], &x[s..s + nx]),
+        None => (empty, empty),
     };
-    let xn = if north {
-        &x[base + nx..base + 2 * nx]
-    } else {
-        &[][..]
+    let xn = nb.north.map_or(empty, |q| &x[q..q + nx]);
+    let (tzr, tzb, xf, xb) = match (nb.front, nb.back) {
+        (Some(f), Some(b)) => (
+            &op.tz[base..base + nx],
+            &op.tz[b..b + nx],
+            &x[f..f + nx],
+            &x[b..b + nx],
+        ),
+        _ => (empty, empty, empty, empty),
     };
+    let (north, south, z) = (nb.north.is_some(), nb.south.is_some(), nb.front.is_some());
     for i in 0..nx {
         let mut off = 0.0;
         if nx > 1 {
@@ -42,6 +48,9 @@ fn apply_row<F: FnMut(usize, f64)>(op: &Operator, x: &[f64], j: usize, mut f: F)
         if south {
             off += tys[i] * xs[i];
         }
+        if z {
+            off += tzr[i] * xf[i] + tzb[i] * xb[i];
+        }
         f(i, dr[i] * xr[i] - off);
     }
 }
@@ -49,16 +58,16 @@ fn apply_row<F: FnMut(usize, f64)>(op: &Operator, x: &[f64], j: usize, mut f: F)
 /// r = b − A x.
 pub fn mg_residual(op: &Operator, b: &[f64], x: &[f64], r: &mut [f64]) {
     let nx = op.nx;
-    for_rows(r, nx, |j, row| {
-        let br = &b[j * nx..(j + 1) * nx];
-        apply_row(op, x, j, |i, ax| row[i] = br[i] - ax);
+    for_rows(&mut r[..op.cells()], nx, |row_index, row| {
+        let br = &b[row_index * nx..(row_index + 1) * nx];
+        apply_row(op, x, row_index, |i, ax| row[i] = br[i] - ax);
     });
 }
 
 /// y = A x.
 pub fn mg_apply(op: &Operator, x: &[f64], y: &mut [f64]) {
     let nx = op.nx;
-    for_rows(y, nx, |j, row| {
-        apply_row(op, x, j, |i, ax| row[i] = ax);
+    for_rows(&mut y[..op.cells()], nx, |row_index, row| {
+        apply_row(op, x, row_index, |i, ax| row[i] = ax);
     });
 }

@@ -26,13 +26,13 @@
 //!
 //! [`effective_conductivity_y_3d`] does the same for a 3D voxel field (x and z periodic, the
 //! same conditions in y), with σ_eff = I L / (W D ΔV) and 1 − f the conducting volume fraction,
-//! solved by the 7-point operator and aggregation multigrid-preconditioned CG of
-//! [`crate::solver3d`]. With one cell along z it gives the 2D answer.
+//! solved by the same operator with z faces (7 points) and the same multigrid-preconditioned CG
+//! (2×2×2 aggregates). With one cell along z it is the 2D solve. Both add the correction for LLZO
+//! islands that float in floored pores ([`crate::floating_clusters`]).
 
 use crate::cpu::interp::h;
 use crate::cpu::operator::Operator;
-use crate::solver::Multigrid;
-use crate::solver3d::{Multigrid3, Operator3, MAX_ITERATIONS_3D};
+use crate::solver::{Cycle, Multigrid};
 
 /// Relative conductivity given to non-LLZO cells.
 pub const FLOOR: f64 = 1e-9;
@@ -61,28 +61,43 @@ pub struct EffectiveConductivity {
     pub convention: String,
 }
 
-/// σ_eff/σ_p along y and the solve's (iterations, relative residual) for cell conductivities
-/// `sigma` (relative to σ_p).
+/// CG iterations at which the solve gives up.
+const MAX_ITERATIONS: usize = 1000;
+
+/// σ_eff/σ_p along y and the solve's (iterations, relative residual) for the cell
+/// conductivities `sigma` (relative to σ_p, all positive) of an `nx × rows × nz` region (nz = 1:
+/// a 2D section), cells (k·rows + j)·nx + i.
 fn relative_conductivity_y(
     sigma: &[f64],
-    nx: usize,
-    rows: usize,
+    [nx, rows, nz]: [usize; 3],
 ) -> Result<(f64, usize, f64), String> {
-    let mut op = Operator::zeros(nx, rows);
-    let mut b = vec![0.0; nx * rows];
+    assert_eq!(sigma.len(), nx * rows * nz);
+    if let Some(s) = sigma.iter().find(|s| !(s.is_finite() && **s > 0.0)) {
+        return Err(format!(
+            "cell conductivity {s:e} is not positive and finite"
+        ));
+    }
+    let n = nx * rows * nz;
+    let mut op = Operator::zeros3(nx, rows, nz);
     op.set_face_conductances(sigma);
-    for i in 0..nx {
-        op.tbot[i] = 2.0 * sigma[i];
-        b[i] = op.tbot[i]; // bottom potential 1
+    // The bottom boundary is held at potential 1, half a cell below the bottom row: its
+    // conductances enter the right-hand side.
+    let mut b = vec![0.0; n];
+    for k in 0..nz {
+        for i in 0..nx {
+            let c = k * rows * nx + i;
+            op.tbot[k * nx + i] = 2.0 * sigma[c];
+            b[c] = op.tbot[k * nx + i];
+        }
     }
     op.update_diagonal();
-    let mut mg = Multigrid::new(nx, rows, 2);
+    let mut mg = Multigrid::with_shape([nx, rows, nz], 2, Cycle::V).with_floating_clusters();
     mg.setup(&op)?;
-    let mut x: Vec<f64> = (0..nx * rows)
-        .map(|k| 1.0 - ((k / nx) as f64 + 0.5) / rows as f64)
+    let mut x: Vec<f64> = (0..n)
+        .map(|c| 1.0 - (((c / nx) % rows) as f64 + 0.5) / rows as f64)
         .collect();
     let b_l1: f64 = b.iter().map(|v| v.abs()).sum();
-    let st = mg.solve(&b, &mut x, 1e-12 * b_l1, 1000);
+    let st = mg.solve(&b, &mut x, 1e-12 * b_l1, MAX_ITERATIONS);
     if !st.converged {
         return Err(format!(
             "effective-conductivity solve did not converge: {} iterations, residual {:e}",
@@ -91,7 +106,7 @@ fn relative_conductivity_y(
     }
     let current = op.top_outflow(&x);
     Ok((
-        current * rows as f64 / nx as f64,
+        current * rows as f64 / (nx * nz) as f64,
         st.iterations,
         st.residual_l1 / b_l1,
     ))
@@ -109,7 +124,7 @@ pub fn effective_conductivity_y(
         return Err("the scaffold region has no cells".into());
     }
     summarise(phi, "area", |sigma| {
-        relative_conductivity_y(sigma, nx, rows)
+        relative_conductivity_y(sigma, [nx, rows, 1])
     })
 }
 
@@ -166,51 +181,8 @@ pub fn effective_conductivity_y_3d(
         return Err("the scaffold region has no cells".into());
     }
     summarise(phi, "volume", |sigma| {
-        relative_conductivity_y_3d(sigma, nx, rows, nz)
+        relative_conductivity_y(sigma, [nx, rows, nz])
     })
-}
-
-/// σ_eff/σ_p along y and the solve's (iterations, relative residual) for the cell
-/// conductivities `sigma` (relative to σ_p, all positive) of an `nx × rows × nz` region.
-fn relative_conductivity_y_3d(
-    sigma: &[f64],
-    nx: usize,
-    rows: usize,
-    nz: usize,
-) -> Result<(f64, usize, f64), String> {
-    assert_eq!(sigma.len(), nx * rows * nz);
-    if let Some(s) = sigma.iter().find(|s| !(s.is_finite() && **s > 0.0)) {
-        return Err(format!(
-            "cell conductivity {s:e} is not positive and finite"
-        ));
-    }
-    let op = Operator3::from_conductivities(sigma, nx, rows, nz);
-    let n = op.cells();
-    // The bottom boundary is held at potential 1: its conductances enter the right-hand side.
-    let mut b = vec![0.0; n];
-    for k in 0..nz {
-        for i in 0..nx {
-            b[k * rows * nx + i] = op.tbot[k * nx + i];
-        }
-    }
-    let mut x: Vec<f64> = (0..n)
-        .map(|c| 1.0 - (((c / nx) % rows) as f64 + 0.5) / rows as f64)
-        .collect();
-    let b_l1: f64 = b.iter().map(|v| v.abs()).sum();
-    let mut mg = Multigrid3::new(op)?;
-    let st = mg.solve(&b, &mut x, 1e-12 * b_l1, MAX_ITERATIONS_3D);
-    if !st.converged {
-        return Err(format!(
-            "effective-conductivity solve (3D) did not converge: {} iterations, residual {:e}",
-            st.iterations, st.residual_l1
-        ));
-    }
-    let current = mg.levels[0].op.top_outflow(&x);
-    Ok((
-        current * rows as f64 / (nx * nz) as f64,
-        st.iterations,
-        st.residual_l1 / b_l1,
-    ))
 }
 
 #[cfg(test)]
@@ -369,7 +341,7 @@ mod tests {
             .map(|c| layer((c / nx) % rows))
             .collect();
         let (relative, iterations, residual) =
-            relative_conductivity_y_3d(&sigma, nx, rows, nz).unwrap();
+            relative_conductivity_y(&sigma, [nx, rows, nz]).unwrap();
         let harmonic = rows as f64 / (0..rows).map(|j| 1.0 / layer(j)).sum::<f64>();
         assert!(
             (relative - harmonic).abs() < 1e-8 * harmonic,
@@ -459,7 +431,7 @@ mod tests {
             .map(|&p| if p >= 0.5 { 1.0 } else { FLOOR })
             .collect();
         let (_, voxel_iterations, voxel_residual) =
-            relative_conductivity_y_3d(&voxels, n, n, n).unwrap();
+            relative_conductivity_y(&voxels, [n, n, n]).unwrap();
         eprintln!(
             "48³ spheres: porosity {:.3} (voxels {:.3}), τ {:.4} (voxels {:.4}), Bruggeman τ {:.4}, \
              CG iterations {} (voxels {voxel_iterations}), residual {:.1e} (voxels \
@@ -508,7 +480,7 @@ mod tests {
             .map(|&u| if u < 0.29 { 1.0 } else { FLOOR })
             .collect();
         let (relative, iterations, residual) =
-            relative_conductivity_y_3d(&islands, n, n, n).unwrap();
+            relative_conductivity_y(&islands, [n, n, n]).unwrap();
         eprintln!("LLZO islands: {iterations} CG iterations, σ_eff/σ_p {relative:.3e}");
         assert!(iterations < ISLAND_ITERATION_BOUND, "{iterations}");
         assert!(residual <= 1e-12);
