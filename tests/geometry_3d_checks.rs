@@ -212,17 +212,18 @@ fn a_section_is_the_one_cell_deep_case_and_slits_extrude() {
     }
 }
 
-/// A phase-field run of a 3D domain is refused, naming the setting and what handles it.
+/// A 3D run with what is built for 2D sections only (the explicit Nernst–Planck sub-steps, the
+/// configuration's default) is refused, naming the setting and what to set.
 #[test]
-fn a_3d_run_is_refused_with_a_clear_error() {
+fn a_3d_run_with_explicit_nernst_planck_is_refused_with_a_clear_error() {
     let c = cylinders(PoreLattice::Square);
     let Err(e) = CpuBackend::new(&c) else {
-        panic!("a 3D run was accepted")
+        panic!("a 3D run with explicit Nernst–Planck sub-steps was accepted")
     };
     assert!(matches!(e, SimulationError::Unsupported(_)));
     let text = e.to_string();
     assert!(
-        text.contains("domain.depth_um") && text.contains("lipf geometry"),
+        text.contains("model.nernst_planck") && text.contains("implicit"),
         "{text}"
     );
 }

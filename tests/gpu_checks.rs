@@ -1286,7 +1286,8 @@ twin_test!(twin_electronic_assemble, |t, k| {
         for j in 0..c.grid.ny {
             for i in 0..nx {
                 if in_interphase(c, s.phi[j * nx + i]) {
-                    let b = interphase_bias(nx, c.grid.ny, &s.phi, &s.electronic_potential, i, j);
+                    let b =
+                        interphase_bias([nx, c.grid.ny, 1], &s.phi, &s.electronic_potential, i, j);
                     if b > 0.0 {
                         reverse += 1;
                     } else {
@@ -2834,7 +2835,7 @@ fn check_time_step(
         .zip(phi)
         .map(|(&x, &p)| cpu::conc_update::cell_diffusivity(c, x, p))
         .collect();
-    let m = step_maxima(nx, ny, c.f_over_rt_per_v, rate, potential, &dif);
+    let m = step_maxima([nx, ny, 1], c.f_over_rt_per_v, rate, potential, &dif);
     assert!(
         m.max_rate > 0.0 && m.max_drift > 0.0,
         "{case}: the inputs should exercise both maxima: {m:?}"
@@ -2908,7 +2909,7 @@ fn check_time_step(
         let what = format!("time_step {case} {label}");
         let stem = format!("time_step-{}-{label}", slug(case));
         let potential = round(&potential.iter().map(|x| pot_scale * x).collect::<Vec<_>>());
-        let m = step_maxima(nx, ny, c.f_over_rt_per_v, rate, &potential, &dif);
+        let m = step_maxima([nx, ny, 1], c.f_over_rt_per_v, rate, &potential, &dif);
         let want = time_step(&p, m, remaining);
         let g = t
             .time_step(

@@ -9,6 +9,7 @@ fn bare_params(nx: usize, ny: usize, dx: f64, w1: f64, l_sigma: f64, kappa: f64)
     XiRateParams {
         nx,
         ny,
+        nz: 1,
         inv_dx_m: 1.0 / dx,
         l_sigma,
         w1,

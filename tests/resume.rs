@@ -50,7 +50,7 @@ fn run_with_creep_interrupted_and_resumed_from_checkpoint_ends_bitwise_equal() {
 }
 
 #[cfg(feature = "hdf5")]
-fn resume_through_checkpoint(mut cfg: lipf_core::Config, tag: &str) {
+pub(crate) fn resume_through_checkpoint(mut cfg: lipf_core::Config, tag: &str) {
     let dir = std::env::temp_dir().join(format!("lipf-resume-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     cfg.output.images = false;

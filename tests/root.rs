@@ -21,5 +21,6 @@ mod noise_checks;
 mod pictures;
 mod protocol_checks;
 mod resume;
+mod run_3d_checks;
 mod study;
 mod transport_checks;

@@ -100,8 +100,9 @@ def load(run: Union[str, "os.PathLike[str]"], lazy: Optional[bool] = None) -> xr
 
     Variables:
 
-    - ``xi``, ``c``, ``potential``: the snapshots, dims ``(t, y, x)``, float32 as stored;
-    - ``phi``: the LLZO scaffold, dims ``(y, x)`` (it does not change);
+    - ``xi``, ``c``, ``potential``: the snapshots, dims ``(t, y, x)`` (a 3D run:
+      ``(t, z, y, x)``), float32 as stored;
+    - ``phi``: the LLZO scaffold, dims ``(y, x)`` (3D: ``(z, y, x)``; it does not change);
     - the time series (``current_density_a_m2``, ``cell_voltage_v``, ``li_amount_mol_m2``,
       ``charge_c_m2``, ``li_in_electrolyte_mol_m2``, ``step``, ``solver_iterations`` and the
       morphology observables), dims ``(t_series,)``; ``channel_fill`` has dims
@@ -127,6 +128,8 @@ def load(run: Union[str, "os.PathLike[str]"], lazy: Optional[bool] = None) -> xr
         units: Dict[str, str] = json.loads(root.get("units", "{}"))
         grid = {k: _plain(v) for k, v in f["grid"].attrs.items()}
         nx, ny, dx = int(grid["nx"]), int(grid["ny"]), float(grid["dx_um"])
+        # A 3D run has nz sections along z; its fields are (nz, ny, nx).
+        nz = int(grid["nz"]) if "nz" in grid else None
         static = f["static"]
         geometry_json = _plain(static.attrs.get("geometry_json", ""))
         phi = static["phi"][...]
@@ -154,6 +157,8 @@ def load(run: Union[str, "os.PathLike[str]"], lazy: Optional[bool] = None) -> xr
                 if isinstance(ds, h5py.Dataset):
                     series[k] = (ds[...], _unit(k, ds, units))
 
+    shape = (ny, nx) if nz is None else (nz, ny, nx)
+    space = ("y", "x") if nz is None else ("z", "y", "x")
     if use_dask:
         import dask
         import dask.array as da
@@ -163,29 +168,29 @@ def load(run: Union[str, "os.PathLike[str]"], lazy: Optional[bool] = None) -> xr
             parts = [
                 da.from_delayed(
                     dask.delayed(_read_field)(os.fspath(file), group, v),
-                    shape=(ny, nx),
+                    shape=shape,
                     dtype=dtypes.get(v, np.float32),
                 )
                 for file, group in sources
             ]
             stacked[v] = (
-                da.stack(parts) if parts else da.zeros((0, ny, nx), dtype=np.float32)
+                da.stack(parts) if parts else da.zeros((0,) + shape, dtype=np.float32)
             )
     else:
         stacked = {
-            v: np.stack(eager[v]) if eager[v] else np.zeros((0, ny, nx), np.float32)
+            v: np.stack(eager[v]) if eager[v] else np.zeros((0,) + shape, np.float32)
             for v in FIELDS
         }
 
     data_vars: Dict[str, Any] = {}
     for v in FIELDS:
         data_vars[v] = xr.Variable(
-            ("t", "y", "x"),
+            ("t",) + space,
             stacked[v],
             attrs={"units": units.get(v, ""), "long_name": _LONG_NAMES[v]},
         )
     data_vars["phi"] = xr.Variable(
-        ("y", "x"), phi, attrs={"units": units.get("phi", "1"), "long_name": _LONG_NAMES["phi"]}
+        space, phi, attrs={"units": units.get("phi", "1"), "long_name": _LONG_NAMES["phi"]}
     )
 
     t_series = series.pop("time_s", (np.zeros(0), "s"))[0]
@@ -213,6 +218,15 @@ def load(run: Union[str, "os.PathLike[str]"], lazy: Optional[bool] = None) -> xr
             (np.arange(ny) + 0.5) * dx,
             attrs={"units": "µm", "long_name": "y (cell centre; 0 = current collector)"},
         ),
+        **(
+            {}
+            if nz is None
+            else {
+                "z": xr.Variable(
+                    "z", (np.arange(nz) + 0.5) * dx, attrs={"units": "µm", "long_name": "z (cell centre)"}
+                )
+            }
+        ),
         "t": xr.Variable("t", np.asarray(times, dtype=float), attrs={"units": "s", "long_name": "snapshot time"}),
         "snapshot_step": xr.Variable("t", np.asarray(steps, dtype=np.int64), attrs={"units": "1"}),
         "t_series": xr.Variable(
@@ -229,6 +243,7 @@ def load(run: Union[str, "os.PathLike[str]"], lazy: Optional[bool] = None) -> xr
         "dx_um": dx,
         "width_um": float(grid.get("width_um", nx * dx)),
         "height_um": float(grid.get("height_um", ny * dx)),
+        **({} if nz is None else {"nz": nz, "depth_um": float(grid.get("depth_um", nz * dx))}),
         "run_dir": os.fspath(fields_dir.resolve()),
     }
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)

@@ -69,3 +69,31 @@ def test_load_time_series_and_attributes(smoke_run):
 def test_load_missing_folder(tmp_path):
     with pytest.raises(FileNotFoundError):
         lipf.load(tmp_path / "nothing")
+
+
+@pytest.mark.parametrize("lazy", modes())
+def test_a_3d_run_loads_as_a_volume(tmp_path, lazy):
+    # A flat Li layer under dense LLZO in a box 1 µm deep (4 sections), with the implicit
+    # Nernst–Planck step that 3D runs take: fields (t, z, y, x), the checkpoint's last state.
+    cfg = {
+        "name": "flat-3d",
+        "domain": {"width_um": 2.0, "height_um": 8.0, "depth_um": 1.0, "grid_spacing_um": 0.25},
+        "geometry": {"kind": "flat", "li_foil_thickness_um": 3.0, "dense_cap_thickness_um": 2.0},
+        "model": {"nernst_planck": "implicit"},
+        "time": {"end_time_s": 0.4},
+        "output": {"snapshot_interval_s": 0.2, "timeseries_interval_s": 0.1, "images": False},
+    }
+    run = lipf.run(cfg, out=tmp_path / "run", progress=False)
+    ds = lipf.load(run.path, lazy=lazy)
+    assert ds.xi.dims == ("t", "z", "y", "x")
+    assert ds.xi.shape == (3, 4, 32, 8)
+    assert ds.phi.dims == ("z", "y", "x")
+    np.testing.assert_allclose(ds.z.values, (np.arange(4) + 0.5) * 0.25)
+    assert ds.attrs["nz"] == 4 and ds.attrs["depth_um"] == 1.0
+    with h5py.File(run.path / "checkpoint.h5", "r") as f:
+        xi = f["xi"][...]
+    assert xi.shape == (4, 32, 8)
+    last = np.asarray(ds.xi.isel(t=-1).values).astype(np.float64)
+    assert np.all(np.abs(last - xi) <= np.finfo(np.float32).eps * np.maximum(1.0, np.abs(xi)))
+    # The box is uniform in z: every section is the same flat layer.
+    assert np.abs(last - last[:1]).max() < 1e-6

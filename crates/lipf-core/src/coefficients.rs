@@ -205,7 +205,7 @@ impl Coefficients {
             liquid_electrolyte: liquid.is_some(),
             noise_amplitude_per_sqrt_s: md.noise_amplitude_per_sqrt_s,
             noise_seed: md.noise_seed,
-            target_current_a_m: c.control.current_density_at(0.0) * grid.width_m(),
+            target_current_a_m: c.control.current_density_at(0.0) * grid.collector_m(),
             cell_voltage_v: c.control.cell_voltage_v,
             held_voltage_v: None,
             creep: c.creep.enabled.then(|| CreepCoefficients {
@@ -228,7 +228,7 @@ impl Coefficients {
         let Some(cr) = &self.creep else {
             return 0.0;
         };
-        let i = self.target_current_a_m.abs() / self.grid.width_m();
+        let i = self.target_current_a_m.abs() / self.grid.collector_m();
         cr.velocity_scale_m_s() / (i / (self.nf_c_mol * self.cs_mol_m3))
     }
 
@@ -253,7 +253,9 @@ impl Coefficients {
     /// The explicit limit with the obstacle stiffness `b` (B or 0) in the local term, s.
     fn dt_explicit_s(&self, b: f64) -> f64 {
         let dx2 = self.grid.dx_m * self.grid.dx_m;
-        let diffusive = dx2 / (4.0 * self.l_sigma_m3_js * self.kappa_stiff_j_m());
+        // 2·dims face pairs: 4 in a section, 6 in a volume.
+        let faces = 2.0 * self.grid.dimensions() as f64;
+        let diffusive = dx2 / (faces * self.l_sigma_m3_js * self.kappa_stiff_j_m());
         // Local stiffness: f'' ≤ 2W1·s + 2A + 2B, s = max |d/dξ| of the double well's slope
         // over 2W1 (1 for the polynomial, slightly above 1 for the sharp form).
         let s = self.double_well_stiffness();
@@ -319,7 +321,7 @@ impl Coefficients {
     /// Explicit stability limit of the Nernst–Planck diffusion, s.
     pub fn dt_diffusion_s(&self) -> f64 {
         let dx2 = self.grid.dx_m * self.grid.dx_m;
-        dx2 / (4.0 * self.d_max_m2_s())
+        dx2 / (2.0 * self.grid.dimensions() as f64 * self.d_max_m2_s())
     }
 
     /// Human-readable derivation of every coefficient, printed at start and by `lipf check`.
@@ -484,7 +486,11 @@ impl Coefficients {
             "dt limit diffusion",
             self.dt_diffusion_s(),
             "s",
-            "Δx²/(4 D_max)",
+            if g.is_3d() {
+                "Δx²/(6 D_max)"
+            } else {
+                "Δx²/(4 D_max)"
+            },
         );
         s
     }

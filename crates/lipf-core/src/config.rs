@@ -866,22 +866,47 @@ impl Config {
             .map_or(1, |d| (d / self.domain.grid_spacing_um).round() as usize)
     }
 
+    /// The same configuration on a 2D section (no `domain.depth_um`).
+    pub fn section(&self) -> Config {
+        let mut c = self.clone();
+        c.domain.depth_um = None;
+        c
+    }
+
     /// A 3D domain (`domain.depth_um` set to more than one cell).
     pub fn is_3d(&self) -> bool {
         self.nz() > 1
     }
 
-    /// Refuses a 3D domain for a phase-field run, naming what does handle it.
-    pub fn require_2d_run(&self) -> Result<(), ConfigError> {
-        match self.domain.depth_um {
-            Some(d) if self.is_3d() => Err(invalid(
-                "domain.depth_um",
-                d,
-                "phase-field runs are 2D sections for now: remove domain.depth_um to run; \
-                 `lipf geometry` builds and measures 3D scaffolds",
-            )),
-            _ => Ok(()),
+    /// Refuses what a phase-field run cannot do yet, naming the field: in 3D (CPU backend) the
+    /// explicit Nernst–Planck sub-steps, creep and the Langevin noise are 2D-only.
+    pub fn require_runnable(&self) -> Result<(), ConfigError> {
+        if !self.is_3d() {
+            return Ok(());
         }
+        if self.model.nernst_planck != NernstPlanck::Implicit {
+            return Err(invalid(
+                "model.nernst_planck",
+                "\"explicit\"",
+                "3D runs take the implicit Nernst–Planck step (set it to \"implicit\"); the \
+                 explicit sub-steps are built for 2D sections only",
+            ));
+        }
+        if self.creep.enabled {
+            return Err(invalid(
+                "creep.enabled",
+                true,
+                "Li creep is built for 2D sections only; 3D runs need creep.enabled = false",
+            ));
+        }
+        if self.model.noise_amplitude_per_sqrt_s > 0.0 {
+            return Err(invalid(
+                "model.noise_amplitude_per_sqrt_s",
+                self.model.noise_amplitude_per_sqrt_s,
+                "the conserved Langevin noise is built for 2D sections only; 3D runs need 0",
+            ));
+        }
+        Ok(())
     }
 
     /// Rejects impossible values with the field's path, its value and the allowed range.

@@ -199,8 +199,11 @@ impl CpuBackend {
     pub fn with_state(config: &Config, state: State, geometry: GeometryInfo) -> CpuBackend {
         let coeffs = Coefficients::from_config(config);
         let grid = coeffs.grid;
-        assert_eq!(grid.nx, state.grid.nx);
-        assert_eq!(grid.ny, state.grid.ny);
+        assert_eq!(
+            (grid.nx, grid.ny, grid.nz),
+            (state.grid.nx, state.grid.ny, state.grid.nz)
+        );
+        let shape = [grid.nx, grid.ny, grid.nz];
         let n = grid.cells();
         let diffusivity = state
             .xi
@@ -214,16 +217,16 @@ impl CpuBackend {
         let cycle = config.solver.cycle;
         let solver = if coeffs.overpotential == OverpotentialForm::TwoPotential {
             PotentialSolver::Coupled(Box::new(Electronic {
-                solver: CoupledMultigrid::new(grid.nx, grid.ny, sweeps, cycle),
-                op: Operator::zeros(grid.nx, grid.ny),
+                solver: CoupledMultigrid::with_shape(shape, sweeps, cycle),
+                op: Operator::zeros3(grid.nx, grid.ny, grid.nz),
                 b0: vec![0.0; n],
                 b1: vec![0.0; n],
             }))
         } else {
-            PotentialSolver::Single(Multigrid::with_cycle(grid.nx, grid.ny, sweeps, cycle))
+            PotentialSolver::Single(Multigrid::with_shape(shape, sweeps, cycle))
         };
         CpuBackend {
-            op: Operator::zeros(grid.nx, grid.ny),
+            op: Operator::zeros3(grid.nx, grid.ny, grid.nz),
             solver,
             diffusivity,
             a: vec![0.0; n],
@@ -236,19 +239,19 @@ impl CpuBackend {
             conc_new: vec![0.0; n],
             np_stencil: vec![0.0; n * NP_COEFFS],
             np: (coeffs.nernst_planck == NernstPlanck::Implicit).then(|| ImplicitNp {
-                op: Operator::zeros(grid.nx, grid.ny),
+                op: Operator::zeros3(grid.nx, grid.ny, grid.nz),
                 rhs: vec![0.0; n],
                 u: vec![0.0; n],
-                solver: Multigrid::with_cycle(grid.nx, grid.ny, sweeps, cycle)
+                solver: Multigrid::with_shape(shape, sweeps, cycle)
                     .with_correction(CoarseCorrection::Plain),
                 iterations_total: 0,
             }),
             creep: coeffs.creep.map(|_| CreepFlow {
-                op: Operator::zeros(grid.nx, grid.ny),
+                op: Operator::zeros3(grid.nx, grid.ny, grid.nz),
                 rhs: vec![0.0; n],
                 pressure: vec![0.0; n],
                 full: vec![false; n],
-                solver: Multigrid::with_cycle(grid.nx, grid.ny, sweeps, cycle),
+                solver: Multigrid::with_shape(shape, sweeps, cycle),
                 iterations_total: 0,
                 active_set_iterations_total: 0,
             }),
@@ -321,7 +324,7 @@ impl CpuBackend {
 
     /// The current scale the solver tolerance refers to, A/m per unit depth.
     fn current_scale_a_m(&self) -> f64 {
-        let w = self.coeffs.grid.width_m();
+        let w = self.coeffs.grid.collector_m();
         self.coeffs
             .target_current_a_m
             .abs()
@@ -609,8 +612,7 @@ impl StepKernels for CpuBackend {
         let c = &self.coeffs;
         let s = &self.state;
         let maxima = step_maxima(
-            c.grid.nx,
-            c.grid.ny,
+            [c.grid.nx, c.grid.ny, c.grid.nz],
             c.f_over_rt_per_v,
             &self.rate,
             &s.potential,
@@ -810,7 +812,7 @@ impl StepKernels for CpuBackend {
             &mut self.state.xi,
         );
         if !crate::mutants::active("creep-uncounted-outflow") {
-            self.state.li_extruded_m += out_cells * g.dx_m * g.dx_m / g.width_m();
+            self.state.li_extruded_m += out_cells * g.dx_m * g.dx_m / g.collector_m();
         }
         Ok(())
     }
@@ -825,8 +827,8 @@ impl StepKernels for CpuBackend {
             PotentialSolver::Single(_) => 0.0,
         };
         let current_a_m = top_current(&self.op, &s.potential) + leakage_a_m;
-        s.current_density_a_m2 = current_a_m / c.grid.width_m();
-        s.leakage_current_density_a_m2 = leakage_a_m / c.grid.width_m();
+        s.current_density_a_m2 = current_a_m / c.grid.collector_m();
+        s.leakage_current_density_a_m2 = leakage_a_m / c.grid.collector_m();
         s.charge_c_m2 += s.current_density_a_m2 * cur.dt_s;
         s.leakage_charge_c_m2 += s.leakage_current_density_a_m2 * cur.dt_s;
         s.ionic_throughput_c_m2 +=
@@ -932,7 +934,7 @@ impl Backend for CpuBackend {
     }
 
     fn set_current_density(&mut self, a_m2: f64) {
-        self.coeffs.target_current_a_m = a_m2 * self.coeffs.grid.width_m();
+        self.coeffs.target_current_a_m = a_m2 * self.coeffs.grid.collector_m();
     }
 
     fn hold_cell_voltage(&mut self, v: Option<f64>) {

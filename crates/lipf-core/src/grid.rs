@@ -32,6 +32,29 @@ impl Grid {
         self.nx * self.ny
     }
 
+    /// 2 for a section, 3 for a volume: the number of face pairs per cell that set the explicit
+    /// diffusion limits Δx²/(2·dims·D).
+    pub fn dimensions(&self) -> usize {
+        if self.is_3d() {
+            3
+        } else {
+            2
+        }
+    }
+
+    /// The collector's extent in the units in which the kernels balance currents, m: its width in
+    /// a section (currents per unit depth, A/m), its area per Δx of depth in a volume (W · nz;
+    /// the kernels' balances are per Δx of depth there). A current of the kernels over it is a
+    /// current density; a Li volume of the kernels (Σξ Δx²) over it is a thickness.
+    pub fn collector_m(&self) -> f64 {
+        self.width_m() * self.nz as f64
+    }
+
+    /// x-rows (ny · nz): the kernels' parallel unit, row r = k·ny + j.
+    pub fn rows(&self) -> usize {
+        self.ny * self.nz
+    }
+
     pub fn is_3d(&self) -> bool {
         self.nz > 1
     }

@@ -23,7 +23,7 @@ pub struct Initial {
 /// interface cells; the Li amount at t = 0.
 pub fn initial_state(config: &Config) -> Result<Initial, SimulationError> {
     config
-        .require_2d_run()
+        .require_runnable()
         .map_err(|e| SimulationError::Unsupported(e.to_string()))?;
     let coeffs = Coefficients::from_config(config);
     let grid = coeffs.grid;

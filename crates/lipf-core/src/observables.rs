@@ -31,7 +31,7 @@ pub struct Scalars {
 /// ∫ξ dA per unit width (m), deterministic (the cell sum of [`crate::cpu::observables`]).
 pub fn xi_integral_m(state: &State) -> f64 {
     let g = state.grid;
-    xi_sum(g.nx, &state.xi) * g.dx_m * g.dx_m / g.width_m()
+    xi_sum(g.nx, &state.xi) * g.dx_m * g.dx_m / g.collector_m()
 }
 
 /// c_s (∫ξ dA / width + the Li that creep moved through the collector), mol/m².
@@ -47,7 +47,7 @@ pub fn li_amount_mol_m2(c: &Coefficients, state: &State) -> f64 {
 pub fn li_in_electrolyte_mol_m2(c: &Coefficients, state: &State) -> f64 {
     let g = state.grid;
     let s = excess_sum(g.nx, &state.xi, &state.phi, 1.0 - c.liquid());
-    c.cs_mol_m3 * s * g.dx_m * g.dx_m / g.width_m()
+    c.cs_mol_m3 * s * g.dx_m * g.dx_m / g.collector_m()
 }
 
 pub fn scalars(c: &Coefficients, state: &State) -> Scalars {

@@ -56,6 +56,29 @@ pub struct State {
 }
 
 impl State {
+    /// The x–y section k of a 3D state as a 2D state (nz = 1): its fields' section, the same
+    /// scalars. The pictures and the morphology of a 3D run are those of a section. A 2D state
+    /// is its own section 0.
+    pub fn section(&self, k: usize) -> State {
+        let g = self.grid;
+        assert!(k < g.nz, "section {k} of a grid of {} sections", g.nz);
+        let part = |v: &Vec<f64>| v[k * g.section_cells()..(k + 1) * g.section_cells()].to_vec();
+        State {
+            grid: Grid::new(g.nx, g.ny, g.dx_m),
+            xi: part(&self.xi),
+            phi: part(&self.phi),
+            conc: part(&self.conc),
+            potential: part(&self.potential),
+            eta: part(&self.eta),
+            potential0: part(&self.potential0),
+            potential1: part(&self.potential1),
+            electronic_potential: part(&self.electronic_potential),
+            electronic_potential0: part(&self.electronic_potential0),
+            electronic_potential1: part(&self.electronic_potential1),
+            ..*self
+        }
+    }
+
     pub fn cells(&self) -> usize {
         self.grid.cells()
     }
@@ -65,14 +88,16 @@ impl State {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum StateError {
     #[error(
-        "the checkpoint's grid ({nx} × {ny} cells of {dx_um} µm) differs from the \
-         configuration's ({cnx} × {cny} cells of {cdx_um} µm)"
+        "the checkpoint's grid ({nx} × {ny} × {nz} cells of {dx_um} µm) differs from the \
+         configuration's ({cnx} × {cny} × {cnz} cells of {cdx_um} µm)"
     )]
     GridMismatch {
         nx: usize,
         ny: usize,
+        nz: usize,
         dx_um: f64,
         cnx: usize,
+        cnz: usize,
         cny: usize,
         cdx_um: f64,
     },
@@ -140,14 +165,16 @@ impl State {
     pub fn validate(&self, config: &crate::config::Config) -> Result<(), StateError> {
         use crate::cpu_backend::{CONC_MIN, XI_MAX, XI_MIN};
         let g = self.grid;
-        let (cnx, cny) = (config.nx(), config.ny());
+        let (cnx, cny, cnz) = (config.nx(), config.ny(), config.nz());
         let cdx_m = crate::units::um_to_m(config.domain.grid_spacing_um);
-        if g.nx != cnx || g.ny != cny || (g.dx_m - cdx_m).abs() > 1e-9 * cdx_m {
+        if g.nx != cnx || g.ny != cny || g.nz != cnz || (g.dx_m - cdx_m).abs() > 1e-9 * cdx_m {
             return Err(StateError::GridMismatch {
                 nx: g.nx,
                 ny: g.ny,
+                nz: g.nz,
                 dx_um: crate::units::m_to_um(g.dx_m),
                 cnx,
+                cnz,
                 cny,
                 cdx_um: config.domain.grid_spacing_um,
             });

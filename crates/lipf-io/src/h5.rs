@@ -1,6 +1,7 @@
 //! HDF5 output: the run's field file (`fields.h5`) and checkpoints.
 //!
-//! All 2-D datasets have shape `(ny, nx)`, row-major, **row 0 = bottom** (y = 0, the current
+//! All field datasets have shape `(ny, nx)` — `(nz, ny, nx)` for a 3D run, whose grid and
+//! checkpoint also carry `nz` — row-major, **row 0 = bottom** (y = 0, the current
 //! collector), exactly the order of `lipf_core::State` fields; each carries the attribute
 //! `row0 = "bottom (y = 0, current collector)"`. Strings are variable-length UTF-8 (h5py reads
 //! them as `str`).
@@ -11,7 +12,8 @@
 //! /                       attrs: format = "lipf-fields", format_version (u32), lipf_version,
 //!                                config_json (the run's configuration), units (JSON object
 //!                                name → unit), row0
-//! /grid                   attrs: nx, ny (u64), dx_um (f64), width_um, height_um (f64)
+//! /grid                   attrs: nx, ny (u64), dx_um (f64), width_um, height_um (f64);
+//!                         3D: nz (u64), depth_um (f64)
 //! /static                 attrs: geometry_json (what the scaffold builder made)
 //! /static/phi             (ny, nx) f32   LLZO order parameter ϕ (constant in time)
 //! /snapshots/NNNNNN       external link to the root of snapshots/NNNNNN.h5 (beside fields.h5)
@@ -66,7 +68,7 @@ use hdf5::{Dataset, File, Group, H5Type, Location, SimpleExtents};
 use lipf_core::observables::Scalars;
 use lipf_core::units::{m_to_um, um_to_m};
 use lipf_core::{Grid, State};
-use ndarray::ArrayView2;
+use ndarray::{ArrayViewD, IxDyn};
 use std::path::{Path, PathBuf};
 
 /// File of snapshot `NNNNNN`, relative to the run folder.
@@ -167,15 +169,26 @@ fn attr_str(loc: &Location, name: &str) -> Result<String> {
 fn check_len(grid: &Grid, name: &str, len: usize) -> Result<()> {
     ensure!(
         len == grid.cells(),
-        "field {name} has {len} values but the {}×{} grid has {}",
+        "field {name} has {len} values but the {}×{}×{} grid has {}",
         grid.nx,
         grid.ny,
+        grid.nz,
         grid.cells()
     );
     Ok(())
 }
 
-/// Creates a (ny, nx) dataset with `row0`; f32 fields are compressed when zlib is available.
+/// The shape of a field's dataset: (ny, nx) for a 2D section, (nz, ny, nx) for a volume.
+fn field_shape(grid: &Grid) -> Vec<usize> {
+    if grid.is_3d() {
+        vec![grid.nz, grid.ny, grid.nx]
+    } else {
+        vec![grid.ny, grid.nx]
+    }
+}
+
+/// Creates a (ny, nx) or (nz, ny, nx) dataset with `row0`; f32 fields are compressed when zlib
+/// is available (chunked by section).
 fn write_field<T: H5Type>(
     group: &Group,
     name: &str,
@@ -184,10 +197,12 @@ fn write_field<T: H5Type>(
     compress: bool,
 ) -> Result<Dataset> {
     check_len(grid, name, data.len())?;
-    let view = ArrayView2::from_shape((grid.ny, grid.nx), data)?;
+    let view = ArrayViewD::from_shape(IxDyn(&field_shape(grid)), data)?;
     let mut builder = group.new_dataset_builder();
     if compress && hdf5::filters::deflate_available() {
-        builder = builder.chunk((grid.ny, grid.nx)).shuffle().deflate(4);
+        let mut chunk = field_shape(grid);
+        chunk[0] = if grid.is_3d() { 1 } else { chunk[0] };
+        builder = builder.chunk(chunk).shuffle().deflate(4);
     }
     let ds = builder
         .with_data(view)
@@ -297,6 +312,10 @@ impl FieldsFile {
         set_attr(&g, "dx_um", dx_um)?;
         set_attr(&g, "width_um", grid.nx as f64 * dx_um)?;
         set_attr(&g, "height_um", grid.ny as f64 * dx_um)?;
+        if grid.is_3d() {
+            set_attr(&g, "nz", grid.nz as u64)?;
+            set_attr(&g, "depth_um", grid.nz as f64 * dx_um)?;
+        }
         set_attr_str(&g, "row0", ROW0)?;
 
         let s = file.create_group("static")?;
@@ -338,15 +357,21 @@ impl FieldsFile {
         let g = file.group("grid")?;
         let nx = attr::<u64>(&g, "nx")? as usize;
         let ny = attr::<u64>(&g, "ny")? as usize;
+        let nz = if g.attr("nz").is_ok() {
+            attr::<u64>(&g, "nz")? as usize
+        } else {
+            1
+        };
         let dx_um = attr::<f64>(&g, "dx_um")?;
         ensure!(
             (1..=MAX_GRID_SIDE).contains(&nx)
                 && (1..=MAX_GRID_SIDE).contains(&ny)
+                && (1..=MAX_GRID_SIDE).contains(&nz)
                 && dx_um > 0.0
                 && dx_um.is_finite(),
-            "invalid grid {nx}×{ny}, dx = {dx_um} µm"
+            "invalid grid {nx}×{ny}×{nz}, dx = {dx_um} µm"
         );
-        let grid = Grid::new(nx, ny, um_to_m(dx_um));
+        let grid = Grid::new_3d(nx, ny, nz, um_to_m(dx_um));
 
         let snaps = file.group("snapshots")?;
         let mut kept: Vec<(usize, String, u64, f64)> = Vec::new();
@@ -428,12 +453,14 @@ impl FieldsFile {
     pub fn append_snapshot(&mut self, state: &State) -> Result<()> {
         let g = state.grid;
         ensure!(
-            (g.nx, g.ny) == (self.grid.nx, self.grid.ny),
-            "state grid {}×{} differs from the file's {}×{}",
+            (g.nx, g.ny, g.nz) == (self.grid.nx, self.grid.ny, self.grid.nz),
+            "state grid {}×{}×{} differs from the file's {}×{}×{}",
             g.nx,
             g.ny,
+            g.nz,
             self.grid.nx,
-            self.grid.ny
+            self.grid.ny,
+            self.grid.nz
         );
         let name = snapshot_group_name(self.snapshots.len());
         // The snapshot's own file, written beside and renamed: complete or absent.
@@ -841,6 +868,9 @@ fn write_checkpoint_to(path: &Path, state: &State, config_json: &str) -> Result<
     set_attr_str(&file, "row0", ROW0)?;
     set_attr(&file, "nx", grid.nx as u64)?;
     set_attr(&file, "ny", grid.ny as u64)?;
+    if grid.is_3d() {
+        set_attr(&file, "nz", grid.nz as u64)?;
+    }
     set_attr(&file, "dx_m", grid.dx_m)?;
     for (name, v) in [
         ("v_collector", *v_collector),
@@ -906,15 +936,22 @@ pub fn read_checkpoint(path: &Path) -> Result<(State, String)> {
         }
         let nx = attr::<u64>(&file, "nx")? as usize;
         let ny = attr::<u64>(&file, "ny")? as usize;
+        // A 2D checkpoint has no nz.
+        let nz = if file.attr("nz").is_ok() {
+            attr::<u64>(&file, "nz")? as usize
+        } else {
+            1
+        };
         let dx_m = attr::<f64>(&file, "dx_m")?;
         ensure!(
             (1..=MAX_GRID_SIDE).contains(&nx)
                 && (1..=MAX_GRID_SIDE).contains(&ny)
+                && (1..=MAX_GRID_SIDE).contains(&nz)
                 && dx_m > 0.0
                 && dx_m.is_finite(),
-            "invalid grid {nx}×{ny}, dx = {dx_m} m"
+            "invalid grid {nx}×{ny}×{nz}, dx = {dx_m} m"
         );
-        let grid = Grid::new(nx, ny, dx_m);
+        let grid = Grid::new_3d(nx, ny, nz, dx_m);
         let field = |name: &str| read_flat::<f64>(&file, name, &grid);
         let state = State {
             grid,

@@ -40,7 +40,9 @@ pub fn snapshot_group_name(index: usize) -> String {
 /// The XDMF text for `snapshots` (`(step, time_s)`, in file order) of the fields file
 /// `h5_file_name` (a path relative to the `.xdmf` file, normally `fields.h5`).
 pub fn xdmf(grid: &Grid, h5_file_name: &str, snapshots: &[(u64, f64)]) -> String {
-    let (nx, ny) = (grid.nx, grid.ny);
+    let (nx, ny, nz) = (grid.nx, grid.ny, grid.nz);
+    // A section is one layer of cells between z-points at 0 (one point); a volume has nz + 1.
+    let z_points = if grid.is_3d() { nz + 1 } else { 1 };
     let dx_um = m_to_um(grid.dx_m);
     let h5 = xml_escape(h5_file_name);
     let mut s = String::new();
@@ -57,7 +59,7 @@ pub fn xdmf(grid: &Grid, h5_file_name: &str, snapshots: &[(u64, f64)]) -> String
             r#"      <Grid Name="snapshot {index:06} (step {step})" GridType="Uniform">"#
         );
         let _ = writeln!(s, r#"        <Time Value="{}"/>"#, xml_num(time_s));
-        corect_mesh(&mut s, "        ", [1, ny + 1, nx + 1], dx_um);
+        corect_mesh(&mut s, "        ", [z_points, ny + 1, nx + 1], dx_um);
         for (name, path) in [
             ("xi", format!("{group}/xi")),
             ("c", format!("{group}/c")),
@@ -74,7 +76,7 @@ pub fn xdmf(grid: &Grid, h5_file_name: &str, snapshots: &[(u64, f64)]) -> String
             );
             let _ = writeln!(
                 s,
-                r#"          <DataItem Dimensions="1 {ny} {nx}" NumberType="Float" Precision="4" Format="HDF">{h5}:{path}</DataItem>"#
+                r#"          <DataItem Dimensions="{nz} {ny} {nx}" NumberType="Float" Precision="4" Format="HDF">{h5}:{path}</DataItem>"#
             );
             let _ = writeln!(s, r#"        </Attribute>"#);
         }

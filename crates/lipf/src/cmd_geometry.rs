@@ -145,20 +145,7 @@ pub fn write_geometry(
     );
     // In 3D the x–y section with the most pore in the measurement band (a section between the
     // pores of a lattice shows none of them).
-    let k_xy = if grid.is_3d() {
-        let (j0, j1) = metrics::band_rows(info, &grid, coeffs.ell_m);
-        let pore_cells = |k: usize| {
-            fields.phi[k * section + j0 * grid.nx..k * section + j1 * grid.nx]
-                .iter()
-                .filter(|&&p| p < 0.5)
-                .count()
-        };
-        (0..grid.nz)
-            .max_by_key(|&k| (pore_cells(k), std::cmp::Reverse(k)))
-            .unwrap_or(0)
-    } else {
-        0
-    };
+    let k_xy = metrics::section_with_most_pore(info, &grid, coeffs.ell_m, &fields.phi);
     let xy = k_xy * section..(k_xy + 1) * section;
     let mut maps = vec![PhaseMap {
         nx: grid.nx,

@@ -145,6 +145,8 @@ struct Outputs {
     /// Morphology observables of each row of `rows`.
     morph: Vec<Morphology>,
     images: bool,
+    /// The x–y section the pictures of a 3D run show (`metrics::section_with_most_pore`).
+    section: usize,
     /// Checkpoint `run_position` (see [`POSITION_VERSION`]).
     position: Vec<f64>,
     /// The protocol's segments (ended and current) and its length; empty without a protocol.
@@ -178,6 +180,7 @@ impl Outputs {
             rows: Vec::new(),
             morph: Vec::new(),
             images: config.output.images,
+            section: 0,
             position: Vec::new(),
             segments: Vec::new(),
             protocol_len: config.control.protocol.len(),
@@ -260,9 +263,12 @@ impl Outputs {
         }
         self.snapshots.push((state.step, state.time_s));
         if self.images {
+            // A 3D run's pictures are of its middle x–y section.
+            let section = state.grid.is_3d().then(|| state.section(self.section));
+            let shown = section.as_ref().unwrap_or(state);
             let stem = format!("snapshot_{:06}", self.snapshots.len() - 1);
-            lipf_io::images::write_snapshot_images(&self.path("images"), &stem, state)?;
-            lipf_io::animation::append_morphology_frame(&self.path("morphology.gif"), state)?;
+            lipf_io::images::write_snapshot_images(&self.path("images"), &stem, shown)?;
+            lipf_io::animation::append_morphology_frame(&self.path("morphology.gif"), shown)?;
         }
         Ok(())
     }
@@ -489,7 +495,7 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
             eprintln!("{s}");
         }
     };
-    config.require_2d_run()?;
+    config.require_runnable()?;
     // Budgets and memory before anything is allocated or written.
     let estimate = lipf_core::estimate::check_config(config)?;
     check_available_memory(estimate.memory_bytes)?;
@@ -535,6 +541,14 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
     }
     let coeffs = lipf_core::Coefficients::from_config(config);
     let built = lipf_core::geometry::build(config, &coeffs.grid, coeffs.ell_m);
+    // The x–y section whose pictures and morphology a 3D run reports: the one with the most pore
+    // (a section between the pores of a lattice would show none).
+    let section_k = lipf_core::metrics::section_with_most_pore(
+        &built.info,
+        &coeffs.grid,
+        coeffs.ell_m,
+        &built.phi,
+    );
     let (geometry, xi_built) = (built.info, built.xi);
     let chosen = match &opts.resume {
         None => make_backend(sel, config, None)?,
@@ -576,12 +590,24 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
     ));
     let geometry_json = serde_json::to_string(&geometry)?;
     // The applied current of the last step (a protocol's current, 0 in a rest).
+    // The morphology of a 3D run is that of that section (docs/configuration.md), measured with
+    // the section's coefficients.
+    let section_coeffs = lipf_core::Coefficients::from_config(&config.section());
+    let section_xi_built = {
+        let n = coeffs.grid.section_cells();
+        xi_built[section_k * n..(section_k + 1) * n].to_vec()
+    };
     let morphology_of = |st: &State| {
         let j = match config.control.mode {
             ControlMode::Galvanostatic => st.current_density_a_m2,
             ControlMode::Potentiostatic => config.control.current_density_at(st.time_s),
         };
-        morphology::measure(&coeffs, &geometry, &xi_built, st, j)
+        if st.grid.is_3d() {
+            let sec = st.section(section_k);
+            morphology::measure(&section_coeffs, &geometry, &section_xi_built, &sec, j)
+        } else {
+            morphology::measure(&coeffs, &geometry, &xi_built, st, j)
+        }
     };
     let resume_time = opts.resume.as_ref().map(|_| backend.state().time_s);
     let state0 = backend.state().clone();
@@ -611,6 +637,7 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
         ));
     }
     let mut out = Outputs::open(&opts.out_dir, config, &state0, &geometry_json, resume_time)?;
+    out.section = section_k;
     let stop_cfg = config.control.stop.clone().unwrap_or_default();
     let mut stop_event: Option<StopEvent> = None;
     sync_protocol(&mut out, &tracker, &scalars0, 0.0);

@@ -461,9 +461,10 @@ fn check_and_geometry_take_set_overrides() {
 }
 
 /// A 3D domain: `lipf check` names it and its memory per cell, `lipf geometry` measures it in 3D
-/// and writes the volume for ParaView, `lipf run` refuses it naming `domain.depth_um`.
+/// and writes the volume for ParaView, `lipf run` refuses the explicit Nernst–Planck sub-steps
+/// naming the field and runs it with the implicit step, writing volume fields.
 #[test]
-fn a_3d_scaffold_is_measured_and_a_3d_run_refused() {
+fn a_3d_scaffold_is_measured_and_run() {
     let dir = temp("geometry-3d");
     let cfg = dir.join("cyl.json");
     std::fs::write(
@@ -513,11 +514,33 @@ fn a_3d_scaffold_is_measured_and_a_3d_run_refused() {
         .args(["--out", dir.join("run").to_str().unwrap()])
         .output()
         .unwrap();
+    // The explicit Nernst–Planck sub-steps (the default) are 2D-only: refused, naming the field.
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("domain.depth_um") && err.contains("lipf geometry"),
+        err.contains("model.nernst_planck") && err.contains("implicit"),
         "{err}"
     );
+    // With the implicit step the volume runs; its fields are (nz, ny, nx) and the XDMF a volume.
+    let run = dir.join("run3d");
+    let out = lipf()
+        .arg("run")
+        .arg(&cfg)
+        .args(["--out", run.to_str().unwrap()])
+        .args(["--set", "model.nernst_planck=implicit"])
+        .args(["--set", "time.end_time_s=0.2"])
+        .args(["--set", "output.snapshot_interval_s=0.2"])
+        .args(["--set", "output.timeseries_interval_s=0.1"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let xdmf = std::fs::read_to_string(run.join("fields.xdmf")).unwrap();
+    assert!(xdmf.contains(r#"Dimensions="26 40 26""#), "{xdmf}");
+    assert!(xdmf.contains(r#"Dimensions="27 41 27""#), "{xdmf}");
+    assert!(run.join("images/snapshot_000001_phases.png").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }

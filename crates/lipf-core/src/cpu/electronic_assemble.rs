@@ -90,23 +90,30 @@ pub fn interphase_conductivity(c: &Coefficients, phi: f64, bias: f64) -> f64 {
     1.0 / (1.0 / sigma + layer)
 }
 
-/// The bias of cell (i, j) across the interphase, (ϕ_E − ϕ_W)(φ_E − φ_W) + (ϕ_N − ϕ_S)(φ_N − φ_S),
-/// V: positive when the electronic potential φ_s rises into the electrolyte. x is periodic; a
-/// neighbour beyond the bottom or top row is the cell itself.
+/// The bias of cell (i, j) of x-row r = k·ny + j across the interphase,
+/// (ϕ_E − ϕ_W)(φ_E − φ_W) + (ϕ_N − ϕ_S)(φ_N − φ_S) (+ (ϕ_F − ϕ_B)(φ_F − φ_B) when nz > 1), V:
+/// positive when the electronic potential φ_s rises into the electrolyte. x and z are periodic;
+/// a neighbour beyond the bottom or top row is the cell itself.
 pub fn interphase_bias(
-    nx: usize,
-    ny: usize,
+    [nx, ny, nz]: [usize; 3],
     phi: &[f64],
     phi_s: &[f64],
     i: usize,
-    j: usize,
+    r: usize,
 ) -> f64 {
-    let k = j * nx + i;
-    let e = j * nx + (i + 1) % nx;
-    let w = j * nx + (i + nx - 1) % nx;
-    let n = if j + 1 < ny { k + nx } else { k };
-    let s = if j > 0 { k - nx } else { k };
-    (phi[e] - phi[w]) * (phi_s[e] - phi_s[w]) + (phi[n] - phi[s]) * (phi_s[n] - phi_s[s])
+    let nb = super::operator::row_neighbours(r, nx, ny, nz);
+    let k = r * nx + i;
+    let e = r * nx + (i + 1) % nx;
+    let w = r * nx + (i + nx - 1) % nx;
+    let n = nb.north.map_or(k, |q| q + i);
+    let s = nb.south.map_or(k, |q| q + i);
+    let mut bias =
+        (phi[e] - phi[w]) * (phi_s[e] - phi_s[w]) + (phi[n] - phi[s]) * (phi_s[n] - phi_s[s]);
+    if let (Some(f), Some(b)) = (nb.front, nb.back) {
+        let (f, b) = (f + i, b + i);
+        bias += (phi[f] - phi[b]) * (phi_s[f] - phi_s[b]);
+    }
+    bias
 }
 
 /// σ_s of every cell, S/m, with the interphase's cells biased by the electronic potential `phi_s`
@@ -117,13 +124,14 @@ pub fn electronic_conductivities(
     phi: &[f64],
     phi_s: &[f64],
 ) -> Vec<f64> {
-    let (nx, ny) = (c.grid.nx, c.grid.ny);
-    let mut sigma = vec![0.0; nx * ny];
-    for j in 0..ny {
+    let g = &c.grid;
+    let (nx, shape) = (g.nx, [g.nx, g.ny, g.nz]);
+    let mut sigma = vec![0.0; g.cells()];
+    for r in 0..g.rows() {
         for i in 0..nx {
-            let k = j * nx + i;
+            let k = r * nx + i;
             sigma[k] = if in_interphase(c, phi[k]) {
-                interphase_conductivity(c, phi[k], interphase_bias(nx, ny, phi, phi_s, i, j))
+                interphase_conductivity(c, phi[k], interphase_bias(shape, phi, phi_s, i, r))
             } else {
                 electronic_conductivity(c, xi[k], phi[k])
             };
@@ -146,21 +154,24 @@ pub fn electronic_assemble(
     b0: &mut [f64],
     b1: &mut [f64],
 ) {
-    let (nx, ny) = (c.grid.nx, c.grid.ny);
+    let (nx, ny, nz) = (c.grid.nx, c.grid.ny, c.grid.nz);
     let dx2 = c.grid.dx_m * c.grid.dx_m;
     let q = c.nf_c_mol * c.cs_mol_m3 * dx2;
     let sigma = electronic_conductivities(c, xi, phi, phi_s);
     op.set_face_conductances(&sigma);
-    for j in 0..ny {
+    for r in 0..ny * nz {
         for i in 0..nx {
-            let k = j * nx + i;
+            let k = r * nx + i;
             op.s[k] = q * g[k];
             b0[k] = q * (a[k] + g[k] * c.e0_v);
-            b1[k] = if j + 1 == ny { -op.ty[k] } else { 0.0 };
+            b1[k] = if r % ny + 1 == ny { -op.ty[k] } else { 0.0 };
         }
     }
-    for (t, &s) in op.tbot.iter_mut().zip(&sigma[..nx]) {
-        *t = 2.0 * s;
+    for kz in 0..nz {
+        let bottom = &sigma[kz * ny * nx..kz * ny * nx + nx];
+        for (t, &s) in op.tbot[kz * nx..(kz + 1) * nx].iter_mut().zip(bottom) {
+            *t = 2.0 * s;
+        }
     }
     op.update_diagonal();
 }

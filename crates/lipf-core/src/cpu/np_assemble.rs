@@ -1,4 +1,5 @@
-//! Implicit (backward-Euler) Nernst–Planck step as a symmetric positive definite 5-point problem,
+//! Implicit (backward-Euler) Nernst–Planck step as a symmetric positive definite 5-point (7-point
+//! in 3D) problem,
 //! solved by the potential's multigrid-preconditioned CG (docs/models/phase-field.md §9.4).
 //! Twin: `shaders/np_assemble.wgsl`.
 //!
@@ -18,7 +19,7 @@
 //! is the operator of [`super::operator::Operator`] with face conductances T = Δt W, diagonal
 //! S = e_k and right-hand side c̃_k + Δt b_k. The top face (c̃ = 1, φ = 0 half a cell away, so
 //! u = 1 there) has T = 2Δt D_k/[Δx² M(e^{fφ_k}, 1)] and adds T·1 to the right-hand side; the
-//! bottom has no flux; x is periodic. The matrix is symmetric (W_kn = W_nk) with positive
+//! bottom has no flux; x (and z) are periodic. The matrix is symmetric (W_kn = W_nk) with positive
 //! diagonal S, so CG applies, and Σ_k (e_k u_k − c̃_k) = Δt (Σ_k b_k + top inflow) to the
 //! solver's residual: ions are conserved to the solver tolerance. [`super::np_finish`] returns
 //! c̃ = e_k u_k.
@@ -86,7 +87,8 @@ pub fn np_assemble(
     for_rows(rhs, nx, |j, out| {
         for (i, b) in out.iter_mut().enumerate() {
             let k = row(j, i);
-            *b = conc[k] - dt_s * sink * rate[k] + if j + 1 == ny { ty[k] } else { 0.0 };
+            // Row j = k·ny + j' is a top row when j' = ny − 1.
+            *b = conc[k] - dt_s * sink * rate[k] + if j % ny + 1 == ny { ty[k] } else { 0.0 };
         }
     });
     for_rows(u, nx, |j, out| {

@@ -1,8 +1,8 @@
 //! Assembly of the potential problem (current continuity, docs/models/phase-field.md §9.5) as a
-//! 5-point operator and two right-hand sides, φ = φ0 + V φ1 with V the collector potential.
+//! 5-point (7-point in 3D) operator and two right-hand sides, φ = φ0 + V φ1 with V the collector potential.
 //! Twin: `shaders/potential_assemble.wgsl`.
 //!
-//! Per unit depth and in flux form (A/m), every cell balances
+//! Per unit depth (in 3D per Δx of depth) and in flux form (A/m), every cell balances
 //!   Σ_faces σ_f (φ_c − φ_nb) = −nF c_s r_c Δx²,   r = a − g η,
 //! with harmonic-mean face conductivities and φ = 0 on the top boundary (distance Δx/2).
 //!
@@ -59,7 +59,7 @@ pub fn potential_assemble(
     b0: &mut [f64],
     b1: &mut [f64],
 ) {
-    let (nx, ny) = (c.grid.nx, c.grid.ny);
+    let (nx, ny, nz) = (c.grid.nx, c.grid.ny, c.grid.nz);
     let dx2 = c.grid.dx_m * c.grid.dx_m;
     let q = c.nf_c_mol * c.cs_mol_m3 * dx2;
     let sigma: Vec<f64> = xi
@@ -71,9 +71,9 @@ pub fn potential_assemble(
     // The rate is implicit in the potential (consistent and two-potential forms).
     let implicit = c.overpotential != OverpotentialForm::SinglePotential;
     let consistent = c.overpotential == OverpotentialForm::Consistent;
-    for j in 0..ny {
+    for r in 0..ny * nz {
         for i in 0..nx {
-            let k = j * nx + i;
+            let k = r * nx + i;
             if implicit {
                 // r = a − g (φ_s − φ − E⁰) = (a + g E⁰) − g φ_s + g φ, φ_s = V (consistent)
                 op.s[k] = q * g[k];
@@ -89,15 +89,25 @@ pub fn potential_assemble(
     if c.overpotential == OverpotentialForm::TwoPotential {
         // Potentials relative to the collector potential (see `electronic_assemble`): the
         // response to V = 1 is 1 + K⁻¹ b1 with the counter electrode at −1 relative to it.
-        let top = (ny - 1) * nx;
-        for i in 0..nx {
-            b1[top + i] = -op.ty[top + i];
+        for kz in 0..nz {
+            let top = (kz * ny + ny - 1) * nx;
+            for i in 0..nx {
+                b1[top + i] = -op.ty[top + i];
+            }
         }
     }
-    for i in 0..nx {
-        op.tbot[i] = if implicit { 0.0 } else { 2.0 * sigma[i] };
-        if !implicit {
-            b1[i] += op.tbot[i];
+    for kz in 0..nz {
+        let bottom = kz * ny * nx;
+        for i in 0..nx {
+            let t = &mut op.tbot[kz * nx + i];
+            *t = if implicit {
+                0.0
+            } else {
+                2.0 * sigma[bottom + i]
+            };
+            if !implicit {
+                b1[bottom + i] += *t;
+            }
         }
     }
     op.update_diagonal();

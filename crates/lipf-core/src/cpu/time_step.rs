@@ -60,34 +60,37 @@ pub struct TimeStep {
     pub dt_sub_s: f64,
 }
 
-/// The largest |r| and the largest drift D f |Δφ| of an nx × ny grid (x periodic; the drift
-/// over each cell's east face and, below the top row, its north face, with the larger D of the
+/// The largest |r| and the largest drift D f |Δφ| of an nx × ny × nz grid (x and z periodic; the
+/// drift over each cell's east face, below the top row its north face, and its front face, with the larger D of the
 /// cell and its east neighbour). `diffusivity` is `cell_diffusivity` per cell, `f` = F/RT.
 /// Rows in parallel, deterministic.
 pub fn step_maxima(
-    nx: usize,
-    ny: usize,
+    [nx, ny, nz]: [usize; 3],
     f: f64,
     rate: &[f64],
     potential: &[f64],
     diffusivity: &[f64],
 ) -> StepMaxima {
-    let cells = nx * ny;
-    let max_rate = max_rows(ny, cells, |j| {
+    let cells = nx * ny * nz;
+    let max_rate = max_rows(ny * nz, cells, |j| {
         rate[j * nx..(j + 1) * nx]
             .iter()
             .fold(0.0f64, |m, r| m.max(r.abs()))
     });
     // Migration: the drift velocity D f |∇φ| must not cross half a cell per step.
     let (pot, dif) = (potential, diffusivity);
-    let max_drift = max_rows(ny, cells, |j| {
+    let max_drift = max_rows(ny * nz, cells, |j| {
+        let front = crate::cpu::operator::row_neighbours(j, nx, ny, nz).front;
         let mut m = 0.0f64;
         for i in 0..nx {
             let k = j * nx + i;
             let e = j * nx + (i + 1) % nx;
             let mut d = (pot[e] - pot[k]).abs();
-            if j + 1 < ny {
+            if j % ny + 1 < ny {
                 d = d.max((pot[k + nx] - pot[k]).abs());
+            }
+            if let Some(f) = front {
+                d = d.max((pot[f + i] - pot[k]).abs());
             }
             m = m.max(dif[k].max(dif[e]) * f * d);
         }
@@ -186,7 +189,7 @@ mod tests {
         let dif = [1.0; 6];
         // The largest jump is across the periodic edge of the top row (i = 2 → i = 0).
         let pot = [0.0, 0.1, 0.2, 0.0, 0.0, 3.0];
-        let m = step_maxima(nx, ny, 2.0, &rate, &pot, &dif);
+        let m = step_maxima([nx, ny, 1], 2.0, &rate, &pot, &dif);
         assert_eq!(m.max_rate, 2.0);
         assert_eq!(m.max_drift, 2.0 * 3.0);
     }

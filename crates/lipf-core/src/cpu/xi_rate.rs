@@ -36,6 +36,9 @@ pub const MAX_BV_OVERPOTENTIAL_V: f64 = 0.5;
 pub struct XiRateParams {
     pub nx: usize,
     pub ny: usize,
+    /// Sections along z (1: a 2D section). With nz > 1 the gradient term gains the z faces'
+    /// fluxes κ0 ∂zξ (isotropic: `Config::validate` refuses anisotropy in 3D).
+    pub nz: usize,
     pub inv_dx_m: f64,
     pub l_sigma: f64,
     pub w1: f64,
@@ -84,6 +87,7 @@ impl XiRateParams {
         XiRateParams {
             nx: c.grid.nx,
             ny: c.grid.ny,
+            nz: c.grid.nz,
             inv_dx_m: 1.0 / c.grid.dx_m,
             l_sigma: c.l_sigma_m3_js,
             w1: c.w1_j_m3,
@@ -309,38 +313,52 @@ pub fn xi_rate(
     a_out: &mut [f64],
     g_out: &mut [f64],
 ) {
-    let (nx, ny) = (p.nx, p.ny);
+    let (nx, ny, nz) = (p.nx, p.ny, p.nz);
     let inv_dx = p.inv_dx_m;
-    let at = |i: usize, j: usize| xi[j * nx + i];
     let east = |i: usize| if i + 1 == nx { 0 } else { i + 1 };
     let west = |i: usize| if i == 0 { nx - 1 } else { i - 1 };
     let up = |j: usize| (j + 1).min(ny - 1);
     let down = |j: usize| j.saturating_sub(1);
-    // Flux through the east face of (i, j).
-    let jx_east = |i: usize, j: usize| -> f64 {
-        let e = east(i);
-        let gx = (at(e, j) - at(i, j)) * inv_dx;
-        let gy = 0.25 * inv_dx * (at(i, up(j)) - at(i, down(j)) + at(e, up(j)) - at(e, down(j)));
-        kobayashi_flux(p, gx, gy).0
-    };
-    // Flux through the north face of (i, j); zero through the top boundary (no flux).
-    let jy_north = |i: usize, j: usize| -> f64 {
-        if j + 1 >= ny {
-            return 0.0;
-        }
-        let (e, w) = (east(i), west(i));
-        let gy = (at(i, j + 1) - at(i, j)) * inv_dx;
-        let gx = 0.25 * inv_dx * (at(e, j) - at(w, j) + at(e, j + 1) - at(w, j + 1));
-        kobayashi_flux(p, gx, gy).1
-    };
-    for_rows2(a_out, g_out, nx, |j, arow, grow| {
+    for_rows2(a_out, g_out, nx, |r, arow, grow| {
+        // The x–y section of this row: cell (i, j) of it is sec[j·nx + i].
+        let (j, kz) = (r % ny, r / ny);
+        let sec = &xi[kz * ny * nx..(kz + 1) * ny * nx];
+        let at = |i: usize, j: usize| sec[j * nx + i];
+        // Flux through the east face of (i, j).
+        let jx_east = |i: usize, j: usize| -> f64 {
+            let e = east(i);
+            let gx = (at(e, j) - at(i, j)) * inv_dx;
+            let gy =
+                0.25 * inv_dx * (at(i, up(j)) - at(i, down(j)) + at(e, up(j)) - at(e, down(j)));
+            kobayashi_flux(p, gx, gy).0
+        };
+        // Flux through the north face of (i, j); zero through the top boundary (no flux).
+        let jy_north = |i: usize, j: usize| -> f64 {
+            if j + 1 >= ny {
+                return 0.0;
+            }
+            let (e, w) = (east(i), west(i));
+            let gy = (at(i, j + 1) - at(i, j)) * inv_dx;
+            let gx = 0.25 * inv_dx * (at(e, j) - at(w, j) + at(e, j + 1) - at(w, j + 1));
+            kobayashi_flux(p, gx, gy).1
+        };
+        // The rows across the front and back faces (nz > 1; z periodic).
+        let z_rows = (nz > 1).then(|| {
+            let front = ((kz + 1) % nz * ny + j) * nx;
+            let back = ((kz + nz - 1) % nz * ny + j) * nx;
+            (&xi[front..front + nx], &xi[back..back + nx])
+        });
         for i in 0..nx {
-            let k = j * nx + i;
+            let k = r * nx + i;
             let x = xi[k];
             let ph = phi[k];
-            let div = (jx_east(i, j) - jx_east(west(i), j) + jy_north(i, j)
-                - if j > 0 { jy_north(i, j - 1) } else { 0.0 })
-                * inv_dx;
+            let mut flux = jx_east(i, j) - jx_east(west(i), j) + jy_north(i, j)
+                - if j > 0 { jy_north(i, j - 1) } else { 0.0 };
+            if let Some((front, back)) = z_rows {
+                // κ0 ∂zξ on the front face minus the back face's.
+                flux += p.kappa0 * (front[i] - x) * inv_dx - p.kappa0 * (x - back[i]) * inv_dx;
+            }
+            let div = flux * inv_dx;
             let obstacle = if p.room_obstacle {
                 room_obstacle_slope(p.b_obstacle, x, ph)
             } else {

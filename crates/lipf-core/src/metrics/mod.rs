@@ -86,6 +86,26 @@ pub struct ScaffoldMetrics {
     pub bruggeman_conductivity_s_m: f64,
 }
 
+/// The x–y section (k) with the most pore (ϕ < ½) in the measurement band of a 3D scaffold, the
+/// first of equals; 0 for a 2D section. A section between the pores of a lattice would show
+/// none of them: pictures and section morphology take this one.
+pub fn section_with_most_pore(info: &GeometryInfo, grid: &Grid, ell_m: f64, phi: &[f64]) -> usize {
+    if !grid.is_3d() {
+        return 0;
+    }
+    let section = grid.section_cells();
+    let (j0, j1) = band_rows(info, grid, ell_m);
+    let pore_cells = |k: usize| {
+        phi[k * section + j0 * grid.nx..k * section + j1 * grid.nx]
+            .iter()
+            .filter(|&&p| p < 0.5)
+            .count()
+    };
+    (0..grid.nz)
+        .max_by_key(|&k| (pore_cells(k), std::cmp::Reverse(k)))
+        .unwrap_or(0)
+}
+
 /// Rows `j0..j1` of the measurement band of a scaffold described by `info`.
 pub fn band_rows(info: &GeometryInfo, grid: &Grid, ell_m: f64) -> (usize, usize) {
     let lo = um_to_m(info.scaffold_bottom_um) + 3.0 * ell_m;

@@ -193,9 +193,24 @@ pub fn check_device_limits(ctx: &GpuContext, nx: usize, ny: usize) -> Result<(),
     Ok(())
 }
 
+/// 3D runs are on the CPU backend only: the step's multigrid kernels are 3D on the device, its
+/// assembly, Allen–Cahn and Nernst–Planck kernels and the backend's hierarchies not yet.
+fn refuse_3d(config: &Config) -> Result<(), GpuError> {
+    if config.is_3d() {
+        return Err(GpuError::Unsupported(format!(
+            "3D runs (domain.depth_um = {} µm, {} cells deep) run on the CPU backend only for \
+             now: use --backend cpu",
+            config.domain.depth_um.unwrap_or_default(),
+            config.nz()
+        )));
+    }
+    Ok(())
+}
+
 impl GpuBackend {
     /// The initial state of `config` (lipf_core::initial), moved to the device.
     pub fn new(config: &Config, req: &AdapterRequest) -> Result<GpuBackend, BackendInitError> {
+        refuse_3d(config)?;
         let ctx = GpuContext::new(req)?;
         // Device limits before the host builds anything of the grid's size.
         check_device_limits(&ctx, config.nx(), config.ny())?;
@@ -216,6 +231,7 @@ impl GpuBackend {
         state: State,
         geometry: GeometryInfo,
     ) -> Result<GpuBackend, GpuError> {
+        refuse_3d(config)?;
         let coeffs = Coefficients::from_config(config);
         let implicit_np = coeffs.nernst_planck == NernstPlanck::Implicit;
         let two_potential = coeffs.overpotential == OverpotentialForm::TwoPotential;
