@@ -66,7 +66,7 @@ fn creep_assemble(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     let is_full = full[k] != 0u;
     let s = scale * select(p.penalty, p.pressure_floor, is_full);
-    store_operator(i, j, tx, tx_west, ty, ty_south, s, tbot);
+    store_operator(i, j, 0u, tx, tx_west, ty, ty_south, 0.0, 0.0, s, tbot);
     var b = creep_excess(xi[k], phi[k]);
     if (is_full) {
         b -= creep_free_room(xi[k], phi[k]);

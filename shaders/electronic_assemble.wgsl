@@ -15,13 +15,13 @@
 //            and top rows the cell itself).
 // Bindings:  0 uniform ElectronicParams; 1 xi, 2 phi, 3 a, 4 g (read); 5 op, 6 b0, 7 b1 (write);
 //            8 phi_s, the previous step's electronic potential (read).
-// Dispatch:  (ceil(nx/16), ceil(ny/16), 1) workgroups of 16×16, one invocation per cell.
-// Index:     k = j·nx + i, row 0 at the collector; x periodic. op holds tx at k, ty at n + k,
-//            s at 2n + k, diag at 3n + k, tbot at 4n + i (n = nx·ny), as potential_assemble.wgsl.
+// Dispatch:  (ceil(nx/16), ceil(ny/16), nz) workgroups of 16×16, one invocation per cell.
+// Index:     k = (kz·ny + j)·nx + i, row 0 at the collector; x and z periodic; op layout as in
+//            potential_assemble.wgsl.
 // Twin:      crates/lipf-core/src/cpu/electronic_assemble.rs (electronic_assemble,
 //            electronic_conductivity, metal_path, interphase_bias, interphase_conductivity), with Operator::update_diagonal
 //            (cpu/operator.rs) folded in: the diagonal is built from the neighbours' σ_s.
-// Imports:   shared/interp.wgsl, shared/operator.wgsl
+// Imports:   shared/interp.wgsl, shared/operator.wgsl, shared/grid.wgsl
 
 struct ElectronicParams {
     nx: u32,
@@ -37,6 +37,11 @@ struct ElectronicParams {
     ip_reverse: f32,
     // λ of the electrolyte fraction (shared/interp.wgsl): 1 for a liquid, 0 for the solid.
     liquid: f32,
+    // Sections along z (1: a 2D section).
+    nz: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: ElectronicParams;
@@ -61,13 +66,15 @@ fn electronic_conductivity(x: f32, ph: f32) -> f32 {
         + p.sigma_floor;
 }
 
-// The bias of cell (i, j) across the interphase, (ϕ_E − ϕ_W)(φ_E − φ_W) + (ϕ_N − ϕ_S)(φ_N − φ_S):
+// The bias of cell (i, j) of section kz across the interphase,
+// (ϕ_E − ϕ_W)(φ_E − φ_W) + (ϕ_N − ϕ_S)(φ_N − φ_S) (+ (ϕ_F − ϕ_B)(φ_F − φ_B) when nz > 1):
 // positive when φ_s rises into the electrolyte (reverse bias).
-fn interphase_bias(i: u32, j: u32) -> f32 {
+fn interphase_bias(i: u32, j: u32, kz: u32) -> f32 {
     let nx = p.nx;
-    let k = j * nx + i;
-    let e = j * nx + (i + 1u) % nx;
-    let w = j * nx + (i + nx - 1u) % nx;
+    let base = kz * nx * p.ny + j * nx;
+    let k = base + i;
+    let e = base + (i + 1u) % nx;
+    let w = base + (i + nx - 1u) % nx;
     var nn = k;
     if (j + 1u < p.ny) {
         nn = k + nx;
@@ -76,7 +83,13 @@ fn interphase_bias(i: u32, j: u32) -> f32 {
     if (j > 0u) {
         ss = k - nx;
     }
-    return (phi[e] - phi[w]) * (phi_s[e] - phi_s[w]) + (phi[nn] - phi[ss]) * (phi_s[nn] - phi_s[ss]);
+    var bias = (phi[e] - phi[w]) * (phi_s[e] - phi_s[w]) + (phi[nn] - phi[ss]) * (phi_s[nn] - phi_s[ss]);
+    if (p.nz > 1u) {
+        let f = front_cell(k, kz, nx * p.ny, p.nz);
+        let b = back_cell(k, kz, nx * p.ny, p.nz);
+        bias += (phi[f] - phi[b]) * (phi_s[f] - phi_s[b]);
+    }
+    return bias;
 }
 
 // Electronic conductivity of a band cell, S/m: the electrolyte's with the layer's ASR/ℓ in
@@ -90,11 +103,11 @@ fn interphase_conductivity(ph: f32, bias: f32) -> f32 {
     return 1.0 / (1.0 / sigma + layer);
 }
 
-// σ_s of cell (i, j).
-fn sigma_s(i: u32, j: u32) -> f32 {
-    let k = j * p.nx + i;
+// σ_s of cell (i, j) of section kz.
+fn sigma_s(i: u32, j: u32, kz: u32) -> f32 {
+    let k = (kz * p.ny + j) * p.nx + i;
     if (in_interphase(phi[k], p.ip_phi_lo, p.ip_phi_hi)) {
-        return interphase_conductivity(phi[k], interphase_bias(i, j));
+        return interphase_conductivity(phi[k], interphase_bias(i, j, kz));
     }
     return electronic_conductivity(xi[k], phi[k]);
 }
@@ -103,23 +116,24 @@ fn sigma_s(i: u32, j: u32) -> f32 {
 fn electronic_assemble(@builtin(global_invocation_id) gid: vec3<u32>) {
     let i = gid.x;
     let j = gid.y;
+    let kz = gid.z;
     // Invocations past the grid's edge do nothing.
-    if (i >= p.nx || j >= p.ny) {
+    if (i >= p.nx || j >= p.ny || kz >= p.nz) {
         return;
     }
     let nx = p.nx;
-    let k = j * nx + i;
-    let sk = sigma_s(i, j);
+    let k = (kz * p.ny + j) * nx + i;
+    let sk = sigma_s(i, j, kz);
     var tx = 0.0;
     var tx_west = 0.0;
     if (nx > 1u) {
-        tx = harmonic_mean(sk, sigma_s((i + 1u) % nx, j));
-        tx_west = harmonic_mean(sigma_s((i + nx - 1u) % nx, j), sk);
+        tx = harmonic_mean(sk, sigma_s((i + 1u) % nx, j, kz));
+        tx_west = harmonic_mean(sigma_s((i + nx - 1u) % nx, j, kz), sk);
     }
     var ty: f32;
     var r1 = 0.0;
     if (j + 1u < p.ny) {
-        ty = harmonic_mean(sk, sigma_s(i, j + 1u));
+        ty = harmonic_mean(sk, sigma_s(i, j + 1u, kz));
     } else {
         // The counter electrode, half a cell away; at −1 relative to the collector.
         ty = 2.0 * sk;
@@ -129,12 +143,20 @@ fn electronic_assemble(@builtin(global_invocation_id) gid: vec3<u32>) {
     let tbot = 2.0 * sk;
     var ty_south: f32;
     if (j > 0u) {
-        ty_south = harmonic_mean(sigma_s(i, j - 1u), sk);
+        ty_south = harmonic_mean(sigma_s(i, j - 1u, kz), sk);
     } else {
         ty_south = tbot;
     }
+    var tz = 0.0;
+    var tz_back = 0.0;
+    if (p.nz > 1u) {
+        let kf = (kz + 1u) % p.nz;
+        let kb = (kz + p.nz - 1u) % p.nz;
+        tz = harmonic_mean(sk, sigma_s(i, j, kf));
+        tz_back = harmonic_mean(sigma_s(i, j, kb), sk);
+    }
     let s = p.q * g[k];
-    store_operator(i, j, tx, tx_west, ty, ty_south, s, tbot);
+    store_operator(i, j, kz, tx, tx_west, ty, ty_south, tz, tz_back, s, tbot);
     b0[k] = p.q * (a[k] + g[k] * p.e0_v);
     b1[k] = r1;
 }

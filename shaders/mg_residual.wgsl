@@ -8,7 +8,7 @@
 // Dispatch:  (ceil(nx/16), ceil(ny/16), nz) workgroups of 16×16, one invocation per cell.
 // Index:     c = (k·ny + j)·nx + i, x and z periodic; op layout as in shared/multigrid.wgsl.
 // Twin:      crates/lipf-core/src/cpu/mg_residual.rs (apply_row, mg_residual, mg_apply).
-// Imports:   shared/multigrid.wgsl
+// Imports:   shared/multigrid.wgsl, shared/grid.wgsl
 
 @group(0) @binding(0) var<uniform> p: MgParams;
 @group(0) @binding(1) var<storage, read> op: array<f32>;

@@ -13,7 +13,7 @@
 //            the first and the last z-section are such neighbours: the last section is a
 //            second dispatch (colour bit 1), after the others, as on the CPU.
 // Twin:      crates/lipf-core/src/cpu/mg_smooth.rs.
-// Imports:   shared/multigrid.wgsl
+// Imports:   shared/multigrid.wgsl, shared/grid.wgsl
 
 @group(0) @binding(0) var<uniform> p: MgParams;
 @group(0) @binding(1) var<storage, read> op: array<f32>;

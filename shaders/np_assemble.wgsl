@@ -25,11 +25,11 @@
 //            5 op (np_assemble: write; np_assemble_rhs: read, the face conductances);
 //            6 rate, 7 conc (read); 8 rhs, 9 u (the correction δu; write). np_assemble binds
 //            0–5, np_assemble_rhs 0 and 3–9 (at most 7 storage buffers per entry).
-// Dispatch:  both (ceil(nx/16), ceil(ny/16), 1) workgroups of 16×16, one invocation per cell;
+// Dispatch:  both (ceil(nx/16), ceil(ny/16), nz) workgroups of 16×16, one invocation per cell;
 //            np_assemble_rhs after np_assemble.
-// Index:     k = j·nx + i, row 0 at the collector; x periodic; op layout as in
+// Index:     k = (kz·ny + j)·nx + i, row 0 at the collector; x and z periodic; op layout as in
 //            potential_assemble.wgsl (tx at k, ty at n + k, s at 2n + k, diag at 3n + k, tbot at
-//            4n + i).
+//            4n + kz·nx + i, tz at 4n + nx·nz + k when nz > 1).
 // Twin:      crates/lipf-core/src/cpu/np_assemble.rs (exprel, boltzmann_weight, np_assemble),
 //            with Operator::update_diagonal (cpu/operator.rs) folded in: the diagonal is built
 //            from the west and south faces recomputed with their owners' arguments, so it holds
@@ -37,7 +37,7 @@
 //            kernel's are (b − A u0, 0), the same step (tests/gpu_checks.rs evaluates b − A u0
 //            of the CPU's outputs in f64).
 // Imports:   shared/conc.wgsl, shared/control.wgsl, shared/interp.wgsl, shared/diffusivity.wgsl,
-//            shared/operator.wgsl
+//            shared/operator.wgsl, shared/grid.wgsl
 
 @group(0) @binding(0) var<uniform> p: ConcParams;
 @group(0) @binding(1) var<storage, read> xi: array<f32>;
@@ -89,17 +89,19 @@ fn top_conductance(k: u32) -> f32 {
 fn np_assemble(@builtin(global_invocation_id) gid: vec3<u32>) {
     let i = gid.x;
     let j = gid.y;
+    let kz = gid.z;
     // Invocations past the grid's edge do nothing.
-    if (i >= p.nx || j >= p.ny) {
+    if (i >= p.nx || j >= p.ny || kz >= p.nz) {
         return;
     }
     let nx = p.nx;
-    let k = j * nx + i;
+    let base = (kz * p.ny + j) * nx;
+    let k = base + i;
     var tx = 0.0;
     var tx_west = 0.0;
     if (nx > 1u) {
-        tx = conductance(k, j * nx + (i + 1u) % nx);
-        tx_west = conductance(j * nx + (i + nx - 1u) % nx, k);
+        tx = conductance(k, base + (i + 1u) % nx);
+        tx_west = conductance(base + (i + nx - 1u) % nx, k);
     }
     var ty: f32;
     if (j + 1u < p.ny) {
@@ -111,8 +113,14 @@ fn np_assemble(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (j > 0u) {
         ty_south = conductance(k - nx, k);
     }
+    var tz = 0.0;
+    var tz_back = 0.0;
+    if (p.nz > 1u) {
+        tz = conductance(k, front_cell(k, kz, nx * p.ny, p.nz));
+        tz_back = conductance(back_cell(k, kz, nx * p.ny, p.nz), k);
+    }
     let s = exp(-p.f * potential[k]);
-    store_operator(i, j, tx, tx_west, ty, ty_south, s, 0.0);
+    store_operator(i, j, kz, tx, tx_west, ty, ty_south, tz, tz_back, s, 0.0);
 }
 
 // T (u_b − u_a) for the face of conductance t between a cell (φa, c̃a) and a cell or boundary
@@ -131,20 +139,28 @@ fn flux_between(t: f32, a: u32, b: u32) -> f32 {
 fn np_assemble_rhs(@builtin(global_invocation_id) gid: vec3<u32>) {
     let i = gid.x;
     let j = gid.y;
+    let kz = gid.z;
     // Invocations past the grid's edge do nothing.
-    if (i >= p.nx || j >= p.ny) {
+    if (i >= p.nx || j >= p.ny || kz >= p.nz) {
         return;
     }
     let nx = p.nx;
-    let n = nx * p.ny;
-    let k = j * nx + i;
-    // Σ_n T_kn (u0_n − u0_k): east and north faces are this cell's, west and south the
-    // neighbours' (their flux into the neighbour, with the sign turned).
+    let n = nx * p.ny * p.nz;
+    let base = (kz * p.ny + j) * nx;
+    let k = base + i;
+    // Σ_n T_kn (u0_n − u0_k): east, north and front faces are this cell's, west, south and back
+    // the neighbours' (their flux into the neighbour, with the sign turned).
     var inflow = 0.0;
     if (nx > 1u) {
-        let e = j * nx + (i + 1u) % nx;
-        let w = j * nx + (i + nx - 1u) % nx;
+        let e = base + (i + 1u) % nx;
+        let w = base + (i + nx - 1u) % nx;
         inflow += flux_between(op[k], k, e) - flux_between(op[w], w, k);
+    }
+    if (p.nz > 1u) {
+        let tz = 4u * n + nx * p.nz;
+        let f = front_cell(k, kz, nx * p.ny, p.nz);
+        let b = back_cell(k, kz, nx * p.ny, p.nz);
+        inflow += flux_between(op[tz + k], k, f) - flux_between(op[tz + b], b, k);
     }
     if (j + 1u < p.ny) {
         inflow += flux_between(op[n + k], k, k + nx);

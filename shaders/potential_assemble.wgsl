@@ -11,12 +11,13 @@
 //            Single-potential form: S = 0, b0 = −q (a − g η*), b1 = tbot = 2σ on row 0.
 // Bindings:  0 uniform AssembleParams; 1 xi, 2 phi, 3 a, 4 g, 5 eta_star (read);
 //            6 op, 7 b0, 8 b1 (write).
-// Dispatch:  (ceil(nx/16), ceil(ny/16), 1) workgroups of 16×16, one invocation per cell.
-// Index:     k = j·nx + i, row 0 at the collector; x periodic. op holds tx at k, ty at n + k,
-//            s at 2n + k, diag at 3n + k, tbot at 4n + i (n = nx·ny).
+// Dispatch:  (ceil(nx/16), ceil(ny/16), nz) workgroups of 16×16, one invocation per cell.
+// Index:     k = (kz·ny + j)·nx + i, row 0 at the collector; x and z periodic. op holds tx at k,
+//            ty at n + k, s at 2n + k, diag at 3n + k, tbot at 4n + kz·nx + i and (nz > 1) tz
+//            at 4n + nx·nz + k (n = nx·ny·nz; shared/multigrid.wgsl).
 // Twin:      crates/lipf-core/src/cpu/potential_assemble.rs, with Operator::update_diagonal
 //            (cpu/operator.rs) folded in: the diagonal is built from the neighbours' σ.
-// Imports:   shared/interp.wgsl, shared/operator.wgsl
+// Imports:   shared/interp.wgsl, shared/operator.wgsl, shared/grid.wgsl
 
 struct AssembleParams {
     nx: u32,
@@ -34,6 +35,11 @@ struct AssembleParams {
     ip_phi_lo: f32,
     ip_phi_hi: f32,
     ip_ionic_k: f32,
+    // Sections along z (1: a 2D section).
+    nz: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: AssembleParams;
@@ -57,17 +63,20 @@ fn sigma(k: u32) -> f32 {
 fn potential_assemble(@builtin(global_invocation_id) gid: vec3<u32>) {
     let i = gid.x;
     let j = gid.y;
+    let kz = gid.z;
     // Invocations past the grid's edge do nothing.
-    if (i >= p.nx || j >= p.ny) {
+    if (i >= p.nx || j >= p.ny || kz >= p.nz) {
         return;
     }
     let nx = p.nx;
-    let k = j * nx + i;
+    let section = nx * p.ny;
+    let base = kz * section + j * nx;
+    let k = base + i;
     // The rate is implicit in the potential (consistent and two-potential forms).
     let implicit = p.form != FORM_SINGLE_POTENTIAL;
     let sk = sigma(k);
-    let e = j * nx + (i + 1u) % nx;
-    let w = j * nx + (i + nx - 1u) % nx;
+    let e = base + (i + 1u) % nx;
+    let w = base + (i + nx - 1u) % nx;
     var tx = 0.0;
     var tx_west = 0.0;
     if (nx > 1u) {
@@ -89,6 +98,12 @@ fn potential_assemble(@builtin(global_invocation_id) gid: vec3<u32>) {
         ty_south = harmonic_mean(sigma(k - nx), sk);
     } else {
         ty_south = tbot;
+    }
+    var tz = 0.0;
+    var tz_back = 0.0;
+    if (p.nz > 1u) {
+        tz = harmonic_mean(sk, sigma(front_cell(k, kz, section, p.nz)));
+        tz_back = harmonic_mean(sigma(back_cell(k, kz, section, p.nz)), sk);
     }
     var s: f32;
     var r0: f32;
@@ -114,7 +129,7 @@ fn potential_assemble(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (j == 0u && !implicit) {
         r1 += tbot;
     }
-    store_operator(i, j, tx, tx_west, ty, ty_south, s, tbot);
+    store_operator(i, j, kz, tx, tx_west, ty, ty_south, tz, tz_back, s, tbot);
     b0[k] = r0;
     b1[k] = r1;
 }

@@ -13,14 +13,14 @@
 //            the interphase's band (implicit_obstacle).
 // Bindings:  0 uniform XiRateParams; 1 xi, 2 phi, 3 conc, 4 eta_star (read);
 //            5 a_out, 6 g_out (write); 7 control (read: remaining).
-// Dispatch:  (ceil(nx/16), ceil(ny/16), 1) workgroups of 16×16, one invocation per cell.
-// Index:     k = j·nx + i, row j = 0 at the current collector; x periodic, no flux of ξ through
-//            the bottom and top.
+// Dispatch:  (ceil(nx/16), ceil(ny/16), nz) workgroups of 16×16, one invocation per cell.
+// Index:     k = (kz·ny + j)·nx + i, row j = 0 at the current collector; x and z periodic, no
+//            flux of ξ through the bottom and top; the z faces (nz > 1) carry κ0 ∂zξ.
 // Twin:      crates/lipf-core/src/cpu/xi_rate.rs (xi_rate, double_well_slope, sharp_lambda,
 //            obstacle_slope, room_obstacle_slope, chemical_overpotential, kobayashi_flux,
 //            butler_volmer, obstacle_excess, implicit_obstacle, obstacle_step_s).
 //            cos θ0, sin θ0, e^a and e^−a come precomputed from the host.
-// Imports:   shared/interp.wgsl, shared/control.wgsl
+// Imports:   shared/interp.wgsl, shared/control.wgsl, shared/grid.wgsl
 
 struct XiRateParams {
     nx: u32,
@@ -52,7 +52,9 @@ struct XiRateParams {
     ip_phi_hi: f32,
     // The largest step of the implicit obstacle, min(stability limit, max Δt), s (0: explicit).
     obstacle_dt_cap: f32,
-    _pad1: u32,
+    // Sections along z (1: a 2D section); with nz > 1 the gradient term has the isotropic z
+    // fluxes κ0 ∂zξ.
+    nz: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: XiRateParams;
@@ -64,8 +66,11 @@ struct XiRateParams {
 @group(0) @binding(6) var<storage, read_write> g_out: array<f32>;
 @group(0) @binding(7) var<storage, read> control: Control;
 
+// The first cell of the invocation's x–y section (k·nx·ny), set at the entry.
+var<private> section_base: u32;
+
 fn at(i: u32, j: u32) -> f32 {
-    return xi[j * p.nx + i];
+    return xi[section_base + j * p.nx + i];
 }
 fn east(i: u32) -> u32 {
     if (i + 1u == p.nx) {
@@ -232,18 +237,28 @@ fn jy_north(i: u32, j: u32) -> f32 {
 fn xi_rate(@builtin(global_invocation_id) gid: vec3<u32>) {
     let i = gid.x;
     let j = gid.y;
+    let kz = gid.z;
     // The grid is rarely a multiple of the workgroup size: invocations past its edge do nothing.
-    if (i >= p.nx || j >= p.ny) {
+    if (i >= p.nx || j >= p.ny || kz >= p.nz) {
         return;
     }
-    let k = j * p.nx + i;
+    let section = p.nx * p.ny;
+    section_base = kz * section;
+    let k = section_base + j * p.nx + i;
     let x = xi[k];
     let ph = phi[k];
     var south = 0.0;
     if (j > 0u) {
         south = jy_north(i, j - 1u);
     }
-    let div = (jx_east(i, j) - jx_east(west(i), j) + jy_north(i, j) - south) * p.inv_dx_m;
+    var flux = jx_east(i, j) - jx_east(west(i), j) + jy_north(i, j) - south;
+    if (p.nz > 1u) {
+        // κ0 ∂zξ on the front face minus the back face's (z periodic).
+        let front = front_cell(k, kz, section, p.nz);
+        let back = back_cell(k, kz, section, p.nz);
+        flux += p.kappa0 * (xi[front] - x) * p.inv_dx_m - p.kappa0 * (x - xi[back]) * p.inv_dx_m;
+    }
+    let div = flux * p.inv_dx_m;
     var obstacle: f32;
     if (p.room_obstacle != 0u) {
         obstacle = room_obstacle_slope(x, ph);

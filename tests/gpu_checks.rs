@@ -1618,6 +1618,306 @@ fn contrast_operator_3d([nx, ny, nz]: [usize; 3]) -> cpu::operator::Operator {
     lipf_gpu::twin::unpack_operator(shape, &round(&lipf_gpu::twin::pack_operator(&op)))
 }
 
+/// A 3D state for the step kernels' twins: square cylinder pores in a box 20 × 32 cells across
+/// and 5 sections deep (crossing the 16 × 16 workgroups in x and y, an odd depth), after three
+/// CPU steps of 0.1 s at 20 A/m², so that the potentials, η and c̃ are not uniform. Fields
+/// rounded to f32.
+fn twin_state_3d() -> (Config, lipf_core::Coefficients, lipf_core::State) {
+    let mut c = Config::from_file(&repo_path("configs/3d/cylinders-1.5um.json")).unwrap();
+    c.domain.width_um = 5.0;
+    c.domain.depth_um = Some(1.25);
+    c.domain.height_um = 8.0;
+    c.geometry.pore_size_um = 1.0;
+    c.geometry.li_foil_thickness_um = 1.0;
+    c.geometry.impregnation_depth_um = 1.0;
+    // Thick enough for the interphase's band (3ℓ to 4ℓ into the electrolyte).
+    c.geometry.dense_cap_thickness_um = 3.0;
+    c.control.current_density_a_m2 = 20.0;
+    c.time.max_dt_s = Some(0.1);
+    let mut b = lipf_core::CpuBackend::new(&c).unwrap();
+    b.advance(0.3, &lipf_core::StopFlag::new()).unwrap();
+    let mut s = b.state().clone();
+    assert_eq!((s.grid.nx, s.grid.ny, s.grid.nz), (20, 32, 5));
+    for v in [
+        &mut s.xi,
+        &mut s.phi,
+        &mut s.conc,
+        &mut s.potential,
+        &mut s.eta,
+        &mut s.electronic_potential,
+    ] {
+        *v = round(v);
+    }
+    (c.clone(), lipf_core::Coefficients::from_config(&c), s)
+}
+
+/// |gpu − cpu| ≤ tol · |cpu| + tiny cell by cell (for conductances that span many decades, where
+/// a comparison against the largest value would not see the small ones).
+fn assert_close_each(what: &str, gpu: &[f64], cpu: &[f64], tol: f64) {
+    assert_eq!(gpu.len(), cpu.len(), "{what}: lengths");
+    let tiny = 1e-30;
+    let (worst, at) = gpu
+        .iter()
+        .zip(cpu)
+        .enumerate()
+        .map(|(c, (g, x))| ((g - x).abs() / (x.abs() + tiny), c))
+        .fold((0.0f64, 0), |m, v| if v.0 > m.0 { v } else { m });
+    eprintln!("{what}: worst relative difference {worst:.2e} at {at}");
+    assert!(
+        worst <= tol,
+        "{what}: gpu {} against cpu {} at {at}",
+        gpu[at],
+        cpu[at]
+    );
+}
+
+/// The step kernels with z faces against their CPU twins on a 3D state: xi_rate (isotropic z
+/// fluxes, the Kobayashi anisotropy in the sections), potential_assemble,
+/// electronic_assemble and np_assemble (the shared operator store with tz and per-section bottom
+/// conductances).
+#[test]
+fn step_kernels_match_their_twins_in_3d() {
+    let Some(ctx) = device() else { return };
+    let mut t = TwinRunner::new(&ctx);
+    let (cfg, c, s) = twin_state_3d();
+    let (g, n) = (c.grid, c.grid.cells());
+    let p = cpu::xi_rate::XiRateParams::new(&c, true);
+    let (mut a, mut gg) = (vec![0.0; n], vec![0.0; n]);
+    cpu::xi_rate::xi_rate(&p, &s.xi, &s.phi, &s.conc, &s.eta, &mut a, &mut gg);
+    let (ga, ggg) = t.xi_rate(&p, &s.xi, &s.phi, &s.conc, &s.eta).unwrap();
+    // In the foil (ξ ≈ 1, ϕ ≈ 0) the room obstacle's rate 2LσB (ξ + ϕ − 1)₊ turns the f32
+    // rounding of ξ + ϕ − 1 (a few 1e-8) into a few 1e-8 s⁻¹ (2LσB = 2 s⁻¹ here), of the size
+    // of 1e-5 of this state's largest |a| (1.4e-3 s⁻¹, a quiet state): measured 6e-8 in the foil's
+    // rows, the same in every section, so not a z term. The scale is therefore the larger of
+    // max|a| and 2LσB times 4 f32 roundings; a wrong z flux is of order Lσκ0Δξ/Δx² ~ 1e-3 s⁻¹.
+    let obstacle_scale = 2.0 * p.l_sigma * p.b_obstacle * 4.0 * f32::EPSILON as f64 / 1e-5;
+    let a_scale = a.iter().fold(obstacle_scale, |m, v| m.max(v.abs()));
+    assert_close_to_scale(
+        "xi_rate a [3d]",
+        "xi_rate-3d.a",
+        g.nx,
+        &ga,
+        &a,
+        a_scale,
+        "max(max|a|, 2LσB·4ε_f32/1e-5)",
+        1e-5,
+        F32_WHY,
+    );
+    assert_close(
+        "xi_rate g [3d]",
+        "xi_rate-3d.g",
+        g.nx,
+        &ggg,
+        &gg,
+        1e-5,
+        F32_WHY,
+    );
+    let (a, gg) = (round(&a), round(&gg));
+
+    let mut op = cpu::operator::Operator::zeros3(g.nx, g.ny, g.nz);
+    let (mut b0, mut b1) = (vec![0.0; n], vec![0.0; n]);
+    cpu::potential_assemble::potential_assemble(
+        &c, &s.xi, &s.phi, &a, &gg, &s.eta, &mut op, &mut b0, &mut b1,
+    );
+    let (gop, gb0, gb1) = t
+        .potential_assemble(&c, &s.xi, &s.phi, &a, &gg, &s.eta)
+        .unwrap();
+    assert!(!op.tz.is_empty() && gop.tz.len() == op.tz.len());
+    for (name, x, y) in [
+        ("tx", &gop.tx, &op.tx),
+        ("ty", &gop.ty, &op.ty),
+        ("tz", &gop.tz, &op.tz),
+        ("s", &gop.s, &op.s),
+        ("diag", &gop.diag, &op.diag),
+        ("tbot", &gop.tbot, &op.tbot),
+    ] {
+        assert_close_each(&format!("potential_assemble {name} [3d]"), x, y, 1e-5);
+    }
+    for (name, x, y) in [("b0", &gb0, &b0), ("b1", &gb1, &b1)] {
+        let w = format!("potential_assemble {name} [3d]");
+        assert_close(
+            &w,
+            &format!("potential_assemble-3d.{name}"),
+            g.nx,
+            x,
+            y,
+            1e-5,
+            F32_WHY,
+        );
+    }
+
+    let mut eop = cpu::operator::Operator::zeros3(g.nx, g.ny, g.nz);
+    cpu::electronic_assemble::electronic_assemble(
+        &c,
+        &s.xi,
+        &s.phi,
+        &s.electronic_potential,
+        &a,
+        &gg,
+        &mut eop,
+        &mut b0,
+        &mut b1,
+    );
+    let (geop, gb0, gb1) = t
+        .electronic_assemble(&c, &s.xi, &s.phi, &s.electronic_potential, &a, &gg)
+        .unwrap();
+    for (name, x, y) in [
+        ("tx", &geop.tx, &eop.tx),
+        ("ty", &geop.ty, &eop.ty),
+        ("tz", &geop.tz, &eop.tz),
+        ("s", &geop.s, &eop.s),
+        ("diag", &geop.diag, &eop.diag),
+        ("tbot", &geop.tbot, &eop.tbot),
+    ] {
+        assert_close_each(&format!("electronic_assemble {name} [3d]"), x, y, 1e-5);
+    }
+    for (name, x, y) in [("b0", &gb0, &b0), ("b1", &gb1, &b1)] {
+        let w = format!("electronic_assemble {name} [3d]");
+        assert_close(
+            &w,
+            &format!("electronic_assemble-3d.{name}"),
+            g.nx,
+            x,
+            y,
+            1e-5,
+            F32_WHY,
+        );
+    }
+
+    // The rectifying interphase, whose band's conductance depends on the sign of ∇φ_s·∇ϕ, now
+    // with z terms: φ_s perturbed by short waves along x, y and z so that band cells see both
+    // signs, some only through the z term.
+    let mut icfg = cfg.clone();
+    let ell_m = 2.0 * icfg.domain.grid_spacing_um * 1e-6;
+    icfg.material.interphase = Some(lipf_core::config::Interphase {
+        forward_electronic_asr_ohm_m2: 0.1,
+        reverse_electronic_asr_ohm_m2: 1.0,
+        ionic_asr_ohm_m2: ell_m / icfg.material.llzo_conductivity_s_m,
+    });
+    let ic = lipf_core::Coefficients::from_config(&icfg);
+    let phi_s: Vec<f64> = (0..n)
+        .map(|q| {
+            let (i, j, k) = (
+                (q % g.nx) as f64,
+                ((q / g.nx) % g.ny) as f64,
+                (q / (g.nx * g.ny)) as f64,
+            );
+            s.electronic_potential[q] + 5e-5 * (1.1 * i + 0.9 * j + 2.3 * k).sin()
+        })
+        .collect();
+    let phi_s = round(&phi_s);
+    // Every cell in the band, ϕ varying along z most (the state's own band cells lie in the
+    // flat cap, where ∇ϕ has no z part and the z term of the bias could not show).
+    let (lo, hi) = (ic.interphase_phi_lo, ic.interphase_phi_hi);
+    let band_phi: Vec<f64> = (0..n)
+        .map(|q| {
+            let (i, j, k) = (
+                (q % g.nx) as f64,
+                ((q / g.nx) % g.ny) as f64,
+                (q / (g.nx * g.ny)) as f64,
+            );
+            lo + (hi - lo) * (0.5 + 0.45 * (2.3 * k + 0.4 * i + 0.3 * j).sin())
+        })
+        .collect();
+    let band_phi = round(&band_phi);
+    assert!(band_phi
+        .iter()
+        .all(|&p| cpu::electronic_assemble::in_interphase(&ic, p)));
+    cpu::electronic_assemble::electronic_assemble(
+        &ic, &s.xi, &band_phi, &phi_s, &a, &gg, &mut eop, &mut b0, &mut b1,
+    );
+    let (geop, _, _) = t
+        .electronic_assemble(&ic, &s.xi, &band_phi, &phi_s, &a, &gg)
+        .unwrap();
+    for (name, x, y) in [
+        ("tx", &geop.tx, &eop.tx),
+        ("ty", &geop.ty, &eop.ty),
+        ("tz", &geop.tz, &eop.tz),
+        ("diag", &geop.diag, &eop.diag),
+    ] {
+        assert_close_each(
+            &format!("electronic_assemble {name} [3d, interphase]"),
+            x,
+            y,
+            1e-5,
+        );
+    }
+
+    let dt = 0.5;
+    let dif: Vec<f64> =
+        s.xi.iter()
+            .zip(&s.phi)
+            .map(|(&x, &ph)| cpu::conc_update::cell_diffusivity(&c, x, ph))
+            .collect();
+    let (mut rate, mut eta) = (vec![0.0; n], vec![0.0; n]);
+    cpu::reaction_rate::reaction_rate(
+        &c,
+        &a,
+        &gg,
+        &s.eta,
+        &s.potential,
+        &s.electronic_potential,
+        s.v_collector,
+        &mut rate,
+        &mut eta,
+    );
+    let rate = round(&rate);
+    let mut nop = cpu::operator::Operator::zeros3(g.nx, g.ny, g.nz);
+    let (mut rhs, mut u) = (vec![0.0; n], vec![0.0; n]);
+    cpu::np_assemble::np_assemble(
+        &c,
+        dt,
+        &dif,
+        &s.potential,
+        &rate,
+        &s.conc,
+        &mut nop,
+        &mut rhs,
+        &mut u,
+    );
+    let (gnop, grhs, gu) = t
+        .np_assemble(&c, dt, &s.xi, &s.phi, &s.potential, &rate, &s.conc)
+        .unwrap();
+    for (name, x, y) in [
+        ("tx", &gnop.tx, &nop.tx),
+        ("ty", &gnop.ty, &nop.ty),
+        ("tz", &gnop.tz, &nop.tz),
+        ("s", &gnop.s, &nop.s),
+        ("diag", &gnop.diag, &nop.diag),
+    ] {
+        assert_close_each(&format!("np_assemble {name} [3d]"), x, y, 1e-5);
+    }
+    // The device's problem in correction form, rhs = b − A u0 (twin_np_assemble). Each face's
+    // flux T e^{fφ}[(c̃_n − c̃_k) + c̃ fΔφ exprel] keeps the f32 precision of its own size, so
+    // the scale is the largest sum of |face fluxes| of a cell (in this quiet state 2e-5, the
+    // net rhs as small: measured 6e-8 differences in every section alike, 2.6e-3 of max|rhs|).
+    let mut r0 = vec![0.0; n];
+    cpu::mg_residual::mg_residual(&nop, &rhs, &u, &mut r0);
+    let f = c.f_over_rt_per_v;
+    let flux_scale = (0..n).fold(0.0f64, |m, k| {
+        let mut sum = 0.0;
+        nop.for_each_face(k, |nb, t| {
+            if let Some(q) = nb {
+                let (dc, dphi) = (s.conc[q] - s.conc[k], s.potential[q] - s.potential[k]);
+                sum += t * (f * s.potential[k]).exp() * (dc.abs() + s.conc[q] * (f * dphi).abs());
+            }
+        });
+        m.max(sum)
+    });
+    assert_close_to_scale(
+        "np_assemble rhs [3d]",
+        "np_assemble-3d.rhs",
+        g.nx,
+        &grhs,
+        &r0,
+        flux_scale,
+        "max Σ|face flux|",
+        1e-5,
+        F32_WHY,
+    );
+    assert!(gu.iter().all(|&v| v == 0.0));
+}
+
 /// mg_smooth's passes: one over all sections, or, with odd nz > 1, sections 0..nz−1 first and
 /// the last alone after them (the CPU twin sweeps its rows in that order; on a device one
 /// dispatch over all sections would race across the periodic seam, which lavapipe, running

@@ -21,7 +21,8 @@ struct ConcParams {
     ip_ionic_k: f32,
     // λ of the electrolyte fraction (shared/interp.wgsl): 1 for a liquid, 0 for the solid.
     liquid: f32,
-    _pad0: u32,
+    // Sections along z (1: a 2D section; np_assemble's z faces).
+    nz: u32,
     _pad1: u32,
     _pad2: u32,
 }

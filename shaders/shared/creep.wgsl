@@ -11,7 +11,8 @@ struct CreepParams {
     ny: u32,
     // 1 with an open collector (metal crosses the bottom boundary), 0 closed.
     open_collector: u32,
-    _pad0: u32,
+    // Sections along z: 1 (creep runs on 2D sections only; shared/operator.wgsl reads it).
+    nz: u32,
     // K/Δx², the Darcy mobility over the cell area, 1/(Pa s); times Δt the conductance scale.
     mobility_over_dx2: f32,
     // The stack pressure p_s at an open collector, Pa.

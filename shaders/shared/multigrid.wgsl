@@ -33,18 +33,3 @@ struct TransferParams {
 fn op_tz(nx: u32, ny: u32, nz: u32) -> u32 {
     return 4u * nx * ny * nz + nx * nz;
 }
-
-// The cells across the front (k + 1) and back (k − 1) faces of cell c in section k, z periodic.
-fn front_cell(c: u32, k: u32, section: u32, nz: u32) -> u32 {
-    if (k + 1u == nz) {
-        return c + section - nz * section;
-    }
-    return c + section;
-}
-
-fn back_cell(c: u32, k: u32, section: u32, nz: u32) -> u32 {
-    if (k == 0u) {
-        return c + nz * section - section;
-    }
-    return c - section;
-}

@@ -48,7 +48,7 @@ gpu_struct!(
         cos_theta0: f32, sin_theta0: f32, l_eta: f32, f: f32,
         alpha: f32, beta: f32, max_bv_overpotential_v: f32, sharp_a: f32,
         exp_sharp_a: f32, exp_minus_sharp_a: f32, room_obstacle: u32, inv_nf_cs: f32,
-        ip_phi_lo: f32, ip_phi_hi: f32, obstacle_dt_cap: f32, _pad1: u32,
+        ip_phi_lo: f32, ip_phi_hi: f32, obstacle_dt_cap: f32, nz: u32,
     }
 );
 
@@ -58,6 +58,7 @@ gpu_struct!(
         nx: u32, ny: u32, form: u32, liquid: f32,
         q: f32, e0_v: f32, sigma_p: f32, sigma_e: f32,
         sigma_floor: f32, ip_phi_lo: f32, ip_phi_hi: f32, ip_ionic_k: f32,
+        nz: u32, _pad0: u32, _pad1: u32, _pad2: u32,
     }
 );
 
@@ -67,6 +68,7 @@ gpu_struct!(
         nx: u32, ny: u32, ip_phi_lo: f32, ip_phi_hi: f32,
         q: f32, e0_v: f32, sigma_e: f32, sigma_e_el: f32,
         sigma_floor: f32, ip_forward: f32, ip_reverse: f32, liquid: f32,
+        nz: u32, _pad0: u32, _pad1: u32, _pad2: u32,
     }
 );
 
@@ -143,7 +145,7 @@ gpu_struct!(
         nx: u32, ny: u32, form: u32, ip_phi_lo: f32,
         inv_dx2: f32, f: f32, sink: f32, d_p: f32,
         d_e: f32, floor: f32, ip_phi_hi: f32, ip_ionic_k: f32,
-        liquid: f32, _pad0: u32, _pad1: u32, _pad2: u32,
+        liquid: f32, nz: u32, _pad1: u32, _pad2: u32,
     }
 );
 
@@ -151,7 +153,7 @@ gpu_struct!(
     /// Twin of `CreepParams` in `shaders/shared/creep.wgsl` (creep_assemble, creep_finish,
     /// creep_active_set).
     CreepParams {
-        nx: u32, ny: u32, open_collector: u32, _pad0: u32,
+        nx: u32, ny: u32, open_collector: u32, nz: u32,
         mobility_over_dx2: f32, stack_pressure: f32, penalty: f32, pressure_floor: f32,
     }
 );
@@ -460,7 +462,7 @@ impl XiRateParams {
             // The device takes min(this, control.remaining): a caller that sets the control's
             // remaining time to the CPU's Δt_p (or more) gets the CPU kernel's factor.
             obstacle_dt_cap: p.obstacle_step_s as f32,
-            ..Default::default()
+            nz: p.nz as u32,
         }
     }
 }
@@ -481,6 +483,8 @@ impl AssembleParams {
             ip_phi_lo: c.interphase_phi_lo as f32,
             ip_phi_hi: c.interphase_phi_hi as f32,
             ip_ionic_k: c.ip_ionic_k as f32,
+            nz: c.grid.nz as u32,
+            ..Default::default()
         }
     }
 }
@@ -513,6 +517,7 @@ impl ConcParams {
             ip_phi_hi: c.interphase_phi_hi as f32,
             ip_ionic_k: c.ip_ionic_k as f32,
             liquid: c.liquid() as f32,
+            nz: c.grid.nz as u32,
             ..Default::default()
         }
     }
@@ -525,11 +530,12 @@ impl CreepParams {
             nx: nx as u32,
             ny: ny as u32,
             open_collector: cr.open_collector as u32,
+            // Creep runs on 2D sections only.
+            nz: 1,
             mobility_over_dx2: (cr.mobility_m2_pa_s / (dx_m * dx_m)) as f32,
             stack_pressure: cr.stack_pressure_pa as f32,
             penalty: cr.penalty as f32,
             pressure_floor: cpu_creep::PRESSURE_FLOOR as f32,
-            ..Default::default()
         }
     }
 }
@@ -550,6 +556,8 @@ impl ElectronicParams {
             ip_forward: c.ip_forward_ohm_m as f32,
             ip_reverse: c.ip_reverse_ohm_m as f32,
             liquid: c.liquid() as f32,
+            nz: c.grid.nz as u32,
+            ..Default::default()
         }
     }
 }

@@ -173,16 +173,20 @@ pub const MODULES: &[Module] = &[
 
 /// Every kernel shader, in the order of the step.
 pub const SHADERS: &[Shader] = &[
-    shader!("xi_rate", twin, imports = ["interp", "control"]),
-    shader!("potential_assemble", twin, imports = ["interp", "operator"]),
+    shader!("xi_rate", twin, imports = ["interp", "control", "grid"]),
+    shader!(
+        "potential_assemble",
+        twin,
+        imports = ["interp", "operator", "grid"]
+    ),
     shader!(
         "electronic_assemble",
         twin,
-        imports = ["interp", "operator"]
+        imports = ["interp", "operator", "grid"]
     ),
     shader!("mg_coarsen", twin, imports = ["multigrid"]),
-    shader!("mg_smooth", twin, imports = ["multigrid"]),
-    shader!("mg_residual", twin, imports = ["multigrid"]),
+    shader!("mg_smooth", twin, imports = ["multigrid", "grid"]),
+    shader!("mg_residual", twin, imports = ["multigrid", "grid"]),
     shader!("mg_restrict", twin, imports = ["multigrid"]),
     shader!("mg_prolong", twin, imports = ["multigrid"]),
     shader!("reduce", twin, imports = ["reduce", "tree"]),
@@ -214,7 +218,14 @@ pub const SHADERS: &[Shader] = &[
     shader!(
         "np_assemble",
         twin,
-        imports = ["conc", "control", "interp", "diffusivity", "operator"]
+        imports = [
+            "conc",
+            "control",
+            "interp",
+            "diffusivity",
+            "operator",
+            "grid"
+        ]
     ),
     shader!("np_finish", twin, imports = ["conc"]),
     shader!(

@@ -176,7 +176,7 @@ impl<'a> TwinRunner<'a> {
         eta: &[f64],
     ) -> Result<(Vec<f64>, Vec<f64>), GpuError> {
         let ctx = self.ctx;
-        let n = p.nx * p.ny;
+        let n = p.nx * p.ny * p.nz;
         let pu = uniform(ctx, "xi_rate", &XiRateParams::from_cpu(p));
         let (bx, bp, bc, be) = (
             field(ctx, "xi", xi),
@@ -193,7 +193,7 @@ impl<'a> TwinRunner<'a> {
         let mut out = self.run(
             KernelId::XiRate,
             &[&pu, &bx, &bp, &bc, &be, &ba, &bg, &control],
-            grid_groups(p.nx, p.ny),
+            volume_groups([p.nx, p.ny, p.nz]),
             &[(&ba, n), (&bg, n)],
         )?;
         let g = out.pop().unwrap();
@@ -212,23 +212,23 @@ impl<'a> TwinRunner<'a> {
         eta: &[f64],
     ) -> Result<(Operator, Vec<f64>, Vec<f64>), GpuError> {
         let ctx = self.ctx;
-        let (nx, ny) = (c.grid.nx, c.grid.ny);
-        let n = nx * ny;
+        let shape = [c.grid.nx, c.grid.ny, c.grid.nz];
+        let (n, len) = (c.grid.cells(), packed_operator_len(shape));
         let pu = uniform(ctx, "assemble", &AssembleParams::new(c));
         let bufs = [xi, phi, a, g, eta].map(|v| field(ctx, "in", v));
-        let op = storage_f32(ctx, "op", 4 * n + nx);
+        let op = storage_f32(ctx, "op", len);
         let (b0, b1) = (storage_f32(ctx, "b0", n), storage_f32(ctx, "b1", n));
         let mut out = self.run(
             KernelId::PotentialAssemble,
             &[
                 &pu, &bufs[0], &bufs[1], &bufs[2], &bufs[3], &bufs[4], &op, &b0, &b1,
             ],
-            grid_groups(nx, ny),
-            &[(&op, 4 * n + nx), (&b0, n), (&b1, n)],
+            volume_groups(shape),
+            &[(&op, len), (&b0, n), (&b1, n)],
         )?;
         let r1 = out.pop().unwrap();
         let r0 = out.pop().unwrap();
-        Ok((unpack_operator([nx, ny, 1], &out[0]), r0, r1))
+        Ok((unpack_operator(shape, &out[0]), r0, r1))
     }
 
     /// (operator, b0, b1) of `shaders/electronic_assemble.wgsl`; `phi_s` is the previous step's
@@ -243,23 +243,23 @@ impl<'a> TwinRunner<'a> {
         g: &[f64],
     ) -> Result<(Operator, Vec<f64>, Vec<f64>), GpuError> {
         let ctx = self.ctx;
-        let (nx, ny) = (c.grid.nx, c.grid.ny);
-        let n = nx * ny;
+        let shape = [c.grid.nx, c.grid.ny, c.grid.nz];
+        let (n, len) = (c.grid.cells(), packed_operator_len(shape));
         let pu = uniform(ctx, "electronic", &ElectronicParams::new(c));
         let bufs = [xi, phi, a, g, phi_s].map(|v| field(ctx, "in", v));
-        let op = storage_f32(ctx, "op_s", 4 * n + nx);
+        let op = storage_f32(ctx, "op_s", len);
         let (b0, b1) = (storage_f32(ctx, "b0", n), storage_f32(ctx, "b1", n));
         let mut out = self.run(
             KernelId::ElectronicAssemble,
             &[
                 &pu, &bufs[0], &bufs[1], &bufs[2], &bufs[3], &op, &b0, &b1, &bufs[4],
             ],
-            grid_groups(nx, ny),
-            &[(&op, 4 * n + nx), (&b0, n), (&b1, n)],
+            volume_groups(shape),
+            &[(&op, len), (&b0, n), (&b1, n)],
         )?;
         let r1 = out.pop().unwrap();
         let r0 = out.pop().unwrap();
-        Ok((unpack_operator([nx, ny, 1], &out[0]), r0, r1))
+        Ok((unpack_operator(shape, &out[0]), r0, r1))
     }
 
     /// `cg_coupled::couple_residual` (`subtract` false: v += S u of the other block) or
@@ -797,18 +797,18 @@ impl<'a> TwinRunner<'a> {
         conc: &[f64],
     ) -> Result<(Operator, Vec<f64>, Vec<f64>), GpuError> {
         let ctx = self.ctx;
-        let (nx, ny) = (c.grid.nx, c.grid.ny);
-        let n = nx * ny;
+        let shape = [c.grid.nx, c.grid.ny, c.grid.nz];
+        let (n, len) = (c.grid.cells(), packed_operator_len(shape));
         let pu = uniform(ctx, "conc", &ConcParams::new(c));
         let [bx, bp, bpot, br, bc] = [xi, phi, potential, rate, conc].map(|v| field(ctx, "in", v));
         let control = self.control(dt_s, 0.0);
-        let op = storage_f32(ctx, "op", 4 * n + nx);
+        let op = storage_f32(ctx, "op", len);
         // u starts as NaN: the kernel must write every cell.
         let (rhs, u) = (
             storage_f32(ctx, "rhs", n),
             field(ctx, "u", &vec![f64::NAN; n]),
         );
-        let groups = grid_groups(nx, ny);
+        let groups = volume_groups(shape);
         self.submit(&[
             (
                 KernelId::NpAssemble,
@@ -821,10 +821,10 @@ impl<'a> TwinRunner<'a> {
                 groups,
             ),
         ])?;
-        let mut out = download_f32(ctx, &[(&op, 4 * n + nx), (&rhs, n), (&u, n)]);
+        let mut out = download_f32(ctx, &[(&op, len), (&rhs, n), (&u, n)]);
         let u = out.pop().unwrap();
         let rhs = out.pop().unwrap();
-        Ok((unpack_operator([nx, ny, 1], &out[0]), rhs, u))
+        Ok((unpack_operator(shape, &out[0]), rhs, u))
     }
 
     /// c̃ + e^{−fφ} δu of `shaders/np_finish.wgsl` (c̃ the old concentration, δu the solved
