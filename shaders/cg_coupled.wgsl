@@ -12,8 +12,9 @@
 //            The preconditioner is block-diagonal: one V-cycle of the mg_* kernels per block.
 // Bindings:  0 uniform CoupledParams; 1 op (read: the ionic operator, S at 2n + k);
 //            2 u_l, 3 u_s (read); 4 v_l, 5 v_s (read_write); 6 control (read: v_collector).
-// Dispatch:  (ceil(nx/16), ceil(ny/16), 1) workgroups of 16×16, one invocation per cell.
-// Index:     k = j·nx + i; op layout as in potential_assemble.wgsl.
+// Dispatch:  (ceil(nx/16), ceil(ny/16), nz) workgroups of 16×16, one invocation per cell.
+// Index:     k = (kz·ny + j)·nx + i (kz the z-section, 0 in 2D); op layout as in
+//            potential_assemble.wgsl.
 // Twin:      crates/lipf-core/src/solver.rs (CoupledMultigrid::apply and ::residual) and
 //            relative_to_collector of crates/lipf-core/src/cpu_backend.rs.
 // Imports:   shared/control.wgsl
@@ -22,7 +23,8 @@ struct CoupledParams {
     nx: u32,
     ny: u32,
     unit: u32,
-    _pad0: u32,
+    // Sections along z (1: a 2D section).
+    nz: u32,
     sign: f32,
     _pad1: f32,
     _pad2: f32,
@@ -40,11 +42,11 @@ struct CoupledParams {
 @compute @workgroup_size(16, 16)
 fn couple_residual(@builtin(global_invocation_id) gid: vec3<u32>) {
     // Invocations past the grid's edge do nothing.
-    if (gid.x >= p.nx || gid.y >= p.ny) {
+    if (gid.x >= p.nx || gid.y >= p.ny || gid.z >= p.nz) {
         return;
     }
-    let n = p.nx * p.ny;
-    let k = gid.y * p.nx + gid.x;
+    let n = p.nx * p.ny * p.nz;
+    let k = (gid.z * p.ny + gid.y) * p.nx + gid.x;
     let s = op[2u * n + k];
     v_l[k] += s * u_s[k];
     v_s[k] += s * u_l[k];
@@ -53,11 +55,11 @@ fn couple_residual(@builtin(global_invocation_id) gid: vec3<u32>) {
 @compute @workgroup_size(16, 16)
 fn couple_apply(@builtin(global_invocation_id) gid: vec3<u32>) {
     // Invocations past the grid's edge do nothing.
-    if (gid.x >= p.nx || gid.y >= p.ny) {
+    if (gid.x >= p.nx || gid.y >= p.ny || gid.z >= p.nz) {
         return;
     }
-    let n = p.nx * p.ny;
-    let k = gid.y * p.nx + gid.x;
+    let n = p.nx * p.ny * p.nz;
+    let k = (gid.z * p.ny + gid.y) * p.nx + gid.x;
     let s = op[2u * n + k];
     v_l[k] -= s * u_s[k];
     v_s[k] -= s * u_l[k];
@@ -66,10 +68,10 @@ fn couple_apply(@builtin(global_invocation_id) gid: vec3<u32>) {
 @compute @workgroup_size(16, 16)
 fn shift_potentials(@builtin(global_invocation_id) gid: vec3<u32>) {
     // Invocations past the grid's edge do nothing.
-    if (gid.x >= p.nx || gid.y >= p.ny) {
+    if (gid.x >= p.nx || gid.y >= p.ny || gid.z >= p.nz) {
         return;
     }
-    let k = gid.y * p.nx + gid.x;
+    let k = (gid.z * p.ny + gid.y) * p.nx + gid.x;
     var v = control.v_collector;
     if (p.unit != 0u) {
         v = 1.0;

@@ -5,8 +5,8 @@
 // Bindings:  0 uniform GridParams; 1 control (read); 2 p_dir (read); 3 q_or_z (read: q for
 //            cg_update_xr, z for cg_update_p); 4 x, 5 r (read_write, cg_update_xr);
 //            6 p_out (read_write, cg_update_p).
-// Dispatch:  (ceil(nx/16), ceil(ny/16), 1) workgroups of 16×16, one invocation per cell.
-// Index:     k = j·nx + i.
+// Dispatch:  (ceil(nx/16), ceil(ny/16), nz) workgroups of 16×16, one invocation per cell.
+// Index:     k = (kz·ny + j)·nx + i (kz the z-section, 0 in 2D).
 // Twin:      crates/lipf-core/src/cpu/cg_vectors.rs (cg_update_xr, cg_update_p; used by
 //            solver.rs, Multigrid::solve and CoupledMultigrid::solve).
 // Imports:   shared/grid.wgsl, shared/control.wgsl
@@ -22,10 +22,10 @@
 @compute @workgroup_size(16, 16)
 fn cg_update_xr(@builtin(global_invocation_id) gid: vec3<u32>) {
     // Invocations past the grid's edge do nothing.
-    if (gid.x >= p.nx || gid.y >= p.ny) {
+    if (gid.x >= p.nx || gid.y >= p.ny || gid.z >= p.nz) {
         return;
     }
-    let k = gid.y * p.nx + gid.x;
+    let k = (gid.z * p.ny + gid.y) * p.nx + gid.x;
     x[k] += control.alpha * p_dir[k];
     r[k] -= control.alpha * q_or_z[k];
 }
@@ -33,9 +33,9 @@ fn cg_update_xr(@builtin(global_invocation_id) gid: vec3<u32>) {
 @compute @workgroup_size(16, 16)
 fn cg_update_p(@builtin(global_invocation_id) gid: vec3<u32>) {
     // Invocations past the grid's edge do nothing.
-    if (gid.x >= p.nx || gid.y >= p.ny) {
+    if (gid.x >= p.nx || gid.y >= p.ny || gid.z >= p.nz) {
         return;
     }
-    let k = gid.y * p.nx + gid.x;
+    let k = (gid.z * p.ny + gid.y) * p.nx + gid.x;
     p_out[k] = q_or_z[k] + control.beta * p_out[k];
 }

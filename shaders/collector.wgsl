@@ -15,8 +15,9 @@
 //            8 op_s (read); 9 pot0_s, 10 pot1_s, 11 potential_s (read): the electronic problem,
 //            read only when p.electronic != 0.
 // Dispatch:  collector_potential, top_current: (1, 1, 1), one workgroup of 256 summing the top
-//            row; combine_potential, add_scaled_rhs: (ceil(nx/16), ceil(ny/16), 1) of 16×16.
-// Index:     k = j·nx + i; the top row is j = ny − 1, its boundary conductance ty at n + k.
+//            rows; combine_potential, add_scaled_rhs: (ceil(nx/16), ceil(ny/16), nz) of 16×16.
+// Index:     k = (kz·ny + j)·nx + i; the top row of each section is j = ny − 1, its boundary
+//            conductance ty at n + k (n = nx·ny·nz).
 // Twin:      crates/lipf-core/src/cpu/collector.rs (collector and collector_from_currents:
 //            collector_potential; combine_potential, add_scaled_rhs and top_current of the same
 //            names); the two-potential sums of StepKernels::collector and end_step in
@@ -32,7 +33,8 @@ struct CollectorParams {
     // A potentiostatic protocol segment under galvanostatic control: V = held_voltage_v.
     hold_voltage: u32,
     held_voltage_v: f32,
-    _pad3: f32,
+    // Sections along z (1: a 2D section): the top boundary is the top row of every section.
+    nz: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: CollectorParams;
@@ -50,10 +52,12 @@ struct CollectorParams {
 
 @compute @workgroup_size(256)
 fn collector_potential(@builtin(local_invocation_id) lid: vec3<u32>) {
-    let n = p.nx * p.ny;
-    let top = (p.ny - 1u) * p.nx;
+    let n = p.nx * p.ny * p.nz;
     var s = vec2<f32>(0.0, 0.0);
-    for (var i = lid.x; i < p.nx; i += 256u) {
+    for (var c = lid.x; c < p.nx * p.nz; c += 256u) {
+        // Cell i of the top row of section kz: top + i with c = kz·nx + i.
+        let top = ((c / p.nx) * p.ny + p.ny - 1u) * p.nx;
+        let i = c % p.nx;
         let t = op[n + top + i];
         s += vec2<f32>(t * pot0[top + i], t * pot1[top + i]);
         if (p.electronic != 0u) {
@@ -84,29 +88,30 @@ fn collector_potential(@builtin(local_invocation_id) lid: vec3<u32>) {
 @compute @workgroup_size(16, 16)
 fn combine_potential(@builtin(global_invocation_id) gid: vec3<u32>) {
     // Invocations past the grid's edge do nothing.
-    if (gid.x >= p.nx || gid.y >= p.ny) {
+    if (gid.x >= p.nx || gid.y >= p.ny || gid.z >= p.nz) {
         return;
     }
-    let k = gid.y * p.nx + gid.x;
+    let k = (gid.z * p.ny + gid.y) * p.nx + gid.x;
     potential[k] = pot0[k] + control.v_collector * pot1[k];
 }
 
 @compute @workgroup_size(16, 16)
 fn add_scaled_rhs(@builtin(global_invocation_id) gid: vec3<u32>) {
     // Invocations past the grid's edge do nothing.
-    if (gid.x >= p.nx || gid.y >= p.ny) {
+    if (gid.x >= p.nx || gid.y >= p.ny || gid.z >= p.nz) {
         return;
     }
-    let k = gid.y * p.nx + gid.x;
+    let k = (gid.z * p.ny + gid.y) * p.nx + gid.x;
     b0[k] += control.v_collector * b1[k];
 }
 
 @compute @workgroup_size(256)
 fn top_current(@builtin(local_invocation_id) lid: vec3<u32>) {
-    let n = p.nx * p.ny;
-    let top = (p.ny - 1u) * p.nx;
+    let n = p.nx * p.ny * p.nz;
     var s = vec2<f32>(0.0, 0.0);
-    for (var i = lid.x; i < p.nx; i += 256u) {
+    for (var c = lid.x; c < p.nx * p.nz; c += 256u) {
+        let top = ((c / p.nx) * p.ny + p.ny - 1u) * p.nx;
+        let i = c % p.nx;
         s.x += op[n + top + i] * potential[top + i];
         if (p.electronic != 0u) {
             let leak = op_s[n + top + i] * potential_s[top + i];

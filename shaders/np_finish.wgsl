@@ -6,8 +6,8 @@
 //            product e^{−fφ} e^{fφ}.
 // Bindings:  0 uniform ConcParams (nx, ny, f); 1 potential, 2 u (the correction δu; read);
 //            3 conc (read_write).
-// Dispatch:  (ceil(nx/16), ceil(ny/16), 1) workgroups of 16×16, one invocation per cell.
-// Index:     k = j·nx + i.
+// Dispatch:  (ceil(nx/16), ceil(ny/16), nz) workgroups of 16×16, one invocation per cell.
+// Index:     k = (kz·ny + j)·nx + i (kz the z-section, 0 in 2D).
 // Twin:      crates/lipf-core/src/cpu/np_finish.rs (from u itself).
 // Imports:   shared/conc.wgsl
 
@@ -19,9 +19,9 @@
 @compute @workgroup_size(16, 16)
 fn np_finish(@builtin(global_invocation_id) gid: vec3<u32>) {
     // Invocations past the grid's edge do nothing.
-    if (gid.x >= p.nx || gid.y >= p.ny) {
+    if (gid.x >= p.nx || gid.y >= p.ny || gid.z >= p.nz) {
         return;
     }
-    let k = gid.y * p.nx + gid.x;
+    let k = (gid.z * p.ny + gid.y) * p.nx + gid.x;
     conc[k] = conc[k] + exp(-p.f * potential[k]) * u[k];
 }

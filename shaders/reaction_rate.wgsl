@@ -8,8 +8,8 @@
 // Bindings:  0 uniform ReactionParams; 1 a, 2 g, 3 eta_star, 4 potential (read);
 //            5 control (read: v_collector); 6 rate, 7 eta (write); 8 electronic (read: φ_s, read
 //            only by the two-potential form).
-// Dispatch:  (ceil(nx/16), ceil(ny/16), 1) workgroups of 16×16, one invocation per cell.
-// Index:     k = j·nx + i.
+// Dispatch:  (ceil(nx/16), ceil(ny/16), nz) workgroups of 16×16, one invocation per cell.
+// Index:     k = (kz·ny + j)·nx + i (kz the z-section, 0 in 2D).
 // Twin:      crates/lipf-core/src/cpu/reaction_rate.rs (reaction_rate, overpotential).
 // Imports:   shared/control.wgsl, shared/interp.wgsl
 
@@ -17,7 +17,8 @@ struct ReactionParams {
     nx: u32,
     ny: u32,
     form: u32,
-    _pad0: u32,
+    // Sections along z (1: a 2D section).
+    nz: u32,
     e0_v: f32,
     _pad1: f32,
     _pad2: f32,
@@ -37,10 +38,10 @@ struct ReactionParams {
 @compute @workgroup_size(16, 16)
 fn reaction_rate(@builtin(global_invocation_id) gid: vec3<u32>) {
     // Invocations past the grid's edge do nothing.
-    if (gid.x >= p.nx || gid.y >= p.ny) {
+    if (gid.x >= p.nx || gid.y >= p.ny || gid.z >= p.nz) {
         return;
     }
-    let k = gid.y * p.nx + gid.x;
+    let k = (gid.z * p.ny + gid.y) * p.nx + gid.x;
     var e: f32;
     if (p.form == FORM_TWO_POTENTIAL) {
         e = electronic[k] - potential[k] - p.e0_v;

@@ -25,7 +25,7 @@
 //            step_begin and the step log have no CPU counterpart (the CPU runs one step at a
 //            time).
 // Imports:   shared/control.wgsl, shared/interp.wgsl, shared/tree.wgsl, shared/diffusivity.wgsl,
-//            shared/indirect.wgsl
+//            shared/indirect.wgsl, shared/grid.wgsl
 
 struct StepParams {
     nx: u32,
@@ -54,7 +54,8 @@ struct StepParams {
     np_implicit: u32,
     // λ of the electrolyte fraction (shared/interp.wgsl): 1 for a liquid, 0 for the solid.
     liquid: f32,
-    _pad3: u32,
+    // Sections along z (1: a 2D section); n = nx·ny·nz.
+    nz: u32,
 }
 
 // One entry of the step log (twin: lipf_gpu::params::StepLog).
@@ -122,11 +123,16 @@ fn dt_partials(@builtin(local_invocation_id) lid: vec3<u32>,
     var m = vec2<f32>(0.0, 0.0);
     for (var k = wid.x * 256u + lid.x; k < p.n; k += p.groups * 256u) {
         let i = k % p.nx;
-        let j = k / p.nx;
-        let e = j * p.nx + (i + 1u) % p.nx;
+        // Row r = kz·ny + j of the cell.
+        let r = k / p.nx;
+        let e = r * p.nx + (i + 1u) % p.nx;
         var d = abs(potential[e] - potential[k]);
-        if (j + 1u < p.ny) {
+        if (r % p.ny + 1u < p.ny) {
             d = max(d, abs(potential[k + p.nx] - potential[k]));
+        }
+        if (p.nz > 1u) {
+            let section = p.nx * p.ny;
+            d = max(d, abs(potential[front_cell(k, r / p.ny, section, p.nz)] - potential[k]));
         }
         // Migration: the drift velocity D f |∇φ| must not cross half a cell per step.
         m = max(m, vec2<f32>(abs(rate[k]), max(dif(k), dif(e)) * p.f * d));

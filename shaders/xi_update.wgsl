@@ -10,8 +10,8 @@
 //            (Euler–Maruyama); noise is 0 everywhere without it.
 // Bindings:  0 uniform GridParams; 1 rate (read); 2 control (read: dt); 3 xi (read_write);
 //            4 xi_lo (read_write); 5 noise (read).
-// Dispatch:  (ceil(nx/16), ceil(ny/16), 1) workgroups of 16×16, one invocation per cell.
-// Index:     k = j·nx + i.
+// Dispatch:  (ceil(nx/16), ceil(ny/16), nz) workgroups of 16×16, one invocation per cell.
+// Index:     k = (kz·ny + j)·nx + i (kz the z-section, 0 in 2D).
 // Twin:      crates/lipf-core/src/cpu/xi_update.rs.
 // Imports:   shared/grid.wgsl, shared/control.wgsl, shared/float.wgsl
 
@@ -34,10 +34,10 @@ fn fast_two_sum(a: f32, b: f32, one: f32) -> vec2<f32> {
 @compute @workgroup_size(16, 16)
 fn xi_update(@builtin(global_invocation_id) gid: vec3<u32>) {
     // Invocations past the grid's edge do nothing.
-    if (gid.x >= p.nx || gid.y >= p.ny) {
+    if (gid.x >= p.nx || gid.y >= p.ny || gid.z >= p.nz) {
         return;
     }
-    let k = gid.y * p.nx + gid.x;
+    let k = (gid.z * p.ny + gid.y) * p.nx + gid.x;
     let increment = control.dt * rate[k] + sqrt(control.dt) * noise[k];
     let r = fast_two_sum(xi[k], increment + xi_lo[k], opaque_one(p.n));
     xi[k] = r.x;

@@ -1618,11 +1618,10 @@ fn contrast_operator_3d([nx, ny, nz]: [usize; 3]) -> cpu::operator::Operator {
     lipf_gpu::twin::unpack_operator(shape, &round(&lipf_gpu::twin::pack_operator(&op)))
 }
 
-/// A 3D state for the step kernels' twins: square cylinder pores in a box 20 × 32 cells across
-/// and 5 sections deep (crossing the 16 × 16 workgroups in x and y, an odd depth), after three
-/// CPU steps of 0.1 s at 20 A/m², so that the potentials, η and c̃ are not uniform. Fields
-/// rounded to f32.
-fn twin_state_3d() -> (Config, lipf_core::Coefficients, lipf_core::State) {
+/// Square cylinder pores in a box 20 × 32 cells across and 5 sections deep (crossing the
+/// 16 × 16 workgroups in x and y, an odd depth: mg_smooth's second pass), 20 A/m², steps of
+/// 0.1 s, the implicit Nernst–Planck step of 3D runs.
+fn config_3d() -> Config {
     let mut c = Config::from_file(&repo_path("configs/3d/cylinders-1.5um.json")).unwrap();
     c.domain.width_um = 5.0;
     c.domain.depth_um = Some(1.25);
@@ -1634,6 +1633,15 @@ fn twin_state_3d() -> (Config, lipf_core::Coefficients, lipf_core::State) {
     c.geometry.dense_cap_thickness_um = 3.0;
     c.control.current_density_a_m2 = 20.0;
     c.time.max_dt_s = Some(0.1);
+    c
+}
+
+/// A 3D state for the step kernels' twins: square cylinder pores in a box 20 × 32 cells across
+/// and 5 sections deep (crossing the 16 × 16 workgroups in x and y, an odd depth), after three
+/// CPU steps of 0.1 s at 20 A/m², so that the potentials, η and c̃ are not uniform. Fields
+/// rounded to f32.
+fn twin_state_3d() -> (Config, lipf_core::Coefficients, lipf_core::State) {
+    let c = config_3d();
     let mut b = lipf_core::CpuBackend::new(&c).unwrap();
     b.advance(0.3, &lipf_core::StopFlag::new()).unwrap();
     let mut s = b.state().clone();
@@ -1916,6 +1924,65 @@ fn step_kernels_match_their_twins_in_3d() {
         F32_WHY,
     );
     assert!(gu.iter().all(|&v| v == 0.0));
+}
+
+/// A 3D run on the device follows the CPU's (check 4 of the issue "Three dimensions"): the
+/// `config_3d` cylinders for 1 s (10 steps of 0.1 s, the implicit Nernst–Planck step, the
+/// coupled two-potential solve with mg_smooth's odd-depth second pass), from the CPU's initial
+/// state: cell voltage, charge and plated Li, and ξ, c̃ and both potentials cell by cell.
+#[test]
+fn the_gpu_backend_follows_the_cpu_in_3d() {
+    let Some(ctx) = device() else { return };
+    let cfg = config_3d();
+    let t = 1.0;
+    let mut cpu = CpuBackend::new(&cfg).expect("initial state");
+    let state = Backend::state(&mut cpu).clone();
+    let mut gpu =
+        GpuBackend::with_state(ctx, &cfg, state, cpu.geometry().clone()).expect("GPU backend");
+    gpu.advance(t, &StopFlag::new()).expect("GPU run");
+    cpu.advance(t, &StopFlag::new()).expect("CPU run");
+    let c = gpu.coeffs.clone();
+    let (sg, sc) = (gpu.state().clone(), Backend::state(&mut cpu).clone());
+    let li = |s: &lipf_core::State| {
+        lipf_core::observables::li_amount_mol_m2(&c, s) - s.li_amount0_mol_m2
+    };
+    let fg = lipf_core::observables::faraday_error(&c, &sg);
+    eprintln!(
+        "3D to {t} s: steps {} / {}, V {:.6e} / {:.6e} V, charge {} / {} C/m², plated {:.6e} / \
+         {:.6e} mol/m², GPU Faraday {fg:.2e}",
+        sg.step,
+        sc.step,
+        sg.v_collector,
+        sc.v_collector,
+        sg.charge_c_m2,
+        sc.charge_c_m2,
+        li(&sg),
+        li(&sc)
+    );
+    assert_eq!(sg.step, sc.step);
+    assert!((sg.v_collector / sc.v_collector - 1.0).abs() < 1e-3);
+    assert!((sg.charge_c_m2 / sc.charge_c_m2 - 1.0).abs() < 1e-4);
+    assert!((li(&sg) / li(&sc) - 1.0).abs() < 5e-3, "plated Li");
+    assert!(fg < 5e-3, "GPU Faraday balance {fg}");
+    for (name, g, x, tol) in [
+        ("xi", &sg.xi, &sc.xi, 1e-4),
+        ("c", &sg.conc, &sc.conc, 1e-5),
+        ("potential", &sg.potential, &sc.potential, 1e-3),
+        (
+            "electronic_potential",
+            &sg.electronic_potential,
+            &sc.electronic_potential,
+            1e-3,
+        ),
+    ] {
+        let scale = x.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let worst = g
+            .iter()
+            .zip(x.iter())
+            .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+        eprintln!("{name}: worst |gpu − cpu| {worst:.2e} of {scale:.3e}");
+        assert!(worst <= tol * scale, "{name}: {worst:e} of {scale:e}");
+    }
 }
 
 /// mg_smooth's passes: one over all sections, or, with odd nz > 1, sections 0..nz−1 first and

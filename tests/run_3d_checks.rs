@@ -178,21 +178,3 @@ fn a_3d_run_resumed_from_its_checkpoint_ends_bitwise_equal() {
     c.output.snapshot_interval_s = 1.0;
     super::resume::resume_through_checkpoint(c, "3d");
 }
-
-/// The GPU backend refuses a 3D run, naming what to use instead.
-#[cfg(feature = "gpu")]
-#[test]
-fn the_gpu_backend_refuses_a_3d_run() {
-    let req = lipf_gpu::AdapterRequest {
-        allow_software: true,
-        name_contains: None,
-    };
-    let Err(e) = lipf_gpu::GpuBackend::new(&flat_cell(Some(1.0)), &req) else {
-        panic!("the GPU backend accepted a 3D run")
-    };
-    let text = e.to_string();
-    assert!(
-        text.contains("--backend cpu") && text.contains("3D"),
-        "{text}"
-    );
-}

@@ -11,8 +11,10 @@
 struct GridParams {
     nx: u32,
     ny: u32,
+    // nx·ny·nz.
     n: u32,
-    _pad0: u32,
+    // Sections along z (1: a 2D section).
+    nz: u32,
 }
 
 // The cells across the front (k + 1) and back (k − 1) faces of cell c in section k, z periodic.

@@ -335,7 +335,11 @@ impl Coefficients {
             "grid spacing Δx",
             g.dx_m,
             "m",
-            &format!("{} × {} cells", g.nx, g.ny),
+            &if g.is_3d() {
+                format!("{} × {} × {} cells", g.nx, g.ny, g.nz)
+            } else {
+                format!("{} × {} cells", g.nx, g.ny)
+            },
         );
         line("nF/RT", self.f_over_rt_per_v, "1/V", "");
         line(

@@ -76,7 +76,7 @@ gpu_struct!(
     /// Twin of `CoupledParams` in `shaders/cg_coupled.wgsl`: `unit` and `sign` are read by
     /// `shift_potentials` only.
     CoupledParams {
-        nx: u32, ny: u32, unit: u32, _pad0: u32,
+        nx: u32, ny: u32, unit: u32, nz: u32,
         sign: f32, _pad1: f32, _pad2: f32, _pad3: f32,
     }
 );
@@ -98,7 +98,7 @@ gpu_struct!(
 gpu_struct!(
     /// Twin of `GridParams` in `shaders/shared/grid.wgsl` (xi_update, copy, cg_vectors,
     /// range_check, np_substep).
-    GridParams { nx: u32, ny: u32, n: u32, _pad0: u32 }
+    GridParams { nx: u32, ny: u32, n: u32, nz: u32 }
 );
 
 gpu_struct!(
@@ -133,7 +133,7 @@ gpu_struct!(
 gpu_struct!(
     /// Twin of `ReactionParams` in `shaders/reaction_rate.wgsl`.
     ReactionParams {
-        nx: u32, ny: u32, form: u32, _pad0: u32,
+        nx: u32, ny: u32, form: u32, nz: u32,
         e0_v: f32, _pad1: f32, _pad2: f32, _pad3: f32,
     }
 );
@@ -167,7 +167,7 @@ gpu_struct!(
     /// Twin of `CollectorParams` in `shaders/collector.wgsl`.
     CollectorParams {
         nx: u32, ny: u32, galvanostatic: u32, electronic: u32,
-        target_current_a_m: f32, hold_voltage: u32, held_voltage_v: f32, _pad3: f32,
+        target_current_a_m: f32, hold_voltage: u32, held_voltage_v: f32, nz: u32,
     }
 );
 
@@ -181,7 +181,7 @@ gpu_struct!(
         land_tolerance: f32, floor: f32, ip_phi_hi: f32, ip_ionic_k: f32,
         ip_phi_lo: f32,
         /// 1 with the implicit Nernst–Planck step (no sub-steps), 0 with explicit sub-steps.
-        np_implicit: u32, liquid: f32, _pad3: u32,
+        np_implicit: u32, liquid: f32, nz: u32,
     }
 );
 
@@ -495,6 +495,7 @@ impl ReactionParams {
             nx: c.grid.nx as u32,
             ny: c.grid.ny as u32,
             form: form(c),
+            nz: c.grid.nz as u32,
             e0_v: c.e0_v as f32,
             ..Default::default()
         }
@@ -563,22 +564,23 @@ impl ElectronicParams {
 }
 
 impl CoupledParams {
-    /// The parameters of every entry but `shift_potentials`.
-    pub fn new(nx: usize, ny: usize) -> CoupledParams {
+    /// The parameters of every entry but `shift_potentials`, on a grid of shape [nx, ny, nz].
+    pub fn new([nx, ny, nz]: [usize; 3]) -> CoupledParams {
         CoupledParams {
             nx: nx as u32,
             ny: ny as u32,
+            nz: nz as u32,
             ..Default::default()
         }
     }
 
     /// `shift_potentials` by `sign` × (1 if `unit`, else the control record's collector
     /// potential).
-    pub fn shift(nx: usize, ny: usize, unit: bool, sign: f32) -> CoupledParams {
+    pub fn shift(shape: [usize; 3], unit: bool, sign: f32) -> CoupledParams {
         CoupledParams {
             unit: unit as u32,
             sign,
-            ..CoupledParams::new(nx, ny)
+            ..CoupledParams::new(shape)
         }
     }
 }
@@ -593,18 +595,24 @@ impl CollectorParams {
             target_current_a_m: c.target_current_a_m as f32,
             hold_voltage: c.held_voltage_v.is_some() as u32,
             held_voltage_v: c.held_voltage_v.unwrap_or(0.0) as f32,
-            ..Default::default()
+            nz: c.grid.nz as u32,
         }
     }
 }
 
 impl GridParams {
+    /// A 2D section of nx × ny cells.
     pub fn new(nx: usize, ny: usize) -> GridParams {
+        GridParams::volume([nx, ny, 1])
+    }
+
+    /// A grid of shape [nx, ny, nz].
+    pub fn volume([nx, ny, nz]: [usize; 3]) -> GridParams {
         GridParams {
             nx: nx as u32,
             ny: ny as u32,
-            n: (nx * ny) as u32,
-            _pad0: 0,
+            n: (nx * ny * nz) as u32,
+            nz: nz as u32,
         }
     }
 }
@@ -625,6 +633,13 @@ impl MgParams {
             nz: nz as u32,
         }
     }
+}
+
+/// The length of an operator of shape [nx, ny, nz] as the shaders hold it,
+/// [tx | ty | s | diag | tbot (nx·nz) | tz (n, when nz > 1)] (`shared/multigrid.wgsl`).
+pub fn packed_operator_len([nx, ny, nz]: [usize; 3]) -> usize {
+    let n = nx * ny * nz;
+    4 * n + nx * nz + if nz > 1 { n } else { 0 }
 }
 
 /// mg_smooth's dispatches of one colour sweep on a level of shape [nx, ny, nz], in order:

@@ -202,7 +202,14 @@ pub const SHADERS: &[Shader] = &[
     shader!(
         "time_step",
         twin,
-        imports = ["control", "interp", "tree", "diffusivity", "indirect"]
+        imports = [
+            "control",
+            "interp",
+            "tree",
+            "diffusivity",
+            "indirect",
+            "grid"
+        ]
     ),
     shader!(
         "conc_update",

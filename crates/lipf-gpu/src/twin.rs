@@ -64,12 +64,6 @@ fn mask(ctx: &GpuContext, mask: &[bool]) -> wgpu::Buffer {
     b
 }
 
-/// The length of an operator packed as the shaders read it (`pack_operator`).
-pub fn packed_operator_len([nx, ny, nz]: [usize; 3]) -> usize {
-    let n = nx * ny * nz;
-    4 * n + nx * nz + if nz > 1 { n } else { 0 }
-}
-
 /// The operator packed as the shaders read it: [tx | ty | s | diag | tbot | tz] (tz empty when
 /// nz = 1; shaders/shared/multigrid.wgsl).
 pub fn pack_operator(op: &Operator) -> Vec<f64> {
@@ -273,7 +267,7 @@ impl<'a> TwinRunner<'a> {
     ) -> Result<[Vec<f64>; 2], GpuError> {
         let ctx = self.ctx;
         let n = op.cells();
-        let pu = uniform(ctx, "coupled", &CoupledParams::new(op.nx, op.ny));
+        let pu = uniform(ctx, "coupled", &CoupledParams::new(op.shape()));
         let bo = field(ctx, "op", &pack_operator(op));
         let [ul, us] = u.map(|x| field(ctx, "u", x));
         let [vl, vs] = v.map(|x| field(ctx, "v", x));
@@ -307,7 +301,7 @@ impl<'a> TwinRunner<'a> {
         let pu = uniform(
             ctx,
             "shift",
-            &CoupledParams::shift(nx, ny, unit, sign as f32),
+            &CoupledParams::shift([nx, ny, 1], unit, sign as f32),
         );
         let [xl, xs] = x.map(|v| field(ctx, "x", v));
         let control = self.control(0.0, v_collector);
@@ -1083,9 +1077,9 @@ impl<'a> TwinRunner<'a> {
             d_p: c.d_p_m2_s as f32,
             d_e: c.d_e_m2_s as f32,
             land_tolerance: p.land_tolerance as f32,
+            nz: 1,
             np_implicit: np_implicit as u32,
             liquid: c.liquid() as f32,
-            ..Default::default()
         };
         let pu = uniform(ctx, "step", &params);
         let control = self.control_buffer(&Control {
@@ -1266,6 +1260,7 @@ impl<'a> TwinRunner<'a> {
             &CollectorParams {
                 nx: nx as u32,
                 ny: ny as u32,
+                nz: 1,
                 ..Default::default()
             },
         );
@@ -1345,6 +1340,7 @@ fn collector_params(op: &Operator, target_current_a_m: f64) -> CollectorParams {
         ny: op.ny as u32,
         galvanostatic: 1,
         target_current_a_m: target_current_a_m as f32,
+        nz: op.nz as u32,
         ..Default::default()
     }
 }

@@ -151,11 +151,7 @@ pub fn make_backend(
     config: &Config,
     resume: Option<(State, GeometryInfo)>,
 ) -> Result<Chosen> {
-    // 3D runs are on the CPU backend only (the GPU backend refuses them): `auto` takes it.
-    let auto_3d = sel.choice == BackendChoice::Auto && config.is_3d();
-    let resolved = if auto_3d {
-        Resolved::Cpu
-    } else if sel.choice == BackendChoice::Cpu {
+    let resolved = if sel.choice == BackendChoice::Cpu {
         resolve(sel, &[])?
     } else {
         resolve(sel, &adapters_present())?

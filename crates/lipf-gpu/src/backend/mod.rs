@@ -77,8 +77,8 @@ mod resources;
 
 use crate::device::{AdapterRequest, GpuContext};
 use crate::kernels::{
-    download, download_f32, grid_groups, reduce_groups, storage_bytes, storage_f32, uniform,
-    upload_f64, Kernel, KernelId, Modules, FIELD_USAGE, MAX_PARTIALS,
+    download, download_f32, reduce_groups, storage_bytes, storage_f32, uniform, upload_f64,
+    volume_groups, Kernel, KernelId, Modules, FIELD_USAGE, MAX_PARTIALS,
 };
 use crate::params::*;
 use crate::GpuError;
@@ -132,7 +132,7 @@ pub struct GpuBackend {
     host: State,
     fields_on_host: bool,
     /// Level sizes, finest first, down to one cell.
-    dims: Vec<(usize, usize)>,
+    dims: Vec<[usize; 3]>,
     /// Number of dispatch shapes (levels + the reduction shape).
     shapes: usize,
     k: Pipelines,
@@ -161,18 +161,19 @@ pub struct GpuBackend {
 /// Level sizes of the multigrid hierarchy: halve (rounding up) down to a single cell.
 /// Whether a cycle on level `l` of the hierarchy `dims` visits level l + 1 twice (the CPU's rule,
 /// `lipf_core::solver::second_coarse_visit`).
-fn second_visit(cycle: lipf_core::config::Cycle, dims: &[(usize, usize)], l: usize) -> bool {
-    let (cx, cy) = dims[l + 1];
-    lipf_core::solver::second_coarse_visit(cycle, cx * cy, l + 2 == dims.len())
+fn second_visit(cycle: lipf_core::config::Cycle, dims: &[[usize; 3]], l: usize) -> bool {
+    let cells = dims[l + 1].iter().product();
+    lipf_core::solver::second_coarse_visit(cycle, cells, l + 2 == dims.len())
 }
 
-fn level_dims(nx: usize, ny: usize) -> Vec<(usize, usize)> {
-    let mut v = vec![(nx, ny)];
-    let (mut cx, mut cy) = (nx, ny);
-    while cx > 1 || cy > 1 {
-        cx = cx.div_ceil(2);
-        cy = cy.div_ceil(2);
-        v.push((cx, cy));
+/// Level shapes of the multigrid hierarchy: halve every direction (rounding up) down to a
+/// single cell.
+fn level_dims([nx, ny, nz]: [usize; 3]) -> Vec<[usize; 3]> {
+    let mut v = vec![[nx, ny, nz]];
+    let mut c = [nx, ny, nz];
+    while c.iter().any(|&d| d > 1) {
+        c = c.map(|d| d.div_ceil(2));
+        v.push(c);
     }
     v
 }
@@ -180,40 +181,29 @@ fn level_dims(nx: usize, ny: usize) -> Vec<(usize, usize)> {
 /// Fails, naming the limit, when a grid of nx × ny cells needs a buffer or a dispatch larger
 /// than the device allows. The largest buffers are the Nernst–Planck stencil (6 per cell) and
 /// the potential operator (4 per cell + a row).
-pub fn check_device_limits(ctx: &GpuContext, nx: usize, ny: usize) -> Result<(), GpuError> {
-    let n = (nx * ny) as u64;
+pub fn check_device_limits(ctx: &GpuContext, [nx, ny, nz]: [usize; 3]) -> Result<(), GpuError> {
+    let n = (nx * ny * nz) as u64;
     ctx.check_storage_buffer(
         "the Nernst–Planck stencil",
         4 * (lipf_core::cpu::np_coefficients::NP_COEFFS as u64) * n,
     )?;
-    ctx.check_storage_buffer("the potential operator", 4 * (4 * n + nx as u64))?;
-    let [gx, gy, _] = grid_groups(nx, ny);
+    ctx.check_storage_buffer(
+        "the potential operator",
+        4 * packed_operator_len([nx, ny, nz]) as u64,
+    )?;
+    let [gx, gy, gz] = volume_groups([nx, ny, nz]);
     ctx.check_workgroups("a field kernel (grid width / 16)", gx)?;
     ctx.check_workgroups("a field kernel (grid height / 16)", gy)?;
-    Ok(())
-}
-
-/// 3D runs are on the CPU backend only: the step's multigrid kernels are 3D on the device, its
-/// assembly, Allen–Cahn and Nernst–Planck kernels and the backend's hierarchies not yet.
-fn refuse_3d(config: &Config) -> Result<(), GpuError> {
-    if config.is_3d() {
-        return Err(GpuError::Unsupported(format!(
-            "3D runs (domain.depth_um = {} µm, {} cells deep) run on the CPU backend only for \
-             now: use --backend cpu",
-            config.domain.depth_um.unwrap_or_default(),
-            config.nz()
-        )));
-    }
+    ctx.check_workgroups("a field kernel (grid depth)", gz)?;
     Ok(())
 }
 
 impl GpuBackend {
     /// The initial state of `config` (lipf_core::initial), moved to the device.
     pub fn new(config: &Config, req: &AdapterRequest) -> Result<GpuBackend, BackendInitError> {
-        refuse_3d(config)?;
         let ctx = GpuContext::new(req)?;
         // Device limits before the host builds anything of the grid's size.
-        check_device_limits(&ctx, config.nx(), config.ny())?;
+        check_device_limits(&ctx, [config.nx(), config.ny(), config.nz()])?;
         let init =
             lipf_core::initial::initial_state(config).map_err(BackendInitError::Simulation)?;
         Ok(GpuBackend::with_state(
@@ -231,17 +221,19 @@ impl GpuBackend {
         state: State,
         geometry: GeometryInfo,
     ) -> Result<GpuBackend, GpuError> {
-        refuse_3d(config)?;
         let coeffs = Coefficients::from_config(config);
         let implicit_np = coeffs.nernst_planck == NernstPlanck::Implicit;
         let two_potential = coeffs.overpotential == OverpotentialForm::TwoPotential;
-        let (nx, ny) = (coeffs.grid.nx, coeffs.grid.ny);
-        assert_eq!((nx, ny), (state.grid.nx, state.grid.ny));
-        let n = nx * ny;
-        check_device_limits(&ctx, nx, ny)?;
-        let dims = level_dims(nx, ny);
+        let (nx, ny, nz) = (coeffs.grid.nx, coeffs.grid.ny, coeffs.grid.nz);
+        assert_eq!((nx, ny, nz), (state.grid.nx, state.grid.ny, state.grid.nz));
+        let shape = [nx, ny, nz];
+        let n = coeffs.grid.cells();
+        check_device_limits(&ctx, shape)?;
+        let dims = level_dims(shape);
         let levels = dims.len();
-        let shapes = levels + 1;
+        // Dispatch shapes: every level's, every level's last z-section (mg_smooth's second pass
+        // when its nz is odd and > 1), the reduction.
+        let shapes = 2 * levels + 1;
         let k = Pipelines::new(&ctx)?;
 
         let f = |label: &str| storage_f32(&ctx, label, n);
@@ -251,9 +243,9 @@ impl GpuBackend {
         let mut op = Vec::new();
         let (mut lb, mut lx, mut lr) = (Vec::new(), Vec::new(), Vec::new());
         let (r, z) = (f("r"), f("z"));
-        for (l, &(cx, cy)) in dims.iter().enumerate() {
-            let cn = cx * cy;
-            op.push(storage_f32(&ctx, &format!("op{l}"), 4 * cn + cx));
+        for (l, &d) in dims.iter().enumerate() {
+            let cn = d.iter().product();
+            op.push(storage_f32(&ctx, &format!("op{l}"), packed_operator_len(d)));
             lb.push(if l == 0 {
                 r.clone()
             } else {
@@ -369,8 +361,11 @@ impl GpuBackend {
 
         // Dispatch shapes: one grid per level, then the reductions over the finest level.
         let mut shape_table: Vec<u32> = Vec::new();
-        for &(cx, cy) in &dims {
-            shape_table.extend_from_slice(&grid_groups(cx, cy));
+        for &d in &dims {
+            shape_table.extend_from_slice(&volume_groups(d));
+        }
+        for &d in &dims {
+            shape_table.extend_from_slice(&volume_groups([d[0], d[1], 1]));
         }
         shape_table.extend_from_slice(&[reduce_groups(n), 1, 1]);
         let shapes_buf = storage_bytes(
@@ -407,22 +402,28 @@ impl GpuBackend {
         let lp = LevelParams {
             grid: dims
                 .iter()
-                .map(|&(cx, cy)| uniform(&ctx, "grid", &GridParams::new(cx, cy)))
+                .map(|&d| uniform(&ctx, "grid", &GridParams::volume(d)))
                 .collect(),
             mg: dims
                 .iter()
-                .map(|&(cx, cy)| [0, 1].map(|c| uniform(&ctx, "mg", &MgParams::new(cx, cy, c))))
+                .map(|&d| [0, 1].map(|c| uniform(&ctx, "mg", &MgParams::sweep(d, c, false))))
+                .collect(),
+            mg_last: dims
+                .iter()
+                .map(|&d| {
+                    (smooth_passes(d).len() > 1)
+                        .then(|| [0, 1].map(|c| uniform(&ctx, "mg", &MgParams::sweep(d, c, true))))
+                })
                 .collect(),
             transfer: LevelParams::CORRECTIONS.map(|correction| {
                 (0..levels)
                     .map(|l| {
                         (l + 1 < levels).then(|| {
-                            let (fx, fy) = dims[l];
                             let twice = second_visit(config.solver.cycle, &dims, l);
                             uniform(
                                 &ctx,
                                 "transfer",
-                                &TransferParams::new(fx, fy, correction.scale(twice) as f32),
+                                &TransferParams::between(dims[l], correction.scale(twice) as f32),
                             )
                         })
                     })
@@ -497,7 +498,7 @@ impl GpuBackend {
             ip_ionic_k: coeffs.ip_ionic_k as f32,
             np_implicit: implicit_np as u32,
             liquid: coeffs.liquid() as f32,
-            ..Default::default()
+            nz: coeffs.grid.nz as u32,
         };
         let step_p = uniform(&ctx, "step", &step_params);
 
@@ -527,10 +528,10 @@ impl GpuBackend {
         let coupled_groups = b.coupled.as_ref().map(|cb| {
             let el = &cb.electronic;
             let el_p = uniform(c, "electronic", &ElectronicParams::new(&coeffs));
-            let cp = uniform(c, "coupled", &CoupledParams::new(nx, ny));
+            let cp = uniform(c, "coupled", &CoupledParams::new(shape));
             let shift = |unit: bool| {
                 [-1.0f32, 1.0]
-                    .map(|sign| uniform(c, "shift", &CoupledParams::shift(nx, ny, unit, sign)))
+                    .map(|sign| uniform(c, "shift", &CoupledParams::shift(shape, unit, sign)))
             };
             let (r_l, z_l, r_s, z_s) = (&mg.lb[0], &mg.lx[0], &el.lb[0], &el.lx[0]);
             // (b_l, x_l, b_s, x_s, shift into the collector's frame: None, Some(unit)).
@@ -865,8 +866,8 @@ impl GpuBackend {
             self.dispatch(pass, &k[KernelId::FillZero], &g.zero[l], Gate::Cg(l));
         }
         for _ in 0..sweeps {
-            self.dispatch(pass, &k[KernelId::MgSmooth], &g.smooth[l][0], Gate::Cg(l));
-            self.dispatch(pass, &k[KernelId::MgSmooth], &g.smooth[l][1], Gate::Cg(l));
+            self.record_smooth(pass, g, l, 0);
+            self.record_smooth(pass, g, l, 1);
         }
         self.dispatch(pass, &k[KernelId::MgResidual], &g.residual[l], Gate::Cg(l));
         self.dispatch(
@@ -887,8 +888,36 @@ impl GpuBackend {
             Gate::Cg(l),
         );
         for _ in 0..sweeps {
-            self.dispatch(pass, &k[KernelId::MgSmooth], &g.smooth[l][1], Gate::Cg(l));
-            self.dispatch(pass, &k[KernelId::MgSmooth], &g.smooth[l][0], Gate::Cg(l));
+            self.record_smooth(pass, g, l, 1);
+            self.record_smooth(pass, g, l, 0);
+        }
+    }
+
+    /// One colour sweep of mg_smooth on level l: over every z-section, or, when its nz is odd
+    /// and > 1, over sections 0..nz−1 and then the last (`params::smooth_passes`, the CPU's
+    /// order).
+    fn record_smooth(
+        &self,
+        pass: &mut wgpu::ComputePass,
+        g: &LevelGroups,
+        l: usize,
+        colour: usize,
+    ) {
+        let k = &self.k;
+        self.dispatch(
+            pass,
+            &k[KernelId::MgSmooth],
+            &g.smooth[l][colour],
+            Gate::Cg(l),
+        );
+        if let Some(last) = &g.smooth_last[l] {
+            let levels = self.dims.len();
+            self.dispatch(
+                pass,
+                &k[KernelId::MgSmooth],
+                &last[colour],
+                Gate::Cg(levels + l),
+            );
         }
     }
 
@@ -1088,12 +1117,12 @@ impl GpuBackend {
     }
 
     fn record_range_check(&self, pass: &mut wgpu::ComputePass) {
-        let (nx, ny) = self.dims[0];
+        let d0 = self.dims[0];
         self.dispatch(
             pass,
             &self.k[KernelId::RangeCheck],
             &self.g.range,
-            Gate::Direct(grid_groups(nx, ny)),
+            Gate::Direct(volume_groups(d0)),
         );
     }
 
@@ -1335,7 +1364,7 @@ impl GpuBackend {
                 }
                 return Err(self.solver_failure(&c));
             }
-            let width = self.coeffs.grid.width_m();
+            let width = self.coeffs.grid.collector_m();
             // The collector outflow of each step, in cell volumes (creep_finish_outflow).
             let outflow: Vec<f64> = match &self.b.creep {
                 Some(cb) => {
@@ -1465,7 +1494,7 @@ impl GpuBackend {
 
 /// The current scale the solver tolerance refers to, A/m per unit depth (as the CPU backend).
 fn current_scale_a_m(c: &Coefficients) -> f64 {
-    let w = c.grid.width_m();
+    let w = c.grid.collector_m();
     c.target_current_a_m
         .abs()
         .max(1e-3 * c.exchange_current_density_a_m2 * w)
@@ -1508,7 +1537,7 @@ impl Backend for GpuBackend {
     fn scalars(&mut self) -> Scalars {
         let (xi, inside) = self.xi_sums();
         let g = self.host.grid;
-        let per_width = g.dx_m * g.dx_m / g.width_m();
+        let per_width = g.dx_m * g.dx_m / g.collector_m();
         let s = &self.host;
         Scalars {
             time_s: s.time_s,
@@ -1529,7 +1558,7 @@ impl Backend for GpuBackend {
     }
 
     fn set_current_density(&mut self, a_m2: f64) {
-        self.coeffs.target_current_a_m = a_m2 * self.coeffs.grid.width_m();
+        self.coeffs.target_current_a_m = a_m2 * self.coeffs.grid.collector_m();
         self.write_collector_params();
     }
 

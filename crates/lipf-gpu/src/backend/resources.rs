@@ -105,7 +105,7 @@ impl Hierarchy {
     pub(super) fn sharing(
         ctx: &GpuContext,
         label: &str,
-        dims: &[(usize, usize)],
+        dims: &[[usize; 3]],
         work: &Hierarchy,
         b0: &wgpu::Buffer,
         x0: &wgpu::Buffer,
@@ -118,7 +118,7 @@ impl Hierarchy {
             op: dims
                 .iter()
                 .enumerate()
-                .map(|(l, &(cx, cy))| storage_f32(ctx, &format!("{label} op{l}"), 4 * cx * cy + cx))
+                .map(|(l, &d)| storage_f32(ctx, &format!("{label} op{l}"), packed_operator_len(d)))
                 .collect(),
             lb,
             lx,
@@ -153,8 +153,8 @@ pub(super) struct NpBuffers {
 }
 
 impl NpBuffers {
-    pub(super) fn new(ctx: &GpuContext, dims: &[(usize, usize)], mg: &Hierarchy) -> NpBuffers {
-        let n = dims[0].0 * dims[0].1;
+    pub(super) fn new(ctx: &GpuContext, dims: &[[usize; 3]], mg: &Hierarchy) -> NpBuffers {
+        let n: usize = dims[0].iter().product();
         NpBuffers {
             rhs: storage_f32(ctx, "np rhs", n),
             u: storage_f32(ctx, "np u", n),
@@ -183,12 +183,12 @@ pub(super) struct CreepBuffers {
 impl CreepBuffers {
     pub(super) fn new(
         ctx: &GpuContext,
-        dims: &[(usize, usize)],
+        dims: &[[usize; 3]],
         mg: &Hierarchy,
         stack_pressure_pa: f64,
         steps: usize,
     ) -> CreepBuffers {
-        let n = dims[0].0 * dims[0].1;
+        let n: usize = dims[0].iter().product();
         let stack = storage_f32(ctx, "creep stack pressure", n);
         upload_f64(ctx, &stack, &vec![stack_pressure_pa; n]);
         let slot_bytes = (ctx.device.limits().min_storage_buffer_offset_alignment as u64).max(4);
@@ -292,6 +292,8 @@ pub(super) struct SolveGroups {
 pub(super) struct LevelGroups {
     pub(super) coarsen: Vec<Option<wgpu::BindGroup>>,
     pub(super) smooth: Vec<[wgpu::BindGroup; 2]>,
+    /// The second pass over the last z-section (levels whose nz is odd and > 1).
+    pub(super) smooth_last: Vec<Option<[wgpu::BindGroup; 2]>>,
     pub(super) residual: Vec<wgpu::BindGroup>,
     pub(super) restrict: Vec<Option<wgpu::BindGroup>>,
     pub(super) prolong: Vec<Option<wgpu::BindGroup>>,
@@ -302,6 +304,8 @@ pub(super) struct LevelGroups {
 pub(super) struct LevelParams {
     pub(super) grid: Vec<wgpu::Buffer>,
     pub(super) mg: Vec<[wgpu::Buffer; 2]>,
+    /// mg_smooth's second pass over the last z-section, on levels whose nz is odd and > 1.
+    pub(super) mg_last: Vec<Option<[wgpu::Buffer; 2]>>,
     /// Transfer from level l to l + 1, one set for each coarse correction of
     /// [`LevelParams::CORRECTIONS`], in its order.
     pub(super) transfer: [Vec<Option<wgpu::Buffer>>; 2],
@@ -343,6 +347,16 @@ impl LevelGroups {
                     [0, 1].map(|col| {
                         k[KernelId::MgSmooth]
                             .bind(ctx, &[&lp.mg[l][col], &h.op[l], &h.lb[l], &h.lx[l]])
+                    })
+                })
+                .collect(),
+            smooth_last: (0..levels)
+                .map(|l| {
+                    lp.mg_last[l].as_ref().map(|mg| {
+                        [0, 1].map(|col| {
+                            k[KernelId::MgSmooth]
+                                .bind(ctx, &[&mg[col], &h.op[l], &h.lb[l], &h.lx[l]])
+                        })
                     })
                 })
                 .collect(),
