@@ -66,15 +66,46 @@ fn bm7_exact(x: f64, y: f64, t: f64) -> (f64, f64) {
 
 /// Runs benchmark 7 on an nx × nx/2 grid of [0,1]×[0,0.5] to t = 8; returns the L2 error.
 pub(crate) fn bm7_l2_error(nx: usize) -> f64 {
-    let ny = nx / 2;
-    let h = 1.0 / nx as f64;
-    let p = bare_params(nx, ny, h, 1.0, 1.0, KAPPA);
+    bm7_l2_error_3d(nx, Bm7Layout::Section)
+}
+
+/// Where benchmark 7's periodic direction lies on the grid.
+#[derive(Debug, Clone, Copy)]
+enum Bm7Layout {
+    /// Along x on a 2D section (the benchmark as published).
+    Section,
+    /// Along x, the problem extruded over `nz` sections along z.
+    Extruded(usize),
+    /// Along z on a grid one cell wide in x: the z faces carry the whole x-part of the Laplacian.
+    AlongZ,
+}
+
+/// Benchmark 7 with its periodic direction (n cells of 1/n) laid out as `layout` says; the
+/// L2 error over the benchmark's area (per section when extruded).
+fn bm7_l2_error_3d(n_periodic: usize, layout: Bm7Layout) -> f64 {
+    let ny = n_periodic / 2;
+    let h = 1.0 / n_periodic as f64;
+    let (nx, nz) = match layout {
+        Bm7Layout::Section => (n_periodic, 1),
+        Bm7Layout::Extruded(nz) => (n_periodic, nz),
+        Bm7Layout::AlongZ => (1, n_periodic),
+    };
+    let mut p = bare_params(nx, ny, h, 1.0, 1.0, KAPPA);
+    p.nz = nz;
     let t_end = 8.0;
     // Forward Euler at 1/4 of the diffusive limit, so that the spatial error dominates.
     let steps = (t_end / (h * h / (4.0 * KAPPA) / 4.0)).ceil() as usize;
     let dt = t_end / steps as f64;
-    let n = nx * ny;
-    let coord = |k: usize| (((k % nx) as f64 + 0.5) * h, ((k / nx) as f64 + 0.5) * h);
+    let n = nx * ny * nz;
+    // (periodic coordinate, y) of cell k.
+    let coord = |k: usize| {
+        let (i, j, kz) = (k % nx, (k / nx) % ny, k / (nx * ny));
+        let periodic = match layout {
+            Bm7Layout::AlongZ => kz,
+            _ => i,
+        };
+        ((periodic as f64 + 0.5) * h, (j as f64 + 0.5) * h)
+    };
     let mut xi: Vec<f64> = (0..n)
         .map(|k| bm7_exact(coord(k).0, coord(k).1, 0.0).0)
         .collect();
@@ -95,7 +126,25 @@ pub(crate) fn bm7_l2_error(nx: usize) -> f64 {
             (xi[k] - bm7_exact(x, y, t_end).0).powi(2)
         })
         .sum();
-    (err2 * h * h).sqrt()
+    (err2 * h * h / (n / (n_periodic * ny)) as f64).sqrt()
+}
+
+/// Benchmark 7 in three dimensions (issue "Three dimensions", check 1): extruded along z over
+/// three sections it gives the 2D error, and laid along z (one cell in x) the z faces carry
+/// the benchmark's periodic direction and give the same error: the z flux of the gradient term
+/// is the x flux's discretisation. Equal to 1e-9 (the same arithmetic, summed in another order).
+#[test]
+fn pfhub_benchmark7_extruded_and_along_z_gives_the_2d_errors() {
+    let n = 100;
+    let e2 = bm7_l2_error_3d(n, Bm7Layout::Section);
+    let ext = bm7_l2_error_3d(n, Bm7Layout::Extruded(3));
+    let along_z = bm7_l2_error_3d(n, Bm7Layout::AlongZ);
+    eprintln!("BM7 L2 error at h = 1/{n}: 2D {e2:.9e}, extruded {ext:.9e}, along z {along_z:.9e}");
+    assert!((ext / e2 - 1.0).abs() < 1e-9, "extruded {ext} against {e2}");
+    assert!(
+        (along_z / e2 - 1.0).abs() < 1e-9,
+        "along z {along_z} against {e2}"
+    );
 }
 
 #[test]
