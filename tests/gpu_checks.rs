@@ -1679,6 +1679,31 @@ fn assert_close_each(what: &str, gpu: &[f64], cpu: &[f64], tol: f64) {
     );
 }
 
+/// Every part of a 3D operator (`what` names the kernel and case) cell by cell, and its
+/// right-hand sides against the largest value.
+fn assert_operator_close(
+    what: &str,
+    g: &cpu::operator::Operator,
+    c: &cpu::operator::Operator,
+    rhs: &[(&str, &[f64], &[f64])],
+) {
+    assert_eq!(g.tz.len(), c.tz.len(), "{what}: tz");
+    for (name, x, y) in [
+        ("tx", &g.tx, &c.tx),
+        ("ty", &g.ty, &c.ty),
+        ("tz", &g.tz, &c.tz),
+        ("s", &g.s, &c.s),
+        ("diag", &g.diag, &c.diag),
+        ("tbot", &g.tbot, &c.tbot),
+    ] {
+        assert_close_each(&format!("{what} {name}"), x, y, 1e-5);
+    }
+    for (name, x, y) in rhs {
+        let stem = format!("{}.{name}", what.replace([' ', ',', '[', ']'], ""));
+        assert_close(&format!("{what} {name}"), &stem, c.nx, x, y, 1e-5, F32_WHY);
+    }
+}
+
 /// The step kernels with z faces against their CPU twins on a 3D state: xi_rate (isotropic z
 /// fluxes, the Kobayashi anisotropy in the sections), potential_assemble,
 /// electronic_assemble and np_assemble (the shared operator store with tz and per-section bottom
@@ -1730,29 +1755,13 @@ fn step_kernels_match_their_twins_in_3d() {
     let (gop, gb0, gb1) = t
         .potential_assemble(&c, &s.xi, &s.phi, &a, &gg, &s.eta)
         .unwrap();
-    assert!(!op.tz.is_empty() && gop.tz.len() == op.tz.len());
-    for (name, x, y) in [
-        ("tx", &gop.tx, &op.tx),
-        ("ty", &gop.ty, &op.ty),
-        ("tz", &gop.tz, &op.tz),
-        ("s", &gop.s, &op.s),
-        ("diag", &gop.diag, &op.diag),
-        ("tbot", &gop.tbot, &op.tbot),
-    ] {
-        assert_close_each(&format!("potential_assemble {name} [3d]"), x, y, 1e-5);
-    }
-    for (name, x, y) in [("b0", &gb0, &b0), ("b1", &gb1, &b1)] {
-        let w = format!("potential_assemble {name} [3d]");
-        assert_close(
-            &w,
-            &format!("potential_assemble-3d.{name}"),
-            g.nx,
-            x,
-            y,
-            1e-5,
-            F32_WHY,
-        );
-    }
+    assert!(!op.tz.is_empty());
+    assert_operator_close(
+        "potential_assemble [3d]",
+        &gop,
+        &op,
+        &[("b0", &gb0, &b0), ("b1", &gb1, &b1)],
+    );
 
     let mut eop = cpu::operator::Operator::zeros3(g.nx, g.ny, g.nz);
     cpu::electronic_assemble::electronic_assemble(
@@ -1769,28 +1778,12 @@ fn step_kernels_match_their_twins_in_3d() {
     let (geop, gb0, gb1) = t
         .electronic_assemble(&c, &s.xi, &s.phi, &s.electronic_potential, &a, &gg)
         .unwrap();
-    for (name, x, y) in [
-        ("tx", &geop.tx, &eop.tx),
-        ("ty", &geop.ty, &eop.ty),
-        ("tz", &geop.tz, &eop.tz),
-        ("s", &geop.s, &eop.s),
-        ("diag", &geop.diag, &eop.diag),
-        ("tbot", &geop.tbot, &eop.tbot),
-    ] {
-        assert_close_each(&format!("electronic_assemble {name} [3d]"), x, y, 1e-5);
-    }
-    for (name, x, y) in [("b0", &gb0, &b0), ("b1", &gb1, &b1)] {
-        let w = format!("electronic_assemble {name} [3d]");
-        assert_close(
-            &w,
-            &format!("electronic_assemble-3d.{name}"),
-            g.nx,
-            x,
-            y,
-            1e-5,
-            F32_WHY,
-        );
-    }
+    assert_operator_close(
+        "electronic_assemble [3d]",
+        &geop,
+        &eop,
+        &[("b0", &gb0, &b0), ("b1", &gb1, &b1)],
+    );
 
     // The rectifying interphase, whose band's conductance depends on the sign of ∇φ_s·∇ϕ, now
     // with z terms: φ_s perturbed by short waves along x, y and z so that band cells see both
@@ -1837,19 +1830,7 @@ fn step_kernels_match_their_twins_in_3d() {
     let (geop, _, _) = t
         .electronic_assemble(&ic, &s.xi, &band_phi, &phi_s, &a, &gg)
         .unwrap();
-    for (name, x, y) in [
-        ("tx", &geop.tx, &eop.tx),
-        ("ty", &geop.ty, &eop.ty),
-        ("tz", &geop.tz, &eop.tz),
-        ("diag", &geop.diag, &eop.diag),
-    ] {
-        assert_close_each(
-            &format!("electronic_assemble {name} [3d, interphase]"),
-            x,
-            y,
-            1e-5,
-        );
-    }
+    assert_operator_close("electronic_assemble [3d, interphase]", &geop, &eop, &[]);
 
     let dt = 0.5;
     let dif: Vec<f64> =
@@ -1886,15 +1867,8 @@ fn step_kernels_match_their_twins_in_3d() {
     let (gnop, grhs, gu) = t
         .np_assemble(&c, dt, &s.xi, &s.phi, &s.potential, &rate, &s.conc)
         .unwrap();
-    for (name, x, y) in [
-        ("tx", &gnop.tx, &nop.tx),
-        ("ty", &gnop.ty, &nop.ty),
-        ("tz", &gnop.tz, &nop.tz),
-        ("s", &gnop.s, &nop.s),
-        ("diag", &gnop.diag, &nop.diag),
-    ] {
-        assert_close_each(&format!("np_assemble {name} [3d]"), x, y, 1e-5);
-    }
+    assert!(gnop.tbot.iter().all(|&t| t == 0.0));
+    assert_operator_close("np_assemble [3d]", &gnop, &nop, &[]);
     // The device's problem in correction form, rhs = b − A u0 (twin_np_assemble). Each face's
     // flux T e^{fφ}[(c̃_n − c̃_k) + c̃ fΔφ exprel] keeps the f32 precision of its own size, so
     // the scale is the largest sum of |face fluxes| of a cell (in this quiet state 2e-5, the
