@@ -339,7 +339,7 @@ mod tests {
         }
         assert_eq!(
             shader("time_step").imports().collect::<Vec<_>>(),
-            ["control", "interp", "tree", "diffusivity", "indirect"]
+            ["control", "interp", "tree", "diffusivity", "indirect", "grid"]
         );
     }
 }
