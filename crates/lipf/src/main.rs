@@ -356,11 +356,16 @@ fn check(config: &Config) -> Result<()> {
             config.domain.height_um,
             config.domain.depth_um.unwrap_or_default()
         );
-        println!(
-            "3D domain: `lipf geometry` builds and measures its scaffold; `lipf run` refuses it \
-             (phase-field runs are 2D sections for now). The estimates below are those of the \
-             2D kernels per cell."
-        );
+        match config.require_runnable() {
+            Ok(()) => println!(
+                "3D domain: `lipf run` runs it on either backend (the implicit Nernst–Planck \
+                 step; no creep or Langevin noise in 3D); `lipf geometry` measures its scaffold."
+            ),
+            Err(e) => println!(
+                "3D domain: `lipf geometry` measures its scaffold; `lipf run` needs a change \
+                 first: {e}"
+            ),
+        }
     } else {
         println!(
             "grid: {} × {} cells of {} µm ({} × {} µm)",
