@@ -1,19 +1,19 @@
 // xi_noise.wgsl — conserved Langevin noise on ξ (docs/models/phase-field.md §9.11).
 //
-// Update:    noise[k] = A Σ_f ±m_f ζ_f over the four faces of cell k: the east face of cell k is
+// Update:    noise[k] = A Σ_f ±m_f ζ_f over the faces of cell k: the east face of cell k is
 //            face 2k (periodic in x), its north face 2k + 1 (none through the top and bottom
-//            boundaries); a face moves m_f ζ_f from its west or south cell to its east or north
-//            cell, m_f = min(m_L, m_R), m = 16ξ²s² with s = (1 − cϕ − ξ)₊ the room left (c = 1
+//            boundaries), with nz > 1 its front face 2n + k (periodic in z); a face moves
+//            m_f ζ_f from its west, south or back cell to its east, north or front cell, m_f = min(m_L, m_R), m = 16ξ²s² with s = (1 − cϕ − ξ)₊ the room left (c = 1
 //            with the scaffold obstacle, 0 without). ζ_f from Philox4x32-10 with
 //            counter (f, step, stream) and key seed: the top 24 bits of the first word, centred
 //            and scaled to unit variance. The step is step_base + control.step_count − 1
 //            (time_step.wgsl has counted the running step). xi_update adds √Δt·noise.
 // Bindings:  0 uniform NoiseParams; 1 xi (read); 2 phi (read); 3 control (read: step_count);
 //            4 noise (write).
-// Dispatch:  (ceil(nx/16), ceil(ny/16), 1) workgroups of 16×16, one invocation per cell.
-// Index:     k = j·nx + i.
+// Dispatch:  (ceil(nx/16), ceil(ny/16), nz) workgroups of 16×16, one invocation per cell.
+// Index:     k = (kz·ny + j)·nx + i.
 // Twin:      crates/lipf-core/src/cpu/xi_noise.rs.
-// Imports:   shared/control.wgsl
+// Imports:   shared/control.wgsl, shared/grid.wgsl
 
 struct NoiseParams {
     nx: u32,
@@ -27,6 +27,11 @@ struct NoiseParams {
     step_hi: u32,
     // c in the room s = (1 − cϕ − ξ)₊: 1 with the scaffold obstacle, 0 without.
     room_phi: f32,
+    // Sections along z (1: a 2D section).
+    nz: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: NoiseParams;
@@ -92,33 +97,50 @@ fn weight(k: u32) -> f32 {
 }
 
 // What the east face of (i, j) moves from (i, j) to its east neighbour.
-fn flux_x(i: u32, j: u32) -> f32 {
+// What the east face of cell i of row r (= kz·ny + j) moves to its east neighbour.
+fn flux_x(i: u32, r: u32) -> f32 {
     let e = select(i + 1u, 0u, i + 1u == p.nx);
-    let k = j * p.nx + i;
-    return min(weight(k), weight(j * p.nx + e)) * zeta(2u * k);
+    let k = r * p.nx + i;
+    return min(weight(k), weight(r * p.nx + e)) * zeta(2u * k);
 }
 
-// What the north face of (i, j) moves from (i, j) to (i, j + 1); nothing through the top.
-fn flux_y(i: u32, j: u32) -> f32 {
-    if (j + 1u >= p.ny) {
+// What the north face of cell i of row r moves to the cell above (none through the top).
+fn flux_y(i: u32, r: u32) -> f32 {
+    if (r % p.ny + 1u >= p.ny) {
         return 0.0;
     }
-    let k = j * p.nx + i;
+    let k = r * p.nx + i;
     return min(weight(k), weight(k + p.nx)) * zeta(2u * k + 1u);
+}
+
+// What the front face of cell k of section kz moves to the cell in front (nz > 1, z periodic).
+fn flux_z(k: u32, kz: u32) -> f32 {
+    let section = p.nx * p.ny;
+    let n = section * p.nz;
+    return min(weight(k), weight(front_cell(k, kz, section, p.nz))) * zeta(2u * n + k);
 }
 
 @compute @workgroup_size(16, 16)
 fn xi_noise(@builtin(global_invocation_id) gid: vec3<u32>) {
     // Invocations past the grid's edge do nothing.
-    if (gid.x >= p.nx || gid.y >= p.ny) {
+    if (gid.x >= p.nx || gid.y >= p.ny || gid.z >= p.nz) {
         return;
     }
     let i = gid.x;
     let j = gid.y;
+    let kz = gid.z;
+    let r = kz * p.ny + j;
     let w = select(i - 1u, p.nx - 1u, i == 0u);
     var south = 0.0;
     if (j > 0u) {
-        south = flux_y(i, j - 1u);
+        south = flux_y(i, r - 1u);
     }
-    noise[j * p.nx + i] = p.amplitude * (flux_x(w, j) - flux_x(i, j) + south - flux_y(i, j));
+    var flux = flux_x(w, r) - flux_x(i, r) + south - flux_y(i, r);
+    let k = r * p.nx + i;
+    if (p.nz > 1u) {
+        let section = p.nx * p.ny;
+        let kb = (kz + p.nz - 1u) % p.nz;
+        flux += flux_z(back_cell(k, kz, section, p.nz), kb) - flux_z(k, kz);
+    }
+    noise[k] = p.amplitude * flux;
 }

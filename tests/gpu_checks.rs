@@ -1832,6 +1832,36 @@ fn step_kernels_match_their_twins_in_3d() {
         .unwrap();
     assert_operator_close("electronic_assemble [3d, interphase]", &geop, &eop, &[]);
 
+    // The conserved noise with the z faces (faces 2n + k): the same Philox words on both sides.
+    let mut nc = c.clone();
+    nc.noise_amplitude_per_sqrt_s = 0.3;
+    nc.noise_seed = (1 << 33) + 5;
+    let mut d = vec![0.0; n];
+    cpu::xi_noise::xi_noise(
+        [g.nx, g.ny, g.nz],
+        nc.noise_amplitude_per_sqrt_s,
+        nc.noise_room_phi(),
+        nc.noise_seed,
+        7,
+        &s.xi,
+        &s.phi,
+        &mut d,
+    );
+    let gd = t.xi_noise(&nc, 7, 1, &s.xi, &s.phi).unwrap();
+    assert!(
+        d.iter().any(|&v| v != 0.0),
+        "the state has interfaces for the noise"
+    );
+    assert_close(
+        "xi_noise [3d]",
+        "xi_noise-3d",
+        g.nx,
+        &gd,
+        &d,
+        1e-5,
+        "the same Philox words and ζ; m and the six-face sum in f32",
+    );
+
     let dt = 0.5;
     let dif: Vec<f64> =
         s.xi.iter()
@@ -2966,8 +2996,7 @@ twin_test!(twin_xi_noise, |t, k| {
     let cpu_noise = |c: &lipf_core::Coefficients| {
         let mut d = vec![0.0; nx * ny];
         cpu::xi_noise::xi_noise(
-            nx,
-            ny,
+            [nx, ny, 1],
             c.noise_amplitude_per_sqrt_s,
             c.noise_room_phi(),
             c.noise_seed,

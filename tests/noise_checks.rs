@@ -109,7 +109,7 @@ fn noise_increments_have_the_prescribed_variance() {
     let mut d = vec![0.0; nx * ny];
     let (mut s, mut s2, mut expected, mut count) = (0.0, 0.0, 0.0, 0.0);
     for step in 0..20 {
-        xi_noise(nx, ny, a, 1.0, 9, step, &xi, &phi, &mut d);
+        xi_noise([nx, ny, 1], a, 1.0, 9, step, &xi, &phi, &mut d);
         for j in 0..ny {
             let faces = if j == 0 || j + 1 == ny { 3.0 } else { 4.0 };
             for i in 0..nx {

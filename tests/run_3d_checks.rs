@@ -166,6 +166,30 @@ fn a_3d_run_is_symmetric_under_exchanging_x_and_z() {
     assert!(moved > 1e-3, "ξ moved by {moved:e} only");
 }
 
+/// The conserved Langevin noise in 3D (faces in x, y and z), on the cylinder example (its Li
+/// meets the pores, where the noise acts): the run differs from the one without noise, and its
+/// Faraday balance holds as without (the noise moves Li, it creates none).
+#[test]
+fn a_3d_run_with_langevin_noise_conserves_li() {
+    let mut quiet = Config::from_file(&config_path("3d/cylinders-1.5um.json")).unwrap();
+    quiet.time.max_dt_s = Some(0.1);
+    let mut c = quiet.clone();
+    c.model.noise_amplitude_per_sqrt_s = 0.04;
+    c.model.noise_seed = 3;
+    let (coeffs, s) = run_to(&c, 1.0);
+    let (qc, q) = run_to(&quiet, 1.0);
+    let moved =
+        s.xi.iter()
+            .zip(&q.xi)
+            .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+    let (f, fq) = (faraday_error(&coeffs, &s), faraday_error(&qc, &q));
+    eprintln!(
+        "noise moved ξ by up to {moved:.2e}; Faraday balance {f:.2e} (without noise {fq:.2e})"
+    );
+    assert!(moved > 1e-3, "the noise did nothing ({moved:e})");
+    assert!(f < 1e-6, "Faraday balance {f}");
+}
+
 /// Check 4 (CPU): a 3D run interrupted after 7 steps and resumed from its checkpoint ends
 /// bitwise equal to the uninterrupted run, fields.h5 and time series included.
 #[cfg(feature = "hdf5")]

@@ -878,8 +878,8 @@ impl Config {
         self.nz() > 1
     }
 
-    /// Refuses what a phase-field run cannot do yet, naming the field: in 3D (CPU backend) the
-    /// explicit Nernst–Planck sub-steps, creep and the Langevin noise are 2D-only.
+    /// Refuses what a phase-field run cannot do yet, naming the field: in 3D the explicit
+    /// Nernst–Planck sub-steps and creep are 2D-only.
     pub fn require_runnable(&self) -> Result<(), ConfigError> {
         if !self.is_3d() {
             return Ok(());
@@ -897,13 +897,6 @@ impl Config {
                 "creep.enabled",
                 true,
                 "Li creep is built for 2D sections only; 3D runs need creep.enabled = false",
-            ));
-        }
-        if self.model.noise_amplitude_per_sqrt_s > 0.0 {
-            return Err(invalid(
-                "model.noise_amplitude_per_sqrt_s",
-                self.model.noise_amplitude_per_sqrt_s,
-                "the conserved Langevin noise is built for 2D sections only; 3D runs need 0",
             ));
         }
         Ok(())

@@ -715,8 +715,7 @@ impl StepKernels for CpuBackend {
         let n = c.grid.cells();
         let noise = self.noise.get_or_insert_with(|| vec![0.0; n]);
         crate::cpu::xi_noise::xi_noise(
-            c.grid.nx,
-            c.grid.ny,
+            [c.grid.nx, c.grid.ny, c.grid.nz],
             c.noise_amplitude_per_sqrt_s,
             c.noise_room_phi(),
             c.noise_seed,

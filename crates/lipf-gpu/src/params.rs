@@ -106,6 +106,7 @@ gpu_struct!(
     NoiseParams {
         nx: u32, ny: u32, amplitude: f32, seed_lo: u32,
         seed_hi: u32, step_lo: u32, step_hi: u32, room_phi: f32,
+        nz: u32, _pad0: u32, _pad1: u32, _pad2: u32,
     }
 );
 
@@ -121,6 +122,8 @@ impl NoiseParams {
             step_lo: step_base as u32,
             step_hi: (step_base >> 32) as u32,
             room_phi: c.noise_room_phi() as f32,
+            nz: c.grid.nz as u32,
+            ..Default::default()
         }
     }
 }

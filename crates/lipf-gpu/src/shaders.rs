@@ -242,7 +242,7 @@ pub const SHADERS: &[Shader] = &[
     ),
     shader!("creep_active_set", imports = ["creep"]),
     shader!("creep_finish", twin, imports = ["creep", "tree"]),
-    shader!("xi_noise", twin, imports = ["control"]),
+    shader!("xi_noise", twin, imports = ["control", "grid"]),
     shader!("xi_update", twin, imports = ["grid", "control", "float"]),
     shader!("copy", imports = ["grid"]),
     shader!("observables", twin, imports = ["reduce", "float"]),
@@ -339,7 +339,14 @@ mod tests {
         }
         assert_eq!(
             shader("time_step").imports().collect::<Vec<_>>(),
-            ["control", "interp", "tree", "diffusivity", "indirect", "grid"]
+            [
+                "control",
+                "interp",
+                "tree",
+                "diffusivity",
+                "indirect",
+                "grid"
+            ]
         );
     }
 }

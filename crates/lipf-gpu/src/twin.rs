@@ -668,7 +668,7 @@ impl<'a> TwinRunner<'a> {
         phi: &[f64],
     ) -> Result<Vec<f64>, GpuError> {
         let ctx = self.ctx;
-        let (nx, ny) = (c.grid.nx, c.grid.ny);
+        let (shape, n) = ([c.grid.nx, c.grid.ny, c.grid.nz], c.grid.cells());
         let pu = uniform(ctx, "noise", &NoiseParams::new(c, step_base));
         let bx = field(ctx, "xi", xi);
         let bp = field(ctx, "phi", phi);
@@ -676,13 +676,13 @@ impl<'a> TwinRunner<'a> {
             step_count,
             ..Default::default()
         });
-        let out = storage_f32(ctx, "noise", nx * ny);
+        let out = storage_f32(ctx, "noise", n);
         Ok(self
             .run(
                 KernelId::XiNoise,
                 &[&pu, &bx, &bp, &control, &out],
-                grid_groups(nx, ny),
-                &[(&out, nx * ny)],
+                volume_groups(shape),
+                &[(&out, n)],
             )?
             .remove(0))
     }

@@ -359,7 +359,7 @@ fn check(config: &Config) -> Result<()> {
         match config.require_runnable() {
             Ok(()) => println!(
                 "3D domain: `lipf run` runs it on either backend (the implicit Nernst–Planck \
-                 step; no creep or Langevin noise in 3D); `lipf geometry` measures its scaffold."
+                 step; no creep in 3D); `lipf geometry` measures its scaffold."
             ),
             Err(e) => println!(
                 "3D domain: `lipf geometry` measures its scaffold; `lipf run` needs a change \

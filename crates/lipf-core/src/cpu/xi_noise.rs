@@ -68,14 +68,14 @@ pub fn interface_weight(xi: f64, phi: f64, room_phi: f64) -> f64 {
     q * q
 }
 
-/// D = A Σ_f ±m_f ζ_f per cell for step `step`. Faces: the east face of cell k = (i, j) is face
-/// 2k (periodic in x: the east face of the last column joins it to the first), its north face
-/// 2k + 1 (none through the top and bottom boundaries). A face moves m_f ζ_f from its west or
-/// south cell to its east or north cell.
+/// D = A Σ_f ±m_f ζ_f per cell for step `step` on a grid of shape [nx, ny, nz]. Faces: the east
+/// face of cell k = (i, j, kz) is face 2k (periodic in x: the east face of the last column joins
+/// it to the first), its north face 2k + 1 (none through the top and bottom boundaries), and when
+/// nz > 1 its front face 2n + k (n cells; periodic in z). A face moves m_f ζ_f from its west,
+/// south or back cell to its east, north or front cell.
 #[allow(clippy::too_many_arguments)]
 pub fn xi_noise(
-    nx: usize,
-    ny: usize,
+    [nx, ny, nz]: [usize; 3],
     amplitude_per_sqrt_s: f64,
     room_phi: f64,
     seed: u64,
@@ -84,26 +84,37 @@ pub fn xi_noise(
     phi: &[f64],
     out: &mut [f64],
 ) {
+    let n = nx * ny * nz;
     let m = |k: usize| interface_weight(xi[k], phi[k], room_phi);
     let east = |i: usize| if i + 1 == nx { 0 } else { i + 1 };
     let west = |i: usize| if i == 0 { nx - 1 } else { i - 1 };
-    // What the east face of (i, j) moves from (i, j) to its east neighbour.
-    let fx = |i: usize, j: usize| {
-        let (k, ke) = (j * nx + i, j * nx + east(i));
+    // What the east face of cell i of row r moves from it to its east neighbour.
+    let fx = |i: usize, r: usize| {
+        let (k, ke) = (r * nx + i, r * nx + east(i));
         m(k).min(m(ke)) * zeta(seed, step, 2 * k as u32)
     };
-    // What the north face of (i, j) moves from (i, j) to (i, j + 1).
-    let fy = |i: usize, j: usize| {
-        if j + 1 >= ny {
+    // What the north face of cell i of row r moves from it to the cell above.
+    let fy = |i: usize, r: usize| {
+        if r % ny + 1 >= ny {
             return 0.0;
         }
-        let (k, kn) = (j * nx + i, (j + 1) * nx + i);
+        let (k, kn) = (r * nx + i, (r + 1) * nx + i);
         m(k).min(m(kn)) * zeta(seed, step, 2 * k as u32 + 1)
     };
-    for_rows(out, nx, |j, row| {
+    // What the front face of cell k moves from it to the cell in front (nz > 1).
+    let fz = |k: usize| {
+        let front = (k + nx * ny) % n;
+        m(k).min(m(front)) * zeta(seed, step, (2 * n + k) as u32)
+    };
+    for_rows(&mut out[..n], nx, |r, row| {
         for (i, d) in row.iter_mut().enumerate() {
-            let south = if j > 0 { fy(i, j - 1) } else { 0.0 };
-            *d = amplitude_per_sqrt_s * (fx(west(i), j) - fx(i, j) + south - fy(i, j));
+            let south = if r % ny > 0 { fy(i, r - 1) } else { 0.0 };
+            let mut flux = fx(west(i), r) - fx(i, r) + south - fy(i, r);
+            if nz > 1 {
+                let k = r * nx + i;
+                flux += fz((k + n - nx * ny) % n) - fz(k);
+            }
+            *d = amplitude_per_sqrt_s * flux;
         }
     });
 }
@@ -150,6 +161,33 @@ mod tests {
     }
 
     #[test]
+    fn in_3d_the_noise_moves_li_across_the_z_faces_too_and_creates_none() {
+        let shape = [9, 7, 5];
+        let n = 9 * 7 * 5;
+        // ξ varies along x and z, away from 0 and 1: every face carries noise.
+        let xi: Vec<f64> = (0..n)
+            .map(|k| 0.5 + 0.4 * ((k / 63) as f64 * 1.3 + (k % 9) as f64 * 0.2).sin())
+            .collect();
+        let phi = vec![0.0; n];
+        let mut d = vec![0.0; n];
+        xi_noise(shape, 0.3, 1.0, 11, 5, &xi, &phi, &mut d);
+        let sum: f64 = d.iter().sum();
+        let size: f64 = d.iter().map(|v| v.abs()).sum();
+        assert!(size > 1.0, "the noise does something ({size})");
+        assert!(sum.abs() < 1e-14 * size, "Σ D = {sum:e} of Σ|D| = {size:e}");
+        // The z faces take part: one section alone does not conserve.
+        let section: f64 = d[..63].iter().sum();
+        assert!(
+            section.abs() > 1e-3 * size,
+            "Σ D over section 0 = {section:e}"
+        );
+        // Reproducible for a seed and step.
+        let mut again = vec![0.0; n];
+        xi_noise(shape, 0.3, 1.0, 11, 5, &xi, &phi, &mut again);
+        assert_eq!(d, again);
+    }
+
+    #[test]
     fn the_noise_moves_li_between_cells_and_creates_none() {
         let (nx, ny) = (23, 17);
         let xi: Vec<f64> = (0..nx * ny)
@@ -157,22 +195,22 @@ mod tests {
             .collect();
         let phi = vec![0.0; nx * ny];
         let mut d = vec![0.0; nx * ny];
-        xi_noise(nx, ny, 0.3, 1.0, 11, 5, &xi, &phi, &mut d);
+        xi_noise([nx, ny, 1], 0.3, 1.0, 11, 5, &xi, &phi, &mut d);
         let sum: f64 = d.iter().sum();
         let size: f64 = d.iter().map(|v| v.abs()).sum();
         assert!(size > 1.0, "the noise does something ({size})");
         assert!(sum.abs() < 1e-14 * size, "Σ D = {sum:e} of Σ|D| = {size:e}");
         // Reproducible, and another step or seed gives other numbers.
         let mut again = vec![0.0; nx * ny];
-        xi_noise(nx, ny, 0.3, 1.0, 11, 5, &xi, &phi, &mut again);
+        xi_noise([nx, ny, 1], 0.3, 1.0, 11, 5, &xi, &phi, &mut again);
         assert_eq!(d, again);
-        xi_noise(nx, ny, 0.3, 1.0, 11, 6, &xi, &phi, &mut again);
+        xi_noise([nx, ny, 1], 0.3, 1.0, 11, 6, &xi, &phi, &mut again);
         assert_ne!(d, again);
-        xi_noise(nx, ny, 0.3, 1.0, 12, 5, &xi, &phi, &mut again);
+        xi_noise([nx, ny, 1], 0.3, 1.0, 12, 5, &xi, &phi, &mut again);
         assert_ne!(d, again);
         // Nothing in the bulk phases.
         let bulk = vec![1.0; nx * ny];
-        xi_noise(nx, ny, 0.3, 1.0, 11, 5, &bulk, &phi, &mut again);
+        xi_noise([nx, ny, 1], 0.3, 1.0, 11, 5, &bulk, &phi, &mut again);
         assert!(again.iter().all(|&v| v == 0.0));
     }
 
@@ -187,9 +225,9 @@ mod tests {
             .collect();
         let xi: Vec<f64> = phi.iter().map(|p| 1.0 - p).collect();
         let mut d = vec![1.0; nx * ny];
-        xi_noise(nx, ny, 0.3, 1.0, 3, 1, &xi, &phi, &mut d);
+        xi_noise([nx, ny, 1], 0.3, 1.0, 3, 1, &xi, &phi, &mut d);
         assert!(d.iter().all(|&v| v == 0.0), "{d:?}");
-        xi_noise(nx, ny, 0.3, 0.0, 3, 1, &xi, &phi, &mut d);
+        xi_noise([nx, ny, 1], 0.3, 0.0, 3, 1, &xi, &phi, &mut d);
         assert!(d.iter().any(|&v| v.abs() > 1e-2));
         // In a pore (ϕ = 0) the weight is the room-free one whatever c.
         for x in [0.0, 0.1, 0.5, 0.9, 1.0] {
