@@ -1,6 +1,6 @@
 //! The potential solver on the CPU: conjugate gradients preconditioned by one multigrid V-cycle.
 //!
-//! Multigrid: piecewise-constant 2×2 aggregation with Galerkin coarse operators
+//! Multigrid: piecewise-constant 2×2 (3D: 2×2×2) aggregation with Galerkin coarse operators
 //! ([`crate::cpu::mg_coarsen`]), symmetric red–black Gauss–Seidel smoothing
 //! ([`crate::cpu::mg_smooth`]) and a dense Cholesky solve on the coarsest level. Galerkin
 //! aggregation keeps the conductivity contrast of every level exact, so the preconditioner stays
@@ -435,7 +435,8 @@ impl Multigrid {
 ///   [ A_l + S    −S    ] [φ_l]   [b_l]
 ///   [   −S     A_s + S ] [φ_s] = [b_s]
 ///
-/// with A_l, A_s the ionic and electronic 5-point operators and S ≥ 0 the linearised reaction
+/// with A_l, A_s the ionic and electronic 5-point (3D: 7-point) operators and S ≥ 0 the
+/// linearised reaction
 /// (both operators carry S as their diagonal term, so `ionic.operator().s` is the coupling). The
 /// matrix is symmetric positive definite, so CG applies; the preconditioner is block-diagonal, one
 /// multigrid V-cycle on each operator. Where the reaction couples the two potentials more

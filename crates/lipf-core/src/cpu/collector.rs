@@ -25,7 +25,8 @@ pub struct CollectorPotential {
     pub v_collector: f64,
 }
 
-/// The plating current per unit depth of `potential` through the top boundary, A/m:
+/// The plating current per unit depth (3D: per Δx of depth, summed over the sections) of
+/// `potential` through the top boundary, A/m:
 /// −Σ_top T φ ([`Operator::top_outflow`] is the outward current).
 pub fn top_current(op: &Operator, potential: &[f64]) -> f64 {
     -op.top_outflow(potential)

@@ -1,11 +1,12 @@
 //! CPU reference kernels. Each file `x.rs` that exports a function `x` is one kernel with a WGSL
 //! twin `shaders/x.wgsl` that performs the same update; the others are shared helpers.
-//! Kernels are plain loops over rows (parallel over rows with rayon, deterministic).
+//! Kernels are plain loops over x-rows r = k·ny + j (parallel over rows with rayon,
+//! deterministic); a 3D grid is nz sections of ny rows.
 //!
 //! | kernel | update |
 //! |---|---|
 //! | `xi_rate` | Allen–Cahn rate and linearised Butler–Volmer (a, g) |
-//! | `potential_assemble` | 5-point operator and right-hand sides of current continuity (ions) |
+//! | `potential_assemble` | 5-point (3D: 7-point) operator and right-hand sides of current continuity (ions) |
 //! | `electronic_assemble` | the same for the electrons (two-potential form) |
 //! | `mg_smooth`, `mg_residual`, `mg_restrict`, `mg_prolong`, `mg_coarsen` | multigrid |
 //! | `collector` | galvanostatic V = (I_target − I0)/I1, φ = φ0 + V φ1, the top-boundary current |
@@ -16,7 +17,7 @@
 //! | `conc_update` | Nernst–Planck step of c̃ (reference form, one step) |
 //! | `np_coefficients` | the same step's stencil, computed once per step |
 //! | `np_substep` | one Nernst–Planck sub-step with that stencil (`model.nernst_planck = "explicit"`) |
-//! | `np_assemble` | the implicit Nernst–Planck step as an SPD 5-point problem in u = c̃ e^{fφ} |
+//! | `np_assemble` | the implicit Nernst–Planck step as an SPD 5-point (3D: 7-point) problem in u = c̃ e^{fφ} |
 //! | `np_finish` | c̃ = e^{−fφ} u after that problem is solved |
 //! | `creep_assemble` | Li creep: the pressure problem of the metal's Darcy flow (its active-set update `update_active_set` has the WGSL kernel `creep_active_set`) |
 //! | `creep_finish` | ξ gives up its excess and takes up the inflow after that problem is solved |
