@@ -199,11 +199,8 @@ impl CpuBackend {
     pub fn with_state(config: &Config, state: State, geometry: GeometryInfo) -> CpuBackend {
         let coeffs = Coefficients::from_config(config);
         let grid = coeffs.grid;
-        assert_eq!(
-            (grid.nx, grid.ny, grid.nz),
-            (state.grid.nx, state.grid.ny, state.grid.nz)
-        );
-        let shape = [grid.nx, grid.ny, grid.nz];
+        let shape = grid.shape();
+        assert_eq!(shape, state.grid.shape());
         let n = grid.cells();
         let diffusivity = state
             .xi
@@ -612,7 +609,7 @@ impl StepKernels for CpuBackend {
         let c = &self.coeffs;
         let s = &self.state;
         let maxima = step_maxima(
-            [c.grid.nx, c.grid.ny, c.grid.nz],
+            c.grid.shape(),
             c.f_over_rt_per_v,
             &self.rate,
             &s.potential,
@@ -715,7 +712,7 @@ impl StepKernels for CpuBackend {
         let n = c.grid.cells();
         let noise = self.noise.get_or_insert_with(|| vec![0.0; n]);
         crate::cpu::xi_noise::xi_noise(
-            [c.grid.nx, c.grid.ny, c.grid.nz],
+            c.grid.shape(),
             c.noise_amplitude_per_sqrt_s,
             c.noise_room_phi(),
             c.noise_seed,

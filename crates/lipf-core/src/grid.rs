@@ -50,6 +50,11 @@ impl Grid {
         self.width_m() * self.nz as f64
     }
 
+    /// [nx, ny, nz].
+    pub fn shape(&self) -> [usize; 3] {
+        [self.nx, self.ny, self.nz]
+    }
+
     /// x-rows (ny · nz): the kernels' parallel unit, row r = k·ny + j.
     pub fn rows(&self) -> usize {
         self.ny * self.nz

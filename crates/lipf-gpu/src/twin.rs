@@ -206,7 +206,7 @@ impl<'a> TwinRunner<'a> {
         eta: &[f64],
     ) -> Result<(Operator, Vec<f64>, Vec<f64>), GpuError> {
         let ctx = self.ctx;
-        let shape = [c.grid.nx, c.grid.ny, c.grid.nz];
+        let shape = c.grid.shape();
         let (n, len) = (c.grid.cells(), packed_operator_len(shape));
         let pu = uniform(ctx, "assemble", &AssembleParams::new(c));
         let bufs = [xi, phi, a, g, eta].map(|v| field(ctx, "in", v));
@@ -237,7 +237,7 @@ impl<'a> TwinRunner<'a> {
         g: &[f64],
     ) -> Result<(Operator, Vec<f64>, Vec<f64>), GpuError> {
         let ctx = self.ctx;
-        let shape = [c.grid.nx, c.grid.ny, c.grid.nz];
+        let shape = c.grid.shape();
         let (n, len) = (c.grid.cells(), packed_operator_len(shape));
         let pu = uniform(ctx, "electronic", &ElectronicParams::new(c));
         let bufs = [xi, phi, a, g, phi_s].map(|v| field(ctx, "in", v));
@@ -668,7 +668,7 @@ impl<'a> TwinRunner<'a> {
         phi: &[f64],
     ) -> Result<Vec<f64>, GpuError> {
         let ctx = self.ctx;
-        let (shape, n) = ([c.grid.nx, c.grid.ny, c.grid.nz], c.grid.cells());
+        let (shape, n) = (c.grid.shape(), c.grid.cells());
         let pu = uniform(ctx, "noise", &NoiseParams::new(c, step_base));
         let bx = field(ctx, "xi", xi);
         let bp = field(ctx, "phi", phi);
@@ -791,7 +791,7 @@ impl<'a> TwinRunner<'a> {
         conc: &[f64],
     ) -> Result<(Operator, Vec<f64>, Vec<f64>), GpuError> {
         let ctx = self.ctx;
-        let shape = [c.grid.nx, c.grid.ny, c.grid.nz];
+        let shape = c.grid.shape();
         let (n, len) = (c.grid.cells(), packed_operator_len(shape));
         let pu = uniform(ctx, "conc", &ConcParams::new(c));
         let [bx, bp, bpot, br, bc] = [xi, phi, potential, rate, conc].map(|v| field(ctx, "in", v));

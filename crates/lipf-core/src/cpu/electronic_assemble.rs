@@ -125,7 +125,7 @@ pub fn electronic_conductivities(
     phi_s: &[f64],
 ) -> Vec<f64> {
     let g = &c.grid;
-    let (nx, shape) = (g.nx, [g.nx, g.ny, g.nz]);
+    let (nx, shape) = (g.nx, g.shape());
     let mut sigma = vec![0.0; g.cells()];
     for r in 0..g.rows() {
         for i in 0..nx {

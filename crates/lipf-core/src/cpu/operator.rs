@@ -183,29 +183,23 @@ impl Operator {
     /// direction the neighbour appears twice, once for each face.
     #[inline]
     pub fn for_each_face(&self, c: usize, mut f: impl FnMut(Option<usize>, f64)) {
-        let (nx, ny, nz) = (self.nx, self.ny, self.nz);
-        let (i, j, k) = (c % nx, (c / nx) % ny, c / (nx * ny));
+        let nx = self.nx;
+        let (r, i) = (c / nx, c % nx);
+        let nb = self.row(r);
         if nx > 1 {
-            let e = c - i + (i + 1) % nx;
-            let w = c - i + (i + nx - 1) % nx;
+            let e = r * nx + (i + 1) % nx;
+            let w = r * nx + (i + nx - 1) % nx;
             f(Some(e), self.tx[c]);
             f(Some(w), self.tx[w]);
         }
-        if j + 1 < ny {
-            f(Some(c + nx), self.ty[c]);
-        } else {
-            f(None, self.ty[c]);
+        f(nb.north.map(|q| q + i), self.ty[c]);
+        match nb.south {
+            Some(q) => f(Some(q + i), self.ty[q + i]),
+            None => f(None, self.tbot[nb.k * nx + i]),
         }
-        if j > 0 {
-            f(Some(c - nx), self.ty[c - nx]);
-        } else {
-            f(None, self.tbot[k * nx + i]);
-        }
-        if nz > 1 {
-            let front = (((k + 1) % nz) * ny + j) * nx + i;
-            let back = (((k + nz - 1) % nz) * ny + j) * nx + i;
-            f(Some(front), self.tz[c]);
-            f(Some(back), self.tz[back]);
+        if let (Some(front), Some(back)) = (nb.front, nb.back) {
+            f(Some(front + i), self.tz[c]);
+            f(Some(back + i), self.tz[back + i]);
         }
     }
 

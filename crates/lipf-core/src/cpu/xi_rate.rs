@@ -22,6 +22,7 @@
 
 use super::electronic_assemble::in_band;
 use super::interp::reaction_shape;
+use super::operator::row_neighbours;
 use super::par::for_rows2;
 use crate::coefficients::Coefficients;
 
@@ -343,11 +344,11 @@ pub fn xi_rate(
             kobayashi_flux(p, gx, gy).1
         };
         // The rows across the front and back faces (nz > 1; z periodic).
-        let z_rows = (nz > 1).then(|| {
-            let front = ((kz + 1) % nz * ny + j) * nx;
-            let back = ((kz + nz - 1) % nz * ny + j) * nx;
-            (&xi[front..front + nx], &xi[back..back + nx])
-        });
+        let nb = row_neighbours(r, nx, ny, nz);
+        let z_rows = nb
+            .front
+            .zip(nb.back)
+            .map(|(f, b)| (&xi[f..f + nx], &xi[b..b + nx]));
         for i in 0..nx {
             let k = r * nx + i;
             let x = xi[k];

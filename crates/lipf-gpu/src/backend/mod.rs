@@ -224,9 +224,9 @@ impl GpuBackend {
         let coeffs = Coefficients::from_config(config);
         let implicit_np = coeffs.nernst_planck == NernstPlanck::Implicit;
         let two_potential = coeffs.overpotential == OverpotentialForm::TwoPotential;
-        let (nx, ny, nz) = (coeffs.grid.nx, coeffs.grid.ny, coeffs.grid.nz);
-        assert_eq!((nx, ny, nz), (state.grid.nx, state.grid.ny, state.grid.nz));
-        let shape = [nx, ny, nz];
+        let shape = coeffs.grid.shape();
+        assert_eq!(shape, state.grid.shape());
+        let [nx, ny, _] = shape;
         let n = coeffs.grid.cells();
         check_device_limits(&ctx, shape)?;
         let dims = level_dims(shape);
