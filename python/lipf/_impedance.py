@@ -112,7 +112,7 @@ def impedance(
     - ``voxel_file``: an HDF5 voxel file (dataset ``/voxels``; ``voxel_size_um`` overrides its
       attribute);
     - ``fields``: a run (folder, ``fields.h5`` or :class:`RunResult`) and its ``snapshot``
-      (a number or ``"last"``): Li where ξ > ½, LLZO where ϕ > ½, pore elsewhere;
+      (a number or ``"last"``), 2D or 3D: Li where ξ > ½, LLZO where ϕ > ½, pore elsewhere;
     - ``csv`` (a measured spectrum: f_hz, re_ohm, im_ohm) or ``spectrum`` = ``(f_hz, z)``
       with complex ``z``: analysed only.
 

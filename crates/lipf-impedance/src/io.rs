@@ -577,21 +577,23 @@ pub fn read_voxel_file(
     read().with_context(|| format!("cannot read voxel file {}", path.display()))
 }
 
-/// A 2-D section of a phase-field snapshot (`fields.h5` of `lipf run`).
+/// The grid of a phase-field snapshot (`fields.h5` of `lipf run`) or of a scaffold as built:
+/// a 2-D section (`nz` = 1) or a volume, x fastest, then y, then z.
 #[derive(Debug, Clone)]
 pub struct FieldsSection {
     /// The snapshot's name in the file (`NNNNNN`).
     pub snapshot: String,
     pub nx: usize,
     pub ny: usize,
+    pub nz: usize,
     pub dx_um: f64,
     pub xi: Vec<f32>,
     pub phi: Vec<f32>,
 }
 
 /// Reads snapshot `snapshot` (a number or `last`) of a phase-field output: ξ from
-/// `/snapshots/NNNNNN/xi`, ϕ from `/static/phi`, the grid spacing from the attribute `dx_um`
-/// of `/grid`. The dataset shapes are checked against `budget` (reading plus the network that
+/// `/snapshots/NNNNNN/xi`, ϕ from `/static/phi`, (ny, nx) for a 2-D run or (nz, ny, nx) for a
+/// 3-D one, the grid spacing from the attribute `dx_um` of `/grid`. The dataset shapes are checked against `budget` (reading plus the network that
 /// `solver` needs) before the data is read; every value must be finite (the error names the
 /// dataset and the first offending cell).
 #[cfg(feature = "hdf5")]
@@ -638,37 +640,45 @@ pub fn read_fields_section(
         }
         let xi_name = format!("/snapshots/{name}/xi");
         let phi_name = "/static/phi";
-        let shape2 = |n: &str| -> Result<(usize, usize)> {
+        let shape = |n: &str| -> Result<[usize; 3]> {
             let ds = file.dataset(n).with_context(|| format!("no dataset {n}"))?;
             match ds.shape().as_slice() {
-                [ny, nx] => Ok((*ny, *nx)),
-                s => bail!("{n} has shape {s:?}; expected (ny, nx)"),
+                [ny, nx] => Ok([1, *ny, *nx]),
+                [nz, ny, nx] => Ok([*nz, *ny, *nx]),
+                s => bail!("{n} has shape {s:?}; expected (ny, nx) or (nz, ny, nx)"),
             }
         };
-        let (ny, nx) = shape2(&xi_name)?;
-        let (ny2, nx2) = shape2(phi_name)?;
-        if (ny, nx) != (ny2, nx2) {
-            bail!("{xi_name} is {ny} × {nx} but {phi_name} is {ny2} × {nx2}");
+        let [nz, ny, nx] = shape(&xi_name)?;
+        let dims_phi = shape(phi_name)?;
+        if [nz, ny, nx] != dims_phi {
+            let [nz2, ny2, nx2] = dims_phi;
+            bail!("{xi_name} is {nz} × {ny} × {nx} but {phi_name} is {nz2} × {ny2} × {nx2}");
         }
-        if nx == 0 || ny == 0 {
-            bail!("{xi_name} is {ny} × {nx}: an empty section");
+        if nx == 0 || ny == 0 || nz == 0 {
+            bail!("{xi_name} is {nz} × {ny} × {nx}: an empty grid");
         }
-        let cells = nx as f64 * ny as f64;
+        let cells = nx as f64 * ny as f64 * nz as f64;
+        let what = if nz == 1 {
+            format!("the {ny} × {nx} section of snapshot {name}")
+        } else {
+            format!("the {nz} × {ny} × {nx} volume of snapshot {name}")
+        };
         budget
             .check(
-                &format!("the {ny} × {nx} section of snapshot {name}"),
-                9.0 * cells + crate::memory::network_memory_bytes(nx, 1, ny, solver),
+                &what,
+                9.0 * cells + crate::memory::network_memory_bytes(nx, nz, ny, solver),
             )
             .map_err(|e| anyhow::anyhow!(e))?;
         drop(file);
-        let (_, _, xi) = lipf_io::h5::read_dataset_f32(path, &xi_name)?;
+        let (_, xi) = lipf_io::h5::read_grid_f32(path, &xi_name)?;
         crate::structure::check_finite_field(&xi_name, nx, &xi).map_err(|e| anyhow::anyhow!(e))?;
-        let (_, _, phi) = lipf_io::h5::read_dataset_f32(path, phi_name)?;
+        let (_, phi) = lipf_io::h5::read_grid_f32(path, phi_name)?;
         crate::structure::check_finite_field(phi_name, nx, &phi).map_err(|e| anyhow::anyhow!(e))?;
         Ok(FieldsSection {
             snapshot: name,
             nx,
             ny,
+            nz,
             dx_um,
             xi,
             phi,
@@ -693,8 +703,8 @@ pub fn read_scaffold_fields(
     path: &Path,
     budget: &crate::memory::MemoryBudget,
     solver: crate::memory::SolverMemory,
-) -> Result<(FieldsSection, usize)> {
-    let read = || -> Result<(FieldsSection, usize)> {
+) -> Result<FieldsSection> {
+    let read = || -> Result<FieldsSection> {
         lipf_io::h5::disable_file_locking();
         let file = hdf5::File::open(path)?;
         let dx_um: f64 = file
@@ -734,17 +744,15 @@ pub fn read_scaffold_fields(
         crate::structure::check_finite_field("/xi", nx, &xi).map_err(|e| anyhow::anyhow!(e))?;
         let (_, phi) = lipf_io::h5::read_grid_f32(path, "/phi")?;
         crate::structure::check_finite_field("/phi", nx, &phi).map_err(|e| anyhow::anyhow!(e))?;
-        Ok((
-            FieldsSection {
-                snapshot: "as-built".into(),
-                nx,
-                ny,
-                dx_um,
-                xi,
-                phi,
-            },
+        Ok(FieldsSection {
+            snapshot: "as-built".into(),
+            nx,
+            ny,
             nz,
-        ))
+            dx_um,
+            xi,
+            phi,
+        })
     };
     read().with_context(|| format!("cannot read scaffold {}", path.display()))
 }
@@ -761,15 +769,15 @@ pub fn phase_field_structure(
     solver: crate::memory::SolverMemory,
     m: &crate::params::MaterialsSi,
 ) -> Result<(crate::structure::Structure, String)> {
-    let (sec, nz) = if is_scaffold_file(path) {
+    let sec = if is_scaffold_file(path) {
         read_scaffold_fields(path, budget, solver)?
     } else {
-        (read_fields_section(path, snapshot, budget, solver)?, 1)
+        read_fields_section(path, snapshot, budget, solver)?
     };
     let s = crate::structure::Structure::from_phase_field_volume(
         sec.nx,
         sec.ny,
-        nz,
+        sec.nz,
         lipf_core::units::um_to_m(sec.dx_um),
         &sec.xi,
         &sec.phi,

@@ -52,8 +52,8 @@ parameters from --config and the flags below\n  \
 --voxel-file F.h5    a 3-D (nz, ny, nx) or 2-D (ny, nx) u8 dataset /voxels (0 pore, 1 electrolyte, \
 2 metal) with attribute voxel_size_um\n  \
 --fields F.h5        a phase-field snapshot of `lipf run` (Li where ξ > 0.5, LLZO where ϕ > 0.5, \
-pore elsewhere; one voxel thick), or the scaffold.h5 of `lipf geometry` as built, 2-D or 3-D \
-(the growth direction y becomes the WE→CE direction)\n  \
+pore elsewhere; a 2-D run is one voxel thick, a 3-D run its volume), or the scaffold.h5 of \
+`lipf geometry` as built, 2-D or 3-D (the growth direction y becomes the WE→CE direction)\n  \
 --csv F.csv          a measured spectrum: columns f (Hz), Re Z (Ω), Im Z (Ω); analysed only\n\n\
 Analyses: the 1-D physical model (model structure only), an R0 + n RC fit (Levenberg–Marquardt), \
 the linear Kramers–Kronig test (Schönleber et al. 2014) and the distribution of relaxation times \
@@ -80,7 +80,7 @@ pub struct ImpedanceArgs {
     #[arg(long)]
     voxel_size_um: Option<f64>,
     /// Phase-field output (fields.h5) of `lipf run`, or scaffold.h5 of `lipf geometry` (2D or
-    /// 3D), instead of the model structure.
+    /// 3D, both), instead of the model structure.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["voxel_file", "csv"])]
     fields: Option<PathBuf>,
     /// Snapshot of --fields: its number (e.g. 3) or `last`.

@@ -544,3 +544,83 @@ fn a_3d_scaffold_is_measured_and_run() {
     assert!(run.join("images/snapshot_000001_phases.png").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `lipf impedance --fields` reads a 3D run's snapshot as a volume: a channel scaffold extruded
+/// over two sections (Li, LLZO and pore the same in both) is two copies of its 2D section in
+/// parallel, so its spectrum is the 2D run's Z/2 at every frequency.
+#[test]
+fn a_3d_run_snapshot_has_the_impedance_of_its_section() {
+    let dir = temp("impedance-3d");
+    let cfg = dir.join("ch.json");
+    std::fs::write(
+        &cfg,
+        r#"{"name": "ch", "domain": {"width_um": 3.0, "height_um": 8.0, "grid_spacing_um": 0.25},
+            "geometry": {"kind": "channels", "pore_size_um": 1.5, "porosity": 0.5,
+            "li_foil_thickness_um": 2.0, "impregnation_depth_um": 1.0,
+            "dense_cap_thickness_um": 2.0},
+            "model": {"nernst_planck": "implicit"},
+            "time": {"end_time_s": 0.2},
+            "output": {"snapshot_interval_s": 0.2, "timeseries_interval_s": 0.2, "images": false}}"#,
+    )
+    .unwrap();
+    let spectrum = |depth: Option<&str>, name: &str| -> Vec<Vec<f64>> {
+        let run = dir.join(name);
+        let mut c = lipf();
+        c.arg("run")
+            .arg(&cfg)
+            .args(["--out", run.to_str().unwrap()]);
+        if let Some(d) = depth {
+            c.args(["--set", &format!("domain.depth_um={d}")]);
+        }
+        let out = c.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let imp = dir.join(format!("{name}-impedance"));
+        let out = lipf()
+            .arg("impedance")
+            .arg("--fields")
+            .arg(run.join("fields.h5"))
+            .args([
+                "--f-min-hz",
+                "1",
+                "--f-max-hz",
+                "1e7",
+                "--points-per-decade",
+                "2",
+            ])
+            .args(["--fit-elements", "0", "--out", imp.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = std::fs::read_to_string(imp.join("impedance.csv")).unwrap();
+        text.lines()
+            .skip(1)
+            .map(|l| l.split(',').take(3).map(|v| v.parse().unwrap()).collect())
+            .collect()
+    };
+    let section = spectrum(None, "section");
+    let volume = spectrum(Some("0.5"), "volume");
+    assert_eq!(section.len(), volume.len());
+    assert!(section.len() >= 13);
+    for (s, v) in section.iter().zip(&volume) {
+        assert_eq!(s[0], v[0]);
+        let scale = s[1].hypot(s[2]);
+        for c in 1..3 {
+            assert!(
+                (v[c] * 2.0 - s[c]).abs() < 1e-6 * scale,
+                "f = {} Hz: 3D {:?} × 2 against 2D {:?}",
+                s[0],
+                &v[1..],
+                &s[1..]
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
