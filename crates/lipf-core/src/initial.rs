@@ -28,34 +28,15 @@ pub fn initial_state(config: &Config) -> Result<Initial, SimulationError> {
     let coeffs = Coefficients::from_config(config);
     let grid = coeffs.grid;
     let init = geometry::build(config, &grid, coeffs.ell_m);
-    let n = grid.cells();
     let mut state = State {
-        grid,
         xi: init.xi,
         phi: init.phi,
         conc: init.conc,
-        potential: vec![0.0; n],
-        eta: vec![0.0; n],
-        potential0: vec![0.0; n],
-        potential1: vec![0.0; n],
-        electronic_potential: vec![0.0; n],
-        electronic_potential0: vec![0.0; n],
-        electronic_potential1: vec![0.0; n],
         v_collector: match config.control.mode {
             ControlMode::Galvanostatic => 0.0,
             ControlMode::Potentiostatic => config.control.cell_voltage_v,
         },
-        time_s: 0.0,
-        step: 0,
-        current_density_a_m2: 0.0,
-        charge_c_m2: 0.0,
-        leakage_current_density_a_m2: 0.0,
-        leakage_charge_c_m2: 0.0,
-        ionic_throughput_c_m2: 0.0,
-        li_amount0_mol_m2: 0.0,
-        li_extruded_m: 0.0,
-        solver_iterations: 0,
-        solver_iterations_total: 0,
+        ..State::zeros(grid)
     };
     equilibrate(
         config,

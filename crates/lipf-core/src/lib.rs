@@ -14,6 +14,7 @@ pub mod cpu_backend;
 pub mod deposit;
 pub mod estimate;
 pub mod floating_clusters;
+pub mod front_map;
 pub mod geometry;
 pub mod grid;
 pub mod initial;

@@ -258,8 +258,13 @@ fn weighted_quantile(mut v: Vec<(f64, f64)>, q: f64) -> f64 {
 /// Height (m) up to which ξ > ½ continuously from row `j0` in column `i` (below `j1`),
 /// interpolated where ξ crosses ½.
 pub fn front_height(state: &State, i: usize, j0: usize, j1: usize) -> f64 {
+    front_height_at(state, i, 0, j0, j1)
+}
+
+/// [`front_height`] in column `i` of section `k` (of a 3D state).
+pub fn front_height_at(state: &State, i: usize, k: usize, j0: usize, j1: usize) -> f64 {
     let g = state.grid;
-    let xi = |j: usize| state.xi[j * g.nx + i];
+    let xi = |j: usize| state.xi[g.idx3(i, j, k)];
     if xi(j0) <= 0.5 {
         return j0 as f64 * g.dx_m;
     }
@@ -286,14 +291,7 @@ pub fn measure(
     let g = state.grid;
     let (nx, ny, dx) = (g.nx, g.ny, g.dx_m);
     let bottom = um_to_m(info.scaffold_bottom_um);
-    let top = um_to_m(info.scaffold_top_um);
-    let rows: Vec<usize> = (0..ny)
-        .filter(|&j| g.y_m(j) >= bottom && g.y_m(j) < top)
-        .collect();
-    let (j0, j1) = (
-        rows.first().copied().unwrap_or(0),
-        rows.last().map_or(0, |j| j + 1),
-    );
+    let (j0, j1) = scaffold_rows(&g, info);
     let fill_of = |cols: &mut dyn Iterator<Item = usize>| {
         let (mut li, mut pore) = (0.0, 0.0);
         for i in cols {
@@ -436,6 +434,66 @@ pub fn measure(
     } else {
         f64::NAN
     };
+    m
+}
+
+/// Rows `j0..j1` of the scaffold region of `info` on `g` (between the scaffold's bottom and
+/// top).
+pub fn scaffold_rows(g: &Grid, info: &GeometryInfo) -> (usize, usize) {
+    let bottom = um_to_m(info.scaffold_bottom_um);
+    let top = um_to_m(info.scaffold_top_um);
+    let rows: Vec<usize> = (0..g.ny)
+        .filter(|&j| g.y_m(j) >= bottom && g.y_m(j) < top)
+        .collect();
+    (
+        rows.first().copied().unwrap_or(0),
+        rows.last().map_or(0, |j| j + 1),
+    )
+}
+
+/// The morphology of a 3D `state`: [`measure`] on its x–y section `k` (with the section's
+/// coefficients `c`), whose front heights, homogeneity and mean fill are then replaced by those
+/// of the whole volume: the fronts at the pores' centre and wall columns and the homogeneity
+/// over every pore column ([`crate::front_map`]), the fill over every cell of the scaffold. The
+/// channel fills, the Li surface and its currents, the deposit and the tip stay the section's.
+/// `xi_built` is the builder's initial ξ of the whole volume.
+pub fn measure_volume(
+    c: &Coefficients,
+    info: &GeometryInfo,
+    xi_built: &[f64],
+    state: &State,
+    k: usize,
+    j_applied_a_m2: f64,
+) -> Morphology {
+    let g = state.grid;
+    let n = g.section_cells();
+    let section = state.section(k);
+    let mut m = measure(
+        c,
+        info,
+        &xi_built[k * n..(k + 1) * n],
+        &section,
+        j_applied_a_m2,
+    );
+    let (j0, j1) = scaffold_rows(&g, info);
+    let (mut li, mut pore) = (0.0, 0.0);
+    for kz in 0..g.nz {
+        for j in j0..j1 {
+            let row = g.idx3(0, j, kz);
+            li += state.xi[row..row + g.nx].iter().sum::<f64>();
+            pore += state.phi[row..row + g.nx]
+                .iter()
+                .map(|p| 1.0 - p)
+                .sum::<f64>();
+        }
+    }
+    m.mean_fill = if pore > 0.0 { li / pore } else { f64::NAN };
+    if info.channels > 0 && j1 > j0 {
+        let f = crate::front_map::column_fronts(state, xi_built, j0, j1, um_to_m(info.li_top_um));
+        m.front_centre_um = m_to_um(f.centre_m);
+        m.front_wall_um = m_to_um(f.wall_m);
+        m.homogeneity = f.homogeneity;
+    }
     m
 }
 

@@ -56,6 +56,37 @@ pub struct State {
 }
 
 impl State {
+    /// A state on `grid` with every field and scalar zero (ξ = ϕ = c̃ = 0): the blank the
+    /// builders fill in.
+    pub fn zeros(grid: Grid) -> State {
+        let n = grid.cells();
+        State {
+            grid,
+            xi: vec![0.0; n],
+            phi: vec![0.0; n],
+            conc: vec![0.0; n],
+            potential: vec![0.0; n],
+            eta: vec![0.0; n],
+            potential0: vec![0.0; n],
+            potential1: vec![0.0; n],
+            electronic_potential: vec![0.0; n],
+            electronic_potential0: vec![0.0; n],
+            electronic_potential1: vec![0.0; n],
+            v_collector: 0.0,
+            time_s: 0.0,
+            step: 0,
+            current_density_a_m2: 0.0,
+            charge_c_m2: 0.0,
+            leakage_current_density_a_m2: 0.0,
+            leakage_charge_c_m2: 0.0,
+            ionic_throughput_c_m2: 0.0,
+            li_amount0_mol_m2: 0.0,
+            li_extruded_m: 0.0,
+            solver_iterations: 0,
+            solver_iterations_total: 0,
+        }
+    }
+
     /// The x–y section k of a 3D state as a 2D state (nz = 1): its fields' section, the same
     /// scalars. The pictures and the morphology of a 3D run are those of a section. A 2D state
     /// is its own section 0.

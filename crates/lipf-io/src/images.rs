@@ -231,28 +231,51 @@ impl Layout {
     }
 }
 
+/// The plane a map shows: `nx` × `ny` cells (row ny − 1 at the top), its sides in µm and the name
+/// of its vertical axis when that is not y.
+#[derive(Clone, Copy)]
+struct MapFrame<'a> {
+    nx: usize,
+    ny: usize,
+    width_um: f64,
+    height_um: f64,
+    vertical: Option<&'a str>,
+}
+
+impl MapFrame<'_> {
+    /// The x–y section of `state` (y, the growth direction, upwards).
+    fn section(state: &State) -> MapFrame<'static> {
+        let g = state.grid;
+        MapFrame {
+            nx: g.nx,
+            ny: g.ny,
+            width_um: m_to_um(g.width_m()),
+            height_um: m_to_um(g.height_m()),
+            vertical: None,
+        }
+    }
+}
+
 /// Draws a map: `colour(k)` for cell k, flipped so that row ny − 1 is at the top; frames it
 /// and labels the axes with the domain size.
 fn draw_map(
     c: &mut Canvas,
     l: &Layout,
-    state: &State,
+    f: &MapFrame,
     colour: impl Fn(usize) -> Rgb,
     texts: &mut Vec<(String, (i32, i32), f64, Pos)>,
 ) {
-    let g = state.grid;
-    for j in 0..g.ny {
-        let y = l.map_y + (g.ny - 1 - j) * l.s;
-        for i in 0..g.nx {
-            c.fill_rect(l.map_x + i * l.s, y, l.s, l.s, colour(j * g.nx + i));
+    for j in 0..f.ny {
+        let y = l.map_y + (f.ny - 1 - j) * l.s;
+        for i in 0..f.nx {
+            c.fill_rect(l.map_x + i * l.s, y, l.s, l.s, colour(j * f.nx + i));
         }
     }
     c.frame(l.map_x, l.map_y, l.map_w, l.map_h, FRAME_RGB);
-    let (w_um, h_um) = (m_to_um(g.width_m()), m_to_um(g.height_m()));
     let right = Pos::new(HPos::Right, VPos::Center);
     let x_lab = (l.map_x - 6) as i32;
     texts.push((
-        format!("{} µm", fmt_sig(h_um, 4)),
+        format!("{} µm", fmt_sig(f.height_um, 4)),
         (x_lab, l.map_y as i32 + 6),
         LABEL_PX,
         right,
@@ -263,8 +286,16 @@ fn draw_map(
         LABEL_PX,
         right,
     ));
+    let axes = match f.vertical {
+        None => format!("x: 0 – {} µm", fmt_sig(f.width_um, 4)),
+        Some(v) => format!(
+            "x: 0 – {} µm,  {v} (upwards): 0 – {} µm",
+            fmt_sig(f.width_um, 4),
+            fmt_sig(f.height_um, 4)
+        ),
+    };
     texts.push((
-        format!("x: 0 – {} µm", fmt_sig(w_um, 4)),
+        axes,
         (l.map_x as i32, (l.map_y + l.map_h + 8) as i32),
         LABEL_PX,
         Pos::new(HPos::Left, VPos::Top),
@@ -405,7 +436,7 @@ fn phases_canvas(state: &State) -> Result<Canvas> {
     draw_map(
         &mut c,
         &l,
-        state,
+        &MapFrame::section(state),
         |k| {
             if state.xi[k] > 0.5 {
                 LI_RGB
@@ -442,8 +473,12 @@ fn phases_canvas(state: &State) -> Result<Canvas> {
 
 /// A viridis map of `field` with a colour bar.
 fn colour_map_png(state: &State, field: &[f64], what: &str) -> Result<Vec<u8>> {
-    let g = state.grid;
-    let mut l = Layout::new(g.nx, g.ny);
+    colour_map_frame_png(&MapFrame::section(state), state.time_s, field, what)
+}
+
+/// A viridis map of `field` on the plane `f` with a colour bar; NaN cells grey.
+fn colour_map_frame_png(f: &MapFrame, time_s: f64, field: &[f64], what: &str) -> Result<Vec<u8>> {
+    let mut l = Layout::new(f.nx, f.ny);
     let (lo, hi) = finite_range(field);
     let span = hi - lo;
     let ticks = colour_bar_ticks(lo, hi, l.panel_h);
@@ -456,12 +491,12 @@ fn colour_map_png(state: &State, field: &[f64], what: &str) -> Result<Vec<u8>> {
     l.w =
         l.w.max(l.panel_x + BAR_W + 9 + (longest as f64 * 8.5).ceil() as usize + 8);
     let mut c = Canvas::new(l.w, l.h);
-    let mut texts = vec![title(what, state.time_s)];
+    let mut texts = vec![title(what, time_s)];
     let to_t = |v: f64| if span > 0.0 { (v - lo) / span } else { 0.5 };
     draw_map(
         &mut c,
         &l,
-        state,
+        f,
         |k| {
             let v = field[k];
             if v.is_finite() {
@@ -752,6 +787,32 @@ pub fn write_snapshot_images(dir: &Path, stem: &str, state: &State) -> Result<Ve
         paths.push(path);
     }
     Ok(paths)
+}
+
+/// The projection of a 3D run's Li front: a map over the x–z columns (x across, z upwards) of
+/// the front height `heights_um` (µm above the collector, index k·nx + i; NaN columns grey),
+/// with a colour bar. `nx` × `nz` columns of `dx_um`.
+pub fn front_height_png(
+    nx: usize,
+    nz: usize,
+    dx_um: f64,
+    time_s: f64,
+    heights_um: &[f64],
+    what: &str,
+) -> Result<Vec<u8>> {
+    anyhow::ensure!(
+        heights_um.len() == nx * nz,
+        "{} front heights for {nx} × {nz} columns",
+        heights_um.len()
+    );
+    let f = MapFrame {
+        nx,
+        ny: nz,
+        width_um: nx as f64 * dx_um,
+        height_um: nz as f64 * dx_um,
+        vertical: Some("z"),
+    };
+    colour_map_frame_png(&f, time_s, heights_um, what)
 }
 
 /// Line colours of [`line_plot_png`] (matplotlib's tab10).

@@ -147,6 +147,9 @@ struct Outputs {
     images: bool,
     /// The x–y section the pictures of a 3D run show (`metrics::section_with_most_pore`).
     section: usize,
+    /// A 3D run's pore columns (`front_map::pore_columns` at the scaffold's middle row), whose
+    /// front heights its projection picture shows; empty in 2D.
+    pore_columns: Vec<bool>,
     /// Checkpoint `run_position` (see [`POSITION_VERSION`]).
     position: Vec<f64>,
     /// The protocol's segments (ended and current) and its length; empty without a protocol.
@@ -181,6 +184,7 @@ impl Outputs {
             morph: Vec::new(),
             images: config.output.images,
             section: 0,
+            pore_columns: Vec::new(),
             position: Vec::new(),
             segments: Vec::new(),
             protocol_len: config.control.protocol.len(),
@@ -268,9 +272,42 @@ impl Outputs {
             let shown = section.as_ref().unwrap_or(state);
             let stem = format!("snapshot_{:06}", self.snapshots.len() - 1);
             lipf_io::images::write_snapshot_images(&self.path("images"), &stem, shown)?;
+            if state.grid.is_3d() {
+                self.write_front_height_png(state, &stem)?;
+            }
             lipf_io::animation::append_morphology_frame(&self.path("morphology.gif"), shown)?;
         }
         Ok(())
+    }
+
+    /// `images/<stem>_front_height.png` of a 3D run: the height of the Li connected to the
+    /// collector over every x–z column (`front_map::front_height_map_m`), electrolyte columns
+    /// grey.
+    fn write_front_height_png(&self, state: &State, stem: &str) -> Result<()> {
+        let g = state.grid;
+        let heights: Vec<f64> = lipf_core::front_map::front_height_map_m(state, 0, g.ny)
+            .into_iter()
+            .zip(&self.pore_columns)
+            .map(|(h, &pore)| {
+                if pore {
+                    lipf_core::units::m_to_um(h)
+                } else {
+                    f64::NAN
+                }
+            })
+            .collect();
+        let png = lipf_io::images::front_height_png(
+            g.nx,
+            g.nz,
+            lipf_core::units::m_to_um(g.dx_m),
+            state.time_s,
+            &heights,
+            "Li front above the collector (µm) over x–z; grey: electrolyte",
+        )?;
+        lipf_io::atomic::write_atomic(
+            &self.path("images").join(format!("{stem}_front_height.png")),
+            &png,
+        )
     }
 
     /// Adds a row to the time series with its morphology, and the tip's velocity since the
@@ -590,21 +627,16 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
     ));
     let geometry_json = serde_json::to_string(&geometry)?;
     // The applied current of the last step (a protocol's current, 0 in a rest).
-    // The morphology of a 3D run is that of that section (docs/configuration.md), measured with
-    // the section's coefficients.
+    // The morphology of a 3D run: the fronts, homogeneity and fill of the volume, the rest that
+    // of that section, measured with the section's coefficients (docs/study.md).
     let section_coeffs = lipf_core::Coefficients::from_config(&config.section());
-    let section_xi_built = {
-        let n = coeffs.grid.section_cells();
-        xi_built[section_k * n..(section_k + 1) * n].to_vec()
-    };
     let morphology_of = |st: &State| {
         let j = match config.control.mode {
             ControlMode::Galvanostatic => st.current_density_a_m2,
             ControlMode::Potentiostatic => config.control.current_density_at(st.time_s),
         };
         if st.grid.is_3d() {
-            let sec = st.section(section_k);
-            morphology::measure(&section_coeffs, &geometry, &section_xi_built, &sec, j)
+            morphology::measure_volume(&section_coeffs, &geometry, &xi_built, st, section_k, j)
         } else {
             morphology::measure(&coeffs, &geometry, &xi_built, st, j)
         }
@@ -638,6 +670,10 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
     }
     let mut out = Outputs::open(&opts.out_dir, config, &state0, &geometry_json, resume_time)?;
     out.section = section_k;
+    if state0.grid.is_3d() {
+        let (j0, j1) = morphology::scaffold_rows(&coeffs.grid, &geometry);
+        out.pore_columns = lipf_core::front_map::pore_columns(&state0, (j0 + j1) / 2);
+    }
     let stop_cfg = config.control.stop.clone().unwrap_or_default();
     let mut stop_event: Option<StopEvent> = None;
     sync_protocol(&mut out, &tracker, &scalars0, 0.0);

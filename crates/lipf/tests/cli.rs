@@ -542,6 +542,8 @@ fn a_3d_scaffold_is_measured_and_run() {
     assert!(xdmf.contains(r#"Dimensions="26 40 26""#), "{xdmf}");
     assert!(xdmf.contains(r#"Dimensions="27 41 27""#), "{xdmf}");
     assert!(run.join("images/snapshot_000001_phases.png").exists());
+    // The projection of the Li front over the x–z columns.
+    assert!(run.join("images/snapshot_000001_front_height.png").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
