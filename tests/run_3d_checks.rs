@@ -242,6 +242,7 @@ fn a_3d_run_has_the_morphology_of_its_section_where_it_is_extruded() {
         ("front at the walls", m2.front_wall_um, m3.front_wall_um),
         ("homogeneity", m2.homogeneity, m3.homogeneity),
         ("fill", m2.mean_fill, m3.mean_fill),
+        ("tip", m2.li_tip_um, m3.li_tip_um),
     ] {
         assert!((a - b).abs() < 1e-5 * a.abs(), "{what}: 2D {a}, 3D {b}");
     }

@@ -169,18 +169,27 @@ impl Morphology {
     }
 }
 
+/// The cells of the bottom row (j = 0) of every section.
+fn bottom_cells(grid: &Grid) -> impl Iterator<Item = usize> + '_ {
+    (0..grid.nz).flat_map(move |k| {
+        let row = grid.idx3(0, 0, k);
+        row..row + grid.nx
+    })
+}
+
 /// Height of the tip of the Li connected to the collector, µm: over the Li cells (ξ > ½)
-/// that 4-neighbours (periodic in x) connect to the bottom row, the highest point where ξ
-/// crosses ½ going up, interpolated linearly between the top cell of a column and the cell
-/// above it (the cell's top face where the Li reaches the domain's top). NaN when no Li touches
-/// the bottom row. A flat Li layer of thickness L gives L; a filament in a crack, its front.
+/// that face neighbours (periodic in x, and z in 3D) connect to the bottom row, the highest
+/// point where ξ crosses ½ going up, interpolated linearly between the top cell of a column and
+/// the cell above it (the cell's top face where the Li reaches the domain's top). NaN when no Li
+/// touches the bottom row. A flat Li layer of thickness L gives L; a filament in a crack, its
+/// front.
 pub fn li_tip_um(grid: &Grid, xi: &[f64]) -> f64 {
     let nx = grid.nx;
     let li = |k: usize| xi[k] > 0.5;
-    let connected = grid.flood(0..nx, li);
+    let connected = grid.flood(bottom_cells(grid), li);
     let mut tip = f64::NAN;
     for (k, _) in connected.iter().enumerate().filter(|(_, &c)| c) {
-        let j = k / nx;
+        let j = (k / nx) % grid.ny;
         let y = grid.y_m(j);
         let top = if j + 1 < grid.ny {
             let above = xi[k + nx];
@@ -199,11 +208,11 @@ pub fn li_tip_um(grid: &Grid, xi: &[f64]) -> f64 {
 }
 
 /// The closed pores and their walls: the pore cells (ϕ < ½) not connected through pore cells
-/// (4-neighbours) to the bottom row, and the electrolyte cells (ϕ ≥ ½) within `reach` steps of
-/// them.
+/// (face neighbours) to the bottom row, and the electrolyte cells (ϕ ≥ ½) within `reach` steps
+/// of them.
 pub fn closed_pores(grid: &Grid, phi: &[f64], reach: usize) -> Vec<bool> {
     let pore = |k: usize| phi[k] < 0.5;
-    let open = grid.flood(0..grid.nx, pore);
+    let open = grid.flood(bottom_cells(grid), pore);
     let mut closed: Vec<bool> = (0..grid.cells()).map(|k| pore(k) && !open[k]).collect();
     let mut front: Vec<usize> = (0..grid.cells()).filter(|&k| closed[k]).collect();
     for _ in 0..reach {
@@ -452,10 +461,12 @@ pub fn scaffold_rows(g: &Grid, info: &GeometryInfo) -> (usize, usize) {
 }
 
 /// The morphology of a 3D `state`: [`measure`] on its x–y section `k` (with the section's
-/// coefficients `c`), whose front heights, homogeneity and mean fill are then replaced by those
-/// of the whole volume: the fronts at the pores' centre and wall columns and the homogeneity
-/// over every pore column ([`crate::front_map`]), the fill over every cell of the scaffold. The
-/// channel fills, the Li surface and its currents, the deposit and the tip stay the section's.
+/// coefficients `c`), whose front heights, homogeneity, mean fill, tip and Li in closed pores are
+/// then replaced by those of the whole volume: the fronts at the pores' centre and wall columns
+/// and the homogeneity over every pore column ([`crate::front_map`]), the fill over every cell
+/// of the scaffold, the tip of the Li connected to the collector anywhere, the closed pores of
+/// the volume per collector area. The channel fills, the Li surface and its currents and the
+/// deposit's shape stay the section's.
 /// `xi_built` is the builder's initial ξ of the whole volume.
 pub fn measure_volume(
     c: &Coefficients,
@@ -488,6 +499,14 @@ pub fn measure_volume(
         }
     }
     m.mean_fill = if pore > 0.0 { li / pore } else { f64::NAN };
+    m.li_tip_um = li_tip_um(&g, &state.xi);
+    m.li_in_closed_pores_mol_m2 = c.cs_mol_m3 * g.dx_m * g.dx_m / g.collector_m()
+        * closed_pores(&g, &state.phi, (4.0 * c.ell_m / g.dx_m).ceil() as usize)
+            .iter()
+            .zip(&state.xi)
+            .filter(|(&closed, _)| closed)
+            .map(|(_, &x)| x)
+            .sum::<f64>();
     if info.channels > 0 && j1 > j0 {
         let f = crate::front_map::column_fronts(state, xi_built, j0, j1, um_to_m(info.li_top_um));
         m.front_centre_um = m_to_um(f.centre_m);
@@ -546,5 +565,35 @@ mod tests {
         assert!((li_tip_um(&g, &xi) - 5.0).abs() < 2e-3);
         // No Li at the collector: NaN.
         assert!(li_tip_um(&g, &vec![0.0; g.cells()]).is_nan());
+    }
+
+    #[test]
+    fn the_tip_of_a_volume_is_found_in_any_section() {
+        // Three sections of the 5 µm layer; section 2 carries a filament to 8 µm, section 1 a
+        // particle at 15 µm connected to nothing.
+        let (g2, flat) = layer(|_| 5.0);
+        let (_, filament) = layer(|x| if (x - 5.0).abs() < 0.5 { 8.0 } else { 5.0 });
+        let g = Grid::new_3d(g2.nx, g2.ny, 3, g2.dx_m);
+        let mut xi = [flat.clone(), flat.clone(), filament].concat();
+        for j in 58..62 {
+            for i in 10..14 {
+                xi[g.idx3(i, j, 1)] = 1.0;
+            }
+        }
+        assert!((li_tip_um(&g, &xi) - 8.0).abs() < 2e-3);
+        // A closed pore in section 1 and a pore column open to the collector in section 2.
+        let mut phi = vec![1.0; g.cells()];
+        for j in 0..g.ny {
+            phi[g.idx3(3, j, 2)] = 0.0;
+        }
+        for j in 30..34 {
+            phi[g.idx3(20, j, 1)] = 0.0;
+        }
+        let closed = closed_pores(&g, &phi, 0);
+        assert_eq!(closed.iter().filter(|&&c| c).count(), 4);
+        assert!(closed[g.idx3(20, 31, 1)] && !closed[g.idx3(3, 31, 2)]);
+        let walls = closed_pores(&g, &phi, 1);
+        // Four cells, their 10 electrolyte neighbours in the section and 8 across z.
+        assert_eq!(walls.iter().filter(|&&c| c).count(), 4 + 10 + 8);
     }
 }
