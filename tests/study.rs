@@ -390,3 +390,58 @@ fn a_study_over_interface_widths_reports_their_convergence() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A study with a 3D case: the report's morphology panel shows its section (next to the 2D
+/// case's), and its Li front over the x–z columns is a picture of its own.
+#[cfg(feature = "hdf5")]
+#[test]
+fn a_study_with_a_3d_case_shows_its_section_and_its_front_over_x_and_z() {
+    let dir = temp_dir("3d");
+    let spec = serde_json::json!({
+        "name": "tiny-3d",
+        "description": "slits against cylinders",
+        "base": {
+            "domain": { "width_um": 3.0, "height_um": 7.0, "grid_spacing_um": 0.25 },
+            "geometry": { "kind": "channels", "pore_size_um": 1.5, "li_foil_thickness_um": 1.0,
+                          "porosity": 0.5, "impregnation_depth_um": 1.0,
+                          "dense_cap_thickness_um": 1.0 },
+            "model": { "nernst_planck": "implicit" },
+            "control": { "mode": "galvanostatic", "current_density_a_m2": 2.0 },
+            "output": { "snapshot_interval_s": 0.2, "timeseries_interval_s": 0.1, "images": false }
+        },
+        "end_time_s": 0.2,
+        "cases": [
+            { "name": "slits", "label": "slits", "set": {} },
+            { "name": "cylinders", "label": "cylinders",
+              "set": { "domain": { "width_um": 2.0, "depth_um": 2.0 },
+                       "geometry": { "kind": "cylinders", "lattice": "square" } } }
+        ]
+    });
+    let s: Study = serde_json::from_value(spec).unwrap();
+    let outcomes = study::run_study(&s, &dir, 1, true, &Default::default(), false).unwrap();
+    assert!(outcomes.iter().all(|o| o.result.is_ok()), "{outcomes:?}");
+    let report = dir.join("report");
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    assert!(
+        md.contains("![front height, cylinders](front_height_cylinders.png)"),
+        "{md}"
+    );
+    assert!(!md.contains("front_height_slits"));
+    let png = std::fs::read(report.join("front_height_cylinders.png")).unwrap();
+    assert!(png.len() > 1000);
+    // The panel holds both cases: not the picture of the 2D case alone.
+    let panel = std::fs::read(report.join("morphology.png")).unwrap();
+    let metrics = std::fs::read_to_string(report.join("metrics.csv")).unwrap();
+    assert!(
+        metrics.lines().any(|l| l.starts_with("cylinders,")),
+        "{metrics}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let dir2 = temp_dir("3d-alone");
+    let mut only_2d = s.clone();
+    only_2d.cases.truncate(1);
+    study::run_study(&only_2d, &dir2, 1, true, &Default::default(), false).unwrap();
+    let alone = std::fs::read(dir2.join("report/morphology.png")).unwrap();
+    assert_ne!(panel, alone, "the 3D case is missing from the panel");
+    let _ = std::fs::remove_dir_all(&dir2);
+}

@@ -170,6 +170,8 @@ struct Loaded {
     row: CaseRow,
     series: Series,
     maps: Option<Maps>,
+    /// A 3D case's front-height projection at its last snapshot (PNG).
+    front_height_png: Option<Vec<u8>>,
     protocol: Option<ProtocolRow>,
 }
 
@@ -363,25 +365,44 @@ fn load_case(dir: &Path, name: &str, label: &str) -> Result<Loaded> {
     Ok(Loaded {
         row,
         series,
-        maps: load_maps(&run),
+        maps: load_maps(&run, &config),
+        front_height_png: front_height_picture(&run, &config),
         protocol,
     })
 }
 
-/// ϕ, ξ of the first and of the last snapshot, the grid, and the two snapshot times.
+/// ϕ, ξ of the first and of the last snapshot, the grid, and the two snapshot times. For a 3D
+/// run, of the x–y section its pictures show (`metrics::section_with_most_pore` of the scaffold
+/// `config` builds).
 #[cfg(feature = "hdf5")]
 #[allow(clippy::type_complexity)]
-fn load_maps(run: &Path) -> Option<Maps> {
+fn load_maps(run: &Path, config: &lipf_core::Config) -> Option<Maps> {
     let f = run.join("fields.h5");
-    let read = |name: &str| lipf_io::h5::read_dataset_f32(&f, name).ok();
-    let (ny, nx, phi) = read("static/phi")?;
+    let read = |name: &str| lipf_io::h5::read_grid_f32(&f, name).ok();
+    let ([nz, ny, nx], phi) = read("static/phi")?;
+    let section = if nz > 1 {
+        let c = lipf_core::Coefficients::from_config(config);
+        if c.grid.shape() != [nx, ny, nz] {
+            return None;
+        }
+        let built = lipf_core::geometry::build(config, &c.grid, c.ell_m);
+        lipf_core::metrics::section_with_most_pore(&built.info, &c.grid, c.ell_m, &built.phi)
+    } else {
+        0
+    };
+    let cells = nx * ny;
+    let to64 = |v: Vec<f32>| {
+        v[section * cells..(section + 1) * cells]
+            .iter()
+            .map(|&x| f64::from(x))
+            .collect::<Vec<f64>>()
+    };
     let mut last = 0;
-    while read(&format!("snapshots/{:06}/xi", last + 1)).is_some() {
+    while lipf_io::h5::read_grid_f32(&f, &format!("snapshots/{:06}/xi", last + 1)).is_ok() {
         last += 1;
     }
-    let to64 = |v: Vec<f32>| v.into_iter().map(f64::from).collect::<Vec<f64>>();
-    let xi0 = to64(read("snapshots/000000/xi")?.2);
-    let xi1 = to64(read(&format!("snapshots/{last:06}/xi"))?.2);
+    let xi0 = to64(read("snapshots/000000/xi")?.1);
+    let xi1 = to64(read(&format!("snapshots/{last:06}/xi"))?.1);
     let times = std::fs::read_to_string(run.join("fields.xdmf")).ok();
     let (t0, t1) = times
         .map(|t| {
@@ -399,9 +420,54 @@ fn load_maps(run: &Path) -> Option<Maps> {
     Some((to64(phi), xi0, xi1, nx, ny, t0, t1))
 }
 
+/// A 3D case's Li front over the x–z columns at its last snapshot
+/// (`lipf_io::images::front_height_png`, electrolyte columns grey), as `lipf run` draws it;
+/// None for a 2D case or an unreadable run.
+#[cfg(feature = "hdf5")]
+fn front_height_picture(run: &Path, config: &lipf_core::Config) -> Option<Vec<u8>> {
+    let f = run.join("fields.h5");
+    let c = lipf_core::Coefficients::from_config(config);
+    let g = c.grid;
+    if !g.is_3d() {
+        return None;
+    }
+    let snapshots = lipf_io::h5::read_snapshot_list(&f).ok()?;
+    let (name, _, time_s) = snapshots.last()?.clone();
+    let ([nz, ny, nx], xi) =
+        lipf_io::h5::read_grid_f32(&f, &format!("snapshots/{name}/xi")).ok()?;
+    if [nx, ny, nz] != g.shape() {
+        return None;
+    }
+    let built = lipf_core::geometry::build(config, &g, c.ell_m);
+    let mut state = lipf_core::State::zeros(g);
+    state.xi = xi.into_iter().map(f64::from).collect();
+    state.phi = built.phi;
+    let (j0, j1) = lipf_core::morphology::scaffold_rows(&g, &built.info);
+    let pore = lipf_core::front_map::pore_columns(&state, (j0 + j1) / 2);
+    let heights: Vec<f64> = lipf_core::front_map::front_height_map_m(&state, 0, g.ny)
+        .into_iter()
+        .zip(pore)
+        .map(|(h, p)| if p { m_to_um(h) } else { f64::NAN })
+        .collect();
+    lipf_io::images::front_height_png(
+        nx,
+        nz,
+        m_to_um(g.dx_m),
+        time_s,
+        &heights,
+        &format!("{}: Li front (µm) over x–z; grey: electrolyte", config.name),
+    )
+    .ok()
+}
+
+#[cfg(not(feature = "hdf5"))]
+fn front_height_picture(_run: &Path, _config: &lipf_core::Config) -> Option<Vec<u8>> {
+    None
+}
+
 #[cfg(not(feature = "hdf5"))]
 #[allow(clippy::type_complexity)]
-fn load_maps(_run: &Path) -> Option<Maps> {
+fn load_maps(_run: &Path, _config: &lipf_core::Config) -> Option<Maps> {
     None
 }
 
@@ -1088,6 +1154,23 @@ pub fn write_report(dir: &Path) -> Result<Vec<String>> {
              that Li below the threshold, in the diffuse interface or pressed into the \
              electrolyte, stays visible; as in the source paper's Figure 5):\n\n![morphology](morphology.png)\n"
         );
+    }
+    let fronts: Vec<(&str, &Vec<u8>)> = loaded
+        .iter()
+        .filter_map(|l| Some((l.row.name.as_str(), l.front_height_png.as_ref()?)))
+        .collect();
+    if !fronts.is_empty() {
+        let _ = writeln!(
+            r,
+            "The Li front over the x–z columns of each 3D case at its last snapshot (the height \
+             of the Li connected to the collector, µm; electrolyte columns grey; docs/study.md, \
+             \"Morphology of a 3D run\"):\n"
+        );
+        for (name, png) in fronts {
+            let file = format!("front_height_{name}.png");
+            lipf_io::atomic::write_atomic(&out.join(&file), png)?;
+            let _ = writeln!(r, "![front height, {name}]({file})\n");
+        }
     }
     let _ = writeln!(r, "![cell voltage](voltage.png)\n");
     let _ = writeln!(r, "![fill](fill.png)\n");
