@@ -4595,3 +4595,20 @@ fn gpu_follows_the_cpu_in_the_liquid_reference_case_for_50_s() {
         assert!(d < 1.0, "tips differ by {d} µm (a cell is 1 µm)");
     }
 }
+
+/// The GPU backend has no solve for the ξ increment of the semi-implicit gradient term: it
+/// refuses the setting, naming it, rather than running the explicit update in its place.
+#[test]
+fn the_gpu_backend_refuses_the_implicit_gradient() {
+    let Some(ctx) = device() else { return };
+    let mut c = Config::from_file(&super::cell_checks::config_path("smoke.json")).unwrap();
+    c.model.allen_cahn_gradient = lipf_core::config::AllenCahnGradient::Implicit;
+    let init = lipf_core::initial::initial_state(&c).unwrap();
+    let err = GpuBackend::with_state(ctx, &c, init.state, init.geometry)
+        .err()
+        .expect("refused");
+    assert!(
+        err.to_string().contains("model.allen_cahn_gradient"),
+        "{err}"
+    );
+}

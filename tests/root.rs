@@ -13,6 +13,7 @@ mod geometry_3d_checks;
 mod geometry_checks;
 mod gpu_checks;
 mod hostile_inputs;
+mod implicit_gradient_checks;
 mod independent_checks;
 mod liquid_checks;
 mod model_checks;

@@ -71,6 +71,8 @@ pub struct Coefficients {
     pub nernst_planck: crate::config::NernstPlanck,
     /// The obstacle by backward Euler (`model.obstacle_step = "implicit"`).
     pub implicit_obstacle: bool,
+    /// The gradient term semi-implicitly (`model.allen_cahn_gradient = "implicit"`, §4.1).
+    pub implicit_gradient: bool,
     /// The electrolyte is a liquid that the Li displaces (`material.liquid_electrolyte`, §9.12):
     /// its fraction of a cell is min(ϕ, 1 − ξ), it takes no room from the Li (B = 0), and the Li
     /// conducts electrons wherever it is.
@@ -202,6 +204,7 @@ impl Coefficients {
             control: c.control.mode,
             nernst_planck: md.nernst_planck,
             implicit_obstacle: md.obstacle_step == crate::config::ObstacleStep::Implicit,
+            implicit_gradient: md.allen_cahn_gradient == crate::config::AllenCahnGradient::Implicit,
             liquid_electrolyte: liquid.is_some(),
             noise_amplitude_per_sqrt_s: md.noise_amplitude_per_sqrt_s,
             noise_seed: md.noise_seed,
@@ -247,15 +250,20 @@ impl Coefficients {
     /// Explicit stability limit of the Allen–Cahn update without the obstacle B, s; with it, see
     /// [`Coefficients::dt_step_limit_s`] and [`Coefficients::dt_obstacle_explicit_s`].
     pub fn dt_allen_cahn_s(&self) -> f64 {
-        self.dt_explicit_s(0.0)
+        self.dt_explicit_s(0.0, true)
     }
 
-    /// The explicit limit with the obstacle stiffness `b` (B or 0) in the local term, s.
-    fn dt_explicit_s(&self, b: f64) -> f64 {
+    /// The explicit limit with the obstacle stiffness `b` (B or 0) in the local term, s; without
+    /// the gradient term's Δx² part when `gradient` is false (it is then implicit).
+    fn dt_explicit_s(&self, b: f64, gradient: bool) -> f64 {
         let dx2 = self.grid.dx_m * self.grid.dx_m;
         // 2·dims face pairs: 4 in a section, 6 in a volume.
         let faces = 2.0 * self.grid.dimensions() as f64;
-        let diffusive = dx2 / (faces * self.l_sigma_m3_js * self.kappa_stiff_j_m());
+        let diffusive = if gradient {
+            dx2 / (faces * self.l_sigma_m3_js * self.kappa_stiff_j_m())
+        } else {
+            f64::INFINITY
+        };
         // Local stiffness: f'' ≤ 2W1·s + 2A + 2B, s = max |d/dξ| of the double well's slope
         // over 2W1 (1 for the polynomial, slightly above 1 for the sharp form).
         let s = self.double_well_stiffness();
@@ -269,11 +277,18 @@ impl Coefficients {
     /// the Allen–Cahn limit, with the explicit obstacle (the default) its 2B in the local
     /// stiffness.
     pub fn dt_step_limit_s(&self) -> f64 {
-        if self.implicit_obstacle {
-            self.dt_allen_cahn_s()
+        self.dt_update_limit_s(!self.implicit_gradient)
+    }
+
+    /// The limit of the ξ update with the gradient term explicit (`gradient`) or implicit, s:
+    /// the equilibration before t = 0 integrates it explicitly whatever the run does.
+    pub fn dt_update_limit_s(&self, gradient: bool) -> f64 {
+        let b = if self.implicit_obstacle {
+            0.0
         } else {
-            self.dt_explicit_s(self.b_obstacle_j_m3)
-        }
+            self.b_obstacle_j_m3
+        };
+        self.dt_explicit_s(b, gradient)
     }
 
     /// λ of the material laws (`cpu::interp::electrolyte_fraction`, `metal_room`): 1 with a
@@ -480,10 +495,15 @@ impl Coefficients {
             "dt limit of the ξ update",
             self.dt_step_limit_s(),
             "s",
-            if self.implicit_obstacle {
-                "Allen–Cahn (obstacle by backward Euler)"
-            } else {
-                "Allen–Cahn and the explicit obstacle's 1/(LσB) together"
+            match (self.implicit_obstacle, self.implicit_gradient) {
+                (true, false) => "Allen–Cahn (obstacle by backward Euler)",
+                (false, false) => "Allen–Cahn and the explicit obstacle's 1/(LσB) together",
+                (true, true) => {
+                    "the double well alone (gradient semi-implicit, obstacle by backward Euler)"
+                }
+                (false, true) => {
+                    "the double well and the explicit obstacle's 1/(LσB) (gradient semi-implicit)"
+                }
             },
         );
         line(

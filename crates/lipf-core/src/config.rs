@@ -321,6 +321,8 @@ pub struct Model {
     pub nernst_planck: NernstPlanck,
     /// Time integration of the obstacle term of the ξ update.
     pub obstacle_step: ObstacleStep,
+    /// Time integration of the gradient term κ∇²ξ of the ξ update.
+    pub allen_cahn_gradient: AllenCahnGradient,
     /// Amplitude of the conserved Langevin noise on ξ, s^-1/2 (0: none; docs/models/phase-field.md
     /// §9.11): every grid face moves A·√Δt·m·ζ of Li between its two cells each step, with ζ of
     /// zero mean and unit variance and m = 16ξ²(1−ξ)² of the face's cells (the smaller): Li is
@@ -340,6 +342,18 @@ pub enum ObstacleStep {
     /// Backward Euler over the step (docs/models/phase-field.md §4): no step limit from B, the
     /// same steady excess. Not with creep (the split from the creep step then misplaces the
     /// contact's plating).
+    Implicit,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AllenCahnGradient {
+    /// Forward Euler with the rest of the ξ update; the gradient term limits the step to
+    /// Δx²/(2·dims·Lσκ) (the reference).
+    Explicit,
+    /// Stabilised semi-implicit (docs/models/phase-field.md §4.1): the increment of the step
+    /// solves (1 − Δt Lσ κ_max ∇²) δ = Δt r, so the gradient term acts on the new ξ; no step limit
+    /// from Δx, the same steady states, Li conserved to the solver's tolerance. CPU backend only.
     Implicit,
 }
 
@@ -696,6 +710,7 @@ impl Default for Model {
             overpotential: OverpotentialForm::TwoPotential,
             nernst_planck: NernstPlanck::Explicit,
             obstacle_step: ObstacleStep::Explicit,
+            allen_cahn_gradient: AllenCahnGradient::Explicit,
             noise_amplitude_per_sqrt_s: 0.0,
             noise_seed: 0,
             pore_conductivity_floor: 1e-6,

@@ -35,6 +35,7 @@ use crate::cpu::reaction_rate::reaction_rate;
 use crate::cpu::time_step::{
     step_maxima, time_step, TimeStepParams, LAND_TOLERANCE, SUBSTEP_SLACK,
 };
+use crate::cpu::xi_gradient::{xi_gradient_operator, xi_gradient_rhs};
 use crate::cpu::xi_rate::{obstacle_dt_cap_s, obstacle_step_s, xi_rate, XiRateParams};
 use crate::cpu::xi_update::xi_update;
 use crate::geometry::GeometryInfo;
@@ -67,6 +68,11 @@ pub const NP_RESIDUAL_PER_CELL: f64 = 1e-11;
 /// is conserved to the residual).
 pub const CREEP_RESIDUAL_PER_CELL: f64 = 1e-13;
 
+/// Stopping residual of the ξ increment's solve (`model.allen_cahn_gradient = "implicit"`), per
+/// cell, in units of ξ: Σ|Δt r − A δ| ≤ this × cells, so the Li it may create or lose in a step
+/// is below 1e-13 of a cell on average.
+pub const XI_RESIDUAL_PER_CELL: f64 = 1e-13;
+
 pub struct CpuBackend {
     pub coeffs: Coefficients,
     config: Config,
@@ -96,6 +102,8 @@ pub struct CpuBackend {
     np: Option<ImplicitNp>,
     /// The creep problem of a step (None without creep).
     creep: Option<CreepFlow>,
+    /// The ξ increment's problem with the semi-implicit gradient term (None when explicit).
+    gradient: Option<ImplicitGradient>,
     /// Wall time spent in the potential solve and in everything else (not part of the state).
     timings: StepTimings,
     /// What the stages of the step in progress hand on to each other (not part of the state).
@@ -117,6 +125,18 @@ struct ImplicitNp {
     u: Vec<f64>,
     solver: Multigrid,
     /// CG iterations of all implicit Nernst–Planck solves of this backend.
+    iterations_total: u64,
+}
+
+/// The ξ increment of a step with the semi-implicit gradient term (`cpu::xi_gradient`).
+struct ImplicitGradient {
+    op: Operator,
+    rhs: Vec<f64>,
+    delta: Vec<f64>,
+    solver: Multigrid,
+    /// The Δt the operator and its hierarchy were built for (rebuilt when the step changes).
+    dt_s: f64,
+    /// CG iterations of all its solves.
     iterations_total: u64,
 }
 
@@ -241,6 +261,14 @@ impl CpuBackend {
                 u: vec![0.0; n],
                 solver: Multigrid::with_shape(shape, sweeps, cycle)
                     .with_correction(CoarseCorrection::Plain),
+                iterations_total: 0,
+            }),
+            gradient: coeffs.implicit_gradient.then(|| ImplicitGradient {
+                op: Operator::zeros3(grid.nx, grid.ny, grid.nz),
+                rhs: vec![0.0; n],
+                delta: vec![0.0; n],
+                solver: Multigrid::with_shape(shape, sweeps, cycle),
+                dt_s: f64::NAN,
                 iterations_total: 0,
             }),
             creep: coeffs.creep.map(|_| CreepFlow {
@@ -727,13 +755,34 @@ impl StepKernels for CpuBackend {
     fn xi_update(&mut self) -> Result<(), SimulationError> {
         // Allocated by `xi_noise`, which runs only with noise.
         let noise = self.noise.as_deref();
-        xi_update(
-            self.coeffs.grid.nx,
-            self.current.dt_s,
-            &self.rate,
-            noise,
-            &mut self.state.xi,
+        let c = &self.coeffs;
+        let dt = self.current.dt_s;
+        let Some(ig) = self.gradient.as_mut() else {
+            xi_update(c.grid.nx, dt, &self.rate, noise, &mut self.state.xi);
+            return Ok(());
+        };
+        // (1 − Δt Lσ κ_max ∇²) δ = Δt r (+ √Δt D); ξ += δ.
+        if ig.dt_s.to_bits() != dt.to_bits() {
+            let beta = dt * c.l_sigma_m3_js * c.kappa_stiff_j_m() / (c.grid.dx_m * c.grid.dx_m);
+            xi_gradient_operator(beta, &mut ig.op);
+            ig.solver
+                .setup(&ig.op)
+                .map_err(|e| SimulationError::Solver(format!("ξ increment multigrid: {e}")))?;
+            ig.dt_s = dt;
+        }
+        xi_gradient_rhs(c.grid.nx, dt, &self.rate, noise, &mut ig.rhs);
+        ig.delta.copy_from_slice(&ig.rhs);
+        let st = ig.solver.solve(
+            &ig.rhs,
+            &mut ig.delta,
+            XI_RESIDUAL_PER_CELL * c.grid.cells() as f64,
+            self.config.solver.max_iterations,
         );
+        ig.iterations_total += st.iterations as u64;
+        converged_or_error("ξ increment", &st, &self.state)?;
+        for (x, d) in self.state.xi.iter_mut().zip(&ig.delta) {
+            *x += d;
+        }
         Ok(())
     }
 

@@ -75,7 +75,9 @@ pub fn equilibrate(
     duration_s: f64,
 ) -> Result<(), SimulationError> {
     let mut p = XiRateParams::new(coeffs, false);
-    let dt_max = config.time.stability_safety * coeffs.dt_step_limit_s();
+    // Explicit in the gradient term whatever the run does (`model.allen_cahn_gradient`), so the
+    // state at t = 0 is the same for both.
+    let dt_max = config.time.stability_safety * coeffs.dt_update_limit_s(true);
     let steps = (duration_s / dt_max).ceil() as u64;
     let dt = if steps > 0 {
         duration_s / steps as f64

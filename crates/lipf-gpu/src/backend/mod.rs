@@ -222,6 +222,14 @@ impl GpuBackend {
         geometry: GeometryInfo,
     ) -> Result<GpuBackend, GpuError> {
         let coeffs = Coefficients::from_config(config);
+        if coeffs.implicit_gradient {
+            return Err(GpuError::Unsupported(
+                "model.allen_cahn_gradient = \"implicit\" runs on the CPU backend only (the GPU \
+                 backend has no solve for the ξ increment yet): use --backend cpu, or \
+                 model.allen_cahn_gradient = \"explicit\""
+                    .into(),
+            ));
+        }
         let implicit_np = coeffs.nernst_planck == NernstPlanck::Implicit;
         let two_potential = coeffs.overpotential == OverpotentialForm::TwoPotential;
         let shape = coeffs.grid.shape();
