@@ -24,7 +24,7 @@
 use crate::coefficients::Coefficients;
 use crate::geometry::GeometryInfo;
 use crate::grid::Grid;
-use crate::metrics::surface::iso_segments;
+use crate::metrics::surface::{iso_segments, iso_surface_patches};
 use crate::state::State;
 use crate::units::{m_to_um, um_to_m};
 use serde::{Deserialize, Serialize};
@@ -398,32 +398,43 @@ pub fn measure(
     }
 
     // Li surface: the ξ = ½ iso-line, split into contact and free surface by ϕ.
-    let segs = iso_segments(&state.xi, &g, 0.5);
-    let width = g.width_m();
-    let (mut contact, mut free) = (0.0, 0.0);
-    let mut currents: Vec<(f64, f64)> = Vec::with_capacity(segs.len());
-    let (mut contact_i, mut contact_w) = (0.0, 0.0);
-    let (a, b) = (c.alpha, c.beta);
-    for s in &segs {
+    let samples = iso_segments(&state.xi, &g, 0.5).into_iter().map(|s| {
         let (x, y) = s.midpoint();
-        let len = s.length();
-        let phi = bilinear(&state.phi, nx, ny, dx, x, y);
-        let eta = bilinear(&state.eta, nx, ny, dx, x, y);
-        let conc = bilinear(&state.conc, nx, ny, dx, x, y);
-        let f = c.f_over_rt_per_v;
+        let at = |f: &[f64]| bilinear(f, nx, ny, dx, x, y);
+        (s.length(), at(&state.phi), at(&state.eta), at(&state.conc))
+    });
+    set_surface(&mut m, c, samples, g.width_m());
+    m
+}
+
+/// The Li surface's columns of `m` from its pieces (weight: length in a section, area in a
+/// volume; ϕ, η and c̃ at the piece), per projected extent `projected` (width or area): the
+/// Li/LLZO contact where ϕ ≥ ¼, the free surface elsewhere, and the Butler–Volmer current
+/// density at the local η and c̃, i0[c̃ e^{−βfη} − e^{(1−α)fη}], weighted by the pieces.
+fn set_surface(
+    m: &mut Morphology,
+    c: &Coefficients,
+    pieces: impl Iterator<Item = (f64, f64, f64, f64)>,
+    projected: f64,
+) {
+    let (mut contact, mut free) = (0.0, 0.0);
+    let mut currents: Vec<(f64, f64)> = Vec::new();
+    let (mut contact_i, mut contact_w) = (0.0, 0.0);
+    let (a, b, f) = (c.alpha, c.beta, c.f_over_rt_per_v);
+    for (w, phi, eta, conc) in pieces {
         let i = c.exchange_current_density_a_m2
             * (conc * (-b * f * eta).exp() - ((1.0 - a) * f * eta).exp());
-        currents.push((i, len));
+        currents.push((i, w));
         if phi >= 0.25 {
-            contact += len;
-            contact_i += i * len;
-            contact_w += len;
+            contact += w;
+            contact_i += i * w;
+            contact_w += w;
         } else {
-            free += len;
+            free += w;
         }
     }
-    m.li_llzo_contact_per_width = contact / width;
-    m.li_pore_surface_per_width = free / width;
+    m.li_llzo_contact_per_width = contact / projected;
+    m.li_pore_surface_per_width = free / projected;
     let total_w: f64 = currents.iter().map(|p| p.1).sum();
     if total_w > 0.0 {
         let mean = currents.iter().map(|p| p.0 * p.1).sum::<f64>() / total_w;
@@ -443,7 +454,35 @@ pub fn measure(
     } else {
         f64::NAN
     };
-    m
+}
+
+/// Trilinear interpolation of a cell-centred field of `shape` at (x, y, z) in cell-centre
+/// coordinates ((i, j, k) at the centre of cell (i, j, k)), periodic in x and z, clamped in y.
+fn trilinear(f: &[f64], [nx, ny, nz]: [usize; 3], [x, y, z]: [f64; 3]) -> f64 {
+    let axis = |v: f64, n: usize, periodic: bool| -> (usize, usize, f64) {
+        if periodic {
+            let v0 = v.floor();
+            let i0 = (v0 as isize).rem_euclid(n as isize) as usize;
+            (i0, (i0 + 1) % n, v - v0)
+        } else {
+            let v = v.clamp(0.0, (n - 1) as f64);
+            let i0 = (v.floor() as usize).min(n - 1);
+            ((i0), (i0 + 1).min(n - 1), v - i0 as f64)
+        }
+    };
+    let (i0, i1, tx) = axis(x, nx, true);
+    let (j0, j1, ty) = axis(y, ny, false);
+    let (k0, k1, tz) = axis(z, nz, true);
+    let at = |i: usize, j: usize, k: usize| f[(k * ny + j) * nx + i];
+    let lerp = |a: f64, b: f64, t: f64| a * (1.0 - t) + b * t;
+    let plane = |k: usize| {
+        lerp(
+            lerp(at(i0, j0, k), at(i1, j0, k), tx),
+            lerp(at(i0, j1, k), at(i1, j1, k), tx),
+            ty,
+        )
+    };
+    lerp(plane(k0), plane(k1), tz)
 }
 
 /// Rows `j0..j1` of the scaffold region of `info` on `g` (between the scaffold's bottom and
@@ -465,8 +504,9 @@ pub fn scaffold_rows(g: &Grid, info: &GeometryInfo) -> (usize, usize) {
 /// then replaced by those of the whole volume: the fronts at the pores' centre and wall columns
 /// and the homogeneity over every pore column ([`crate::front_map`]), the fill over every cell
 /// of the scaffold, the tip of the Li connected to the collector anywhere, the closed pores of
-/// the volume per collector area. The channel fills, the Li surface and its currents and the
-/// deposit's shape stay the section's.
+/// the volume per collector area, the Li surface (the ξ = ½ iso-surface) and its currents per
+/// collector area (seed 000's contact estimate with S = 4φ/δ for cylinders). The channel fills
+/// and the deposit's shape stay the section's.
 /// `xi_built` is the builder's initial ξ of the whole volume.
 pub fn measure_volume(
     c: &Coefficients,
@@ -507,6 +547,24 @@ pub fn measure_volume(
             .filter(|(&closed, _)| closed)
             .map(|(_, &x)| x)
             .sum::<f64>();
+    // The Li surface: the ξ = ½ iso-surface (marching tetrahedra), per collector area.
+    let shape = g.shape();
+    let samples = iso_surface_patches(&state.xi, shape, 0.5)
+        .into_iter()
+        .map(|p| {
+            let at = |f: &[f64]| trilinear(f, shape, p.centre);
+            (
+                p.area_cells2 * g.dx_m * g.dx_m,
+                at(&state.phi),
+                at(&state.eta),
+                at(&state.conc),
+            )
+        });
+    set_surface(&mut m, c, samples, g.width_m() * g.depth_m());
+    // Seed 000's estimate with the surface of the pores: 4φ/δ for cylinders, 2φ/δ for slits.
+    if m.contact_current_estimate_a_m2.is_finite() && info.lattice.is_some() {
+        m.contact_current_estimate_a_m2 *= 0.5;
+    }
     if info.channels > 0 && j1 > j0 {
         let f = crate::front_map::column_fronts(state, xi_built, j0, j1, um_to_m(info.li_top_um));
         m.front_centre_um = m_to_um(f.centre_m);
@@ -565,6 +623,31 @@ mod tests {
         assert!((li_tip_um(&g, &xi) - 5.0).abs() < 2e-3);
         // No Li at the collector: NaN.
         assert!(li_tip_um(&g, &vec![0.0; g.cells()]).is_nan());
+    }
+
+    #[test]
+    fn trilinear_interpolation_is_exact_on_linear_fields_and_wraps_in_x_and_z() {
+        let shape = [5, 4, 3];
+        let f: Vec<f64> = (0..60)
+            .map(|c| {
+                let (i, j, k) = (c % 5, (c / 5) % 4, c / 20);
+                1.0 + 2.0 * j as f64 + 0.5 * (i + k) as f64
+            })
+            .collect();
+        // Inside the grid a linear field is reproduced; y is clamped to the first and last rows.
+        assert!((trilinear(&f, shape, [1.25, 2.5, 0.75]) - (1.0 + 5.0 + 0.5 * 2.0)).abs() < 1e-12);
+        assert!((trilinear(&f, shape, [1.0, -3.0, 1.0]) - (1.0 + 0.5 * 2.0)).abs() < 1e-12);
+        // Between the last and the first cell of a periodic axis: their mean.
+        let wrap = trilinear(&f, shape, [4.5, 0.0, 0.0]);
+        assert!(
+            (wrap - (1.0 + 0.5 * (4.0 + 0.0) / 2.0)).abs() < 1e-12,
+            "{wrap}"
+        );
+        let wrap_z = trilinear(&f, shape, [0.0, 0.0, 2.5]);
+        assert!(
+            (wrap_z - (1.0 + 0.5 * (2.0 + 0.0) / 2.0)).abs() < 1e-12,
+            "{wrap_z}"
+        );
     }
 
     #[test]

@@ -162,7 +162,7 @@ pub fn iso_surface_area_between(
         .into_par_iter()
         .map(|k| {
             let mut area = 0.0;
-            visit_iso_polygons_in_slab(field, [nx, ny, nz], level, k, band, &mut |poly, _| {
+            visit_iso_polygons_in_slab(field, [nx, ny, nz], level, k, band, &mut |poly, _, _| {
                 area += polygon_area(poly);
             });
             area
@@ -171,8 +171,63 @@ pub fn iso_surface_area_between(
     slabs.iter().sum::<f64>() * dx_m * dx_m
 }
 
+/// A polygon of an iso-surface: its area and its centroid (the mean of its vertices), both in
+/// cells: the centroid in cell-centre coordinates, (x, y, z) = (i, j, k) at the centre of cell
+/// (i, j, k), x and z in [0, nx) and [0, nz).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SurfacePatch {
+    pub area_cells2: f64,
+    pub centre: [f64; 3],
+}
+
+/// The polygons of the iso-surface `field = level` of a cell-centred 3D field (the surface of
+/// [`iso_surface_area_between`], unclipped), in z-slab order: what a quantity on the surface is
+/// averaged with (the 3D counterpart of [`iso_segments`]).
+pub fn iso_surface_patches(
+    field: &[f64],
+    [nx, ny, nz]: [usize; 3],
+    level: f64,
+) -> Vec<SurfacePatch> {
+    assert_eq!(field.len(), nx * ny * nz);
+    if nx < 2 || ny < 2 || nz < 2 {
+        return Vec::new();
+    }
+    let band = (f64::NEG_INFINITY, f64::INFINITY);
+    let slabs: Vec<Vec<SurfacePatch>> = (0..nz)
+        .into_par_iter()
+        .map(|k| {
+            let mut out = Vec::new();
+            visit_iso_polygons_in_slab(
+                field,
+                [nx, ny, nz],
+                level,
+                k,
+                band,
+                &mut |poly, _, [i, k]| {
+                    let m = poly.len() as f64;
+                    let mean = |a: usize| poly.iter().map(|v| v[a]).sum::<f64>() / m;
+                    out.push(SurfacePatch {
+                        area_cells2: polygon_area(poly),
+                        centre: [
+                            (i as f64 + mean(0)).rem_euclid(nx as f64),
+                            mean(1) - 0.5,
+                            (k as f64 + mean(2)).rem_euclid(nz as f64),
+                        ],
+                    });
+                },
+            );
+            out
+        })
+        .collect();
+    slabs.concat()
+}
+
 /// A point (x, y, z) of the surface, in cells.
 type Vertex = [f64; 3];
+
+/// What [`visit_iso_polygons_in_slab`] calls for each polygon: its vertices, a corner below the
+/// level, the cube's first corner (i, k).
+type PolygonVisitor<'a> = dyn FnMut(&[Vertex], Vertex, [usize; 2]) + 'a;
 
 /// The six tetrahedra of a dual cube, as corner numbers c = x + 2y + 4z (bits of the corner's
 /// offset): the paths 0 → 7 along the cube's edges, one per order of the three axes.
@@ -277,14 +332,15 @@ fn polygon_area(poly: &[Vertex]) -> f64 {
 /// dual cubes of z-slab `k` (between cell layers k and k + 1 mod nz), clipped to
 /// `band.0 ≤ y ≤ band.1` (cells). Vertices are in cells, y absolute (the centre of row j is at
 /// j + ½), x and z relative to the cube's first corner. `below` is a corner of the polygon's
-/// tetrahedron with field < level (strictly off the polygon's plane, which orients it).
+/// tetrahedron with field < level (strictly off the polygon's plane, which orients it); `cube`
+/// is the cube's first corner (i, k), the centre of cell (i, j, k).
 fn visit_iso_polygons_in_slab(
     field: &[f64],
     [nx, ny, nz]: [usize; 3],
     level: f64,
     k: usize,
     band: (f64, f64),
-    visit: &mut dyn FnMut(&[Vertex], Vertex),
+    visit: &mut PolygonVisitor,
 ) {
     let k1 = if k + 1 == nz { 0 } else { k + 1 };
     let idx = |i: usize, j: usize, k: usize| (k * ny + j) * nx + i;
@@ -371,7 +427,7 @@ fn visit_iso_polygons_in_slab(
                     poly = poly.clip_y(band.1, false);
                 }
                 if poly.n >= 3 {
-                    visit(poly.vertices(), corner(below[0]));
+                    visit(poly.vertices(), corner(below[0]), [i, k]);
                 }
             }
         }
@@ -394,6 +450,39 @@ mod tests {
         let _ = grid;
         // Two squares (the second wraps in x), each a saddle: four segments.
         assert_eq!(s.len(), 4);
+    }
+
+    /// The patches of an iso-surface add up to its area, and lie on it: a sphere's patches have
+    /// their centroids within a tenth of a cell of its radius (cell-centre coordinates), a tilted
+    /// plane's on the plane.
+    #[test]
+    fn surface_patches_add_up_to_the_area_and_sit_on_the_surface() {
+        let dims = [20, 18, 16];
+        let f = smooth_random_field(dims[0], dims[1], dims[2], 7);
+        let area = iso_surface_area_between(&f, dims[0], dims[1], dims[2], 1.0, 0.0, -1.0, 99.0);
+        let patches = iso_surface_patches(&f, dims, 0.0);
+        let sum: f64 = patches.iter().map(|p| p.area_cells2).sum();
+        assert!(
+            area > 10.0 && (sum / area - 1.0).abs() < 1e-12,
+            "{sum} {area}"
+        );
+        // A sphere of radius 6 cells centred at cell-centre coordinates (9.3, 8.6, 7.1).
+        let c = [9.3, 8.6, 7.1];
+        let sphere = field3(dims[0], dims[1], dims[2], |x, y, z| {
+            let (x, y, z) = (x - 0.5, y - 0.5, z - 0.5);
+            6.0 - ((x - c[0]).powi(2) + (y - c[1]).powi(2) + (z - c[2]).powi(2)).sqrt()
+        });
+        let patches = iso_surface_patches(&sphere, dims, 0.0);
+        assert!(!patches.is_empty());
+        for p in &patches {
+            let r = ((p.centre[0] - c[0]).powi(2)
+                + (p.centre[1] - c[1]).powi(2)
+                + (p.centre[2] - c[2]).powi(2))
+            .sqrt();
+            assert!((r - 6.0).abs() < 0.1, "patch at {:?}: r = {r}", p.centre);
+        }
+        let total: f64 = patches.iter().map(|p| p.area_cells2).sum();
+        assert!((total / (4.0 * PI * 36.0) - 1.0).abs() < 0.02, "{total}");
     }
 
     /// A field of `nx × ny × nz` cells from a function of the cell centre (in cells).
@@ -457,7 +546,7 @@ mod tests {
         let (mut sum, mut total) = ([0.0; 3], 0.0);
         for k in 0..dims[2] {
             let band = (f64::NEG_INFINITY, f64::INFINITY);
-            visit_iso_polygons_in_slab(f, dims, level, k, band, &mut |poly, below| {
+            visit_iso_polygons_in_slab(f, dims, level, k, band, &mut |poly, below, _| {
                 let a = vector_area(poly);
                 let to_below = [
                     below[0] - poly[0][0],
