@@ -16,8 +16,10 @@
 //            norm and converged flag;  cg_beta: β = r·z_new / r·z;  cg_end: iterations of the
 //            solve into the step's counters (the Nernst–Planck solve's into the batch's
 //            np_iterations and np_max_solve_iterations, the creep solve's (SOLVE_CREEP) into
-//            creep_iterations and creep_max_solve_iterations), the sticky not_converged flag
-//            (and FLAG_NP_NOT_CONVERGED or FLAG_CREEP_NOT_CONVERGED for those solves).
+//            creep_iterations and creep_max_solve_iterations, the ξ increment's (SOLVE_XI) into
+//            xi_iterations and xi_max_solve_iterations), the sticky not_converged flag (and
+//            FLAG_NP_NOT_CONVERGED, FLAG_CREEP_NOT_CONVERGED or FLAG_XI_NOT_CONVERGED for those
+//            solves).
 //            The CG part of the indirect-dispatch table: cg_begin sets it (the dispatch shapes
 //            while the solve goes on), cg_check (on convergence) and cg_alpha (on breakdown)
 //            zero it, so the recorded iterations that follow cost nothing.
@@ -54,6 +56,9 @@ const SOLVE_NERNST_PLANCK: u32 = 2u;
 // The creep pressure p (creep_assemble.wgsl): the CPU's absolute tolerance with the f32 floor,
 // iterations counted apart.
 const SOLVE_CREEP: u32 = 3u;
+// The ξ increment of the semi-implicit gradient term (xi_gradient_operator.wgsl): the CPU's
+// absolute tolerance with the f32 floor, iterations counted apart.
+const SOLVE_XI: u32 = 4u;
 
 // Floor of the stopping test, as a fraction of Σ|b|: about 10 f32 epsilons, reachable by the
 // recurrence residual r −= α q (whose round-off shrinks with the update) in every solve.
@@ -142,6 +147,9 @@ fn cg_alpha(@builtin(local_invocation_id) lid: vec3<u32>) {
         if (params.solve == SOLVE_CREEP) {
             control.flags |= FLAG_CREEP_NOT_CONVERGED;
         }
+        if (params.solve == SOLVE_XI) {
+            control.flags |= FLAG_XI_NOT_CONVERGED;
+        }
         control.converged = 1u;
         set_cg_args(false);
         return;
@@ -183,6 +191,7 @@ fn cg_end() {
     }
     let np = params.solve == SOLVE_NERNST_PLANCK;
     let creep = params.solve == SOLVE_CREEP;
+    let xi = params.solve == SOLVE_XI;
     if (control.converged == 0u) {
         control.not_converged = 1u;
         if (np) {
@@ -191,6 +200,15 @@ fn cg_end() {
         if (creep) {
             control.flags |= FLAG_CREEP_NOT_CONVERGED;
         }
+        if (xi) {
+            control.flags |= FLAG_XI_NOT_CONVERGED;
+        }
+    }
+    if (xi) {
+        control.xi_iterations += control.solve_iterations;
+        control.xi_max_solve_iterations =
+            max(control.xi_max_solve_iterations, control.solve_iterations);
+        return;
     }
     if (creep) {
         control.creep_iterations += control.solve_iterations;

@@ -22,15 +22,6 @@
 @group(0) @binding(4) var<storage, read_write> xi_lo: array<f32>;
 @group(0) @binding(5) var<storage, read> noise: array<f32>;
 
-// (s, e) with s = fl(a + b) and e = a + b − s exactly (Dekker's fast two-sum on |big| ≥ |small|).
-fn fast_two_sum(a: f32, b: f32, one: f32) -> vec2<f32> {
-    let swap = abs(a) < abs(b);
-    let big = select(a, b, swap);
-    let small = select(b, a, swap);
-    let s = (big + small) * one;
-    return vec2<f32>(s, small - (s - big));
-}
-
 @compute @workgroup_size(16, 16)
 fn xi_update(@builtin(global_invocation_id) gid: vec3<u32>) {
     // Invocations past the grid's edge do nothing.

@@ -495,7 +495,7 @@ fn wgsl_control_flags_are_the_rust_ones() {
         wgsl, rust,
         "the FLAG_ consts of shaders/shared/control.wgsl differ from lipf_gpu::params::CONTROL_FLAGS"
     );
-    assert_eq!(rust.len(), 5, "expected five control flags");
+    assert_eq!(rust.len(), 6, "expected six control flags");
     // No kernel sets or tests a bare flag number.
     for s in SHADERS {
         for (k, line) in s.kernel_source().lines().enumerate() {
@@ -2878,13 +2878,15 @@ fn twin_cg_control_steps_a_solve_as_the_host_solver_does() {
 /// to the step's counters and its failure to `not_converged`; the implicit Nernst–Planck solve's
 /// to the batch's `np_iterations` and `np_max_solve_iterations`, and its failure also raises
 /// `FLAG_NP_NOT_CONVERGED`, by which the host tells it from a potential solve's (and records
-/// more of its iterations, or stops with the Nernst–Planck solver error). A step that does not
-/// run counts nothing; an earlier flag marks the solve not converged and counts nothing.
+/// more of its iterations, or stops with the Nernst–Planck solver error); the ξ increment's
+/// (`SOLVE_XI`) likewise to `xi_iterations` and `xi_max_solve_iterations` with
+/// `FLAG_XI_NOT_CONVERGED`. A step that does not run counts nothing; an earlier flag marks the
+/// solve not converged and counts nothing.
 #[test]
-fn twin_cg_end_counts_and_flags_the_nernst_planck_solve_apart() {
+fn twin_cg_end_counts_and_flags_the_nernst_planck_and_xi_solves_apart() {
     use lipf_gpu::params::{
-        Control, FLAG_CG_BREAKDOWN, FLAG_NP_NOT_CONVERGED, SOLVE_NERNST_PLANCK, SOLVE_UNIT,
-        SOLVE_ZERO,
+        Control, FLAG_CG_BREAKDOWN, FLAG_NP_NOT_CONVERGED, FLAG_XI_NOT_CONVERGED,
+        SOLVE_NERNST_PLANCK, SOLVE_UNIT, SOLVE_XI, SOLVE_ZERO,
     };
     let Some(ctx) = device() else { return };
     let mut t = TwinRunner::new(&ctx);
@@ -2895,10 +2897,13 @@ fn twin_cg_end_counts_and_flags_the_nernst_planck_solve_apart() {
         max_solve_iterations: 4,
         np_iterations: 7,
         np_max_solve_iterations: 2,
+        xi_iterations: 9,
+        xi_max_solve_iterations: 6,
         ..Default::default()
     };
-    for solve in [SOLVE_ZERO, SOLVE_UNIT, SOLVE_NERNST_PLANCK] {
+    for solve in [SOLVE_ZERO, SOLVE_UNIT, SOLVE_NERNST_PLANCK, SOLVE_XI] {
         let np = solve == SOLVE_NERNST_PLANCK;
+        let xi = solve == SOLVE_XI;
         for converged in [1, 0] {
             let c = t
                 .cg_end(
@@ -2920,6 +2925,12 @@ fn twin_cg_end_counts_and_flags_the_nernst_planck_solve_apart() {
                 want.np_max_solve_iterations = 5;
                 if failed {
                     want.flags = FLAG_NP_NOT_CONVERGED;
+                }
+            } else if xi {
+                // The ξ increment's solves: their own counters (the most stays 6 > 5).
+                want.xi_iterations = 14;
+                if failed {
+                    want.flags = FLAG_XI_NOT_CONVERGED;
                 }
             } else {
                 want.step_iterations = 8;
@@ -4596,19 +4607,166 @@ fn gpu_follows_the_cpu_in_the_liquid_reference_case_for_50_s() {
     }
 }
 
-/// The GPU backend has no solve for the ξ increment of the semi-implicit gradient term: it
-/// refuses the setting, naming it, rather than running the explicit update in its place.
+/// The kernels of the semi-implicit gradient term against their CPU twins, on the twin cases
+/// (2D) and on the 3D twin state (odd depth, crossing the workgroups): the operator
+/// 1 − Δt Lσκ_max∇² (Δt from the control record), the right-hand side Δt r (+ √Δt D) with its
+/// first guess, and the compensated ξ += δ.
 #[test]
-fn the_gpu_backend_refuses_the_implicit_gradient() {
+fn xi_gradient_kernels_match_their_twins() {
     let Some(ctx) = device() else { return };
-    let mut c = Config::from_file(&super::cell_checks::config_path("smoke.json")).unwrap();
-    c.model.allen_cahn_gradient = lipf_core::config::AllenCahnGradient::Implicit;
-    let init = lipf_core::initial::initial_state(&c).unwrap();
-    let err = GpuBackend::with_state(ctx, &c, init.state, init.geometry)
-        .err()
-        .expect("refused");
-    assert!(
-        err.to_string().contains("model.allen_cahn_gradient"),
-        "{err}"
-    );
+    let mut t = TwinRunner::new(&ctx);
+    let (_, c3, s3) = twin_state_3d();
+    let mut cases: Vec<(String, lipf_core::Coefficients, lipf_core::State)> = twin_cases()
+        .iter()
+        .map(|k| (k.label.to_string(), k.c.clone(), k.s.clone()))
+        .collect();
+    cases.push(("3d".into(), c3, s3));
+    for (label, c, s) in cases {
+        let (shape, n) = (c.grid.shape(), c.grid.cells());
+        // A Δt of 40 explicit limits: β/Δx² ≈ 5 per face.
+        let dt = 40.0 * c.dt_allen_cahn_s();
+        let mut op = cpu::operator::Operator::zeros3(shape[0], shape[1], shape[2]);
+        let beta = dt * c.l_sigma_m3_js * c.kappa_stiff_j_m() / (c.grid.dx_m * c.grid.dx_m);
+        cpu::xi_gradient_operator::xi_gradient_operator(beta, &mut op);
+        let g = t.xi_gradient_operator(&c, dt).unwrap();
+        assert_operator_close(
+            &format!("xi_gradient_operator [{label}]"),
+            &g,
+            &op,
+            &[],
+            1e-6,
+        );
+        // A rate with the sign changes of a real one, and noise.
+        let rate: Vec<f64> =
+            s.xi.iter()
+                .map(|&x| 1e-4 * (x - 0.5) * (1.0 - x) * x)
+                .collect();
+        let noise: Vec<f64> = (0..n).map(|k| 1e-6 * ((k % 7) as f64 - 3.0)).collect();
+        let (mut rhs, mut delta) = (vec![0.0; n], vec![0.0; n]);
+        cpu::xi_gradient_rhs::xi_gradient_rhs(
+            shape[0],
+            dt,
+            &rate,
+            Some(&noise),
+            &mut rhs,
+            &mut delta,
+        );
+        let (grhs, gdelta) = t.xi_gradient_rhs(shape, dt, &rate, Some(&noise)).unwrap();
+        assert_close(
+            &format!("xi_gradient_rhs rhs [{label}]"),
+            &format!("xi_gradient_rhs-{label}.rhs"),
+            shape[0],
+            &grhs,
+            &rhs,
+            1e-5,
+            F32_WHY,
+        );
+        assert_eq!(
+            grhs, gdelta,
+            "{label}: the first guess is the right-hand side"
+        );
+        // ξ += δ: compare the increments (δ ~ 1e-4 on ξ ~ 1).
+        let mut xi = s.xi.clone();
+        cpu::xi_gradient_finish::xi_gradient_finish(shape[0], &rhs, &mut xi);
+        let gxi = t.xi_gradient_finish(shape, &rhs, &s.xi).unwrap();
+        let d: Vec<f64> = xi.iter().zip(&s.xi).map(|(a, b)| a - b).collect();
+        let gd: Vec<f64> = gxi.iter().zip(&s.xi).map(|(a, b)| a - b).collect();
+        assert_close(
+            &format!("xi_gradient_finish delta_xi [{label}]"),
+            &format!("xi_gradient_finish-{label}.delta_xi"),
+            shape[0],
+            &gd,
+            &d,
+            1e-5,
+            "ξ is an f32 pair (xi + xi_lo) updated with a two-sum, so Δξ keeps its f32 precision",
+        );
+    }
+}
+
+/// A whole run with the semi-implicit gradient term on the GPU backend follows the CPU's: the
+/// 1.5 µm channel section at Δx = ℓ/8 (ℓ = 1 µm), whose explicit limit is 3.6 s with the safety
+/// factor, in the steps of up to 20 s the ξ-change limit allows, and the 3D twin configuration
+/// for 1 s.
+#[test]
+fn the_gpu_backend_follows_the_cpu_with_the_implicit_gradient() {
+    let Some(ctx) = device() else { return };
+    let mut section =
+        Config::from_file(&repo_path("configs/3d/channels-1.5um-section.json")).unwrap();
+    section.domain.grid_spacing_um = 0.125;
+    section.model.interface_half_width_um = Some(1.0);
+    section.model.obstacle_step = lipf_core::config::ObstacleStep::Implicit;
+    section.time.max_dt_s = Some(20.0);
+    section.output.timeseries_interval_s = 20.0;
+    section.output.snapshot_interval_s = 20.0;
+    let mut volume = config_3d();
+    volume.model.obstacle_step = lipf_core::config::ObstacleStep::Implicit;
+    let mut ctx = Some(ctx);
+    for (label, mut cfg, t) in [("section", section, 60.0), ("3d", volume, 1.0)] {
+        cfg.model.allen_cahn_gradient = lipf_core::config::AllenCahnGradient::Implicit;
+        let c = lipf_core::Coefficients::from_config(&cfg);
+        let cap = cfg.time.stability_safety * c.dt_allen_cahn_s();
+        let mut cpu = CpuBackend::new(&cfg).expect("initial state");
+        let state = Backend::state(&mut cpu).clone();
+        let ctx = match ctx.take() {
+            Some(x) => x,
+            None => device().expect("the device again"),
+        };
+        let mut gpu =
+            GpuBackend::with_state(ctx, &cfg, state, cpu.geometry().clone()).expect("GPU backend");
+        gpu.advance(t, &StopFlag::new()).expect("GPU run");
+        cpu.advance(t, &StopFlag::new()).expect("CPU run");
+        let (sg, sc) = (gpu.state().clone(), Backend::state(&mut cpu).clone());
+        let li = |s: &lipf_core::State| {
+            lipf_core::observables::li_amount_mol_m2(&c, s) - s.li_amount0_mol_m2
+        };
+        let fg = lipf_core::observables::faraday_error(&c, &sg);
+        eprintln!(
+            "{label} to {t} s: steps {} / {}, V {:.6e} / {:.6e} V, plated {:.6e} / {:.6e} \
+             mol/m², GPU Faraday {fg:.2e}",
+            sg.step,
+            sc.step,
+            sg.v_collector,
+            sc.v_collector,
+            li(&sg),
+            li(&sc)
+        );
+        assert_eq!(sg.step, sc.step, "{label}");
+        if label == "section" {
+            assert!(
+                t / (sc.step as f64) > 1.5 * cap,
+                "{} steps, cap {cap} s",
+                sc.step
+            );
+        }
+        assert!(
+            (sg.v_collector / sc.v_collector - 1.0).abs() < 1e-3,
+            "{label}"
+        );
+        assert!((li(&sg) / li(&sc) - 1.0).abs() < 5e-3, "{label}: plated Li");
+        assert!(fg < 5e-3, "{label}: GPU Faraday balance {fg}");
+        // The potential's scale is at least the cell voltage: the f32 solve resolves it
+        // relative to the collector potential (here |V| is 6× the largest |φ|).
+        for (name, g, x, tol, floor) in [
+            ("xi", &sg.xi, &sc.xi, 1e-4, 0.0),
+            ("c", &sg.conc, &sc.conc, 1e-5, 0.0),
+            (
+                "potential",
+                &sg.potential,
+                &sc.potential,
+                1e-3,
+                sc.v_collector.abs(),
+            ),
+        ] {
+            let scale = x.iter().fold(floor, |m, v| m.max(v.abs()));
+            let worst = g
+                .iter()
+                .zip(x.iter())
+                .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+            eprintln!("{label} {name}: worst |gpu − cpu| {worst:.2e} of {scale:.3e}");
+            assert!(
+                worst <= tol * scale,
+                "{label} {name}: {worst:e} of {scale:e}"
+            );
+        }
+    }
 }

@@ -1,7 +1,9 @@
 //! The semi-implicit gradient term of the ξ update (`model.allen_cahn_gradient = "implicit"`,
 //! docs/models/phase-field.md §4.1): it converges to the explicit update as Δt → 0 (first order),
 //! and runs steps beyond the explicit limit with the explicit run's answer and Li conserved. The
-//! GPU backend refuses it (`tests/gpu_checks.rs`, `the_gpu_backend_refuses_the_implicit_gradient`).
+//! GPU backend's kernels and runs against these: `tests/gpu_checks.rs`,
+//! `xi_gradient_kernels_match_their_twins` and
+//! `the_gpu_backend_follows_the_cpu_with_the_implicit_gradient`.
 
 use super::cell_checks::config_path;
 use lipf_core::config::{AllenCahnGradient, NernstPlanck, ObstacleStep};

@@ -39,6 +39,10 @@ struct Control {
     // sum and the most one solve took (cg_control.wgsl, cg_end).
     creep_iterations: u32,
     creep_max_solve_iterations: u32,
+    // CG iterations of the ξ-increment solves of the batch (the semi-implicit gradient term),
+    // their sum and the most one solve took (cg_control.wgsl, cg_end).
+    xi_iterations: u32,
+    xi_max_solve_iterations: u32,
 }
 
 // Bits of Control.flags. Any set bit stops the batch's remaining steps (step_begin) and makes the
@@ -56,3 +60,6 @@ const FLAG_NP_NOT_CONVERGED: u32 = 8u;
 // A creep pressure solve did not converge within the recorded iterations (or broke down). Set
 // by cg_control.wgsl.
 const FLAG_CREEP_NOT_CONVERGED: u32 = 16u;
+// A ξ-increment solve did not converge within the recorded iterations (or broke down). Set by
+// cg_control.wgsl.
+const FLAG_XI_NOT_CONVERGED: u32 = 32u;

@@ -353,7 +353,7 @@ pub enum AllenCahnGradient {
     Explicit,
     /// Stabilised semi-implicit (docs/models/phase-field.md §4.1): the increment of the step
     /// solves (1 − Δt Lσ κ_max ∇²) δ = Δt r, so the gradient term acts on the new ξ; no step limit
-    /// from Δx, the same steady states, Li conserved to the solver's tolerance. CPU backend only.
+    /// from Δx, the same steady states, Li conserved to the solver's tolerance. Both backends.
     Implicit,
 }
 

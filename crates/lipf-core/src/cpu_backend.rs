@@ -35,7 +35,9 @@ use crate::cpu::reaction_rate::reaction_rate;
 use crate::cpu::time_step::{
     step_maxima, time_step, TimeStepParams, LAND_TOLERANCE, SUBSTEP_SLACK,
 };
-use crate::cpu::xi_gradient::{xi_gradient_operator, xi_gradient_rhs};
+use crate::cpu::xi_gradient_finish::xi_gradient_finish;
+use crate::cpu::xi_gradient_operator::xi_gradient_operator;
+use crate::cpu::xi_gradient_rhs::xi_gradient_rhs;
 use crate::cpu::xi_rate::{obstacle_dt_cap_s, obstacle_step_s, xi_rate, XiRateParams};
 use crate::cpu::xi_update::xi_update;
 use crate::geometry::GeometryInfo;
@@ -128,7 +130,7 @@ struct ImplicitNp {
     iterations_total: u64,
 }
 
-/// The ξ increment of a step with the semi-implicit gradient term (`cpu::xi_gradient`).
+/// The ξ increment of a step with the semi-implicit gradient term (`cpu::xi_gradient_operator`).
 struct ImplicitGradient {
     op: Operator,
     rhs: Vec<f64>,
@@ -267,7 +269,10 @@ impl CpuBackend {
                 op: Operator::zeros3(grid.nx, grid.ny, grid.nz),
                 rhs: vec![0.0; n],
                 delta: vec![0.0; n],
-                solver: Multigrid::with_shape(shape, sweeps, cycle),
+                // Unscaled coarse corrections, as for Nernst–Planck: the diagonal 1 dominates
+                // where the step is short.
+                solver: Multigrid::with_shape(shape, sweeps, cycle)
+                    .with_correction(CoarseCorrection::Plain),
                 dt_s: f64::NAN,
                 iterations_total: 0,
             }),
@@ -770,8 +775,7 @@ impl StepKernels for CpuBackend {
                 .map_err(|e| SimulationError::Solver(format!("ξ increment multigrid: {e}")))?;
             ig.dt_s = dt;
         }
-        xi_gradient_rhs(c.grid.nx, dt, &self.rate, noise, &mut ig.rhs);
-        ig.delta.copy_from_slice(&ig.rhs);
+        xi_gradient_rhs(c.grid.nx, dt, &self.rate, noise, &mut ig.rhs, &mut ig.delta);
         let st = ig.solver.solve(
             &ig.rhs,
             &mut ig.delta,
@@ -780,9 +784,7 @@ impl StepKernels for CpuBackend {
         );
         ig.iterations_total += st.iterations as u64;
         converged_or_error("ξ increment", &st, &self.state)?;
-        for (x, d) in self.state.xi.iter_mut().zip(&ig.delta) {
-            *x += d;
-        }
+        xi_gradient_finish(c.grid.nx, &ig.delta, &mut self.state.xi);
         Ok(())
     }
 

@@ -192,7 +192,7 @@ pub fn faster_settings(config: &Config) -> Option<(Vec<&'static str>, Estimate)>
         fast.model.nernst_planck = NernstPlanck::Implicit;
         sets.push("model.nernst_planck=implicit");
     }
-    // The semi-implicit gradient term (CPU backend only) where its explicit limit is what binds:
+    // The semi-implicit gradient term where its explicit limit is what binds:
     // below the output intervals and `time.max_dt_s` (Δx < 2ℓ).
     let c = Coefficients::from_config(config);
     let wanted = config

@@ -89,6 +89,9 @@ kernel_registry! {
     NpFinish = "np_finish"::"np_finish";
     XiNoise = "xi_noise"::"xi_noise";
     XiUpdate = "xi_update"::"xi_update";
+    XiGradientOperator = "xi_gradient_operator"::"xi_gradient_operator";
+    XiGradientRhs = "xi_gradient_rhs"::"xi_gradient_rhs";
+    XiGradientFinish = "xi_gradient_finish"::"xi_gradient_finish";
     CreepFirstGuess = "creep_active_set"::"creep_first_guess";
     CreepAssemble = "creep_assemble"::"creep_assemble";
     CreepActiveSet = "creep_active_set"::"creep_active_set";

@@ -222,7 +222,8 @@ gpu_struct!(
         i0: f32,
         i1: f32,
         /// Bits [`FLAG_NO_ACTIVE_INTERFACE`], [`FLAG_CG_BREAKDOWN`],
-        /// [`FLAG_SUBSTEPS_EXCEEDED`], [`FLAG_NP_NOT_CONVERGED`], [`FLAG_CREEP_NOT_CONVERGED`].
+        /// [`FLAG_SUBSTEPS_EXCEEDED`], [`FLAG_NP_NOT_CONVERGED`], [`FLAG_CREEP_NOT_CONVERGED`],
+        /// [`FLAG_XI_NOT_CONVERGED`].
         flags: u32,
         /// Nernst–Planck sub-steps of the current step and their length, s.
         substeps: u32,
@@ -237,8 +238,35 @@ gpu_struct!(
         /// solve took.
         creep_iterations: u32,
         creep_max_solve_iterations: u32,
+        /// CG iterations of the batch's ξ-increment solves (`model.allen_cahn_gradient =
+        /// "implicit"`): their sum and the most one solve took.
+        xi_iterations: u32,
+        xi_max_solve_iterations: u32,
     }
 );
+
+gpu_struct!(
+    /// Twin of `XiGradientParams` in `shaders/xi_gradient_operator.wgsl`: the grid and
+    /// Lσ κ_max / Δx² (1/s), the face conductance of the ξ increment's operator per second of
+    /// step.
+    XiGradientParams {
+        nx: u32, ny: u32, nz: u32, _pad0: u32,
+        rate: f32, _pad1: f32, _pad2: f32, _pad3: f32,
+    }
+);
+
+impl XiGradientParams {
+    pub fn new(c: &Coefficients) -> XiGradientParams {
+        let g = c.grid;
+        XiGradientParams {
+            nx: g.nx as u32,
+            ny: g.ny as u32,
+            nz: g.nz as u32,
+            rate: (c.l_sigma_m3_js * c.kappa_stiff_j_m() / (g.dx_m * g.dx_m)) as f32,
+            ..Default::default()
+        }
+    }
+}
 
 /// Bit of [`Control::flags`]: galvanostatic control impossible, the current does not depend on
 /// the collector potential (I1 = 0, no electrochemically active interface). Set by
@@ -257,6 +285,9 @@ pub const FLAG_NP_NOT_CONVERGED: u32 = 8;
 /// Bit of [`Control::flags`]: a creep pressure solve did not converge within the recorded
 /// iterations (or broke down). Set by `shaders/cg_control.wgsl`.
 pub const FLAG_CREEP_NOT_CONVERGED: u32 = 16;
+/// Bit of [`Control::flags`]: a ξ-increment solve (the semi-implicit gradient term) did not
+/// converge within the recorded iterations (or broke down). Set by `shaders/cg_control.wgsl`.
+pub const FLAG_XI_NOT_CONVERGED: u32 = 32;
 
 /// Every flag of [`Control::flags`] with its name (the WGSL const's).
 pub const CONTROL_FLAGS: &[(&str, u32)] = &[
@@ -265,6 +296,7 @@ pub const CONTROL_FLAGS: &[(&str, u32)] = &[
     ("FLAG_SUBSTEPS_EXCEEDED", FLAG_SUBSTEPS_EXCEEDED),
     ("FLAG_NP_NOT_CONVERGED", FLAG_NP_NOT_CONVERGED),
     ("FLAG_CREEP_NOT_CONVERGED", FLAG_CREEP_NOT_CONVERGED),
+    ("FLAG_XI_NOT_CONVERGED", FLAG_XI_NOT_CONVERGED),
 ];
 
 /// Code of [`SolveParams::solve`]: φ0 (galvanostatic) or φ (potentiostatic control).
@@ -278,12 +310,17 @@ pub const SOLVE_NERNST_PLANCK: u32 = 2;
 /// The creep pressure p (the CPU's absolute tolerance with the f32 floor; iterations counted
 /// apart). Twin of the WGSL const of the same name in `shaders/cg_control.wgsl`.
 pub const SOLVE_CREEP: u32 = 3;
+/// The ξ increment of the semi-implicit gradient term (the CPU's absolute tolerance with the
+/// f32 floor; iterations counted apart). Twin of the WGSL const of the same name in
+/// `shaders/cg_control.wgsl`.
+pub const SOLVE_XI: u32 = 4;
 
 /// The solve codes the WGSL names, with their names.
 pub const SOLVE_CODES: &[(&str, u32)] = &[
     ("SOLVE_UNIT", SOLVE_UNIT),
     ("SOLVE_NERNST_PLANCK", SOLVE_NERNST_PLANCK),
     ("SOLVE_CREEP", SOLVE_CREEP),
+    ("SOLVE_XI", SOLVE_XI),
 ];
 
 /// Code of [`OverpotentialForm::SinglePotential`] in the `form` member of the parameter structs.
@@ -390,6 +427,8 @@ pub fn layouts() -> Vec<(RustLayout, &'static [&'static str])> {
             GridParams::layout(),
             &[
                 "xi_update",
+                "xi_gradient_rhs",
+                "xi_gradient_finish",
                 "copy",
                 "cg_vectors",
                 "range_check",
@@ -398,6 +437,7 @@ pub fn layouts() -> Vec<(RustLayout, &'static [&'static str])> {
         ),
         (ReduceParams::layout(), &["reduce", "observables"]),
         (NoiseParams::layout(), &["xi_noise"]),
+        (XiGradientParams::layout(), &["xi_gradient_operator"]),
         (ReactionParams::layout(), &["reaction_rate"]),
         (
             ConcParams::layout(),
@@ -421,6 +461,8 @@ pub fn layouts() -> Vec<(RustLayout, &'static [&'static str])> {
                 "creep_assemble",
                 "xi_update",
                 "xi_noise",
+                "xi_gradient_operator",
+                "xi_gradient_rhs",
                 "cg_vectors",
                 "cg_control",
                 "cg_coupled",

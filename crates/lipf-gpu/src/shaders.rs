@@ -244,6 +244,13 @@ pub const SHADERS: &[Shader] = &[
     shader!("creep_finish", twin, imports = ["creep", "tree"]),
     shader!("xi_noise", twin, imports = ["control", "grid"]),
     shader!("xi_update", twin, imports = ["grid", "control", "float"]),
+    shader!(
+        "xi_gradient_operator",
+        twin,
+        imports = ["control", "operator"]
+    ),
+    shader!("xi_gradient_rhs", twin, imports = ["grid", "control"]),
+    shader!("xi_gradient_finish", twin, imports = ["grid", "float"]),
     shader!("copy", imports = ["grid"]),
     shader!("observables", twin, imports = ["reduce", "float"]),
     shader!("range_check", twin, imports = ["grid", "float"]),

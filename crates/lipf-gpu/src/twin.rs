@@ -821,6 +821,80 @@ impl<'a> TwinRunner<'a> {
         Ok((unpack_operator(shape, &out[0]), rhs, u))
     }
 
+    /// The operator 1 − Δt Lσκ_max∇² of `shaders/xi_gradient_operator.wgsl` for the step
+    /// `dt_s` on the grid of `c`.
+    pub fn xi_gradient_operator(
+        &mut self,
+        c: &Coefficients,
+        dt_s: f64,
+    ) -> Result<Operator, GpuError> {
+        let ctx = self.ctx;
+        let shape = c.grid.shape();
+        let len = packed_operator_len(shape);
+        let pu = uniform(ctx, "xi gradient", &XiGradientParams::new(c));
+        let control = self.control(dt_s, 0.0);
+        // NaN first: the kernel must write every entry.
+        let op = field(ctx, "op", &vec![f64::NAN; len]);
+        self.submit(&[(
+            KernelId::XiGradientOperator,
+            &[&pu, &control, &op],
+            volume_groups(shape),
+        )])?;
+        let out = download_f32(ctx, &[(&op, len)]);
+        Ok(unpack_operator(shape, &out[0]))
+    }
+
+    /// (rhs, δ) of `shaders/xi_gradient_rhs.wgsl` on a grid of `shape`.
+    pub fn xi_gradient_rhs(
+        &mut self,
+        shape: [usize; 3],
+        dt_s: f64,
+        rate: &[f64],
+        noise: Option<&[f64]>,
+    ) -> Result<(Vec<f64>, Vec<f64>), GpuError> {
+        let ctx = self.ctx;
+        let n = shape.iter().product();
+        let pu = uniform(ctx, "grid", &GridParams::volume(shape));
+        let zeros = vec![0.0; n];
+        let (br, bn) = (
+            field(ctx, "rate", rate),
+            field(ctx, "noise", noise.unwrap_or(&zeros)),
+        );
+        let nan = vec![f64::NAN; n];
+        let (rhs, delta) = (field(ctx, "rhs", &nan), field(ctx, "delta", &nan));
+        let control = self.control(dt_s, 0.0);
+        self.submit(&[(
+            KernelId::XiGradientRhs,
+            &[&pu, &br, &control, &bn, &rhs, &delta],
+            volume_groups(shape),
+        )])?;
+        let mut out = download_f32(ctx, &[(&rhs, n), (&delta, n)]);
+        let d = out.pop().unwrap();
+        Ok((out.pop().unwrap(), d))
+    }
+
+    /// ξ + δ of `shaders/xi_gradient_finish.wgsl`, as the sum of its f32 pair (xi + xi_lo).
+    pub fn xi_gradient_finish(
+        &mut self,
+        shape: [usize; 3],
+        delta: &[f64],
+        xi: &[f64],
+    ) -> Result<Vec<f64>, GpuError> {
+        let ctx = self.ctx;
+        let n = shape.iter().product();
+        let pu = uniform(ctx, "grid", &GridParams::volume(shape));
+        let (bd, bx) = (field(ctx, "delta", delta), field(ctx, "xi", xi));
+        let lo: Vec<f64> = xi.iter().map(|&x| x - x as f32 as f64).collect();
+        let bl = field(ctx, "xi_lo", &lo);
+        self.submit(&[(
+            KernelId::XiGradientFinish,
+            &[&pu, &bd, &bx, &bl],
+            volume_groups(shape),
+        )])?;
+        let out = download_f32(ctx, &[(&bx, n), (&bl, n)]);
+        Ok(out[0].iter().zip(&out[1]).map(|(h, l)| h + l).collect())
+    }
+
     /// c̃ + e^{−fφ} δu of `shaders/np_finish.wgsl` (c̃ the old concentration, δu the solved
     /// correction).
     pub fn np_finish(

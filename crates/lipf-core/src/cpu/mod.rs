@@ -14,7 +14,9 @@
 //! | `time_step` | Δt (stability, ξ change, max Δt, landing) and the Nernst–Planck sub-steps |
 //! | `xi_noise` | conserved Langevin noise: D = A Σ_faces ±m ζ per cell (Philox4x32-10) |
 //! | `xi_update` | ξ ← ξ + Δt r + √Δt D |
-//! | `xi_gradient` | (helper, CPU only) the operator 1 − Δt Lσ κ_max ∇² whose solve gives the ξ increment with the semi-implicit gradient term |
+//! | `xi_gradient_operator` | the operator 1 − Δt Lσ κ_max ∇² whose solve gives the ξ increment with the semi-implicit gradient term |
+//! | `xi_gradient_rhs` | its right-hand side Δt r (+ √Δt D) and first guess |
+//! | `xi_gradient_finish` | ξ ← ξ + δ after the solve |
 //! | `conc_update` | Nernst–Planck step of c̃ (reference form, one step) |
 //! | `np_coefficients` | the same step's stencil, computed once per step |
 //! | `np_substep` | one Nernst–Planck sub-step with that stencil (`model.nernst_planck = "explicit"`) |
@@ -54,7 +56,9 @@ pub mod range_check;
 pub mod reaction_rate;
 pub mod reduce;
 pub mod time_step;
-pub mod xi_gradient;
+pub mod xi_gradient_finish;
+pub mod xi_gradient_operator;
+pub mod xi_gradient_rhs;
 pub mod xi_noise;
 pub mod xi_rate;
 pub mod xi_update;

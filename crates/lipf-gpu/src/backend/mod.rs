@@ -100,6 +100,9 @@ pub const MAX_SUBSTEPS: usize = 256;
 /// The CPU solver's over-correction of the coarse-grid correction, in f32.
 /// Relative slack of the landing test (the CPU uses 1e-9 in f64).
 const LAND_TOLERANCE: f32 = 1e-5;
+/// Tolerance of the ξ-increment solve: the CPU's, Σ|b − A δ| ≤ this × cells (the f32 floor of
+/// `cg_control.wgsl` then decides, 1e-6 Σ|b|).
+use lipf_core::cpu_backend::XI_RESIDUAL_PER_CELL;
 /// Newton iterations on the overpotential before the first step: the CPU backend's.
 use lipf_core::cpu_backend::{NEWTON_MAX_ITERATIONS, NEWTON_TOLERANCE_V};
 /// CG iterations recorded per solve before anything is known.
@@ -148,6 +151,11 @@ pub struct GpuBackend {
     creep_cg_iterations: usize,
     /// CG iterations of all creep pressure solves so far.
     creep_iterations_total: u64,
+    /// CG iterations recorded per ξ-increment solve (the semi-implicit gradient term) in the
+    /// next batch.
+    xi_cg_iterations: usize,
+    /// CG iterations of all ξ-increment solves so far.
+    xi_iterations_total: u64,
     /// Nernst–Planck sub-steps recorded per step in the next batch.
     substeps: usize,
     step_params: StepParams,
@@ -222,14 +230,6 @@ impl GpuBackend {
         geometry: GeometryInfo,
     ) -> Result<GpuBackend, GpuError> {
         let coeffs = Coefficients::from_config(config);
-        if coeffs.implicit_gradient {
-            return Err(GpuError::Unsupported(
-                "model.allen_cahn_gradient = \"implicit\" runs on the CPU backend only (the GPU \
-                 backend has no solve for the ξ increment yet): use --backend cpu, or \
-                 model.allen_cahn_gradient = \"explicit\""
-                    .into(),
-            ));
-        }
         let implicit_np = coeffs.nernst_planck == NernstPlanck::Implicit;
         let two_potential = coeffs.overpotential == OverpotentialForm::TwoPotential;
         let shape = coeffs.grid.shape();
@@ -275,6 +275,9 @@ impl GpuBackend {
             electronic: Hierarchy::sharing(&ctx, "electronic", &dims, &mg, &f("r_s"), &f("z_s")),
         });
         let np = implicit_np.then(|| NpBuffers::new(&ctx, &dims, &mg));
+        let xi_gradient = coeffs
+            .implicit_gradient
+            .then(|| XiGradientBuffers::new(&ctx, &dims, &mg));
         let creep = coeffs
             .creep
             .map(|cr| CreepBuffers::new(&ctx, &dims, &mg, cr.stack_pressure_pa, MAX_BATCH_STEPS));
@@ -337,6 +340,7 @@ impl GpuBackend {
             coupled,
             np,
             creep,
+            xi_gradient,
             backup: Vec::new(),
         };
         let mut b = b;
@@ -463,6 +467,17 @@ impl GpuBackend {
                 shapes: shapes as u32,
             },
         );
+        let xi_solve_p = uniform(
+            &ctx,
+            "xi increment solve",
+            &SolveParams {
+                tol: (XI_RESIDUAL_PER_CELL * n as f64) as f32,
+                solve: SOLVE_XI,
+                partials: reduce_groups(n),
+                shapes: shapes as u32,
+            },
+        );
+        let xi_gradient_p = uniform(&ctx, "xi gradient", &XiGradientParams::new(&coeffs));
         let creep_solve_p = uniform(
             &ctx,
             "creep solve",
@@ -702,6 +717,21 @@ impl GpuBackend {
                     },
                 )
             }),
+            xi_gradient: b.xi_gradient.as_ref().map(|xg| {
+                XiGradientGroups::new(
+                    c,
+                    &k,
+                    &b,
+                    xg,
+                    XiGradientInputs {
+                        params: &xi_gradient_p,
+                        solve_p: &xi_solve_p,
+                        red_p: &red_p,
+                        shapes: &shapes_buf,
+                        lp: &lp,
+                    },
+                )
+            }),
             xi_noise: k[KernelId::XiNoise]
                 .bind(c, &[&b.noise_params, &b.xi, &b.phi, &b.control, &b.noise]),
             xi_update: k[KernelId::XiUpdate]
@@ -718,6 +748,8 @@ impl GpuBackend {
             np_iterations_total: 0,
             creep_cg_iterations: INITIAL_CG_ITERATIONS.min(config.solver.max_iterations.max(1)),
             creep_iterations_total: 0,
+            xi_cg_iterations: INITIAL_CG_ITERATIONS.min(config.solver.max_iterations.max(1)),
+            xi_iterations_total: 0,
             dt_estimate_s: dt_stable_s,
             dt_stable_s,
             substeps,
@@ -943,6 +975,17 @@ impl GpuBackend {
             &np.apply,
             &np.levels,
             self.np_cg_iterations,
+        );
+    }
+
+    /// The ξ-increment solve of the semi-implicit gradient term, from δ = Δt r.
+    fn record_xi_solve(&self, pass: &mut wgpu::ComputePass, xg: &XiGradientGroups) {
+        self.record_cg(
+            pass,
+            &xg.solve,
+            &xg.apply,
+            &xg.levels,
+            self.xi_cg_iterations,
         );
     }
 
@@ -1234,6 +1277,25 @@ impl GpuBackend {
         ))
     }
 
+    /// A ξ-increment solve did not converge within `solver.max_iterations` (the control
+    /// record's residual and tolerance are that solve's: the steps after it did not run).
+    fn xi_failure(&self, c: &Control) -> SimulationError {
+        SimulationError::Solver(format!(
+            "ξ increment solve did not converge on the GPU at step {} (t = {:.6} s) within {} \
+             iterations (residual {:e}, tolerance {:e}{})",
+            self.host.step,
+            self.host.time_s,
+            self.xi_cg_iterations,
+            c.res,
+            c.tol,
+            if c.flags & FLAG_CG_BREAKDOWN != 0 {
+                ", CG breakdown"
+            } else {
+                ""
+            }
+        ))
+    }
+
     /// A creep pressure solve did not converge within `solver.max_iterations` (the control
     /// record's residual and tolerance are that solve's: the steps after it did not run).
     fn creep_failure(&self, c: &Control) -> SimulationError {
@@ -1345,6 +1407,14 @@ impl GpuBackend {
                     }
                     return Err(self.np_failure(&c));
                 }
+                if c.flags & FLAG_XI_NOT_CONVERGED != 0 {
+                    if self.xi_cg_iterations < self.config.solver.max_iterations {
+                        self.xi_cg_iterations =
+                            (2 * self.xi_cg_iterations).min(self.config.solver.max_iterations);
+                        continue;
+                    }
+                    return Err(self.xi_failure(&c));
+                }
                 if c.flags & FLAG_CREEP_NOT_CONVERGED != 0 {
                     if self.creep_cg_iterations < self.config.solver.max_iterations {
                         self.creep_cg_iterations =
@@ -1423,6 +1493,11 @@ impl GpuBackend {
             if self.g.np.is_some() {
                 self.np_iterations_total += c.np_iterations as u64;
                 self.np_cg_iterations = (2 * c.np_max_solve_iterations as usize + 2)
+                    .clamp(4, self.config.solver.max_iterations.max(4));
+            }
+            if self.g.xi_gradient.is_some() {
+                self.xi_iterations_total += c.xi_iterations as u64;
+                self.xi_cg_iterations = (2 * c.xi_max_solve_iterations as usize + 2)
                     .clamp(4, self.config.solver.max_iterations.max(4));
             }
             if self.g.creep.is_some() {

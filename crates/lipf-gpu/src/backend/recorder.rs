@@ -235,10 +235,39 @@ impl StepKernels for Recorder<'_, '_> {
 
     fn xi_update(&mut self) -> Result<(), SimulationError> {
         let b = self.b;
+        let Some(xg) = &b.g.xi_gradient else {
+            b.dispatch(
+                self.pass,
+                &b.k[KernelId::XiUpdate],
+                &b.g.xi_update,
+                Gate::Step(0),
+            );
+            return Ok(());
+        };
+        // The semi-implicit gradient term: (1 − Δt Lσ κ_max ∇²) δ = Δt r (+ √Δt D), ξ += δ.
         b.dispatch(
             self.pass,
-            &b.k[KernelId::XiUpdate],
-            &b.g.xi_update,
+            &b.k[KernelId::XiGradientOperator],
+            &xg.operator,
+            Gate::Step(0),
+        );
+        for l in 1..b.dims.len() {
+            let g = xg.levels.coarsen[l]
+                .as_ref()
+                .expect("coarse levels have a coarsen group");
+            b.dispatch(self.pass, &b.k[KernelId::MgCoarsen], g, Gate::Step(l));
+        }
+        b.dispatch(
+            self.pass,
+            &b.k[KernelId::XiGradientRhs],
+            &xg.rhs,
+            Gate::Step(0),
+        );
+        b.record_xi_solve(self.pass, xg);
+        b.dispatch(
+            self.pass,
+            &b.k[KernelId::XiGradientFinish],
+            &xg.finish,
             Gate::Step(0),
         );
         Ok(())

@@ -86,6 +86,8 @@ pub(super) struct Buffers {
     pub(super) np: Option<NpBuffers>,
     /// The creep pressure problem (creep.enabled only).
     pub(super) creep: Option<CreepBuffers>,
+    /// The ξ increment's problem (model.allen_cahn_gradient = "implicit" only).
+    pub(super) xi_gradient: Option<XiGradientBuffers>,
     /// Copies of the evolving fields at the start of a batch (undo on a failed solve).
     pub(super) backup: Vec<(wgpu::Buffer, wgpu::Buffer)>,
 }
@@ -159,6 +161,26 @@ impl NpBuffers {
             rhs: storage_f32(ctx, "np rhs", n),
             u: storage_f32(ctx, "np u", n),
             hierarchy: Hierarchy::sharing(ctx, "np", dims, mg, &mg.lb[0], &mg.lx[0]),
+        }
+    }
+}
+
+/// The ξ increment's problem of the semi-implicit gradient term (xi_gradient_operator.wgsl):
+/// right-hand side, the increment δ (the CG's iterate) and the operator's hierarchy (sharing the
+/// potential's work vectors, as [`NpBuffers`]). Not part of the state: rebuilt every step.
+pub(super) struct XiGradientBuffers {
+    pub(super) rhs: wgpu::Buffer,
+    pub(super) delta: wgpu::Buffer,
+    pub(super) hierarchy: Hierarchy,
+}
+
+impl XiGradientBuffers {
+    pub(super) fn new(ctx: &GpuContext, dims: &[[usize; 3]], mg: &Hierarchy) -> XiGradientBuffers {
+        let n: usize = dims[0].iter().product();
+        XiGradientBuffers {
+            rhs: storage_f32(ctx, "xi increment rhs", n),
+            delta: storage_f32(ctx, "xi increment", n),
+            hierarchy: Hierarchy::sharing(ctx, "xi increment", dims, mg, &mg.lb[0], &mg.lx[0]),
         }
     }
 }
@@ -486,6 +508,63 @@ impl NpGroups {
     }
 }
 
+/// The bind groups of the ξ increment's step (the semi-implicit gradient term).
+pub(super) struct XiGradientGroups {
+    /// xi_gradient_operator (the operator from the step's Δt) and xi_gradient_rhs.
+    pub(super) operator: wgpu::BindGroup,
+    pub(super) rhs: wgpu::BindGroup,
+    /// The V-cycle and coarsening of its hierarchy.
+    pub(super) levels: LevelGroups,
+    /// The CG target (rhs, δ) and q = A p with its operator (the other CG vector groups are the
+    /// potential's).
+    pub(super) solve: SolveGroups,
+    pub(super) apply: wgpu::BindGroup,
+    /// ξ += δ (compensated).
+    pub(super) finish: wgpu::BindGroup,
+}
+
+/// The uniforms and shared buffers the ξ increment's groups bind.
+pub(super) struct XiGradientInputs<'a> {
+    pub(super) params: &'a wgpu::Buffer,
+    pub(super) solve_p: &'a wgpu::Buffer,
+    pub(super) red_p: &'a wgpu::Buffer,
+    pub(super) shapes: &'a wgpu::Buffer,
+    pub(super) lp: &'a LevelParams,
+}
+
+impl XiGradientGroups {
+    pub(super) fn new(
+        ctx: &GpuContext,
+        k: &Pipelines,
+        b: &Buffers,
+        xg: &XiGradientBuffers,
+        i: XiGradientInputs,
+    ) -> XiGradientGroups {
+        let c = ctx;
+        let (g0, mg0) = (&i.lp.grid[0], &i.lp.mg[0][0]);
+        let h = &xg.hierarchy;
+        let (op, r) = (&h.op[0], &h.lb[0]);
+        XiGradientGroups {
+            operator: k[KernelId::XiGradientOperator].bind(c, &[i.params, &b.control, op]),
+            rhs: k[KernelId::XiGradientRhs]
+                .bind(c, &[g0, &b.rate, &b.control, &b.noise, &xg.rhs, &xg.delta]),
+            // Unscaled coarse corrections, as the CPU's (`cpu_backend.rs`): the diagonal 1
+            // dominates where the step is short.
+            levels: LevelGroups::new(c, k, h, i.lp, CoarseCorrection::Plain),
+            solve: SolveGroups {
+                residual: k[KernelId::MgResidual].bind(c, &[mg0, op, &xg.rhs, &xg.delta, r]),
+                resnorm: k[KernelId::ResidualNormPartials]
+                    .bind(c, &[i.red_p, r, &xg.rhs, &b.partials]),
+                xr: k[KernelId::CgUpdateXr].bind(c, &[g0, &b.control, &b.p, &b.q, &xg.delta, r]),
+                control: k[KernelId::CgBegin]
+                    .bind(c, &[i.solve_p, &b.control, &b.partials, i.shapes, &b.args]),
+            },
+            apply: k[KernelId::MgApply].bind(c, &[mg0, op, &b.p, &b.q]),
+            finish: k[KernelId::XiGradientFinish].bind(c, &[g0, &xg.delta, &b.xi, &b.xi_lo]),
+        }
+    }
+}
+
 pub(super) struct Groups {
     pub(super) xi_rate: wgpu::BindGroup,
     pub(super) assemble: wgpu::BindGroup,
@@ -512,6 +591,8 @@ pub(super) struct Groups {
     pub(super) np: Option<NpGroups>,
     /// The creep step (creep.enabled only).
     pub(super) creep: Option<CreepGroups>,
+    /// The ξ increment's step (model.allen_cahn_gradient = "implicit" only).
+    pub(super) xi_gradient: Option<XiGradientGroups>,
     pub(super) xi_noise: wgpu::BindGroup,
     pub(super) xi_update: wgpu::BindGroup,
     pub(super) copy_conc: wgpu::BindGroup,

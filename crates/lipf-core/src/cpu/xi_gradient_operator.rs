@@ -14,7 +14,9 @@
 //! has the explicit one's steady profiles. The Laplacian's rows sum to zero, so Σ δ = Δt Σ r: the
 //! Li plated is the charge passed, to the solver's tolerance. The operator is the potential
 //! solver's ([`super::operator::Operator`], face conductance β/Δx², diagonal term 1), solved by
-//! the same multigrid-preconditioned CG. CPU backend only.
+//! the same multigrid-preconditioned CG; [`super::xi_gradient_rhs`] forms the right-hand side and
+//! [`super::xi_gradient_finish`] adds δ to ξ. Twin: `shaders/xi_gradient_operator.wgsl` (which
+//! takes Δt from the control record and writes the cached diagonal in the same pass).
 
 use super::operator::Operator;
 use super::par::for_rows;
@@ -32,13 +34,6 @@ pub fn xi_gradient_operator(beta_over_dx2: f64, op: &mut Operator) {
         row.fill(if r % ny + 1 < ny { beta_over_dx2 } else { 0.0 });
     });
     op.update_diagonal();
-}
-
-/// The right-hand side Δt r (+ √Δt D) of the increment's equation, into `rhs`: what
-/// [`super::xi_update::xi_update`] would add to ξ.
-pub fn xi_gradient_rhs(nx: usize, dt_s: f64, rate: &[f64], noise: Option<&[f64]>, rhs: &mut [f64]) {
-    rhs.fill(0.0);
-    super::xi_update::xi_update(nx, dt_s, rate, noise, rhs);
 }
 
 #[cfg(test)]
