@@ -268,31 +268,11 @@ fn random_scaffold_hits_porosity_and_repeats_with_seed() {
 }
 
 fn state_of(k: &Coefficients, f: &geometry::InitialFields) -> lipf_core::State {
-    let n = k.grid.cells();
     lipf_core::State {
-        grid: k.grid,
         xi: f.xi.clone(),
         phi: f.phi.clone(),
         conc: f.conc.clone(),
-        potential: vec![0.0; n],
-        eta: vec![0.0; n],
-        potential0: vec![0.0; n],
-        potential1: vec![0.0; n],
-        electronic_potential: vec![0.0; n],
-        electronic_potential0: vec![0.0; n],
-        electronic_potential1: vec![0.0; n],
-        v_collector: 0.0,
-        time_s: 0.0,
-        step: 0,
-        current_density_a_m2: 0.0,
-        charge_c_m2: 0.0,
-        leakage_current_density_a_m2: 0.0,
-        leakage_charge_c_m2: 0.0,
-        ionic_throughput_c_m2: 0.0,
-        li_amount0_mol_m2: 0.0,
-        li_extruded_m: 0.0,
-        solver_iterations: 0,
-        solver_iterations_total: 0,
+        ..lipf_core::State::zeros(k.grid)
     }
 }
 

@@ -32,7 +32,6 @@ fn state(nx: usize, ny: usize, dx_m: f64, step: u64, li_rows: usize) -> State {
     let n = nx * ny;
     let wall = |k: usize| (k % nx) % 20 < 8 && k / nx >= 10;
     State {
-        grid: Grid::new(nx, ny, dx_m),
         xi: (0..n)
             .map(|k| {
                 if k / nx < li_rows && !wall(k) {
@@ -47,24 +46,11 @@ fn state(nx: usize, ny: usize, dx_m: f64, step: u64, li_rows: usize) -> State {
             .map(|k| 0.99998 + 5e-5 * (k % nx) as f64 / nx as f64)
             .collect(),
         potential: (0..n).map(|k| -1e-3 * (k / nx) as f64).collect(),
-        eta: vec![0.0; n],
-        potential0: vec![0.0; n],
-        potential1: vec![0.0; n],
-        electronic_potential: vec![0.0; n],
-        electronic_potential0: vec![0.0; n],
-        electronic_potential1: vec![0.0; n],
         v_collector: -0.01,
         time_s: step as f64 * 0.1,
         step,
         current_density_a_m2: 2.0,
-        charge_c_m2: 0.0,
-        leakage_current_density_a_m2: 0.0,
-        leakage_charge_c_m2: 0.0,
-        ionic_throughput_c_m2: 0.0,
-        li_amount0_mol_m2: 0.0,
-        li_extruded_m: 0.0,
-        solver_iterations: 0,
-        solver_iterations_total: 0,
+        ..State::zeros(Grid::new(nx, ny, dx_m))
     }
 }
 

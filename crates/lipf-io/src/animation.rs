@@ -266,7 +266,6 @@ mod tests {
     fn state(nx: usize, ny: usize, step: u64, li_rows: usize) -> State {
         let n = nx * ny;
         State {
-            grid: lipf_core::Grid::new(nx, ny, 0.25e-6),
             xi: (0..n)
                 .map(|k| if k / nx < li_rows { 1.0 } else { 0.0 })
                 .collect(),
@@ -274,25 +273,9 @@ mod tests {
                 .map(|k| if (k % nx) < nx / 3 { 1.0 } else { 0.0 })
                 .collect(),
             conc: vec![1.0; n],
-            potential: vec![0.0; n],
-            eta: vec![0.0; n],
-            potential0: vec![0.0; n],
-            potential1: vec![0.0; n],
-            electronic_potential: vec![0.0; n],
-            electronic_potential0: vec![0.0; n],
-            electronic_potential1: vec![0.0; n],
-            v_collector: 0.0,
             time_s: step as f64 * 0.5,
             step,
-            current_density_a_m2: 0.0,
-            charge_c_m2: 0.0,
-            leakage_current_density_a_m2: 0.0,
-            leakage_charge_c_m2: 0.0,
-            ionic_throughput_c_m2: 0.0,
-            li_amount0_mol_m2: 0.0,
-            li_extruded_m: 0.0,
-            solver_iterations: 0,
-            solver_iterations_total: 0,
+            ..State::zeros(lipf_core::Grid::new(nx, ny, 0.25e-6))
         }
     }
 

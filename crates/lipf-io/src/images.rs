@@ -1280,7 +1280,6 @@ mod tests {
         let n = nx * ny;
         let row = |k: usize| (k / nx) as f64;
         let state = State {
-            grid: lipf_core::Grid::new(nx, ny, 1e-6),
             xi: (0..n)
                 .map(|k| if row(k) == 0.0 { 1.0 } else { 0.0 })
                 .collect(),
@@ -1289,24 +1288,9 @@ mod tests {
                 .collect(),
             conc: vec![1.0; n],
             potential: (0..n).map(row).collect(),
-            eta: vec![0.0; n],
-            potential0: vec![0.0; n],
-            potential1: vec![0.0; n],
-            electronic_potential: vec![0.0; n],
-            electronic_potential0: vec![0.0; n],
-            electronic_potential1: vec![0.0; n],
-            v_collector: 0.0,
             time_s: 1.0,
             step: 1,
-            current_density_a_m2: 0.0,
-            charge_c_m2: 0.0,
-            leakage_current_density_a_m2: 0.0,
-            leakage_charge_c_m2: 0.0,
-            ionic_throughput_c_m2: 0.0,
-            li_amount0_mol_m2: 0.0,
-            li_extruded_m: 0.0,
-            solver_iterations: 0,
-            solver_iterations_total: 0,
+            ..State::zeros(lipf_core::Grid::new(nx, ny, 1e-6))
         };
         let l = Layout::new(nx, ny);
         let x = l.map_x + l.s / 2;
