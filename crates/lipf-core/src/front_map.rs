@@ -19,6 +19,7 @@
 use crate::geometry::distance::{squared_distance_to, Lattice};
 use crate::morphology::front_height_at;
 use crate::state::State;
+use crate::units::m_to_um;
 
 /// The front heights of every x–z column of `state` (m from the collector, index k·nx + i), from
 /// row `j0` up to at most row `j1`.
@@ -34,6 +35,24 @@ pub fn pore_columns(state: &State, mid: usize) -> Vec<bool> {
     let g = state.grid;
     (0..g.nz)
         .flat_map(|k| (0..g.nx).map(move |i| state.phi[g.idx3(i, mid, k)] < 0.5))
+        .collect()
+}
+
+/// The pore columns of the scaffold `info` describes: ϕ < ½ at the middle row of its region
+/// ([`crate::morphology::scaffold_rows`]).
+pub fn scaffold_pore_columns(state: &State, info: &crate::geometry::GeometryInfo) -> Vec<bool> {
+    let (j0, j1) = crate::morphology::scaffold_rows(&state.grid, info);
+    pore_columns(state, ((j0 + j1) / 2).min(state.grid.ny - 1))
+}
+
+/// The projection of the Li front: the height of the Li connected to the collector over every
+/// x–z column, µm from the collector (index k·nx + i), NaN where `pore` is false (what the
+/// front-height pictures show).
+pub fn front_projection_um(state: &State, pore: &[bool]) -> Vec<f64> {
+    front_height_map_m(state, 0, state.grid.ny)
+        .into_iter()
+        .zip(pore)
+        .map(|(h, &p)| if p { m_to_um(h) } else { f64::NAN })
         .collect()
 }
 

@@ -362,36 +362,45 @@ fn load_case(dir: &Path, name: &str, label: &str) -> Result<Loaded> {
         two_potential_without_creep: !config.creep.enabled
             && config.model.overpotential == lipf_core::config::OverpotentialForm::TwoPotential,
     };
+    let (maps, front_height_png) = match load_maps(&run, &config) {
+        Some((m, front)) => (Some(m), front),
+        None => (None, None),
+    };
     Ok(Loaded {
         row,
         series,
-        maps: load_maps(&run, &config),
-        front_height_png: front_height_picture(&run, &config),
+        maps,
+        front_height_png,
         protocol,
     })
 }
 
 /// ϕ, ξ of the first and of the last snapshot, the grid, and the two snapshot times. For a 3D
 /// run, of the x–y section its pictures show (`metrics::section_with_most_pore` of the scaffold
-/// `config` builds).
+/// `config` builds), with the Li front over the x–z columns at the last snapshot
+/// (`lipf_io::images::front_height_png`, electrolyte columns grey) as `lipf run` draws it; the
+/// scaffold is built and the last snapshot read once for both.
 #[cfg(feature = "hdf5")]
 #[allow(clippy::type_complexity)]
-fn load_maps(run: &Path, config: &lipf_core::Config) -> Option<Maps> {
+fn load_maps(run: &Path, config: &lipf_core::Config) -> Option<(Maps, Option<Vec<u8>>)> {
     let f = run.join("fields.h5");
     let read = |name: &str| lipf_io::h5::read_grid_f32(&f, name).ok();
     let ([nz, ny, nx], phi) = read("static/phi")?;
-    let section = if nz > 1 {
+    let scaffold = if nz > 1 {
         let c = lipf_core::Coefficients::from_config(config);
         if c.grid.shape() != [nx, ny, nz] {
             return None;
         }
         let built = lipf_core::geometry::build(config, &c.grid, c.ell_m);
-        lipf_core::metrics::section_with_most_pore(&built.info, &c.grid, c.ell_m, &built.phi)
+        let k =
+            lipf_core::metrics::section_with_most_pore(&built.info, &c.grid, c.ell_m, &built.phi);
+        Some((c.grid, built, k))
     } else {
-        0
+        None
     };
+    let section = scaffold.as_ref().map_or(0, |s| s.2);
     let cells = nx * ny;
-    let to64 = |v: Vec<f32>| {
+    let to64 = |v: &[f32]| {
         v[section * cells..(section + 1) * cells]
             .iter()
             .map(|&x| f64::from(x))
@@ -401,8 +410,9 @@ fn load_maps(run: &Path, config: &lipf_core::Config) -> Option<Maps> {
     while lipf_io::h5::read_grid_f32(&f, &format!("snapshots/{:06}/xi", last + 1)).is_ok() {
         last += 1;
     }
-    let xi0 = to64(read("snapshots/000000/xi")?.1);
-    let xi1 = to64(read(&format!("snapshots/{last:06}/xi"))?.1);
+    let xi0 = to64(&read("snapshots/000000/xi")?.1);
+    let xi_last = read(&format!("snapshots/{last:06}/xi"))?.1;
+    let xi1 = to64(&xi_last);
     let times = std::fs::read_to_string(run.join("fields.xdmf")).ok();
     let (t0, t1) = times
         .map(|t| {
@@ -417,57 +427,27 @@ fn load_maps(run: &Path, config: &lipf_core::Config) -> Option<Maps> {
             )
         })
         .unwrap_or((0.0, f64::NAN));
-    Some((to64(phi), xi0, xi1, nx, ny, t0, t1))
-}
-
-/// A 3D case's Li front over the x–z columns at its last snapshot
-/// (`lipf_io::images::front_height_png`, electrolyte columns grey), as `lipf run` draws it;
-/// None for a 2D case or an unreadable run.
-#[cfg(feature = "hdf5")]
-fn front_height_picture(run: &Path, config: &lipf_core::Config) -> Option<Vec<u8>> {
-    let f = run.join("fields.h5");
-    let c = lipf_core::Coefficients::from_config(config);
-    let g = c.grid;
-    if !g.is_3d() {
-        return None;
-    }
-    let snapshots = lipf_io::h5::read_snapshot_list(&f).ok()?;
-    let (name, _, time_s) = snapshots.last()?.clone();
-    let ([nz, ny, nx], xi) =
-        lipf_io::h5::read_grid_f32(&f, &format!("snapshots/{name}/xi")).ok()?;
-    if [nx, ny, nz] != g.shape() {
-        return None;
-    }
-    let built = lipf_core::geometry::build(config, &g, c.ell_m);
-    let mut state = lipf_core::State::zeros(g);
-    state.xi = xi.into_iter().map(f64::from).collect();
-    state.phi = built.phi;
-    let (j0, j1) = lipf_core::morphology::scaffold_rows(&g, &built.info);
-    let pore = lipf_core::front_map::pore_columns(&state, (j0 + j1) / 2);
-    let heights: Vec<f64> = lipf_core::front_map::front_height_map_m(&state, 0, g.ny)
-        .into_iter()
-        .zip(pore)
-        .map(|(h, p)| if p { m_to_um(h) } else { f64::NAN })
-        .collect();
-    lipf_io::images::front_height_png(
-        nx,
-        nz,
-        m_to_um(g.dx_m),
-        time_s,
-        &heights,
-        &format!("{}: Li front (µm) over x–z; grey: electrolyte", config.name),
-    )
-    .ok()
-}
-
-#[cfg(not(feature = "hdf5"))]
-fn front_height_picture(_run: &Path, _config: &lipf_core::Config) -> Option<Vec<u8>> {
-    None
+    let front = scaffold.and_then(|(g, built, _)| {
+        let mut state = lipf_core::State::zeros(g);
+        state.xi = xi_last.iter().map(|&x| f64::from(x)).collect();
+        state.phi = built.phi;
+        let pore = lipf_core::front_map::scaffold_pore_columns(&state, &built.info);
+        lipf_io::images::front_height_png(
+            nx,
+            nz,
+            m_to_um(g.dx_m),
+            t1,
+            &lipf_core::front_map::front_projection_um(&state, &pore),
+            &format!("{}: Li front (µm) over x–z; grey: electrolyte", config.name),
+        )
+        .ok()
+    });
+    Some(((to64(&phi), xi0, xi1, nx, ny, t0, t1), front))
 }
 
 #[cfg(not(feature = "hdf5"))]
 #[allow(clippy::type_complexity)]
-fn load_maps(_run: &Path, _config: &lipf_core::Config) -> Option<Maps> {
+fn load_maps(_run: &Path, _config: &lipf_core::Config) -> Option<(Maps, Option<Vec<u8>>)> {
     None
 }
 

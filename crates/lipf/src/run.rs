@@ -285,23 +285,12 @@ impl Outputs {
     /// grey.
     fn write_front_height_png(&self, state: &State, stem: &str) -> Result<()> {
         let g = state.grid;
-        let heights: Vec<f64> = lipf_core::front_map::front_height_map_m(state, 0, g.ny)
-            .into_iter()
-            .zip(&self.pore_columns)
-            .map(|(h, &pore)| {
-                if pore {
-                    lipf_core::units::m_to_um(h)
-                } else {
-                    f64::NAN
-                }
-            })
-            .collect();
         let png = lipf_io::images::front_height_png(
             g.nx,
             g.nz,
             lipf_core::units::m_to_um(g.dx_m),
             state.time_s,
-            &heights,
+            &lipf_core::front_map::front_projection_um(state, &self.pore_columns),
             "Li front above the collector (µm) over x–z; grey: electrolyte",
         )?;
         lipf_io::atomic::write_atomic(
@@ -671,8 +660,7 @@ pub fn run_on(opts: RunOptions, sel: &BackendSelection) -> Result<RunSummary> {
     let mut out = Outputs::open(&opts.out_dir, config, &state0, &geometry_json, resume_time)?;
     out.section = section_k;
     if state0.grid.is_3d() {
-        let (j0, j1) = morphology::scaffold_rows(&coeffs.grid, &geometry);
-        out.pore_columns = lipf_core::front_map::pore_columns(&state0, (j0 + j1) / 2);
+        out.pore_columns = lipf_core::front_map::scaffold_pore_columns(&state0, &geometry);
     }
     let stop_cfg = config.control.stop.clone().unwrap_or_default();
     let mut stop_event: Option<StopEvent> = None;
