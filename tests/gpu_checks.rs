@@ -1948,14 +1948,8 @@ fn the_gpu_backend_follows_the_cpu_in_3d() {
     let Some(ctx) = device() else { return };
     let cfg = config_3d();
     let t = 1.0;
-    let mut cpu = CpuBackend::new(&cfg).expect("initial state");
-    let state = Backend::state(&mut cpu).clone();
-    let mut gpu =
-        GpuBackend::with_state(ctx, &cfg, state, cpu.geometry().clone()).expect("GPU backend");
-    gpu.advance(t, &StopFlag::new()).expect("GPU run");
-    cpu.advance(t, &StopFlag::new()).expect("CPU run");
-    let c = gpu.coeffs.clone();
-    let (sg, sc) = (gpu.state().clone(), Backend::state(&mut cpu).clone());
+    let (sg, sc) = run_on_both(ctx, &cfg, t);
+    let c = lipf_core::Coefficients::from_config(&cfg);
     let li = |s: &lipf_core::State| {
         lipf_core::observables::li_amount_mol_m2(&c, s) - s.li_amount0_mol_m2
     };
@@ -1977,24 +1971,52 @@ fn the_gpu_backend_follows_the_cpu_in_3d() {
     assert!((sg.charge_c_m2 / sc.charge_c_m2 - 1.0).abs() < 1e-4);
     assert!((li(&sg) / li(&sc) - 1.0).abs() < 5e-3, "plated Li");
     assert!(fg < 5e-3, "GPU Faraday balance {fg}");
-    for (name, g, x, tol) in [
-        ("xi", &sg.xi, &sc.xi, 1e-4),
-        ("c", &sg.conc, &sc.conc, 1e-5),
-        ("potential", &sg.potential, &sc.potential, 1e-3),
-        (
-            "electronic_potential",
-            &sg.electronic_potential,
-            &sc.electronic_potential,
-            1e-3,
-        ),
-    ] {
-        let scale = x.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    assert_fields_follow(
+        "3d",
+        &[
+            ("xi", &sg.xi, &sc.xi, 1e-4, 0.0),
+            ("c", &sg.conc, &sc.conc, 1e-5, 0.0),
+            ("potential", &sg.potential, &sc.potential, 1e-3, 0.0),
+            (
+                "electronic_potential",
+                &sg.electronic_potential,
+                &sc.electronic_potential,
+                1e-3,
+                0.0,
+            ),
+        ],
+    );
+}
+
+/// `cfg` run to `t` s on the GPU backend (on `ctx`) and on the CPU backend, both from the CPU
+/// backend's initial state: (GPU state, CPU state).
+fn run_on_both(ctx: GpuContext, cfg: &Config, t: f64) -> (lipf_core::State, lipf_core::State) {
+    let mut cpu = CpuBackend::new(cfg).expect("initial state");
+    let state = Backend::state(&mut cpu).clone();
+    let mut gpu =
+        GpuBackend::with_state(ctx, cfg, state, cpu.geometry().clone()).expect("GPU backend");
+    gpu.advance(t, &StopFlag::new()).expect("GPU run");
+    cpu.advance(t, &StopFlag::new()).expect("CPU run");
+    (gpu.state().clone(), Backend::state(&mut cpu).clone())
+}
+
+/// A field of a GPU run against the CPU's: (name, gpu, cpu, tol, floor).
+type FieldCheck<'a> = (&'a str, &'a [f64], &'a [f64], f64, f64);
+
+/// Each field of a GPU run against the CPU's: the largest |gpu − cpu| at most tol × the larger
+/// of `floor` and the CPU field's largest magnitude.
+fn assert_fields_follow(label: &str, fields: &[FieldCheck]) {
+    for &(name, g, x, tol, floor) in fields {
+        let scale = x.iter().fold(floor, |m, v| m.max(v.abs()));
         let worst = g
             .iter()
             .zip(x.iter())
             .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
-        eprintln!("{name}: worst |gpu − cpu| {worst:.2e} of {scale:.3e}");
-        assert!(worst <= tol * scale, "{name}: {worst:e} of {scale:e}");
+        eprintln!("{label} {name}: worst |gpu − cpu| {worst:.2e} of {scale:.3e}");
+        assert!(
+            worst <= tol * scale,
+            "{label} {name}: {worst:e} of {scale:e}"
+        );
     }
 }
 
@@ -4705,17 +4727,11 @@ fn the_gpu_backend_follows_the_cpu_with_the_implicit_gradient() {
         cfg.model.allen_cahn_gradient = lipf_core::config::AllenCahnGradient::Implicit;
         let c = lipf_core::Coefficients::from_config(&cfg);
         let cap = cfg.time.stability_safety * c.dt_allen_cahn_s();
-        let mut cpu = CpuBackend::new(&cfg).expect("initial state");
-        let state = Backend::state(&mut cpu).clone();
         let ctx = match ctx.take() {
             Some(x) => x,
             None => device().expect("the device again"),
         };
-        let mut gpu =
-            GpuBackend::with_state(ctx, &cfg, state, cpu.geometry().clone()).expect("GPU backend");
-        gpu.advance(t, &StopFlag::new()).expect("GPU run");
-        cpu.advance(t, &StopFlag::new()).expect("CPU run");
-        let (sg, sc) = (gpu.state().clone(), Backend::state(&mut cpu).clone());
+        let (sg, sc) = run_on_both(ctx, &cfg, t);
         let li = |s: &lipf_core::State| {
             lipf_core::observables::li_amount_mol_m2(&c, s) - s.li_amount0_mol_m2
         };
@@ -4746,27 +4762,19 @@ fn the_gpu_backend_follows_the_cpu_with_the_implicit_gradient() {
         assert!(fg < 5e-3, "{label}: GPU Faraday balance {fg}");
         // The potential's scale is at least the cell voltage: the f32 solve resolves it
         // relative to the collector potential (here |V| is 6× the largest |φ|).
-        for (name, g, x, tol, floor) in [
-            ("xi", &sg.xi, &sc.xi, 1e-4, 0.0),
-            ("c", &sg.conc, &sc.conc, 1e-5, 0.0),
-            (
-                "potential",
-                &sg.potential,
-                &sc.potential,
-                1e-3,
-                sc.v_collector.abs(),
-            ),
-        ] {
-            let scale = x.iter().fold(floor, |m, v| m.max(v.abs()));
-            let worst = g
-                .iter()
-                .zip(x.iter())
-                .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
-            eprintln!("{label} {name}: worst |gpu − cpu| {worst:.2e} of {scale:.3e}");
-            assert!(
-                worst <= tol * scale,
-                "{label} {name}: {worst:e} of {scale:e}"
-            );
-        }
+        assert_fields_follow(
+            label,
+            &[
+                ("xi", &sg.xi, &sc.xi, 1e-4, 0.0),
+                ("c", &sg.conc, &sc.conc, 1e-5, 0.0),
+                (
+                    "potential",
+                    &sg.potential,
+                    &sc.potential,
+                    1e-3,
+                    sc.v_collector.abs(),
+                ),
+            ],
+        );
     }
 }
