@@ -640,51 +640,77 @@ pub fn read_fields_section(
         }
         let xi_name = format!("/snapshots/{name}/xi");
         let phi_name = "/static/phi";
-        let shape = |n: &str| -> Result<[usize; 3]> {
-            let ds = file.dataset(n).with_context(|| format!("no dataset {n}"))?;
-            match ds.shape().as_slice() {
-                [ny, nx] => Ok([1, *ny, *nx]),
-                [nz, ny, nx] => Ok([*nz, *ny, *nx]),
-                s => bail!("{n} has shape {s:?}; expected (ny, nx) or (nz, ny, nx)"),
-            }
-        };
-        let [nz, ny, nx] = shape(&xi_name)?;
-        let dims_phi = shape(phi_name)?;
-        if [nz, ny, nx] != dims_phi {
-            let [nz2, ny2, nx2] = dims_phi;
-            bail!("{xi_name} is {nz} × {ny} × {nx} but {phi_name} is {nz2} × {ny2} × {nx2}");
-        }
-        if nx == 0 || ny == 0 || nz == 0 {
-            bail!("{xi_name} is {nz} × {ny} × {nx}: an empty grid");
-        }
-        let cells = nx as f64 * ny as f64 * nz as f64;
-        let what = if nz == 1 {
-            format!("the {ny} × {nx} section of snapshot {name}")
-        } else {
-            format!("the {nz} × {ny} × {nx} volume of snapshot {name}")
-        };
-        budget
-            .check(
-                &what,
-                9.0 * cells + crate::memory::network_memory_bytes(nx, nz, ny, solver),
-            )
-            .map_err(|e| anyhow::anyhow!(e))?;
-        drop(file);
-        let (_, xi) = lipf_io::h5::read_grid_f32(path, &xi_name)?;
-        crate::structure::check_finite_field(&xi_name, nx, &xi).map_err(|e| anyhow::anyhow!(e))?;
-        let (_, phi) = lipf_io::h5::read_grid_f32(path, phi_name)?;
-        crate::structure::check_finite_field(phi_name, nx, &phi).map_err(|e| anyhow::anyhow!(e))?;
-        Ok(FieldsSection {
-            snapshot: name,
-            nx,
-            ny,
-            nz,
+        read_grid_pair(
+            path,
+            file,
+            [&xi_name, phi_name],
+            &format!("snapshot {name}"),
+            (budget, solver),
+            name,
             dx_um,
-            xi,
-            phi,
-        })
+        )
     };
     read().with_context(|| format!("cannot read phase-field output {}", path.display()))
+}
+
+/// ξ and ϕ of a phase-field file, datasets `names` of the open `file`, (ny, nx) or (nz, ny, nx)
+/// and the same shape: checked against the memory budget (reading plus the network `solver`
+/// needs) before the data is read, every value finite (the error names the dataset and the first
+/// offending cell). `what` names the data in the budget's message (`the 3 × 4 × 5 volume of
+/// snapshot 000002`).
+#[cfg(feature = "hdf5")]
+fn read_grid_pair(
+    path: &Path,
+    file: hdf5::File,
+    [xi_name, phi_name]: [&str; 2],
+    what: &str,
+    (budget, solver): (&crate::memory::MemoryBudget, crate::memory::SolverMemory),
+    snapshot: String,
+    dx_um: f64,
+) -> Result<FieldsSection> {
+    let shape = |n: &str| -> Result<[usize; 3]> {
+        let ds = file.dataset(n).with_context(|| format!("no dataset {n}"))?;
+        match ds.shape().as_slice() {
+            [ny, nx] => Ok([1, *ny, *nx]),
+            [nz, ny, nx] => Ok([*nz, *ny, *nx]),
+            s => bail!("{n} has shape {s:?}; expected (ny, nx) or (nz, ny, nx)"),
+        }
+    };
+    let [nz, ny, nx] = shape(xi_name)?;
+    let dims_phi = shape(phi_name)?;
+    if [nz, ny, nx] != dims_phi {
+        let [nz2, ny2, nx2] = dims_phi;
+        bail!("{xi_name} is {nz} × {ny} × {nx} but {phi_name} is {nz2} × {ny2} × {nx2}");
+    }
+    if nx == 0 || ny == 0 || nz == 0 {
+        bail!("{xi_name} is {nz} × {ny} × {nx}: an empty grid");
+    }
+    let cells = nx as f64 * ny as f64 * nz as f64;
+    let extent = if nz == 1 {
+        format!("the {ny} × {nx} section of {what}")
+    } else {
+        format!("the {nz} × {ny} × {nx} volume of {what}")
+    };
+    budget
+        .check(
+            &extent,
+            9.0 * cells + crate::memory::network_memory_bytes(nx, nz, ny, solver),
+        )
+        .map_err(|e| anyhow::anyhow!(e))?;
+    drop(file);
+    let (_, xi) = lipf_io::h5::read_grid_f32(path, xi_name)?;
+    crate::structure::check_finite_field(xi_name, nx, &xi).map_err(|e| anyhow::anyhow!(e))?;
+    let (_, phi) = lipf_io::h5::read_grid_f32(path, phi_name)?;
+    crate::structure::check_finite_field(phi_name, nx, &phi).map_err(|e| anyhow::anyhow!(e))?;
+    Ok(FieldsSection {
+        snapshot,
+        nx,
+        ny,
+        nz,
+        dx_um,
+        xi,
+        phi,
+    })
 }
 
 /// Whether `path` is the scaffold file of `lipf geometry` (root attribute `format` =
@@ -714,45 +740,15 @@ pub fn read_scaffold_fields(
         if !(dx_um.is_finite() && dx_um > 0.0) {
             bail!("dx_um = {dx_um}: must be a finite length > 0 µm");
         }
-        let shape = |n: &str| -> Result<Vec<usize>> {
-            Ok(file
-                .dataset(n)
-                .with_context(|| format!("no dataset {n}"))?
-                .shape())
-        };
-        let (s_xi, s_phi) = (shape("xi")?, shape("phi")?);
-        if s_xi != s_phi {
-            bail!("/xi has shape {s_xi:?} but /phi {s_phi:?}");
-        }
-        let (nz, ny, nx) = match s_xi.as_slice() {
-            [ny, nx] => (1, *ny, *nx),
-            [nz, ny, nx] => (*nz, *ny, *nx),
-            s => bail!("/xi has shape {s:?}; expected (ny, nx) or (nz, ny, nx)"),
-        };
-        if nx == 0 || ny == 0 || nz == 0 {
-            bail!("/xi has shape {s_xi:?}: an empty grid");
-        }
-        let cells = nx as f64 * ny as f64 * nz as f64;
-        budget
-            .check(
-                &format!("the {nz} × {ny} × {nx} scaffold"),
-                9.0 * cells + crate::memory::network_memory_bytes(nx, nz, ny, solver),
-            )
-            .map_err(|e| anyhow::anyhow!(e))?;
-        drop(file);
-        let (_, xi) = lipf_io::h5::read_grid_f32(path, "/xi")?;
-        crate::structure::check_finite_field("/xi", nx, &xi).map_err(|e| anyhow::anyhow!(e))?;
-        let (_, phi) = lipf_io::h5::read_grid_f32(path, "/phi")?;
-        crate::structure::check_finite_field("/phi", nx, &phi).map_err(|e| anyhow::anyhow!(e))?;
-        Ok(FieldsSection {
-            snapshot: "as-built".into(),
-            nx,
-            ny,
-            nz,
+        read_grid_pair(
+            path,
+            file,
+            ["/xi", "/phi"],
+            "the scaffold",
+            (budget, solver),
+            "as-built".into(),
             dx_um,
-            xi,
-            phi,
-        })
+        )
     };
     read().with_context(|| format!("cannot read scaffold {}", path.display()))
 }
