@@ -537,15 +537,14 @@ impl GpuBackend {
         let solves = targets
             .iter()
             .enumerate()
-            .map(|(s, (rhs, x))| SolveGroups {
-                residual: k[KernelId::MgResidual].bind(c, &[mg0, &mg.op[0], rhs, x, &mg.lb[0]]),
-                resnorm: k[KernelId::ResidualNormPartials]
-                    .bind(c, &[&red_p, &mg.lb[0], rhs, &b.partials]),
-                xr: k[KernelId::CgUpdateXr].bind(c, &[g0, &b.control, &b.p, &b.q, x, &mg.lb[0]]),
-                control: k[KernelId::CgBegin].bind(
-                    c,
-                    &[&solve_p[s], &b.control, &b.partials, &shapes_buf, &b.args],
-                ),
+            .map(|(s, (rhs, x))| {
+                let u = CgUniforms {
+                    solve_p: &solve_p[s],
+                    red_p: &red_p,
+                    shapes: &shapes_buf,
+                    lp: &lp,
+                };
+                SolveGroups::new(c, &k, &b, &u, [&mg.op[0], rhs, x, &mg.lb[0]])
             })
             .collect();
         let coupled_groups = b.coupled.as_ref().map(|cb| {
@@ -695,10 +694,12 @@ impl GpuBackend {
                     np,
                     NpInputs {
                         conc_p: &conc_p,
-                        solve_p: &np_solve_p,
-                        red_p: &red_p,
-                        shapes: &shapes_buf,
-                        lp: &lp,
+                        cg: CgUniforms {
+                            solve_p: &np_solve_p,
+                            red_p: &red_p,
+                            shapes: &shapes_buf,
+                            lp: &lp,
+                        },
                     },
                 )
             }),
@@ -710,10 +711,12 @@ impl GpuBackend {
                     cb,
                     CreepInputs {
                         creep_p: creep_p.as_ref().expect("creep parameters"),
-                        solve_p: &creep_solve_p,
-                        red_p: &red_p,
-                        shapes: &shapes_buf,
-                        lp: &lp,
+                        cg: CgUniforms {
+                            solve_p: &creep_solve_p,
+                            red_p: &red_p,
+                            shapes: &shapes_buf,
+                            lp: &lp,
+                        },
                     },
                 )
             }),
@@ -725,10 +728,12 @@ impl GpuBackend {
                     xg,
                     XiGradientInputs {
                         params: &xi_gradient_p,
-                        solve_p: &xi_solve_p,
-                        red_p: &red_p,
-                        shapes: &shapes_buf,
-                        lp: &lp,
+                        cg: CgUniforms {
+                            solve_p: &xi_solve_p,
+                            red_p: &red_p,
+                            shapes: &shapes_buf,
+                            lp: &lp,
+                        },
                     },
                 )
             }),

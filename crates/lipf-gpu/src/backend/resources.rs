@@ -246,10 +246,7 @@ pub(super) struct CreepGroups {
 /// The uniforms and shared buffers the creep groups bind.
 pub(super) struct CreepInputs<'a> {
     pub(super) creep_p: &'a wgpu::Buffer,
-    pub(super) solve_p: &'a wgpu::Buffer,
-    pub(super) red_p: &'a wgpu::Buffer,
-    pub(super) shapes: &'a wgpu::Buffer,
-    pub(super) lp: &'a LevelParams,
+    pub(super) cg: CgUniforms<'a>,
 }
 
 impl CreepGroups {
@@ -261,7 +258,7 @@ impl CreepGroups {
         i: CreepInputs,
     ) -> CreepGroups {
         let c = ctx;
-        let (g0, mg0) = (&i.lp.grid[0], &i.lp.mg[0][0]);
+        let (g0, mg0) = (&i.cg.lp.grid[0], &i.cg.lp.mg[0][0]);
         let h = &cb.hierarchy;
         let (op, r) = (&h.op[0], &h.lb[0]);
         let cp = i.creep_p;
@@ -271,15 +268,8 @@ impl CreepGroups {
             start: k[KernelId::Copy].bind(c, &[g0, &cb.stack, &cb.pressure]),
             assemble: k[KernelId::CreepAssemble]
                 .bind(c, &[cp, &b.xi, &b.phi, &cb.full, &b.control, op, &cb.rhs]),
-            levels: LevelGroups::new(c, k, h, i.lp, CoarseCorrection::OverCorrected),
-            solve: SolveGroups {
-                residual: k[KernelId::MgResidual].bind(c, &[mg0, op, &cb.rhs, &cb.pressure, r]),
-                resnorm: k[KernelId::ResidualNormPartials]
-                    .bind(c, &[i.red_p, r, &cb.rhs, &b.partials]),
-                xr: k[KernelId::CgUpdateXr].bind(c, &[g0, &b.control, &b.p, &b.q, &cb.pressure, r]),
-                control: k[KernelId::CgBegin]
-                    .bind(c, &[i.solve_p, &b.control, &b.partials, i.shapes, &b.args]),
-            },
+            levels: LevelGroups::new(c, k, h, i.cg.lp, CoarseCorrection::OverCorrected),
+            solve: SolveGroups::new(c, k, b, &i.cg, [op, &cb.rhs, &cb.pressure, r]),
             apply: k[KernelId::MgApply].bind(c, &[mg0, op, &b.p, &b.q]),
             active_set: k[KernelId::CreepActiveSet].bind(
                 c,
@@ -308,6 +298,37 @@ pub(super) struct SolveGroups {
     pub(super) resnorm: wgpu::BindGroup,
     pub(super) xr: wgpu::BindGroup,
     pub(super) control: wgpu::BindGroup,
+}
+
+/// The uniforms and shared buffers a CG solve's groups bind: its stopping rule (`SolveParams`),
+/// the reductions' parameters, the dispatch shapes and the levels' parameters.
+pub(super) struct CgUniforms<'a> {
+    pub(super) solve_p: &'a wgpu::Buffer,
+    pub(super) red_p: &'a wgpu::Buffer,
+    pub(super) shapes: &'a wgpu::Buffer,
+    pub(super) lp: &'a LevelParams,
+}
+
+impl SolveGroups {
+    /// The groups of a CG solve of the level-0 operator `op` for the iterate `x` with right-hand
+    /// side `rhs`; `r` is the CG residual (level 0's right-hand side of the hierarchy). The other
+    /// CG vectors (p, q) are the potential's.
+    pub(super) fn new(
+        c: &GpuContext,
+        k: &Pipelines,
+        b: &Buffers,
+        u: &CgUniforms,
+        [op, rhs, x, r]: [&wgpu::Buffer; 4],
+    ) -> SolveGroups {
+        let (g0, mg0) = (&u.lp.grid[0], &u.lp.mg[0][0]);
+        SolveGroups {
+            residual: k[KernelId::MgResidual].bind(c, &[mg0, op, rhs, x, r]),
+            resnorm: k[KernelId::ResidualNormPartials].bind(c, &[u.red_p, r, rhs, &b.partials]),
+            xr: k[KernelId::CgUpdateXr].bind(c, &[g0, &b.control, &b.p, &b.q, x, r]),
+            control: k[KernelId::CgBegin]
+                .bind(c, &[u.solve_p, &b.control, &b.partials, u.shapes, &b.args]),
+        }
+    }
 }
 
 /// Bind groups of the V-cycle and the coarsening of one [`Hierarchy`].
@@ -459,10 +480,7 @@ pub(super) struct NpGroups {
 /// The uniforms and shared buffers the implicit Nernst–Planck groups bind.
 pub(super) struct NpInputs<'a> {
     pub(super) conc_p: &'a wgpu::Buffer,
-    pub(super) solve_p: &'a wgpu::Buffer,
-    pub(super) red_p: &'a wgpu::Buffer,
-    pub(super) shapes: &'a wgpu::Buffer,
-    pub(super) lp: &'a LevelParams,
+    pub(super) cg: CgUniforms<'a>,
 }
 
 impl NpGroups {
@@ -474,7 +492,7 @@ impl NpGroups {
         i: NpInputs,
     ) -> NpGroups {
         let c = ctx;
-        let (g0, mg0) = (&i.lp.grid[0], &i.lp.mg[0][0]);
+        let mg0 = &i.cg.lp.mg[0][0];
         let h = &np.hierarchy;
         let (op, r) = (&h.op[0], &h.lb[0]);
         NpGroups {
@@ -493,15 +511,8 @@ impl NpGroups {
                     &np.u,
                 ],
             ),
-            levels: LevelGroups::new(c, k, h, i.lp, CoarseCorrection::Plain),
-            solve: SolveGroups {
-                residual: k[KernelId::MgResidual].bind(c, &[mg0, op, &np.rhs, &np.u, r]),
-                resnorm: k[KernelId::ResidualNormPartials]
-                    .bind(c, &[i.red_p, r, &np.rhs, &b.partials]),
-                xr: k[KernelId::CgUpdateXr].bind(c, &[g0, &b.control, &b.p, &b.q, &np.u, r]),
-                control: k[KernelId::CgBegin]
-                    .bind(c, &[i.solve_p, &b.control, &b.partials, i.shapes, &b.args]),
-            },
+            levels: LevelGroups::new(c, k, h, i.cg.lp, CoarseCorrection::Plain),
+            solve: SolveGroups::new(c, k, b, &i.cg, [op, &np.rhs, &np.u, r]),
             apply: k[KernelId::MgApply].bind(c, &[mg0, op, &b.p, &b.q]),
             finish: k[KernelId::NpFinish].bind(c, &[i.conc_p, &b.potential, &np.u, &b.conc]),
         }
@@ -526,10 +537,7 @@ pub(super) struct XiGradientGroups {
 /// The uniforms and shared buffers the ξ increment's groups bind.
 pub(super) struct XiGradientInputs<'a> {
     pub(super) params: &'a wgpu::Buffer,
-    pub(super) solve_p: &'a wgpu::Buffer,
-    pub(super) red_p: &'a wgpu::Buffer,
-    pub(super) shapes: &'a wgpu::Buffer,
-    pub(super) lp: &'a LevelParams,
+    pub(super) cg: CgUniforms<'a>,
 }
 
 impl XiGradientGroups {
@@ -541,7 +549,7 @@ impl XiGradientGroups {
         i: XiGradientInputs,
     ) -> XiGradientGroups {
         let c = ctx;
-        let (g0, mg0) = (&i.lp.grid[0], &i.lp.mg[0][0]);
+        let (g0, mg0) = (&i.cg.lp.grid[0], &i.cg.lp.mg[0][0]);
         let h = &xg.hierarchy;
         let (op, r) = (&h.op[0], &h.lb[0]);
         XiGradientGroups {
@@ -550,15 +558,8 @@ impl XiGradientGroups {
                 .bind(c, &[g0, &b.rate, &b.control, &b.noise, &xg.rhs, &xg.delta]),
             // Unscaled coarse corrections, as the CPU's (`cpu_backend.rs`): the diagonal 1
             // dominates where the step is short.
-            levels: LevelGroups::new(c, k, h, i.lp, CoarseCorrection::Plain),
-            solve: SolveGroups {
-                residual: k[KernelId::MgResidual].bind(c, &[mg0, op, &xg.rhs, &xg.delta, r]),
-                resnorm: k[KernelId::ResidualNormPartials]
-                    .bind(c, &[i.red_p, r, &xg.rhs, &b.partials]),
-                xr: k[KernelId::CgUpdateXr].bind(c, &[g0, &b.control, &b.p, &b.q, &xg.delta, r]),
-                control: k[KernelId::CgBegin]
-                    .bind(c, &[i.solve_p, &b.control, &b.partials, i.shapes, &b.args]),
-            },
+            levels: LevelGroups::new(c, k, h, i.cg.lp, CoarseCorrection::Plain),
+            solve: SolveGroups::new(c, k, b, &i.cg, [op, &xg.rhs, &xg.delta, r]),
             apply: k[KernelId::MgApply].bind(c, &[mg0, op, &b.p, &b.q]),
             finish: k[KernelId::XiGradientFinish].bind(c, &[g0, &xg.delta, &b.xi, &b.xi_lo]),
         }
